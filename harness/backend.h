@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the case interpreter asks of a block layer. Two implementations:
+ *   sim/backend_sim.c       the in-memory simulator (deterministic)
+ *   harness/backend_qemu.c  real QEMU 7.2, through tools/qemu_driver.py
+ * The interpreter, the oracle and the transcript renderer are shared, so a
+ * case prints by the same rules whichever backend runs it.
+ *
+ * JSON values are json-c objects. Ownership: arguments are borrowed;
+ * returned objects belong to the caller (json_object_put them).
+ * Errors: a function that fails sets *err to a malloc'd message (caller
+ * frees) and returns NULL / negative. A QMP *command* error is not a
+ * failure: it is a normal reply {"error": {"class": ..., "desc": ...}}.
+ */
+#ifndef BLOCKSIM_HARNESS_BACKEND_H
+#define BLOCKSIM_HARNESS_BACKEND_H
+
+#include <stdint.h>
+
+struct json_object;
+typedef struct bs_backend bs_backend;
+
+typedef struct bs_backend_ops {
+    const char *name;                         /* "sim", "qemu" */
+
+    /* Start a VM (a QEMU process, or a fresh simulated machine) with a QMP
+     * monitor, capabilities negotiated. The image files in the test
+     * directory survive launches. */
+    int (*launch)(bs_backend *b, char **err);
+    /* Quit the VM (QMP quit or equivalent); drops its nodes, jobs, bitmaps
+     * (persistent bitmaps are stored back into their qcow2 images). */
+    int (*shutdown)(bs_backend *b, char **err);
+
+    /* Run one QMP command (args may be NULL) and return the whole reply:
+     * {"return": ...} or {"error": {"class": ..., "desc": ...}}. HMP goes
+     * through "human-monitor-command" like in QEMU. */
+    struct json_object *(*qmp)(bs_backend *b, const char *command,
+                               struct json_object *args, char **err);
+
+    /* The next QMP event, in emission order: {"event", "data", "timestamp"}.
+     * The simulator runs its virtual machine (jobs progress on the virtual
+     * clock) until an event exists, and returns NULL with *err == NULL when
+     * nothing more can ever happen. QEMU waits up to timeout_s seconds. */
+    struct json_object *(*next_event)(bs_backend *b, double timeout_s, char **err);
+
+    /* qemu-img, on files named by absolute path (inside test_dir). */
+    int (*img_create)(bs_backend *b, const char *fmt, const char *path,
+                      uint64_t size, const char *backing, const char *backing_fmt,
+                      char **err);
+    /* qemu-img rebase -u -b BACKING PATH: only the backing pointer changes. */
+    int (*img_rebase_unsafe)(bs_backend *b, const char *path, const char *backing,
+                             char **err);
+    /* qemu-img compare A B: 0 identical, 1 mismatch, negative on error. */
+    int (*img_compare)(bs_backend *b, const char *a, const char *b2, char **err);
+
+    void (*destroy)(bs_backend *b);
+} bs_backend_ops;
+
+struct bs_backend {
+    const bs_backend_ops *ops;
+    /* Where image files live, and the process-id string used in file names
+     * (iotests: TEST_DIR/PID-img). The renderer filters both. */
+    const char *test_dir;
+    const char *pid;
+};
+
+/* Constructors. */
+bs_backend *bs_backend_sim_new(char **err);
+bs_backend *bs_backend_qemu_new(const char *driver_path, char **err);
+
+#endif /* BLOCKSIM_HARNESS_BACKEND_H */
