@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lib/vma: the VMA archive codec, its cluster-engine glue, the `vma` tool,
+# tests and benchmark.
+VMA_SRCS := $(wildcard lib/vma/*.c)
+VMA_LIBS := -lmd -luuid
+$(eval $(call add_lib,vma,$(VMA_SRCS)))
+COV_DIRS += lib/vma
+DEB_PACKAGES += libmd-dev uuid-dev
+
+# The command-line tool (sources under tools/, rule kept here).
+
+VMA_TEST_COMMON := lib/vma/tests/vma_test_util.c
+$(eval $(call add_test,vma_roundtrip,lib/vma/tests/test_roundtrip.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internals shared by the VMA writer and reader: byte order, header field
+ * offsets, error helpers. Not part of the public API. */
+#ifndef BLOCKSIM_VMA_INT_H
+#define BLOCKSIM_VMA_INT_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vma/vma.h"
+
+/* Archive header field offsets (bytes). */
+enum {
+    VMA_H_MAGIC          = 0,
+    VMA_H_VERSION        = 4,
+    VMA_H_UUID           = 8,
+    VMA_H_CTIME          = 24,
+    VMA_H_MD5            = 32,
+    VMA_H_BLOB_OFFSET    = 48,
+    VMA_H_BLOB_SIZE      = 52,
+    VMA_H_HEADER_SIZE    = 56,
+    VMA_H_CONFIG_NAMES   = 2044,
+    VMA_H_CONFIG_DATA    = 3068,
+    VMA_H_DEV_INFO       = 4096,
+    VMA_DEV_INFO_SIZE    = 32,
+};
+
+/* Extent header field offsets. */
+enum {
+    VMA_E_MAGIC       = 0,
+    VMA_E_RESERVED    = 4,
+    VMA_E_BLOCK_COUNT = 6,
+    VMA_E_UUID        = 8,
+    VMA_E_MD5         = 24,
+    VMA_E_BLOCKINFO   = 40,
+};
+
+static inline uint16_t vma_get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t vma_get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t vma_get_be64(const uint8_t *p)
+{
+    return (uint64_t)vma_get_be32(p) << 32 | vma_get_be32(p + 4);
+}
+
+static inline void vma_put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void vma_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline void vma_put_be64(uint8_t *p, uint64_t v)
+{
+    vma_put_be32(p, (uint32_t)(v >> 32));
+    vma_put_be32(p + 4, (uint32_t)v);
+}
+
+/* A blockinfo entry: mask (2 bytes), reserved (1), dev_id (1), cluster (4). */
+static inline uint64_t vma_blockinfo(uint16_t mask, uint8_t dev_id, uint32_t cluster)
+{
+    return (uint64_t)mask << 48 | (uint64_t)dev_id << 32 | cluster;
+}
+
+/* Fill err (if any) and return code. */
+int vma_fail(vma_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int vma_vfail(vma_error *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* write()/read() until done; EINTR retried. Return 0 / bytes read, or
+ * negative errno. */
+int vma_write_all(int fd, const void *buf, size_t len);
+ssize_t vma_read_full(int fd, void *buf, size_t len);
+
+#endif /* BLOCKSIM_VMA_INT_H */
