@@ -32,6 +32,9 @@ holding QEMU's {"error": {...}} reply.
   img           args (list)                         {"rc", "stdout", "stderr"}
                                                     (any qemu-img command;
                                                     for observations)
+  qemu_log      -                                   QEMU's stdout+stderr so far
+                                                    (qemu-io's own messages
+                                                    land there, not in HMP)
   quit          -                                   null, then the driver exits
 
 Events: every event QEMU sends (while waiting for a reply or for an event)
@@ -115,7 +118,7 @@ class VM:
         try:
             with open(self.log_path, "rb") as f:
                 data = f.read()
-            return data[-n:].decode("utf-8", "replace").strip()
+            return data[-n:].decode("utf-8", "replace")
         except OSError:
             return ""
 
@@ -148,7 +151,7 @@ class VM:
                     pass
                 if self.proc.poll() is not None:
                     raise DriverError("QEMU exited with %d before connecting: %s"
-                                      % (self.proc.returncode, self.log_tail()))
+                                      % (self.proc.returncode, self.log_tail().strip()))
                 if time.monotonic() > deadline:
                     raise DriverError("QEMU did not connect to QMP within %gs" % timeout)
         except BaseException:
@@ -197,7 +200,7 @@ class VM:
             if not chunk:
                 rc = self.proc.wait(5) if self.proc else None
                 raise DriverError("QEMU closed the monitor (exit %s): %s"
-                                  % (rc, self.log_tail()))
+                                  % (rc, self.log_tail().strip()))
             self.buf += chunk
 
     def command(self, execute, arguments, timeout):
@@ -336,6 +339,8 @@ def handle(vm, req):
     if op == "img_compare":
         r = img_checked(["compare", need(req, "a"), need(req, "b")], timeout, ok=(0, 1))
         return r["rc"]
+    if op == "qemu_log":
+        return vm.log_tail(1 << 20)
     if op == "img":
         args = req.get("args")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
