@@ -61,7 +61,8 @@ int cl_bitmap_set(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err);
 
 /* Clean the bits of [offset, offset+len). offset and len must be multiples of
  * the granularity, except that the range may end exactly at size (QEMU
- * asserts this; here it is an error). */
+ * asserts this; here it is an error). As in QEMU, an aligned range may also
+ * run into the padding of a partial last bit (end <= nbits * granularity). */
 int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err);
 
 void cl_bitmap_clear(cl_bitmap *bm);           /* all clean */
@@ -176,10 +177,16 @@ cl_bitmap *cl_copy_bitmap(cl_copy *cs);
 uint64_t cl_copy_cluster_size(const cl_copy *cs);
 
 void cl_copy_set_skip_unallocated(cl_copy *cs, bool skip);
-void cl_copy_set_max_chunk(cl_copy *cs, uint64_t max_chunk);  /* 0 = default */
+bool cl_copy_skip_unallocated(const cl_copy *cs);
+/* 0 = default. Like QEMU's x-perf max-chunk, it can only lower the default:
+ * the chunk is min(max(cluster, 1 MiB), max_chunk). */
+void cl_copy_set_max_chunk(cl_copy *cs, uint64_t max_chunk);
+uint64_t cl_copy_chunk(const cl_copy *cs);      /* the chunk in effect */
 
 /* Progress, as QEMU's job progress: offset = bytes done, len = done +
- * remaining. */
+ * remaining. A new copy state starts at 0/0; every task (and
+ * cl_copy_reset_unallocated) sets remaining to the copy bitmap's dirty
+ * bytes. */
 uint64_t cl_copy_progress_offset(const cl_copy *cs);
 uint64_t cl_copy_progress_len(const cl_copy *cs);
 void cl_copy_set_progress_remaining(cl_copy *cs, uint64_t remaining);
@@ -192,12 +199,14 @@ typedef struct cl_copy_failure {
 
 /* Copy the next task at or after `offset` and before `end`. Returns 1 if a
  * task was copied (or skipped), 0 if nothing remains in range, negative errno
- * on failure (and fills *fail). */
+ * on failure (and fills *fail). offset is rounded down to a cluster; end is
+ * clamped to the size, and 0 means "to the end", as for cl_bitmap_next_dirty.
+ * With skip-unallocated, block_status is asked with top_only = true. */
 int cl_copy_step(cl_copy *cs, uint64_t offset, uint64_t end, cl_copy_failure *fail);
 
 /* Copy every remaining cluster that [offset, offset+len) touches, task by
  * task, lowest first (what copy-before-write and block_copy() do). 0 or the
- * first failure. */
+ * first failure. A range past the end is -EINVAL (also in *fail). */
 int cl_copy_range(cl_copy *cs, uint64_t offset, uint64_t len, cl_copy_failure *fail);
 
 /* Sync top's first pass: drop every remaining cluster that is not allocated
@@ -225,7 +234,8 @@ cl_bitmap *cl_cbw_access_bitmap(cl_cbw *cbw);
 
 /* Before a guest write to [offset, offset+len): copy out every not-yet-copied
  * cluster it touches, then mark the touched clusters done. On failure
- * returns the negative errno: the guest write must fail too. */
+ * returns the negative errno: the guest write must fail too (and done is
+ * left alone). A range past the end is -EINVAL (also in *fail). */
 int cl_cbw_before_write(cl_cbw *cbw, uint64_t offset, uint64_t len,
                         cl_copy_failure *fail);
 
@@ -248,7 +258,9 @@ typedef enum cl_bitmap_mode {
 } cl_bitmap_mode;
 
 const char *cl_sync_name(cl_sync sync);          /* "full", "top", ... */
-const char *cl_bitmap_mode_name(cl_bitmap_mode mode);
+const char *cl_bitmap_mode_name(cl_bitmap_mode mode);  /* "on-success", ... */
+/* The names above; NULL for a value outside the enum. Parsing an unknown
+ * name returns -EINVAL and leaves *out alone. */
 int cl_sync_parse(const char *name, cl_sync *out);
 int cl_bitmap_mode_parse(const char *name, cl_bitmap_mode *out);
 
@@ -269,16 +281,21 @@ typedef struct cl_backup cl_backup;
  * and, with a bitmap, its successor (the bitmap is frozen). Then seed the
  * copy bitmap per sync mode:
  *   full, none: every cluster (none copies only through copy-before-write);
- *   top: every cluster, with skip-unallocated, until cl_backup_run's first
- *        pass drops the unallocated ones;
+ *   top: every cluster, with skip-unallocated, until cl_backup_step's first
+ *        pass drops the unallocated ones (skip-unallocated then goes off,
+ *        as in QEMU's backup_run);
  *   bitmap, incremental: the bitmap rounded out to whole clusters.
  * and the progress's remaining to the copy bitmap's dirty bytes.
  * Validates only what the engine itself needs (sizes, a bitmap for sync
- * bitmap/incremental, bitmap size == size); QMP's argument checks and their
- * texts belong to the caller.
+ * bitmap/incremental, bitmap size == size, a bitmap not already busy:
+ * -EBUSY); QMP's argument checks and their texts belong to the caller.
+ * Incremental always ends as bitmap-mode on-success, whatever bitmap_mode
+ * says.
  */
 cl_backup *cl_backup_new(const cl_backup_config *cfg, cl_error *err);
-void cl_backup_free(cl_backup *job);   /* does not free the config's bitmap */
+/* Does not free the config's bitmap. If cl_backup_finish() was never called,
+ * the bitmap is reclaimed (no bit lost) and the successor freed. */
+void cl_backup_free(cl_backup *job);
 
 cl_copy *cl_backup_copy(cl_backup *job);
 cl_cbw *cl_backup_cbw(cl_backup *job);

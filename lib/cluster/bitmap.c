@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Dirty bitmap: one bit per granularity-sized chunk, stored as 64-bit words,
+ * with two summary trees so that searches skip long uniform stretches:
+ *   - the dirty tree has, at its first level, one bit per word that is not
+ *     all clean; each higher level has one bit per non-zero word below;
+ *   - the clean tree is the same for words that are not all dirty.
+ * A search climbs a tree only as far as it has to, so finding the next dirty
+ * bit in an empty 16M-bit map touches a handful of words.
+ */
+#include "cluster_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WORD_BITS 64
+#define MAX_LEVELS 12          /* 64^11 words is far beyond any nbits we allow */
+#define NOT_FOUND UINT64_MAX
+
+typedef struct summary_tree {
+    int nlevels;                   /* levels above the bit words, >= 1 */
+    uint64_t *level[MAX_LEVELS];   /* level[0] summarizes the bit words */
+    uint64_t nbits[MAX_LEVELS];    /* bits in each level */
+} summary_tree;
+
+struct cl_bitmap {
+    uint64_t size;
+    uint64_t granularity;
+    unsigned gran_shift;
+    uint64_t nbits;
+    uint64_t nwords;
+    uint64_t count;            /* dirty bits, kept up to date on every edit */
+    uint64_t *words;
+    uint64_t last_word_mask;   /* valid bits of the last word */
+    summary_tree dirty;
+    summary_tree clean;
+    size_t memory;
+    bool enabled;
+    bool busy;
+    cl_bitmap *successor;
+    cl_bitmap *parent;         /* set while this bitmap is someone's successor */
+};
+
+int cl_fail(cl_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static uint64_t words_for(uint64_t bits)
+{
+    return (bits + WORD_BITS - 1) / WORD_BITS;
+}
+
+static uint64_t valid_mask(const cl_bitmap *bm, uint64_t word_idx)
+{
+    return word_idx == bm->nwords - 1 ? bm->last_word_mask : ~(uint64_t)0;
+}
+
+/* Does the bit word at word_idx have a bit of interest for this tree? */
+static bool word_matches(const cl_bitmap *bm, bool clean, uint64_t word_idx, uint64_t w)
+{
+    return clean ? (~w & valid_mask(bm, word_idx)) != 0 : w != 0;
+}
+
+static int tree_alloc(summary_tree *t, uint64_t nwords, size_t *memory)
+{
+    uint64_t bits = nwords;
+
+    memset(t, 0, sizeof(*t));
+    for (;;) {
+        uint64_t n = words_for(bits);
+
+        if (t->nlevels == MAX_LEVELS) {
+            return -EINVAL;
+        }
+        t->level[t->nlevels] = calloc(n ? n : 1, sizeof(uint64_t));
+        if (!t->level[t->nlevels]) {
+            return -ENOMEM;
+        }
+        *memory += (n ? n : 1) * sizeof(uint64_t);
+        t->nbits[t->nlevels] = bits;
+        t->nlevels++;
+        if (n <= 1) {
+            return 0;
+        }
+        bits = n;
+    }
+}
+
+static void tree_free(summary_tree *t)
+{
+    for (int i = 0; i < t->nlevels; i++) {
+        free(t->level[i]);
+    }
+}
+
+/* Set or clear bit idx of a level, propagating a change of the word's
+ * zero-ness to the level above. */
+static void tree_put(summary_tree *t, int lvl, uint64_t idx, bool val)
+{
+    while (lvl < t->nlevels) {
+        uint64_t *word = &t->level[lvl][idx / WORD_BITS];
+        uint64_t bit = (uint64_t)1 << (idx % WORD_BITS);
+        bool was_nonzero = *word != 0;
+
+        if (val) {
+            *word |= bit;
+        } else {
+            *word &= ~bit;
+        }
+        if (was_nonzero == (*word != 0)) {
+            return;
+        }
+        val = *word != 0;
+        idx /= WORD_BITS;
+        lvl++;
+    }
+}
+
+/* Recompute a whole tree from the bit words (after clear, fill, copy). */
+static void tree_rebuild(cl_bitmap *bm, bool clean)
+{
+    summary_tree *t = clean ? &bm->clean : &bm->dirty;
+
+    for (int lvl = 0; lvl < t->nlevels; lvl++) {
+        memset(t->level[lvl], 0, words_for(t->nbits[lvl] ? t->nbits[lvl] : 1) * sizeof(uint64_t));
+        for (uint64_t i = 0; i < t->nbits[lvl]; i++) {
+            bool val = lvl == 0 ? word_matches(bm, clean, i, bm->words[i])
+                                : t->level[lvl - 1][i] != 0;
+            if (val) {
+                t->level[lvl][i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+            }
+        }
+    }
+}
+
+/* Word w of "level" lvl, where lvl -1 means the bit words as seen by the
+ * tree (inverted and masked for the clean tree). */
+static uint64_t tree_word(const cl_bitmap *bm, const summary_tree *t, bool clean,
+                          int lvl, uint64_t w)
+{
+    if (lvl < 0) {
+        return clean ? ~bm->words[w] & valid_mask(bm, w) : bm->words[w];
+    }
+    return t->level[lvl][w];
+}
+
+static uint64_t level_nbits(const cl_bitmap *bm, const summary_tree *t, int lvl)
+{
+    return lvl < 0 ? bm->nbits : t->nbits[lvl];
+}
+
+/* First set bit >= idx at level lvl (-1 = bit words), or NOT_FOUND. */
+static uint64_t tree_find(const cl_bitmap *bm, bool clean, int lvl, uint64_t idx)
+{
+    const summary_tree *t = clean ? &bm->clean : &bm->dirty;
+    uint64_t nbits = level_nbits(bm, t, lvl);
+    uint64_t w, word;
+
+    if (idx >= nbits) {
+        return NOT_FOUND;
+    }
+    w = idx / WORD_BITS;
+    word = tree_word(bm, t, clean, lvl, w) & (~(uint64_t)0 << (idx % WORD_BITS));
+    if (!word) {
+        if (lvl + 1 >= t->nlevels) {
+            /* top level: a single word, already looked at */
+            return NOT_FOUND;
+        }
+        w = tree_find(bm, clean, lvl + 1, w + 1);
+        if (w == NOT_FOUND) {
+            return NOT_FOUND;
+        }
+        word = tree_word(bm, t, clean, lvl, w);
+    }
+    return w * WORD_BITS + (uint64_t)__builtin_ctzll(word);
+}
+
+/* Store a new value in a bit word, keeping count and both trees right. */
+static void put_word(cl_bitmap *bm, uint64_t idx, uint64_t new_word)
+{
+    uint64_t old = bm->words[idx];
+
+    if (old == new_word) {
+        return;
+    }
+    bm->words[idx] = new_word;
+    bm->count += (uint64_t)__builtin_popcountll(new_word);
+    bm->count -= (uint64_t)__builtin_popcountll(old);
+    if (word_matches(bm, false, idx, old) != word_matches(bm, false, idx, new_word)) {
+        tree_put(&bm->dirty, 0, idx, new_word != 0);
+    }
+    if (word_matches(bm, true, idx, old) != word_matches(bm, true, idx, new_word)) {
+        tree_put(&bm->clean, 0, idx, word_matches(bm, true, idx, new_word));
+    }
+}
+
+/* Set (or clear) bits first..last inclusive. */
+static void change_bits(cl_bitmap *bm, uint64_t first, uint64_t last, bool dirty)
+{
+    uint64_t fw = first / WORD_BITS, lw = last / WORD_BITS;
+
+    for (uint64_t w = fw; w <= lw; w++) {
+        uint64_t mask = ~(uint64_t)0;
+
+        if (w == fw) {
+            mask &= ~(uint64_t)0 << (first % WORD_BITS);
+        }
+        if (w == lw) {
+            mask &= ~(uint64_t)0 >> (WORD_BITS - 1 - last % WORD_BITS);
+        }
+        put_word(bm, w, dirty ? bm->words[w] | mask : bm->words[w] & ~mask);
+    }
+}
+
+cl_bitmap *cl_bitmap_new(uint64_t size, uint64_t granularity, cl_error *err)
+{
+    cl_bitmap *bm;
+
+    if (!cl_is_pow2(granularity) || granularity < 512 || granularity > CL_MAX_SIZE) {
+        cl_fail(err, -EINVAL, "bitmap granularity %llu is not a power of two between 512 and 2^62",
+                (unsigned long long)granularity);
+        return NULL;
+    }
+    if (size > CL_MAX_SIZE) {
+        cl_fail(err, -EINVAL, "bitmap size %llu is larger than 2^62 bytes",
+                (unsigned long long)size);
+        return NULL;
+    }
+    bm = calloc(1, sizeof(*bm));
+    if (!bm) {
+        cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
+        return NULL;
+    }
+    bm->size = size;
+    bm->granularity = granularity;
+    bm->gran_shift = (unsigned)__builtin_ctzll(granularity);
+    bm->nbits = (size + granularity - 1) >> bm->gran_shift;
+    bm->nwords = words_for(bm->nbits);
+    bm->last_word_mask = bm->nbits % WORD_BITS
+                         ? ~(uint64_t)0 >> (WORD_BITS - bm->nbits % WORD_BITS)
+                         : ~(uint64_t)0;
+    bm->enabled = true;
+    bm->memory = sizeof(*bm);
+    /* Always at least one word, so an empty bitmap needs no special cases. */
+    bm->words = calloc(bm->nwords ? bm->nwords : 1, sizeof(uint64_t));
+    if (!bm->words) {
+        free(bm);
+        cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
+        return NULL;
+    }
+    bm->memory += (bm->nwords ? bm->nwords : 1) * sizeof(uint64_t);
+    if (tree_alloc(&bm->dirty, bm->nwords, &bm->memory) < 0 ||
+        tree_alloc(&bm->clean, bm->nwords, &bm->memory) < 0) {
+        cl_bitmap_free(bm);
+        cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
+        return NULL;
+    }
+    tree_rebuild(bm, true);
+    return bm;
+}
+
+void cl_bitmap_free(cl_bitmap *bm)
+{
+    if (!bm) {
+        return;
+    }
+    /* Never leave a dangling link between a parent and its successor. */
+    if (bm->parent && bm->parent->successor == bm) {
+        bm->parent->successor = NULL;
+    }
+    if (bm->successor && bm->successor->parent == bm) {
+        bm->successor->parent = NULL;
+    }
+    tree_free(&bm->dirty);
+    tree_free(&bm->clean);
+    free(bm->words);
+    free(bm);
+}
+
+uint64_t cl_bitmap_size(const cl_bitmap *bm)
+{
+    return bm->size;
+}
+
+uint64_t cl_bitmap_granularity(const cl_bitmap *bm)
+{
+    return bm->granularity;
+}
+
+uint64_t cl_bitmap_nbits(const cl_bitmap *bm)
+{
+    return bm->nbits;
+}
+
+uint64_t cl_bitmap_count(const cl_bitmap *bm)
+{
+    return bm->count;
+}
+
+uint64_t cl_bitmap_count_bytes(const cl_bitmap *bm)
+{
+    return bm->count << bm->gran_shift;
+}
+
+size_t cl_bitmap_memory(const cl_bitmap *bm)
+{
+    return bm->memory;
+}
+
+bool cl_bitmap_get(const cl_bitmap *bm, uint64_t offset)
+{
+    uint64_t bit;
+
+    if (offset >= bm->size) {
+        return false;
+    }
+    bit = offset >> bm->gran_shift;
+    return (bm->words[bit / WORD_BITS] >> (bit % WORD_BITS)) & 1;
+}
+
+static int check_range(const cl_bitmap *bm, uint64_t offset, uint64_t len, uint64_t limit,
+                       const char *what, cl_error *err)
+{
+    if (offset > limit || len > limit - offset) {
+        return cl_fail(err, -EINVAL,
+                       "%s range [%llu, +%llu) goes past the end of the %llu-byte bitmap",
+                       what, (unsigned long long)offset, (unsigned long long)len,
+                       (unsigned long long)bm->size);
+    }
+    return 0;
+}
+
+int cl_bitmap_set(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
+{
+    int ret = check_range(bm, offset, len, bm->size, "set", err);
+
+    if (ret < 0 || len == 0) {
+        return ret;
+    }
+    change_bits(bm, offset >> bm->gran_shift, (offset + len - 1) >> bm->gran_shift, true);
+    return 0;
+}
+
+int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
+{
+    uint64_t rounded_size = bm->nbits << bm->gran_shift;
+    uint64_t mask = bm->granularity - 1;
+    int ret = check_range(bm, offset, len, rounded_size, "reset", err);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if ((offset & mask) || ((len & mask) && offset + len != bm->size)) {
+        return cl_fail(err, -EINVAL,
+                       "reset range [%llu, +%llu) is not aligned to the granularity %llu",
+                       (unsigned long long)offset, (unsigned long long)len,
+                       (unsigned long long)bm->granularity);
+    }
+    if (len == 0) {
+        return 0;
+    }
+    change_bits(bm, offset >> bm->gran_shift, (offset + len - 1) >> bm->gran_shift, false);
+    return 0;
+}
+
+void cl_bitmap_clear(cl_bitmap *bm)
+{
+    if (bm->nwords) {
+        memset(bm->words, 0, bm->nwords * sizeof(uint64_t));
+    }
+    bm->count = 0;
+    tree_rebuild(bm, false);
+    tree_rebuild(bm, true);
+}
+
+void cl_bitmap_fill(cl_bitmap *bm)
+{
+    for (uint64_t w = 0; w < bm->nwords; w++) {
+        bm->words[w] = valid_mask(bm, w);
+    }
+    bm->count = bm->nbits;
+    tree_rebuild(bm, false);
+    tree_rebuild(bm, true);
+}
+
+static int64_t next_match(const cl_bitmap *bm, bool clean, uint64_t offset, uint64_t end)
+{
+    uint64_t bit, pos;
+
+    if (end == 0 || end > bm->size) {
+        end = bm->size;
+    }
+    if (offset >= end) {
+        return -1;
+    }
+    bit = tree_find(bm, clean, -1, offset >> bm->gran_shift);
+    if (bit == NOT_FOUND) {
+        return -1;
+    }
+    pos = bit << bm->gran_shift;
+    if (pos >= end) {
+        return -1;
+    }
+    return (int64_t)cl_max(pos, offset);
+}
+
+int64_t cl_bitmap_next_dirty(const cl_bitmap *bm, uint64_t offset, uint64_t end)
+{
+    return next_match(bm, false, offset, end);
+}
+
+int64_t cl_bitmap_next_clean(const cl_bitmap *bm, uint64_t offset, uint64_t end)
+{
+    return next_match(bm, true, offset, end);
+}
+
+bool cl_bitmap_next_dirty_area(const cl_bitmap *bm, uint64_t start, uint64_t end,
+                               uint64_t max_len, uint64_t *area_off, uint64_t *area_len)
+{
+    int64_t first, next_clean;
+    uint64_t stop;
+
+    if (end == 0 || end > bm->size) {
+        end = bm->size;
+    }
+    first = cl_bitmap_next_dirty(bm, start, end);
+    if (first < 0) {
+        return false;
+    }
+    stop = end;
+    if (max_len && max_len < end - (uint64_t)first) {
+        stop = (uint64_t)first + max_len;
+    }
+    next_clean = cl_bitmap_next_clean(bm, (uint64_t)first, stop);
+    if (next_clean >= 0) {
+        stop = (uint64_t)next_clean;
+    }
+    *area_off = (uint64_t)first;
+    *area_len = stop - (uint64_t)first;
+    return true;
+}
+
+int cl_bitmap_merge(cl_bitmap *dst, const cl_bitmap *src, cl_error *err)
+{
+    uint64_t off = 0, len;
+
+    if (!dst || !src) {
+        return cl_fail(err, -EINVAL, "merge needs both a destination and a source bitmap");
+    }
+    if (dst->size != src->size) {
+        return cl_fail(err, -EINVAL, "cannot merge a %llu-byte bitmap into a %llu-byte one",
+                       (unsigned long long)src->size, (unsigned long long)dst->size);
+    }
+    if (dst->granularity == src->granularity) {
+        for (uint64_t w = 0; w < dst->nwords; w++) {
+            if (src->words[w]) {
+                put_word(dst, w, dst->words[w] | src->words[w]);
+            }
+        }
+        return 0;
+    }
+    while (off < src->size && cl_bitmap_next_dirty_area(src, off, 0, 0, &off, &len)) {
+        change_bits(dst, off >> dst->gran_shift, (off + len - 1) >> dst->gran_shift, true);
+        off += len;
+    }
+    return 0;
+}
+
+int cl_bitmap_copy(cl_bitmap *dst, const cl_bitmap *src, cl_error *err)
+{
+    if (!dst || !src) {
+        return cl_fail(err, -EINVAL, "copy needs both a destination and a source bitmap");
+    }
+    if (dst->size != src->size || dst->granularity != src->granularity) {
+        return cl_fail(err, -EINVAL,
+                       "cannot copy a bitmap of %llu bytes at granularity %llu into one of "
+                       "%llu bytes at granularity %llu",
+                       (unsigned long long)src->size, (unsigned long long)src->granularity,
+                       (unsigned long long)dst->size, (unsigned long long)dst->granularity);
+    }
+    if (dst == src) {
+        return 0;
+    }
+    if (dst->nwords) {
+        memcpy(dst->words, src->words, dst->nwords * sizeof(uint64_t));
+    }
+    dst->count = src->count;
+    /* Same size and granularity, so both trees have the same shape. */
+    for (int lvl = 0; lvl < dst->dirty.nlevels; lvl++) {
+        size_t bytes = words_for(dst->dirty.nbits[lvl] ? dst->dirty.nbits[lvl] : 1) *
+                       sizeof(uint64_t);
+        memcpy(dst->dirty.level[lvl], src->dirty.level[lvl], bytes);
+        memcpy(dst->clean.level[lvl], src->clean.level[lvl], bytes);
+    }
+    return 0;
+}
+
+bool cl_bitmap_enabled(const cl_bitmap *bm)
+{
+    return bm->enabled;
+}
+
+int cl_bitmap_set_enabled(cl_bitmap *bm, bool enabled, cl_error *err)
+{
+    if (bm->busy) {
+        return cl_fail(err, -EBUSY, "cannot %s a bitmap that is in use by a job",
+                       enabled ? "enable" : "disable");
+    }
+    bm->enabled = enabled;
+    return 0;
+}
+
+bool cl_bitmap_recording(const cl_bitmap *bm)
+{
+    return bm->enabled || (bm->successor && bm->successor->enabled);
+}
+
+bool cl_bitmap_busy(const cl_bitmap *bm)
+{
+    return bm->busy;
+}
+
+cl_bitmap *cl_bitmap_successor(const cl_bitmap *bm)
+{
+    return bm->successor;
+}
+
+void cl_bitmap_record_write(cl_bitmap *bm, uint64_t offset, uint64_t len)
+{
+    if (!bm->enabled || bm->busy || len == 0 || offset >= bm->size) {
+        return;
+    }
+    len = cl_min(len, bm->size - offset);
+    change_bits(bm, offset >> bm->gran_shift, (offset + len - 1) >> bm->gran_shift, true);
+}
+
+cl_bitmap *cl_bitmap_freeze(cl_bitmap *parent, cl_error *err)
+{
+    cl_bitmap *succ;
+
+    if (!parent) {
+        cl_fail(err, -EINVAL, "freeze needs a bitmap");
+        return NULL;
+    }
+    if (parent->busy) {
+        cl_fail(err, -EBUSY, "the bitmap is already frozen by another job");
+        return NULL;
+    }
+    if (parent->parent) {
+        cl_fail(err, -EBUSY, "cannot freeze a bitmap that is still a successor");
+        return NULL;
+    }
+    succ = cl_bitmap_new(parent->size, parent->granularity, err);
+    if (!succ) {
+        return NULL;
+    }
+    succ->enabled = parent->enabled;
+    succ->parent = parent;
+    parent->enabled = false;
+    parent->busy = true;
+    parent->successor = succ;
+    return succ;
+}
+
+cl_bitmap *cl_bitmap_reclaim(cl_bitmap *parent)
+{
+    cl_bitmap *succ;
+
+    if (!parent || !parent->busy || !parent->successor) {
+        return NULL;
+    }
+    succ = parent->successor;
+    cl_bitmap_merge(parent, succ, NULL);   /* same size: cannot fail */
+    parent->enabled = succ->enabled;
+    parent->busy = false;
+    parent->successor = NULL;
+    succ->parent = NULL;
+    return parent;
+}
+
+cl_bitmap *cl_bitmap_abdicate(cl_bitmap *parent)
+{
+    cl_bitmap *succ;
+
+    if (!parent || !parent->busy || !parent->successor) {
+        return NULL;
+    }
+    succ = parent->successor;
+    parent->busy = false;
+    parent->successor = NULL;
+    succ->parent = NULL;
+    return succ;
+}
