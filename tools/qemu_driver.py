@@ -27,7 +27,9 @@ holding QEMU's {"error": {...}} reply.
                                                     when none came in time
   img_create    fmt, path, size, [backing,          null
                 backing_fmt]
-  img_rebase_unsafe  path, backing                  null
+  img_rebase_unsafe  path, backing, [backing_fmt]   null (-F is the backing
+                                                    image's own format unless
+                                                    given)
   img_compare   a, b                                0 identical, 1 mismatch
   img           args (list)                         {"rc", "stdout", "stderr"}
                                                     (any qemu-img command;
@@ -334,7 +336,17 @@ def handle(vm, req):
         img_checked(args, timeout)
         return None
     if op == "img_rebase_unsafe":
-        img_checked(["rebase", "-u", "-b", need(req, "backing"), need(req, "path")], timeout)
+        # QEMU 7.2 insists on a backing format (iotests passes -F imgfmt);
+        # take the backing image's own, unless the request names one.
+        backing = need(req, "backing")
+        fmt = req.get("backing_fmt")
+        if not fmt:
+            info = img_checked(["info", "--output=json", "-U", backing], timeout)
+            try:
+                fmt = json.loads(info["stdout"])["format"]
+            except (ValueError, KeyError, TypeError):
+                raise DriverError("img_rebase_unsafe: cannot tell the format of %s" % backing)
+        img_checked(["rebase", "-u", "-b", backing, "-F", fmt, need(req, "path")], timeout)
         return None
     if op == "img_compare":
         r = img_checked(["compare", need(req, "a"), need(req, "b")], timeout, ok=(0, 1))
