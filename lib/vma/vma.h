@@ -258,6 +258,41 @@ uint64_t vma_reader_extent_count(const vma_reader *r);
 uint64_t vma_reader_zero_bytes(const vma_reader *r, unsigned dev_id);
 
 /* ------------------------------------------------------------------------ */
+/* High-level operations (`vma extract`, `vma verify`)                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct vma_extract_options {
+    /* NULL: every device goes to <dir>/disk-<name>.raw (sparse). Otherwise a
+     * map file (the reference's -r): one line per device,
+     *   [format=raw:]0:<name>=<path>   restore to path, zero blocks as holes
+     *   [format=raw:]1:<name>=<path>   restore to path, writing zero blocks
+     *   skip=<name>                    read and check, but do not restore
+     * ending at EOF, an empty line or "done". Every device needs a line. */
+    const char *map_path;
+    /* Called once the header is read and checked, before the map file is
+     * opened: the reference prints the listing here, and a caller feeding
+     * the map through a fifo reads it to decide the mapping. */
+    void (*on_header)(void *opaque, const vma_reader *r);
+    vma_progress_fn progress;
+    void *progress_opaque;
+} vma_extract_options;
+
+/*
+ * Extract archive ("-" = stdin) into the new directory dir: config files,
+ * disk-<name>.raw per device (or the map's targets), vmstate.bin. Works in
+ * a temporary sibling directory that is renamed to dir only on success; on
+ * failure it is removed, as are map targets this call created (existing map
+ * targets, e.g. block devices, are partly written and left). dir must not
+ * exist. 0 or a negative errno.
+ */
+int vma_extract_archive(const char *archive, const char *dir,
+                        const vma_extract_options *opts, vma_error *err);
+
+/* Read and check the whole archive, writing nothing. */
+int vma_verify_archive(const char *archive, vma_progress_fn progress, void *opaque,
+                       vma_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Helpers shared with tools                                                 */
 /* ------------------------------------------------------------------------ */
 

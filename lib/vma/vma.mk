@@ -11,3 +11,6 @@ DEB_PACKAGES += libmd-dev uuid-dev
 
 VMA_TEST_COMMON := lib/vma/tests/vma_test_util.c
 $(eval $(call add_test,vma_roundtrip,lib/vma/tests/test_roundtrip.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
+
+# The command-line tool (sources under tools/, rule kept here).
+$(eval $(call add_prog,vma,tools/vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
