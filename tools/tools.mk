@@ -17,6 +17,9 @@ QEMU_REPEAT ?= 1
 
 .PHONY: conformance-qemu bless-qemu qemu-driver-test
 
+# harness/backend_qemu.c over the real driver (skips without QEMU).
+$(eval $(call add_test,tools_backend_qemu,tools/tests/test_backend_qemu.c harness/backend_qemu.c,,$(JSONC_LIBS)))
+
 conformance-qemu: $(B)/harness
 	$(PYTHON) tools/tests/conformance_qemu.py --harness $(B)/harness \
 	  --golden golden --out $(B)/conformance-qemu --repeat $(QEMU_REPEAT) $(CASES)
