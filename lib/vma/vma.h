@@ -114,7 +114,12 @@ int vma_writer_add_config(vma_writer *w, const char *name, const void *data,
 int vma_writer_add_device(vma_writer *w, const char *name, uint64_t size,
                           vma_error *err);
 
-/* Register the vmstate stream. size_estimate goes into the header (0 is
+/* Register the vmstate stream. The format records no vmstate length, so a
+ * reader cannot tell an archive cut right after a vmstate extent from a
+ * complete one when only vmstate extents follow the last device cluster:
+ * write the vmstate before (or among) the device clusters, as `vma create`
+ * does, so that a cut loses device clusters and is caught.
+ * size_estimate goes into the header (0 is
  * allowed, but the reference reader then ignores the stream: give a non-zero
  * estimate for compatibility). If the stream turns out to end inside its
  * last cluster exactly at the estimate, readers restore exactly that many
