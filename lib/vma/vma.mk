@@ -16,3 +16,4 @@ $(eval $(call add_test,vma_roundtrip,lib/vma/tests/test_roundtrip.c $(VMA_TEST_C
 $(eval $(call add_prog,vma,tools/vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
 $(eval $(call add_test,vma_reject,lib/vma/tests/test_reject.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS) -lpthread))
 $(eval $(call add_test,vma_pit,lib/vma/tests/test_pit.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
+$(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
