@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# harness: the scenario language, the interpreter, the iotests-style renderer,
+# the diff, and $(B)/harness (the conformance runner).
+#
+# The program $(B)/harness would collide with the directory $(B)/harness/
+# that the generic $(B)/%.o rule puts objects in, so this module compiles
+# its sources (and its tests) under $(B)/objs/ with its own rules.
+
+harness_objs = $(patsubst %.c,$(B)/objs/%.o,$(1))
+
+$(B)/objs/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Everything but the entry point and the backends goes into a library, so
+# unit tests can link it against a fake backend.
+HARNESS_CORE_SRCS := $(filter-out harness/main.c harness/backends.c harness/backend_qemu.c,\
+                       $(wildcard harness/*.c))
+$(B)/libharness.a: $(call harness_objs,$(HARNESS_CORE_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+LIBS += $(B)/libharness.a
+
+HARNESS_PROG_SRCS := harness/main.c harness/backends.c
+# A backend that is not there yet links a constructor that says so.
+ifneq ($(wildcard harness/backend_qemu.c),)
+HARNESS_PROG_SRCS += harness/backend_qemu.c
+else
+HARNESS_PROG_SRCS += harness/stubs/no_qemu.c
+endif
+ifneq ($(filter $(B)/libsim.a,$(LIBS)),)
+HARNESS_BACKEND_LIBS := $(B)/libsim.a $(B)/libcluster.a
+else
+HARNESS_PROG_SRCS += harness/stubs/no_sim.c
+HARNESS_BACKEND_LIBS :=
+endif
+HARNESS_LINK := $(B)/libharness.a $(B)/liboracle.a $(HARNESS_BACKEND_LIBS)
+$(B)/harness: $(call harness_objs,$(HARNESS_PROG_SRCS)) $(HARNESS_LINK)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(HARNESS_LINK) $(JSONC_LIBS)
+PROGS += $(B)/harness
+COV_DIRS += harness
+
+# Unit tests (cmocka): each harness/tests/test_*.c with the fake backend.
+HARNESS_TEST_LINK := $(B)/libharness.a $(B)/liboracle.a
+define harness_test
+$(B)/tests/harness_$(1): $(call harness_objs,harness/tests/$(1).c harness/tests/fake_backend.c) $(HARNESS_TEST_LINK)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(HARNESS_TEST_LINK) -lcmocka $(JSONC_LIBS)
+UNIT_TESTS += $(B)/tests/harness_$(1)
+endef
+$(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
+  $(eval $(call harness_test,$(t))))
+
+# Replay every case against the simulator and compare with its golden.
+conformance: $(B)/harness
+	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))

@@ -1,0 +1,1369 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The case interpreter. Values are json-c objects (JSON null is the NULL
+ * pointer, as in json-c); the language's `none` ("absent", Python's None
+ * kwargs that 257 strips) is one sentinel object compared by address.
+ *
+ * Scoping is dynamic: a procedure sees its callers' variables, which is how
+ * a pre_finalize hook reads the parameters of the section that runs the job
+ * (in 257 it is a Python closure).
+ */
+#include "harness/interp.h"
+#include "harness/json_render.h"
+#include "harness/sbuf.h"
+#include "oracle/oracle.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 200
+
+typedef struct var {
+    char *name;
+    json_object *val;
+} var;
+
+typedef struct frame {
+    var *v;
+    size_t n;
+} frame;
+
+typedef struct wgroup {
+    char *name;
+    size_t n;
+    char **pattern;
+    uint64_t *off, *len;
+} wgroup;
+
+typedef struct interp {
+    const program *prog;
+    bs_backend *be;
+    double timeout;
+    sbuf out;
+    char *err;
+    json_object *none;
+    frame *frames;
+    size_t nframes;
+    wgroup *groups;
+    size_t ngroups;
+    oracle *orc;
+    json_object *listing;       /* the last {"node": [bitmaps]} */
+    json_object **events;       /* received but not yet wanted (iotests caches them) */
+    size_t nevents;
+    int launched;
+} interp;
+
+static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
+{
+    if (I->err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s", I->prog->file, line, col, msg) < 0)
+        abort();
+    free(msg);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n);
+    if (!p)
+        abort();
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                               */
+/* ------------------------------------------------------------------ */
+
+/* One log() call: the message, filtered, then a newline. */
+static void emit(interp *I, const char *text)
+{
+    char *f = filter_testfiles(text, I->be->test_dir, I->be->pid);
+    sbuf_adds(&I->out, f);
+    sbuf_addc(&I->out, '\n');
+    free(f);
+}
+
+static void emit_json(interp *I, json_object *o, int indent)
+{
+    char *s = json_render_alloc(o, indent);
+    emit(I, s);
+    free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                               */
+/* ------------------------------------------------------------------ */
+
+static int is_none(interp *I, json_object *v)
+{
+    return v == I->none;
+}
+
+static const char *type_name(interp *I, json_object *v)
+{
+    if (is_none(I, v))
+        return "none";
+    switch (json_object_get_type(v)) {
+    case json_type_null: return "null";
+    case json_type_boolean: return "bool";
+    case json_type_int: return "int";
+    case json_type_double: return "float";
+    case json_type_string: return "string";
+    case json_type_array: return "list";
+    default: return "object";
+    }
+}
+
+/* Python's str() of a value, as log() and "${x}" print it. */
+static void to_text(interp *I, sbuf *b, json_object *v)
+{
+    if (is_none(I, v) || v == NULL)
+        sbuf_adds(b, "None");
+    else if (json_object_is_type(v, json_type_string))
+        sbuf_addn(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    else if (json_object_is_type(v, json_type_boolean))
+        sbuf_adds(b, json_object_get_boolean(v) ? "True" : "False");
+    else
+        json_render(b, v, -1);
+}
+
+static int truthy(interp *I, json_object *v)
+{
+    if (v == NULL || is_none(I, v))
+        return 0;
+    switch (json_object_get_type(v)) {
+    case json_type_boolean: return json_object_get_boolean(v);
+    case json_type_int: return json_object_get_int64(v) != 0;
+    case json_type_double: return json_object_get_double(v) != 0.0;
+    case json_type_string: return json_object_get_string_len(v) > 0;
+    case json_type_array: return json_object_array_length(v) > 0;
+    case json_type_object: return json_object_object_length(v) > 0;
+    default: return 0;
+    }
+}
+
+static json_object *lookup(interp *I, const char *name)
+{
+    for (size_t f = I->nframes; f-- > 0;)
+        for (size_t i = 0; i < I->frames[f].n; i++)
+            if (!strcmp(I->frames[f].v[i].name, name))
+                return I->frames[f].v[i].val;
+    return NULL;
+}
+
+static int defined(interp *I, const char *name)
+{
+    for (size_t f = I->nframes; f-- > 0;)
+        for (size_t i = 0; i < I->frames[f].n; i++)
+            if (!strcmp(I->frames[f].v[i].name, name))
+                return 1;
+    return 0;
+}
+
+/* Bind in the innermost frame; takes over the reference to val. */
+static void bind(interp *I, const char *name, json_object *val)
+{
+    frame *fr = &I->frames[I->nframes - 1];
+    for (size_t i = 0; i < fr->n; i++) {
+        if (!strcmp(fr->v[i].name, name)) {
+            json_object_put(fr->v[i].val);
+            fr->v[i].val = val;
+            return;
+        }
+    }
+    fr->v = xrealloc(fr->v, (fr->n + 1) * sizeof(*fr->v));
+    fr->v[fr->n].name = xstrdup(name);
+    fr->v[fr->n].val = val;
+    fr->n++;
+}
+
+static void push_frame(interp *I)
+{
+    I->frames = xrealloc(I->frames, (I->nframes + 1) * sizeof(*I->frames));
+    I->frames[I->nframes].v = NULL;
+    I->frames[I->nframes].n = 0;
+    I->nframes++;
+}
+
+static void pop_frame(interp *I)
+{
+    frame *fr = &I->frames[--I->nframes];
+    for (size_t i = 0; i < fr->n; i++) {
+        free(fr->v[i].name);
+        json_object_put(fr->v[i].val);
+    }
+    free(fr->v);
+}
+
+static int eval(interp *I, const expr *e, json_object **out);
+
+static int get_int(interp *I, const expr *e, int64_t *v)
+{
+    json_object *o;
+    if (eval(I, e, &o) < 0)
+        return -1;
+    if (!json_object_is_type(o, json_type_int) || is_none(I, o)) {
+        rt_fail(I, e->line, e->col, "expected an int, got %s", type_name(I, o));
+        json_object_put(o);
+        return -1;
+    }
+    *v = json_object_get_int64(o);
+    json_object_put(o);
+    return 0;
+}
+
+static int get_uint(interp *I, const expr *e, uint64_t *v)
+{
+    int64_t i;
+    if (get_int(I, e, &i) < 0)
+        return -1;
+    if (i < 0) {
+        rt_fail(I, e->line, e->col, "expected a non-negative int, got %lld", (long long)i);
+        return -1;
+    }
+    *v = (uint64_t)i;
+    return 0;
+}
+
+/* malloc'd string value of e (strings only). */
+static char *get_str(interp *I, const expr *e)
+{
+    json_object *o;
+    if (eval(I, e, &o) < 0)
+        return NULL;
+    if (!json_object_is_type(o, json_type_string) || is_none(I, o)) {
+        rt_fail(I, e->line, e->col, "expected a string, got %s", type_name(I, o));
+        json_object_put(o);
+        return NULL;
+    }
+    char *s = xstrdup(json_object_get_string(o));
+    json_object_put(o);
+    return s;
+}
+
+/* Group and model keys: the text of any value (group 0 and group "0" agree). */
+static char *get_key(interp *I, const expr *e)
+{
+    json_object *o;
+    if (eval(I, e, &o) < 0)
+        return NULL;
+    sbuf b = {0};
+    to_text(I, &b, o);
+    json_object_put(o);
+    return sbuf_take(&b);
+}
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, json_object **out)
+{
+    enum json_type lt = json_object_get_type(l), rt = json_object_get_type(r);
+    if (is_none(I, l) || is_none(I, r))
+        lt = json_type_null;
+    if (e->op == OP_ADD && lt == rt && lt == json_type_string) {
+        sbuf b = {0};
+        sbuf_adds(&b, json_object_get_string(l));
+        sbuf_adds(&b, json_object_get_string(r));
+        *out = json_object_new_string(sbuf_str(&b));
+        sbuf_free(&b);
+        return 0;
+    }
+    if (e->op == OP_ADD && lt == rt && lt == json_type_array) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(l); i++)
+            json_object_array_add(a, json_object_get(json_object_array_get_idx(l, i)));
+        for (size_t i = 0; i < json_object_array_length(r); i++)
+            json_object_array_add(a, json_object_get(json_object_array_get_idx(r, i)));
+        *out = a;
+        return 0;
+    }
+    if (e->op == OP_ADD && lt == rt && lt == json_type_object) {
+        /* like Python's {**l, **r}: the right side wins */
+        json_object *o = json_object_new_object();
+        json_object_object_foreach(l, k1, v1)
+            json_object_object_add(o, k1, json_object_get(v1));
+        json_object_object_foreach(r, k2, v2)
+            json_object_object_add(o, k2, json_object_get(v2));
+        *out = o;
+        return 0;
+    }
+    if (lt != json_type_int || rt != json_type_int) {
+        static const char *const names[] = { [OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*",
+                                             [OP_DIV] = "/", [OP_MOD] = "%" };
+        rt_fail(I, e->line, e->col, "cannot apply '%s' to %s and %s", names[e->op],
+                type_name(I, l), type_name(I, r));
+        return -1;
+    }
+    int64_t a = json_object_get_int64(l), b = json_object_get_int64(r), v = 0;
+    int ovf = 0;
+    switch (e->op) {
+    case OP_ADD: ovf = __builtin_add_overflow(a, b, &v); break;
+    case OP_SUB: ovf = __builtin_sub_overflow(a, b, &v); break;
+    case OP_MUL: ovf = __builtin_mul_overflow(a, b, &v); break;
+    case OP_DIV:
+    case OP_MOD:
+        if (b == 0) {
+            rt_fail(I, e->line, e->col, "division by zero");
+            return -1;
+        }
+        if (a == INT64_MIN && b == -1) {
+            ovf = 1;
+            break;
+        }
+        /* Python semantics: floor division, modulo takes the divisor's sign */
+        v = floordiv(a, b);
+        if (e->op == OP_MOD)
+            v = a - v * b;
+        break;
+    default:
+        break;
+    }
+    if (ovf) {
+        rt_fail(I, e->line, e->col, "integer overflow");
+        return -1;
+    }
+    *out = json_object_new_int64(v);
+    return 0;
+}
+
+static int eval_compare(interp *I, const expr *e, json_object *l, json_object *r, json_object **out)
+{
+    int res;
+    if (e->op == OP_EQ || e->op == OP_NE) {
+        int eq;
+        if (is_none(I, l) || is_none(I, r))
+            eq = l == r;
+        else
+            eq = json_object_equal(l, r);
+        res = e->op == OP_EQ ? eq : !eq;
+    } else {
+        int c;
+        if (json_object_is_type(l, json_type_int) && json_object_is_type(r, json_type_int) &&
+            !is_none(I, l) && !is_none(I, r)) {
+            int64_t a = json_object_get_int64(l), b = json_object_get_int64(r);
+            c = a < b ? -1 : a > b;
+        } else if (json_object_is_type(l, json_type_string) &&
+                   json_object_is_type(r, json_type_string) && !is_none(I, l) && !is_none(I, r)) {
+            c = strcmp(json_object_get_string(l), json_object_get_string(r));
+        } else {
+            rt_fail(I, e->line, e->col, "cannot order %s and %s", type_name(I, l),
+                    type_name(I, r));
+            return -1;
+        }
+        switch (e->op) {
+        case OP_LT: res = c < 0; break;
+        case OP_LE: res = c <= 0; break;
+        case OP_GT: res = c > 0; break;
+        default: res = c >= 0; break;
+        }
+    }
+    *out = json_object_new_boolean(res);
+    return 0;
+}
+
+/* list[int] (negative counts from the end) or object["key"]. */
+static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, json_object **out)
+{
+    if (json_object_is_type(l, json_type_array) && !is_none(I, l) &&
+        json_object_is_type(r, json_type_int) && !is_none(I, r)) {
+        int64_t n = (int64_t)json_object_array_length(l), i = json_object_get_int64(r);
+        if (i < 0)
+            i += n;
+        if (i < 0 || i >= n) {
+            rt_fail(I, e->line, e->col, "index %lld out of range (list of %lld)",
+                    (long long)json_object_get_int64(r), (long long)n);
+            return -1;
+        }
+        *out = json_object_get(json_object_array_get_idx(l, (size_t)i));
+        return 0;
+    }
+    if (json_object_is_type(l, json_type_object) && json_object_is_type(r, json_type_string) &&
+        !is_none(I, l) && !is_none(I, r)) {
+        json_object *v;
+        if (!json_object_object_get_ex(l, json_object_get_string(r), &v)) {
+            rt_fail(I, e->line, e->col, "no key \"%s\"", json_object_get_string(r));
+            return -1;
+        }
+        *out = json_object_get(v);
+        return 0;
+    }
+    rt_fail(I, e->line, e->col, "cannot index %s with %s", type_name(I, l), type_name(I, r));
+    return -1;
+}
+
+static int eval(interp *I, const expr *e, json_object **out)
+{
+    json_object *l = NULL, *r = NULL;
+    int ret = 0;
+    *out = NULL;
+    switch (e->kind) {
+    case E_INT:
+        *out = json_object_new_int64(e->ival);
+        return 0;
+    case E_TRUE:
+    case E_FALSE:
+        *out = json_object_new_boolean(e->kind == E_TRUE);
+        return 0;
+    case E_NULL:
+        return 0;
+    case E_NONE:
+        *out = json_object_get(I->none);
+        return 0;
+    case E_STR: {
+        sbuf b = {0};
+        for (size_t i = 0; i < e->nparts; i++) {
+            if (!e->parts[i].is_var) {
+                sbuf_adds(&b, e->parts[i].text);
+            } else if (!defined(I, e->parts[i].text)) {
+                rt_fail(I, e->line, e->col, "undefined variable '%s' in string",
+                        e->parts[i].text);
+                sbuf_free(&b);
+                return -1;
+            } else {
+                to_text(I, &b, lookup(I, e->parts[i].text));
+            }
+        }
+        *out = json_object_new_string(sbuf_str(&b));
+        sbuf_free(&b);
+        return 0;
+    }
+    case E_VAR:
+        if (!defined(I, e->name)) {
+            rt_fail(I, e->line, e->col, "undefined variable '%s'", e->name);
+            return -1;
+        }
+        *out = json_object_get(lookup(I, e->name));
+        return 0;
+    case E_LIST:
+        *out = json_object_new_array();
+        for (size_t i = 0; i < e->nitems; i++) {
+            json_object *v;
+            if (eval(I, e->items[i], &v) < 0)
+                return json_object_put(*out), *out = NULL, -1;
+            json_object_array_add(*out, v);
+        }
+        return 0;
+    case E_OBJ:
+        *out = json_object_new_object();
+        for (size_t i = 0; i < e->nitems; i++) {
+            json_object *v;
+            if (eval(I, e->items[i], &v) < 0)
+                return json_object_put(*out), *out = NULL, -1;
+            if (is_none(I, v))  /* absent: the key is left out */
+                json_object_put(v);
+            else
+                json_object_object_add(*out, e->keys[i], v);
+        }
+        return 0;
+    case E_FUNC: {
+        /* only basename() exists */
+        char *s = get_str(I, e->items[0]);
+        if (!s)
+            return -1;
+        const char *slash = strrchr(s, '/');
+        *out = json_object_new_string(slash ? slash + 1 : s);
+        free(s);
+        return 0;
+    }
+    case E_NOT:
+        if (eval(I, e->l, &l) < 0)
+            return -1;
+        *out = json_object_new_boolean(!truthy(I, l));
+        json_object_put(l);
+        return 0;
+    case E_NEG: {
+        int64_t v;
+        if (get_int(I, e->l, &v) < 0)
+            return -1;
+        if (v == INT64_MIN) {
+            rt_fail(I, e->line, e->col, "integer overflow");
+            return -1;
+        }
+        *out = json_object_new_int64(-v);
+        return 0;
+    }
+    case E_INDEX:
+        if (eval(I, e->l, &l) < 0)
+            return -1;
+        if (eval(I, e->r, &r) < 0) {
+            json_object_put(l);
+            return -1;
+        }
+        ret = eval_index(I, e, l, r, out);
+        json_object_put(l);
+        json_object_put(r);
+        return ret;
+    case E_BIN:
+        if (eval(I, e->l, &l) < 0)
+            return -1;
+        if (e->op == OP_AND || e->op == OP_OR) {
+            /* Python: the deciding operand is the result */
+            if (truthy(I, l) == (e->op == OP_OR)) {
+                *out = l;
+                return 0;
+            }
+            json_object_put(l);
+            return eval(I, e->r, out);
+        }
+        if (eval(I, e->r, &r) < 0) {
+            json_object_put(l);
+            return -1;
+        }
+        if (e->op >= OP_EQ && e->op <= OP_GE)
+            ret = eval_compare(I, e, l, r, out);
+        else
+            ret = eval_arith(I, e, l, r, out);
+        json_object_put(l);
+        json_object_put(r);
+        return ret;
+    }
+    return -1;
+}
+
+/* QMP arguments must be plain JSON: `none` only means "leave the key out". */
+static int check_plain(interp *I, const expr *e, json_object *v)
+{
+    if (is_none(I, v)) {
+        rt_fail(I, e->line, e->col, "'none' cannot be sent to QMP");
+        return -1;
+    }
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (check_plain(I, e, json_object_array_get_idx(v, i)) < 0)
+                return -1;
+    } else if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, k, x) {
+            (void)k;
+            if (check_plain(I, e, x) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Backend calls                                                        */
+/* ------------------------------------------------------------------ */
+
+static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
+{
+    char *err = NULL;
+    json_object *reply = I->be->ops->qmp(I->be, cmd, args, &err);
+    if (!reply)
+        rt_fail(I, s->line, s->col, "backend failed to run '%s': %s", cmd,
+                err ? err : "no reply");
+    free(err);
+    return reply;
+}
+
+/* iotests' qmp_log: the command (arguments sorted), then the reply. */
+static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args)
+{
+    sbuf b = {0};
+    sbuf_adds(&b, "{\"execute\": ");
+    json_render_string(&b, cmd, strlen(cmd));
+    sbuf_adds(&b, ", \"arguments\": ");
+    if (args)
+        json_render(&b, args, -1);
+    else
+        sbuf_adds(&b, "{}");
+    sbuf_addc(&b, '}');
+    emit(I, sbuf_str(&b));
+    sbuf_free(&b);
+    json_object *reply = qmp(I, s, cmd, args);
+    if (reply)
+        emit_json(I, reply, -1);
+    return reply;
+}
+
+static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, const char *cmd)
+{
+    sbuf line = {0};
+    sbuf_printf(&line, "qemu-io %s \"%s\"", node, cmd);
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "command-line", json_object_new_string(sbuf_str(&line)));
+    sbuf_free(&line);
+    json_object *reply = qmp(I, s, "human-monitor-command", args);
+    json_object_put(args);
+    return reply;
+}
+
+static int launch(interp *I, const stmt *s)
+{
+    char *err = NULL;
+    if (I->launched) {
+        rt_fail(I, s->line, s->col, "the VM is already running");
+        return -1;
+    }
+    if (I->be->ops->launch(I->be, &err) < 0) {
+        rt_fail(I, s->line, s->col, "launch failed: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    I->launched = 1;
+    return 0;
+}
+
+static void drop_events(interp *I)
+{
+    for (size_t i = 0; i < I->nevents; i++)
+        json_object_put(I->events[i]);
+    I->nevents = 0;
+}
+
+static int shutdown_vm(interp *I, const stmt *s)
+{
+    char *err = NULL;
+    if (!I->launched)
+        return 0;   /* like iotests' VM.shutdown() of a stopped VM */
+    I->launched = 0;
+    drop_events(I);
+    if (I->be->ops->shutdown(I->be, &err) < 0) {
+        if (s)
+            rt_fail(I, s->line, s->col, "shutdown failed: %s", err ? err : "?");
+        else if (!I->err && asprintf(&I->err, "%s: shutdown at the end of the case failed: %s",
+                                     I->prog->file, err ? err : "?") < 0)
+            abort();
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Jobs (iotests 7.2 VM.run_job)                                        */
+/* ------------------------------------------------------------------ */
+
+static const char *data_str(json_object *ev, const char *key)
+{
+    json_object *data, *v;
+    if (!json_object_object_get_ex(ev, "data", &data) ||
+        !json_object_object_get_ex(data, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static const char *event_name(json_object *ev)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(ev, "event", &v) || !json_object_is_type(v, json_type_string))
+        return "";
+    return json_object_get_string(v);
+}
+
+static int job_event(json_object *ev, const char *job)
+{
+    static const char *const by_device[] = {
+        "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_ERROR", "BLOCK_JOB_READY", NULL
+    };
+    static const char *const by_id[] = { "BLOCK_JOB_PENDING", "JOB_STATUS_CHANGE", NULL };
+    const char *name = event_name(ev), *v;
+    for (const char *const *n = by_device; *n; n++)
+        if (!strcmp(name, *n))
+            return (v = data_str(ev, "device")) && !strcmp(v, job);
+    for (const char *const *n = by_id; *n; n++)
+        if (!strcmp(name, *n))
+            return (v = data_str(ev, "id")) && !strcmp(v, job);
+    return 0;
+}
+
+/* The next event of `job`: from the cache first, then from the backend,
+ * caching the others (iotests' events_wait). NULL after rt_fail. */
+static json_object *wait_job_event(interp *I, const stmt *s, const char *job)
+{
+    for (size_t i = 0; i < I->nevents; i++) {
+        if (job_event(I->events[i], job)) {
+            json_object *ev = I->events[i];
+            memmove(&I->events[i], &I->events[i + 1], (I->nevents - i - 1) * sizeof(*I->events));
+            I->nevents--;
+            return ev;
+        }
+    }
+    for (;;) {
+        char *err = NULL;
+        json_object *ev = I->be->ops->next_event(I->be, I->timeout, &err);
+        if (!ev) {
+            if (err)
+                rt_fail(I, s->line, s->col, "waiting for an event of job '%s': %s", job, err);
+            else
+                rt_fail(I, s->line, s->col,
+                        "job '%s' never reached status null: the backend has no more events", job);
+            free(err);
+            return NULL;
+        }
+        if (!json_object_is_type(ev, json_type_object)) {
+            rt_fail(I, s->line, s->col, "the backend returned an event that is not an object");
+            json_object_put(ev);
+            return NULL;
+        }
+        if (job_event(ev, job))
+            return ev;
+        I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
+        I->events[I->nevents++] = ev;
+    }
+}
+
+static int exec_block(interp *I, const block *b);
+static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **args);
+
+static int job_command(interp *I, const stmt *s, const char *cmd, const char *job)
+{
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "id", json_object_new_string(job));
+    json_object *reply = qmp_log(I, s, cmd, args);
+    json_object_put(args);
+    json_object_put(reply);
+    return reply ? 0 : -1;
+}
+
+static int run_job(interp *I, const stmt *s, const char *job, int auto_finalize,
+                   int auto_dismiss, int cancel, const proc *hook)
+{
+    for (;;) {
+        json_object *ev = wait_job_event(I, s, job);
+        if (!ev)
+            return -1;
+        json_object *ts;
+        if (json_object_object_get_ex(ev, "timestamp", &ts)) {
+            json_object *t = json_object_new_object();
+            json_object_object_add(t, "seconds", json_object_new_string("SECS"));
+            json_object_object_add(t, "microseconds", json_object_new_string("USECS"));
+            json_object_object_add(ev, "timestamp", t);
+        }
+        if (strcmp(event_name(ev), "JOB_STATUS_CHANGE")) {
+            emit_json(I, ev, -1);
+            json_object_put(ev);
+            continue;
+        }
+        const char *status = data_str(ev, "status");
+        int r = 0, done = 0;
+        if (!status) {
+            rt_fail(I, s->line, s->col, "JOB_STATUS_CHANGE without a status");
+            r = -1;
+        } else if (!strcmp(status, "ready")) {
+            r = job_command(I, s, "job-complete", job);
+        } else if (!strcmp(status, "pending") && !auto_finalize) {
+            if (hook)
+                r = call_proc(I, s, hook, NULL);
+            if (r == 0)
+                r = job_command(I, s, cancel ? "job-cancel" : "job-finalize", job);
+        } else if (!strcmp(status, "concluded") && !auto_dismiss) {
+            r = job_command(I, s, "job-dismiss", job);
+        } else if (!strcmp(status, "null")) {
+            done = 1;
+        }
+        /* "aborting" prints nothing in iotests 7.2 */
+        json_object_put(ev);
+        if (r < 0)
+            return -1;
+        if (done)
+            return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Bitmaps and the oracle                                               */
+/* ------------------------------------------------------------------ */
+
+/* iotests' query_bitmaps: node name -> dirty-bitmaps, for nodes that have
+ * the key; printed as {"bitmaps": ...} with indent 2. */
+static int list_bitmaps(interp *I, const stmt *s)
+{
+    json_object *reply = qmp(I, s, "query-named-block-nodes", NULL), *nodes;
+    if (!reply)
+        return -1;
+    if (!json_object_object_get_ex(reply, "return", &nodes) ||
+        !json_object_is_type(nodes, json_type_array)) {
+        char *r = json_render_alloc(reply, -1);
+        rt_fail(I, s->line, s->col, "query-named-block-nodes failed: %s", r);
+        free(r);
+        json_object_put(reply);
+        return -1;
+    }
+    json_object *map = json_object_new_object();
+    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+        json_object *n = json_object_array_get_idx(nodes, i), *name, *bm;
+        if (json_object_object_get_ex(n, "dirty-bitmaps", &bm) &&
+            json_object_object_get_ex(n, "node-name", &name))
+            json_object_object_add(map, json_object_get_string(name), json_object_get(bm));
+    }
+    json_object_put(reply);
+    json_object *wrap = json_object_new_object();
+    json_object_object_add(wrap, "bitmaps", json_object_get(map));
+    emit_json(I, wrap, 2);
+    json_object_put(wrap);
+    json_object_put(I->listing);
+    I->listing = map;
+    return 0;
+}
+
+static int check_bitmap(interp *I, const stmt *s, const char *model, const char *node,
+                        const char *name, int recording)
+{
+    oracle_model *m = oracle_find(I->orc, model);
+    json_object *list, *found = NULL;
+    if (!m) {
+        rt_fail(I, s->line, s->col, "no model named '%s'", model);
+        return -1;
+    }
+    if (!I->listing) {
+        rt_fail(I, s->line, s->col, "check before any bitmap listing");
+        return -1;
+    }
+    if (!json_object_object_get_ex(I->listing, node, &list) ||
+        !json_object_is_type(list, json_type_array)) {
+        rt_fail(I, s->line, s->col, "node '%s' has no bitmaps in the last listing", node);
+        return -1;
+    }
+    for (size_t i = 0; i < json_object_array_length(list) && !found; i++) {
+        json_object *bm = json_object_array_get_idx(list, i), *v;
+        const char *bname = "";
+        if (json_object_object_get_ex(bm, "name", &v))
+            bname = json_object_get_string(v);
+        if (strcmp(bname, name))
+            continue;
+        if (recording && !(json_object_object_get_ex(bm, "recording", &v) &&
+                           json_object_get_boolean(v)))
+            continue;
+        found = bm;
+    }
+    if (!found) {
+        rt_fail(I, s->line, s->col, "node '%s' has no %sbitmap named '%s' in the last listing",
+                node, recording ? "recording " : "", name);
+        return -1;
+    }
+    json_object *count, *gran, *nm;
+    if (!json_object_object_get_ex(found, "count", &count) ||
+        !json_object_object_get_ex(found, "granularity", &gran) ||
+        json_object_get_int64(gran) <= 0) {
+        rt_fail(I, s->line, s->col, "bitmap lacks a count or a granularity");
+        return -1;
+    }
+    uint64_t have = (uint64_t)json_object_get_int64(count) / (uint64_t)json_object_get_int64(gran);
+    const char *shown = json_object_object_get_ex(found, "name", &nm) ? json_object_get_string(nm)
+                                                                      : NULL;
+    char *text = oracle_check_text(shown, oracle_count(m), have);
+    emit(I, text);
+    emit(I, "");
+    free(text);
+    return 0;
+}
+
+static wgroup *find_group(interp *I, const char *name)
+{
+    for (size_t i = 0; i < I->ngroups; i++)
+        if (!strcmp(I->groups[i].name, name))
+            return &I->groups[i];
+    return NULL;
+}
+
+static void free_group(wgroup *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->pattern[i]);
+    free(g->pattern);
+    free(g->off);
+    free(g->len);
+    free(g->name);
+}
+
+static int define_group(interp *I, const stmt *s)
+{
+    char *name = get_key(I, s->e);
+    if (!name)
+        return -1;
+    wgroup g = { .name = name, .n = s->ngitems };
+    g.pattern = calloc(g.n, sizeof(*g.pattern));
+    g.off = calloc(g.n, sizeof(*g.off));
+    g.len = calloc(g.n, sizeof(*g.len));
+    if (!g.pattern || !g.off || !g.len)
+        abort();
+    for (size_t i = 0; i < g.n; i++) {
+        const group_item *it = &s->gitems[i];
+        g.pattern[i] = xstrdup(it->pattern);
+        if (get_uint(I, it->off, &g.off[i]) < 0)
+            goto bad;
+        if (it->len) {
+            if (get_uint(I, it->len, &g.len[i]) < 0)
+                goto bad;
+        } else {
+            json_object *d = lookup(I, "WRITE_LEN");
+            if (!defined(I, "WRITE_LEN") || !json_object_is_type(d, json_type_int) ||
+                json_object_get_int64(d) < 0) {
+                rt_fail(I, it->line, it->col,
+                        "write without a length needs $WRITE_LEN (a non-negative int)");
+                goto bad;
+            }
+            g.len[i] = (uint64_t)json_object_get_int64(d);
+        }
+    }
+    wgroup *old = find_group(I, name);
+    if (old) {
+        free_group(old);
+        *old = g;
+    } else {
+        I->groups = xrealloc(I->groups, (I->ngroups + 1) * sizeof(*I->groups));
+        I->groups[I->ngroups++] = g;
+    }
+    return 0;
+bad:
+    free_group(&g);
+    return -1;
+}
+
+static wgroup *need_group(interp *I, const expr *e)
+{
+    char *name = get_key(I, e);
+    if (!name)
+        return NULL;
+    wgroup *g = find_group(I, name);
+    if (!g)
+        rt_fail(I, e->line, e->col, "no write group '%s'", name);
+    free(name);
+    return g;
+}
+
+static int model_op(interp *I, const stmt *s)
+{
+    const char *name = s->args[0].word, *op = s->args[1].word;
+    const expr *a1 = s->nargs > 2 ? s->args[2].e : NULL, *a2 = s->nargs > 3 ? s->args[3].e : NULL;
+    uint64_t x, y;
+    if (!strcmp(op, "new")) {
+        if (get_uint(I, a1, &x) < 0)
+            return -1;
+        if (x == 0) {
+            rt_fail(I, a1->line, a1->col, "a model's granularity must be positive");
+            return -1;
+        }
+        oracle_model_new(I->orc, name, x);
+        return 0;
+    }
+    oracle_model *m = oracle_find(I->orc, name);
+    if (!m) {
+        rt_fail(I, s->args[0].line, s->args[0].col, "no model named '%s' (use 'model %s new G')",
+                name, name);
+        return -1;
+    }
+    if (!strcmp(op, "dirty") || !strcmp(op, "clear_group")) {
+        wgroup *g = need_group(I, a1);
+        if (!g)
+            return -1;
+        for (size_t i = 0; i < g->n; i++) {
+            if (op[0] == 'd')
+                oracle_dirty_write(m, g->off[i], g->len[i]);
+            else
+                oracle_clear_write(m, g->off[i], g->len[i]);
+        }
+    } else if (!strcmp(op, "dirty_write")) {
+        if (get_uint(I, a1, &x) < 0 || get_uint(I, a2, &y) < 0)
+            return -1;
+        oracle_dirty_write(m, x, y);
+    } else if (!strcmp(op, "dirty_bits") || !strcmp(op, "clear_bits")) {
+        if (get_uint(I, a1, &x) < 0 || get_uint(I, a2, &y) < 0)
+            return -1;
+        if (op[0] == 'd')
+            oracle_dirty_bits(m, x, y);
+        else
+            oracle_clear_bits(m, x, y);
+    } else if (!strcmp(op, "clear")) {
+        oracle_clear(m);
+    } else if (!strcmp(op, "clear_bit")) {
+        if (get_uint(I, a1, &x) < 0)
+            return -1;
+        oracle_clear_bits(m, x, x + 1);
+    } else if (!strcmp(op, "clear_first")) {
+        if (oracle_first_bit(m, &x) < 0) {
+            rt_fail(I, s->line, s->col, "model '%s' is empty: it has no first bit", name);
+            return -1;
+        }
+        oracle_clear_bits(m, x, x + 1);
+    } else { /* fill_from_first */
+        if (get_uint(I, a1, &x) < 0)
+            return -1;
+        if (oracle_fill_from_first(m, x) < 0) {
+            rt_fail(I, s->line, s->col, "model '%s' is empty: it has no first bit", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Statements                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Optional boolean keyword argument. */
+static int kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    *out = dflt;
+    if (!a)
+        return 0;
+    json_object *v;
+    if (eval(I, a->e, &v) < 0)
+        return -1;
+    *out = truthy(I, v);
+    json_object_put(v);
+    return 0;
+}
+
+static char *qmp_name(interp *I, const arg *a)
+{
+    return a->word ? xstrdup(a->word) : get_str(I, a->e);
+}
+
+static int qmp_args(interp *I, const stmt *s, json_object **args)
+{
+    *args = NULL;
+    if (s->nargs < 2)
+        return 0;
+    const expr *e = s->args[1].e;
+    if (eval(I, e, args) < 0)
+        return -1;
+    if (!json_object_is_type(*args, json_type_object) || is_none(I, *args)) {
+        rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                type_name(I, *args));
+        json_object_put(*args);
+        return -1;
+    }
+    return check_plain(I, e, *args);
+}
+
+static int exec_qmp(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[0]);
+    json_object *args = NULL, *reply = NULL, *ret;
+    int r = -1;
+    if (!name || qmp_args(I, s, &args) < 0)
+        goto out;
+    if (s->cmd == C_QMP_LOG) {
+        reply = qmp_log(I, s, name, args);
+    } else {
+        reply = qmp(I, s, name, args);
+        if (reply && s->cmd == C_QMP_RETURN) {
+            /* log(vm.command(...)): the return value; an error would raise */
+            if (!json_object_object_get_ex(reply, "return", &ret)) {
+                char *txt = json_render_alloc(reply, -1);
+                rt_fail(I, s->line, s->col, "'%s' failed: %s", name, txt);
+                free(txt);
+                goto out;
+            }
+            if (json_object_is_type(ret, json_type_string))
+                emit(I, json_object_get_string(ret));
+            else
+                emit_json(I, ret, -1);
+        }
+    }
+    r = reply ? 0 : -1;
+out:
+    json_object_put(reply);
+    json_object_put(args);
+    free(name);
+    return r;
+}
+
+static int exec_write(interp *I, const stmt *s)
+{
+    char *node = get_str(I, s->args[0].e);
+    wgroup *g = node ? need_group(I, s->args[1].e) : NULL;
+    int r = g ? 0 : -1;
+    for (size_t i = 0; g && i < g->n && r == 0; i++) {
+        char *cmd;
+        if (asprintf(&cmd, "write -P%s 0x%07llx 0x%llx", g->pattern[i],
+                     (unsigned long long)g->off[i], (unsigned long long)g->len[i]) < 0)
+            abort();
+        emit(I, cmd);
+        json_object *reply = hmp_qemu_io(I, s, node, cmd);
+        if (reply)
+            emit_json(I, reply, -1);
+        else
+            r = -1;
+        json_object_put(reply);
+        free(cmd);
+    }
+    free(node);
+    return r;
+}
+
+static int exec_compare(interp *I, const stmt *s)
+{
+    char *a = get_str(I, s->args[0].e), *b = a ? get_str(I, s->args[1].e) : NULL, *base = NULL;
+    char *err = NULL;
+    int match = 1, r = -1;
+    const arg *ba = stmt_kwarg(s, "base");
+    if (!b || kw_bool(I, s, "match", 1, &match) < 0)
+        goto out;
+    if (ba) {
+        json_object *v;
+        if (eval(I, ba->e, &v) < 0)
+            goto out;
+        if (json_object_is_type(v, json_type_string) && !is_none(I, v))
+            base = xstrdup(json_object_get_string(v));
+        else if (v && !is_none(I, v)) {
+            rt_fail(I, ba->line, ba->col, "base must be a string, null or none");
+            json_object_put(v);
+            goto out;
+        }
+        json_object_put(v);
+    }
+    if (base && I->be->ops->img_rebase_unsafe(I->be, a, base, &err) < 0) {
+        rt_fail(I, s->line, s->col, "qemu-img rebase -u -b %s %s failed: %s", base, a,
+                err ? err : "?");
+        goto out;
+    }
+    int ret = I->be->ops->img_compare(I->be, a, b, &err);
+    if (ret < 0) {
+        /* qemu-img compare exits 2 on errors: the line says Mismatch */
+        fprintf(stderr, "%s:%d: qemu-img compare failed: %s\n", I->prog->file, s->line,
+                err ? err : "?");
+        ret = 2;
+    }
+    char *text = oracle_compare_text(a, b, ret, match);
+    emit(I, text);
+    free(text);
+    r = 0;
+out:
+    free(err);
+    free(a);
+    free(b);
+    free(base);
+    return r;
+}
+
+static int exec_cmd(interp *I, const stmt *s)
+{
+    json_object *v = NULL;
+    char *x = NULL, *y = NULL, *err = NULL;
+    int r = 0;
+    uint64_t size;
+
+    switch (s->cmd) {
+    case C_LOG: {
+        if (eval(I, s->args[0].e, &v) < 0)
+            return -1;
+        sbuf b = {0};
+        to_text(I, &b, v);
+        emit(I, sbuf_str(&b));
+        sbuf_free(&b);
+        json_object_put(v);
+        return 0;
+    }
+    case C_BLANK:
+        emit(I, "");
+        return 0;
+    case C_FILES:
+        /* iotests.FilePaths: TEST_DIR/PID-name */
+        for (size_t i = 0; i < s->nargs; i++) {
+            const char *dir = I->be->test_dir ? I->be->test_dir : ".";
+            size_t n = strlen(dir);
+            if (asprintf(&x, "%s%s%s-%s", dir, n && dir[n - 1] == '/' ? "" : "/",
+                         I->be->pid ? I->be->pid : "0", s->args[i].word) < 0)
+                abort();
+            bind(I, s->args[i].word, json_object_new_string(x));
+            free(x);
+        }
+        return 0;
+    case C_IMG_CREATE:
+        x = get_str(I, s->args[0].e);
+        y = x ? get_str(I, s->args[1].e) : NULL;
+        if (!y || get_uint(I, s->args[2].e, &size) < 0) {
+            r = -1;
+        } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
+            rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
+            r = -1;
+        }
+        free(err);
+        free(x);
+        free(y);
+        return r;
+    case C_LAUNCH:
+        return launch(I, s);
+    case C_SHUTDOWN:
+        return shutdown_vm(I, s);
+    case C_QMP_LOG:
+    case C_QMP_RETURN:
+    case C_QMP:
+        return exec_qmp(I, s);
+    case C_HMP_IO:
+        x = get_str(I, s->args[0].e);
+        y = x ? get_str(I, s->args[1].e) : NULL;
+        if (y && (v = hmp_qemu_io(I, s, x, y)) != NULL)
+            emit_json(I, v, -1);
+        else
+            r = -1;
+        json_object_put(v);
+        free(x);
+        free(y);
+        return r;
+    case C_WRITE:
+        return exec_write(I, s);
+    case C_BITMAPS:
+        return list_bitmaps(I, s);
+    case C_MODEL:
+        return model_op(I, s);
+    case C_CHECK:
+        x = get_str(I, s->args[1].e);
+        y = x ? get_str(I, s->args[2].e) : NULL;
+        r = y ? check_bitmap(I, s, s->args[0].word, x, y, s->nargs == 4) : -1;
+        free(x);
+        free(y);
+        return r;
+    case C_RUN_JOB: {
+        int af, ad, cancel;
+        x = get_str(I, s->args[0].e);
+        if (!x || kw_bool(I, s, "auto_finalize", 1, &af) < 0 ||
+            kw_bool(I, s, "auto_dismiss", 0, &ad) < 0 || kw_bool(I, s, "cancel", 0, &cancel) < 0)
+            r = -1;
+        else
+            r = run_job(I, s, x, af, ad, cancel, s->proc);
+        free(x);
+        return r;
+    }
+    case C_COMPARE:
+        return exec_compare(I, s);
+    }
+    return -1;
+}
+
+static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **args)
+{
+    if (I->nframes > MAX_DEPTH) {
+        rt_fail(I, s->line, s->col, "procedures nested more than %d deep", MAX_DEPTH);
+        for (size_t i = 0; i < pr->nparams; i++)
+            json_object_put(args[i]);
+        return -1;
+    }
+    push_frame(I);
+    for (size_t i = 0; i < pr->nparams; i++)
+        bind(I, pr->params[i], args[i]);
+    int r = exec_block(I, &pr->body);
+    pop_frame(I);
+    return r;
+}
+
+static int exec_stmt(interp *I, const stmt *s)
+{
+    json_object *v;
+    switch (s->kind) {
+    case S_LET:
+        if (eval(I, s->e, &v) < 0)
+            return -1;
+        bind(I, s->name, v);
+        return 0;
+    case S_GROUP:
+        return define_group(I, s);
+    case S_CALL: {
+        json_object **args = calloc(s->nargs + 1, sizeof(*args));
+        if (!args)
+            abort();
+        for (size_t i = 0; i < s->nargs; i++) {
+            if (eval(I, s->args[i].e, &args[i]) < 0) {
+                for (size_t k = 0; k < i; k++)
+                    json_object_put(args[k]);
+                free(args);
+                return -1;
+            }
+        }
+        int r = call_proc(I, s, s->proc, args);
+        free(args);
+        return r;
+    }
+    case S_IF:
+        for (size_t i = 0; i < s->nconds; i++) {
+            if (eval(I, s->conds[i], &v) < 0)
+                return -1;
+            int t = truthy(I, v);
+            json_object_put(v);
+            if (t)
+                return exec_block(I, &s->bodies[i]);
+        }
+        return exec_block(I, &s->else_body);
+    case S_FOR: {
+        if (eval(I, s->e, &v) < 0)
+            return -1;
+        if (!json_object_is_type(v, json_type_array) || is_none(I, v)) {
+            rt_fail(I, s->e->line, s->e->col, "'for' needs a list, got %s", type_name(I, v));
+            json_object_put(v);
+            return -1;
+        }
+        int r = 0;
+        for (size_t i = 0; i < json_object_array_length(v) && r == 0; i++) {
+            bind(I, s->name, json_object_get(json_object_array_get_idx(v, i)));
+            r = exec_block(I, &s->body);
+        }
+        json_object_put(v);
+        return r;
+    }
+    case S_CMD:
+        return exec_cmd(I, s);
+    }
+    return -1;
+}
+
+static int exec_block(interp *I, const block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (exec_stmt(I, b->v[i]) < 0) {
+            if (!I->err)    /* every failing path reports; be safe anyway */
+                rt_fail(I, b->v[i]->line, b->v[i]->col, "statement failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int case_run(const program *prog, bs_backend *be, double timeout_s, char **transcript,
+             char **err)
+{
+    interp I = { .prog = prog, .be = be, .timeout = timeout_s };
+    I.none = json_object_new_string("<none>");
+    I.orc = oracle_new();
+    push_frame(&I);
+    int r = exec_block(&I, &prog->top);
+    if (shutdown_vm(&I, NULL) < 0)
+        r = -1;
+    while (I.nframes)
+        pop_frame(&I);
+    free(I.frames);
+    for (size_t i = 0; i < I.ngroups; i++)
+        free_group(&I.groups[i]);
+    free(I.groups);
+    drop_events(&I);
+    free(I.events);
+    json_object_put(I.listing);
+    oracle_free(I.orc);
+    json_object_put(I.none);
+    *transcript = sbuf_take(&I.out);
+    if (r < 0) {
+        *err = I.err;
+    } else {
+        free(I.err);
+        *err = NULL;
+    }
+    return r;
+}

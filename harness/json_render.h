@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Render json-c values exactly like Python's json.dumps(obj, sort_keys=True,
+ * indent=N) with its defaults (ensure_ascii=True; separators ", " and ": ",
+ * or "," and ": " at line ends when indenting), which is what iotests' log()
+ * prints. Keys are sorted recursively.
+ */
+#ifndef BLOCKSIM_HARNESS_JSON_RENDER_H
+#define BLOCKSIM_HARNESS_JSON_RENDER_H
+
+#include "harness/sbuf.h"
+
+struct json_object;
+
+/* indent < 0: one line. indent >= 0: Python's indent=N layout. */
+void json_render(sbuf *out, struct json_object *o, int indent);
+/* One JSON string literal, Python-escaped. s is UTF-8 of length n. */
+void json_render_string(sbuf *out, const char *s, size_t n);
+/* Python's repr() of a float. */
+void json_render_double(sbuf *out, double d);
+/* Convenience: a malloc'd rendering. */
+char *json_render_alloc(struct json_object *o, int indent);
+
+/* iotests' filter_testfiles: every "<test_dir>/<pid>-" becomes
+ * "TEST_DIR/PID-". Returns a malloc'd copy. */
+char *filter_testfiles(const char *text, const char *test_dir, const char *pid);
+
+#endif
