@@ -422,6 +422,13 @@ static int zero_pnum_status(void *opaque, uint64_t off, uint64_t len, bool top, 
     return 0;
 }
 
+/* One that claims more than it was asked about must be clamped to the task. */
+static int greedy_status(void *opaque, uint64_t off, uint64_t len, bool top, uint64_t *pnum)
+{
+    *pnum = UINT64_MAX / 2;
+    return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
+}
+
 static void test_misbehaving_status(void **state)
 {
     fake_disk *d = fake_new(256 * KiB);
@@ -434,6 +441,13 @@ static void test_misbehaving_status(void **state)
     /* and a copy falls back to one data cluster per task */
     assert_int_equal(cl_copy_step(cs, 0, 0, NULL), 1);
     assert_op(d, 'R', 0, 0, CL);
+    cl_copy_free(cs);
+
+    io.block_status = greedy_status;
+    cs = new_copy(d, &io);
+    assert_int_equal(cl_copy_step(cs, 0, 0, NULL), 1);
+    assert_op(d, 'R', 1, 0, 256 * KiB);
+    assert_int_equal(cl_copy_step(cs, 0, 0, NULL), 0);
     cl_copy_free(cs);
     fake_free(d);
 }
