@@ -1,60 +1,225 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The simulator backend (skeleton: every command is CommandNotFound). */
+/*
+ * The simulator backend: harness/backend.h's operations over the simulated
+ * machine (sim_int.h). Deterministic: the same calls give the same answers.
+ */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
 
-#include "harness/backend.h"
+#include "sim/sim_int.h"
 
-typedef struct sim_backend {
-    bs_backend base;
-} sim_backend;
+static sim *to_sim(bs_backend *b)
+{
+    return (sim *)b;
+}
 
-static int sim_launch(bs_backend *b, char **err) { return 0; }
-static int sim_shutdown(bs_backend *b, char **err) { return 0; }
+static void events_clear(sim *s)
+{
+    while (s->ev_head) {
+        sim_event *e = s->ev_head;
+        s->ev_head = e->next;
+        json_object_put(e->ev);
+        free(e);
+    }
+    s->ev_tail = NULL;
+}
+
+/* Persistent bitmaps go back into their qcow2 images at shutdown. */
+static void store_persistent_bitmaps(sim_node *n)
+{
+    if (n->drv != DRV_QCOW2) {
+        return;
+    }
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        if (!b->persistent || !b->name) {
+            continue;
+        }
+        sim_saved_bitmap **pp = &n->q->bitmaps;
+        while (*pp && strcmp((*pp)->name, b->name)) {
+            pp = &(*pp)->next;
+        }
+        if (!*pp) {
+            *pp = calloc(1, sizeof **pp);
+            (*pp)->name = xstrdup(b->name);
+        }
+        cl_bitmap_free((*pp)->bm);
+        (*pp)->bm = cl_bitmap_new(cl_bitmap_size(b->bm), cl_bitmap_granularity(b->bm), NULL);
+        cl_bitmap_copy((*pp)->bm, b->bm, NULL);
+        cl_bitmap_set_enabled((*pp)->bm, cl_bitmap_enabled(b->bm) || cl_bitmap_busy(b->bm), NULL);
+    }
+}
+
+static void machine_reset(sim *s)
+{
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        store_persistent_bitmaps(n);
+    }
+    jobs_free_all(s);
+    while (s->nodes) {
+        node_remove(s, s->nodes);
+    }
+    events_clear(s);
+}
+
+static int sim_launch(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    machine_reset(s);
+    s->running = true;
+    return 0;
+}
+
+static int sim_shutdown(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    machine_reset(s);
+    s->running = false;
+    return 0;
+}
 
 static struct json_object *sim_qmp(bs_backend *b, const char *command,
                                    struct json_object *args, char **err)
 {
-    struct json_object *reply = json_object_new_object();
-    struct json_object *e = json_object_new_object();
-    char desc[256];
-    snprintf(desc, sizeof desc, "The command %s has not been found", command);
-    json_object_object_add(e, "class", json_object_new_string("CommandNotFound"));
-    json_object_object_add(e, "desc", json_object_new_string(desc));
-    json_object_object_add(reply, "error", e);
-    return reply;
+    sim *s = to_sim(b);
+    if (!s->running) {
+        *err = xstrdup("the simulated VM is not running");
+        return NULL;
+    }
+    return sim_dispatch(s, command, args);
 }
 
 static struct json_object *sim_next_event(bs_backend *b, double timeout_s, char **err)
 {
+    sim *s = to_sim(b);
     *err = NULL;
-    return NULL;
+    while (!s->ev_head) {
+        if (!jobs_tick(s)) {
+            return NULL;
+        }
+    }
+    sim_event *e = s->ev_head;
+    s->ev_head = e->next;
+    if (!s->ev_head) {
+        s->ev_tail = NULL;
+    }
+    json_object *ev = e->ev;
+    free(e);
+    return ev;
 }
 
 static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
                           uint64_t size, const char *backing,
                           const char *backing_fmt, char **err)
 {
-    *err = strdup("not implemented");
-    return -1;
+    sim *s = to_sim(b);
+    if (!path || path[0] != '/') {
+        *err = xasprintf("qemu-img: %s: the simulator wants absolute paths", path ? path : "");
+        return -EINVAL;
+    }
+    if (backing) {
+        char *bp = path_relative_to(path, backing);
+        sim_file *bf = fs_lookup(s, bp);
+        if (!bf) {
+            *err = xasprintf("qemu-img: %s: Could not open '%s': No such file or directory",
+                             path, bp);
+            free(bp);
+            return -ENOENT;
+        }
+        if (!size) {
+            size = bf->qcow2 ? bf->qcow2->size : bf->data.size;
+        }
+        free(bp);
+    }
+    if (!strcmp(fmt, "raw")) {
+        sim_file *f = fs_create(s, path);
+        store_truncate(&f->data, size);
+        return 0;
+    }
+    if (strcmp(fmt, "qcow2")) {
+        *err = xasprintf("qemu-img: Unknown file format '%s'", fmt);
+        return -EINVAL;
+    }
+    if (size % 512) {
+        *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
+        return -EINVAL;
+    }
+    sim_file *f = fs_create(s, path);
+    f->qcow2 = q2_new(size, 65536);
+    if (backing) {
+        f->qcow2->backing = xstrdup(backing);
+        f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
+    }
+    store_truncate(&f->data, 3 * 65536);
+    return 0;
 }
 
 static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
                                  const char *backing, char **err)
 {
-    *err = strdup("not implemented");
-    return -1;
+    sim *s = to_sim(b);
+    sim_file *f = fs_lookup(s, path);
+    if (!f) {
+        *err = xasprintf("qemu-img: Could not open '%s': Could not open '%s': "
+                         "No such file or directory", path, path);
+        return -ENOENT;
+    }
+    if (!f->qcow2) {
+        *err = xasprintf("qemu-img: Could not change the backing file to '%s': "
+                         "Operation not supported", backing);
+        return -ENOTSUP;
+    }
+    free(f->qcow2->backing);
+    f->qcow2->backing = backing && *backing ? xstrdup(backing) : NULL;
+    return 0;
 }
 
-static int sim_img_compare(bs_backend *b, const char *a, const char *b2, char **err)
+/* Guest-visible comparison through backing chains; the longer image's tail
+ * must read as zeroes. */
+static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char **err)
 {
-    *err = strdup("not implemented");
-    return -1;
+    sim *s = to_sim(b);
+    const char *paths[2] = { pa, pb };
+    for (int i = 0; i < 2; i++) {
+        if (!fs_lookup(s, paths[i])) {
+            *err = xasprintf("qemu-img: Could not open '%s': Could not open '%s': "
+                             "No such file or directory", paths[i], paths[i]);
+            return -ENOENT;
+        }
+    }
+    uint64_t sa = img_guest_size(s, pa), sb = img_guest_size(s, pb);
+    uint64_t end = sa > sb ? sa : sb;
+    const uint64_t step = 1 << 20;
+    uint8_t *ba = malloc(step), *bb = malloc(step);
+    int result = 0;
+    for (uint64_t off = 0; off < end && !result; off += step) {
+        uint64_t n = end - off < step ? end - off : step;
+        if (img_open_chain_read(s, pa, off, n, ba, 0) < 0 ||
+            img_open_chain_read(s, pb, off, n, bb, 0) < 0) {
+            *err = xasprintf("qemu-img: error while reading a backing file");
+            result = -EIO;
+            break;
+        }
+        if (memcmp(ba, bb, n)) {
+            result = 1;
+        }
+    }
+    free(ba);
+    free(bb);
+    return result;
 }
 
-static void sim_destroy(bs_backend *b) { free(b); }
+static void sim_destroy(bs_backend *b)
+{
+    sim *s = to_sim(b);
+    if (!s) {
+        return;
+    }
+    machine_reset(s);
+    fs_free_all(s);
+    free(s);
+}
 
 static const bs_backend_ops sim_ops = {
     .name = "sim",
@@ -70,9 +235,9 @@ static const bs_backend_ops sim_ops = {
 
 bs_backend *bs_backend_sim_new(char **err)
 {
-    sim_backend *s = calloc(1, sizeof *s);
+    sim *s = calloc(1, sizeof *s);
     if (!s) {
-        *err = strdup("out of memory");
+        *err = xstrdup("out of memory");
         return NULL;
     }
     s->base.ops = &sim_ops;

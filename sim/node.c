@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Block nodes and their drivers (file, qcow2, blkdebug, raw and the
+ * copy-before-write filter): I/O paths, blkdebug's state machine, dirty
+ * bitmap listings and query-named-block-nodes entries.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+/* ---- blkdebug events ----------------------------------------------------- */
+
+/* QEMU 7.2's BlkdebugEvent names, in enum order. */
+static const char *const bd_event_names[] = {
+    "l1_update", "l1_grow_alloc_table", "l1_grow_write_table",
+    "l1_grow_activate_table", "l2_load", "l2_update", "l2_update_compressed",
+    "l2_alloc_cow_read", "l2_alloc_write", "read_aio", "read_backing_aio",
+    "read_compressed", "write_aio", "write_compressed", "vmstate_load",
+    "vmstate_save", "cow_read", "cow_write", "reftable_load", "reftable_grow",
+    "reftable_update", "refblock_load", "refblock_update",
+    "refblock_update_part", "refblock_alloc", "refblock_alloc_hookup",
+    "refblock_alloc_write", "refblock_alloc_write_blocks",
+    "refblock_alloc_write_table", "refblock_alloc_switch_table",
+    "cluster_alloc", "cluster_alloc_bytes", "cluster_free", "flush_to_os",
+    "flush_to_disk", "pwritev_rmw_head", "pwritev_rmw_after_head",
+    "pwritev_rmw_tail", "pwritev_rmw_after_tail", "pwritev", "pwritev_zero",
+    "pwritev_done", "empty_image_prepare", "l1_shrink_write_table",
+    "l1_shrink_free_l2_clusters", "cor_write", "cluster_alloc_space", "none",
+};
+
+enum {
+    EV_READ_AIO = 9, EV_WRITE_AIO = 12, EV_COW_READ = 16, EV_COW_WRITE = 17,
+    EV_CLUSTER_ALLOC = 30, EV_FLUSH_TO_OS = 33, EV_FLUSH_TO_DISK = 34,
+};
+
+int blkdebug_event_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof bd_event_names / sizeof *bd_event_names; i++) {
+        if (!strcmp(bd_event_names[i], name)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* An event on node n (QEMU's BLKDBG_EVENT on a child: only blkdebug reacts).
+ * Inject rules of the current state become the active set; set-state rules
+ * pick the next state, which takes effect after every rule was seen. */
+void blkdebug_event(sim *s, sim_node *n, int event)
+{
+    if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
+        return;
+    }
+    bool injected = false;
+    int new_state = n->bd_state;
+    for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
+        if (r->state && r->state != n->bd_state) {
+            continue;
+        }
+        if (r->inject) {
+            if (!injected) {
+                for (bd_rule *a = n->bd_active; a; a = a->active_next) {
+                    a->active = false;
+                }
+                n->bd_active = NULL;
+                injected = true;
+            }
+            r->active = true;
+            r->active_next = n->bd_active;
+            n->bd_active = r;
+        } else {
+            new_state = r->new_state;
+        }
+    }
+    n->bd_state = new_state;
+}
+
+static void bd_remove_rule(sim_node *n, bd_rule *rule)
+{
+    bd_rule **pp = &n->bd_rules[rule->event];
+    while (*pp && *pp != rule) {
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = rule->next;
+    }
+    if (rule->active) {
+        bd_rule **ap = &n->bd_active;
+        while (*ap && *ap != rule) {
+            ap = &(*ap)->active_next;
+        }
+        if (*ap) {
+            *ap = rule->active_next;
+        }
+    }
+    free(rule);
+}
+
+/* The first active rule that matches this request fails it. */
+static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
+{
+    for (bd_rule *r = n->bd_active; r; r = r->active_next) {
+        bool where = r->offset < 0 ||
+            (len && (uint64_t)r->offset < off + len && off <= (uint64_t)r->offset);
+        if (where && (r->iotype_mask & (1u << iotype))) {
+            int err = r->err;
+            if (r->once) {
+                bd_remove_rule(n, r);
+            }
+            return -err;
+        }
+    }
+    return 0;
+}
+
+/* ---- node registry ------------------------------------------------------- */
+
+sim_node *node_find(sim *s, const char *name)
+{
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        if (n->name && !strcmp(n->name, name)) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
+bool id_wellformed(const char *id)
+{
+    if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z'))) {
+        return false;
+    }
+    for (const char *p = id + 1; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || strchr("-._", *p))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+sim_node *node_new(sim *s, sim_driver drv, const char *name)
+{
+    sim_node *n = calloc(1, sizeof *n);
+    n->drv = drv;
+    n->bd_state = 1;
+    if (name) {
+        n->name = xstrdup(name);
+    } else {
+        /* QEMU appends two random digits; ours are deterministic */
+        unsigned c = s->node_counter++;
+        n->name = xasprintf("#block%u%02u", c, (c * 37u + 11u) % 100u);
+        n->auto_named = true;
+    }
+    sim_node **pp = &s->nodes;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = n;
+    return n;
+}
+
+static void bitmaps_free(sim_node *n)
+{
+    while (n->bitmaps) {
+        sim_bitmap *b = n->bitmaps;
+        n->bitmaps = b->next;
+        if (b->owned) {
+            cl_bitmap_free(b->bm);
+        }
+        free(b->name);
+        free(b);
+    }
+}
+
+/* Unlink and free one node (its children are the caller's business). */
+void node_remove(sim *s, sim_node *n)
+{
+    sim_node **pp = &s->nodes;
+    while (*pp && *pp != n) {
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = n->next;
+    }
+    bitmaps_free(n);
+    for (int e = 0; e < BD_NEVENTS; e++) {
+        while (n->bd_rules[e]) {
+            bd_rule *r = n->bd_rules[e];
+            n->bd_rules[e] = r->next;
+            free(r);
+        }
+    }
+    free(n->name);
+    free(n);
+}
+
+/* Drop a reference from a parent (or the monitor); free the node and, in
+ * turn, its children once nobody uses it. */
+void node_unref(sim *s, sim_node *n)
+{
+    if (!n) {
+        return;
+    }
+    if (n->parents > 0) {
+        n->parents--;
+    }
+    if (n->parents > 0 || n->monitor_owned) {
+        return;
+    }
+    sim_node *file = n->file, *backing = n->backing;
+    node_remove(s, n);
+    node_unref(s, file);
+    node_unref(s, backing);
+}
+
+/* ---- sizes and names ----------------------------------------------------- */
+
+uint64_t node_size(sim_node *n)
+{
+    switch (n->drv) {
+    case DRV_FILE:
+        return n->f->data.size;
+    case DRV_QCOW2:
+        return n->q->size;
+    case DRV_RAW:
+        if (n->raw_has_size) {
+            return n->raw_size;
+        }
+        return node_size(n->file) > n->raw_offset ? node_size(n->file) - n->raw_offset : 0;
+    case DRV_BLKDEBUG:
+    case DRV_CBW:
+        return node_size(n->file);
+    }
+    return 0;
+}
+
+/* bdrv_get_info's cluster size; 0 when the driver has none. */
+uint64_t node_cluster_size(sim_node *n)
+{
+    switch (n->drv) {
+    case DRV_QCOW2:
+        return n->q->cluster_size;
+    case DRV_BLKDEBUG:
+    case DRV_CBW:
+        return node_cluster_size(n->file);
+    default:
+        return 0;
+    }
+}
+
+const char *node_drv_name(sim_node *n)
+{
+    static const char *const names[] = {
+        [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
+        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
+    };
+    return names[n->drv];
+}
+
+const char *node_filename(sim_node *n)
+{
+    while (n && n->drv != DRV_FILE) {
+        n = n->file;
+    }
+    return n ? n->f->path : "";
+}
+
+/* ---- qcow2 --------------------------------------------------------------- */
+
+typedef enum { Q_UNALLOC, Q_ZERO, Q_DATA } q2_kind;
+
+static q2_kind q2_cluster_kind(const sim_qcow2 *q, uint64_t ci)
+{
+    uint64_t e = q->l2[ci];
+    if (e & Q2_ZERO) {
+        return Q_ZERO;
+    }
+    return e ? Q_DATA : Q_UNALLOC;
+}
+
+/* Bytes from off (< size) that share the cluster kind of off and, for data,
+ * are contiguous on the host: QEMU's qcow2_get_host_offset run. */
+static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *kind)
+{
+    uint64_t cs = q->cluster_size, ci = off / cs;
+    uint64_t end = off + len > q->size ? q->size : off + len;
+    q2_kind k = q2_cluster_kind(q, ci);
+    uint64_t host = q->l2[ci] & ~Q2_ZERO;
+    uint64_t pos = (ci + 1) * cs;
+    while (pos < end) {
+        uint64_t cj = pos / cs;
+        if (q2_cluster_kind(q, cj) != k) {
+            break;
+        }
+        if (k == Q_DATA && (q->l2[cj] & ~Q2_ZERO) != host + (cj - ci) * cs) {
+            break;
+        }
+        pos += cs;
+    }
+    *kind = k;
+    return (pos < end ? pos : end) - off;
+}
+
+static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, uint8_t *buf)
+{
+    sim_qcow2 *q = n->q;
+    while (len) {
+        q2_kind k;
+        uint64_t run = q2_run(q, off, len, &k);
+        if (k == Q_DATA) {
+            uint64_t host = (q->l2[off / q->cluster_size] & ~Q2_ZERO) + off % q->cluster_size;
+            blkdebug_event(s, n->file, EV_READ_AIO);
+            int r = node_read(s, n->file, host, run, buf);
+            if (r < 0) {
+                return r;
+            }
+        } else if (k == Q_UNALLOC && n->backing) {
+            uint64_t bsize = node_size(n->backing);
+            uint64_t from_backing = off >= bsize ? 0 : (run < bsize - off ? run : bsize - off);
+            if (from_backing) {
+                int r = node_read(s, n->backing, off, from_backing, buf);
+                if (r < 0) {
+                    return r;
+                }
+            }
+            memset(buf + from_backing, 0, run - from_backing);
+        } else {
+            memset(buf, 0, run);
+        }
+        buf += run;
+        off += run;
+        len -= run;
+    }
+    return 0;
+}
+
+/* Is the guest cluster ci known to read as zeroes? Like QEMU's is_zero(),
+ * this asks block status through the chain and never peeks at data. */
+static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    while (len) {
+        uint64_t pnum = 0;
+        int st = node_block_status(s, n, off, len, &pnum);
+        if (st & CL_STATUS_ZERO) {
+            /* zero here */
+        } else if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing) {
+            if (!chain_is_zero(s, n->backing, off, pnum)) {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        if (!pnum || pnum > len) {
+            pnum = len;
+        }
+        off += pnum;
+        len -= pnum;
+    }
+    return true;
+}
+
+static bool q2_reads_zero(sim *s, sim_node *n, uint64_t ci)
+{
+    uint64_t cs = n->q->cluster_size, off = ci * cs;
+    uint64_t len = off + cs > n->q->size ? n->q->size - off : cs;
+    return chain_is_zero(s, n, off, len);
+}
+
+static uint64_t q2_alloc_host(sim_node *n)
+{
+    uint64_t h = n->q->next_host;
+    n->q->next_host += n->q->cluster_size;
+    return h;
+}
+
+static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                    const uint8_t *buf, bool zeroes)
+{
+    sim_qcow2 *q = n->q;
+    uint64_t cs = q->cluster_size;
+    uint64_t per_table = cs / 8;
+    uint64_t first = off / cs, last = (off + len - 1) / cs;
+
+    if (zeroes) {
+        for (uint64_t ci = first; ci <= last; ci++) {
+            uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
+            uint64_t w_off = off > c_off ? off : c_off;
+            uint64_t w_end = off + len < c_end ? off + len : c_end;
+            if (q2_reads_zero(s, n, ci)) {
+                continue;
+            }
+            if (w_off == c_off && w_end == c_end) {
+                q->l2[ci] |= Q2_ZERO;
+            } else {
+                uint8_t *z = calloc(1, w_end - w_off);
+                int r = q2_write(s, n, w_off, w_end - w_off, z, false);
+                free(z);
+                if (r < 0) {
+                    return r;
+                }
+            }
+        }
+        return 0;
+    }
+
+    /* Allocate in ascending order: an L2 table first when its region has
+     * none, then one host cluster per untouched guest cluster. The parts of
+     * a new cluster outside the write keep their old contents (COW). */
+    for (uint64_t ci = first; ci <= last; ci++) {
+        if (!q->l2_table[ci / per_table]) {
+            q->l2_table[ci / per_table] = 1;
+            q2_alloc_host(n);
+        }
+        q2_kind k = q2_cluster_kind(q, ci);
+        uint64_t host = q->l2[ci] & ~Q2_ZERO;
+        if (k == Q_DATA) {
+            continue;
+        }
+        uint64_t c_off = ci * cs, c_len = c_off + cs > q->size ? q->size - c_off : cs;
+        uint8_t *old = calloc(1, cs);
+        if (k == Q_UNALLOC && n->backing) {
+            q2_read(s, n, c_off, c_len, old);
+        }
+        if (!host) {
+            host = q2_alloc_host(n);
+            blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
+        }
+        sim_node *fn = n->file;
+        while (fn && fn->drv != DRV_FILE) {
+            fn = fn->file;
+        }
+        if (fn) {
+            store_write(&fn->f->data, host, cs, old);
+        }
+        free(old);
+        q->l2[ci] = host;
+    }
+    while (len) {
+        q2_kind k;
+        uint64_t run = q2_run(q, off, len, &k);
+        uint64_t host = q->l2[off / cs] + off % cs;
+        blkdebug_event(s, n->file, EV_WRITE_AIO);
+        int r = node_write(s, n->file, host, run, buf, false);
+        if (r < 0) {
+            return r;
+        }
+        buf += run;
+        off += run;
+        len -= run;
+    }
+    return 0;
+}
+
+/* ---- generic I/O --------------------------------------------------------- */
+
+int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
+{
+    int r;
+    switch (n->drv) {
+    case DRV_FILE:
+        store_read(&n->f->data, off, len, buf);
+        return 0;
+    case DRV_QCOW2:
+        if (off + len > n->q->size) {
+            return -EIO;
+        }
+        return q2_read(s, n, off, len, buf);
+    case DRV_BLKDEBUG:
+        r = bd_rule_check(n, off, len, IOT_READ);
+        return r ? r : node_read(s, n->file, off, len, buf);
+    case DRV_RAW:
+        return node_read(s, n->file, off + n->raw_offset, len, buf);
+    case DRV_CBW:
+        return node_read(s, n->file, off, len, buf);
+    }
+    return -EIO;
+}
+
+static void record_write(sim_node *n, uint64_t off, uint64_t len)
+{
+    uint64_t size = node_size(n);
+    n->write_gen++;
+    if (off >= size || !len) {
+        return;
+    }
+    if (len > size - off) {
+        len = size - off;
+    }
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        if (cl_bitmap_size(b->bm) >= off + len) {
+            cl_bitmap_record_write(b->bm, off, len);
+        }
+    }
+}
+
+int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
+               bool zeroes)
+{
+    int r = 0;
+    if (!len) {
+        return 0;
+    }
+    switch (n->drv) {
+    case DRV_FILE:
+        if (zeroes) {
+            if (off + len > n->f->data.size) {
+                n->f->data.size = off + len;
+            }
+            store_zero(&n->f->data, off, len);
+        } else {
+            store_write(&n->f->data, off, len, buf);
+        }
+        break;
+    case DRV_QCOW2:
+        if (off + len > n->q->size) {
+            return -EIO;
+        }
+        r = q2_write(s, n, off, len, buf, zeroes);
+        break;
+    case DRV_BLKDEBUG:
+        r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        if (!r) {
+            r = node_write(s, n->file, off, len, buf, zeroes);
+        }
+        break;
+    case DRV_RAW:
+        r = node_write(s, n->file, off + n->raw_offset, len, buf, zeroes);
+        break;
+    case DRV_CBW: {
+        cl_copy_failure fail;
+        if (off + len > node_size(n)) {
+            return -EIO;
+        }
+        r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+        if (!r) {
+            r = node_write(s, n->file, off, len, buf, zeroes);
+        }
+        break;
+    }
+    }
+    /* QEMU sets dirty bits when the request finishes, whatever its result */
+    record_write(n, off, len);
+    return r;
+}
+
+/* QEMU's bdrv_co_flush: events on the primary child, the driver's flush only
+ * when something was written since the last one, then the children. */
+int node_flush(sim *s, sim_node *n)
+{
+    int ret = 0;
+    if (!n) {
+        return 0;
+    }
+    blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
+    if (n->write_gen != n->flushed_gen) {
+        blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
+        if (n->drv == DRV_BLKDEBUG) {
+            ret = bd_rule_check(n, 0, 0, IOT_FLUSH);
+        }
+        if (!ret) {
+            n->flushed_gen = n->write_gen;
+        }
+    }
+    int child = node_flush(s, n->file);
+    return ret ? ret : child;
+}
+
+/* QEMU's bdrv_block_status (this layer only, base = its backing file). */
+int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    uint64_t size = node_size(n);
+    if (off >= size) {
+        *pnum = len ? len : 1;
+        return CL_STATUS_ZERO;
+    }
+    if (len > size - off) {
+        len = size - off;
+    }
+    switch (n->drv) {
+    case DRV_QCOW2: {
+        q2_kind k;
+        *pnum = q2_run(n->q, off, len, &k);
+        if (k == Q_DATA) {
+            return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
+        }
+        if (k == Q_ZERO) {
+            return CL_STATUS_ZERO | CL_STATUS_ALLOCATED;
+        }
+        if (!n->backing) {
+            return CL_STATUS_ZERO;
+        }
+        uint64_t bsize = node_size(n->backing);
+        if (off >= bsize) {
+            return CL_STATUS_ZERO;
+        }
+        if (*pnum > bsize - off) {
+            *pnum = bsize - off;
+        }
+        return 0;
+    }
+    case DRV_BLKDEBUG:
+    case DRV_CBW:
+    case DRV_RAW:
+        return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
+                                 len, pnum);
+    case DRV_FILE:
+    default:
+        *pnum = len;
+        return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
+    }
+}
+
+/* ---- dirty bitmap listing ------------------------------------------------ */
+
+sim_bitmap *bitmap_list_add(sim_node *n, const char *name, cl_bitmap *bm,
+                            bool persistent, bool owned)
+{
+    sim_bitmap *e = calloc(1, sizeof *e);
+    e->name = name ? xstrdup(name) : NULL;
+    e->bm = bm;
+    e->persistent = persistent;
+    e->owned = owned;
+    e->next = n->bitmaps;       /* newest first, as QEMU lists them */
+    n->bitmaps = e;
+    return e;
+}
+
+void bitmap_list_remove(sim_node *n, sim_bitmap *e)
+{
+    sim_bitmap **pp = &n->bitmaps;
+    while (*pp && *pp != e) {
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = e->next;
+    }
+    if (e->owned) {
+        cl_bitmap_free(e->bm);
+    }
+    free(e->name);
+    free(e);
+}
+
+sim_bitmap *bitmap_find(sim_node *n, const char *name)
+{
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        if (b->name && !strcmp(b->name, name)) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static json_object *bitmap_info(sim_bitmap *b)
+{
+    json_object *o = json_object_new_object();
+    if (b->name) {
+        json_object_object_add(o, "name", json_object_new_string(b->name));
+    }
+    json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
+    json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
+    json_object_object_add(o, "busy", json_object_new_boolean(cl_bitmap_busy(b->bm)));
+    json_object_object_add(o, "granularity",
+                           json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
+    json_object_object_add(o, "count",
+                           json_object_new_int64((int64_t)cl_bitmap_count_bytes(b->bm)));
+    return o;
+}
+
+static json_object *image_info(sim_node *n, int depth)
+{
+    json_object *img = json_object_new_object();
+    if (n->drv == DRV_CBW && depth < 8) {
+        json_object_object_add(img, "backing-image", image_info(n->file, depth + 1));
+    }
+    json_object_object_add(img, "virtual-size", json_object_new_int64((int64_t)node_size(n)));
+    json_object_object_add(img, "filename", json_object_new_string(node_filename(n)));
+    if (node_cluster_size(n)) {
+        json_object_object_add(img, "cluster-size",
+                               json_object_new_int64((int64_t)node_cluster_size(n)));
+    }
+    const char *fmt = n->drv == DRV_BLKDEBUG ? "blkdebug" : node_drv_name(n);
+    json_object_object_add(img, "format", json_object_new_string(fmt));
+    sim_node *fn = n;
+    while (fn && fn->drv != DRV_FILE) {
+        fn = fn->file;
+    }
+    json_object_object_add(img, "actual-size",
+                           json_object_new_int64(fn ? (int64_t)fn->f->data.size : 0));
+    if (n->drv == DRV_QCOW2) {
+        json_object *fs = json_object_new_object(), *d = json_object_new_object();
+        json_object_object_add(d, "compat", json_object_new_string("1.1"));
+        json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
+        json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        json_object_object_add(d, "refcount-bits", json_object_new_int(16));
+        json_object_object_add(d, "corrupt", json_object_new_boolean(false));
+        json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
+        json_object_object_add(fs, "type", json_object_new_string("qcow2"));
+        json_object_object_add(fs, "data", d);
+        json_object_object_add(img, "format-specific", fs);
+        if (n->q->backing) {
+            json_object_object_add(img, "backing-filename",
+                                   json_object_new_string(n->q->backing));
+        }
+    }
+    json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    return img;
+}
+
+/* One query-named-block-nodes entry (the BlockDeviceInfo fields we model). */
+json_object *node_info(sim *s, sim_node *n)
+{
+    json_object *o = json_object_new_object();
+    int depth = 0;
+    for (sim_node *m = n; m->drv == DRV_QCOW2 && m->backing; m = m->backing) {
+        depth++;
+    }
+    json_object_object_add(o, "iops_rd", json_object_new_int(0));
+    json_object_object_add(o, "detect_zeroes", json_object_new_string("off"));
+    json_object_object_add(o, "image", image_info(n, 0));
+    json_object_object_add(o, "iops_wr", json_object_new_int(0));
+    json_object_object_add(o, "ro", json_object_new_boolean(false));
+    json_object_object_add(o, "node-name", json_object_new_string(n->name));
+    json_object_object_add(o, "backing_file_depth",
+                           json_object_new_int(n->drv == DRV_CBW ? 1 : depth));
+    json_object_object_add(o, "drv", json_object_new_string(node_drv_name(n)));
+    json_object_object_add(o, "iops", json_object_new_int(0));
+    json_object_object_add(o, "bps_wr", json_object_new_int(0));
+    json_object_object_add(o, "write_threshold", json_object_new_int(0));
+    if (n->drv == DRV_QCOW2 && n->q->backing) {
+        json_object_object_add(o, "backing_file", json_object_new_string(n->q->backing));
+    }
+    if (n->bitmaps) {
+        json_object *list = json_object_new_array();
+        for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+            json_object_array_add(list, bitmap_info(b));
+        }
+        json_object_object_add(o, "dirty-bitmaps", list);
+    }
+    json_object_object_add(o, "encrypted", json_object_new_boolean(false));
+    json_object_object_add(o, "bps", json_object_new_int(0));
+    json_object_object_add(o, "bps_rd", json_object_new_int(0));
+    json_object *cache = json_object_new_object();
+    json_object_object_add(cache, "no-flush", json_object_new_boolean(false));
+    json_object_object_add(cache, "direct", json_object_new_boolean(false));
+    json_object_object_add(cache, "writeback", json_object_new_boolean(true));
+    json_object_object_add(o, "cache", cache);
+    json_object_object_add(o, "file", json_object_new_string(node_filename(n)));
+    return o;
+}

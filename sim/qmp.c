@@ -1,0 +1,1246 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QMP: argument checking with QEMU's QAPI error texts, command dispatch,
+ * node and bitmap commands, and HMP's qemu-io.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d) {
+        abort();
+    }
+    return d;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *out = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&out, fmt, ap) < 0) {
+        abort();
+    }
+    va_end(ap);
+    return out;
+}
+
+json_object *qmp_error(const char *cls, const char *fmt, ...)
+{
+    va_list ap;
+    char *desc = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&desc, fmt, ap) < 0) {
+        abort();
+    }
+    va_end(ap);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "class", json_object_new_string(cls));
+    json_object_object_add(e, "desc", json_object_new_string(desc));
+    free(desc);
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "error", e);
+    return r;
+}
+
+static json_object *qmp_return(json_object *v)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", v);
+    return r;
+}
+
+json_object *qmp_ok(void)
+{
+    return qmp_return(json_object_new_object());
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)) {
+        return json_object_get_string(v);
+    }
+    return NULL;
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (o) {
+        json_object_object_get_ex(o, key, &v);
+    }
+    return v;
+}
+
+/* ---- QAPI-style argument schemas ----------------------------------------- */
+
+typedef enum {
+    F_STR, F_INT, F_UINT32, F_BOOL, F_ENUM, F_OBJ, F_ARR_OBJ, F_ARR, F_REF, F_REF_NULL,
+    F_ANY, F_BITMAP_LIST,
+} ftype;
+
+typedef struct field {
+    const char *name;
+    ftype type;
+    bool required;
+    const char *const *values;          /* F_ENUM */
+    const struct field *sub;            /* F_OBJ, F_ARR_OBJ */
+} field;
+
+#define END { NULL, F_ANY, false, NULL, NULL }
+
+static const char *const e_sync[] = { "top", "full", "none", "incremental", "bitmap", NULL };
+static const char *const e_bmode[] = { "on-success", "never", "always", NULL };
+static const char *const e_onerr[] = { "report", "ignore", "enospc", "stop", "auto", NULL };
+static const char *const e_discard[] = { "ignore", "unmap", NULL };
+static const char *const e_dz[] = { "off", "on", "unmap", NULL };
+static const char *const e_onoffauto[] = { "auto", "on", "off", NULL };
+static const char *const e_aio[] = { "threads", "native", "io_uring", NULL };
+static const char *const e_iotype[] = { "read", "write", "write-zeroes", "discard", "flush",
+                                        "block-status", NULL };
+static const char *const e_prealloc[] = { "off", "metadata", "falloc", "full", NULL };
+static const char *const e_q2ver[] = { "v2", "v3", NULL };
+static const char *const e_compr[] = { "zlib", "zstd", NULL };
+/* QEMU 7.2's BlockdevDriver */
+static const char *const e_driver[] = {
+    "blkdebug", "blklogwrites", "blkreplay", "blkverify", "bochs", "cloop",
+    "compress", "copy-before-write", "copy-on-read", "dmg", "file",
+    "snapshot-access", "ftp", "ftps", "gluster", "host_cdrom", "host_device",
+    "http", "https", "io_uring", "iscsi", "luks", "nbd", "nfs",
+    "null-aio", "null-co", "nvme", "nvme-io_uring", "parallels", "preallocate",
+    "qcow", "qcow2", "qed", "quorum", "raw", "rbd", "replication", "ssh",
+    "throttle", "vdi", "vhdx", "virtio-blk-vfio-pci", "virtio-blk-vhost-user",
+    "virtio-blk-vhost-vdpa", "vmdk", "vpc", "vvfat", NULL,
+};
+
+static const field f_cache[] = {
+    { "direct", F_BOOL, false, NULL, NULL }, { "no-flush", F_BOOL, false, NULL, NULL }, END,
+};
+static const field f_dev_base[] = {
+    { "driver", F_ENUM, true, e_driver, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "discard", F_ENUM, false, e_discard, NULL },
+    { "cache", F_OBJ, false, NULL, f_cache },
+    { "read-only", F_BOOL, false, NULL, NULL },
+    { "auto-read-only", F_BOOL, false, NULL, NULL },
+    { "force-share", F_BOOL, false, NULL, NULL },
+    { "detect-zeroes", F_ENUM, false, e_dz, NULL },
+    END,
+};
+static const field f_dev_file[] = {
+    { "filename", F_STR, true, NULL, NULL },
+    { "pr-manager", F_STR, false, NULL, NULL },
+    { "locking", F_ENUM, false, e_onoffauto, NULL },
+    { "aio", F_ENUM, false, e_aio, NULL },
+    { "aio-max-batch", F_INT, false, NULL, NULL },
+    { "drop-cache", F_BOOL, false, NULL, NULL },
+    { "x-check-cache-dropped", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_dev_qcow2[] = {
+    { "file", F_REF, true, NULL, NULL },
+    { "backing", F_REF_NULL, false, NULL, NULL },
+    { "lazy-refcounts", F_BOOL, false, NULL, NULL },
+    { "pass-discard-request", F_BOOL, false, NULL, NULL },
+    { "pass-discard-snapshot", F_BOOL, false, NULL, NULL },
+    { "pass-discard-other", F_BOOL, false, NULL, NULL },
+    { "overlap-check", F_ANY, false, NULL, NULL },
+    { "cache-size", F_INT, false, NULL, NULL },
+    { "l2-cache-size", F_INT, false, NULL, NULL },
+    { "l2-cache-entry-size", F_INT, false, NULL, NULL },
+    { "refcount-cache-size", F_INT, false, NULL, NULL },
+    { "cache-clean-interval", F_INT, false, NULL, NULL },
+    { "encrypt", F_ANY, false, NULL, NULL },
+    { "data-file", F_REF, false, NULL, NULL },
+    END,
+};
+static const field f_bd_inject[] = {
+    { "event", F_ENUM, true, NULL, NULL },      /* values: blkdebug_event_name */
+    { "state", F_INT, false, NULL, NULL },
+    { "iotype", F_ENUM, false, e_iotype, NULL },
+    { "errno", F_INT, false, NULL, NULL },
+    { "sector", F_INT, false, NULL, NULL },
+    { "once", F_BOOL, false, NULL, NULL },
+    { "immediately", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_bd_setstate[] = {
+    { "event", F_ENUM, true, NULL, NULL },
+    { "state", F_INT, false, NULL, NULL },
+    { "new-state", F_INT, true, NULL, NULL },
+    END,
+};
+static const field f_dev_blkdebug[] = {
+    { "image", F_REF, true, NULL, NULL },
+    { "config", F_STR, false, NULL, NULL },
+    { "align", F_INT, false, NULL, NULL },
+    { "max-transfer", F_INT, false, NULL, NULL },
+    { "opt-write-zero", F_INT, false, NULL, NULL },
+    { "max-write-zero", F_INT, false, NULL, NULL },
+    { "opt-discard", F_INT, false, NULL, NULL },
+    { "max-discard", F_INT, false, NULL, NULL },
+    { "inject-error", F_ARR_OBJ, false, NULL, f_bd_inject },
+    { "set-state", F_ARR_OBJ, false, NULL, f_bd_setstate },
+    { "take-child-perms", F_ARR, false, NULL, NULL },
+    { "unshare-child-perms", F_ARR, false, NULL, NULL },
+    END,
+};
+static const field f_dev_raw[] = {
+    { "file", F_REF, true, NULL, NULL },
+    { "offset", F_INT, false, NULL, NULL },
+    { "size", F_INT, false, NULL, NULL },
+    END,
+};
+
+static const field f_perf[] = {
+    { "use-copy-range", F_BOOL, false, NULL, NULL },
+    { "max-workers", F_INT, false, NULL, NULL },
+    { "max-chunk", F_INT, false, NULL, NULL },
+    END,
+};
+static const field f_backup[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "bitmap", F_STR, false, NULL, NULL },
+    { "bitmap-mode", F_ENUM, false, e_bmode, NULL },
+    { "compress", F_BOOL, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    { "filter-node-name", F_STR, false, NULL, NULL },
+    { "x-perf", F_OBJ, false, NULL, f_perf },
+    { "target", F_STR, true, NULL, NULL },
+    END,
+};
+static const field f_bitmap_add[] = {
+    { "node", F_STR, true, NULL, NULL },
+    { "name", F_STR, true, NULL, NULL },
+    { "granularity", F_UINT32, false, NULL, NULL },
+    { "persistent", F_BOOL, false, NULL, NULL },
+    { "disabled", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_bitmap[] = {
+    { "node", F_STR, true, NULL, NULL }, { "name", F_STR, true, NULL, NULL }, END,
+};
+static const field f_bitmap_merge[] = {
+    { "node", F_STR, true, NULL, NULL },
+    { "target", F_STR, true, NULL, NULL },
+    { "bitmaps", F_BITMAP_LIST, true, NULL, NULL },
+    END,
+};
+static const field f_job_id[] = { { "id", F_STR, true, NULL, NULL }, END };
+static const field f_block_job_cancel[] = {
+    { "device", F_STR, true, NULL, NULL }, { "force", F_BOOL, false, NULL, NULL }, END,
+};
+static const field f_node_name[] = { { "node-name", F_STR, true, NULL, NULL }, END };
+static const field f_create[] = {
+    { "job-id", F_STR, true, NULL, NULL },
+    { "options", F_OBJ, true, NULL, NULL },     /* a union: checked separately */
+    END,
+};
+static const field f_create_base[] = { { "driver", F_ENUM, true, e_driver, NULL }, END };
+static const field f_create_file[] = {
+    { "filename", F_STR, true, NULL, NULL },
+    { "size", F_INT, true, NULL, NULL },
+    { "preallocation", F_ENUM, false, e_prealloc, NULL },
+    { "nocow", F_BOOL, false, NULL, NULL },
+    { "extent-size-hint", F_INT, false, NULL, NULL },
+    END,
+};
+static const field f_create_qcow2[] = {
+    { "file", F_REF, true, NULL, NULL },
+    { "data-file", F_REF, false, NULL, NULL },
+    { "data-file-raw", F_BOOL, false, NULL, NULL },
+    { "size", F_INT, true, NULL, NULL },
+    { "version", F_ENUM, false, e_q2ver, NULL },
+    { "backing-file", F_STR, false, NULL, NULL },
+    { "backing-fmt", F_ENUM, false, e_driver, NULL },
+    { "encrypt", F_ANY, false, NULL, NULL },
+    { "cluster-size", F_INT, false, NULL, NULL },
+    { "preallocation", F_ENUM, false, e_prealloc, NULL },
+    { "lazy-refcounts", F_BOOL, false, NULL, NULL },
+    { "refcount-bits", F_INT, false, NULL, NULL },
+    { "compression-type", F_ENUM, false, e_compr, NULL },
+    { "extended-l2", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_hmp[] = {
+    { "command-line", F_STR, true, NULL, NULL },
+    { "cpu-index", F_INT, false, NULL, NULL },
+    END,
+};
+static const field f_qnbn[] = { { "flat", F_BOOL, false, NULL, NULL }, END };
+static const field f_none[] = { END };
+
+static char *member_name(const char *prefix, const char *name)
+{
+    return prefix && *prefix ? xasprintf("%s.%s", prefix, name) : xstrdup(name);
+}
+
+static json_object *check_fields(json_object *args, const field *fs, const char *prefix,
+                                 bool blkdebug_rule);
+
+static json_object *type_error(const char *full, const char *expected)
+{
+    return qmp_error("GenericError", "Invalid parameter type for '%s', expected: %s", full, expected);
+}
+
+static bool is_int(json_object *v)
+{
+    return json_object_is_type(v, json_type_int);
+}
+
+static json_object *check_value(json_object *v, const field *f, const char *full,
+                                 bool blkdebug_rule)
+{
+    switch (f->type) {
+    case F_STR:
+        return json_object_is_type(v, json_type_string) ? NULL : type_error(full, "string");
+    case F_INT:
+        return is_int(v) ? NULL : type_error(full, "integer");
+    case F_UINT32:
+        if (!is_int(v)) {
+            return type_error(full, "integer");
+        }
+        if (json_object_get_int64(v) < 0 || json_object_get_int64(v) > 0xffffffffll) {
+            return qmp_error("GenericError", "Parameter '%s' expects uint32_t", full);
+        }
+        return NULL;
+    case F_BOOL:
+        return json_object_is_type(v, json_type_boolean) ? NULL : type_error(full, "boolean");
+    case F_ENUM: {
+        if (!json_object_is_type(v, json_type_string)) {
+            return type_error(full, "string");
+        }
+        const char *val = json_object_get_string(v);
+        bool ok = false;
+        if (f->values) {
+            for (const char *const *p = f->values; *p; p++) {
+                ok = ok || !strcmp(*p, val);
+            }
+        } else {
+            ok = blkdebug_event_name(val) >= 0;
+        }
+        if (!ok) {
+            /* blkdebug parses its rules itself and names the bare key */
+            return qmp_error("GenericError", "Parameter '%s' does not accept value '%s'",
+                             blkdebug_rule ? f->name : full, val);
+        }
+        return NULL;
+    }
+    case F_OBJ:
+        if (!json_object_is_type(v, json_type_object)) {
+            return type_error(full, "object");
+        }
+        return f->sub ? check_fields(v, f->sub, full, false) : NULL;
+    case F_ARR_OBJ:
+        if (!json_object_is_type(v, json_type_array)) {
+            return type_error(full, "array");
+        }
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *el = json_object_array_get_idx(v, i);
+            char *el_name = xasprintf("%s[%zu]", full, i);
+            json_object *err = json_object_is_type(el, json_type_object)
+                ? check_fields(el, f->sub, el_name, true) : type_error(el_name, "object");
+            free(el_name);
+            if (err) {
+                return err;
+            }
+        }
+        return NULL;
+    case F_ARR:
+        return json_object_is_type(v, json_type_array) ? NULL : type_error(full, "array");
+    case F_BITMAP_LIST:
+        if (!json_object_is_type(v, json_type_array)) {
+            return type_error(full, "array");
+        }
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *el = json_object_array_get_idx(v, i);
+            char *el_name = xasprintf("%s[%zu]", full, i);
+            json_object *err = NULL;
+            if (json_object_is_type(el, json_type_object)) {
+                err = check_fields(el, f_bitmap, el_name, false);
+            } else if (!json_object_is_type(el, json_type_string)) {
+                err = type_error(el_name, "BlockDirtyBitmapOrStr");
+            }
+            free(el_name);
+            if (err) {
+                return err;
+            }
+        }
+        return NULL;
+    case F_REF:
+        if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_object)) {
+            return NULL;
+        }
+        return type_error(full, "BlockdevRef");
+    case F_REF_NULL:
+        if (!v || json_object_is_type(v, json_type_null) ||
+            json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_object)) {
+            return NULL;
+        }
+        return type_error(full, "BlockdevRefOrNull");
+    case F_ANY:
+        return NULL;
+    }
+    return NULL;
+}
+
+static json_object *check_members(json_object *args, const field *fs, const char *prefix,
+                                  bool blkdebug_rule)
+{
+    for (const field *f = fs; f->name; f++) {
+        json_object *v = NULL;
+        bool present = args && json_object_object_get_ex(args, f->name, &v);
+        char *full = member_name(prefix, f->name);
+        json_object *err = NULL;
+        if (!present) {
+            if (f->required) {
+                /* blkdebug's own option name for new-state */
+                if (blkdebug_rule && !strcmp(f->name, "new-state")) {
+                    free(full);
+                    full = member_name(prefix, "new_state");
+                }
+                err = qmp_error("GenericError", "Parameter '%s' is missing", full);
+            }
+        } else if (!(f->type == F_REF_NULL && json_object_is_type(v, json_type_null))) {
+            if (json_object_is_type(v, json_type_null)) {
+                err = type_error(full, f->type == F_STR ? "string" : "value");
+            } else {
+                err = check_value(v, f, full, blkdebug_rule);
+            }
+        }
+        free(full);
+        if (err) {
+            return err;
+        }
+    }
+    return NULL;
+}
+
+static bool field_known(const field *const *lists, const char *key)
+{
+    for (; *lists; lists++) {
+        for (const field *f = *lists; f->name; f++) {
+            if (!strcmp(f->name, key)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static json_object *check_unexpected(json_object *args, const field *const *lists,
+                                     const char *prefix)
+{
+    if (!args) {
+        return NULL;
+    }
+    json_object_object_foreach(args, key, val) {
+        (void)val;
+        if (!field_known(lists, key)) {
+            char *full = member_name(prefix, key);
+            json_object *err = qmp_error("GenericError", "Parameter '%s' is unexpected", full);
+            free(full);
+            return err;
+        }
+    }
+    return NULL;
+}
+
+static json_object *check_fields(json_object *args, const field *fs, const char *prefix,
+                                 bool blkdebug_rule)
+{
+    json_object *err = check_members(args, fs, prefix, blkdebug_rule);
+    if (err) {
+        return err;
+    }
+    const field *lists[] = { fs, NULL };
+    return check_unexpected(args, lists, prefix);
+}
+
+/* A flat union keyed by "driver": base members, then the variant's. */
+static json_object *check_union(json_object *args, const field *base, const char *prefix,
+                                const field *(*variant)(const char *driver))
+{
+    json_object *err = check_members(args, base, prefix, false);
+    if (err) {
+        return err;
+    }
+    const field *var = variant(jstr(args, "driver"));
+    if (var) {
+        err = check_members(args, var, prefix, false);
+        if (err) {
+            return err;
+        }
+    }
+    const field *lists[] = { base, var ? var : f_none, NULL };
+    return check_unexpected(args, lists, prefix);
+}
+
+static const field *dev_variant(const char *driver)
+{
+    if (!strcmp(driver, "file")) {
+        return f_dev_file;
+    }
+    if (!strcmp(driver, "qcow2")) {
+        return f_dev_qcow2;
+    }
+    if (!strcmp(driver, "blkdebug")) {
+        return f_dev_blkdebug;
+    }
+    if (!strcmp(driver, "raw")) {
+        return f_dev_raw;
+    }
+    return NULL;
+}
+
+static const field *create_variant(const char *driver)
+{
+    if (!strcmp(driver, "file")) {
+        return f_create_file;
+    }
+    if (!strcmp(driver, "qcow2")) {
+        return f_create_qcow2;
+    }
+    return NULL;
+}
+
+/* Check BlockdevOptions (recursively through inline children). */
+static json_object *check_blockdev_options(json_object *opts, const char *prefix)
+{
+    json_object *err = check_union(opts, f_dev_base, prefix, dev_variant);
+    if (err) {
+        return err;
+    }
+    static const char *const child_keys[] = { "file", "backing", "image", "data-file", NULL };
+    for (const char *const *k = child_keys; *k; k++) {
+        json_object *c = jget(opts, *k);
+        if (c && json_object_is_type(c, json_type_object)) {
+            char *full = member_name(prefix, *k);
+            err = check_blockdev_options(c, full);
+            free(full);
+            if (err) {
+                return err;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- blockdev-add / blockdev-del --------------------------------------------- */
+
+static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **role);
+
+static json_object *open_child(sim *s, json_object *ref, sim_node **out)
+{
+    if (json_object_is_type(ref, json_type_string)) {
+        const char *name = json_object_get_string(ref);
+        sim_node *c = node_find(s, name);
+        if (!c) {
+            return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
+        }
+        c->parents++;
+        *out = c;
+        return NULL;
+    }
+    json_object *err = blockdev_open(s, ref, NULL, out, false);
+    if (!err) {
+        (*out)->parents++;
+    }
+    return err;
+}
+
+static json_object *open_backing_file(sim *s, sim_node *n)
+{
+    sim_qcow2 *q = n->q;
+    char *path = path_relative_to(node_filename(n), q->backing);
+    sim_file *f = fs_lookup(s, path);
+    json_object *err = NULL;
+    if (!f) {
+        err = qmp_error("GenericError",
+                        "Could not open backing file: Could not open '%s': No such file or directory",
+                        path);
+        free(path);
+        return err;
+    }
+    sim_node *fn = node_new(s, DRV_FILE, NULL);
+    fn->f = f;
+    sim_node *b = fn;
+    if (f->qcow2 && !(q->backing_fmt && strcmp(q->backing_fmt, "qcow2"))) {
+        b = node_new(s, DRV_QCOW2, NULL);
+        b->file = fn;
+        fn->parents++;
+        b->q = f->qcow2;
+        if (b->q->backing) {
+            err = open_backing_file(s, b);
+        }
+    }
+    b->parents++;
+    n->backing = b;
+    free(path);
+    return err;
+}
+
+static json_object *parse_blkdebug_rules(sim_node *n, json_object *opts)
+{
+    json_object *list = jget(opts, "inject-error");
+    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+        json_object *r = json_object_array_get_idx(list, i);
+        bd_rule *rule = calloc(1, sizeof *rule);
+        rule->inject = true;
+        rule->event = blkdebug_event_name(jstr(r, "event"));
+        rule->state = jget(r, "state") ? json_object_get_int(jget(r, "state")) : 0;
+        rule->err = jget(r, "errno") ? json_object_get_int(jget(r, "errno")) : EIO;
+        rule->once = jget(r, "once") && json_object_get_boolean(jget(r, "once"));
+        rule->immediately = jget(r, "immediately") && json_object_get_boolean(jget(r, "immediately"));
+        rule->offset = jget(r, "sector") ? json_object_get_int64(jget(r, "sector")) * 512 : -1;
+        const char *iot = jstr(r, "iotype");
+        if (iot) {
+            for (int t = 0; e_iotype[t]; t++) {
+                if (!strcmp(e_iotype[t], iot)) {
+                    rule->iotype_mask = 1u << t;
+                }
+            }
+        } else {
+            rule->iotype_mask = (1u << IOT_READ) | (1u << IOT_WRITE) | (1u << IOT_WRITE_ZEROES) |
+                                (1u << IOT_DISCARD) | (1u << IOT_FLUSH);
+        }
+        rule->next = n->bd_rules[rule->event];  /* QEMU inserts at the head */
+        n->bd_rules[rule->event] = rule;
+    }
+    list = jget(opts, "set-state");
+    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+        json_object *r = json_object_array_get_idx(list, i);
+        bd_rule *rule = calloc(1, sizeof *rule);
+        rule->event = blkdebug_event_name(jstr(r, "event"));
+        rule->state = jget(r, "state") ? json_object_get_int(jget(r, "state")) : 0;
+        rule->new_state = json_object_get_int(jget(r, "new-state"));
+        rule->next = n->bd_rules[rule->event];
+        n->bd_rules[rule->event] = rule;
+    }
+    return NULL;
+}
+
+static json_object *check_node_name(sim *s, const char *name)
+{
+    if (!id_wellformed(name)) {
+        return qmp_error("GenericError", "Invalid node-name: '%s'", name);
+    }
+    if (node_find(s, name)) {
+        return qmp_error("GenericError", "Duplicate nodes with node-name='%s'", name);
+    }
+    if (strlen(name) >= 32) {
+        return qmp_error("GenericError", "Node name too long");
+    }
+    return NULL;
+}
+
+/* Open a node from (already checked) BlockdevOptions: children first, as
+ * QEMU names them before their parent. */
+json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
+                           sim_node **out, bool top)
+{
+    const char *driver = jstr(opts, "driver");
+    const char *name = jstr(opts, "node-name");
+    json_object *err = NULL;
+    sim_node *child = NULL, *n = NULL;
+    (void)qualifier;
+
+    if (top && !name) {
+        return qmp_error("GenericError", "'node-name' must be specified for the root node");
+    }
+    if (!strcmp(driver, "file")) {
+        const char *path = jstr(opts, "filename");
+        sim_file *f = fs_lookup(s, path);
+        if (!f) {
+            return qmp_error("GenericError", "Could not open '%s': No such file or directory", path);
+        }
+        if (name && (err = check_node_name(s, name))) {
+            return err;
+        }
+        n = node_new(s, DRV_FILE, name);
+        n->f = f;
+    } else if (!strcmp(driver, "qcow2") || !strcmp(driver, "blkdebug") || !strcmp(driver, "raw")) {
+        bool is_bd = !strcmp(driver, "blkdebug");
+        if ((err = open_child(s, jget(opts, is_bd ? "image" : "file"), &child))) {
+            return err;
+        }
+        if (!strcmp(driver, "qcow2")) {
+            sim_node *fn = child;
+            while (fn && fn->drv != DRV_FILE) {
+                fn = fn->file;
+            }
+            if (!fn || !fn->f->qcow2) {
+                node_unref(s, child);
+                return qmp_error("GenericError", "Image is not in qcow2 format");
+            }
+        }
+        if (name && (err = check_node_name(s, name))) {
+            node_unref(s, child);
+            return err;
+        }
+        n = node_new(s, is_bd ? DRV_BLKDEBUG : !strcmp(driver, "raw") ? DRV_RAW : DRV_QCOW2, name);
+        n->file = child;
+        if (n->drv == DRV_QCOW2) {
+            sim_node *fn = child;
+            while (fn->drv != DRV_FILE) {
+                fn = fn->file;
+            }
+            n->q = fn->f->qcow2;
+            json_object *backing = jget(opts, "backing");
+            if (backing && !json_object_is_type(backing, json_type_null)) {
+                err = open_child(s, backing, &n->backing);
+            } else if (!backing && n->q->backing) {
+                err = open_backing_file(s, n);
+            }
+            if (err) {
+                n->monitor_owned = false;
+                n->parents = 1;
+                node_unref(s, n);
+                return err;
+            }
+        } else if (is_bd) {
+            parse_blkdebug_rules(n, opts);
+        } else {
+            n->raw_offset = jget(opts, "offset") ? (uint64_t)json_object_get_int64(jget(opts, "offset")) : 0;
+            n->raw_has_size = jget(opts, "size") != NULL;
+            n->raw_size = n->raw_has_size ? (uint64_t)json_object_get_int64(jget(opts, "size")) : 0;
+        }
+    } else {
+        return qmp_error("GenericError", "Driver '%s' is not modelled by the simulator", driver);
+    }
+    *out = n;
+    return NULL;
+}
+
+static json_object *qmp_blockdev_add(sim *s, json_object *args)
+{
+    sim_node *n;
+    json_object *err = check_blockdev_options(args, "");
+    if (err) {
+        return err;
+    }
+    if ((err = blockdev_open(s, args, NULL, &n, true))) {
+        return err;
+    }
+    n->monitor_owned = true;
+    return qmp_ok();
+}
+
+static bool node_has_parent(sim *s, sim_node *n)
+{
+    for (sim_node *m = s->nodes; m; m = m->next) {
+        if (m->file == n || m->backing == n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static json_object *qmp_blockdev_del(sim *s, json_object *args)
+{
+    const char *name = jstr(args, "node-name");
+    sim_node *n = node_find(s, name);
+    if (!n) {
+        return qmp_error("GenericError", "Failed to find node with node-name='%s'", name);
+    }
+    if (n->busy_job) {
+        return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
+                         name, n->busy_job->type == JOB_BACKUP ? "backup" : "create");
+    }
+    if (!n->monitor_owned) {
+        return qmp_error("GenericError", "Node %s is not owned by the monitor", name);
+    }
+    if (node_has_parent(s, n)) {
+        return qmp_error("GenericError", "Block device %s is in use", name);
+    }
+    n->monitor_owned = false;
+    n->parents = 1;
+    node_unref(s, n);
+    return qmp_ok();
+}
+
+static json_object *qmp_query_named_block_nodes(sim *s)
+{
+    json_object *list = json_object_new_array();
+    size_t count = 0;
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        count++;
+    }
+    /* QEMU prepends while walking its node list: newest node first */
+    for (size_t i = count; i > 0; i--) {
+        sim_node *n = s->nodes;
+        for (size_t k = 1; k < i; k++) {
+            n = n->next;
+        }
+        json_object_array_add(list, node_info(s, n));
+    }
+    return qmp_return(list);
+}
+
+/* ---- dirty bitmaps --------------------------------------------------------- */
+
+static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_key,
+                                  sim_node **node, sim_bitmap **bm)
+{
+    const char *node_name = jstr(args, "node");
+    const char *name = jstr(args, name_key);
+    *node = node_find(s, node_name);
+    if (!*node) {
+        return qmp_error("GenericError", "Node '%s' not found", node_name);
+    }
+    *bm = bitmap_find(*node, name);
+    if (!*bm) {
+        return qmp_error("GenericError", "Dirty bitmap '%s' not found", name);
+    }
+    return NULL;
+}
+
+static json_object *bitmap_check_busy(sim_bitmap *b)
+{
+    if (cl_bitmap_busy(b->bm)) {
+        return qmp_error("GenericError",
+                         "Bitmap '%s' is currently in use by another operation and cannot be used",
+                         b->name);
+    }
+    return NULL;
+}
+
+static json_object *qmp_bitmap_add(sim *s, json_object *args)
+{
+    const char *node_name = jstr(args, "node");
+    const char *name = jstr(args, "name");
+    sim_node *n = node_find(s, node_name);
+    if (!n) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
+                         node_name, node_name);
+    }
+    if (!*name) {
+        return qmp_error("GenericError", "Bitmap name cannot be empty");
+    }
+    uint64_t gran = 65536;
+    json_object *g = jget(args, "granularity");
+    if (g) {
+        gran = (uint64_t)json_object_get_int64(g);
+        if (gran < 512 || (gran & (gran - 1))) {
+            return qmp_error("GenericError", "Granularity must be power of 2 and at least 512");
+        }
+    } else {
+        /* QEMU's default: the image's cluster size, clamped to [4K, 64K] */
+        uint64_t cs = node_cluster_size(n);
+        gran = cs ? cs : 4096;
+        if (gran < 4096) {
+            gran = 4096;
+        }
+        if (gran > 65536) {
+            gran = 65536;
+        }
+    }
+    bool persistent = jget(args, "persistent") && json_object_get_boolean(jget(args, "persistent"));
+    bool disabled = jget(args, "disabled") && json_object_get_boolean(jget(args, "disabled"));
+    if (persistent && n->drv != DRV_QCOW2) {
+        return qmp_error("GenericError", "Cannot store dirty bitmaps in %s format",
+                         node_drv_name(n));
+    }
+    if (bitmap_find(n, name)) {
+        return qmp_error("GenericError", "Bitmap already exists: %s", name);
+    }
+    cl_error cerr = { 0, "" };
+    cl_bitmap *bm = cl_bitmap_new(node_size(n), gran, &cerr);
+    if (!bm) {
+        return qmp_error("GenericError", "%s", cerr.msg);
+    }
+    if (disabled) {
+        cl_bitmap_set_enabled(bm, false, NULL);
+    }
+    bitmap_list_add(n, name, bm, persistent, true);
+    return qmp_ok();
+}
+
+static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args)
+{
+    sim_node *n;
+    sim_bitmap *b;
+    json_object *err = bitmap_lookup(s, args, "name", &n, &b);
+    if (err) {
+        return err;
+    }
+    if ((err = bitmap_check_busy(b))) {
+        return err;
+    }
+    if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
+        if (b->persistent && n->drv == DRV_QCOW2) {
+            /* also gone from the image */
+            sim_saved_bitmap **pp = &n->q->bitmaps;
+            while (*pp) {
+                if (!strcmp((*pp)->name, b->name)) {
+                    sim_saved_bitmap *d = *pp;
+                    *pp = d->next;
+                    free(d->name);
+                    cl_bitmap_free(d->bm);
+                    free(d);
+                } else {
+                    pp = &(*pp)->next;
+                }
+            }
+        }
+        bitmap_list_remove(n, b);
+    } else if (!strcmp(cmd, "block-dirty-bitmap-clear")) {
+        cl_bitmap_clear(b->bm);
+    } else if (!strcmp(cmd, "block-dirty-bitmap-enable")) {
+        cl_bitmap_set_enabled(b->bm, true, NULL);
+    } else {
+        cl_bitmap_set_enabled(b->bm, false, NULL);
+    }
+    return qmp_ok();
+}
+
+static json_object *qmp_bitmap_merge(sim *s, json_object *args)
+{
+    sim_node *n;
+    sim_bitmap *dst;
+    json_object *err = bitmap_lookup(s, args, "target", &n, &dst);
+    if (err) {
+        return err;
+    }
+    if ((err = bitmap_check_busy(dst))) {
+        return err;
+    }
+    json_object *list = jget(args, "bitmaps");
+    cl_bitmap *acc = cl_bitmap_new(cl_bitmap_size(dst->bm), cl_bitmap_granularity(dst->bm), NULL);
+    cl_bitmap_copy(acc, dst->bm, NULL);
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *el = json_object_array_get_idx(list, i);
+        sim_node *sn = n;
+        const char *bname;
+        if (json_object_is_type(el, json_type_string)) {
+            bname = json_object_get_string(el);
+        } else {
+            const char *nn = jstr(el, "node");
+            bname = jstr(el, "name");
+            sn = node_find(s, nn);
+            if (!sn) {
+                cl_bitmap_free(acc);
+                return qmp_error("GenericError", "Node '%s' not found", nn);
+            }
+        }
+        sim_bitmap *src = bitmap_find(sn, bname);
+        if (!src) {
+            cl_bitmap_free(acc);
+            return qmp_error("GenericError", "Dirty bitmap '%s' not found", bname);
+        }
+        cl_error cerr = { 0, "" };
+        if (cl_bitmap_merge(acc, src->bm, &cerr) < 0) {
+            cl_bitmap_free(acc);
+            return qmp_error("GenericError", "Bitmaps are incompatible and can't be merged");
+        }
+    }
+    cl_bitmap_copy(dst->bm, acc, NULL);
+    cl_bitmap_free(acc);
+    return qmp_ok();
+}
+
+/* ---- HMP qemu-io ------------------------------------------------------------- */
+
+/* Who forbids writes to n: a qcow2 or copy-before-write parent, or a filter
+ * parent whose own writes are forbidden (filters pass permissions down). */
+static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **role)
+{
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p->file == n) {
+            if (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) {
+                *who = p;
+                *role = "file";
+                return true;
+            }
+            sim_node *w;
+            const char *r;
+            if ((p->drv == DRV_BLKDEBUG || p->drv == DRV_RAW) && write_unshared_by(s, p, &w, &r)) {
+                *who = p;
+                *role = p->drv == DRV_BLKDEBUG ? "image" : "file";
+                return true;
+            }
+        }
+        if (p->backing == n) {
+            *who = p;
+            *role = "backing";
+            return true;
+        }
+    }
+    return false;
+}
+
+/* qemu-io's cvtnum: a number with an optional binary suffix. */
+static int64_t cvtnum(const char *str)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(str, &end, 0);
+    if (errno || end == str) {
+        return -1;
+    }
+    uint64_t mul = 1;
+    switch (*end) {
+    case '\0': break;
+    case 'b': case 'B': mul = 1; end++; break;
+    case 'k': case 'K': mul = 1ull << 10; end++; break;
+    case 'm': case 'M': mul = 1ull << 20; end++; break;
+    case 'g': case 'G': mul = 1ull << 30; end++; break;
+    case 't': case 'T': mul = 1ull << 40; end++; break;
+    default: return -1;
+    }
+    if (*end) {
+        return -1;
+    }
+    return (int64_t)(v * mul);
+}
+
+/* Run one qemu-io command on node n. Its output would go to QEMU's stdout,
+ * which the monitor never sees, so only permission errors are returned. */
+static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
+{
+    char *copy = xstrdup(cmdline);
+    char *argv[32];
+    int argc = 0;
+    for (char *tok = strtok(copy, " \t"); tok && argc < 31; tok = strtok(NULL, " \t")) {
+        argv[argc++] = tok;
+    }
+    argv[argc] = NULL;
+    char *reply = xstrdup("");
+    if (!argc) {
+        goto out;
+    }
+    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
+    bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
+    if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {
+        node_flush(s, n);
+        goto out;
+    }
+    if (!is_write && !is_read) {
+        goto out;
+    }
+    int pattern = is_write ? 0xcd : -1;
+    bool zero = false;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        const char *opt = argv[i] + 1;
+        if (opt[0] == 'P') {
+            const char *val = opt[1] ? opt + 1 : (i + 1 < argc ? argv[++i] : "0");
+            pattern = (int)(strtol(val, NULL, 0) & 0xff);
+        } else if (opt[0] == 'z') {
+            zero = true;
+        }
+    }
+    if (argc - i != 2) {
+        goto out;
+    }
+    int64_t off = cvtnum(argv[i]), len = cvtnum(argv[i + 1]);
+    if (off < 0 || len < 0 || (uint64_t)(off + len) > node_size(n)) {
+        goto out;
+    }
+    if (is_write) {
+        sim_node *who;
+        const char *role;
+        if (write_unshared_by(s, n, &who, &role)) {
+            free(reply);
+            reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                              "required by an unnamed block device (uses node '%s' as 'root' "
+                              "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
+                              n->name, n->name, who->name, n->name, role);
+            goto out;
+        }
+        uint8_t *buf = NULL;
+        if (!zero) {
+            buf = malloc((size_t)len ? (size_t)len : 1);
+            memset(buf, pattern, (size_t)len);
+        }
+        node_write(s, n, (uint64_t)off, (uint64_t)len, buf, zero);
+        free(buf);
+    } else {
+        uint8_t *buf = malloc((size_t)len ? (size_t)len : 1);
+        node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
+        free(buf);
+    }
+out:
+    free(copy);
+    return reply;
+}
+
+static json_object *qmp_hmp(sim *s, json_object *args)
+{
+    const char *line = jstr(args, "command-line");
+    while (*line == ' ') {
+        line++;
+    }
+    size_t wl = strcspn(line, " ");
+    if (wl == 0) {
+        return qmp_return(json_object_new_string(""));
+    }
+    if (strncmp(line, "qemu-io", wl) || wl != 7) {
+        char *m = xasprintf("unknown command: '%.*s'\r\n", (int)wl, line);
+        json_object *r = qmp_return(json_object_new_string(m));
+        free(m);
+        return r;
+    }
+    const char *p = line + wl;
+    while (*p == ' ') {
+        p++;
+    }
+    if (!strncmp(p, "-d ", 3)) {
+        p += 3;
+        while (*p == ' ') {
+            p++;
+        }
+    }
+    size_t dl = strcspn(p, " ");
+    char *dev = strndup(p, dl);
+    p += dl;
+    while (*p == ' ') {
+        p++;
+    }
+    char *cmd;
+    if (*p == '"') {
+        const char *end = strchr(p + 1, '"');
+        cmd = end ? strndup(p + 1, (size_t)(end - p - 1)) : NULL;
+    } else {
+        cmd = *p ? strndup(p, strcspn(p, " ")) : NULL;
+    }
+    json_object *r;
+    if (!*dev || !cmd) {
+        r = qmp_return(json_object_new_string(
+            "qemu-io: string expected\r\nTry \"help qemu-io\" for more information\r\n"));
+    } else {
+        sim_node *n = node_find(s, dev);
+        if (!n) {
+            char *m = xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
+            r = qmp_return(json_object_new_string(m));
+            free(m);
+        } else {
+            char *out = qemu_io(s, n, cmd);
+            r = qmp_return(json_object_new_string(out));
+            free(out);
+        }
+    }
+    free(dev);
+    free(cmd);
+    return r;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+typedef struct command {
+    const char *name;
+    const field *args;
+} command;
+
+static const command commands[] = {
+    { "qmp_capabilities", NULL },
+    { "query-named-block-nodes", f_qnbn },
+    { "query-block", f_none },
+    { "query-jobs", f_none },
+    { "query-block-jobs", f_none },
+    { "blockdev-add", NULL },
+    { "blockdev-del", f_node_name },
+    { "blockdev-create", f_create },
+    { "blockdev-backup", f_backup },
+    { "block-dirty-bitmap-add", f_bitmap_add },
+    { "block-dirty-bitmap-remove", f_bitmap },
+    { "block-dirty-bitmap-clear", f_bitmap },
+    { "block-dirty-bitmap-enable", f_bitmap },
+    { "block-dirty-bitmap-disable", f_bitmap },
+    { "block-dirty-bitmap-merge", f_bitmap_merge },
+    { "job-finalize", f_job_id },
+    { "job-cancel", f_job_id },
+    { "job-dismiss", f_job_id },
+    { "job-complete", f_job_id },
+    { "block-job-cancel", f_block_job_cancel },
+    { "human-monitor-command", f_hmp },
+    { NULL, NULL },
+};
+
+json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
+{
+    const command *c = commands;
+    while (c->name && strcmp(c->name, cmd)) {
+        c++;
+    }
+    if (!c->name) {
+        return qmp_error("CommandNotFound", "The command %s has not been found", cmd);
+    }
+    if (!strcmp(cmd, "qmp_capabilities")) {
+        return qmp_error("CommandNotFound",
+                         "Capabilities negotiation is already complete, command ignored");
+    }
+    if (args && !json_object_is_type(args, json_type_object)) {
+        return qmp_error("GenericError", "QMP input member 'arguments' must be an object");
+    }
+    if (c->args) {
+        json_object *err = check_fields(args, c->args, "", false);
+        if (err) {
+            return err;
+        }
+    }
+    if (!strcmp(cmd, "blockdev-add")) {
+        return qmp_blockdev_add(s, args);
+    }
+    if (!strcmp(cmd, "blockdev-del")) {
+        return qmp_blockdev_del(s, args);
+    }
+    if (!strcmp(cmd, "blockdev-create")) {
+        json_object *err = check_union(jget(args, "options"), f_create_base, "options",
+                                       create_variant);
+        if (err) {
+            return err;
+        }
+        return qmp_blockdev_create(s, args);
+    }
+    if (!strcmp(cmd, "blockdev-backup")) {
+        return qmp_blockdev_backup(s, args);
+    }
+    if (!strcmp(cmd, "query-named-block-nodes")) {
+        return qmp_query_named_block_nodes(s);
+    }
+    if (!strcmp(cmd, "query-block") || !strcmp(cmd, "query-block-jobs")) {
+        return qmp_return(json_object_new_array());
+    }
+    if (!strcmp(cmd, "query-jobs")) {
+        return qmp_query_jobs(s);
+    }
+    if (!strcmp(cmd, "block-dirty-bitmap-add")) {
+        return qmp_bitmap_add(s, args);
+    }
+    if (!strcmp(cmd, "block-dirty-bitmap-merge")) {
+        return qmp_bitmap_merge(s, args);
+    }
+    if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
+        return qmp_bitmap_simple(s, cmd, args);
+    }
+    if (!strcmp(cmd, "block-job-cancel")) {
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "id", json_object_new_string(jstr(args, "device")));
+        sim_job *j = job_find(s, jstr(args, "device"));
+        json_object *r = j ? qmp_job_verb(s, "cancel", a)
+            : qmp_error("DeviceNotActive", "No active block job on device '%s'", jstr(args, "device"));
+        json_object_put(a);
+        return r;
+    }
+    if (!strncmp(cmd, "job-", 4)) {
+        return qmp_job_verb(s, cmd + 4, args);
+    }
+    return qmp_hmp(s, args);
+}

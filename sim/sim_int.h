@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals of the block-layer simulator: the in-memory file system and its
+ * images, block nodes and their drivers, dirty bitmaps, jobs, the event
+ * queue and the virtual clock. See sim/MODEL.md for the behaviours modelled.
+ */
+#ifndef BLOCKSIM_SIM_INT_H
+#define BLOCKSIM_SIM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "cluster/cluster.h"
+#include "harness/backend.h"
+
+/* ---- sparse byte store ------------------------------------------------- */
+
+#define SIM_CHUNK 65536u
+
+typedef struct sim_store {
+    uint64_t size;          /* logical length in bytes */
+    uint64_t *keys;         /* chunk index + 1; 0 = empty slot */
+    uint8_t **chunks;
+    size_t cap, used;
+} sim_store;
+
+void store_init(sim_store *s);
+void store_free(sim_store *s);
+void store_read(const sim_store *s, uint64_t off, uint64_t len, void *buf);
+void store_write(sim_store *s, uint64_t off, uint64_t len, const void *buf);
+void store_zero(sim_store *s, uint64_t off, uint64_t len);
+void store_truncate(sim_store *s, uint64_t size);
+
+/* ---- qcow2 metadata, kept beside the file's bytes ----------------------- */
+
+#define Q2_ZERO 1ull    /* L2 entry flag: reads as zeroes */
+
+typedef struct sim_saved_bitmap {
+    char *name;
+    cl_bitmap *bm;
+    struct sim_saved_bitmap *next;
+} sim_saved_bitmap;
+
+typedef struct sim_qcow2 {
+    uint64_t size;          /* virtual size */
+    uint64_t cluster_size;
+    uint64_t nclusters;
+    uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
+    uint8_t *l2_table;      /* per L2 table: has its host cluster */
+    uint64_t next_host;     /* next free host offset */
+    char *backing;          /* backing file name, or NULL */
+    char *backing_fmt;
+    sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
+} sim_qcow2;
+
+typedef struct sim_file {
+    char *path;
+    sim_store data;
+    sim_qcow2 *qcow2;       /* the bytes hold a qcow2 image */
+    struct sim_file *next;
+} sim_file;
+
+/* ---- nodes --------------------------------------------------------------- */
+
+typedef enum {
+    DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
+} sim_driver;
+
+typedef struct sim_bitmap {
+    char *name;             /* NULL: anonymous (owned by a job or filter) */
+    cl_bitmap *bm;
+    bool persistent;
+    bool owned;             /* we free bm when unlisting */
+    struct sim_bitmap *next;
+} sim_bitmap;
+
+typedef struct bd_rule {
+    int event;
+    bool inject;            /* else set-state */
+    int state;              /* 0 = any */
+    int err;
+    bool once, immediately;
+    int64_t offset;         /* -1 = any */
+    unsigned iotype_mask;
+    int new_state;
+    struct bd_rule *next;       /* in rules of its event */
+    struct bd_rule *active_next;
+    bool active;
+} bd_rule;
+
+#define BD_NEVENTS 64
+
+enum { IOT_READ, IOT_WRITE, IOT_WRITE_ZEROES, IOT_DISCARD, IOT_FLUSH, IOT_BLOCK_STATUS };
+
+typedef struct sim_job sim_job;
+
+typedef struct sim_node {
+    char *name;
+    bool auto_named;
+    sim_driver drv;
+    struct sim_node *file;      /* file / image child (cbw: the source) */
+    struct sim_node *backing;   /* qcow2 backing chain, opened with it */
+    sim_file *f;                /* DRV_FILE */
+    sim_qcow2 *q;               /* DRV_QCOW2 (points into its file) */
+    uint64_t raw_offset, raw_size; bool raw_has_size;
+    int parents;                /* how many nodes use this one as a child */
+    bool monitor_owned;         /* added by blockdev-add */
+    sim_bitmap *bitmaps;        /* newest first */
+    uint64_t write_gen, flushed_gen;
+    /* blkdebug */
+    int bd_state;
+    bd_rule *bd_rules[BD_NEVENTS];
+    bd_rule *bd_active;
+    /* copy-before-write filter */
+    sim_job *cbw_job;
+    sim_job *busy_job;          /* op blocker: in use by this job */
+    struct sim_node *next;      /* creation order */
+} sim_node;
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+typedef enum {
+    JS_UNDEFINED, JS_CREATED, JS_RUNNING, JS_PAUSED, JS_READY, JS_STANDBY,
+    JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
+} job_status;
+
+typedef enum { JOB_BACKUP, JOB_CREATE } job_type;
+
+struct sim_job {
+    char *id;
+    job_type type;
+    job_status status;
+    bool auto_finalize, auto_dismiss;
+    int ret;                    /* 0, or negative errno */
+    bool cancelled;
+    char *error;
+    int64_t speed;
+    bool finished_work;
+    /* backup */
+    cl_backup *bk;
+    cl_sync sync;
+    sim_node *source, *target, *filter;
+    sim_bitmap *sync_bitmap;    /* the named bitmap's listing entry */
+    sim_bitmap *successor_entry, *copy_entry, *done_entry, *access_entry;
+    /* blockdev-create */
+    json_object *create_opts;
+    uint64_t create_progress;
+    void *priv;                 /* the cl_io context of a backup */
+    struct sim_job *next;       /* creation order */
+};
+
+/* ---- the machine --------------------------------------------------------- */
+
+typedef struct sim_event {
+    json_object *ev;
+    struct sim_event *next;
+} sim_event;
+
+typedef struct sim {
+    bs_backend base;
+    sim_file *files;
+    sim_node *nodes;            /* creation order */
+    sim_job *jobs;
+    sim_event *ev_head, *ev_tail;
+    uint64_t clock_ns;
+    unsigned node_counter;
+    bool running;               /* a VM is launched */
+    json_object *hmp_stdout;    /* unused; qemu-io output is discarded */
+} sim;
+
+/* fs.c */
+sim_file *fs_lookup(sim *s, const char *path);
+sim_file *fs_create(sim *s, const char *path);
+void fs_free_all(sim *s);
+sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size);
+void q2_free(sim_qcow2 *q);
+int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
+                        void *buf, int depth);
+uint64_t img_guest_size(sim *s, const char *path);
+char *path_relative_to(const char *image, const char *backing);
+
+/* node.c */
+sim_node *node_find(sim *s, const char *name);
+int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
+int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
+               bool zeroes);
+int node_flush(sim *s, sim_node *n);
+int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
+uint64_t node_size(sim_node *n);
+uint64_t node_cluster_size(sim_node *n);
+const char *node_drv_name(sim_node *n);
+const char *node_filename(sim_node *n);
+sim_node *node_new(sim *s, sim_driver drv, const char *name);
+void node_unref(sim *s, sim_node *n);
+void node_remove(sim *s, sim_node *n);
+sim_bitmap *bitmap_list_add(sim_node *n, const char *name, cl_bitmap *bm,
+                            bool persistent, bool owned);
+void bitmap_list_remove(sim_node *n, sim_bitmap *e);
+sim_bitmap *bitmap_find(sim_node *n, const char *name);
+json_object *node_info(sim *s, sim_node *n);
+json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
+                           sim_node **out, bool top);
+int blkdebug_event_name(const char *name);
+void blkdebug_event(sim *s, sim_node *n, int event);
+bool id_wellformed(const char *id);
+
+/* job.c */
+void ev_emit(sim *s, const char *name, json_object *data);
+sim_job *job_find(sim *s, const char *id);
+json_object *qmp_blockdev_backup(sim *s, json_object *args);
+json_object *qmp_blockdev_create(sim *s, json_object *args);
+json_object *qmp_job_verb(sim *s, const char *verb, json_object *args);
+json_object *qmp_query_jobs(sim *s);
+bool jobs_tick(sim *s);
+void jobs_free_all(sim *s);
+const char *job_status_name(job_status st);
+
+/* qmp.c */
+json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);
+json_object *qmp_error(const char *cls, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+json_object *qmp_ok(void);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define EMBED_EVENT_ENUM 1
+
+#endif /* BLOCKSIM_SIM_INT_H */
