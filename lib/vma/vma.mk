@@ -17,3 +17,6 @@ $(eval $(call add_prog,vma,tools/vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIB
 $(eval $(call add_test,vma_reject,lib/vma/tests/test_reject.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS) -lpthread))
 $(eval $(call add_test,vma_pit,lib/vma/tests/test_pit.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
 $(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
+# Shell-level tests (lib/vma/tests/cli.sh, interop.sh) wrapped for `make check`.
+$(eval $(call add_test,vma_scripts,lib/vma/tests/test_scripts.c,,))
+$(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
