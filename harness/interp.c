@@ -1049,6 +1049,7 @@ static int qmp_args(interp *I, const stmt *s, json_object **args)
         rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
                 type_name(I, *args));
         json_object_put(*args);
+        *args = NULL;
         return -1;
     }
     return check_plain(I, e, *args);
