@@ -20,3 +20,4 @@ $(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON)
 # Shell-level tests (lib/vma/tests/cli.sh, interop.sh) wrapped for `make check`.
 $(eval $(call add_test,vma_scripts,lib/vma/tests/test_scripts.c,,))
 $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
+$(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
