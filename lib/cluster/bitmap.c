@@ -128,6 +128,41 @@ static void tree_put(summary_tree *t, int lvl, uint64_t idx, bool val)
     }
 }
 
+/* Set or clear bits a..b (inclusive) of a level, then fix the levels above:
+ * after setting, every touched word is non-zero; after clearing, the words
+ * strictly inside are zero and only the two end words need a look. */
+static void tree_put_range(summary_tree *t, int lvl, uint64_t a, uint64_t b, bool val)
+{
+    uint64_t wa = a / WORD_BITS, wb = b / WORD_BITS;
+    uint64_t *words = t->level[lvl];
+
+    for (uint64_t w = wa; w <= wb; w++) {
+        uint64_t mask = ~(uint64_t)0;
+
+        if (w == wa) {
+            mask &= ~(uint64_t)0 << (a % WORD_BITS);
+        }
+        if (w == wb) {
+            mask &= ~(uint64_t)0 >> (WORD_BITS - 1 - b % WORD_BITS);
+        }
+        words[w] = val ? words[w] | mask : words[w] & ~mask;
+    }
+    if (lvl + 1 >= t->nlevels) {
+        return;
+    }
+    if (val) {
+        tree_put_range(t, lvl + 1, wa, wb, true);
+        return;
+    }
+    if (wa + 1 < wb) {
+        tree_put_range(t, lvl + 1, wa + 1, wb - 1, false);
+    }
+    tree_put(t, lvl + 1, wa, words[wa] != 0);
+    if (wb != wa) {
+        tree_put(t, lvl + 1, wb, words[wb] != 0);
+    }
+}
+
 /* Recompute a whole tree from the bit words (after clear, fill, copy). */
 static void tree_rebuild(cl_bitmap *bm, bool clean)
 {
@@ -206,22 +241,42 @@ static void put_word(cl_bitmap *bm, uint64_t idx, uint64_t new_word)
     }
 }
 
-/* Set (or clear) bits first..last inclusive. */
+static void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool dirty)
+{
+    put_word(bm, w, dirty ? bm->words[w] | mask : bm->words[w] & ~mask);
+}
+
+/* Set (or clear) bits first..last inclusive. The two end words go through
+ * put_word(); the whole words between them are written in one sweep and the
+ * trees updated by range, which keeps big ranges (fill-like sets, resets of
+ * long runs) fast. */
 static void change_bits(cl_bitmap *bm, uint64_t first, uint64_t last, bool dirty)
 {
     uint64_t fw = first / WORD_BITS, lw = last / WORD_BITS;
+    uint64_t first_mask = ~(uint64_t)0 << (first % WORD_BITS);
+    uint64_t last_mask = ~(uint64_t)0 >> (WORD_BITS - 1 - last % WORD_BITS);
+    uint64_t fill = dirty ? ~(uint64_t)0 : 0, old_bits = 0;
 
-    for (uint64_t w = fw; w <= lw; w++) {
-        uint64_t mask = ~(uint64_t)0;
-
-        if (w == fw) {
-            mask &= ~(uint64_t)0 << (first % WORD_BITS);
-        }
-        if (w == lw) {
-            mask &= ~(uint64_t)0 >> (WORD_BITS - 1 - last % WORD_BITS);
-        }
-        put_word(bm, w, dirty ? bm->words[w] | mask : bm->words[w] & ~mask);
+    if (fw == lw) {
+        change_word(bm, fw, first_mask & last_mask, dirty);
+        return;
     }
+    change_word(bm, fw, first_mask, dirty);
+    change_word(bm, lw, last_mask, dirty);
+    if (fw + 1 == lw) {
+        return;
+    }
+    /* Interior words are never the (possibly partial) last word. */
+    for (uint64_t w = fw + 1; w < lw; w++) {
+        old_bits += (uint64_t)__builtin_popcountll(bm->words[w]);
+        bm->words[w] = fill;
+    }
+    bm->count -= old_bits;
+    if (dirty) {
+        bm->count += (lw - fw - 1) * WORD_BITS;
+    }
+    tree_put_range(&bm->dirty, 0, fw + 1, lw - 1, dirty);
+    tree_put_range(&bm->clean, 0, fw + 1, lw - 1, !dirty);
 }
 
 cl_bitmap *cl_bitmap_new(uint64_t size, uint64_t granularity, cl_error *err)

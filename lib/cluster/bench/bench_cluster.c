@@ -176,15 +176,23 @@ int main(void)
     base = RANDOM_OPS / (now_sec() - t) / 1e6;
     line("reset 64 KiB at random offsets", ours, base, "Mops/s", true);
 
-    /* set of the whole disk in one call */
-    t = now_sec();
-    cl_bitmap_set(bm, 0, DISK, NULL);
-    ours = (now_sec() - t);
-    t = now_sec();
-    for (uint64_t i = 0; i < NWORDS; i++) {
-        plain.w[i] = ~0ULL;
+    /* set of the whole disk in one call, best of a few (less noise) */
+    ours = base = 1e9;
+    for (int rep = 0; rep < 5; rep++) {
+        cl_bitmap_clear(bm);
+        memset(plain.w, 0, NWORDS * sizeof(uint64_t));
+        t = now_sec();
+        cl_bitmap_set(bm, 0, DISK, NULL);
+        t = now_sec() - t;
+        ours = t < ours ? t : ours;
+        t = now_sec();
+        for (uint64_t i = 0; i < NWORDS; i++) {
+            plain.w[i] = ~0ULL;
+        }
+        sink = (int64_t)plain.w[rnd() % NWORDS];
+        t = now_sec() - t;
+        base = t < base ? t : base;
     }
-    base = (now_sec() - t);
     line("set whole 1 TiB in one call", ours * 1e3, base * 1e3, "ms", false);
 
     /* searches in a full bitmap */

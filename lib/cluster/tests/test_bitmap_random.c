@@ -257,6 +257,7 @@ static void test_random_512(void **state)
 {
     random_run(9000 * 512, 512);          /* multiple */
     random_run(9000 * 512 + 300, 512);    /* partial last bit */
+    random_run(100000 * 512 + 1024, 512); /* three summary levels */
 }
 
 static void test_random_64k(void **state)
