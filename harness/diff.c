@@ -208,7 +208,7 @@ char *diff_unified(const char *ta, const char *tb, const char *name_a, const cha
             while (end < sc.n && sc.e[end].op != OP_EQ)
                 end++;
             size_t eq = end;
-            while (eq < sc.n && sc.e[eq].op == OP_EQ && eq - end <= 2 * ctx)
+            while (eq < sc.n && sc.e[eq].op == OP_EQ && eq - end < 2 * ctx)
                 eq++;
             if (eq < sc.n && sc.e[eq].op != OP_EQ) {
                 end = eq;
