@@ -254,7 +254,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
         if (!wanted(&o, names[i]))
             continue;
         sbuf diag = {0};
-        int r = run_case(&o, make, cases[i], names[i], o.print ? errf : out, &diag);
+        int r = run_case(&o, make, cases[i], names[i], out, &diag);
         num++;
         if (r == 0)
             passed++;
