@@ -21,3 +21,4 @@ $(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON)
 $(eval $(call add_test,vma_scripts,lib/vma/tests/test_scripts.c,,))
 $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
 $(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
+$(eval $(call add_test,vma_ops,lib/vma/tests/test_ops.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))

@@ -261,10 +261,15 @@ static int file_block_status(void *opaque, uint64_t offset, uint64_t len, bool t
     off_t data, hole;
 
     (void)top_only;
+    struct stat st;
+
     data = lseek(src->fd, (off_t)offset, SEEK_DATA);
-    if (data < 0 && errno == ENXIO) {
-        data = (off_t)src->size;             /* only a hole up to the end */
-    } else if (data < 0) {
+    if (data < 0 && errno == ENXIO && fstat(src->fd, &st) == 0) {
+        /* Only a hole up to the current end. Past it (the image shrank),
+         * claim data so that the read fails instead of inventing zeroes. */
+        data = st.st_size < (off_t)src->size ? st.st_size : (off_t)src->size;
+    }
+    if (data < 0 || (uint64_t)data < offset) {
         *pnum = len;
         return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
     }
