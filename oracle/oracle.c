@@ -97,6 +97,8 @@ static void insert_at(oracle_model *m, size_t i, range r)
 
 static void remove_at(oracle_model *m, size_t i, size_t count)
 {
+    if (count == 0)
+        return;     /* m->r may still be NULL */
     memmove(&m->r[i], &m->r[i + count], (m->n - i - count) * sizeof(*m->r));
     m->n -= count;
 }
