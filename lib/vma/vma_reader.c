@@ -147,6 +147,7 @@ static int parse_header(vma_reader *r, vma_error *err)
     ssize_t n;
     int ret = 0;
 
+    memset(fixed, 0, 4);          /* a short file must not match the magic */
     n = vma_read_full(r->fd, fixed, sizeof(fixed));
     if (n < 0) {
         return vma_fail(err, (int)n, "reading the archive header failed: %s",
@@ -158,7 +159,7 @@ static int parse_header(vma_reader *r, vma_error *err)
     if (memcmp(fixed + VMA_H_MAGIC, "VMA", 4) != 0) {
         return vma_fail(err, -EINVAL, "not a VMA archive: wrong magic at byte 0 "
                         "(%02x %02x %02x %02x, expected 56 4d 41 00)", fixed[0],
-                        n > 1 ? fixed[1] : 0, n > 2 ? fixed[2] : 0, n > 3 ? fixed[3] : 0);
+                        fixed[1], fixed[2], fixed[3]);
     }
     if ((size_t)n < sizeof(fixed)) {
         return vma_fail(err, -EINVAL, "truncated header: the archive has only %zd bytes, "
