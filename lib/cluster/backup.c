@@ -166,8 +166,10 @@ void cl_backup_free(cl_backup *job)
     if (!job) {
         return;
     }
-    /* Never finished: unfreeze the bitmap, losing none of its bits. */
-    if (job->successor) {
+    /* Never finished: unfreeze the bitmap, losing none of its bits. If the
+     * caller already freed the successor, cl_bitmap_free() unlinked it from
+     * the parent, and there is nothing left for us to free. */
+    if (job->successor && cl_bitmap_successor(job->bitmap) == job->successor) {
         cl_bitmap *succ = job->successor;
 
         cl_bitmap_reclaim(job->bitmap);

@@ -484,6 +484,24 @@ static void test_finish_without_release_pointer(void **state)
     fake_free(d);
 }
 
+/* A caller that frees the successor itself before freeing the job. */
+static void test_free_after_caller_freed_successor(void **state)
+{
+    fake_disk *d = fake_new(SIZE);
+    cl_bitmap *named = cl_bitmap_new(SIZE, CL, NULL);
+    cl_backup_config cfg = {
+        .sync = CL_SYNC_FULL, .bitmap = named, .bitmap_mode = CL_BITMAP_ON_SUCCESS,
+        .size = SIZE, .cluster_size = CL, .io = fake_io(d, false, true),
+    };
+    cl_backup *job = cl_backup_new(&cfg, NULL);
+
+    cl_bitmap_free(cl_backup_successor(job));
+    cl_backup_free(job);                 /* must not free it again */
+    assert_null(cl_bitmap_successor(named));
+    cl_bitmap_free(named);
+    fake_free(d);
+}
+
 static void test_top_pass_failure(void **state)
 {
     fake_disk *d = fake_new(SIZE);
@@ -542,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_bitmap_granularities),
         cmocka_unit_test(test_new_errors),
         cmocka_unit_test(test_finish_without_release_pointer),
+        cmocka_unit_test(test_free_after_caller_freed_successor),
         cmocka_unit_test(test_top_pass_failure),
         cmocka_unit_test(test_names),
     };
