@@ -570,10 +570,13 @@ static int check_plain(interp *I, const expr *e, json_object *v)
 /* Backend calls                                                        */
 /* ------------------------------------------------------------------ */
 
+/* Sends like QEMUMachine.qmp(): top-level '_' in keys become '-'. */
 static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
-    json_object *reply = I->be->ops->qmp(I->be, cmd, args, &err);
+    json_object *sent = qmp_convert_top_keys(args);
+    json_object *reply = I->be->ops->qmp(I->be, cmd, sent, &err);
+    json_object_put(sent);
     if (!reply)
         rt_fail(I, s->line, s->col, "backend failed to run '%s': %s", cmd,
                 err ? err : "no reply");
@@ -589,7 +592,7 @@ static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_obje
     json_render_string(&b, cmd, strlen(cmd));
     sbuf_adds(&b, ", \"arguments\": ");
     if (args)
-        json_render(&b, args, -1);
+        json_render_qmp_args(&b, args);
     else
         sbuf_adds(&b, "{}");
     sbuf_addc(&b, '}');

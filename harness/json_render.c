@@ -220,6 +220,74 @@ static void render(sbuf *out, struct json_object *o, int indent, int level)
     }
 }
 
+static void render_qmp(sbuf *out, struct json_object *o, int conv)
+{
+    if (json_object_is_type(o, json_type_array)) {
+        size_t n = json_object_array_length(o);
+        sbuf_addc(out, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                sbuf_adds(out, ", ");
+            render_qmp(out, json_object_array_get_idx(o, i), 1);
+        }
+        sbuf_addc(out, ']');
+        return;
+    }
+    if (!json_object_is_type(o, json_type_object)) {
+        render(out, o, -1, 0);
+        return;
+    }
+    size_t n = (size_t)json_object_object_length(o), k = 0;
+    const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+    if (!keys)
+        abort();
+    json_object_object_foreach(o, key, val) {
+        (void)val;
+        keys[k++] = key;
+    }
+    qsort(keys, n, sizeof(*keys), cmp_keys);
+    sbuf_addc(out, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_adds(out, ", ");
+        char *shown = strdup(keys[i]);
+        if (!shown)
+            abort();
+        for (char *c = shown; conv && *c; c++)
+            if (*c == '_')
+                *c = '-';
+        json_render_string(out, shown, strlen(shown));
+        free(shown);
+        sbuf_adds(out, ": ");
+        render_qmp(out, json_object_object_get(o, keys[i]), 0);
+    }
+    free(keys);
+    sbuf_addc(out, '}');
+}
+
+void json_render_qmp_args(sbuf *out, struct json_object *args)
+{
+    render_qmp(out, args, 1);
+}
+
+struct json_object *qmp_convert_top_keys(struct json_object *args)
+{
+    if (!json_object_is_type(args, json_type_object))
+        return json_object_get(args);
+    json_object *c = json_object_new_object();
+    json_object_object_foreach(args, key, val) {
+        char *k = strdup(key);
+        if (!k)
+            abort();
+        for (char *p = k; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        json_object_object_add(c, k, json_object_get(val));
+        free(k);
+    }
+    return c;
+}
+
 void json_render(sbuf *out, struct json_object *o, int indent)
 {
     render(out, o, indent, 0);

@@ -18,6 +18,14 @@ void json_render(sbuf *out, struct json_object *o, int indent);
 void json_render_string(sbuf *out, const char *s, size_t n);
 /* Python's repr() of a float. */
 void json_render_double(sbuf *out, double d);
+/* The arguments of an iotests qmp_log line: iotests' ordered_qmp() turns
+ * '_' into '-' in the keys of the top-level object and of objects inside
+ * lists (not in other nested objects), and orders every object by its
+ * original keys. One line. */
+void json_render_qmp_args(sbuf *out, struct json_object *args);
+/* What QEMUMachine.qmp() sends: a copy with '_' turned into '-' in the
+ * top-level keys only. NULL stays NULL. */
+struct json_object *qmp_convert_top_keys(struct json_object *args);
 /* Convenience: a malloc'd rendering. */
 char *json_render_alloc(struct json_object *o, int indent);
 

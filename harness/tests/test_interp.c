@@ -140,6 +140,13 @@ static void test_qmp_commands(void **state)
                                        "{\"command-line\":\"qemu-io drive0 \\\"flush\\\"\"}"));
     assert_non_null(strstr(f->calls.s, "qmp silent-one -"));
     free(out);
+    /* keys: sent with top-level '_' as '-', logged the iotests way */
+    assert_int_equal(run(f, "qmp_log x {\"job_id\": \"j\", \"o\": {\"a_b\": [{\"c_d\": 1}]}}\n",
+                         &out, &err), 0);
+    assert_string_equal(out, "{\"execute\": \"x\", \"arguments\": {\"job-id\": \"j\", "
+                             "\"o\": {\"a_b\": [{\"c-d\": 1}]}}}\n{\"return\": {}}\n");
+    assert_non_null(strstr(f->calls.s, "qmp x {\"job-id\":\"j\",\"o\":{\"a_b\":[{\"c_d\":1}]}}"));
+    free(out);
     f->base.ops->destroy(&f->base);
 }
 

@@ -126,6 +126,41 @@ static void test_filter(void **state)
     filter_is("", "/t", "1", "");
 }
 
+static void test_qmp_args(void **state)
+{
+    json_object *o = json_tokener_parse(
+        "{\"node_name\": \"d\", \"file\": {\"set-state\": [{\"new_state\": 2, "
+        "\"state\": 1, \"x\": {\"a_b\": [{\"c_d\": 1}]}}], \"z_z\": 1, \"a_a\": [1]}, "
+        "\"a-\": 1, \"a_\": 2}");
+    sbuf b = {0};
+    json_render_qmp_args(&b, o);
+    /* ordered by the original keys ('-' < '_'), printed converted */
+    assert_string_equal(sbuf_str(&b),
+        "{\"a-\": 1, \"a-\": 2, \"file\": {\"a_a\": [1], \"set-state\": [{\"new-state\": 2, "
+        "\"state\": 1, \"x\": {\"a_b\": [{\"c-d\": 1}]}}], \"z_z\": 1}, "
+        "\"node-name\": \"d\"}");
+    sbuf_free(&b);
+    json_object *c = qmp_convert_top_keys(o);
+    assert_true(json_object_object_get_ex(c, "node-name", NULL));
+    json_object *f;
+    assert_true(json_object_object_get_ex(c, "file", &f));
+    assert_true(json_object_object_get_ex(f, "z_z", NULL));
+    json_object_put(c);
+    json_object_put(o);
+    assert_null(qmp_convert_top_keys(NULL));
+    o = json_object_new_int(3);
+    c = qmp_convert_top_keys(o);
+    assert_ptr_equal(c, o);
+    json_object_put(c);
+    json_object_put(o);
+    b = (sbuf){0};
+    o = json_tokener_parse("{\"e\": {}, \"l\": []}");
+    json_render_qmp_args(&b, o);
+    assert_string_equal(sbuf_str(&b), "{\"e\": {}, \"l\": []}");
+    sbuf_free(&b);
+    json_object_put(o);
+}
+
 static void test_sbuf(void **state)
 {
     sbuf b = {0};
@@ -150,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_filter),
+        cmocka_unit_test(test_qmp_args),
         cmocka_unit_test(test_sbuf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
