@@ -97,6 +97,24 @@ cmp -s "$T/ex/qemu-server.fw" "$T/qemu-server.fw" || fail "config file"
 [ "$(du -k "$T/ex/disk-disk1.raw" | cut -f1)" -lt 100 ] || fail "restored image is not sparse"
 expect_rc 1 "$VMA" extract "$T/x.vma" "$T/ex"; contains "$T/err" "already exists"
 
+# A 5 GiB sparse image: offsets past 2^31 and 2^32, holes stay holes.
+truncate -s 5368709120 "$T/big.raw"
+for off in 0 2147483653 4295067296 5368709117; do
+    printf 'MRK' | dd of="$T/big.raw" bs=1 seek=$off conv=notrunc 2>/dev/null
+done
+expect_rc 0 "$VMA" create "$T/big.vma" big="$T/big.raw"
+[ "$(stat -c %s "$T/big.vma")" -lt 4000000 ] || fail "sparse image made a large archive"
+expect_rc 0 "$VMA" extract "$T/big.vma" "$T/big"
+[ "$(stat -c %s "$T/big/disk-big.raw")" = 5368709120 ] || fail "big image size"
+[ "$(du -k "$T/big/disk-big.raw" | cut -f1)" -lt 1000 ] || fail "big image is not sparse"
+for off in 0 2147483653 4295067296 5368709117; do
+    [ "$(dd if="$T/big/disk-big.raw" bs=1 skip=$off count=3 2>/dev/null)" = MRK ] \
+        || fail "marker at $off"
+done
+[ "$(dd if="$T/big/disk-big.raw" bs=1 skip=4295067299 count=8 2>/dev/null | od -An -tx1 | tr -d ' ')" \
+    = 0000000000000000 ] || fail "zeroes after a marker"
+rm -rf "$T/big" "$T/big.vma" "$T/big.raw"
+
 # A corrupt archive: extract leaves no directory, no temporary.
 cp "$T/x.vma" "$T/bad.vma"
 truncate -s -1000 "$T/bad.vma"

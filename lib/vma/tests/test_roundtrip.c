@@ -214,6 +214,10 @@ static void test_several_devices(void **state)
     c.shuffle = 0;
     c.extent_clusters = 1;
     run_case(&c);
+    c.tag = "several-59";              /* the most a reader accepts per extent */
+    c.shuffle = 5;
+    c.extent_clusters = 59;
+    run_case(&c);
     for (unsigned i = 0; i < 7; i++) {
         free(imgs[i]);
     }
