@@ -3,22 +3,26 @@
 # tests and benchmark.
 VMA_SRCS := $(wildcard lib/vma/*.c)
 VMA_LIBS := -lmd -luuid
+VMA_LINK := $(B)/libvma.a $(B)/libcluster.a
 $(eval $(call add_lib,vma,$(VMA_SRCS)))
 COV_DIRS += lib/vma
 DEB_PACKAGES += libmd-dev uuid-dev
 
 # The command-line tool (sources under tools/, rule kept here).
+$(eval $(call add_prog,vma,tools/vma.c,$(VMA_LINK),$(VMA_LIBS)))
 
+# cmocka suites.
 VMA_TEST_COMMON := lib/vma/tests/vma_test_util.c
-$(eval $(call add_test,vma_roundtrip,lib/vma/tests/test_roundtrip.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
+$(eval $(call add_test,vma_roundtrip,lib/vma/tests/test_roundtrip.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
+$(eval $(call add_test,vma_reject,lib/vma/tests/test_reject.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS) -lpthread))
+$(eval $(call add_test,vma_pit,lib/vma/tests/test_pit.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
+$(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
+$(eval $(call add_test,vma_ops,lib/vma/tests/test_ops.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 
-# The command-line tool (sources under tools/, rule kept here).
-$(eval $(call add_prog,vma,tools/vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
-$(eval $(call add_test,vma_reject,lib/vma/tests/test_reject.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS) -lpthread))
-$(eval $(call add_test,vma_pit,lib/vma/tests/test_pit.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
-$(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
-# Shell-level tests (lib/vma/tests/cli.sh, interop.sh) wrapped for `make check`.
+# Shell-level tests (lib/vma/tests/cli.sh, interop.sh) wrapped for `make check`;
+# they run $(B)/vma and $(B)/tests/vma_roundtrip.
 $(eval $(call add_test,vma_scripts,lib/vma/tests/test_scripts.c,,))
 $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
-$(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
-$(eval $(call add_test,vma_ops,lib/vma/tests/test_ops.c $(VMA_TEST_COMMON),$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
+
+# `make bench`: 2 GiB create/extract beside cat and cp (VMA_BENCH_MB to resize).
+$(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(VMA_LINK),$(VMA_LIBS)))
