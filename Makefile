@@ -91,6 +91,7 @@ include lib/cluster/cluster.mk
 -include sim/sim.mk
 -include harness/harness.mk
 -include tools/tools.mk
+-include tools/fuzz.mk
 
 all: $(LIBS) $(PROGS) $(UNIT_TESTS)
 
