@@ -50,7 +50,7 @@ all:
 
 # $(call add_lib,name,sources) -> $(B)/libname.a
 define add_lib
-$(B)/lib$(1).a: $(patsubst %.c,$(B)/%.o,$(2))
+$(B)/lib$(1).a: $(patsubst %.c,$(B)/objs/%.o,$(2))
 	@mkdir -p $$(@D)
 	$$(AR) rcs $$@ $$^
 LIBS += $(B)/lib$(1).a
@@ -58,7 +58,7 @@ endef
 
 # $(call add_prog,name,sources,static libs (in link order),extra ldlibs) -> $(B)/name
 define add_prog
-$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(2)) $(3)
+$(B)/$(1): $(patsubst %.c,$(B)/objs/%.o,$(2)) $(3)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(3) $(4)
 PROGS += $(B)/$(1)
@@ -66,7 +66,7 @@ endef
 
 # $(call add_test,name,sources,static libs,extra ldlibs) -> $(B)/tests/name (cmocka)
 define add_test
-$(B)/tests/$(1): $(patsubst %.c,$(B)/%.o,$(2)) $(3)
+$(B)/tests/$(1): $(patsubst %.c,$(B)/objs/%.o,$(2)) $(3)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(3) -lcmocka $(4)
 UNIT_TESTS += $(B)/tests/$(1)
@@ -74,13 +74,15 @@ endef
 
 # $(call add_bench,name,sources,static libs,extra ldlibs) -> $(B)/bench/name
 define add_bench
-$(B)/bench/$(1): $(patsubst %.c,$(B)/%.o,$(2)) $(3)
+$(B)/bench/$(1): $(patsubst %.c,$(B)/objs/%.o,$(2)) $(3)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(3) $(4)
 BENCHES += $(B)/bench/$(1)
 endef
 
-$(B)/%.o: %.c
+# Objects live under $(B)/objs/ so that no object directory can collide with
+# a program (build/harness is a program, build/objs/harness/ its objects).
+$(B)/objs/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -128,4 +130,4 @@ deps:
 clean:
 	rm -rf build
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/objs -name '*.d' -type f 2>/dev/null)
