@@ -703,10 +703,11 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                 fn = fn->file;
             }
             n->q = fn->f->qcow2;
-            json_object *backing = jget(opts, "backing");
-            if (backing && !json_object_is_type(backing, json_type_null)) {
+            json_object *backing = NULL;
+            bool has_backing = json_object_object_get_ex(opts, "backing", &backing);
+            if (backing) {
                 err = open_child(s, backing, &n->backing);
-            } else if (!backing && n->q->backing) {
+            } else if (!has_backing && n->q->backing) {
                 err = open_backing_file(s, n);
             }
             if (err) {
