@@ -64,6 +64,14 @@ json_object *qmp_ok(void)
     return qmp_return(json_object_new_object());
 }
 
+static const char *reply_desc(json_object *reply)
+{
+    json_object *e = NULL, *d = NULL;
+    json_object_object_get_ex(reply, "error", &e);
+    json_object_object_get_ex(e, "desc", &d);
+    return d ? json_object_get_string(d) : "";
+}
+
 static const char *jstr(json_object *o, const char *key)
 {
     json_object *v;
@@ -707,6 +715,11 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             bool has_backing = json_object_object_get_ex(opts, "backing", &backing);
             if (backing) {
                 err = open_child(s, backing, &n->backing);
+                if (err) {
+                    json_object *e = err;
+                    err = qmp_error("GenericError", "Could not open backing file: %s", reply_desc(e));
+                    json_object_put(e);
+                }
             } else if (!has_backing && n->q->backing) {
                 err = open_backing_file(s, n);
             }
@@ -715,6 +728,15 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                 n->parents = 1;
                 node_unref(s, n);
                 return err;
+            }
+            /* persistent bitmaps stored in the image come back, in the
+             * image's order, so the last stored is listed first */
+            for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
+                cl_bitmap *bm = cl_bitmap_new(cl_bitmap_size(sb->bm),
+                                              cl_bitmap_granularity(sb->bm), NULL);
+                cl_bitmap_copy(bm, sb->bm, NULL);
+                cl_bitmap_set_enabled(bm, cl_bitmap_enabled(sb->bm), NULL);
+                bitmap_list_add(n, sb->name, bm, true, true);
             }
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
@@ -845,7 +867,7 @@ static json_object *qmp_bitmap_add(sim *s, json_object *args)
     } else {
         /* QEMU's default: the image's cluster size, clamped to [4K, 64K] */
         uint64_t cs = node_cluster_size(n);
-        gran = cs ? cs : 4096;
+        gran = cs ? cs : 65536;
         if (gran < 4096) {
             gran = 4096;
         }
@@ -856,8 +878,8 @@ static json_object *qmp_bitmap_add(sim *s, json_object *args)
     bool persistent = jget(args, "persistent") && json_object_get_boolean(jget(args, "persistent"));
     bool disabled = jget(args, "disabled") && json_object_get_boolean(jget(args, "disabled"));
     if (persistent && n->drv != DRV_QCOW2) {
-        return qmp_error("GenericError", "Cannot store dirty bitmaps in %s format",
-                         node_drv_name(n));
+        return qmp_error("GenericError", "Can't store persistent bitmaps to %s: Operation not supported",
+                         n->name);
     }
     if (bitmap_find(n, name)) {
         return qmp_error("GenericError", "Bitmap already exists: %s", name);
@@ -946,11 +968,15 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
             cl_bitmap_free(acc);
             return qmp_error("GenericError", "Dirty bitmap '%s' not found", bname);
         }
-        cl_error cerr = { 0, "" };
-        if (cl_bitmap_merge(acc, src->bm, &cerr) < 0) {
+        if (cl_bitmap_size(src->bm) != cl_bitmap_size(acc)) {
+            json_object *e = qmp_error("GenericError", "Bitmaps are of different sizes (destination size "
+                                       "is %llu, source size is %llu) and can't be merged",
+                                       (unsigned long long)cl_bitmap_size(acc),
+                                       (unsigned long long)cl_bitmap_size(src->bm));
             cl_bitmap_free(acc);
-            return qmp_error("GenericError", "Bitmaps are incompatible and can't be merged");
+            return e;
         }
+        cl_bitmap_merge(acc, src->bm, NULL);
     }
     cl_bitmap_copy(dst->bm, acc, NULL);
     cl_bitmap_free(acc);
