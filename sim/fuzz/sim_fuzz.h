@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Entry point shared by the simulator's QMP libFuzzer target and its
+ * regression test. The input is a script, one step per line:
+ *
+ *   COMMAND [JSON]              a QMP command and its arguments (any JSON
+ *                               value; no JSON means no arguments)
+ *   @launch / @shutdown         start / stop the simulated VM
+ *   @events [N]                 take up to N (default 4, at most 16) events
+ *   @img FMT PATH SIZE [BACKING]   qemu-img create
+ *   @rebase PATH BACKING        qemu-img rebase -u
+ *   @compare A B                qemu-img compare
+ *
+ * The VM is launched before the first line. At most SIM_FUZZ_MAX_STEPS
+ * lines run, and a step that would create an image larger than
+ * SIM_FUZZ_MAX_SIZE (an integer "size" member anywhere in the arguments,
+ * or @img's SIZE) is skipped, so each run is bounded in time and memory.
+ */
+#ifndef BLOCKSIM_SIM_FUZZ_H
+#define BLOCKSIM_SIM_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_FUZZ_MAX_STEPS 64
+#define SIM_FUZZ_MAX_SIZE  (64ll * 1024 * 1024)
+
+/* Run the script on a fresh simulator. Returns 0 when every reply was
+ * well formed ({"return": ...} or {"error": {"class", "desc"}}) and every
+ * backend failure came with a message; otherwise -1 and *err (malloc'd)
+ * says which step broke the contract. */
+int sim_fuzz_run(const uint8_t *data, size_t size, char **err);
+
+#endif
