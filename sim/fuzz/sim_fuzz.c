@@ -114,6 +114,10 @@ static int run_step(bs_backend *b, char *line, unsigned step, char **err)
         }
         reply = b->ops->qmp(b, cmd, args, &msg);
         json_object_put(args);
+        if (getenv("SIM_FUZZ_TRACE")) {
+            fprintf(stderr, "%u %s -> %s\n", step, cmd,
+                    reply ? json_object_to_json_string(reply) : msg);
+        }
         if (!reply) {
             rc = msg ? 0 : fail(err, step, "qmp failed without a message");
         } else if (!reply_well_formed(reply)) {
