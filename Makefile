@@ -117,8 +117,10 @@ coverage:
 	$(PYTHON) tools/coverage_summary.py build/cov/coverage.info $(COV_DIRS)
 	@echo "HTML report: build/coverage/index.html"
 
-bench: $(BENCHES)
+bench: $(BENCHES) $(B)/harness
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+	@echo "== conformance replay, simulator vs real QEMU 7.2"
+	$(PYTHON) tools/bench_conformance.py --harness $(B)/harness $(sort $(wildcard cases/*.case))
 
 # Debian packages. Later modules add to DEB_PACKAGES in their fragments.
 DEB_PACKAGES += build-essential pkg-config clang libcmocka-dev libjson-c-dev lcov valgrind python3
