@@ -25,9 +25,12 @@
 # `make memcheck` keep it fixed.
 
 # ---- regression tests (every build flavour) --------------------------------
+# What linking the simulator takes (sim/sim.mk says, when it says).
+FUZZ_SIM_LINK   := $(or $(SIM_LINK),$(B)/libsim.a $(B)/libcluster.a)
+FUZZ_SIM_LDLIBS := $(or $(SIM_LDLIBS),$(JSONC_LIBS))
 $(eval $(call add_test,vma_fuzz_regressions,lib/vma/fuzz/test_vma_fuzz_regressions.c lib/vma/fuzz/vma_fuzz.c,$(B)/libvma.a $(B)/libcluster.a,-lmd -luuid))
 $(eval $(call add_test,harness_fuzz_regressions,harness/fuzz/test_case_fuzz_regressions.c harness/fuzz/case_fuzz.c,$(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS)))
-$(eval $(call add_test,sim_fuzz_regressions,sim/fuzz/test_sim_fuzz_regressions.c sim/fuzz/sim_fuzz.c,$(B)/libsim.a $(B)/libcluster.a,$(JSONC_LIBS)))
+$(eval $(call add_test,sim_fuzz_regressions,sim/fuzz/test_sim_fuzz_regressions.c sim/fuzz/sim_fuzz.c,$(FUZZ_SIM_LINK),$(FUZZ_SIM_LDLIBS)))
 
 # ---- libFuzzer targets -----------------------------------------------------
 FUZZ_B        := build/fuzz
@@ -49,7 +52,7 @@ fuzz_src_case_parse  := harness/fuzz/fuzz_case_parse.c harness/fuzz/case_fuzz.c
 fuzz_libs_case_parse := $(B)/libharness.a $(B)/liboracle.a $(JSONC_LIBS)
 fuzz_dir_case_parse  := harness/fuzz
 fuzz_src_sim_qmp     := sim/fuzz/fuzz_sim_qmp.c sim/fuzz/sim_fuzz.c
-fuzz_libs_sim_qmp    := $(B)/libsim.a $(B)/libcluster.a $(JSONC_LIBS)
+fuzz_libs_sim_qmp    := $(FUZZ_SIM_LINK) $(FUZZ_SIM_LDLIBS)
 fuzz_dir_sim_qmp     := sim/fuzz
 
 .PHONY: fuzz fuzz-build $(addprefix fuzz-run-,$(FUZZ_TARGETS))
@@ -69,9 +72,9 @@ $(B)/fuzzers/$(1): $(patsubst %.c,$(B)/objs/%.o,$(fuzz_src_$(1))) $(filter %.a,$
 fuzz-run-$(1): $(B)/fuzzers/$(1)
 	@mkdir -p $(B)/corpus/$(1) $(B)/artifacts/$(1)
 	@echo "== fuzz $(1) for $(FUZZ_SECONDS)s (log: $(B)/logs/$(1).log)"
-	@mkdir -p $(B)/logs
+	@mkdir -p $(B)/logs $(B)/tmp
 	@dict=$$$$(ls $(fuzz_dir_$(1))/$(1).dict 2>/dev/null); \
-	$(B)/fuzzers/$(1) -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+	TMPDIR=$(abspath $(B)/tmp) $(B)/fuzzers/$(1) -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
 	  -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
 	  -artifact_prefix=$(B)/artifacts/$(1)/ $$$${dict:+-dict=$$$$dict} $(FUZZ_FLAGS) \
 	  $(B)/corpus/$(1) $(fuzz_dir_$(1))/corpus/$(1) > $(B)/logs/$(1).log 2>&1; \

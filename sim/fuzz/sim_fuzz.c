@@ -43,6 +43,40 @@ static bool too_big(json_object *v, int depth)
     return false;
 }
 
+/* Arguments that name real host files (the VMA `backup` writes its archive
+ * and reads its config files on the host) are pointed into the backend's
+ * scratch directory, which the backend removes: a run never touches files
+ * elsewhere. Only the base name of what the input says is kept. */
+static void confine_host_paths(bs_backend *b, json_object *args)
+{
+    static const char *const keys[] = { "backup-file", "config-filename" };
+
+    if (!json_object_is_type(args, json_type_object)) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_object *v;
+        const char *name, *slash;
+        char *path = NULL;
+
+        if (!json_object_object_get_ex(args, keys[i], &v) ||
+            !json_object_is_type(v, json_type_string)) {
+            continue;
+        }
+        name = json_object_get_string(v);
+        slash = strrchr(name, '/');
+        name = slash ? slash + 1 : name;
+        if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
+            name = "archive";
+        }
+        if (asprintf(&path, "%s/%s", b->test_dir, name) < 0) {
+            continue;
+        }
+        json_object_object_add(args, keys[i], json_object_new_string(path));
+        free(path);
+    }
+}
+
 static bool reply_well_formed(json_object *r)
 {
     json_object *e, *cls, *desc;
@@ -111,6 +145,7 @@ static int run_step(bs_backend *b, char *line, unsigned step, char **err)
                 json_object_put(args);
                 return 0;
             }
+            confine_host_paths(b, args);
         }
         reply = b->ops->qmp(b, cmd, args, &msg);
         json_object_put(args);

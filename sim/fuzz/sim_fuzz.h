@@ -15,6 +15,8 @@
  * lines run, and a step that would create an image larger than
  * SIM_FUZZ_MAX_SIZE (an integer "size" member anywhere in the arguments,
  * or @img's SIZE) is skipped, so each run is bounded in time and memory.
+ * Host file names in arguments ("backup-file", "config-filename") are
+ * moved into the backend's scratch directory (see sim_fuzz.c).
  */
 #ifndef BLOCKSIM_SIM_FUZZ_H
 #define BLOCKSIM_SIM_FUZZ_H
