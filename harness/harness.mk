@@ -29,7 +29,8 @@ else
 HARNESS_PROG_SRCS += harness/stubs/no_qemu.c
 endif
 ifneq ($(filter $(B)/libsim.a,$(LIBS)),)
-HARNESS_BACKEND_LIBS := $(B)/libsim.a $(B)/libcluster.a
+HARNESS_BACKEND_LIBS := $(SIM_LINK)
+HARNESS_BACKEND_LDLIBS := $(SIM_LDLIBS)
 else
 HARNESS_PROG_SRCS += harness/stubs/no_sim.c
 HARNESS_BACKEND_LIBS :=
@@ -37,7 +38,7 @@ endif
 HARNESS_LINK := $(B)/libharness.a $(B)/liboracle.a $(HARNESS_BACKEND_LIBS)
 $(B)/harness: $(call harness_objs,$(HARNESS_PROG_SRCS)) $(HARNESS_LINK)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(HARNESS_LINK) $(JSONC_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(HARNESS_LINK) $(HARNESS_BACKEND_LDLIBS) $(JSONC_LIBS)
 PROGS += $(B)/harness
 COV_DIRS += harness
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include "sim/sim_int.h"
 
@@ -56,6 +58,7 @@ static void machine_reset(sim *s)
     for (sim_node *n = s->nodes; n; n = n->next) {
         store_persistent_bitmaps(n);
     }
+    pve_free(s);
     jobs_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
@@ -210,6 +213,26 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     return result;
 }
 
+/* The scratch directory holds only what the backend's own programs made
+ * there (archives, extracted images): remove it all. */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed)
+{
+    to_sim(b)->seed = seed;
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -218,6 +241,10 @@ static void sim_destroy(bs_backend *b)
     }
     machine_reset(s);
     fs_free_all(s);
+    if (s->scratch) {
+        remove_tree(s->scratch);
+        free(s->scratch);
+    }
     free(s);
 }
 
@@ -241,7 +268,18 @@ bs_backend *bs_backend_sim_new(char **err)
         return NULL;
     }
     s->base.ops = &sim_ops;
-    s->base.test_dir = "/tmp/blocksim";
+    /* Images live in memory under this path; VMA archives, which the real
+     * `vma` tool reads, are real files in it. One directory per backend, so
+     * runs side by side do not meet. */
+    const char *tmp = getenv("TMPDIR");
+    s->scratch = xasprintf("%s/blocksim-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(s->scratch)) {
+        *err = xasprintf("cannot create a scratch directory %s: %s", s->scratch, strerror(errno));
+        free(s->scratch);
+        free(s);
+        return NULL;
+    }
+    s->base.test_dir = s->scratch;
     s->base.pid = "1000";
     return &s->base;
 }

@@ -332,8 +332,8 @@ static bool job_tick(sim *s, sim_job *j)
 
 bool jobs_tick(sim *s)
 {
-    bool any = false;
     s->clock_ns += 1000000;     /* 1 ms of virtual time per unit of work */
+    bool any = pve_tick(s);     /* the VMA backup's jobs run beside these */
     for (sim_job *j = s->jobs, *next; j; j = next) {
         next = j->next;
         if (job_tick(s, j)) {

@@ -504,6 +504,11 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
     if (!len) {
         return 0;
     }
+    /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
+    if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
+        record_write(n, off, len);
+        return r;
+    }
     switch (n->drv) {
     case DRV_FILE:
         if (zeroes) {

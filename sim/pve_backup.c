@@ -37,7 +37,7 @@ struct pve_state {
     char *backup_file;
     char *errmsg;               /* set when it ended in error */
     int64_t start_time, end_time;
-    uint64_t total;
+    uint64_t total, transferred, zero_bytes;
     uint64_t speed;
     uint64_t start_ns;
     vma_writer *w;
@@ -183,7 +183,7 @@ bool pve_node_busy(sim *s, sim_node *n)
     return dev_of(s, n) != NULL;
 }
 
-/* ---- ending --------------------------------------------------------- */
+/* ---- ending ----------------------------------------------------------- */
 
 static void emit_dev_event(sim *s, pve_dev *d, const char *event, const char *error)
 {
@@ -202,27 +202,43 @@ static void emit_dev_event(sim *s, pve_dev *d, const char *event, const char *er
     d->finished = true;
 }
 
+/* Bytes the device jobs handed to the archive, and how many were zero
+ * (the seed counts what its dump callback got; the vmstate is not in it). */
+static void sample_counts(pve_state *p)
+{
+    if (!p->w) {
+        return;
+    }
+    uint64_t t = 0, z = 0;
+    for (unsigned i = 0; i < p->ndevs; i++) {
+        vma_stream_status st;
+        if (vma_writer_stream_status(p->w, p->devs[i].dev_id, &st)) {
+            t += st.transferred;
+            z += st.zero_bytes;
+        }
+    }
+    p->transferred = t;
+    p->zero_bytes = z;
+}
+
 /* The last job ended: close the archive (the seed's close_cb) and record
- * the outcome. A failed writer makes close fail and free remove the file. */
+ * the outcome. A failed writer makes close fail, and free removes the file. */
 static void finish(sim *s)
 {
     pve_state *p = s->pve;
     vma_error err = { 0, "" };
-    if (vma_writer_close(p->w, &err) < 0) {
-        free(p->errmsg);
+    sample_counts(p);
+    if (vma_writer_close(p->w, &err) < 0 && !p->errmsg) {
         p->errmsg = xstrdup(err.msg);
     }
     p->end_time = wall_seconds(s);
     p->running = false;
-    /* the jobs and the writer go; the status stays for query-backup */
-    uint64_t transferred = 0, zero = 0;
-    (void)transferred;
-    (void)zero;
     free_run(p);
 }
 
 /* Every job still running is cancelled (the seed's cancel_cb): each one
- * reports BLOCK_JOB_CANCELLED, then the archive is closed as failed. */
+ * reports BLOCK_JOB_CANCELLED, then the archive is closed as failed. The
+ * writer keeps the first error, so a job's failure stays the message. */
 static void cancel_all(sim *s, int code, const char *msg)
 {
     pve_state *p = s->pve;
@@ -237,27 +253,18 @@ static void cancel_all(sim *s, int code, const char *msg)
     finish(s);
 }
 
-/* ---- progress counters (query-backup) -------------------------------- */
-
-typedef struct pve_counts { uint64_t transferred, zero; } pve_counts;
-
-static pve_counts counts_now(pve_state *p)
+static void job_failed(sim *s, pve_dev *d, int r, const char *msg, bool is_read)
 {
-    pve_counts c = { 0, 0 };
-    for (unsigned i = 0; i < p->ndevs && p->w; i++) {
-        vma_stream_status st;
-        if (vma_writer_stream_status(p->w, p->devs[i].dev_id, &st)) {
-            c.transferred += st.transferred;
-            c.zero += st.zero_bytes;
-        }
-    }
-    return c;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "device", json_object_new_string(d->node->name));
+    json_object_object_add(o, "operation", json_object_new_string(is_read ? "read" : "write"));
+    json_object_object_add(o, "action", json_object_new_string("report"));
+    ev_emit(s, "BLOCK_JOB_ERROR", o);
+    emit_dev_event(s, d, "BLOCK_JOB_COMPLETED", strerror(-r));
+    cancel_all(s, r, msg);
 }
 
-/* Counters survive the end of the run: they are sampled before the jobs go. */
-typedef struct pve_saved { uint64_t transferred, zero; } pve_saved;
-
-/* ---- ticking ---------------------------------------------------------- */
+/* ---- ticking: one engine step of one device per unit of work ---------- */
 
 bool pve_tick(sim *s)
 {
@@ -266,43 +273,36 @@ bool pve_tick(sim *s)
         return false;
     }
     if (p->speed) {
-        /* rate limit on the virtual clock: the bytes done so far may not
-         * run ahead of speed x elapsed time */
-        uint64_t elapsed = s->clock_ns - p->start_ns;
-        pve_counts c = counts_now(p);
-        long double allowed = (long double)p->speed * elapsed / 1e9L;
-        if ((long double)c.transferred > allowed) {
-            return true;    /* time passes, nothing copied */
+        /* rate limit on the virtual clock: what was copied may not run
+         * ahead of speed x elapsed time */
+        sample_counts(p);
+        long double allowed = (long double)p->speed * (long double)(s->clock_ns - p->start_ns) / 1e9L;
+        if ((long double)p->transferred > allowed) {
+            return true;    /* time passes, nothing is copied */
         }
     }
     for (unsigned k = 0; k < p->ndevs; k++) {
-        pve_dev *d = &p->devs[(p->next_dev + k) % p->ndevs];
+        unsigned i = (p->next_dev + k) % p->ndevs;
+        pve_dev *d = &p->devs[i];
         if (d->finished) {
             continue;
         }
-        p->next_dev = (unsigned)((d - p->devs) + 1) % p->ndevs;
+        p->next_dev = (i + 1) % p->ndevs;
         vma_error err = { 0, "" };
         int r = vma_backup_step(d->job, &err);
         if (r > 0) {
             return true;
         }
-        if (r == 0) {
-            emit_dev_event(s, d, "BLOCK_JOB_COMPLETED", NULL);
-        } else {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "device", json_object_new_string(d->node->name));
-            json_object_object_add(o, "operation", json_object_new_string("read"));
-            json_object_object_add(o, "action", json_object_new_string("report"));
-            ev_emit(s, "BLOCK_JOB_ERROR", o);
-            emit_dev_event(s, d, "BLOCK_JOB_COMPLETED", strerror(-r));
-            /* the archive is failed for everyone: the other jobs stop */
-            p->saved_transferred = counts_now(p).transferred;
-            cancel_all(s, r, err.msg);
+        if (r < 0) {
+            /* the step reads the source, then writes the archive: a
+             * writer error names the archive */
+            job_failed(s, d, r, err.msg, !strstr(err.msg, "writing the archive"));
             return true;
         }
+        emit_dev_event(s, d, "BLOCK_JOB_COMPLETED", NULL);
         bool all = true;
-        for (unsigned i = 0; i < p->ndevs; i++) {
-            all = all && p->devs[i].finished;
+        for (unsigned n = 0; n < p->ndevs; n++) {
+            all = all && p->devs[n].finished;
         }
         if (all) {
             finish(s);
@@ -310,4 +310,310 @@ bool pve_tick(sim *s)
         return true;
     }
     return false;
+}
+
+/* ---- guest writes: copy-before-write ---------------------------------- */
+
+int pve_before_write(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    pve_dev *d = dev_of(s, n);
+    if (!d || off >= d->size) {
+        return 0;
+    }
+    if (len > d->size - off) {
+        len = d->size - off;
+    }
+    vma_error err = { 0, "" };
+    int r = vma_backup_before_write(d->job, off, len, &err);
+    if (r < 0) {
+        /* the archive misses the old data now: the whole backup fails,
+         * and so does the guest write */
+        job_failed(s, d, r, err.msg, !strstr(err.msg, "writing the archive"));
+        return r;
+    }
+    return 0;
+}
+
+/* ---- QMP ---------------------------------------------------------------- */
+
+static json_object *ret_string(const char *str)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", json_object_new_string(str));
+    return r;
+}
+
+static bool node_in_use(sim *s, sim_node *n)
+{
+    if (n->busy_job || pve_node_busy(s, n)) {
+        return true;
+    }
+    for (sim_job *j = s->jobs; j; j = j->next) {
+        if ((j->source == n || j->target == n) && j->status != JS_CONCLUDED &&
+            j->status != JS_NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static char *read_config(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* The device list: named ones (any of , ; : separates them), or every
+ * top-level, writable node the monitor added. Errors as in the seed. */
+static json_object *collect_devices(sim *s, const char *devlist, sim_node ***out, unsigned *nout)
+{
+    sim_node **v = NULL;
+    unsigned n = 0;
+    if (devlist) {
+        char *copy = xstrdup(devlist), *rest = copy, *tok;
+        while ((tok = strsep(&rest, ",;:")) != NULL) {
+            sim_node *node = node_find(s, tok);
+            json_object *err = NULL;
+            if (!node) {
+                err = qmp_error("DeviceNotFound", "Device '%s' not found", tok);
+            } else if (node->read_only) {
+                err = qmp_error("GenericError", "Device '%s' is read only", tok);
+            } else if (node_size(node) == 0) {
+                /* nothing to read from: what an empty drive is here */
+                err = qmp_error("GenericError", "Device '%s' has no medium", tok);
+            }
+            if (err) {
+                free(copy);
+                free(v);
+                return err;
+            }
+            v = realloc(v, (n + 1) * sizeof *v);
+            v[n++] = node;
+        }
+        free(copy);
+    } else {
+        for (sim_node *node = s->nodes; node; node = node->next) {
+            if (node->monitor_owned && node->parents == 0 && !node->read_only &&
+                node_size(node) > 0) {
+                v = realloc(v, (n + 1) * sizeof *v);
+                v[n++] = node;
+            }
+        }
+    }
+    if (!n) {
+        free(v);
+        return qmp_error("GenericError", "empty device list");
+    }
+    *out = v;
+    *nout = n;
+    return NULL;
+}
+
+json_object *qmp_backup(sim *s, json_object *args)
+{
+    const char *file = arg_str(args, "backup-file");
+    const char *format = arg_str(args, "format");
+    const char *config = arg_str(args, "config-filename");
+    const char *devlist = arg_str(args, "devlist");
+    int64_t speed = arg_int(args, "speed", 0);
+    bool state = arg_bool(args, "state", false);
+    int64_t ram_size = arg_int(args, "x-ram-size", (int64_t)PVE_DEFAULT_RAM);
+    sim_node **nodes = NULL;
+    unsigned nnodes = 0;
+    json_object *err;
+
+    if (!format) {
+        format = "vma";
+    }
+    if (strcmp(format, "vma")) {
+        return qmp_error("GenericError", "no backup driver for format '%s'", format);
+    }
+    if (speed < 0) {
+        return qmp_error("GenericError", "Parameter 'speed' expects a non-negative value");
+    }
+    if (ram_size <= 0) {
+        return qmp_error("GenericError", "Parameter 'x-ram-size' expects a positive value");
+    }
+    if ((err = collect_devices(s, devlist, &nodes, &nnodes))) {
+        return err;
+    }
+    for (unsigned i = 0; i < nnodes; i++) {
+        if (node_in_use(s, nodes[i])) {
+            err = qmp_error("GenericError", "Device '%s' is in use", nodes[i]->name);
+            free(nodes);
+            return err;
+        }
+    }
+
+    pve_state *p = pve_get(s);
+    uint8_t uuid[16];
+    make_uuid(s, p->backups, uuid);
+    vma_writer_options wo = { .uuid = uuid, .ctime = wall_seconds(s) };
+    vma_error verr = { 0, "" };
+    vma_writer *w = vma_writer_create(file, &wo, &verr);
+    if (!w) {
+        free(nodes);
+        return qmp_error("GenericError", "%s", verr.msg);
+    }
+    int vmstate_id = 0;
+    if (state && (vmstate_id = vma_writer_add_vmstate(w, (uint64_t)ram_size, &verr)) < 0) {
+        err = qmp_error("GenericError", "register vmstate stream failed");
+        goto fail;
+    }
+    pve_dev *devs = calloc(nnodes, sizeof *devs);
+    uint64_t total = 0;
+    for (unsigned i = 0; i < nnodes; i++) {
+        devs[i].s = s;
+        devs[i].node = nodes[i];
+        devs[i].size = node_size(nodes[i]);
+        int id = vma_writer_add_device(w, nodes[i]->name, devs[i].size, &verr);
+        if (id < 0) {
+            free(devs);
+            err = qmp_error("GenericError", "register_stream failed");
+            goto fail;
+        }
+        devs[i].dev_id = (unsigned)id;
+        total += devs[i].size;
+    }
+    if (config) {
+        size_t clen = 0;
+        char *cdata = read_config(config, &clen);
+        if (!cdata) {
+            free(devs);
+            err = qmp_error("GenericError", "unable to read file '%s'", config);
+            goto fail;
+        }
+        const char *base = strrchr(config, '/');
+        base = base ? base + 1 : config;
+        int r = vma_writer_add_config(w, base, cdata, clen, &verr);
+        free(cdata);
+        if (r < 0) {
+            free(devs);
+            err = qmp_error("GenericError", "register_config failed");
+            goto fail;
+        }
+    }
+    for (unsigned i = 0; i < nnodes; i++) {
+        cl_io io = { .opaque = &devs[i], .read = src_read, .block_status = src_block_status };
+        devs[i].job = vma_backup_new(w, devs[i].dev_id, devs[i].size, &io, &verr);
+        if (!devs[i].job) {
+            for (unsigned k = 0; k < i; k++) {
+                vma_backup_free(devs[k].job);
+            }
+            free(devs);
+            err = qmp_error("GenericError", "%s", verr.msg);
+            goto fail;
+        }
+    }
+
+    /* the backup is on: the previous one's status is gone */
+    free_run(p);
+    free(p->backup_file);
+    free(p->errmsg);
+    p->errmsg = NULL;
+    p->backup_file = xstrdup(file);
+    p->started = true;
+    p->running = true;
+    vma_uuid_format(uuid, p->uuid);
+    p->backups++;
+    p->start_time = wall_seconds(s);
+    p->end_time = 0;
+    p->total = total;
+    p->transferred = 0;
+    p->zero_bytes = 0;
+    p->speed = (uint64_t)speed;
+    p->start_ns = s->clock_ns;
+    p->w = w;
+    p->devs = devs;
+    p->ndevs = nnodes;
+    p->next_dev = 0;
+    free(nodes);
+
+    if (state) {
+        /* the seed saves the VM state first (the guest stops for its last
+         * part) and starts the disk jobs after it: RAM in 64 KiB pieces */
+        uint8_t *buf = malloc(VMA_CLUSTER_SIZE);
+        for (uint64_t off = 0; off < (uint64_t)ram_size; off += VMA_CLUSTER_SIZE) {
+            size_t n = (uint64_t)ram_size - off < VMA_CLUSTER_SIZE ?
+                (size_t)((uint64_t)ram_size - off) : VMA_CLUSTER_SIZE;
+            for (size_t k = 0; k < n; k++) {
+                buf[k] = pve_ram_byte(off + k);
+            }
+            if (vma_writer_vmstate_append(w, buf, n, &verr) < 0) {
+                break;
+            }
+        }
+        free(buf);
+        if (!verr.code) {
+            vma_writer_close_stream(w, (unsigned)vmstate_id, &verr);
+        }
+        if (verr.code) {
+            char *m = xstrdup(verr.msg);
+            cancel_all(s, verr.code, m);
+            free(m);
+        }
+    }
+    return ret_string(p->uuid);
+
+fail:
+    free(nodes);
+    vma_writer_free(w);     /* the seed unlinks the half-made archive too */
+    return err;
+}
+
+json_object *qmp_query_backup(sim *s)
+{
+    pve_state *p = s->pve;
+    json_object *o = json_object_new_object();
+    if (p && p->started) {
+        if (p->running) {
+            sample_counts(p);
+        }
+        const char *status = p->running ? "active" : p->errmsg ? "error" : "done";
+        json_object_object_add(o, "status", json_object_new_string(status));
+        if (!p->running && p->errmsg) {
+            json_object_object_add(o, "errmsg", json_object_new_string(p->errmsg));
+        }
+        json_object_object_add(o, "total", json_object_new_int64((int64_t)p->total));
+        json_object_object_add(o, "transferred", json_object_new_int64((int64_t)p->transferred));
+        json_object_object_add(o, "zero-bytes", json_object_new_int64((int64_t)p->zero_bytes));
+        json_object_object_add(o, "start-time", json_object_new_int64(p->start_time));
+        if (!p->running) {
+            json_object_object_add(o, "end-time", json_object_new_int64(p->end_time));
+        }
+        json_object_object_add(o, "backup-file", json_object_new_string(p->backup_file));
+        json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", o);
+    return r;
+}
+
+json_object *qmp_backup_cancel(sim *s)
+{
+    pve_state *p = s->pve;
+    if (p && p->running) {
+        cancel_all(s, -ECANCELED, "backup cancelled");
+    }
+    return qmp_ok();
 }

@@ -295,6 +295,18 @@ static const field f_hmp[] = {
     END,
 };
 static const field f_qnbn[] = { { "flat", F_BOOL, false, NULL, NULL }, END };
+/* The VMA backup of the Proxmox patch series (seed 003); x-ram-size is the
+ * simulator's: how much guest RAM `state` saves. */
+static const field f_pve_backup[] = {
+    { "backup-file", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "config-filename", F_STR, false, NULL, NULL },
+    { "devlist", F_STR, false, NULL, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "state", F_BOOL, false, NULL, NULL },
+    { "x-ram-size", F_INT, false, NULL, NULL },
+    END,
+};
 static const field f_none[] = { END };
 
 static char *member_name(const char *prefix, const char *name)
@@ -763,6 +775,7 @@ static json_object *qmp_blockdev_add(sim *s, json_object *args)
         return err;
     }
     n->monitor_owned = true;
+    n->read_only = jget(args, "read-only") && json_object_get_boolean(jget(args, "read-only"));
     return qmp_ok();
 }
 
@@ -1198,6 +1211,9 @@ static const command commands[] = {
     { "job-complete", f_job_id },
     { "block-job-cancel", f_block_job_cancel },
     { "human-monitor-command", f_hmp },
+    { "backup", f_pve_backup },
+    { "query-backup", f_none },
+    { "backup-cancel", f_none },
     { NULL, NULL },
 };
 
@@ -1269,6 +1285,15 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strncmp(cmd, "job-", 4)) {
         return qmp_job_verb(s, cmd + 4, args);
+    }
+    if (!strcmp(cmd, "backup")) {
+        return qmp_backup(s, args);
+    }
+    if (!strcmp(cmd, "query-backup")) {
+        return qmp_query_backup(s);
+    }
+    if (!strcmp(cmd, "backup-cancel")) {
+        return qmp_backup_cancel(s);
     }
     return qmp_hmp(s, args);
 }

@@ -116,6 +116,7 @@ typedef struct sim_node {
     /* copy-before-write filter */
     sim_job *cbw_job;
     sim_job *busy_job;          /* op blocker: in use by this job */
+    bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -158,6 +159,8 @@ typedef struct sim_event {
     struct sim_event *next;
 } sim_event;
 
+typedef struct pve_state pve_state;
+
 typedef struct sim {
     bs_backend base;
     sim_file *files;
@@ -168,7 +171,12 @@ typedef struct sim {
     unsigned node_counter;
     bool running;               /* a VM is launched */
     json_object *hmp_stdout;    /* unused; qemu-io output is discarded */
+    pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
+    uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
+    char *scratch;              /* real directory for archives: base.test_dir */
 } sim;
+
+#define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
 
 /* fs.c */
 sim_file *fs_lookup(sim *s, const char *path);
@@ -216,6 +224,18 @@ json_object *qmp_query_jobs(sim *s);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
+
+/* pve_backup.c */
+json_object *qmp_backup(sim *s, json_object *args);
+json_object *qmp_query_backup(sim *s);
+json_object *qmp_backup_cancel(sim *s);
+bool pve_tick(sim *s);
+int pve_before_write(sim *s, sim_node *n, uint64_t off, uint64_t len);
+bool pve_node_busy(sim *s, sim_node *n);
+void pve_free(sim *s);
+uint8_t pve_ram_byte(uint64_t off);
+/* For tests: the seed the backup uuids derive from. */
+void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed);
 
 /* qmp.c */
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);
