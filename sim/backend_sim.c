@@ -112,6 +112,18 @@ static struct json_object *sim_next_event(bs_backend *b, double timeout_s, char 
     return ev;
 }
 
+/* A node holds QEMU's "write" lock on the image it has open; qemu-img
+ * create cannot take it (and must not pull the image from under the node). */
+static bool file_open_by_node(sim *s, const sim_file *f)
+{
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        if (n->f == f || (f->qcow2 && n->q == f->qcow2)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
                           uint64_t size, const char *backing,
                           const char *backing_fmt, char **err)
@@ -120,6 +132,12 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
     if (!path || path[0] != '/') {
         *err = xasprintf("qemu-img: %s: the simulator wants absolute paths", path ? path : "");
         return -EINVAL;
+    }
+    sim_file *old = fs_lookup(s, path);
+    if (old && file_open_by_node(s, old)) {
+        *err = xasprintf("qemu-img: %s: Failed to get \"write\" lock\n"
+                         "Is another process using the image [%s]?", path, path);
+        return -EBUSY;
     }
     if (backing) {
         char *bp = path_relative_to(path, backing);
