@@ -687,6 +687,11 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
 
     job_transition(s, j, JS_CREATED);
     job_transition(s, j, JS_RUNNING);
+    /* blockdev-backup ends its drained section with the job started: one
+     * pause/resume pair, always (later drains add timing-dependent pairs,
+     * which we leave out) */
+    job_transition(s, j, JS_PAUSED);
+    job_transition(s, j, JS_RUNNING);
     return qmp_ok();
 }
 

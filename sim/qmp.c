@@ -565,14 +565,34 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
 /* ---- blockdev-add / blockdev-del --------------------------------------------- */
 
 static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **role);
+static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
+                                  const char *parent_name, const char *parent_drv);
 
 static json_object *open_child(sim *s, json_object *ref, sim_node **out)
+{
+    return open_child_of(s, ref, out, NULL, NULL);
+}
+
+/* A format node takes write and resize on its file child and shares
+ * neither: a second format node on the same file child conflicts. */
+static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
+                                  const char *parent_name, const char *parent_drv)
 {
     if (json_object_is_type(ref, json_type_string)) {
         const char *name = json_object_get_string(ref);
         sim_node *c = node_find(s, name);
         if (!c) {
             return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
+        }
+        for (sim_node *p = s->nodes; parent_drv && p; p = p->next) {
+            if (p->file == c && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) &&
+                !strcmp(parent_drv, "qcow2")) {
+                return qmp_error("GenericError",
+                                 "Permission conflict on node '%s': permissions 'write, resize' are "
+                                 "both required by node '%s' (uses node '%s' as 'file' child) and "
+                                 "unshared by node '%s' (uses node '%s' as 'file' child).",
+                                 c->name, p->name, c->name, parent_name ? parent_name : "", c->name);
+            }
         }
         c->parents++;
         *out = c;
@@ -698,7 +718,7 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         n->f = f;
     } else if (!strcmp(driver, "qcow2") || !strcmp(driver, "blkdebug") || !strcmp(driver, "raw")) {
         bool is_bd = !strcmp(driver, "blkdebug");
-        if ((err = open_child(s, jget(opts, is_bd ? "image" : "file"), &child))) {
+        if ((err = open_child_of(s, jget(opts, is_bd ? "image" : "file"), &child, name, driver))) {
             return err;
         }
         if (!strcmp(driver, "qcow2")) {

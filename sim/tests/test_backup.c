@@ -20,6 +20,7 @@ static void test_full_auto_finalize(void **state)
            "\"job-id\": \"j\", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
     assert_string_equal(drain_events(b),
                         "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
+                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running "
                         "JOB_STATUS_CHANGE:waiting JOB_STATUS_CHANGE:pending BLOCK_JOB_COMPLETED "
                         "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
     /* the job and its filter are gone */
@@ -55,6 +56,7 @@ static void test_bitmap_pending_finalize(void **state)
            "\"job-id\": \"j\", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
     assert_string_equal(drain_events(b),
                         "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
+                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running "
                         "JOB_STATUS_CHANGE:waiting JOB_STATUS_CHANGE:pending BLOCK_JOB_PENDING");
     assert_string_equal(bitmaps_of(b, "drive0"), "-:0:off,-:0:rec,bitmap0:196608:rec:busy");
     assert_string_equal(bitmaps_of(b, "backup-top"), "-:67108864:off,-:0:off");
@@ -123,7 +125,8 @@ static void test_read_failure(void **state)
            "\"bitmap\": \"bitmap0\", \"bitmap-mode\": \"always\", \"auto-finalize\": false, "
            "\"job-id\": \"j\", \"x-perf\": {\"max-workers\": 1}}");
     assert_string_equal(drain_events(b),
-                        "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running BLOCK_JOB_ERROR "
+                        "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
+                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running BLOCK_JOB_ERROR "
                         "JOB_STATUS_CHANGE:aborting BLOCK_JOB_COMPLETED "
                         "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
     /* always: the one cluster copied is clean, the rest stays dirty */
@@ -157,7 +160,8 @@ static void test_sync_none_waits_for_cancel(void **state)
     hmp(b, "drive0", "write -P0x65 0 64k");
     QMP_OK(b, "blockdev-backup", "{\"device\": \"drive0\", \"target\": \"tgt\", \"sync\": \"none\", "
            "\"job-id\": \"j\", \"filter-node-name\": \"ft\"}");
-    assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running");
+    assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
+                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running");
     assert_string_equal(hmp(b, "ft", "write -P0x66 0 64k"), "");
     assert_string_equal(bitmaps_of(b, "drive0"), "-:4128768:off");
     assert_string_equal(bitmaps_of(b, "ft"), "-:4194304:off,-:65536:off");

@@ -165,6 +165,19 @@ static void test_add_del_listing(void **state)
     vm_free(b);
 }
 
+static void test_two_formats_on_one_file(void **state)
+{
+    bs_backend *b = vm_new();
+    img_create(b, IMG, 1 * MiB);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"file\", \"node-name\": \"tf\", \"filename\": \"%s\"}", IMG);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"tgt\", \"file\": \"tf\"}");
+    QMP_ERR(b, "Permission conflict on node 'tf': permissions 'write, resize' are both required by "
+            "node 'tgt' (uses node 'tf' as 'file' child) and unshared by node 'tgt2' (uses node 'tf' "
+            "as 'file' child).", "blockdev-add",
+            "{\"driver\": \"qcow2\", \"node-name\": \"tgt2\", \"file\": \"tf\"}");
+    vm_free(b);
+}
+
 static void test_hmp(void **state)
 {
     bs_backend *b = vm_new();
@@ -237,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_command_errors),
         cmocka_unit_test(test_blockdev_add_errors),
         cmocka_unit_test(test_add_del_listing),
+        cmocka_unit_test(test_two_formats_on_one_file),
         cmocka_unit_test(test_hmp),
         cmocka_unit_test(test_relaunch_keeps_files),
     };
