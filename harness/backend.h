@@ -15,6 +15,7 @@
 #ifndef BLOCKSIM_HARNESS_BACKEND_H
 #define BLOCKSIM_HARNESS_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct json_object;
@@ -54,6 +55,22 @@ typedef struct bs_backend_ops {
     int (*img_compare)(bs_backend *b, const char *a, const char *b2, char **err);
 
     void (*destroy)(bs_backend *b);
+
+    /* Client tools for shell-style tests; NULL where a backend lacks them.
+     * IMAGE is an image file, or an NBD URI nbd+unix:///EXPORT?socket=PATH
+     * naming an export of the running VM.
+     * qemu_io: a standalone qemu-io process (-r when read_only; fmt NULL
+     * probes) running cmds in order; opening and closing the image loads
+     * and stores its persistent bitmaps. Returns its output, unfiltered
+     * (malloc'd); a failure to open is output too, as qemu-io prints it. */
+    char *(*qemu_io)(bs_backend *b, const char *image, const char *fmt, int read_only,
+                     const char *const *cmds, size_t ncmds, char **err);
+    /* qemu-img map --output=json IMAGE; context: the NBD client's
+     * x-dirty-bitmap (e.g. "qemu:dirty-bitmap:b"), or NULL. Returns the
+     * extents qemu-img prints: [{start, length, depth, zero, data
+     * [, offset]}]. NULL and *err: what qemu-img printed on failure. */
+    struct json_object *(*img_map)(bs_backend *b, const char *image, const char *context,
+                                   char **err);
 } bs_backend_ops;
 
 struct bs_backend {

@@ -67,7 +67,9 @@ typedef enum { S_LET, S_GROUP, S_CALL, S_IF, S_FOR, S_CMD } stmt_kind;
 typedef enum {
     C_LOG, C_BLANK, C_FILES, C_IMG_CREATE, C_LAUNCH, C_SHUTDOWN,
     C_QMP_LOG, C_QMP_RETURN, C_QMP, C_HMP_IO, C_WRITE, C_BITMAPS,
-    C_MODEL, C_CHECK, C_RUN_JOB, C_COMPARE
+    C_MODEL, C_CHECK, C_RUN_JOB, C_COMPARE,
+    /* shell-style tests (bash iotests) */
+    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP
 } cmd_id;
 
 struct proc;

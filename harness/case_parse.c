@@ -788,7 +788,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print" },
     { "launch", C_LAUNCH, 0, 0, "" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },
@@ -796,11 +796,16 @@ static const cmd_spec cmds[] = {
     { "qmp", C_QMP, 1, 2, "" },
     { "hmp_io", C_HMP_IO, 2, 2, "" },
     { "write", C_WRITE, 2, 2, "" },
-    { "bitmaps", C_BITMAPS, 0, 0, "" },
+    { "bitmaps", C_BITMAPS, 0, 0, "quiet" },
     { "model", C_MODEL, 2, 4, "" },
-    { "check", C_CHECK, 3, 4, "" },
+    { "check", C_CHECK, 3, 4, "quiet" },
     { "run_job", C_RUN_JOB, 1, 1, "auto_finalize auto_dismiss cancel pre_finalize" },
     { "compare", C_COMPARE, 2, 2, "base match" },
+    { "shell_test", C_SHELL_TEST, 1, 1, "" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
+    { "vm_session", C_VM_SESSION, 1, 1, "args" },
+    { "sh_qmp", C_SH_QMP, 1, 2, "" },
+    { "img_map", C_IMG_MAP, 1, 1, "context" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -880,9 +885,21 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
             if (want_word(p, pos[i], "a file name") < 0)
                 return;
         return;
+    case C_VM_SESSION:
+        if (want_word(p, pos[0], "'run' or 'launch'") < 0)
+            return;
+        if (strcmp(pos[0]->word, "run") && strcmp(pos[0]->word, "launch")) {
+            fail(p, pos[0]->line, pos[0]->col, "vm_session takes 'run' or 'launch', not '%s'",
+                 pos[0]->word);
+            return;
+        }
+        pos++;
+        npos--;
+        break;
     case C_QMP_LOG:
     case C_QMP_RETURN:
     case C_QMP:
+    case C_SH_QMP:
         if (npos > 1)
             want_expr(p, pos[1], "the command's arguments");
         return;

@@ -11,6 +11,7 @@
 #include "harness/interp.h"
 #include "harness/json_render.h"
 #include "harness/sbuf.h"
+#include "harness/shell_style.h"
 #include "oracle/oracle.h"
 
 #include <json-c/json.h>
@@ -54,6 +55,10 @@ typedef struct interp {
     json_object **events;       /* received but not yet wanted (iotests caches them) */
     size_t nevents;
     int launched;
+    int shell;                  /* shell_test: shell filters on */
+    char *shell_fmt;            /* its IMGFMT */
+    int session;                /* vm_session: 0 none, 1 run, 2 launch */
+    int session_caps;           /* its qmp_capabilities was answered */
 } interp;
 
 static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
@@ -793,6 +798,8 @@ static int run_job(interp *I, const stmt *s, const char *job, int auto_finalize,
 /* Bitmaps and the oracle                                               */
 /* ------------------------------------------------------------------ */
 
+static int kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out);
+
 /* iotests' query_bitmaps: node name -> dirty-bitmaps, for nodes that have
  * the key; printed as {"bitmaps": ...} with indent 2. */
 static int list_bitmaps(interp *I, const stmt *s)
@@ -816,10 +823,17 @@ static int list_bitmaps(interp *I, const stmt *s)
             json_object_object_add(map, json_object_get_string(name), json_object_get(bm));
     }
     json_object_put(reply);
-    json_object *wrap = json_object_new_object();
-    json_object_object_add(wrap, "bitmaps", json_object_get(map));
-    emit_json(I, wrap, 2);
-    json_object_put(wrap);
+    int quiet = 0;
+    if (kw_bool(I, s, "quiet", 0, &quiet) < 0) {
+        json_object_put(map);
+        return -1;
+    }
+    if (!quiet) {
+        json_object *wrap = json_object_new_object();
+        json_object_object_add(wrap, "bitmaps", json_object_get(map));
+        emit_json(I, wrap, 2);
+        json_object_put(wrap);
+    }
     json_object_put(I->listing);
     I->listing = map;
     return 0;
@@ -870,6 +884,18 @@ static int check_bitmap(interp *I, const stmt *s, const char *model, const char 
     uint64_t have = (uint64_t)json_object_get_int64(count) / (uint64_t)json_object_get_int64(gran);
     const char *shown = json_object_object_get_ex(found, "name", &nm) ? json_object_get_string(nm)
                                                                       : NULL;
+    int quiet = 0;
+    if (kw_bool(I, s, "quiet", 0, &quiet) < 0)
+        return -1;
+    if (quiet) {
+        /* nothing to print: a mismatch stops the case instead */
+        if (oracle_count(m) != have) {
+            rt_fail(I, s->line, s->col, "bitmap '%s' of '%s': expecting %llu dirty bits, have %llu",
+                    name, node, (unsigned long long)oracle_count(m), (unsigned long long)have);
+            return -1;
+        }
+        return 0;
+    }
     char *text = oracle_check_text(shown, oracle_count(m), have);
     emit(I, text);
     emit(I, "");
@@ -1159,6 +1185,228 @@ out:
     return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Shell-style tests (bash iotests such as 2018's 223)                   */
+/* ------------------------------------------------------------------ */
+
+/* Print a tool's output as the test's pipe would: one line per line, no
+ * line for an empty output. */
+static void emit_text(interp *I, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = strndup(p, len);
+        if (!line)
+            abort();
+        emit(I, line);
+        free(line);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+/* _filter_testdir and _filter_imgfmt, once shell_test has set them up. */
+static void emit_shell(interp *I, const char *text)
+{
+    char *f = shell_filter_paths(text, I->shell ? I->be->test_dir : NULL, I->shell_fmt);
+    emit_text(I, f);
+    free(f);
+}
+
+static int exec_shell_test(interp *I, const stmt *s)
+{
+    char *fmt = get_str(I, s->args[0].e), *img;
+    if (!fmt)
+        return -1;
+    const char *dir = I->be->test_dir ? I->be->test_dir : ".";
+    if (asprintf(&img, "%s/t.%s", dir, fmt) < 0)
+        abort();
+    bind(I, "TEST_DIR", json_object_new_string(dir));
+    bind(I, "IMGFMT", json_object_new_string(fmt));
+    bind(I, "TEST_IMG", json_object_new_string(img));
+    free(img);
+    free(I->shell_fmt);
+    I->shell_fmt = fmt;
+    I->shell = 1;
+    return 0;
+}
+
+static int exec_qemu_io_run(interp *I, const stmt *s)
+{
+    char *image = NULL, *fmt = NULL, *err = NULL, *out = NULL;
+    char **cmds = calloc(s->nargs, sizeof(*cmds));
+    size_t ncmds = 0;
+    int ro = 0, r = -1;
+    const arg *fa = stmt_kwarg(s, "fmt");
+    if (!cmds)
+        abort();
+    if (!I->be->ops->qemu_io) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-io", I->be->ops->name);
+        goto out;
+    }
+    if (!(image = get_str(I, s->args[0].e)) || kw_bool(I, s, "read_only", 0, &ro) < 0 ||
+        (fa && !(fmt = get_str(I, fa->e))))
+        goto out;
+    for (size_t i = 1; i < s->nargs; i++) {
+        if (s->args[i].key)
+            continue;
+        if (!(cmds[ncmds] = get_str(I, s->args[i].e)))
+            goto out;
+        ncmds++;
+    }
+    out = I->be->ops->qemu_io(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
+    if (!out) {
+        rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, err ? err : "?");
+        goto out;
+    }
+    char *f = shell_filter_qemu_io(out);
+    emit_shell(I, f);
+    free(f);
+    r = 0;
+out:
+    for (size_t i = 0; i < ncmds; i++)
+        free(cmds[i]);
+    free(cmds);
+    free(image);
+    free(fmt);
+    free(err);
+    free(out);
+    return r;
+}
+
+static int exec_img_map(interp *I, const stmt *s)
+{
+    char *image = NULL, *ctx = NULL, *err = NULL;
+    const arg *ca = stmt_kwarg(s, "context");
+    int r = -1;
+    if (!I->be->ops->img_map) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img map", I->be->ops->name);
+        return -1;
+    }
+    if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))))
+        goto out;
+    json_object *map = I->be->ops->img_map(I->be, image, ctx, &err);
+    if (!map) {
+        /* qemu-img's complaint lands in the transcript, as in a shell test */
+        emit_shell(I, err ? err : "qemu-img: map failed");
+        r = 0;
+        goto out;
+    }
+    sbuf b = {0};
+    if (!json_object_is_type(map, json_type_array) || shell_map_json(&b, map) < 0) {
+        rt_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
+    } else {
+        emit_shell(I, sbuf_str(&b));
+        r = 0;
+    }
+    sbuf_free(&b);
+    json_object_put(map);
+out:
+    free(image);
+    free(ctx);
+    free(err);
+    return r;
+}
+
+/* run: iotests' run_qemu (commands on stdin; the whole output is shown,
+ * greeting and events included, then a blank line). launch: _launch_qemu
+ * plus _send_qemu_cmd (greeting swallowed, each reply shown). */
+static int exec_vm_session(interp *I, const stmt *s)
+{
+    const char *mode = s->args[0].word;
+    char *args = NULL;
+    const arg *aa = stmt_kwarg(s, "args");
+    if (aa && !(args = get_str(I, aa->e)))
+        return -1;
+    if (launch(I, s) < 0) {
+        free(args);
+        return -1;
+    }
+    I->session = !strcmp(mode, "run") ? 1 : 2;
+    I->session_caps = 0;
+    if (I->session == 1) {
+        sbuf b = {0};
+        sbuf_adds(&b, "Testing:");
+        if (args && *args)
+            sbuf_printf(&b, " %s", args);
+        emit_shell(I, sbuf_str(&b));
+        sbuf_free(&b);
+        emit(I, "QMP_VERSION");
+    }
+    free(args);
+    return 0;
+}
+
+static void emit_reply(interp *I, json_object *reply)
+{
+    char *line = shell_qmp_line(reply);
+    emit_shell(I, line);
+    free(line);
+}
+
+static int exec_sh_qmp(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[0]), *err = NULL;
+    json_object *args = NULL, *reply = NULL;
+    int r = -1;
+    if (!name || qmp_args(I, s, &args) < 0)
+        goto out;
+    if (!I->session) {
+        rt_fail(I, s->line, s->col, "sh_qmp outside a vm_session");
+        goto out;
+    }
+    reply = json_object_new_object();
+    json_object_object_add(reply, "return", json_object_new_object());
+    if (!strcmp(name, "qmp_capabilities") && !I->session_caps) {
+        /* the backend negotiated at launch; this is that reply */
+        I->session_caps = 1;
+        emit_reply(I, reply);
+        r = 0;
+        goto out;
+    }
+    if (!strcmp(name, "quit")) {
+        int run = I->session == 1;
+        I->session = 0;
+        if (shutdown_vm(I, s) < 0)
+            goto out;
+        emit_reply(I, reply);
+        if (run) {
+            /* QEMU 3.0's SHUTDOWN on a monitor quit; run_qemu then echoes */
+            emit(I, "{\"timestamp\": {\"seconds\": TIMESTAMP, \"microseconds\": TIMESTAMP}, "
+                    "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false}}");
+            emit(I, "");
+        }
+        r = 0;
+        goto out;
+    }
+    json_object_put(reply);
+    /* shell tests send the arguments exactly as written */
+    reply = I->be->ops->qmp(I->be, name, args, &err);
+    if (!reply) {
+        rt_fail(I, s->line, s->col, "backend failed to run '%s': %s", name, err ? err : "no reply");
+        goto out;
+    }
+    emit_reply(I, reply);
+    r = 0;
+out:
+    json_object_put(reply);
+    json_object_put(args);
+    free(name);
+    free(err);
+    return r;
+}
+
+/* A positional bare word such as check's "recording" (keywords may sit
+ * anywhere on the line, so positions do not tell). */
+static int has_word(const stmt *s, const char *w)
+{
+    for (size_t i = 0; i < s->nargs; i++)
+        if (!s->args[i].key && s->args[i].word && !strcmp(s->args[i].word, w))
+            return 1;
+    return 0;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
     json_object *v = NULL;
@@ -1200,6 +1448,19 @@ static int exec_cmd(interp *I, const stmt *s)
         } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
+        } else if (stmt_kwarg(s, "print")) {
+            /* _make_test_img's line, as _filter_img_create leaves it */
+            int pr;
+            if (kw_bool(I, s, "print", 0, &pr) < 0) {
+                r = -1;
+            } else if (pr) {
+                char *line;
+                if (asprintf(&line, "Formatting '%s', fmt=%s size=%llu", y, x,
+                             (unsigned long long)size) < 0)
+                    abort();
+                emit_shell(I, line);
+                free(line);
+            }
         }
         free(err);
         free(x);
@@ -1233,7 +1494,7 @@ static int exec_cmd(interp *I, const stmt *s)
     case C_CHECK:
         x = get_str(I, s->args[1].e);
         y = x ? get_str(I, s->args[2].e) : NULL;
-        r = y ? check_bitmap(I, s, s->args[0].word, x, y, s->nargs == 4) : -1;
+        r = y ? check_bitmap(I, s, s->args[0].word, x, y, has_word(s, "recording")) : -1;
         free(x);
         free(y);
         return r;
@@ -1250,6 +1511,16 @@ static int exec_cmd(interp *I, const stmt *s)
     }
     case C_COMPARE:
         return exec_compare(I, s);
+    case C_SHELL_TEST:
+        return exec_shell_test(I, s);
+    case C_QEMU_IO_RUN:
+        return exec_qemu_io_run(I, s);
+    case C_VM_SESSION:
+        return exec_vm_session(I, s);
+    case C_SH_QMP:
+        return exec_sh_qmp(I, s);
+    case C_IMG_MAP:
+        return exec_img_map(I, s);
     }
     return -1;
 }
@@ -1360,6 +1631,7 @@ int case_run(const program *prog, bs_backend *be, double timeout_s, char **trans
     drop_events(&I);
     free(I.events);
     json_object_put(I.listing);
+    free(I.shell_fmt);
     oracle_free(I.orc);
     json_object_put(I.none);
     *transcript = sbuf_take(&I.out);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
+#include "sim/nbd.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -28,36 +29,13 @@ static void events_clear(sim *s)
     s->ev_tail = NULL;
 }
 
-/* Persistent bitmaps go back into their qcow2 images at shutdown. */
-static void store_persistent_bitmaps(sim_node *n)
-{
-    if (n->drv != DRV_QCOW2) {
-        return;
-    }
-    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
-        if (!b->persistent || !b->name) {
-            continue;
-        }
-        sim_saved_bitmap **pp = &n->q->bitmaps;
-        while (*pp && strcmp((*pp)->name, b->name)) {
-            pp = &(*pp)->next;
-        }
-        if (!*pp) {
-            *pp = calloc(1, sizeof **pp);
-            (*pp)->name = xstrdup(b->name);
-        }
-        cl_bitmap_free((*pp)->bm);
-        (*pp)->bm = cl_bitmap_new(cl_bitmap_size(b->bm), cl_bitmap_granularity(b->bm), NULL);
-        cl_bitmap_copy((*pp)->bm, b->bm, NULL);
-        cl_bitmap_set_enabled((*pp)->bm, cl_bitmap_enabled(b->bm) || cl_bitmap_busy(b->bm), NULL);
-    }
-}
-
 static void machine_reset(sim *s)
 {
+    /* persistent bitmaps go back into their qcow2 images at shutdown */
     for (sim_node *n = s->nodes; n; n = n->next) {
-        store_persistent_bitmaps(n);
+        persist_store(n);
     }
+    nbd_stop_all(s);
     pve_free(s);
     jobs_free_all(s);
     while (s->nodes) {
@@ -90,7 +68,8 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         *err = xstrdup("the simulated VM is not running");
         return NULL;
     }
-    return sim_dispatch(s, command, args);
+    json_object *r = nbd_dispatch(s, command, args);
+    return r ? r : sim_dispatch(s, command, args);
 }
 
 static struct json_object *sim_next_event(bs_backend *b, double timeout_s, char **err)
@@ -251,6 +230,18 @@ void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed)
     to_sim(b)->seed = seed;
 }
 
+static char *sim_qemu_io(bs_backend *b, const char *image, const char *fmt, int read_only,
+                         const char *const *cmds, size_t ncmds, char **err)
+{
+    return sim_tool_qemu_io(to_sim(b), image, fmt, read_only != 0, cmds, ncmds, err);
+}
+
+static json_object *sim_img_map(bs_backend *b, const char *image, const char *context,
+                                char **err)
+{
+    return sim_tool_img_map(to_sim(b), image, context, err);
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -276,6 +267,8 @@ static const bs_backend_ops sim_ops = {
     .img_rebase_unsafe = sim_img_rebase_unsafe,
     .img_compare = sim_img_compare,
     .destroy = sim_destroy,
+    .qemu_io = sim_qemu_io,
+    .img_map = sim_img_map,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/nbd.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -186,6 +187,7 @@ void node_remove(sim *s, sim_node *n)
     if (*pp) {
         *pp = n->next;
     }
+    persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
     for (int e = 0; e < BD_NEVENTS; e++) {
         while (n->bd_rules[e]) {

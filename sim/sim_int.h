@@ -171,6 +171,7 @@ typedef struct sim {
     unsigned node_counter;
     bool running;               /* a VM is launched */
     json_object *hmp_stdout;    /* unused; qemu-io output is discarded */
+    struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Persistent dirty bitmaps of qcow2 images. QEMU stores a qcow2 node's
+ * persistent bitmaps into the image when the node is closed (VM quit,
+ * blockdev-del, the end of a qemu-io or qemu-img run) and loads them when
+ * the image is opened again. The simulator keeps them beside the image's
+ * metadata (sim_qcow2.bitmaps), so every "process" that opens the file sees
+ * what the last one stored.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+#include "sim/nbd.h"
+
+void persist_store(sim_node *n)
+{
+    if (n->drv != DRV_QCOW2 || !n->q) {
+        return;
+    }
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        if (!b->persistent || !b->name) {
+            continue;
+        }
+        sim_saved_bitmap **pp = &n->q->bitmaps;
+        while (*pp && strcmp((*pp)->name, b->name)) {
+            pp = &(*pp)->next;
+        }
+        if (!*pp) {
+            *pp = calloc(1, sizeof **pp);
+            (*pp)->name = xstrdup(b->name);
+        }
+        cl_bitmap_free((*pp)->bm);
+        (*pp)->bm = cl_bitmap_new(cl_bitmap_size(b->bm), cl_bitmap_granularity(b->bm), NULL);
+        cl_bitmap_copy((*pp)->bm, b->bm, NULL);
+        /* a bitmap frozen by a job is stored as the enabled bitmap it was */
+        cl_bitmap_set_enabled((*pp)->bm, cl_bitmap_enabled(b->bm) || cl_bitmap_busy(b->bm), NULL);
+    }
+}

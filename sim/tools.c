@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Standalone client tools run beside the VM: a qemu-io process and
+ * qemu-img map. A qemu-io run on an image file is its own "process": a
+ * scratch machine that shares the VM's file system, opens the image (its
+ * persistent bitmaps load), runs the commands and closes it (they are
+ * stored). On an NBD URI it is a client of the running VM's export.
+ *
+ * Output is qemu-io's own, unfiltered; the timing line uses a virtual
+ * millisecond per command, so it is deterministic (tests filter it anyway).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/nbd.h"
+
+/* qemu-io's cvtnum: a number with an optional binary suffix. */
+static int64_t io_cvtnum(const char *str)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(str, &end, 0);
+    if (errno || end == str || str[0] == '-') {
+        return -1;
+    }
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'b': case 'B': end++; break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: return -1;
+    }
+    if (*end || (shift && v > (~0ull >> shift))) {
+        return -1;
+    }
+    return (int64_t)(v << shift);
+}
+
+/* qemu-io's cvtstr: "512 bytes", "64 KiB", "1.500000 MiB". */
+void sim_cvtstr(double value, char *str, size_t size)
+{
+    static const char *const sfx[] = { " bytes", " KiB", " MiB", " GiB", " TiB", " PiB", " EiB" };
+    int i = 0;
+    while (i < 6 && value >= 1024.0) {
+        value /= 1024.0;
+        i++;
+    }
+    char num[64];
+    snprintf(num, sizeof num, "%f", value);
+    char *trim = strstr(num, ".000000");
+    if (trim) {
+        *trim = '\0';
+    }
+    snprintf(str, size, "%s%s", num, sfx[i]);
+}
+
+/* qemu-io's print_report with one op of one virtual millisecond. */
+static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
+{
+    const double secs = 0.001;
+    char s1[64], s2[64];
+    fprintf(out, "%s %lld/%lld bytes at offset %lld\n", op, (long long)count,
+              (long long)count, (long long)off);
+    sim_cvtstr((double)count, s1, sizeof s1);
+    sim_cvtstr((double)count / secs, s2, sizeof s2);
+    fprintf(out, "%s, %d ops; %05.2f sec (%s/sec and %.4f ops/sec)\n", s1, 1, secs, s2,
+              1.0 / secs);
+}
+
+/* One qemu-io command (read/write with -P, write -z). */
+static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out)
+{
+    char *copy = xstrdup(cmdline);
+    char *argv[32];
+    int argc = 0;
+    for (char *tok = strtok(copy, " \t"); tok && argc < 31; tok = strtok(NULL, " \t")) {
+        argv[argc++] = tok;
+    }
+    if (!argc) {
+        goto out;
+    }
+    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
+    bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
+    if (!is_write && !is_read) {
+        fprintf(out, "command \"%s\" not found\n", argv[0]);
+        goto out;
+    }
+    int pattern = -1;
+    bool zero = false, quiet = false;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        const char *opt = argv[i] + 1;
+        if (opt[0] == 'P') {
+            const char *val = opt[1] ? opt + 1 : (i + 1 < argc ? argv[++i] : "");
+            char *end;
+            long p = strtol(val, &end, 0);
+            if (!*val || *end) {
+                fprintf(out, "non-numeric pattern argument -- %s\n", val);
+                goto out;
+            }
+            pattern = (int)(p & 0xff);
+        } else if (opt[0] == 'z' && is_write) {
+            zero = true;
+        } else if (opt[0] == 'q') {
+            quiet = true;
+        } else {
+            fprintf(out, "%s: invalid option -- '%c'\n", argv[0], opt[0]);
+            goto out;
+        }
+    }
+    if (argc - i != 2) {
+        fprintf(out, "bad argument count %d to %s, expected 2 arguments\n", argc - i, argv[0]);
+        goto out;
+    }
+    int64_t off = io_cvtnum(argv[i]), len = io_cvtnum(argv[i + 1]);
+    if (off < 0) {
+        fprintf(out, "non-numeric offset argument -- %s\n", argv[i]);
+        goto out;
+    }
+    if (len < 0) {
+        fprintf(out, "non-numeric length argument -- %s\n", argv[i + 1]);
+        goto out;
+    }
+    uint64_t size = node_size(n);
+    const char *verb = is_write ? "write" : "read";
+    if ((uint64_t)off > size || (uint64_t)len > size - (uint64_t)off) {
+        fprintf(out, "%s failed: Input/output error\n", verb);
+        goto out;
+    }
+    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    int ret;
+    if (is_write) {
+        if (!writable) {
+            fprintf(out, "write failed: Operation not permitted\n");
+            free(buf);
+            goto out;
+        }
+        memset(buf, pattern < 0 ? 0xcd : pattern, (size_t)len);
+        ret = node_write(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : buf, zero);
+    } else {
+        ret = node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
+    }
+    if (ret < 0) {
+        fprintf(out, "%s failed: %s\n", verb, strerror(-ret));
+        free(buf);
+        goto out;
+    }
+    if (is_read && pattern >= 0) {
+        for (int64_t k = 0; k < len; k++) {
+            if (buf[k] != pattern) {
+                fprintf(out, "Pattern verification failed at offset %lld, %lld bytes\n",
+                          (long long)off, (long long)len);
+                break;
+            }
+        }
+    }
+    free(buf);
+    if (!quiet) {
+        io_report(out, is_write ? "wrote" : "read", off, len);
+    }
+out:
+    free(copy);
+}
+
+static void events_drop(sim *m)
+{
+    while (m->ev_head) {
+        sim_event *e = m->ev_head;
+        m->ev_head = e->next;
+        json_object_put(e->ev);
+        free(e);
+    }
+    m->ev_tail = NULL;
+}
+
+char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_only,
+                       const char *const *cmds, size_t ncmds, char **err)
+{
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *out = open_memstream(&text, &textlen);
+    sim_nbd_export *exp;
+    char *oerr = NULL;
+    if (!out) {
+        *err = xstrdup("qemu-io: out of memory");
+        return NULL;
+    }
+    if (nbd_uri_lookup(s, image, &exp, &oerr)) {
+        if (exp && !read_only && !exp->writable) {
+            oerr = xasprintf("request for write access conflicts with read-only export");
+        }
+        if (oerr) {
+            fprintf(out, "qemu-io: can't open device %s: %s\n", image, oerr);
+            free(oerr);
+            fclose(out);
+            return text;
+        }
+        for (size_t i = 0; i < ncmds; i++) {
+            io_command(s, exp->node, !read_only, cmds[i], out);
+        }
+        fclose(out);
+        return text;
+    }
+
+    /* its own process: a scratch machine over the same files */
+    sim_file *f = fs_lookup(s, image);
+    if (!f) {
+        fprintf(out, "qemu-io: can't open device %s: Could not open '%s': "
+                  "No such file or directory\n", image, image);
+        fclose(out);
+        return text;
+    }
+    if (!fmt) {
+        fmt = f->qcow2 ? "qcow2" : "raw";
+    }
+    if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) {
+        *err = xasprintf("qemu-io: the simulator opens qcow2 and raw images, not '%s'", fmt);
+        fclose(out);
+        free(text);
+        return NULL;
+    }
+    sim m;
+    memset(&m, 0, sizeof m);
+    m.base = s->base;
+    m.files = s->files;
+    m.running = true;
+    json_object *opts = json_object_new_object();
+    json_object *file = json_object_new_object();
+    json_object_object_add(file, "driver", json_object_new_string("file"));
+    json_object_object_add(file, "filename", json_object_new_string(image));
+    json_object_object_add(opts, "driver", json_object_new_string(fmt));
+    json_object_object_add(opts, "file", file);
+    sim_node *n = NULL;
+    json_object *e = blockdev_open(&m, opts, NULL, &n, false);
+    json_object_put(opts);
+    if (e) {
+        json_object *ed, *desc;
+        const char *msg = json_object_object_get_ex(e, "error", &ed) &&
+                          json_object_object_get_ex(ed, "desc", &desc)
+                          ? json_object_get_string(desc) : "?";
+        fprintf(out, "qemu-io: can't open device %s: %s\n", image, msg);
+        json_object_put(e);
+    } else {
+        for (size_t i = 0; i < ncmds; i++) {
+            io_command(&m, n, !read_only, cmds[i], out);
+        }
+        node_unref(&m, n);      /* close: persistent bitmaps are stored */
+    }
+    while (m.nodes) {
+        node_remove(&m, m.nodes);
+    }
+    events_drop(&m);
+    s->files = m.files;
+    fclose(out);
+    return text;
+}
+
+json_object *sim_tool_img_map(sim *s, const char *image, const char *context, char **err)
+{
+    sim_nbd_export *exp;
+    char *oerr = NULL;
+    if (!nbd_uri_lookup(s, image, &exp, &oerr)) {
+        *err = xasprintf("qemu-img map: the simulator maps NBD exports only, not '%s'", image);
+        return NULL;
+    }
+    if (oerr) {
+        *err = xasprintf("qemu-img: %s", oerr);
+        free(oerr);
+        return NULL;
+    }
+    sim_map_extent *v;
+    size_t n = nbd_map(s, exp, context, &v);
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "start", json_object_new_int64((int64_t)v[i].start));
+        json_object_object_add(o, "length", json_object_new_int64((int64_t)v[i].length));
+        json_object_object_add(o, "depth", json_object_new_int(v[i].depth));
+        json_object_object_add(o, "zero", json_object_new_boolean(v[i].zero));
+        json_object_object_add(o, "data", json_object_new_boolean(v[i].data));
+        json_object_array_add(list, o);
+    }
+    free(v);
+    return list;
+}
