@@ -165,6 +165,11 @@ static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
                          "No such file or directory", path, path);
         return -ENOENT;
     }
+    if (file_open_by_node(s, f)) {
+        *err = xasprintf("qemu-img: Could not open '%s': Failed to get \"write\" lock\n"
+                         "Is another process using the image [%s]?", path, path);
+        return -EBUSY;
+    }
     if (!f->qcow2) {
         *err = xasprintf("qemu-img: Could not change the backing file to '%s': "
                          "Operation not supported", backing);
@@ -186,6 +191,12 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
             *err = xasprintf("qemu-img: Could not open '%s': Could not open '%s': "
                              "No such file or directory", paths[i], paths[i]);
             return -ENOENT;
+        }
+        /* the VM holds its images' write lock; compare wants it shared */
+        if (file_open_by_node(s, fs_lookup(s, paths[i]))) {
+            *err = xasprintf("qemu-img: Could not open '%s': Failed to get shared \"write\" lock\n"
+                             "Is another process using the image [%s]?", paths[i], paths[i]);
+            return -EBUSY;
         }
     }
     uint64_t sa = img_guest_size(s, pa), sb = img_guest_size(s, pb);

@@ -183,6 +183,27 @@ static void test_backing_reads_and_compare(void **state)
     b->ops->destroy(b);
 }
 
+static void test_qemu_img_on_open_images(void **state)
+{
+    bs_backend *b = vm_new();
+    char *err = NULL;
+    add_drive(b, "drive0", IMG, 1 * MiB);
+    img_create(b, TGT, 1 * MiB);
+    assert_int_equal(b->ops->img_compare(b, TGT, IMG, &err), -EBUSY);
+    assert_string_equal(err, "qemu-img: Could not open '" IMG "': Failed to get shared \"write\" lock\n"
+                        "Is another process using the image [" IMG "]?");
+    free(err);
+    err = NULL;
+    assert_int_equal(b->ops->img_rebase_unsafe(b, IMG, TGT, &err), -EBUSY);
+    assert_string_equal(err, "qemu-img: Could not open '" IMG "': Failed to get \"write\" lock\n"
+                        "Is another process using the image [" IMG "]?");
+    free(err);
+    err = NULL;
+    assert_int_equal(b->ops->img_create(b, "qcow2", IMG, 1 * MiB, NULL, NULL, &err), -EBUSY);
+    free(err);
+    vm_free(b);
+}
+
 static void test_explicit_backing_and_raw(void **state)
 {
     bs_backend *b = vm_new();
@@ -292,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_qcow2_allocation_order),
         cmocka_unit_test(test_backing_reads_and_compare),
+        cmocka_unit_test(test_qemu_img_on_open_images),
         cmocka_unit_test(test_explicit_backing_and_raw),
         cmocka_unit_test(test_blkdebug_state_machine),
         cmocka_unit_test(test_blkdebug_flush_error),
