@@ -801,6 +801,10 @@ static const cmd_spec cmds[] = {
     { "check", C_CHECK, 3, 4, "quiet" },
     { "run_job", C_RUN_JOB, 1, 1, "auto_finalize auto_dismiss cancel pre_finalize" },
     { "compare", C_COMPARE, 2, 2, "base match" },
+    { "run", C_RUN, 1, -1, "" },
+    { "event_wait", C_EVENT_WAIT, 1, 1, "device" },
+    { "image", C_IMAGE, 3, 3, "" },
+    { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "shell_test", C_SHELL_TEST, 1, 1, "" },
     { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
@@ -902,6 +906,29 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_SH_QMP:
         if (npos > 1)
             want_expr(p, pos[1], "the command's arguments");
+        return;
+    case C_RUN:
+        /* the tool, then its arguments: bare words are taken as text */
+        want_word(p, pos[0], "a tool name");
+        return;
+    case C_IMAGE:
+        if (want_word(p, pos[0], "an image model name") < 0 ||
+            want_word(p, pos[1], "an image operation") < 0)
+            return;
+        if (strcmp(pos[1]->word, "new") && strcmp(pos[1]->word, "write") &&
+            strcmp(pos[1]->word, "copy")) {
+            fail(p, pos[1]->line, pos[1]->col, "unknown image operation '%s' (new, write, copy)",
+                 pos[1]->word);
+            return;
+        }
+        if (!strcmp(pos[1]->word, "copy"))
+            want_word(p, pos[2], "an image model name");
+        else
+            want_expr(p, pos[2], "an operand");
+        return;
+    case C_CHECK_IMAGE:
+        if (want_word(p, pos[0], "an image model name") == 0)
+            want_expr(p, pos[1], "a file name");
         return;
     case C_MODEL: {
         if (want_word(p, pos[0], "a model name") < 0 || want_word(p, pos[1], "a model operation") < 0)

@@ -54,5 +54,5 @@ $(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
   $(eval $(call harness_test,$(t))))
 
 # Replay every case against the simulator and compare with its golden.
-conformance: $(B)/harness
+conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))

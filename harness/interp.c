@@ -12,6 +12,8 @@
 #include "harness/json_render.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
+#include "harness/tool_run.h"
+#include "oracle/image.h"
 #include "oracle/oracle.h"
 
 #include <json-c/json.h>
@@ -55,6 +57,7 @@ typedef struct interp {
     json_object **events;       /* received but not yet wanted (iotests caches them) */
     size_t nevents;
     int launched;
+    oracle_images *imgs;        /* image-content models (image, check_image) */
     int shell;                  /* shell_test: shell filters on */
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
@@ -1407,6 +1410,190 @@ static int has_word(const stmt *s, const char *w)
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* VMA archives: the vma tool, events, image-content models             */
+/* ------------------------------------------------------------------ */
+
+/* `run TOOL ARG...`: runs one of the project's tools (build/vma) and logs
+ * its output line by line, filtered; a non-zero exit adds "(exit N)". */
+static int exec_run(interp *I, const stmt *s)
+{
+    char *path = tool_path(s->args[0].word), *out = NULL, *err = NULL;
+    if (!path) {
+        rt_fail(I, s->args[0].line, s->args[0].col, "no tool named '%s'", s->args[0].word);
+        return -1;
+    }
+    char **argv = calloc(s->nargs + 1, sizeof(*argv));
+    if (!argv)
+        abort();
+    int r = 0;
+    argv[0] = xstrdup(s->args[0].word);
+    for (size_t i = 1; i < s->nargs && r == 0; i++) {
+        argv[i] = s->args[i].word ? xstrdup(s->args[i].word) : get_str(I, s->args[i].e);
+        if (!argv[i])
+            r = -1;
+    }
+    int status = r ? -1 : tool_run(path, argv, &out, &err);
+    if (r == 0 && status < 0) {
+        rt_fail(I, s->line, s->col, "cannot run %s: %s", path, err ? err : "?");
+        r = -1;
+    }
+    if (r == 0) {
+        char *line = out, *nl;
+        while (*line) {
+            nl = strchr(line, '\n');
+            if (nl)
+                *nl = 0;
+            emit(I, line);
+            if (!nl)
+                break;
+            line = nl + 1;
+        }
+        if (status) {
+            char msg[32];
+            snprintf(msg, sizeof(msg), "(exit %d)", status);
+            emit(I, msg);
+        }
+    }
+    for (size_t i = 0; i < s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(out);
+    free(err);
+    free(path);
+    return r;
+}
+
+/* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
+ * (the cached events first), logged with its timestamp hidden. */
+static int exec_event_wait(interp *I, const stmt *s)
+{
+    char *name = get_str(I, s->args[0].e), *device = NULL;
+    const arg *da = stmt_kwarg(s, "device");
+    if (!name || (da && !(device = get_str(I, da->e)))) {
+        free(name);
+        return -1;
+    }
+    json_object *ev = NULL;
+    for (size_t i = 0; i < I->nevents && !ev; i++) {
+        const char *d = data_str(I->events[i], "device");
+        if (!strcmp(event_name(I->events[i]), name) && (!device || (d && !strcmp(d, device)))) {
+            ev = I->events[i];
+            memmove(&I->events[i], &I->events[i + 1], (I->nevents - i - 1) * sizeof(*I->events));
+            I->nevents--;
+        }
+    }
+    while (!ev) {
+        char *err = NULL;
+        json_object *e = I->be->ops->next_event(I->be, I->timeout, &err);
+        if (!e) {
+            rt_fail(I, s->line, s->col, "no %s event%s%s: %s", name, device ? " of " : "",
+                    device ? device : "", err ? err : "the backend has no more events");
+            free(err);
+            free(name);
+            free(device);
+            return -1;
+        }
+        const char *d = data_str(e, "device");
+        if (!strcmp(event_name(e), name) && (!device || (d && !strcmp(d, device)))) {
+            ev = e;
+        } else {
+            I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
+            I->events[I->nevents++] = e;
+        }
+    }
+    json_object *t = json_object_new_object();
+    json_object_object_add(t, "seconds", json_object_new_string("SECS"));
+    json_object_object_add(t, "microseconds", json_object_new_string("USECS"));
+    json_object_object_add(ev, "timestamp", t);
+    emit_json(I, ev, -1);
+    json_object_put(ev);
+    free(name);
+    free(device);
+    return 0;
+}
+
+/* `image M new SIZE | write GROUP | copy SRC` */
+static int image_op(interp *I, const stmt *s)
+{
+    const char *name = s->args[0].word, *op = s->args[1].word;
+    uint64_t size;
+    if (!I->imgs)
+        I->imgs = oracle_images_new();
+    if (!strcmp(op, "new")) {
+        if (get_uint(I, s->args[2].e, &size) < 0)
+            return -1;
+        if (!oracle_image_new(I->imgs, name, size)) {
+            rt_fail(I, s->line, s->col, "image model '%s': %llu bytes is too large", name,
+                    (unsigned long long)size);
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(op, "copy")) {
+        oracle_image *src = oracle_image_find(I->imgs, s->args[2].word);
+        if (!src) {
+            rt_fail(I, s->args[2].line, s->args[2].col, "no image model named '%s'",
+                    s->args[2].word);
+            return -1;
+        }
+        oracle_image_copy(I->imgs, name, src);
+        return 0;
+    }
+    oracle_image *img = oracle_image_find(I->imgs, name);
+    if (!img) {
+        rt_fail(I, s->args[0].line, s->args[0].col, "no image model named '%s'", name);
+        return -1;
+    }
+    wgroup *g = need_group(I, s->args[2].e);
+    if (!g)
+        return -1;
+    for (size_t i = 0; i < g->n; i++) {
+        char *end;
+        unsigned long pat = strtoul(g->pattern[i], &end, 0);
+        if (*end || pat > 255 || oracle_image_write(img, g->off[i], g->len[i], (uint8_t)pat) < 0) {
+            rt_fail(I, s->line, s->col, "write %s@0x%llx:0x%llx does not fit image model '%s'",
+                    g->pattern[i], (unsigned long long)g->off[i], (unsigned long long)g->len[i],
+                    name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* `check_image M PATH`: the file must hold exactly the model's bytes. */
+static int check_image(interp *I, const stmt *s)
+{
+    const char *name = s->args[0].word;
+    oracle_image *img = I->imgs ? oracle_image_find(I->imgs, name) : NULL;
+    if (!img) {
+        rt_fail(I, s->args[0].line, s->args[0].col, "no image model named '%s'", name);
+        return -1;
+    }
+    char *path = get_str(I, s->args[1].e);
+    if (!path)
+        return -1;
+    uint64_t where = 0;
+    int size_diff = 0;
+    int r = oracle_image_compare_file(img, path, &where, &size_diff);
+    sbuf b = {0};
+    sbuf_printf(&b, "= Checking image %s against model %s =\n", path, name);
+    if (r < 0)
+        sbuf_printf(&b, "cannot read it: %s. ERROR!", strerror(-r));
+    else if (r == 0)
+        sbuf_printf(&b, "%llu bytes as expected. OK!", (unsigned long long)oracle_image_size(img));
+    else if (size_diff)
+        sbuf_printf(&b, "size %llu, expected %llu. ERROR!", (unsigned long long)where,
+                    (unsigned long long)oracle_image_size(img));
+    else
+        sbuf_printf(&b, "differs at offset 0x%llx. ERROR!", (unsigned long long)where);
+    emit(I, sbuf_str(&b));
+    emit(I, "");
+    sbuf_free(&b);
+    free(path);
+    return 0;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
     json_object *v = NULL;
@@ -1511,6 +1698,14 @@ static int exec_cmd(interp *I, const stmt *s)
     }
     case C_COMPARE:
         return exec_compare(I, s);
+    case C_RUN:
+        return exec_run(I, s);
+    case C_EVENT_WAIT:
+        return exec_event_wait(I, s);
+    case C_IMAGE:
+        return image_op(I, s);
+    case C_CHECK_IMAGE:
+        return check_image(I, s);
     case C_SHELL_TEST:
         return exec_shell_test(I, s);
     case C_QEMU_IO_RUN:
@@ -1633,6 +1828,7 @@ int case_run(const program *prog, bs_backend *be, double timeout_s, char **trans
     json_object_put(I.listing);
     free(I.shell_fmt);
     oracle_free(I.orc);
+    oracle_images_free(I.imgs);
     json_object_put(I.none);
     *transcript = sbuf_take(&I.out);
     if (r < 0) {

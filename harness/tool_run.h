@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Running the project's own command-line tools from a case (`run vma ...`):
+ * where the program is, and its output.
+ */
+#ifndef BLOCKSIM_HARNESS_TOOL_RUN_H
+#define BLOCKSIM_HARNESS_TOOL_RUN_H
+
+/* The path of tool `name` ("vma"): $BLOCKSIM_<NAME> if set, else beside the
+ * running harness program. malloc'd, or NULL for a tool we do not know. */
+char *tool_path(const char *name);
+
+/* Run path with argv (argv[0] is the name shown in its messages), in the
+ * C locale and UTC so its output does not depend on the host; stdout and
+ * stderr together into *out (malloc'd). Returns the exit status (0..255),
+ * or -1 with *err set when it could not run. */
+int tool_run(const char *path, char *const argv[], char **out, char **err);
+
+#endif
