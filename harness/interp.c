@@ -653,6 +653,7 @@ static int shutdown_vm(interp *I, const stmt *s)
     if (!I->launched)
         return 0;   /* like iotests' VM.shutdown() of a stopped VM */
     I->launched = 0;
+    I->session = 0;     /* a shell session ends with its VM */
     drop_events(I);
     if (I->be->ops->shutdown(I->be, &err) < 0) {
         if (s)
