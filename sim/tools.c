@@ -167,6 +167,16 @@ out:
     free(copy);
 }
 
+static bool vm_has_open(sim *s, const sim_file *f)
+{
+    for (sim_node *n = s->running ? s->nodes : NULL; n; n = n->next) {
+        if (n->f == f || (f->qcow2 && n->q == f->qcow2)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void events_drop(sim *m)
 {
     while (m->ev_head) {
@@ -212,6 +222,14 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
     if (!f) {
         fprintf(out, "qemu-io: can't open device %s: Could not open '%s': "
                   "No such file or directory\n", image, image);
+        fclose(out);
+        return text;
+    }
+    if (vm_has_open(s, f)) {
+        /* the VM's node holds the image's write lock and shares no writer */
+        fprintf(out, "qemu-io: can't open device %s: Failed to get %s\"write\" lock\n"
+                "Is another process using the image [%s]?\n", image, read_only ? "shared " : "",
+                image);
         fclose(out);
         return text;
     }

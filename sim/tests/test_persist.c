@@ -132,6 +132,16 @@ static void test_qemu_io_run_errors(void **state)
     assert_string_equal(out, "qemu-io: can't open device /tmp/blocksim/missing: Could not open "
                              "'/tmp/blocksim/missing': No such file or directory\n");
     free(out);
+    /* the VM has the image open: its write lock */
+    QMP_OK(b, "blockdev-add", OPEN_N);
+    out = b->ops->qemu_io(b, IMG, NULL, 0, cmds, 1, &err);
+    assert_string_equal(out, "qemu-io: can't open device " IMG ": Failed to get \"write\" lock\n"
+                             "Is another process using the image [" IMG "]?\n");
+    free(out);
+    out = b->ops->qemu_io(b, IMG, NULL, 1, cmds, 1, &err);
+    assert_non_null(strstr(out, "Failed to get shared \"write\" lock\n"));
+    free(out);
+    QMP_OK(b, "blockdev-del", "{\"node-name\": \"n\"}");
     out = b->ops->qemu_io(b, IMG, NULL, 1, cmds, 3, &err);
     assert_non_null(strstr(out, "write failed: Input/output error\n"));
     assert_non_null(strstr(out, "read 1024/1024 bytes at offset 0\n"));
