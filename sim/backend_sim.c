@@ -145,6 +145,16 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
         return -EINVAL;
     }
+    int too_big = q2_size_check(size, 65536);
+    if (too_big == -EFBIG) {
+        *err = xasprintf("qemu-img: %s: The image size is too large for file format 'qcow2' "
+                         "(try using a larger cluster size)", path);
+        return too_big;
+    } else if (too_big) {
+        *err = xasprintf("qemu-img: %s: the simulator models qcow2 images of at most %llu "
+                         "clusters", path, (unsigned long long)SIM_Q2_MAX_CLUSTERS);
+        return too_big;
+    }
     sim_file *f = fs_create(s, path);
     f->qcow2 = q2_new(size, 65536);
     if (backing) {

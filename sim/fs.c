@@ -229,6 +229,21 @@ void fs_free_all(sim *s)
 
 /* ---- qcow2 metadata ------------------------------------------------------ */
 
+int q2_size_check(uint64_t size, uint64_t cluster_size)
+{
+    /* QEMU: at most 32 MiB of L1 entries, each mapping an L2 table of
+     * cluster_size / 8 clusters: 2^(2 * cluster_bits + 19) bytes */
+    unsigned bits = (unsigned)__builtin_ctzll(cluster_size);
+    if (2 * bits + 19 < 64 && size > 1ull << (2 * bits + 19)) {
+        return -EFBIG;
+    }
+    /* the simulator keeps one L2 entry per cluster in a flat array */
+    if (size / cluster_size + 1 > SIM_Q2_MAX_CLUSTERS) {
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 {
     sim_qcow2 *q = calloc(1, sizeof *q);

@@ -747,6 +747,9 @@ static int create_run(sim *s, sim_job *j)
             return -EINVAL;
         }
         f = fs_create(s, path);
+        if (jint(o, "size", 0) < 0) {
+            return create_fail(j, "Could not resize file: Invalid argument");
+        }
         store_truncate(&f->data, (uint64_t)jint(o, "size", 0));
         return 0;
     }
@@ -779,6 +782,12 @@ static int create_run(sim *s, sim_job *j)
         }
         if (size % 512) {
             return create_fail(j, "Image size must be a multiple of 512 bytes");
+        }
+        int too_big = q2_size_check(size, cs);
+        if (too_big == -EFBIG) {
+            return create_fail(j, "Could not resize image: Failed to grow the L1 table: File too large");
+        } else if (too_big) {
+            return create_fail(j, "The simulator models qcow2 images of at most 16777216 clusters");
         }
         if (file_in_use(s, fn->f)) {
             return create_fail(j, "Failed to get \"write\" lock");

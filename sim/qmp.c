@@ -773,7 +773,32 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
         } else {
-            n->raw_offset = jget(opts, "offset") ? (uint64_t)json_object_get_int64(jget(opts, "offset")) : 0;
+            /* raw_read_options / raw_apply_options, in QEMU's order */
+            int64_t off = jget(opts, "offset") ? json_object_get_int64(jget(opts, "offset")) : 0;
+            int64_t sz = jget(opts, "size") ? json_object_get_int64(jget(opts, "size")) : 0;
+            uint64_t real = node_size(child);
+            if (off < 0 || sz < 0) {
+                err = qmp_error("GenericError", "Parameter '%s' expects a non-negative number "
+                                "below 2^64", off < 0 ? "offset" : "size");
+            } else if ((uint64_t)off > real) {
+                err = qmp_error("GenericError", "Offset (%llu) cannot be greater than size of "
+                                "the containing file (%llu)", (unsigned long long)off,
+                                (unsigned long long)real);
+            } else if (jget(opts, "size") && real - (uint64_t)off < (uint64_t)sz) {
+                err = qmp_error("GenericError", "The sum of offset (%llu) and size (%llu) has to "
+                                "be smaller or equal to the  actual size of the containing file "
+                                "(%llu)", (unsigned long long)off, (unsigned long long)sz,
+                                (unsigned long long)real);
+            } else if (sz % 512) {
+                err = qmp_error("GenericError", "Specified size is not multiple of 512");
+            }
+            if (err) {
+                n->monitor_owned = false;
+                n->parents = 1;
+                node_unref(s, n);
+                return err;
+            }
+            n->raw_offset = (uint64_t)off;
             n->raw_has_size = jget(opts, "size") != NULL;
             n->raw_size = n->raw_has_size ? (uint64_t)json_object_get_int64(jget(opts, "size")) : 0;
         }

@@ -184,6 +184,10 @@ sim_file *fs_lookup(sim *s, const char *path);
 sim_file *fs_create(sim *s, const char *path);
 void fs_free_all(sim *s);
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size);
+/* Can a qcow2 image of this size be made? 0; -EFBIG past QEMU's limit (its
+ * largest L1 table); -ENOMEM past the simulator's (SIM_Q2_MAX_CLUSTERS). */
+#define SIM_Q2_MAX_CLUSTERS (1ull << 24)
+int q2_size_check(uint64_t size, uint64_t cluster_size);
 void q2_free(sim_qcow2 *q);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
