@@ -4,6 +4,7 @@
  * qcow2 metadata kept beside a file's bytes (we never serialise it: the
  * guest -> host map is what matters for contiguity and reads).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
