@@ -185,10 +185,7 @@ static const field f_bd_inject[] = {
 static const field f_bd_setstate[] = {
     { "event", F_ENUM, true, NULL, NULL },
     { "state", F_INT, false, NULL, NULL },
-    { "new_state", F_INT, true, NULL, NULL },
-    /* Not QEMU's: iotests print new_state as "new-state" and cases/257.case
-     * sends what is printed. Tolerated until the case sends "new_state". */
-    { "new-state", F_INT, false, NULL, NULL },
+    { "new_state", F_INT, true, NULL, NULL },     /* sic: QEMU 7.2's spelling */
     END,
 };
 static const field f_dev_blkdebug[] = {
@@ -432,9 +429,7 @@ static json_object *check_members(json_object *args, const field *fs, const char
         char *full = member_name(prefix, f->name);
         json_object *err = NULL;
         if (!present) {
-            bool alias = blkdebug_rule && !strcmp(f->name, "new_state") &&
-                         json_object_object_get_ex(args, "new-state", NULL);
-            if (f->required && !alias) {
+            if (f->required) {
                 err = qmp_error("GenericError", "Parameter '%s' is missing", full);
             }
         } else if (!(f->type == F_REF_NULL && json_object_is_type(v, json_type_null))) {
@@ -669,8 +664,7 @@ static json_object *parse_blkdebug_rules(sim_node *n, json_object *opts)
         bd_rule *rule = calloc(1, sizeof *rule);
         rule->event = blkdebug_event_name(jstr(r, "event"));
         rule->state = jget(r, "state") ? json_object_get_int(jget(r, "state")) : 0;
-        json_object *ns = jget(r, "new_state") ? jget(r, "new_state") : jget(r, "new-state");
-        rule->new_state = json_object_get_int(ns);
+        rule->new_state = json_object_get_int(jget(r, "new_state"));
         rule->next = n->bd_rules[rule->event];
         n->bd_rules[rule->event] = rule;
     }

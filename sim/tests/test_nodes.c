@@ -76,6 +76,9 @@ static void test_blockdev_add_errors(void **state)
     QMP_ERR(b, "Parameter 'file.set-state[0].new_state' is missing", "blockdev-add",
             "{\"driver\": \"qcow2\", \"node-name\": \"d\", \"file\": {\"driver\": \"blkdebug\", "
             "\"image\": " FILE_OPT ", \"set-state\": [{\"event\": \"read_aio\", \"state\": 1}]}}");
+    QMP_ERR(b, "Parameter 'file.set-state[0].new_state' is missing", "blockdev-add",
+            "{\"driver\": \"qcow2\", \"node-name\": \"d\", \"file\": {\"driver\": \"blkdebug\", "
+            "\"image\": " FILE_OPT ", \"set-state\": [{\"event\": \"read_aio\", \"new-state\": 2}]}}");
     QMP_ERR(b, "Invalid parameter type for 'file.set-state[0]', expected: object", "blockdev-add",
             "{\"driver\": \"qcow2\", \"node-name\": \"d\", \"file\": {\"driver\": \"blkdebug\", "
             "\"image\": " FILE_OPT ", \"set-state\": [1]}}");
