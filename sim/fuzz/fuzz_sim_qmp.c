@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *err = NULL;
 
-    if (sim_fuzz_run(data, size, &err) < 0 && err) {
+    if (sim_fuzz_run(data, size, SIM_FUZZ_CAP_SIZES, &err) < 0 && err) {
         /* a contract violation, not a clean rejection */
         abort();
     }

@@ -118,7 +118,7 @@ static int words(char *line, char **w, int max)
     return n;
 }
 
-static int run_step(bs_backend *b, char *line, unsigned step, char **err)
+static int run_step(bs_backend *b, char *line, unsigned step, unsigned flags, char **err)
 {
     char *w[5];
     char *msg = NULL;
@@ -141,7 +141,7 @@ static int run_step(bs_backend *b, char *line, unsigned step, char **err)
             if (!args) {
                 return 0;               /* not JSON: nothing to send */
             }
-            if (too_big(args, 0)) {
+            if ((flags & SIM_FUZZ_CAP_SIZES) && too_big(args, 0)) {
                 json_object_put(args);
                 return 0;
             }
@@ -187,7 +187,7 @@ static int run_step(bs_backend *b, char *line, unsigned step, char **err)
     } else if (!strcmp(w[0], "img") && n >= 4) {
         long long size = strtoll(w[3], NULL, 0);
 
-        if (size > SIM_FUZZ_MAX_SIZE) {
+        if ((flags & SIM_FUZZ_CAP_SIZES) && size > SIM_FUZZ_MAX_SIZE) {
             return 0;
         }
         rc = b->ops->img_create(b, w[1], w[2], (uint64_t)size, n > 4 ? w[4] : NULL,
@@ -206,7 +206,7 @@ static int run_step(bs_backend *b, char *line, unsigned step, char **err)
     return rc;
 }
 
-int sim_fuzz_run(const uint8_t *data, size_t size, char **err)
+int sim_fuzz_run(const uint8_t *data, size_t size, unsigned flags, char **err)
 {
     char *text, *line, *save = NULL;
     char *msg = NULL;
@@ -234,7 +234,7 @@ int sim_fuzz_run(const uint8_t *data, size_t size, char **err)
     }
     for (line = strtok_r(text, "\n", &save); line && step < SIM_FUZZ_MAX_STEPS;
          line = strtok_r(NULL, "\n", &save)) {
-        if (run_step(b, line, ++step, err) < 0) {
+        if (run_step(b, line, ++step, flags, err) < 0) {
             rc = -1;
             break;
         }

@@ -12,9 +12,12 @@
  *   @compare A B                qemu-img compare
  *
  * The VM is launched before the first line. At most SIM_FUZZ_MAX_STEPS
- * lines run, and a step that would create an image larger than
- * SIM_FUZZ_MAX_SIZE (an integer "size" member anywhere in the arguments,
- * or @img's SIZE) is skipped, so each run is bounded in time and memory.
+ * lines run. With SIM_FUZZ_CAP_SIZES (the fuzz target sets it), a step that
+ * would create an image larger than SIM_FUZZ_MAX_SIZE (an integer "size"
+ * member anywhere in the arguments, or @img's SIZE) is skipped, so each run
+ * is bounded in time and memory: the simulator holds sparse raw images of
+ * any size, and a job over one copies it all. Regression scripts run
+ * without the cap, to show the simulator's own limits.
  * Host file names in arguments ("backup-file", "config-filename") are
  * moved into the backend's scratch directory (see sim_fuzz.c).
  */
@@ -27,10 +30,12 @@
 #define SIM_FUZZ_MAX_STEPS 64
 #define SIM_FUZZ_MAX_SIZE  (64ll * 1024 * 1024)
 
+enum { SIM_FUZZ_CAP_SIZES = 1 << 0 };
+
 /* Run the script on a fresh simulator. Returns 0 when every reply was
  * well formed ({"return": ...} or {"error": {"class", "desc"}}) and every
  * backend failure came with a message; otherwise -1 and *err (malloc'd)
  * says which step broke the contract. */
-int sim_fuzz_run(const uint8_t *data, size_t size, char **err);
+int sim_fuzz_run(const uint8_t *data, size_t size, unsigned flags, char **err);
 
 #endif

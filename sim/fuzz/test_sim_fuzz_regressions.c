@@ -19,7 +19,7 @@ static void run(const char *path, const uint8_t *data, size_t size)
 {
     char *err = NULL;
 
-    if (sim_fuzz_run(data, size, &err) < 0) {
+    if (sim_fuzz_run(data, size, 0, &err) < 0) {
         fail_msg("%s: %s", path, err ? err : "failed");
     }
     free(err);

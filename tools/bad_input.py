@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Feed each kind of bad input to the real programs and print what they say.
+
+    python3 tools/bad_input.py [--build build] [--out build/bad-input]
+
+Writes malformed case files, corrupt VMA archives and wrong QMP arguments
+into the scratch directory, runs `harness` and `vma` on them, and prints
+Markdown tables (input, message, exit code): the source of the "Bad input"
+section of CONTRIBUTING.md. Test tooling only (standard library).
+"""
+import argparse
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+
+def run(cmd, cwd):
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def md(s):
+    return s.replace('|', '\\|').replace('\n', ' ')
+
+
+# ---- case files --------------------------------------------------------------
+
+CASES = [
+    ('unterminated string', 'let x = "abc\n'),
+    ('bad `\\u` escape', 'log "\\u12"\n'),
+    ('unknown escape', 'log "\\q"\n'),
+    ('`${` without a name', 'log "${}"\n'),
+    ('`${` not closed', 'log "${abc"\n'),
+    ('`\\` not at the end of its line', 'log 1 \\ 2\n'),
+    ('malformed number', 'let x = 12ab\n'),
+    ('number too large', 'let x = 99999999999999999999\n'),
+    ('`$` without a name', 'log $\n'),
+    ('unexpected character', 'let x = 1 ; 2\n'),
+    ('unbalanced bracket', 'let x = [1, 2\n'),
+    ('missing `,` in a list', 'let x = [1 2]\n'),
+    ('object key not a plain string', 'let x = {1: 2}\n'),
+    ('trailing tokens', 'let x = 1 2\n'),
+    ('bare word as a value', 'let x = abc\n'),
+    ('chained comparison', 'let x = 1 < 2 < 3\n'),
+    ('unknown function', 'let x = dirname("/a")\n'),
+    ('function arity', 'let x = basename("/a", "/b")\n'),
+    ('unknown command', 'frobnicate 1\n'),
+    ('command arity', 'img_create "qcow2"\n'),
+    ('unknown keyword argument', 'run_job "j" colour=1\n'),
+    ('keyword argument twice', 'run_job "j" cancel=true cancel=false\n'),
+    ('bare word where a value goes', 'img_create qcow2 "/x" 1\n'),
+    ('unknown model operation', 'model m frob 1\n'),
+    ('model operation arity', 'model m new\n'),
+    ('block never closed', 'if true\nlog 1\n'),
+    ('`else` block not ended', 'if true\nlog 1\nelse\nlog 2\nelse\n'),
+    ('`elif` without `if`', 'elif true\n'),
+    ('`end` without a block', 'end\n'),
+    ('nested `proc`', 'proc a\nproc b\nend\nend\n'),
+    ('procedure defined twice', 'proc a\nend\nproc a\nend\n'),
+    ('parameter given twice', 'proc a x x\nend\n'),
+    ('`let` without a name', 'let $x = 1\n'),
+    ('`for` without `in`', 'for x [1]\nend\n'),
+    ('group item malformed', 'group 0 = 0x49\n'),
+    ('group pattern not a byte', 'group 0 = 0x1ff@0\n'),
+    ('empty group', 'group 0 =\n'),
+    ('call of an unknown procedure', 'call nowhere\n'),
+    ('call arity', 'proc a x\nend\ncall a\n'),
+    ('pre_finalize names an unknown procedure', 'run_job "j" pre_finalize=nowhere\n'),
+    ('pre_finalize procedure takes arguments', 'proc p x\nend\nrun_job "j" pre_finalize=p\n'),
+    ('QMP arguments not an object (at run time)', 'launch\nqmp query-jobs [1]\n'),
+    ('NUL byte in the file', 'log 1\n\0\n'),
+    ('undefined variable (at run time)', 'log $nope\n'),
+    ('`qmp_return` gets an error reply (at run time)',
+     'launch\nqmp_return blockdev-del {"node-name": "x"}\n'),
+]
+
+
+def case_table(harness, out):
+    d = os.path.join(out, 'cases')
+    os.makedirs(d, exist_ok=True)
+    rows = []
+    for i, (what, text) in enumerate(CASES):
+        name = 'bad%02d.case' % i
+        with open(os.path.join(d, name), 'w') as f:
+            f.write(text)
+        rc, _, err = run([harness, '--print', '--golden-dir', d, name], d)
+        msg = next((l for l in err.splitlines() if name in l and 'error' in l), err.strip())
+        rows.append('| %s | `%s` | %d |' % (what, md(msg), rc))
+    rc, _, err = run([harness, '--print', 'missing.case'], d)
+    rows.append('| file missing | `%s` | %d |' % (md(err.splitlines()[1]), rc))
+    rc, _, err = run([harness, '--frob'], d)
+    rows.append('| unknown option | `%s` | %d |' % (md(err.splitlines()[0]), rc))
+    return rows
+
+
+# ---- archives ----------------------------------------------------------------
+
+H_MD5, H_BLOB_OFF, H_BLOB_SIZE, H_HSIZE = 32, 48, 52, 56
+H_CFG_NAMES, H_CFG_DATA, H_DEV = 2044, 3068, 4096
+E_MD5 = 24
+
+
+def fix_header_md5(b):
+    hs = struct.unpack('>I', b[H_HSIZE:H_HSIZE + 4])[0]
+    b[H_MD5:H_MD5 + 16] = bytes(16)
+    b[H_MD5:H_MD5 + 16] = hashlib.md5(bytes(b[:hs])).digest()
+
+
+def header_size(b):
+    return struct.unpack('>I', b[H_HSIZE:H_HSIZE + 4])[0]
+
+
+def fix_extent_md5(b, at):
+    b[at + E_MD5:at + E_MD5 + 16] = bytes(16)
+    b[at + E_MD5:at + E_MD5 + 16] = hashlib.md5(bytes(b[at:at + 512])).digest()
+
+
+def put32(b, at, v):
+    b[at:at + 4] = struct.pack('>I', v)
+
+
+def put64(b, at, v):
+    b[at:at + 8] = struct.pack('>Q', v)
+
+
+def archive_mutations(good):
+    hs = header_size(good)
+    ext = hs                       # first extent
+    blob = struct.unpack('>I', good[H_BLOB_OFF:H_BLOB_OFF + 4])[0]
+
+    def hdr(fn):
+        def m(b):
+            fn(b)
+            fix_header_md5(b)
+        return m
+
+    def extent(fn):
+        def m(b):
+            fn(b)
+            fix_extent_md5(b, ext)
+        return m
+
+    def setb(at, data):
+        def f(b):
+            b[at:at + len(data)] = data
+        return f
+
+    def second_extent(b):
+        return ext + 512 + 4096 * struct.unpack('>H', b[ext + 6:ext + 8])[0]
+
+    def dup_cluster(b):
+        # blockinfo[1] names the cluster of blockinfo[0] (same device)
+        b[ext + 48 + 3:ext + 56] = b[ext + 40 + 3:ext + 48]
+        fix_extent_md5(b, ext)
+
+    return [
+        ('empty file', lambda b: b.clear()),
+        ('wrong magic', setb(0, b'XMA\0')),
+        ('shorter than the fixed header', lambda b: b.__delitem__(slice(100, None))),
+        ('unsupported version', hdr(lambda b: put32(b, 4, 2))),
+        ('header_size not a multiple of 512', hdr(lambda b: put32(b, H_HSIZE, hs + 1))),
+        ('header_size huge', hdr(lambda b: put32(b, H_HSIZE, 0xfffffe00))),
+        ('header cut short', lambda b: b.__delitem__(slice(hs - 512, None))),
+        ('header md5 mismatch', setb(200, b'\x01')),
+        ('blob buffer offset out of range', hdr(lambda b: put32(b, H_BLOB_OFF, 100))),
+        ('blob buffer past the header', hdr(lambda b: put32(b, H_BLOB_SIZE, hs))),
+        ('blob length past the blob buffer', hdr(setb(blob + 1, b'\xff\xff'))),
+        ('config name points between blobs', hdr(lambda b: put32(b, H_CFG_NAMES, 2))),
+        ('config data without a name', hdr(lambda b: put32(b, H_CFG_DATA + 4, 1))),
+        ('dev_info[0] in use', hdr(lambda b: put64(b, H_DEV + 8, 4096))),
+        ('device size without a name', hdr(lambda b: put64(b, H_DEV + 32 * 9 + 8, 4096))),
+        ('device size 0', hdr(lambda b: put64(b, H_DEV + 32 + 8, 0))),
+        ('device beyond 2^32 clusters', hdr(lambda b: put64(b, H_DEV + 32 + 8, 1 << 49))),
+        ('duplicate device name', hdr(lambda b: b.__setitem__(
+            slice(H_DEV + 64, H_DEV + 68), b[H_DEV + 32:H_DEV + 36]))),
+        ('no devices', hdr(lambda b: [b.__setitem__(slice(H_DEV + 32 * i, H_DEV + 32 * i + 32),
+                                                    bytes(32)) for i in range(256)])),
+        ('extent magic wrong', setb(ext, b'VMAX')),
+        ('extent md5 mismatch', setb(ext + 100, b'\x01')),
+        ('extent reserved field set', extent(setb(ext + 4, b'\x00\x01'))),
+        ('extent of another archive (uuid)', extent(setb(ext + 8, b'\xee'))),
+        ('blockinfo reserved byte set', extent(setb(ext + 40 + 2, b'\x01'))),
+        ('blockinfo with dev_id 0', extent(setb(ext + 40 + 3, b'\x00'))),
+        ('block_count does not match the masks', extent(lambda b: put32(b, ext + 4, 1))),
+        ('blockinfo names an unused dev_id', extent(setb(ext + 40 + 3, b'\x09'))),
+        ('cluster beyond the device', extent(setb(ext + 40 + 4, b'\x00\x01\x00\x00'))),
+        ('cluster appears twice', dup_cluster),
+        ('extent cut short', lambda b: b.__delitem__(slice(len(b) - 100, None))),
+        ('device incomplete at the end', lambda b: b.__delitem__(slice(second_extent(b), None))),
+        ('archive only a header', lambda b: b.__delitem__(slice(hs, None))),
+    ]
+
+
+def archive_table(vma, out):
+    d = os.path.join(out, 'vma')
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, 'qemu-server.conf'), 'w') as f:
+        f.write('memory: 512\n')
+    with open(os.path.join(d, 'a.raw'), 'wb') as f:
+        # 64 clusters: more than one extent (58 clusters each)
+        f.write(b'\x49' * 4096 + bytes(61440) + b'\x6c' * 4096 + bytes(4 << 20) +
+                b'\x76' * 4096)
+    with open(os.path.join(d, 'b.raw'), 'wb') as f:
+        f.write(b'\xaa' * 8192)
+    good = os.path.join(d, 'good.vma')
+    if os.path.exists(good):
+        os.unlink(good)
+    rc, _, err = run([vma, 'create', '-c', 'qemu-server.conf', 'good.vma',
+                      'drive-scsi0=a.raw', 'drive-scsi1=b.raw'], d)
+    if rc:
+        sys.exit('vma create failed: ' + err)
+    base = bytearray(open(good, 'rb').read())
+    rows = []
+    for i, (what, mutate) in enumerate(archive_mutations(base)):
+        b = bytearray(base)
+        mutate(b)
+        name = 'bad%02d.vma' % i
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(b)
+        rc, _, err = run([vma, 'verify', name], d)
+        rows.append('| %s | `%s` | %d |' % (what, md(err.strip()), rc))
+    rc, _, err = run([vma, 'verify', 'missing.vma'], d)
+    rows.append('| archive missing | `%s` | %d |' % (md(err.strip()), rc))
+    rc, _, err = run([vma, 'verify'], d)
+    rows.append('| no archive given | `%s` | %d |' % (md(err.splitlines()[0]), rc))
+    if os.path.isdir(os.path.join(d, 'x')):
+        shutil.rmtree(os.path.join(d, 'x'))
+    rc, _, err = run([vma, 'extract', 'bad30.vma', 'x'], d)
+    rows.append('| `vma extract` of a cut archive | `%s` (no `x/` left behind: %s) | %d |'
+                % (md(err.strip()), 'yes' if not os.path.exists(os.path.join(d, 'x')) else 'NO',
+                   rc))
+    return rows
+
+
+# ---- QMP arguments -------------------------------------------------------------
+
+QMP = [
+    ('missing member', 'blockdev-backup', '{"device": "drive0", "sync": "full"}'),
+    ('unknown member', 'block-dirty-bitmap-add',
+     '{"node": "drive0", "name": "b", "colour": 1}'),
+    ('mistyped member', 'block-dirty-bitmap-add', '{"node": "drive0", "name": 7}'),
+    ('mistyped nested member', 'blockdev-add',
+     '{"driver": "qcow2", "node-name": "n", "file": {"driver": "file", "filename": 1}}'),
+    ('integer out of range', 'block-dirty-bitmap-add',
+     '{"node": "drive0", "name": "b", "granularity": -1}'),
+    ('bad enum value', 'blockdev-backup',
+     '{"device": "drive0", "target": "drive0", "sync": "sideways"}'),
+    ('unknown node', 'block-dirty-bitmap-add', '{"node": "nowhere", "name": "b"}'),
+    ('unknown bitmap', 'block-dirty-bitmap-remove', '{"node": "drive0", "name": "nope"}'),
+    ('unknown job', 'job-finalize', '{"id": "nope"}'),
+    ('unknown command', 'frobnicate', '{}'),
+    ('node name taken', 'blockdev-add',
+     '{"driver": "file", "node-name": "drive0", "filename": "${img}"}'),
+    ('bad node name', 'blockdev-add',
+     '{"driver": "file", "node-name": "1bad", "filename": "${img}"}'),
+    ('invalid granularity', 'block-dirty-bitmap-add',
+     '{"node": "drive0", "name": "b", "granularity": 1000}'),
+    ('negative image size', 'blockdev-create',
+     '{"job-id": "c", "options": {"driver": "file", "filename": "${img}2", "size": -1}}'),
+    ('blkdebug rule with an unknown event', 'blockdev-add',
+     '{"driver": "blkdebug", "node-name": "bd", "image": "drive0", '
+     '"inject-error": [{"event": "nope"}]}'),
+]
+
+
+def qmp_table(harness, out):
+    d = os.path.join(out, 'qmp')
+    os.makedirs(d, exist_ok=True)
+    lines = ['files img', 'img_create "qcow2" $img 1048576', 'launch',
+             'qmp blockdev-add {"driver": "qcow2", "node-name": "drive0", '
+             '"file": {"driver": "file", "filename": $img}}']
+    for _, cmd, args in QMP:
+        lines.append('qmp_log %s %s' % (cmd, args.replace('"${img}"', '$img')
+                                        .replace('"${img}2"', '($img + "2")')))
+    with open(os.path.join(d, 'qmp.case'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    rc, stdout, err = run([harness, '--print', '--golden-dir', d, 'qmp.case'], d)
+    replies = [l for l in stdout.splitlines() if l.startswith('{"error"') or
+               l.startswith('{"return"')]
+    rows = []
+    for (what, cmd, args), reply in zip(QMP, replies):
+        rows.append('| %s | `%s %s` | `%s` |' % (what, cmd, md(args), md(reply)))
+    if len(replies) != len(QMP):
+        rows.append('| (run stopped) | | `%s` |' % md(err.strip()))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', default='build')
+    ap.add_argument('--out', default='build/bad-input')
+    a = ap.parse_args()
+    out = os.path.abspath(a.out)
+    harness = os.path.abspath(os.path.join(a.build, 'harness'))
+    vma = os.path.abspath(os.path.join(a.build, 'vma'))
+    print('Malformed case files (`harness --print FILE`):\n')
+    print('| input | message (stderr) | exit |\n| --- | --- | --- |')
+    print('\n'.join(case_table(harness, out)))
+    print('\nCorrupt archives (`vma verify FILE`):\n')
+    print('| input | message (stderr) | exit |\n| --- | --- | --- |')
+    print('\n'.join(archive_table(vma, out)))
+    print('\nWrong QMP arguments (simulator, `qmp_log` in a case):\n')
+    print('| input | command | reply |\n| --- | --- | --- |')
+    print('\n'.join(qmp_table(harness, out)))
+
+
+if __name__ == '__main__':
+    main()
