@@ -1,16 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # harness: the scenario language, the interpreter, the iotests-style renderer,
 # the diff, and $(B)/harness (the conformance runner).
-#
-# The program $(B)/harness would collide with the directory $(B)/harness/
-# that the generic $(B)/%.o rule puts objects in, so this module compiles
-# its sources (and its tests) under $(B)/objs/ with its own rules.
 
 harness_objs = $(patsubst %.c,$(B)/objs/%.o,$(1))
-
-$(B)/objs/%.o: %.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Everything but the entry point and the backends goes into a library, so
 # unit tests can link it against a fake backend.
@@ -21,24 +13,12 @@ $(B)/libharness.a: $(call harness_objs,$(HARNESS_CORE_SRCS))
 	$(AR) rcs $@ $^
 LIBS += $(B)/libharness.a
 
-HARNESS_PROG_SRCS := harness/main.c harness/backends.c
-# A backend that is not there yet links a constructor that says so.
-ifneq ($(wildcard harness/backend_qemu.c),)
-HARNESS_PROG_SRCS += harness/backend_qemu.c
-else
-HARNESS_PROG_SRCS += harness/stubs/no_qemu.c
-endif
-ifneq ($(filter $(B)/libsim.a,$(LIBS)),)
-HARNESS_BACKEND_LIBS := $(SIM_LINK)
-HARNESS_BACKEND_LDLIBS := $(SIM_LDLIBS)
-else
-HARNESS_PROG_SRCS += harness/stubs/no_sim.c
-HARNESS_BACKEND_LIBS :=
-endif
-HARNESS_LINK := $(B)/libharness.a $(B)/liboracle.a $(HARNESS_BACKEND_LIBS)
+# The program links both backends: the simulator and real QEMU's driver.
+HARNESS_PROG_SRCS := harness/main.c harness/backends.c harness/backend_qemu.c
+HARNESS_LINK := $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK)
 $(B)/harness: $(call harness_objs,$(HARNESS_PROG_SRCS)) $(HARNESS_LINK)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(HARNESS_LINK) $(HARNESS_BACKEND_LDLIBS) $(JSONC_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(HARNESS_LINK) $(SIM_LDLIBS) $(JSONC_LIBS)
 PROGS += $(B)/harness
 COV_DIRS += harness
 

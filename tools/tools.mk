@@ -17,15 +17,7 @@ QEMU_REPEAT ?= 1
 
 .PHONY: conformance-qemu bless-qemu qemu-driver-test
 
-# harness/backend_qemu.c over the real driver (skips without QEMU). Objects
-# go under $(B)/objs/ like the harness's own: a $(B)/harness/ directory
-# would collide with the program $(B)/harness.
-$(B)/objs/tools/tests/%.o: tools/tests/%.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
-$(B)/objs/harness/backend_qemu.o: harness/backend_qemu.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+# harness/backend_qemu.c over the real driver (skips without QEMU).
 $(B)/tests/tools_backend_qemu: $(B)/objs/tools/tests/test_backend_qemu.o $(B)/objs/harness/backend_qemu.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(JSONC_LIBS)
