@@ -259,8 +259,13 @@ QMP = [
      '{"driver": "file", "node-name": "1bad", "filename": "${img}"}'),
     ('invalid granularity', 'block-dirty-bitmap-add',
      '{"node": "drive0", "name": "b", "granularity": 1000}'),
-    ('negative image size', 'blockdev-create',
+    ('negative image size (accepted; the job then fails with `Could not resize file: Invalid '
+     'argument`, as in QEMU)', 'blockdev-create',
      '{"job-id": "c", "options": {"driver": "file", "filename": "${img}2", "size": -1}}'),
+    ('negative raw offset', 'blockdev-add',
+     '{"driver": "raw", "node-name": "r", "file": "drive0", "offset": -1}'),
+    ('raw window past its file', 'blockdev-add',
+     '{"driver": "raw", "node-name": "r", "file": "drive0", "offset": 512, "size": 1048576}'),
     ('blkdebug rule with an unknown event', 'blockdev-add',
      '{"driver": "blkdebug", "node-name": "bd", "image": "drive0", '
      '"inject-error": [{"event": "nope"}]}'),
@@ -283,7 +288,8 @@ def qmp_table(harness, out):
                l.startswith('{"return"')]
     rows = []
     for (what, cmd, args), reply in zip(QMP, replies):
-        rows.append('| %s | `%s %s` | `%s` |' % (what, cmd, md(args), md(reply)))
+        shown = args.replace('"${img}2"', '$img + "2"').replace('"${img}"', '$img')
+        rows.append('| %s | `%s %s` | `%s` |' % (what, cmd, md(shown), md(reply)))
     if len(replies) != len(QMP):
         rows.append('| (run stopped) | | `%s` |' % md(err.strip()))
     return rows
