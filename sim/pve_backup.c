@@ -10,9 +10,11 @@
  * See sim/MODEL.md, "Proxmox VMA backup", for what is modelled and why.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/sim_int.h"
 #include "vma/vma.h"
@@ -222,7 +224,9 @@ static void sample_counts(pve_state *p)
 }
 
 /* The last job ended: close the archive (the seed's close_cb) and record
- * the outcome. A failed writer makes close fail, and free removes the file. */
+ * the outcome. A failed writer makes close fail; the file stays, as in the
+ * seed (only a backup that fails to start removes its archive), and holds
+ * the extents written before the failure: `vma verify` calls it incomplete. */
 static void finish(sim *s)
 {
     pve_state *p = s->pve;
@@ -470,8 +474,22 @@ json_object *qmp_backup(sim *s, json_object *args)
     make_uuid(s, p->backups, uuid);
     vma_writer_options wo = { .uuid = uuid, .ctime = wall_seconds(s) };
     vma_error verr = { 0, "" };
-    vma_writer *w = vma_writer_create(file, &wo, &verr);
+    /* the archive is opened here rather than by vma_writer_create, which
+     * would remove it on any failure: the seed keeps a failed archive */
+    if (!file || !*file) {
+        free(nodes);
+        return qmp_error("GenericError", "no archive path given");
+    }
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        err = qmp_error("GenericError", "cannot create archive '%s': %s", file, strerror(errno));
+        free(nodes);
+        return err;
+    }
+    vma_writer *w = vma_writer_new_fd(fd, true, &wo, &verr);
     if (!w) {
+        close(fd);
+        unlink(file);
         free(nodes);
         return qmp_error("GenericError", "%s", verr.msg);
     }
@@ -577,7 +595,8 @@ json_object *qmp_backup(sim *s, json_object *args)
 
 fail:
     free(nodes);
-    vma_writer_free(w);     /* the seed unlinks the half-made archive too */
+    vma_writer_free(w);
+    unlink(file);           /* the seed removes an archive that never started */
     return err;
 }
 
@@ -613,7 +632,7 @@ json_object *qmp_backup_cancel(sim *s)
 {
     pve_state *p = s->pve;
     if (p && p->running) {
-        cancel_all(s, -ECANCELED, "backup cancelled");
+        cancel_all(s, -ECANCELED, "backup canceled");    /* the seed's text */
     }
     return qmp_ok();
 }
