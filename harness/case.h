@@ -69,7 +69,7 @@ typedef enum {
     C_QMP_LOG, C_QMP_RETURN, C_QMP, C_HMP_IO, C_WRITE, C_BITMAPS,
     C_MODEL, C_CHECK, C_RUN_JOB, C_COMPARE,
     /* VMA archives (cases/vma-*.case) */
-    C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE,
+    C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
     /* shell-style tests (bash iotests) */
     C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP
 } cmd_id;

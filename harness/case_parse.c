@@ -805,6 +805,7 @@ static const cmd_spec cmds[] = {
     { "event_wait", C_EVENT_WAIT, 1, 1, "device" },
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
+    { "write_file", C_WRITE_FILE, 2, 2, "" },
     { "shell_test", C_SHELL_TEST, 1, 1, "" },
     { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
@@ -929,6 +930,10 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_CHECK_IMAGE:
         if (want_word(p, pos[0], "an image model name") == 0)
             want_expr(p, pos[1], "a file name");
+        return;
+    case C_WRITE_FILE:
+        if (want_expr(p, pos[0], "a file name") == 0)
+            want_expr(p, pos[1], "the file's text");
         return;
     case C_MODEL: {
         if (want_word(p, pos[0], "a model name") < 0 || want_word(p, pos[1], "a model operation") < 0)

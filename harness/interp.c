@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define MAX_DEPTH 200
 
@@ -1595,6 +1598,52 @@ static int check_image(interp *I, const stmt *s)
     return 0;
 }
 
+/* `write_file PATH TEXT`: a real file (a VM config for `backup`) directly
+ * inside the backend's test directory, so a case cannot write elsewhere.
+ * Replaces an existing file; prints nothing. */
+static int write_file(interp *I, const stmt *s)
+{
+    char *path = get_str(I, s->args[0].e);
+    char *text = path ? get_str(I, s->args[1].e) : NULL;
+    if (!text) {
+        free(path);
+        return -1;
+    }
+    const char *dir = I->be->test_dir ? I->be->test_dir : "";
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    const char *name = path + n + 1;
+    int r = 0;
+    if (!n || strncmp(path, dir, n) || path[n] != '/' || !*name || strchr(name, '/') ||
+        !strcmp(name, ".") || !strcmp(name, "..")) {
+        rt_fail(I, s->args[0].line, s->args[0].col,
+                "write_file: '%s' is not a file directly in the test directory %.*s", path,
+                (int)n, dir);
+        r = -1;
+    } else {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        size_t len = strlen(text), done = 0;
+        while (fd >= 0 && done < len) {
+            ssize_t w = write(fd, text + done, len - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        int saved = errno;
+        if (fd < 0 || done < len || close(fd) < 0) {
+            rt_fail(I, s->line, s->col, "write_file: cannot write %s: %s", path,
+                    strerror(fd < 0 || done < len ? saved : errno));
+            r = -1;
+        }
+    }
+    free(path);
+    free(text);
+    return r;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
     json_object *v = NULL;
@@ -1707,6 +1756,8 @@ static int exec_cmd(interp *I, const stmt *s)
         return image_op(I, s);
     case C_CHECK_IMAGE:
         return check_image(I, s);
+    case C_WRITE_FILE:
+        return write_file(I, s);
     case C_SHELL_TEST:
         return exec_shell_test(I, s);
     case C_QEMU_IO_RUN:

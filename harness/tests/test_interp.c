@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness/case.h"
 #include "harness/interp.h"
@@ -379,6 +380,58 @@ static void test_case_257_runs(void **state)
     f->base.ops->destroy(&f->base);
 }
 
+/* write_file: a real file directly in the test directory, nowhere else. */
+static void test_write_file(void **state)
+{
+    char dir[] = "/tmp/blocksim-wf-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    fake_backend *f = fake_new();
+    f->base.test_dir = dir;
+    char *out, *err = NULL;
+    assert_int_equal(run(f, "files conf\nwrite_file $conf \"a = 1\\nb\"\n"
+                            "write_file $conf \"name: vm\\n\"\n", &out, &err), 0);
+    assert_string_equal(out, "");      /* silent */
+    free(out);
+    char path[256], buf[64] = "";
+    snprintf(path, sizeof path, "%s/4242-conf", dir);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = 0;
+    assert_string_equal(buf, "name: vm\n");    /* replaced, nothing appended */
+    unlink(path);
+
+    char want[512];
+    snprintf(want, sizeof want, "t.case:1:12: runtime error: write_file: '/etc/x' is not a file "
+             "directly in the test directory %s", dir);
+    expect_err(f, "write_file \"/etc/x\" \"t\"\n", want);
+    snprintf(want, sizeof want, "t.case:1:12: runtime error: write_file: '%s/sub/x' is not a "
+             "file directly in the test directory %s", dir, dir);
+    char src[512];
+    snprintf(src, sizeof src, "write_file \"%s/sub/x\" \"t\"\n", dir);
+    expect_err(f, src, want);
+    snprintf(want, sizeof want, "t.case:1:12: runtime error: write_file: '%s/..' is not a "
+             "file directly in the test directory %s", dir, dir);
+    snprintf(src, sizeof src, "write_file \"%s/..\" \"t\"\n", dir);
+    expect_err(f, src, want);
+    snprintf(want, sizeof want, "t.case:1:12: runtime error: write_file: '%sx' is not a "
+             "file directly in the test directory %s", dir, dir);
+    snprintf(src, sizeof src, "write_file \"%sx\" \"t\"\n", dir);
+    expect_err(f, src, want);
+    expect_err(f, "files conf\nwrite_file $conf 5\n",
+               "t.case:2:18: runtime error: expected a string, got int");
+    f->base.ops->destroy(&f->base);
+    assert_int_equal(rmdir(dir), 0);
+
+    f = fake_new();
+    f->base.test_dir = "/nonexistent-blocksim-dir";
+    expect_err(f, "files c\nwrite_file $c \"t\"\n",
+               "t.case:2:1: runtime error: write_file: cannot write "
+               "/nonexistent-blocksim-dir/4242-c: No such file or directory");
+    f->base.ops->destroy(&f->base);
+}
+
 static void test_runtime_errors(void **state)
 {
     static const struct {
@@ -570,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_img_create),
         cmocka_unit_test(test_case_257_runs),
+        cmocka_unit_test(test_write_file),
         cmocka_unit_test(test_runtime_errors),
         cmocka_unit_test(test_backend_failures),
     };

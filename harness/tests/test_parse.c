@@ -164,6 +164,13 @@ static void test_errors(void **state)
         { "proc h a\nend\nrun_job \"j\" pre_finalize=h",
           "x.case:3:13: error: pre_finalize procedure 'h' must take no arguments" },
         { "run_job \"j\" cancel=", "x.case:1:20: error: expected an expression, found 'end of file'" },
+        { "write_file \"a\"", "x.case:1:1: error: write_file takes 2 arguments, got 1" },
+        { "write_file \"a\" \"b\" \"c\"", "x.case:1:1: error: write_file takes 2 arguments, got 3" },
+        { "write_file conf \"x\"", "x.case:1:12: error: expected a file name, found word 'conf' "
+                                   "(variables need '$', strings quotes)" },
+        { "write_file \"a\" text", "x.case:1:16: error: expected the file's text, found word 'text' "
+                                   "(variables need '$', strings quotes)" },
+        { "write_file \"a\" \"b\" mode=1", "x.case:1:20: error: write_file has no argument 'mode'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         expect_error(cases[i].src, cases[i].err);
