@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Feed each kind of bad input to the real programs and print what they say.
 
-    python3 tools/bad_input.py [--build build] [--out build/bad-input]
+    python3 tools/bad_input.py [--build build] [--out build/bad-input] [--wrapper CMD]
 
 Writes malformed case files, corrupt VMA archives and wrong QMP arguments
 into the scratch directory, runs `harness` and `vma` on them, and prints
@@ -18,8 +18,13 @@ import subprocess
 import sys
 
 
+WRAPPER = []
+
+
 def run(cmd, cwd):
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    p = subprocess.run(WRAPPER + cmd, cwd=cwd, capture_output=True, text=True)
+    if WRAPPER and p.returncode == 99:
+        sys.exit('%s: the wrapper reported an error:\n%s' % (' '.join(cmd), p.stderr))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -299,7 +304,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--build', default='build')
     ap.add_argument('--out', default='build/bad-input')
+    ap.add_argument('--wrapper', default='',
+                    help='prefix for every command, e.g. "valgrind -q --error-exitcode=99 '
+                    '--leak-check=full --errors-for-leak-kinds=all"; its exit code 99 fails')
     a = ap.parse_args()
+    WRAPPER.extend(a.wrapper.split())
     out = os.path.abspath(a.out)
     harness = os.path.abspath(os.path.join(a.build, 'harness'))
     vma = os.path.abspath(os.path.join(a.build, 'vma'))
