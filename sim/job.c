@@ -303,12 +303,11 @@ static bool job_tick(sim *s, sim_job *j)
         job_completed(s, j, r);
         return true;
     }
-    if (j->sync == CL_SYNC_NONE) {
-        /* sync none copies only through copy-before-write, until cancelled */
-        return false;
-    }
     cl_copy_failure fail = { 0, false };
     switch (cl_backup_step(j->bk, &fail)) {
+    case CL_STEP_IDLE:
+        /* sync none copies only through copy-before-write, until cancelled */
+        return false;
     case CL_STEP_MORE:
         return true;
     case CL_STEP_DONE:

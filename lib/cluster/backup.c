@@ -213,7 +213,7 @@ cl_step_result cl_backup_step(cl_backup *job, cl_copy_failure *fail)
         return CL_STEP_CANCELLED;
     }
     if (job->sync == CL_SYNC_NONE) {
-        return CL_STEP_DONE;
+        return CL_STEP_IDLE;
     }
     if (job->sync == CL_SYNC_TOP && !job->top_pass_done) {
         ret = cl_copy_reset_unallocated(job->cs);

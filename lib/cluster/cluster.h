@@ -308,11 +308,14 @@ typedef enum cl_step_result {
     CL_STEP_DONE,        /* everything copied (success) */
     CL_STEP_FAILED,      /* a copy failed: see fail */
     CL_STEP_CANCELLED,   /* cl_backup_cancel() was called */
+    CL_STEP_IDLE,        /* sync none: nothing to copy on its own; copy-before-write
+                            serves guest writes until the caller cancels (QEMU 7.2
+                            keeps such a job running until it is cancelled) */
 } cl_step_result;
 
 /* One unit of the job's work: for sync top, first the unallocated pass (one
  * step), then one copy task per step, lowest remaining cluster first; sync
- * none copies nothing and is DONE at once. A caller models time between
+ * none copies nothing and answers IDLE until cancelled. A caller models time between
  * steps (guest writes through cl_backup_cbw() may land in between). */
 cl_step_result cl_backup_step(cl_backup *job, cl_copy_failure *fail);
 void cl_backup_cancel(cl_backup *job);

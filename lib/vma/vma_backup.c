@@ -154,6 +154,10 @@ int vma_backup_step(vma_backup *b, vma_error *err)
     case CL_STEP_CANCELLED:
         vma_writer_set_error(b->w, -ECANCELED, "backup cancelled");
         return vma_writer_error(b->w, err);
+    case CL_STEP_IDLE:
+        /* Only sync none idles, and an archive is never made with it. */
+        vma_writer_set_error(b->w, -EINVAL, "backup job has nothing to copy (sync none)");
+        return vma_writer_error(b->w, err);
     case CL_STEP_FAILED:
     default:
         return job_failed(b, &fail, "backup", err);
