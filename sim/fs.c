@@ -124,6 +124,31 @@ void store_read(const sim_store *s, uint64_t off, uint64_t len, void *buf)
     }
 }
 
+/* The leading run of [off, off + len) that is all holes (reads as zeroes
+ * with no chunk behind it: *hole) or all chunks (!*hole). A hole may still be
+ * read; a chunk may hold zeroes. */
+uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole)
+{
+    uint64_t done = 0;
+    bool first = true;
+    while (done < len) {
+        uint64_t pos = off + done;
+        uint64_t in = pos % SIM_CHUNK;
+        uint64_t n = SIM_CHUNK - in < len - done ? SIM_CHUNK - in : len - done;
+        bool h = pos >= s->size || !store_chunk(s, pos / SIM_CHUNK);
+        if (pos >= s->size) {
+            n = len - done;
+        }
+        if (!first && h != *hole) {
+            break;
+        }
+        *hole = h;
+        first = false;
+        done += n;
+    }
+    return done;
+}
+
 static bool all_zero(const uint8_t *p, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++) {
@@ -297,6 +322,72 @@ uint64_t img_guest_size(sim *s, const char *path)
         return 0;
     }
     return f->qcow2 ? f->qcow2->size : f->data.size;
+}
+
+/* qemu-img's block status through the chain, without any node: the leading
+ * run of the guest range [off, off + len) that is known to read as zeroes
+ * (*zero: past the end, a zero cluster, unallocated with nothing below, a hole
+ * of the file) or may hold data (!*zero). Same errors as img_open_chain_read,
+ * found where a read would find them: -2 when an image it reaches is missing
+ * or the chain is too deep. */
+int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
+                     uint64_t *pnum, bool *zero, int depth)
+{
+    sim_file *f = fs_lookup(s, path);
+    if (!f || depth > 16) {
+        return -2;
+    }
+    *pnum = len;
+    *zero = true;
+    if (!len) {
+        return 0;
+    }
+    if (!f->qcow2) {
+        if (off < f->data.size) {
+            uint64_t in_file = f->data.size - off < len ? f->data.size - off : len;
+            *pnum = store_extent(&f->data, off, in_file, zero);
+        }
+        return 0;
+    }
+    sim_qcow2 *q = f->qcow2;
+    uint64_t cs = q->cluster_size, done = 0;
+    bool first = true;
+    while (done < len) {
+        uint64_t pos = off + done, n = len - done;
+        bool z = true;
+        if (pos < q->size) {
+            uint64_t ci = pos / cs, in = pos % cs, e = q->l2[ci];
+            uint64_t end = q->size - pos < n ? q->size : pos + n;
+            n = cs - in < end - pos ? cs - in : end - pos;
+            if (e & Q2_ZERO) {
+                /* zero cluster */
+            } else if (e) {
+                n = store_extent(&f->data, e + in, n, &z);
+            } else if (q->backing) {
+                /* ask the backing file once for the whole unallocated run */
+                while (pos + n < end && !q->l2[(pos + n) / cs]) {
+                    n = (pos + n) / cs * cs + cs - pos;
+                    if (pos + n > end) {
+                        n = end - pos;
+                    }
+                }
+                char *bp = path_relative_to(path, q->backing);
+                int r = img_chain_extent(s, bp, pos, n, &n, &z, depth + 1);
+                free(bp);
+                if (r < 0) {
+                    return r;
+                }
+            }
+        }
+        if (!first && z != *zero) {
+            break;
+        }
+        *zero = z;
+        first = false;
+        done += n;
+    }
+    *pnum = done;
+    return 0;
 }
 
 /* Guest-visible read of an image file through its backing chain, without any
