@@ -187,7 +187,8 @@ static int run_step(bs_backend *b, char *line, unsigned step, unsigned flags, ch
     } else if (!strcmp(w[0], "img") && n >= 4) {
         long long size = strtoll(w[3], NULL, 0);
 
-        if ((flags & SIM_FUZZ_CAP_SIZES) && size > SIM_FUZZ_MAX_SIZE) {
+        /* negative is huge: qemu-img create takes an unsigned size */
+        if ((flags & SIM_FUZZ_CAP_SIZES) && (uint64_t)size > SIM_FUZZ_MAX_SIZE) {
             return 0;
         }
         rc = b->ops->img_create(b, w[1], w[2], (uint64_t)size, n > 4 ? w[4] : NULL,
