@@ -65,7 +65,9 @@ static void store_grow(sim_store *s)
     free(old.chunks);
 }
 
-static uint8_t *store_chunk_get(sim_store *s, uint64_t idx)
+/* The chunk, made when missing; zero-filled unless the caller overwrites it
+ * whole. */
+static uint8_t *store_chunk_get(sim_store *s, uint64_t idx, bool overwrite)
 {
     if ((s->used + 1) * 2 > s->cap) {
         store_grow(s);
@@ -73,7 +75,7 @@ static uint8_t *store_chunk_get(sim_store *s, uint64_t idx)
     size_t i = store_slot(s, idx + 1);
     if (!s->keys[i]) {
         s->keys[i] = idx + 1;
-        s->chunks[i] = calloc(1, SIM_CHUNK);
+        s->chunks[i] = overwrite ? malloc(SIM_CHUNK) : calloc(1, SIM_CHUNK);
         s->used++;
     }
     return s->chunks[i];
@@ -151,12 +153,7 @@ uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole
 
 static bool all_zero(const uint8_t *p, uint64_t n)
 {
-    for (uint64_t i = 0; i < n; i++) {
-        if (p[i]) {
-            return false;
-        }
-    }
-    return true;
+    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
 }
 
 void store_write(sim_store *s, uint64_t off, uint64_t len, const void *buf)
@@ -169,8 +166,10 @@ void store_write(sim_store *s, uint64_t off, uint64_t len, const void *buf)
         uint64_t idx = off / SIM_CHUNK, o = off % SIM_CHUNK;
         uint64_t n = SIM_CHUNK - o < len ? SIM_CHUNK - o : len;
         if (in) {
-            memcpy(store_chunk_get(s, idx) + o, in, n);
+            memcpy(store_chunk_get(s, idx, n == SIM_CHUNK) + o, in, n);
             in += n;
+        } else if (n == SIM_CHUNK) {
+            store_drop_chunk(s, idx);       /* a hole reads as zeroes */
         } else {
             uint8_t *c = store_chunk(s, idx);
             if (c) {

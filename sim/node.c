@@ -423,8 +423,10 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
             continue;
         }
         uint64_t c_off = ci * cs, c_len = c_off + cs > q->size ? q->size - c_off : cs;
-        uint8_t *old = calloc(1, cs);
+        /* the cluster's old contents: the backing file's, else zeroes */
+        uint8_t *old = NULL;
         if (k == Q_UNALLOC && n->backing) {
+            old = calloc(1, cs);
             q2_read(s, n, c_off, c_len, old);
         }
         if (!host) {
@@ -435,8 +437,14 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
         while (fn && fn->drv != DRV_FILE) {
             fn = fn->file;
         }
-        if (fn) {
+        if (fn && old) {
             store_write(&fn->f->data, host, cs, old);
+        } else if (fn) {
+            /* zeroes: holes in the file, no bytes written */
+            if (host + cs > fn->f->data.size) {
+                fn->f->data.size = host + cs;
+            }
+            store_zero(&fn->f->data, host, cs);
         }
         free(old);
         q->l2[ci] = host;

@@ -123,6 +123,72 @@ static void test_store_extent(void **state)
     store_free(&st);
 }
 
+static void test_store_holes(void **state)
+{
+    sim_store st;
+    store_init(&st);
+    uint8_t buf[SIM_CHUNK], out[SIM_CHUNK];
+    bool hole;
+    /* a whole-chunk write over a hole: exactly the bytes written */
+    for (size_t i = 0; i < sizeof buf; i++) {
+        buf[i] = (uint8_t)(i * 7 + 1);
+    }
+    store_write(&st, SIM_CHUNK, SIM_CHUNK, buf);
+    store_read(&st, SIM_CHUNK, SIM_CHUNK, out);
+    assert_memory_equal(out, buf, sizeof buf);
+    /* zeroing a whole chunk of data punches a hole, the size stays */
+    store_zero(&st, SIM_CHUNK, SIM_CHUNK);
+    assert_int_equal(st.used, 0);
+    assert_int_equal(st.size, 2 * SIM_CHUNK);
+    assert_int_equal(store_extent(&st, 0, 2 * SIM_CHUNK, &hole), 2 * SIM_CHUNK);
+    assert_true(hole);
+    /* zeroing part of a chunk keeps its other bytes; zeroing the rest drops it */
+    store_write(&st, 0, SIM_CHUNK, buf);
+    store_zero(&st, 0, SIM_CHUNK / 2);
+    store_read(&st, 0, SIM_CHUNK, out);
+    assert_int_equal(out[0], 0);
+    assert_memory_equal(out + SIM_CHUNK / 2, buf + SIM_CHUNK / 2, SIM_CHUNK / 2);
+    assert_int_equal(st.used, 1);
+    store_zero(&st, SIM_CHUNK / 2, SIM_CHUNK / 2);
+    assert_int_equal(st.used, 0);
+    store_free(&st);
+}
+
+/* A guest write into a new cluster of an image without backing leaves the
+ * rest of the host cluster a hole of the file instead of written zeroes. */
+static void test_new_cluster_is_sparse(void **state)
+{
+    bs_backend *b = vm_new();
+    sim *s = sim_of(b);
+    const char *path = "/tmp/blocksim/big";
+    const uint64_t cs = 4 * SIM_CHUNK;
+    sim_file *f = fs_create(s, path);
+    f->qcow2 = q2_new(16 * cs, cs);
+    store_truncate(&f->data, 3 * cs);
+    QMP_OK(b, "blockdev-add",
+           "{\"driver\": \"qcow2\", \"node-name\": \"big\", "
+           "\"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}", path);
+    hmp(b, "big", "write -P0x5a 0x41000 4k");
+    uint64_t host = f->qcow2->l2[1];
+    assert_true(host && !(host & Q2_ZERO));
+    assert_true(f->data.size >= host + cs);
+    bool hole;
+    assert_int_equal(store_extent(&f->data, host, cs, &hole), SIM_CHUNK);
+    assert_false(hole);
+    assert_int_equal(store_extent(&f->data, host + SIM_CHUNK, cs - SIM_CHUNK, &hole),
+                     cs - SIM_CHUNK);
+    assert_true(hole);
+    /* and the guest reads the write, zeroes around it */
+    uint8_t out[3 * 4096];
+    assert_int_equal(img_open_chain_read(s, path, 0x40000, sizeof out, out, 0), 0);
+    assert_int_equal(out[4095], 0);
+    assert_int_equal(out[4096], 0x5a);
+    assert_int_equal(out[8191], 0x5a);
+    assert_int_equal(out[8192], 0);
+    QMP_OK(b, "blockdev-del", "{\"node-name\": \"big\"}");
+    vm_free(b);
+}
+
 static void test_chain_extent(void **state)
 {
     bs_backend *b = vm_new();
@@ -318,6 +384,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_extent),
+        cmocka_unit_test(test_store_holes),
+        cmocka_unit_test(test_new_cluster_is_sparse),
         cmocka_unit_test(test_chain_extent),
         cmocka_unit_test(test_compare_tail_and_errors),
         cmocka_unit_test(test_compare_matches_bytes),
