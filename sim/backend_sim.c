@@ -190,8 +190,6 @@ static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
     return 0;
 }
 
-#define COMPARE_BUF (64u * 1024)
-
 /* Walk an image's extents over [off, off + n) for the errors a read of that
  * range would meet (a missing backing file). */
 static int chain_check(sim *s, const char *path, uint64_t off, uint64_t n)
@@ -199,7 +197,7 @@ static int chain_check(sim *s, const char *path, uint64_t off, uint64_t n)
     while (n) {
         uint64_t run;
         bool zero;
-        int r = img_chain_extent(s, path, off, n, &run, &zero, 0);
+        int r = img_chain_extent(s, path, off, n, &run, &zero, NULL, 0);
         if (r < 0) {
             return r;
         }
@@ -212,28 +210,6 @@ static int chain_check(sim *s, const char *path, uint64_t off, uint64_t n)
 static bool buf_is_zero(const uint8_t *p, size_t n)
 {
     return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
-}
-
-/* Do two images differ in [off, off + len)? A side known to read as zeroes
- * (za, zb) is not read; the other must then read as zeroes too. */
-static int ranges_differ(sim *s, const char *pa, bool za, const char *pb, bool zb,
-                         uint64_t off, uint64_t len, uint8_t *ba, uint8_t *bb)
-{
-    while (len) {
-        size_t n = len < COMPARE_BUF ? (size_t)len : COMPARE_BUF;
-        if (!za) {
-            img_open_chain_read(s, pa, off, n, ba, 0);
-        }
-        if (!zb) {
-            img_open_chain_read(s, pb, off, n, bb, 0);
-        }
-        if (za ? !buf_is_zero(bb, n) : zb ? !buf_is_zero(ba, n) : memcmp(ba, bb, n) != 0) {
-            return 1;
-        }
-        off += n;
-        len -= n;
-    }
-    return 0;
 }
 
 /* Guest-visible comparison through backing chains; the longer image's tail
@@ -258,7 +234,6 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     }
     uint64_t sa = img_guest_size(s, pa), sb = img_guest_size(s, pb);
     uint64_t end = sa > sb ? sa : sb;
-    uint8_t *ba = malloc(COMPARE_BUF), *bb = malloc(COMPARE_BUF);
     int result = 0;
     /* qemu-img reads 1 MiB at a time: a read error anywhere in a request
      * wins over a mismatch in it */
@@ -267,23 +242,24 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
         uint64_t n = end - off < step ? end - off : step;
         if (chain_check(s, pa, off, n) < 0 || chain_check(s, pb, off, n) < 0) {
             *err = xasprintf("qemu-img: error while reading a backing file");
-            result = -EIO;
-            break;
+            return -EIO;
         }
+        /* data is compared where it lies, zeroes are not read at all */
         for (uint64_t pos = off; pos < off + n && !result;) {
             uint64_t na, nb;
             bool za, zb;
-            img_chain_extent(s, pa, pos, off + n - pos, &na, &za, 0);
-            img_chain_extent(s, pb, pos, off + n - pos, &nb, &zb, 0);
-            uint64_t run = na < nb ? na : nb;
-            if (!za || !zb) {
-                result = ranges_differ(s, pa, za, pb, zb, pos, run, ba, bb);
+            const uint8_t *da = NULL, *db = NULL;
+            img_chain_extent(s, pa, pos, off + n - pos, &na, &za, &da, 0);
+            img_chain_extent(s, pb, pos, off + n - pos, &nb, &zb, &db, 0);
+            size_t run = (size_t)(na < nb ? na : nb);
+            if (!za && !zb) {
+                result = memcmp(da, db, run) != 0;
+            } else if (!za || !zb) {
+                result = !buf_is_zero(za ? db : da, run);
             }
             pos += run;
         }
     }
-    free(ba);
-    free(bb);
     return result;
 }
 

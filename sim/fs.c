@@ -151,6 +151,16 @@ uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole
     return done;
 }
 
+/* The bytes at off in place: a pointer into the chunk that holds them, valid
+ * for *pnum bytes (up to len, at most to the chunk's end); NULL for a hole. */
+const uint8_t *store_peek(const sim_store *s, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    uint64_t in = off % SIM_CHUNK;
+    *pnum = SIM_CHUNK - in < len ? SIM_CHUNK - in : len;
+    const uint8_t *c = off < s->size ? store_chunk(s, off / SIM_CHUNK) : NULL;
+    return c ? c + in : NULL;
+}
+
 static bool all_zero(const uint8_t *p, uint64_t n)
 {
     return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
@@ -326,11 +336,13 @@ uint64_t img_guest_size(sim *s, const char *path)
 /* qemu-img's block status through the chain, without any node: the leading
  * run of the guest range [off, off + len) that is known to read as zeroes
  * (*zero: past the end, a zero cluster, unallocated with nothing below, a hole
- * of the file) or may hold data (!*zero). Same errors as img_open_chain_read,
+ * of the file) or may hold data (!*zero). With data non-NULL, a data run is
+ * one piece that is contiguous in memory, and *data points at its bytes in
+ * place (valid until the file changes). Same errors as img_open_chain_read,
  * found where a read would find them: -2 when an image it reaches is missing
  * or the chain is too deep. */
 int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
-                     uint64_t *pnum, bool *zero, int depth)
+                     uint64_t *pnum, bool *zero, const uint8_t **data, int depth)
 {
     sim_file *f = fs_lookup(s, path);
     if (!f || depth > 16) {
@@ -345,6 +357,9 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
         if (off < f->data.size) {
             uint64_t in_file = f->data.size - off < len ? f->data.size - off : len;
             *pnum = store_extent(&f->data, off, in_file, zero);
+            if (!*zero && data) {
+                *data = store_peek(&f->data, off, *pnum, pnum);
+            }
         }
         return 0;
     }
@@ -362,6 +377,9 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                 /* zero cluster */
             } else if (e) {
                 n = store_extent(&f->data, e + in, n, &z);
+                if (!z && data && first) {
+                    *data = store_peek(&f->data, e + in, n, &n);
+                }
             } else if (q->backing) {
                 /* ask the backing file once for the whole unallocated run */
                 while (pos + n < end && !q->l2[(pos + n) / cs]) {
@@ -371,7 +389,8 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                     }
                 }
                 char *bp = path_relative_to(path, q->backing);
-                int r = img_chain_extent(s, bp, pos, n, &n, &z, depth + 1);
+                int r = img_chain_extent(s, bp, pos, n, &n, &z, first ? data : NULL,
+                                         depth + 1);
                 free(bp);
                 if (r < 0) {
                     return r;
@@ -384,6 +403,9 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
         *zero = z;
         first = false;
         done += n;
+        if (!z && data) {
+            break;          /* one piece of data at a time */
+        }
     }
     *pnum = done;
     return 0;

@@ -33,6 +33,7 @@ void store_write(sim_store *s, uint64_t off, uint64_t len, const void *buf);
 void store_zero(sim_store *s, uint64_t off, uint64_t len);
 void store_truncate(sim_store *s, uint64_t size);
 uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole);
+const uint8_t *store_peek(const sim_store *s, uint64_t off, uint64_t len, uint64_t *pnum);
 
 /* ---- qcow2 metadata, kept beside the file's bytes ----------------------- */
 
@@ -193,7 +194,7 @@ void q2_free(sim_qcow2 *q);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
 int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
-                     uint64_t *pnum, bool *zero, int depth);
+                     uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
 uint64_t img_guest_size(sim *s, const char *path);
 char *path_relative_to(const char *image, const char *backing);
 

@@ -206,31 +206,49 @@ static void test_chain_extent(void **state)
     set_cluster(ft, 4, C_DATA_HOLE, 0, 0);
     uint64_t n;
     bool zero;
-    assert_int_equal(img_chain_extent(s, top, 0, 8 * CS, &n, &zero, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, 0, 8 * CS, &n, &zero, NULL, 0), 0);
     assert_true(zero);
     assert_int_equal(n, CS);                /* zero cluster */
-    assert_int_equal(img_chain_extent(s, top, CS, 7 * CS, &n, &zero, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, CS, 7 * CS, &n, &zero, NULL, 0), 0);
     assert_false(zero);
     assert_int_equal(n, CS);                /* the base's data */
-    assert_int_equal(img_chain_extent(s, top, 2 * CS, 6 * CS, &n, &zero, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, 2 * CS, 6 * CS, &n, &zero, NULL, 0), 0);
     assert_true(zero);
     assert_int_equal(n, CS);                /* the base's hole */
-    assert_int_equal(img_chain_extent(s, top, 3 * CS + 5, 5 * CS, &n, &zero, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, 3 * CS + 5, 5 * CS, &n, &zero, NULL, 0), 0);
     assert_false(zero);
     assert_int_equal(n, CS - 5);            /* top's data */
+    /* data in place: through the chain, one chunk at a time */
+    const uint8_t *data = NULL;
+    assert_int_equal(img_chain_extent(s, top, CS, 7 * CS, &n, &zero, &data, 0), 0);
+    assert_false(zero);
+    assert_int_equal(n, CS);
+    assert_non_null(data);
+    assert_int_equal(data[7], 1);
+    assert_int_equal(data[6], 0);
+    data = NULL;
+    assert_int_equal(img_chain_extent(s, top, 3 * CS + 5, 5 * CS, &n, &zero, &data, 0), 0);
+    assert_int_equal(n, CS - 5);
+    assert_non_null(data);
+    assert_int_equal(data[-5], 9);
+    /* a zero run before data ends there, without a pointer */
+    data = NULL;
+    assert_int_equal(img_chain_extent(s, top, 2 * CS, 6 * CS, &n, &zero, &data, 0), 0);
+    assert_true(zero);
+    assert_int_equal(n, CS);
     /* top's hole, then unallocated over the base's hole and past its end,
      * then past top's own end */
-    assert_int_equal(img_chain_extent(s, top, 4 * CS, 100 * CS, &n, &zero, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, 4 * CS, 100 * CS, &n, &zero, NULL, 0), 0);
     assert_true(zero);
     assert_int_equal(n, 100 * CS);
     /* a missing backing file is an error where a read would meet it */
     free(ft->qcow2->backing);
     ft->qcow2->backing = xstrdup("/tmp/blocksim/none");
-    assert_int_equal(img_chain_extent(s, top, 0, CS, &n, &zero, 0), 0);
-    assert_int_equal(img_chain_extent(s, top, 3 * CS, CS, &n, &zero, 0), 0);
-    assert_int_equal(img_chain_extent(s, top, 4 * CS, 4 * CS, &n, &zero, 0), -2);
-    assert_int_equal(img_chain_extent(s, top, CS, CS, &n, &zero, 0), -2);
-    assert_int_equal(img_chain_extent(s, "/tmp/blocksim/none", 0, CS, &n, &zero, 0), -2);
+    assert_int_equal(img_chain_extent(s, top, 0, CS, &n, &zero, NULL, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, 3 * CS, CS, &n, &zero, NULL, 0), 0);
+    assert_int_equal(img_chain_extent(s, top, 4 * CS, 4 * CS, &n, &zero, NULL, 0), -2);
+    assert_int_equal(img_chain_extent(s, top, CS, CS, &n, &zero, NULL, 0), -2);
+    assert_int_equal(img_chain_extent(s, "/tmp/blocksim/none", 0, CS, &n, &zero, NULL, 0), -2);
     vm_free(b);
 }
 
