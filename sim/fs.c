@@ -364,17 +364,27 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
         return 0;
     }
     sim_qcow2 *q = f->qcow2;
-    uint64_t cs = q->cluster_size, done = 0;
+    /* cluster sizes are powers of two: shifts, not divisions, per cluster */
+    const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
+    const uint64_t cs = q->cluster_size;
+    uint64_t done = 0;
     bool first = true;
     while (done < len) {
         uint64_t pos = off + done, n = len - done;
         bool z = true;
         if (pos < q->size) {
-            uint64_t ci = pos / cs, in = pos % cs, e = q->l2[ci];
+            uint64_t ci = pos >> bits, in = pos & (cs - 1), e = q->l2[ci];
             uint64_t end = q->size - pos < n ? q->size : pos + n;
             n = cs - in < end - pos ? cs - in : end - pos;
-            if (e & Q2_ZERO) {
-                /* zero cluster */
+            if ((e & Q2_ZERO) || (!e && !q->backing)) {
+                /* zero clusters, unallocated ones with nothing below: all
+                 * the following ones too in one go */
+                uint64_t cj = ci + 1;
+                while (cj << bits < end &&
+                       ((q->l2[cj] & Q2_ZERO) || (!q->l2[cj] && !q->backing))) {
+                    cj++;
+                }
+                n = (cj << bits < end ? cj << bits : end) - pos;
             } else if (e) {
                 n = store_extent(&f->data, e + in, n, &z);
                 if (!z && data && first) {
@@ -382,12 +392,11 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                 }
             } else if (q->backing) {
                 /* ask the backing file once for the whole unallocated run */
-                while (pos + n < end && !q->l2[(pos + n) / cs]) {
-                    n = (pos + n) / cs * cs + cs - pos;
-                    if (pos + n > end) {
-                        n = end - pos;
-                    }
+                uint64_t cj = ci + 1;
+                while (cj << bits < end && !q->l2[cj]) {
+                    cj++;
                 }
+                n = (cj << bits < end ? cj << bits : end) - pos;
                 char *bp = path_relative_to(path, q->backing);
                 int r = img_chain_extent(s, bp, pos, n, &n, &z, first ? data : NULL,
                                          depth + 1);

@@ -252,6 +252,67 @@ static void test_chain_extent(void **state)
     vm_free(b);
 }
 
+/* Cluster sizes other than the store's chunk: runs of zero clusters end on
+ * the right byte, data pieces stay within a chunk. */
+static void test_chain_extent_cluster_sizes(void **state)
+{
+    bs_backend *b = vm_new();
+    sim *s = sim_of(b);
+    const char *base = "/tmp/blocksim/base", *top = "/tmp/blocksim/top";
+    sim_file *fb = mk_qcow2(s, base, 4 * CS, NULL);
+    set_cluster(fb, 1, C_DATA, 3, 100);
+    /* 4 KiB clusters, 1 MiB + 4 KiB: zero, unallocated, then data */
+    sim_file *ft = fs_create(s, top);
+    ft->qcow2 = q2_new(MiB + 4 * KiB, 4 * KiB);
+    ft->qcow2->backing = xstrdup(base);
+    store_truncate(&ft->data, 3 * 4 * KiB);
+    for (uint64_t ci = 0; ci < 8; ci++) {
+        ft->qcow2->l2[ci] = Q2_ZERO;
+    }
+    uint64_t host = ft->qcow2->next_host;
+    ft->qcow2->next_host += 4 * KiB;
+    ft->qcow2->l2[256] = host;
+    uint8_t byte = 0x77;
+    store_write(&ft->data, host + 4 * KiB - 1, 1, &byte);
+    uint64_t n;
+    bool zero;
+    const uint8_t *data = NULL;
+    assert_int_equal(img_chain_extent(s, top, 100, 2 * MiB, &n, &zero, &data, 0), 0);
+    assert_true(zero);
+    assert_int_equal(n, CS - 100);              /* zero clusters, then... */
+    assert_int_equal(img_chain_extent(s, top, 32 * KiB, 2 * MiB, &n, &zero, &data, 0), 0);
+    assert_true(zero);
+    assert_int_equal(n, CS - 32 * KiB);         /* ...then the base's unallocated */
+    assert_int_equal(img_chain_extent(s, top, CS, 2 * MiB, &n, &zero, &data, 0), 0);
+    assert_false(zero);
+    assert_int_equal(n, CS);                    /* the base's data */
+    assert_int_equal(data[100], 3);
+    assert_int_equal(img_chain_extent(s, top, 2 * CS, 2 * MiB, &n, &zero, &data, 0), 0);
+    assert_true(zero);
+    assert_int_equal(n, MiB - 2 * CS);          /* base's zeroes, past its end */
+    assert_int_equal(img_chain_extent(s, top, MiB, 2 * MiB, &n, &zero, &data, 0), 0);
+    assert_false(zero);
+    assert_int_equal(n, 4 * KiB);               /* top's own data, to its end */
+    assert_int_equal(data[4 * KiB - 1], 0x77);
+    assert_int_equal(img_chain_extent(s, top, MiB + 4 * KiB, MiB, &n, &zero, &data, 0), 0);
+    assert_true(zero);
+    assert_int_equal(n, MiB);
+    /* compare agrees with the bytes */
+    const char *flat = "/tmp/blocksim/flat";
+    sim_file *ff = mk_qcow2(s, flat, MiB + 4 * KiB, NULL);
+    set_cluster(ff, 1, C_DATA, 3, 100);
+    assert_int_equal(compare(b, top, flat), 1);
+    assert_int_equal(naive_compare(s, top, flat), 1);
+    uint64_t fh = ff->qcow2->next_host;
+    ff->qcow2->next_host += CS;
+    ff->qcow2->l2[16] = fh;
+    store_write(&ff->data, fh + 4 * KiB - 1, 1, &byte);
+    assert_int_equal(naive_compare(s, top, flat), 0);
+    assert_int_equal(compare(b, top, flat), 0);
+    assert_int_equal(compare(b, flat, top), 0);
+    vm_free(b);
+}
+
 static void test_compare_tail_and_errors(void **state)
 {
     bs_backend *b = vm_new();
@@ -405,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_store_holes),
         cmocka_unit_test(test_new_cluster_is_sparse),
         cmocka_unit_test(test_chain_extent),
+        cmocka_unit_test(test_chain_extent_cluster_sizes),
         cmocka_unit_test(test_compare_tail_and_errors),
         cmocka_unit_test(test_compare_matches_bytes),
     };
