@@ -44,6 +44,8 @@ PROGS       :=
 UNIT_TESTS  :=
 BENCHES     :=
 COV_DIRS    :=
+# Checks a fragment adds to make check; they run after the simulator's own.
+CHECK_EXTRA :=
 
 .PHONY: all check unit conformance coverage memcheck bench deps clean fuzz
 all:
@@ -101,7 +103,8 @@ all: $(LIBS) $(PROGS) $(UNIT_TESTS)
 unit: $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $(TEST_WRAPPER) $$t || fail=1; done; exit $$fail
 
-check: unit conformance
+check: unit conformance $(CHECK_EXTRA)
+conformance $(CHECK_EXTRA): | unit
 
 memcheck:
 	$(MAKE) unit conformance \

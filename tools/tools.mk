@@ -23,7 +23,7 @@ $(B)/tests/tools_backend_qemu: $(B)/objs/tools/tests/test_backend_qemu.o $(B)/ob
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(JSONC_LIBS)
 UNIT_TESTS += $(B)/tests/tools_backend_qemu
 
-conformance-qemu: $(B)/harness
+conformance-qemu: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 	$(PYTHON) tools/tests/conformance_qemu.py --harness $(B)/harness \
 	  --golden golden --out $(B)/conformance-qemu --repeat $(QEMU_REPEAT) $(CASES)
 
@@ -35,8 +35,5 @@ qemu-driver-test:
 	$(PYTHON) tools/tests/test_qemu_driver.py -v
 
 # README: make check also holds the simulator against real QEMU when it is
-# installed (without QEMU every QEMU comparison is a SKIP). Only once the
-# harness can be built, so check does not break before it lands.
-ifneq ($(wildcard harness/harness.mk),)
-check: qemu-driver-test conformance-qemu
-endif
+# installed (without QEMU every QEMU comparison is a SKIP).
+CHECK_EXTRA += qemu-driver-test conformance-qemu
