@@ -1087,6 +1087,9 @@ static int64_t cvtnum(const char *str)
     if (*end) {
         return -1;
     }
+    if (v > (uint64_t)INT64_MAX / mul) {
+        return -1;
+    }
     return (int64_t)(v * mul);
 }
 
@@ -1130,7 +1133,7 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
         goto out;
     }
     int64_t off = cvtnum(argv[i]), len = cvtnum(argv[i + 1]);
-    if (off < 0 || len < 0 || (uint64_t)(off + len) > node_size(n)) {
+    if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > node_size(n)) {
         goto out;
     }
     if (is_write) {
