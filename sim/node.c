@@ -111,7 +111,7 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
             if (r->once) {
                 bd_remove_rule(n, r);
             }
-            return -err;
+            return (int)(0u - (unsigned)err);   /* -err, defined for INT_MIN */
         }
     }
     return 0;

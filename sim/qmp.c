@@ -643,7 +643,8 @@ static json_object *parse_blkdebug_rules(sim_node *n, json_object *opts)
         rule->err = jget(r, "errno") ? json_object_get_int(jget(r, "errno")) : EIO;
         rule->once = jget(r, "once") && json_object_get_boolean(jget(r, "once"));
         rule->immediately = jget(r, "immediately") && json_object_get_boolean(jget(r, "immediately"));
-        rule->offset = jget(r, "sector") ? json_object_get_int64(jget(r, "sector")) * 512 : -1;
+        int64_t sector = jget(r, "sector") ? json_object_get_int64(jget(r, "sector")) : -1;
+        rule->offset = sector == -1 ? -1 : (int64_t)((uint64_t)sector * 512);
         const char *iot = jstr(r, "iotype");
         if (iot) {
             for (int t = 0; e_iotype[t]; t++) {
