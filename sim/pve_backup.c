@@ -282,7 +282,16 @@ bool pve_tick(sim *s)
         sample_counts(p);
         long double allowed = (long double)p->speed * (long double)(s->clock_ns - p->start_ns) / 1e9L;
         if ((long double)p->transferred > allowed) {
-            return true;    /* time passes, nothing is copied */
+            for (sim_job *j = s->jobs; j; j = j->next) {
+                if (j->status == JS_RUNNING) {
+                    return true;    /* time passes, nothing is copied */
+                }
+            }
+            /* nothing else runs: sleep until the limit allows more, as
+             * QEMU's rate limiter does, rather than 1 ms at a time */
+            long double due = (long double)p->start_ns +
+                              (long double)p->transferred * 1e9L / (long double)p->speed;
+            s->clock_ns = due < 0x1p63L ? (uint64_t)due + 1 : 1ull << 63;
         }
     }
     for (unsigned k = 0; k < p->ndevs; k++) {
