@@ -836,9 +836,9 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     if (!n) {
         return qmp_error("GenericError", "Failed to find node with node-name='%s'", name);
     }
-    if (n->busy_job) {
+    if (n->busy_job || pve_node_busy(s, n)) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
-                         name, n->busy_job->type == JOB_BACKUP ? "backup" : "create");
+                         name, !n->busy_job || n->busy_job->type == JOB_BACKUP ? "backup" : "create");
     }
     if (!n->monitor_owned) {
         return qmp_error("GenericError", "Node %s is not owned by the monitor", name);
