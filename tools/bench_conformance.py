@@ -12,10 +12,12 @@ The verdicts are printed; the exit status is non-zero only if a run fails.
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests"))
+from conformance_qemu import qemu_missing, qemu_skip_reason  # noqa: E402  (shared rules)
 
 TARGET_MS = 100.0
 TARGET_RSS_MIB = 64.0
@@ -44,8 +46,7 @@ def main():
     ap.add_argument("cases", nargs="+")
     args = ap.parse_args()
 
-    have_qemu = (not args.no_qemu and shutil.which("qemu-system-x86_64")
-                 and shutil.which("qemu-img"))
+    have_qemu = not args.no_qemu and qemu_missing() is None
     print(f"{'case':<16} {'sim ms':>9} {'sim RSS MiB':>12} {'qemu s':>9} {'qemu/sim':>9}")
     verdicts = []
     for case in args.cases:
@@ -55,12 +56,15 @@ def main():
         sim_s = min(w for w, _ in runs)
         sim_rss = max(r for _, r in runs)
         qemu_s = None
-        if have_qemu:
+        skip_why = qemu_skip_reason(case)
+        if skip_why:
+            print(f"  ({name} not run on QEMU: {skip_why})")
+        elif have_qemu:
             qemu_s, _ = run_once([args.harness, "--backend", "qemu", "--print", case])
         ratio = qemu_s / sim_s if qemu_s else None
-        print(f"{name:<16} {sim_s * 1000:>9.1f} {sim_rss:>12.1f} "
-              f"{qemu_s if qemu_s is not None else float('nan'):>9.2f} "
-              f"{ratio if ratio is not None else float('nan'):>8.0f}x")
+        qemu_col = f"{qemu_s:>9.2f}" if qemu_s is not None else f"{'-':>9}"
+        ratio_col = f"{ratio:>8.0f}x" if ratio is not None else f"{'-':>9}"
+        print(f"{name:<16} {sim_s * 1000:>9.1f} {sim_rss:>12.1f} {qemu_col} {ratio_col}")
         if name == "257":
             verdicts.append(("257 replay wall time", f"{sim_s * 1000:.1f} ms",
                              f"< {TARGET_MS:.0f} ms", sim_s * 1000 < TARGET_MS))
