@@ -274,6 +274,11 @@ QMP = [
     ('blkdebug rule with an unknown event', 'blockdev-add',
      '{"driver": "blkdebug", "node-name": "bd", "image": "drive0", '
      '"inject-error": [{"event": "nope"}]}'),
+    ('(a VMA backup of drive0 starts)', 'backup',
+     '{"backup-file": "${img}.vma", "devlist": "drive0"}'),
+    ('node in use by the running backup', 'blockdev-del', '{"node-name": "drive0"}'),
+    ('a second backup while one runs', 'backup',
+     '{"backup-file": "${img}2.vma", "devlist": "drive0"}'),
 ]
 
 
@@ -285,7 +290,9 @@ def qmp_table(harness, out):
              '"file": {"driver": "file", "filename": $img}}']
     for _, cmd, args in QMP:
         lines.append('qmp_log %s %s' % (cmd, args.replace('"${img}"', '$img')
-                                        .replace('"${img}2"', '($img + "2")')))
+                                        .replace('"${img}2"', '($img + "2")')
+                                        .replace('"${img}.vma"', '($img + ".vma")')
+                                        .replace('"${img}2.vma"', '($img + "2.vma")')))
     with open(os.path.join(d, 'qmp.case'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     rc, stdout, err = run([harness, '--print', '--golden-dir', d, 'qmp.case'], d)
@@ -293,7 +300,9 @@ def qmp_table(harness, out):
                l.startswith('{"return"')]
     rows = []
     for (what, cmd, args), reply in zip(QMP, replies):
-        shown = args.replace('"${img}2"', '$img + "2"').replace('"${img}"', '$img')
+        shown = (args.replace('"${img}2"', '$img + "2"').replace('"${img}"', '$img')
+                 .replace('"${img}.vma"', '$img + ".vma"')
+                 .replace('"${img}2.vma"', '$img + "2.vma"'))
         rows.append('| %s | `%s %s` | `%s` |' % (what, cmd, md(shown), md(reply)))
     if len(replies) != len(QMP):
         rows.append('| (run stopped) | | `%s` |' % md(err.strip()))
