@@ -21,6 +21,8 @@
 #include "vma/vma_backup.h"
 
 #define PVE_DEFAULT_RAM (4ull << 20)
+/* The state is written inside the QMP command: keep it bounded. */
+#define PVE_MAX_RAM (1ull << 30)
 
 typedef struct pve_dev {
     sim *s;                     /* for the cl_io callbacks */
@@ -466,6 +468,10 @@ json_object *qmp_backup(sim *s, json_object *args)
     }
     if (ram_size <= 0) {
         return qmp_error("GenericError", "Parameter 'x-ram-size' expects a positive value");
+    }
+    if ((uint64_t)ram_size > PVE_MAX_RAM) {
+        return qmp_error("GenericError", "Parameter 'x-ram-size' is at most %llu in the simulator",
+                         (unsigned long long)PVE_MAX_RAM);
     }
     if ((err = collect_devices(s, devlist, &nodes, &nnodes))) {
         return err;
