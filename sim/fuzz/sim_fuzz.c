@@ -17,7 +17,8 @@ static int fail(char **err, unsigned step, const char *what)
     return -1;
 }
 
-/* Does v hold an integer "size" member beyond the cap? */
+/* Does v hold an integer "size" (or VMA backup "x-ram-size") member beyond
+ * the cap? */
 static bool too_big(json_object *v, int depth)
 {
     if (!v || depth > 64) {
@@ -25,7 +26,8 @@ static bool too_big(json_object *v, int depth)
     }
     if (json_object_is_type(v, json_type_object)) {
         json_object_object_foreach(v, key, val) {
-            if (!strcmp(key, "size") && json_object_is_type(val, json_type_int) &&
+            if ((!strcmp(key, "size") || !strcmp(key, "x-ram-size")) &&
+                json_object_is_type(val, json_type_int) &&
                 json_object_get_int64(val) > SIM_FUZZ_MAX_SIZE) {
                 return true;
             }

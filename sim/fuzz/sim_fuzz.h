@@ -14,7 +14,8 @@
  * The VM is launched before the first line. At most SIM_FUZZ_MAX_STEPS
  * lines run. With SIM_FUZZ_CAP_SIZES (the fuzz target sets it), a step that
  * would create an image larger than SIM_FUZZ_MAX_SIZE (an integer "size"
- * member anywhere in the arguments, or @img's SIZE) is skipped, so each run
+ * member anywhere in the arguments, or @img's SIZE) or save that much VM
+ * state ("x-ram-size") is skipped, so each run
  * is bounded in time and memory: the simulator holds sparse raw images of
  * any size, and a job over one copies it all. Regression scripts run
  * without the cap, to show the simulator's own limits.
