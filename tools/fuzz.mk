@@ -24,6 +24,9 @@
 # to the same entry point with the normal build (gcc), so `make check` and
 # `make memcheck` keep it fixed.
 
+# clang's libFuzzer and sanitizer runtimes (not pulled in without recommends).
+DEB_PACKAGES += clang libclang-rt-14-dev
+
 # ---- regression tests (every build flavour) --------------------------------
 # What linking the simulator takes (sim/sim.mk says, when it says).
 FUZZ_SIM_LINK   := $(or $(SIM_LINK),$(B)/libsim.a $(B)/libcluster.a)
