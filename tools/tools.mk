@@ -18,10 +18,7 @@ QEMU_REPEAT ?= 1
 .PHONY: conformance-qemu bless-qemu qemu-driver-test
 
 # harness/backend_qemu.c over the real driver (skips without QEMU).
-$(B)/tests/tools_backend_qemu: $(B)/objs/tools/tests/test_backend_qemu.o $(B)/objs/harness/backend_qemu.o
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(JSONC_LIBS)
-UNIT_TESTS += $(B)/tests/tools_backend_qemu
+$(eval $(call add_test,tools_backend_qemu,tools/tests/test_backend_qemu.c harness/backend_qemu.c,,$(JSONC_LIBS)))
 
 conformance-qemu: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 	$(PYTHON) tools/tests/conformance_qemu.py --harness $(B)/harness \
