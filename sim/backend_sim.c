@@ -145,7 +145,7 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
         return -EINVAL;
     }
-    int too_big = q2_size_check(size, 65536);
+    int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
     if (too_big == -EFBIG) {
         *err = xasprintf("qemu-img: %s: The image size is too large for file format 'qcow2' "
                          "(try using a larger cluster size)", path);
@@ -156,12 +156,12 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         return too_big;
     }
     sim_file *f = fs_create(s, path);
-    f->qcow2 = q2_new(size, 65536);
+    f->qcow2 = q2_new(size, Q2_DEFAULT_CLUSTER_SIZE);
     if (backing) {
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * 65536);
+    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
     return 0;
 }
 

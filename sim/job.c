@@ -604,8 +604,8 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
         }
     }
     uint64_t cluster = node_cluster_size(tgt);
-    if (cluster < 65536) {
-        cluster = 65536;
+    if (cluster < BACKUP_MIN_CLUSTER_SIZE) {
+        cluster = BACKUP_MIN_CLUSTER_SIZE;
     }
     if (max_chunk && (uint64_t)max_chunk < cluster) {
         return qmp_error("GenericError",
@@ -775,7 +775,7 @@ static int create_run(sim *s, sim_job *j)
             return create_fail(j, "The 'file' node holds no file");
         }
         uint64_t size = (uint64_t)jint(o, "size", 0);
-        uint64_t cs = (uint64_t)jint(o, "cluster-size", 65536);
+        uint64_t cs = (uint64_t)jint(o, "cluster-size", Q2_DEFAULT_CLUSTER_SIZE);
         if (cs < 512 || cs > 2 * 1024 * 1024 || (cs & (cs - 1))) {
             return create_fail(j, "Cluster size must be a power of two between 512 and 2048k");
         }

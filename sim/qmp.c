@@ -910,7 +910,7 @@ static json_object *qmp_bitmap_add(sim *s, json_object *args)
     if (!*name) {
         return qmp_error("GenericError", "Bitmap name cannot be empty");
     }
-    uint64_t gran = 65536;
+    uint64_t gran;
     json_object *g = jget(args, "granularity");
     if (g) {
         gran = (uint64_t)json_object_get_int64(g);
@@ -920,12 +920,12 @@ static json_object *qmp_bitmap_add(sim *s, json_object *args)
     } else {
         /* QEMU's default: the image's cluster size, clamped to [4K, 64K] */
         uint64_t cs = node_cluster_size(n);
-        gran = cs ? cs : 65536;
-        if (gran < 4096) {
-            gran = 4096;
+        gran = cs ? cs : BITMAP_DEFAULT_GRAN_MAX;
+        if (gran < BITMAP_DEFAULT_GRAN_MIN) {
+            gran = BITMAP_DEFAULT_GRAN_MIN;
         }
-        if (gran > 65536) {
-            gran = 65536;
+        if (gran > BITMAP_DEFAULT_GRAN_MAX) {
+            gran = BITMAP_DEFAULT_GRAN_MAX;
         }
     }
     bool persistent = jget(args, "persistent") && json_object_get_boolean(jget(args, "persistent"));

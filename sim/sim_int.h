@@ -37,6 +37,12 @@ const uint8_t *store_peek(const sim_store *s, uint64_t off, uint64_t len, uint64
 
 /* ---- qcow2 metadata, kept beside the file's bytes ----------------------- */
 
+/* QEMU 7.2 defaults the simulator follows. */
+#define Q2_DEFAULT_CLUSTER_SIZE 65536u     /* qemu-img create / blockdev-create qcow2 */
+#define BACKUP_MIN_CLUSTER_SIZE 65536u     /* backup: max(this, target's cluster) */
+#define BITMAP_DEFAULT_GRAN_MIN 4096u      /* default granularity: the cluster size, */
+#define BITMAP_DEFAULT_GRAN_MAX 65536u     /* clamped to [4 KiB, 64 KiB] */
+
 #define Q2_ZERO 1ull    /* L2 entry flag: reads as zeroes */
 
 typedef struct sim_saved_bitmap {
