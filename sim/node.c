@@ -187,6 +187,9 @@ void node_remove(sim *s, sim_node *n)
     if (*pp) {
         *pp = n->next;
     }
+    if (n->cbw) {
+        cbw_close(s, n);    /* machine teardown: children may be gone already */
+    }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
     for (int e = 0; e < BD_NEVENTS; e++) {
@@ -214,9 +217,11 @@ void node_unref(sim *s, sim_node *n)
         return;
     }
     sim_node *file = n->file, *backing = n->backing;
+    sim_node *target = cbw_close(s, n);
     node_remove(s, n);
     node_unref(s, file);
     node_unref(s, backing);
+    node_unref(s, target);
 }
 
 /* ---- sizes and names ----------------------------------------------------- */
@@ -235,7 +240,10 @@ uint64_t node_size(sim_node *n)
         return node_size(n->file) > n->raw_offset ? node_size(n->file) - n->raw_offset : 0;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_SNAPSHOT_ACCESS:
         return node_size(n->file);
+    case DRV_NULL:
+        return n->null_size;
     }
     return 0;
 }
@@ -259,6 +267,7 @@ const char *node_drv_name(sim_node *n)
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
         [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
+        [DRV_SNAPSHOT_ACCESS] = "snapshot-access", [DRV_NULL] = "null-co",
     };
     return names[n->drv];
 }
@@ -365,13 +374,6 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     return true;
 }
 
-static bool q2_reads_zero(sim *s, sim_node *n, uint64_t ci)
-{
-    uint64_t cs = n->q->cluster_size, off = ci * cs;
-    uint64_t len = off + cs > n->q->size ? n->q->size - off : cs;
-    return chain_is_zero(s, n, off, len);
-}
-
 static uint64_t q2_alloc_host(sim_node *n)
 {
     uint64_t h = n->q->next_host;
@@ -392,10 +394,20 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
             uint64_t w_off = off > c_off ? off : c_off;
             uint64_t w_end = off + len < c_end ? off + len : c_end;
-            if (q2_reads_zero(s, n, ci)) {
-                continue;
-            }
-            if (w_off == c_off && w_end == c_end) {
+            /* qcow2_co_pwrite_zeroes: a partial cluster becomes a zero
+             * cluster only if it holds no data and the rest of it reads as
+             * zeroes; otherwise the generic layer writes a zero buffer. A
+             * whole cluster always gets the zero flag (zero_in_l2_slice),
+             * even where it already reads as zeroes: a backing file may
+             * change later, a fleecing target's source does. */
+            bool whole = w_off == c_off && w_end == c_end;
+            if (whole || (q2_cluster_kind(q, ci) != Q_DATA &&
+                          chain_is_zero(s, n, c_off, w_off - c_off) &&
+                          chain_is_zero(s, n, w_end, c_end - w_end))) {
+                if (!q->l2_table[ci / per_table]) {
+                    q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
+                    q2_alloc_host(n);
+                }
                 q->l2[ci] |= Q2_ZERO;
             } else {
                 uint8_t *z = calloc(1, w_end - w_off);
@@ -486,6 +498,11 @@ int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
         return node_read(s, n->file, off + n->raw_offset, len, buf);
     case DRV_CBW:
         return node_read(s, n->file, off, len, buf);
+    case DRV_SNAPSHOT_ACCESS:
+        return snapshot_access_read(s, n, off, len, buf);
+    case DRV_NULL:
+        memset(buf, 0, len);
+        return 0;
     }
     return -EIO;
 }
@@ -545,10 +562,18 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
     case DRV_RAW:
         r = node_write(s, n->file, off + n->raw_offset, len, buf, zeroes);
         break;
+    case DRV_SNAPSHOT_ACCESS:
+        return -ENOTSUP;
+    case DRV_NULL:
+        break;
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
             return -EIO;
+        }
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, buf, zeroes, false);
+            break;
         }
         r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
         if (!r) {
@@ -584,6 +609,71 @@ int node_flush(sim *s, sim_node *n)
     return ret ? ret : child;
 }
 
+/* QEMU's bdrv_co_pdiscard: nothing happens unless the node was opened with
+ * discard=unmap (children default to it, a blockdev-add root does not).
+ * qcow2 drops whole clusters only (qcow2_co_pdiscard), which then read as
+ * zeroes where a backing file or an allocation was (discard_in_l2_slice);
+ * a file punches a hole. Dirty bitmaps record the range, as for a write. */
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    int r = 0;
+    if (!len || !n->discard_unmap) {
+        return 0;
+    }
+    uint64_t size = node_size(n);
+    if (off > size || len > size - off) {
+        return -EIO;
+    }
+    switch (n->drv) {
+    case DRV_FILE:
+        store_zero(&n->f->data, off, len);
+        break;
+    case DRV_QCOW2: {
+        sim_qcow2 *q = n->q;
+        uint64_t cs = q->cluster_size, per_table = cs / 8;
+        uint64_t first = (off + cs - 1) / cs;
+        uint64_t end = off + len == q->size ? q->nclusters : (off + len) / cs;
+        for (uint64_t ci = first; ci < end; ci++) {
+            if (!q->l2_table[ci / per_table]) {
+                q->l2_table[ci / per_table] = 1;
+                q2_alloc_host(n);
+            }
+            if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
+                q->l2[ci] = Q2_ZERO;
+            }
+        }
+        break;
+    }
+    case DRV_BLKDEBUG:
+        r = bd_rule_check(n, off, len, IOT_DISCARD);
+        if (!r) {
+            r = node_discard(s, n->file, off, len);
+        }
+        break;
+    case DRV_RAW:
+        r = node_discard(s, n->file, off + n->raw_offset, len);
+        break;
+    case DRV_CBW:
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, NULL, false, true);
+        } else {
+            cl_copy_failure fail;
+            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+            if (!r) {
+                r = node_discard(s, n->file, off, len);
+            }
+        }
+        break;
+    case DRV_SNAPSHOT_ACCESS:
+        r = snapshot_access_discard(s, n, off, len);
+        break;
+    case DRV_NULL:
+        break;
+    }
+    record_write(n, off, len);
+    return r;
+}
+
 /* QEMU's bdrv_block_status (this layer only, base = its backing file). */
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
@@ -617,6 +707,18 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
         }
         return 0;
     }
+    case DRV_SNAPSHOT_ACCESS: {
+        /* block-copy reads what it cannot query (block_copy_block_status) */
+        int st = snapshot_access_block_status(s, n, off, len, pnum);
+        if (st < 0) {
+            *pnum = len;
+            return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
+        }
+        return st;
+    }
+    case DRV_NULL:
+        *pnum = len;
+        return 0;
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_RAW:

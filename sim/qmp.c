@@ -209,6 +209,26 @@ static const field f_dev_raw[] = {
     { "size", F_INT, false, NULL, NULL },
     END,
 };
+static const char *const e_on_cbw_error[] = { "break-guest-write", "break-snapshot", NULL };
+static const field f_bitmap_ref[] = {
+    { "node", F_STR, true, NULL, NULL }, { "name", F_STR, true, NULL, NULL },
+    { NULL, F_ANY, false, NULL, NULL },
+};
+static const field f_dev_cbw[] = {
+    { "file", F_REF, true, NULL, NULL },
+    { "target", F_REF, true, NULL, NULL },
+    { "bitmap", F_OBJ, false, NULL, f_bitmap_ref },
+    { "on-cbw-error", F_ENUM, false, e_on_cbw_error, NULL },
+    { "cbw-timeout", F_UINT32, false, NULL, NULL },
+    END,
+};
+static const field f_dev_generic_format[] = { { "file", F_REF, true, NULL, NULL }, END };
+static const field f_dev_null[] = {
+    { "size", F_INT, false, NULL, NULL },
+    { "latency-ns", F_INT, false, NULL, NULL },
+    { "read-zeroes", F_BOOL, false, NULL, NULL },
+    END,
+};
 
 static const field f_perf[] = {
     { "use-copy-range", F_BOOL, false, NULL, NULL },
@@ -521,6 +541,15 @@ static const field *dev_variant(const char *driver)
     if (!strcmp(driver, "raw")) {
         return f_dev_raw;
     }
+    if (!strcmp(driver, "copy-before-write")) {
+        return f_dev_cbw;
+    }
+    if (!strcmp(driver, "snapshot-access")) {
+        return f_dev_generic_format;
+    }
+    if (!strcmp(driver, "null-co") || !strcmp(driver, "null-aio")) {
+        return f_dev_null;
+    }
     return NULL;
 }
 
@@ -542,7 +571,8 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
     if (err) {
         return err;
     }
-    static const char *const child_keys[] = { "file", "backing", "image", "data-file", NULL };
+    static const char *const child_keys[] = { "file", "backing", "image", "data-file", "target",
+                                               NULL };
     for (const char *const *k = child_keys; *k; k++) {
         json_object *c = jget(opts, *k);
         if (c && json_object_is_type(c, json_type_object)) {
@@ -568,6 +598,11 @@ static json_object *open_child(sim *s, json_object *ref, sim_node **out)
     return open_child_of(s, ref, out, NULL, NULL);
 }
 
+json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out)
+{
+    return open_child(s, ref, out);
+}
+
 /* A format node takes write and resize on its file child and shares
  * neither: a second format node on the same file child conflicts. */
 static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
@@ -580,7 +615,8 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
             return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
         }
         for (sim_node *p = s->nodes; parent_drv && p; p = p->next) {
-            if (p->file == c && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) &&
+            if (p->file == c && (p->drv == DRV_QCOW2 ||
+                                 (p->drv == DRV_CBW && cbw_unshares_write(s, p))) &&
                 !strcmp(parent_drv, "qcow2")) {
                 return qmp_error("GenericError",
                                  "Permission conflict on node '%s': permissions 'write, resize' are "
@@ -686,6 +722,11 @@ static json_object *check_node_name(sim *s, const char *name)
     return NULL;
 }
 
+json_object *node_name_check(sim *s, const char *name)
+{
+    return check_node_name(s, name);
+}
+
 /* Open a node from (already checked) BlockdevOptions: children first, as
  * QEMU names them before their parent. */
 json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
@@ -767,6 +808,11 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             }
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
+            json_object *take = jget(opts, "take-child-perms");
+            for (size_t i = 0; take && i < json_object_array_length(take); i++) {
+                const char *perm = json_object_get_string(json_object_array_get_idx(take, i));
+                n->bd_take_write = n->bd_take_write || (perm && !strcmp(perm, "write"));
+            }
         } else {
             /* raw_read_options / raw_apply_options, in QEMU's order */
             int64_t off = jget(opts, "offset") ? json_object_get_int64(jget(opts, "offset")) : 0;
@@ -797,9 +843,20 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             n->raw_has_size = jget(opts, "size") != NULL;
             n->raw_size = n->raw_has_size ? (uint64_t)json_object_get_int64(jget(opts, "size")) : 0;
         }
+    } else if (!strcmp(driver, "copy-before-write")) {
+        err = cbw_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "snapshot-access")) {
+        err = snapshot_access_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "null-co") || !strcmp(driver, "null-aio")) {
+        err = null_open(s, opts, name, &n);
     } else {
         return qmp_error("GenericError", "Driver '%s' is not modelled by the simulator", driver);
     }
+    if (err) {
+        return err;
+    }
+    const char *discard = jstr(opts, "discard");
+    n->discard_unmap = discard ? !strcmp(discard, "unmap") : !top;
     *out = n;
     return NULL;
 }
@@ -1044,7 +1101,7 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
 {
     for (sim_node *p = s->nodes; p; p = p->next) {
         if (p->file == n) {
-            if (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) {
+            if (p->drv == DRV_QCOW2 || (p->drv == DRV_CBW && cbw_unshares_write(s, p))) {
                 *who = p;
                 *role = "file";
                 return true;

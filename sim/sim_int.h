@@ -74,6 +74,7 @@ typedef struct sim_file {
 
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
+    DRV_SNAPSHOT_ACCESS, DRV_NULL,
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -121,8 +122,12 @@ typedef struct sim_node {
     int bd_state;
     bd_rule *bd_rules[BD_NEVENTS];
     bd_rule *bd_active;
-    /* copy-before-write filter */
+    bool bd_take_write;         /* take-child-perms holds 'write' */
+    bool discard_unmap;         /* discard=unmap: discards reach the driver */
+    /* copy-before-write filter: a backup job's, or one of blockdev-add */
     sim_job *cbw_job;
+    struct sim_cbw *cbw;        /* blockdev-add'ed (copy_before_write.c) */
+    uint64_t null_size;         /* null-co */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
     struct sim_node *next;      /* creation order */
@@ -210,6 +215,7 @@ int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes);
 int node_flush(sim *s, sim_node *n);
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 uint64_t node_size(sim_node *n);
 uint64_t node_cluster_size(sim_node *n);
@@ -225,6 +231,8 @@ sim_bitmap *bitmap_find(sim_node *n, const char *name);
 json_object *node_info(sim *s, sim_node *n);
 json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                            sim_node **out, bool top);
+json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out);
+json_object *node_name_check(sim *s, const char *name);
 int blkdebug_event_name(const char *name);
 void blkdebug_event(sim *s, sim_node *n, int event);
 bool id_wellformed(const char *id);
@@ -239,6 +247,30 @@ json_object *qmp_query_jobs(sim *s);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
+
+/* copy_before_write.c: the copy-before-write driver of blockdev-add */
+typedef struct sim_cbw sim_cbw;
+json_object *cbw_open(sim *s, json_object *opts, const char *name, sim_node **out);
+sim_node *cbw_close(sim *s, sim_node *n);     /* returns the target child to unref */
+int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
+              bool zeroes, bool discard);
+int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
+int cbw_snapshot_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                              uint64_t *pnum);
+int cbw_snapshot_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+bool cbw_unshares_write(sim *s, sim_node *n);
+json_object *cbw_append_perm_check(sim *s, sim_node *src);
+sim_node *cbw_target(sim_node *n);
+
+/* snapshot_access.c: the snapshot-access driver */
+json_object *snapshot_access_open(sim *s, json_object *opts, const char *name, sim_node **out);
+int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
+int snapshot_access_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                                 uint64_t *pnum);
+int snapshot_access_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+
+/* null.c: the null-co driver */
+json_object *null_open(sim *s, json_object *opts, const char *name, sim_node **out);
 
 /* pve_backup.c */
 json_object *qmp_backup(sim *s, json_object *args);
