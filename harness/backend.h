@@ -71,6 +71,11 @@ typedef struct bs_backend_ops {
      * [, offset]}]. NULL and *err: what qemu-img printed on failure. */
     struct json_object *(*img_map)(bs_backend *b, const char *image, const char *context,
                                    char **err);
+
+    /* What the VM launched last printed on its stdout and stderr so far
+     * (iotests' vm.get_log(); HMP qemu-io's output lands there), also
+     * after its shutdown (malloc'd). NULL where a backend lacks it. */
+    char *(*vm_log)(bs_backend *b, char **err);
 } bs_backend_ops;
 
 struct bs_backend {

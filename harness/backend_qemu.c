@@ -319,6 +319,41 @@ static int q_img_compare(bs_backend *b, const char *a, const char *b2, char **er
     return rc;
 }
 
+static char *string_result(qemu_backend *q, struct json_object *req, double timeout,
+                           const char *what, char **err)
+{
+    int ok;
+    struct json_object *r = call(q, req, timeout, &ok, err);
+    char *out = NULL;
+
+    if (ok && json_object_is_type(r, json_type_string))
+        out = strdup(json_object_get_string(r));
+    else if (ok)
+        set_err(err, "%s: the driver returned no text", what);
+    json_object_put(r);
+    return out;
+}
+
+static char *q_qemu_io(bs_backend *b, const char *image, const char *fmt, int read_only,
+                       const char *const *cmds, size_t ncmds, char **err)
+{
+    struct json_object *req = new_req("qemu_io"), *list = json_object_new_array();
+
+    for (size_t i = 0; i < ncmds; i++)
+        json_object_array_add(list, json_object_new_string(cmds[i]));
+    json_object_object_add(req, "image", json_object_new_string(image));
+    json_object_object_add(req, "cmds", list);
+    if (fmt)
+        json_object_object_add(req, "fmt", json_object_new_string(fmt));
+    json_object_object_add(req, "read_only", json_object_new_boolean(read_only));
+    return string_result((qemu_backend *)b, req, T_IMG, "qemu_io", err);
+}
+
+static char *q_vm_log(bs_backend *b, char **err)
+{
+    return string_result((qemu_backend *)b, new_req("vm_log"), T_IMG, "vm_log", err);
+}
+
 /* Wait up to `secs` for the child; 1 when reaped. */
 static int reap(pid_t pid, double secs)
 {
@@ -379,6 +414,8 @@ static const bs_backend_ops qemu_ops = {
     .img_rebase_unsafe = q_img_rebase_unsafe,
     .img_compare = q_img_compare,
     .destroy = q_destroy,
+    .qemu_io = q_qemu_io,
+    .vm_log = q_vm_log,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

@@ -462,7 +462,7 @@ static expr *new_expr(expr_kind k, const token *t)
 
 static expr *parse_expr(parser *p);
 
-static const char *const functions[] = { "basename", NULL };
+static const char *const functions[] = { "basename", "filter_qemu_io", NULL };
 
 static expr *parse_list(parser *p, const token *open, const char *close, int object)
 {
@@ -793,7 +793,7 @@ static const cmd_spec cmds[] = {
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },
     { "qmp_return", C_QMP_RETURN, 1, 2, "" },
-    { "qmp", C_QMP, 1, 2, "" },
+    { "qmp", C_QMP, 1, 2, "into" },
     { "hmp_io", C_HMP_IO, 2, 2, "" },
     { "write", C_WRITE, 2, 2, "" },
     { "bitmaps", C_BITMAPS, 0, 0, "quiet" },
@@ -802,15 +802,17 @@ static const cmd_spec cmds[] = {
     { "run_job", C_RUN_JOB, 1, 1, "auto_finalize auto_dismiss cancel pre_finalize" },
     { "compare", C_COMPARE, 2, 2, "base match" },
     { "run", C_RUN, 1, -1, "" },
-    { "event_wait", C_EVENT_WAIT, 1, 1, "device" },
+    { "event_wait", C_EVENT_WAIT, 1, 1, "device match quiet" },
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
     { "shell_test", C_SHELL_TEST, 1, 1, "" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only quiet" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
     { "img_map", C_IMG_MAP, 1, 1, "context" },
+    { "assert", C_ASSERT, 2, 2, "" },
+    { "vm_log", C_VM_LOG, 1, 1, "" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -905,8 +907,14 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_QMP_RETURN:
     case C_QMP:
     case C_SH_QMP:
-        if (npos > 1)
-            want_expr(p, pos[1], "the command's arguments");
+        if (npos > 1 && want_expr(p, pos[1], "the command's arguments") < 0)
+            return;
+        for (size_t i = 0; i < s->nargs; i++)
+            if (s->args[i].key && want_word(p, &s->args[i], "a variable name") < 0)
+                return;
+        return;
+    case C_VM_LOG:
+        want_word(p, pos[0], "a variable name");
         return;
     case C_RUN:
         /* the tool, then its arguments: bare words are taken as text */
@@ -978,6 +986,8 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
             continue;
         if (spec->id == C_RUN_JOB && !strcmp(a->key, "pre_finalize"))
             want_word(p, a, "a procedure name");
+        else if (!strcmp(a->key, "into"))
+            want_word(p, a, "a variable name");
         else
             want_expr(p, a, "an expression");
         if (p->err)

@@ -492,12 +492,18 @@ static int eval(interp *I, const expr *e, json_object **out)
         }
         return 0;
     case E_FUNC: {
-        /* only basename() exists */
         char *s = get_str(I, e->items[0]);
         if (!s)
             return -1;
-        const char *slash = strrchr(s, '/');
-        *out = json_object_new_string(slash ? slash + 1 : s);
+        if (!strcmp(e->name, "filter_qemu_io")) {
+            /* iotests.filter_qemu_io: the timing line */
+            char *f = shell_filter_qemu_io(s);
+            *out = json_object_new_string(f);
+            free(f);
+        } else {
+            const char *slash = strrchr(s, '/');
+            *out = json_object_new_string(slash ? slash + 1 : s);
+        }
         free(s);
         return 0;
     }
@@ -1076,7 +1082,7 @@ static char *qmp_name(interp *I, const arg *a)
 static int qmp_args(interp *I, const stmt *s, json_object **args)
 {
     *args = NULL;
-    if (s->nargs < 2)
+    if (s->nargs < 2 || s->args[1].key)     /* no arguments, maybe keywords */
         return 0;
     const expr *e = s->args[1].e;
     if (eval(I, e, args) < 0)
@@ -1117,6 +1123,12 @@ static int exec_qmp(interp *I, const stmt *s)
         }
     }
     r = reply ? 0 : -1;
+    const arg *into = stmt_kwarg(s, "into");
+    if (reply && into) {
+        /* the whole reply, for checks on it */
+        bind(I, into->word, reply);
+        reply = NULL;
+    }
 out:
     json_object_put(reply);
     json_object_put(args);
@@ -1267,9 +1279,14 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, err ? err : "?");
         goto out;
     }
-    char *f = shell_filter_qemu_io(out);
-    emit_shell(I, f);
-    free(f);
+    int quiet = 0;
+    if (kw_bool(I, s, "quiet", 0, &quiet) < 0)
+        goto out;
+    if (!quiet) {
+        char *f = shell_filter_qemu_io(out);
+        emit_shell(I, f);
+        free(f);
+    }
     r = 0;
 out:
     for (size_t i = 0; i < ncmds; i++)
@@ -1468,20 +1485,45 @@ static int exec_run(interp *I, const stmt *s)
     return r;
 }
 
-/* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
- * (the cached events first), logged with its timestamp hidden. */
+/* iotests' event_match: every member of the pattern is in the event, objects
+ * compared member by member, anything else by value. */
+static int event_matches(json_object *ev, json_object *pattern)
+{
+    if (!pattern)
+        return 1;
+    if (json_object_is_type(pattern, json_type_object)) {
+        if (!json_object_is_type(ev, json_type_object))
+            return 0;
+        json_object_object_foreach(pattern, key, want) {
+            json_object *have;
+            if (!json_object_object_get_ex(ev, key, &have) || !event_matches(have, want))
+                return 0;
+        }
+        return 1;
+    }
+    return json_object_equal(ev, pattern);
+}
+
+/* `event_wait NAME [device=D] [match=OBJ] [quiet=B]`: iotests'
+ * vm.event_wait(NAME, match=...) (the cached events first), logged with
+ * its timestamp hidden unless quiet (the test only waits). */
 static int exec_event_wait(interp *I, const stmt *s)
 {
     char *name = get_str(I, s->args[0].e), *device = NULL;
-    const arg *da = stmt_kwarg(s, "device");
-    if (!name || (da && !(device = get_str(I, da->e)))) {
+    const arg *da = stmt_kwarg(s, "device"), *ma = stmt_kwarg(s, "match");
+    json_object *match = NULL;
+    int quiet = 0;
+    if (!name || (da && !(device = get_str(I, da->e))) || kw_bool(I, s, "quiet", 0, &quiet) < 0 ||
+        (ma && eval(I, ma->e, &match) < 0)) {
         free(name);
+        free(device);
         return -1;
     }
     json_object *ev = NULL;
     for (size_t i = 0; i < I->nevents && !ev; i++) {
         const char *d = data_str(I->events[i], "device");
-        if (!strcmp(event_name(I->events[i]), name) && (!device || (d && !strcmp(d, device)))) {
+        if (!strcmp(event_name(I->events[i]), name) && (!device || (d && !strcmp(d, device))) &&
+            event_matches(I->events[i], match)) {
             ev = I->events[i];
             memmove(&I->events[i], &I->events[i + 1], (I->nevents - i - 1) * sizeof(*I->events));
             I->nevents--;
@@ -1496,10 +1538,12 @@ static int exec_event_wait(interp *I, const stmt *s)
             free(err);
             free(name);
             free(device);
+            json_object_put(match);
             return -1;
         }
         const char *d = data_str(e, "device");
-        if (!strcmp(event_name(e), name) && (!device || (d && !strcmp(d, device)))) {
+        if (!strcmp(event_name(e), name) && (!device || (d && !strcmp(d, device))) &&
+            event_matches(e, match)) {
             ev = e;
         } else {
             I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
@@ -1510,10 +1554,48 @@ static int exec_event_wait(interp *I, const stmt *s)
     json_object_object_add(t, "seconds", json_object_new_string("SECS"));
     json_object_object_add(t, "microseconds", json_object_new_string("USECS"));
     json_object_object_add(ev, "timestamp", t);
-    emit_json(I, ev, -1);
+    if (!quiet)
+        emit_json(I, ev, -1);
     json_object_put(ev);
+    json_object_put(match);
     free(name);
     free(device);
+    return 0;
+}
+
+/* `assert EXPR MESSAGE`: a Python test's assert; silent when it holds, and
+ * the case stops with MESSAGE when it does not. */
+static int exec_assert(interp *I, const stmt *s)
+{
+    json_object *v = NULL;
+    if (eval(I, s->args[0].e, &v) < 0)
+        return -1;
+    int ok = truthy(I, v);
+    json_object_put(v);
+    if (ok)
+        return 0;
+    char *msg = get_str(I, s->args[1].e);
+    if (msg)
+        rt_fail(I, s->line, s->col, "assertion failed: %s", msg);
+    free(msg);
+    return -1;
+}
+
+/* `vm_log NAME`: binds what the VM launched last printed (vm.get_log()). */
+static int exec_vm_log(interp *I, const stmt *s)
+{
+    char *err = NULL, *text;
+    if (!I->be->ops->vm_log) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot read the VM's log", I->be->ops->name);
+        return -1;
+    }
+    if (!(text = I->be->ops->vm_log(I->be, &err))) {
+        rt_fail(I, s->line, s->col, "cannot read the VM's log: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    bind(I, s->args[0].word, json_object_new_string(text));
+    free(text);
     return 0;
 }
 
@@ -1768,6 +1850,10 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_qmp(I, s);
     case C_IMG_MAP:
         return exec_img_map(I, s);
+    case C_ASSERT:
+        return exec_assert(I, s);
+    case C_VM_LOG:
+        return exec_vm_log(I, s);
     }
     return -1;
 }

@@ -49,6 +49,8 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    free(s->vm_log);            /* a new QEMU process, a new log */
+    s->vm_log = NULL;
     return 0;
 }
 
@@ -295,6 +297,12 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static char *sim_vm_log(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    return xstrdup(s->vm_log ? s->vm_log : "");
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -303,6 +311,7 @@ static void sim_destroy(bs_backend *b)
     }
     machine_reset(s);
     fs_free_all(s);
+    free(s->vm_log);
     if (s->scratch) {
         remove_tree(s->scratch);
         free(s->scratch);
@@ -322,6 +331,7 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .vm_log = sim_vm_log,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

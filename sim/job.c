@@ -603,6 +603,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                              "Could not create node: Duplicate nodes with node-name='%s'", filter_name);
         }
     }
+    if ((err = cbw_append_perm_check(s, src))) {
+        return err;     /* bdrv_cbw_append's permission update */
+    }
     uint64_t cluster = node_cluster_size(tgt);
     if (cluster < BACKUP_MIN_CLUSTER_SIZE) {
         cluster = BACKUP_MIN_CLUSTER_SIZE;

@@ -1123,36 +1123,8 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
     return false;
 }
 
-/* qemu-io's cvtnum: a number with an optional binary suffix. */
-static int64_t cvtnum(const char *str)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(str, &end, 0);
-    if (errno || end == str) {
-        return -1;
-    }
-    uint64_t mul = 1;
-    switch (*end) {
-    case '\0': break;
-    case 'b': case 'B': mul = 1; end++; break;
-    case 'k': case 'K': mul = 1ull << 10; end++; break;
-    case 'm': case 'M': mul = 1ull << 20; end++; break;
-    case 'g': case 'G': mul = 1ull << 30; end++; break;
-    case 't': case 'T': mul = 1ull << 40; end++; break;
-    default: return -1;
-    }
-    if (*end) {
-        return -1;
-    }
-    if (v > (uint64_t)INT64_MAX / mul) {
-        return -1;
-    }
-    return (int64_t)(v * mul);
-}
-
-/* Run one qemu-io command on node n. Its output would go to QEMU's stdout,
- * which the monitor never sees, so only permission errors are returned. */
+/* Run one qemu-io command on node n. Its output goes to QEMU's stdout (the
+ * VM log), which the monitor never sees: only permission errors are returned. */
 static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
 {
     char *copy = xstrdup(cmdline);
@@ -1166,57 +1138,36 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
     if (!argc) {
         goto out;
     }
-    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
-    bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
+    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w") ||
+                    !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
     if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {
         node_flush(s, n);
         goto out;
     }
-    if (!is_write && !is_read) {
+    /* a writer needs the write permission on n before anything runs */
+    sim_node *who;
+    const char *role;
+    if (is_write && write_unshared_by(s, n, &who, &role)) {
+        free(reply);
+        reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                          "required by an unnamed block device (uses node '%s' as 'root' "
+                          "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
+                          n->name, n->name, who->name, n->name, role);
         goto out;
     }
-    int pattern = is_write ? 0xcd : -1;
-    bool zero = false;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        const char *opt = argv[i] + 1;
-        if (opt[0] == 'P') {
-            const char *val = opt[1] ? opt + 1 : (i + 1 < argc ? argv[++i] : "0");
-            pattern = (int)(strtol(val, NULL, 0) & 0xff);
-        } else if (opt[0] == 'z') {
-            zero = true;
-        }
+    /* qemu-io prints to QEMU's stdout: the VM's log, not the reply */
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *log = open_memstream(&text, &textlen);
+    if (!log) {
+        abort();
     }
-    if (argc - i != 2) {
-        goto out;
-    }
-    int64_t off = cvtnum(argv[i]), len = cvtnum(argv[i + 1]);
-    if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > node_size(n)) {
-        goto out;
-    }
-    if (is_write) {
-        sim_node *who;
-        const char *role;
-        if (write_unshared_by(s, n, &who, &role)) {
-            free(reply);
-            reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
-                              "required by an unnamed block device (uses node '%s' as 'root' "
-                              "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
-                              n->name, n->name, who->name, n->name, role);
-            goto out;
-        }
-        uint8_t *buf = NULL;
-        if (!zero) {
-            buf = malloc((size_t)len ? (size_t)len : 1);
-            memset(buf, pattern, (size_t)len);
-        }
-        node_write(s, n, (uint64_t)off, (uint64_t)len, buf, zero);
-        free(buf);
-    } else {
-        uint8_t *buf = malloc((size_t)len ? (size_t)len : 1);
-        node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
-        free(buf);
-    }
+    sim_io_command(s, n, true, cmdline, log);
+    fclose(log);
+    char *joined = xasprintf("%s%s", s->vm_log ? s->vm_log : "", text);
+    free(s->vm_log);
+    free(text);
+    s->vm_log = joined;
 out:
     free(copy);
     return reply;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "cluster/cluster.h"
@@ -183,7 +184,7 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
-    json_object *hmp_stdout;    /* unused; qemu-io output is discarded */
+    char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
@@ -283,6 +284,9 @@ void pve_free(sim *s);
 uint8_t pve_ram_byte(uint64_t off);
 /* For tests: the seed the backup uuids derive from. */
 void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed);
+
+/* tools.c: one qemu-io command on node n, its output to out */
+void sim_io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out);
 
 /* qmp.c */
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);

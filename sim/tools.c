@@ -72,8 +72,8 @@ static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
               1.0 / secs);
 }
 
-/* One qemu-io command (read/write with -P, write -z). */
-static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out)
+/* One qemu-io command (read/write with -P, write -z, discard). */
+void sim_io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out)
 {
     char *copy = xstrdup(cmdline);
     char *argv[32];
@@ -86,7 +86,8 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
     }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
     bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
-    if (!is_write && !is_read) {
+    bool is_discard = !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
+    if (!is_write && !is_read && !is_discard) {
         fprintf(out, "command \"%s\" not found\n", argv[0]);
         goto out;
     }
@@ -127,14 +128,16 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
         goto out;
     }
     uint64_t size = node_size(n);
-    const char *verb = is_write ? "write" : "read";
+    const char *verb = is_write ? "write" : is_discard ? "discard" : "read";
     if ((uint64_t)off > size || (uint64_t)len > size - (uint64_t)off) {
         fprintf(out, "%s failed: Input/output error\n", verb);
         goto out;
     }
     uint8_t *buf = malloc(len ? (size_t)len : 1);
     int ret;
-    if (is_write) {
+    if (is_discard) {
+        ret = writable ? node_discard(s, n, (uint64_t)off, (uint64_t)len) : -EPERM;
+    } else if (is_write) {
         if (!writable) {
             fprintf(out, "write failed: Operation not permitted\n");
             free(buf);
@@ -161,7 +164,7 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
     }
     free(buf);
     if (!quiet) {
-        io_report(out, is_write ? "wrote" : "read", off, len);
+        io_report(out, is_write ? "wrote" : is_discard ? "discard" : "read", off, len);
     }
 out:
     free(copy);
@@ -211,7 +214,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
             return text;
         }
         for (size_t i = 0; i < ncmds; i++) {
-            io_command(s, exp->node, !read_only, cmds[i], out);
+            sim_io_command(s, exp->node, !read_only, cmds[i], out);
         }
         fclose(out);
         return text;
@@ -265,7 +268,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
         json_object_put(e);
     } else {
         for (size_t i = 0; i < ncmds; i++) {
-            io_command(&m, n, !read_only, cmds[i], out);
+            sim_io_command(&m, n, !read_only, cmds[i], out);
         }
         node_unref(&m, n);      /* close: persistent bitmaps are stored */
     }

@@ -37,6 +37,10 @@ holding QEMU's {"error": {...}} reply.
   qemu_log      -                                   QEMU's stdout+stderr so far
                                                     (qemu-io's own messages
                                                     land there, not in HMP)
+  vm_log        -                                   the same, of the VM
+                                                    launched last only
+  qemu_io       image, cmds (list), [fmt,           qemu-io's stdout+stderr
+                read_only]                          (a separate process)
   quit          -                                   null, then the driver exits
 
 Events: every event QEMU sends (while waiting for a reply or for an event)
@@ -74,6 +78,7 @@ import time
 
 QEMU = os.environ.get("BLOCKSIM_QEMU", "qemu-system-x86_64")
 QEMU_IMG = os.environ.get("BLOCKSIM_QEMU_IMG", "qemu-img")
+QEMU_IO = os.environ.get("BLOCKSIM_QEMU_IO", "qemu-io")
 
 DEFAULT_TIMEOUT = {
     "launch": 30.0,
@@ -108,6 +113,7 @@ class VM:
         self.test_dir = test_dir
         self.sock_path = os.path.join(test_dir, "qmp.sock")
         self.log_path = os.path.join(test_dir, "qemu.log")
+        self.log_start = 0      # where the last launched VM's log begins
         self.proc = None
         self.conn = None
         self.buf = b""
@@ -137,6 +143,7 @@ class VM:
                     "-chardev", "socket,id=mon,path=%s" % self.sock_path,
                     "-mon", "chardev=mon,mode=control"] + list(extra)
             log = open(self.log_path, "ab")
+            self.log_start = log.seek(0, os.SEEK_END)
             try:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -353,6 +360,32 @@ def handle(vm, req):
         return r["rc"]
     if op == "qemu_log":
         return vm.log_tail(1 << 20)
+    if op == "vm_log":
+        try:
+            with open(vm.log_path, "rb") as f:
+                f.seek(vm.log_start)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+    if op == "qemu_io":
+        cmds = req.get("cmds")
+        if not isinstance(cmds, list) or not all(isinstance(c, str) for c in cmds):
+            raise DriverError("qemu_io: 'cmds' must be a list of strings")
+        argv = [QEMU_IO]
+        if req.get("read_only"):
+            argv.append("-r")
+        if req.get("fmt"):
+            argv += ["-f", need(req, "fmt")]
+        for c in cmds:
+            argv += ["-c", c]
+        argv.append(need(req, "image"))
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout,
+                               cwd=vm.test_dir, preexec_fn=_die_with_parent)
+        except subprocess.TimeoutExpired:
+            raise DriverError("qemu-io %s: no exit within %gs" % (argv[-1], timeout))
+        return p.stdout.decode("utf-8", "replace")
     if op == "img":
         args = req.get("args")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
