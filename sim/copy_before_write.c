@@ -169,11 +169,17 @@ sim_node *cbw_close(sim *s, sim_node *n)
     }
     bitmap_list_remove(n, c->access_entry);
     bitmap_list_remove(n, c->done_entry);
+    cbw_teardown(n);
+    return target;
+}
+
+void cbw_teardown(sim_node *n)
+{
+    sim_cbw *c = n->cbw;
     cl_cbw_free(c->cbw);
     cl_copy_free(c->bcs);
     free(c);
     n->cbw = NULL;
-    return target;
 }
 
 sim_node *cbw_target(sim_node *n)

@@ -188,7 +188,7 @@ void node_remove(sim *s, sim_node *n)
         *pp = n->next;
     }
     if (n->cbw) {
-        cbw_close(s, n);    /* machine teardown: children may be gone already */
+        cbw_teardown(n);    /* machine teardown: children may be gone already */
     }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
@@ -824,7 +824,10 @@ static json_object *image_info(sim_node *n, int depth)
                                    json_object_new_string(n->q->backing));
         }
     }
-    json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
+        /* from bdrv_get_info, which these drivers lack */
+        json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    }
     return img;
 }
 

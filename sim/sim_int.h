@@ -253,6 +253,7 @@ const char *job_status_name(job_status st);
 typedef struct sim_cbw sim_cbw;
 json_object *cbw_open(sim *s, json_object *opts, const char *name, sim_node **out);
 sim_node *cbw_close(sim *s, sim_node *n);     /* returns the target child to unref */
+void cbw_teardown(sim_node *n);               /* frees the state, touches no other node */
 int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
               bool zeroes, bool discard);
 int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
