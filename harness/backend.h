@@ -76,6 +76,13 @@ typedef struct bs_backend_ops {
      * (iotests' vm.get_log(); HMP qemu-io's output lands there), also
      * after its shutdown (malloc'd). NULL where a backend lacks it. */
     char *(*vm_log)(bs_backend *b, char **err);
+
+    /* launch with extra command-line arguments for the VM (-blockdev,
+     * -device, -machine, ...); NULL where a backend lacks it. */
+    int (*launch_args)(bs_backend *b, const char *const *argv, size_t argc, char **err);
+
+    /* qemu-img bitmap --add PATH NAME; NULL where a backend lacks it. */
+    int (*img_bitmap_add)(bs_backend *b, const char *path, const char *name, char **err);
 } bs_backend_ops;
 
 struct bs_backend {

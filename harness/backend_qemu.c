@@ -240,6 +240,39 @@ static int q_launch(bs_backend *b, char **err)
     return call_void((qemu_backend *)b, new_req("launch"), T_LAUNCH, err);
 }
 
+static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    struct json_object *req = new_req("launch"), *list = json_object_new_array();
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(list, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", list);
+    return call_void((qemu_backend *)b, req, T_LAUNCH, err);
+}
+
+static int q_img_bitmap_add(bs_backend *b, const char *path, const char *name, char **err)
+{
+    struct json_object *req = new_req("img"), *args = json_object_new_array(), *r, *rc, *e;
+    int ok, ret = -1;
+
+    json_object_array_add(args, json_object_new_string("bitmap"));
+    json_object_array_add(args, json_object_new_string("--add"));
+    json_object_array_add(args, json_object_new_string(path));
+    json_object_array_add(args, json_object_new_string(name));
+    json_object_object_add(req, "args", args);
+    r = call((qemu_backend *)b, req, T_IMG, &ok, err);
+    if (!ok)
+        return -1;
+    if (json_object_object_get_ex(r, "rc", &rc) && json_object_get_int(rc) == 0)
+        ret = 0;
+    else if (json_object_object_get_ex(r, "stderr", &e))
+        set_err(err, "%s", json_object_get_string(e));
+    else
+        set_err(err, "qemu-img bitmap: the driver returned no exit code");
+    json_object_put(r);
+    return ret;
+}
+
 static int q_shutdown(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("shutdown"), T_SHUTDOWN, err);
@@ -416,6 +449,8 @@ static const bs_backend_ops qemu_ops = {
     .destroy = q_destroy,
     .qemu_io = q_qemu_io,
     .vm_log = q_vm_log,
+    .launch_args = q_launch_args,
+    .img_bitmap_add = q_img_bitmap_add,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

@@ -73,7 +73,7 @@ typedef enum {
     /* shell-style tests (bash iotests) */
     C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
     /* checks on values (tests that assert, e.g. iotest 283) */
-    C_ASSERT, C_VM_LOG
+    C_ASSERT, C_VM_LOG, C_IMG_BITMAP_ADD
 } cmd_id;
 
 struct proc;

@@ -789,7 +789,7 @@ static const cmd_spec cmds[] = {
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
     { "img_create", C_IMG_CREATE, 3, 3, "print" },
-    { "launch", C_LAUNCH, 0, 0, "" },
+    { "launch", C_LAUNCH, 0, 0, "args" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },
     { "qmp_return", C_QMP_RETURN, 1, 2, "" },
@@ -807,12 +807,13 @@ static const cmd_spec cmds[] = {
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
     { "shell_test", C_SHELL_TEST, 1, 1, "" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only quiet" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only quiet log_failure" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
     { "img_map", C_IMG_MAP, 1, 1, "context" },
     { "assert", C_ASSERT, 2, 2, "" },
     { "vm_log", C_VM_LOG, 1, 1, "" },
+    { "img_bitmap_add", C_IMG_BITMAP_ADD, 2, 2, "" },
     { NULL, 0, 0, 0, NULL }
 };
 

@@ -38,6 +38,7 @@ static void machine_reset(sim *s)
     nbd_stop_all(s);
     pve_free(s);
     jobs_free_all(s);
+    devices_free(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -52,6 +53,97 @@ static int sim_launch(bs_backend *b, char **err)
     free(s->vm_log);            /* a new QEMU process, a new log */
     s->vm_log = NULL;
     return 0;
+}
+
+/* -blockdev's keyval syntax (a.b=v,c=w) as the nested JSON object
+ * blockdev-add takes; every value a string. NULL on a malformed one. */
+static json_object *keyval_parse(const char *spec)
+{
+    json_object *root = json_object_new_object();
+    char *copy = xstrdup(spec), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            json_object_put(root);
+            free(copy);
+            return NULL;
+        }
+        *eq = '\0';
+        json_object *obj = root;
+        char *key = kv;
+        for (char *dot = strchr(key, '.'); dot; key = dot + 1, dot = strchr(key, '.')) {
+            *dot = '\0';
+            json_object *sub = NULL;
+            if (!json_object_object_get_ex(obj, key, &sub)) {
+                sub = json_object_new_object();
+                json_object_object_add(obj, key, sub);
+            } else if (!json_object_is_type(sub, json_type_object)) {
+                json_object_put(root);
+                free(copy);
+                return NULL;
+            }
+            obj = sub;
+        }
+        json_object_object_add(obj, key, json_object_new_string(eq + 1));
+    }
+    free(copy);
+    return root;
+}
+
+/* Start the VM with a command line: -blockdev (blockdev-add at start-up)
+ * and -device; -machine, -accel and -S change nothing we model. */
+static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    sim *s = to_sim(b);
+    if (sim_launch(b, err) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < argc; i++) {
+        const char *opt = argv[i];
+        bool takes_value = !strcmp(opt, "-blockdev") || !strcmp(opt, "-device") ||
+                           !strcmp(opt, "-machine") || !strcmp(opt, "-accel");
+        if (!takes_value && strcmp(opt, "-S")) {
+            *err = xasprintf("qemu-system-x86_64: the simulator does not model option '%s'", opt);
+            goto fail;
+        }
+        if (!takes_value) {
+            continue;
+        }
+        if (i + 1 >= argc) {
+            *err = xasprintf("qemu-system-x86_64: %s: requires an argument", opt);
+            goto fail;
+        }
+        const char *val = argv[++i];
+        if (!strcmp(opt, "-blockdev")) {
+            json_object *o = keyval_parse(val);
+            if (!o) {
+                *err = xasprintf("qemu-system-x86_64: -blockdev %s: Invalid parameter list", val);
+                goto fail;
+            }
+            json_object *r = sim_dispatch(s, "blockdev-add", o), *e = NULL, *d = NULL;
+            json_object_put(o);
+            if (json_object_object_get_ex(r, "error", &e)) {
+                json_object_object_get_ex(e, "desc", &d);
+                *err = xasprintf("qemu-system-x86_64: -blockdev %s: %s", val,
+                                 json_object_get_string(d));
+                json_object_put(r);
+                goto fail;
+            }
+            json_object_put(r);
+        } else if (!strcmp(opt, "-device")) {
+            char *derr = NULL;
+            if (device_add_arg(s, val, &derr) < 0) {
+                *err = xasprintf("qemu-system-x86_64: %s", derr);
+                free(derr);
+                goto fail;
+            }
+        }
+    }
+    return 0;
+fail:
+    machine_reset(s);
+    s->running = false;
+    return -1;
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -71,6 +163,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = device_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 
@@ -103,6 +198,44 @@ static bool file_open_by_node(sim *s, const sim_file *f)
         }
     }
     return false;
+}
+
+/* qemu-img bitmap --add PATH NAME: a persistent, enabled bitmap stored in
+ * the image, at the default granularity (the cluster size within
+ * [4 KiB, 64 KiB]), after the ones it has. */
+static int sim_img_bitmap_add(bs_backend *b, const char *path, const char *name, char **err)
+{
+    sim *s = to_sim(b);
+    sim_file *f = fs_lookup(s, path);
+    if (!f) {
+        *err = xasprintf("qemu-img: Could not open '%s': Could not open '%s': No such file or "
+                         "directory", path, path);
+        return -1;
+    }
+    if (!f->qcow2) {
+        *err = xasprintf("qemu-img: Can't store persistent bitmaps to %s: Operation not supported",
+                         path);
+        return -1;
+    }
+    if (file_open_by_node(s, f)) {
+        *err = xasprintf("qemu-img: Could not open '%s': Failed to get \"write\" lock\n"
+                         "Is another process using the image [%s]?", path, path);
+        return -1;
+    }
+    sim_saved_bitmap **pp = &f->qcow2->bitmaps;
+    for (; *pp; pp = &(*pp)->next) {
+        if (!strcmp((*pp)->name, name)) {
+            *err = xasprintf("qemu-img: Bitmap already exists: %s", name);
+            return -1;
+        }
+    }
+    uint64_t gran = f->qcow2->cluster_size;
+    gran = gran < BITMAP_DEFAULT_GRAN_MIN ? BITMAP_DEFAULT_GRAN_MIN
+         : gran > BITMAP_DEFAULT_GRAN_MAX ? BITMAP_DEFAULT_GRAN_MAX : gran;
+    *pp = calloc(1, sizeof **pp);
+    (*pp)->name = xstrdup(name);
+    (*pp)->bm = cl_bitmap_new(f->qcow2->size, gran, NULL);
+    return 0;
 }
 
 static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
@@ -332,6 +465,8 @@ static const bs_backend_ops sim_ops = {
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
     .vm_log = sim_vm_log,
+    .launch_args = sim_launch_args,
+    .img_bitmap_add = sim_img_bitmap_add,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

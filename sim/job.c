@@ -156,6 +156,7 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -681,6 +682,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     filter->cbw_job = j;
     filter->busy_job = j;
     j->filter = filter;
+    device_retarget(s, src, filter);    /* the guest now writes through it */
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);

@@ -1125,7 +1125,7 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
 
 /* Run one qemu-io command on node n. Its output goes to QEMU's stdout (the
  * VM log), which the monitor never sees: only permission errors are returned. */
-static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
+static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
 {
     char *copy = xstrdup(cmdline);
     char *argv[32];
@@ -1147,7 +1147,7 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
     /* a writer needs the write permission on n before anything runs */
     sim_node *who;
     const char *role;
-    if (is_write && write_unshared_by(s, n, &who, &role)) {
+    if (is_write && !device && write_unshared_by(s, n, &who, &role)) {
         free(reply);
         reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
                           "required by an unnamed block device (uses node '%s' as 'root' "
@@ -1162,7 +1162,7 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
     if (!log) {
         abort();
     }
-    sim_io_command(s, n, true, cmdline, log);
+    sim_io_command(s, n, true, false, cmdline, log);
     fclose(log);
     char *joined = xasprintf("%s%s", s->vm_log ? s->vm_log : "", text);
     free(s->vm_log);
@@ -1193,7 +1193,8 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     while (*p == ' ') {
         p++;
     }
-    if (!strncmp(p, "-d ", 3)) {
+    bool qdev = !strncmp(p, "-d ", 3);      /* a device's BlockBackend */
+    if (qdev) {
         p += 3;
         while (*p == ' ') {
             p++;
@@ -1217,13 +1218,15 @@ static json_object *qmp_hmp(sim *s, json_object *args)
         r = qmp_return(json_object_new_string(
             "qemu-io: string expected\r\nTry \"help qemu-io\" for more information\r\n"));
     } else {
-        sim_node *n = node_find(s, dev);
+        sim_device *d = qdev ? device_find(s, dev) : NULL;
+        sim_node *n = qdev ? (d ? device_root(d) : NULL) : node_find(s, dev);
         if (!n) {
-            char *m = xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
+            char *m = qdev ? xasprintf("Error: Device '%s' not found\r\n", dev)
+                : xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
             r = qmp_return(json_object_new_string(m));
             free(m);
         } else {
-            char *out = qemu_io(s, n, cmd);
+            char *out = qemu_io(s, n, cmd, qdev);
             r = qmp_return(json_object_new_string(out));
             free(out);
         }

@@ -174,6 +174,7 @@ typedef struct sim_event {
 } sim_event;
 
 typedef struct pve_state pve_state;
+typedef struct sim_device sim_device;
 
 typedef struct sim {
     bs_backend base;
@@ -186,6 +187,7 @@ typedef struct sim {
     bool running;               /* a VM is launched */
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
+    sim_device *devices;        /* guest disks (device.c), creation order */
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
@@ -264,6 +266,15 @@ bool cbw_unshares_write(sim *s, sim_node *n);
 json_object *cbw_append_perm_check(sim *s, sim_node *src);
 sim_node *cbw_target(sim_node *n);
 
+/* device.c: guest devices, -device and qom-set */
+int device_add_arg(sim *s, const char *spec, char **err);
+void devices_free(sim *s);
+sim_device *device_find(sim *s, const char *path);
+sim_node *device_root(sim_device *d);
+bool device_uses(sim *s, const sim_node *n);
+void device_retarget(sim *s, sim_node *from, sim_node *to);
+json_object *device_dispatch(sim *s, const char *cmd, json_object *args);
+
 /* snapshot_access.c: the snapshot-access driver */
 json_object *snapshot_access_open(sim *s, json_object *opts, const char *name, sim_node **out);
 int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
@@ -287,7 +298,10 @@ uint8_t pve_ram_byte(uint64_t off);
 void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed);
 
 /* tools.c: one qemu-io command on node n, its output to out */
-void sim_io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out);
+void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
+                    FILE *out);
+/* nbd.c: the errno an NBD client sees for a server-side errno */
+int nbd_wire_errno(int err);
 
 /* qmp.c */
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);

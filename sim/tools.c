@@ -73,7 +73,8 @@ static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
 }
 
 /* One qemu-io command (read/write with -P, write -z, discard). */
-void sim_io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out)
+void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
+                    FILE *out)
 {
     char *copy = xstrdup(cmdline);
     char *argv[32];
@@ -148,6 +149,9 @@ void sim_io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FIL
     } else {
         ret = node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
     }
+    if (ret < 0 && over_nbd) {
+        ret = -nbd_wire_errno(-ret);
+    }
     if (ret < 0) {
         fprintf(out, "%s failed: %s\n", verb, strerror(-ret));
         free(buf);
@@ -214,7 +218,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
             return text;
         }
         for (size_t i = 0; i < ncmds; i++) {
-            sim_io_command(s, exp->node, !read_only, cmds[i], out);
+            sim_io_command(s, exp->node, !read_only, true, cmds[i], out);
         }
         fclose(out);
         return text;
@@ -268,7 +272,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
         json_object_put(e);
     } else {
         for (size_t i = 0; i < ncmds; i++) {
-            sim_io_command(&m, n, !read_only, cmds[i], out);
+            sim_io_command(&m, n, !read_only, false, cmds[i], out);
         }
         node_unref(&m, n);      /* close: persistent bitmaps are stored */
     }
