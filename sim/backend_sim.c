@@ -42,6 +42,7 @@ static void machine_reset(sim *s)
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
+    throttle_groups_free(s);
     events_clear(s);
 }
 
@@ -165,6 +166,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
     json_object *r = nbd_dispatch(s, command, args);
     if (!r) {
         r = device_dispatch(s, command, args);
+    }
+    if (!r) {
+        r = throttle_dispatch(s, command, args);
     }
     return r ? r : sim_dispatch(s, command, args);
 }

@@ -198,6 +198,29 @@ bool cbw_unshares_write(sim *s, sim_node *n)
     return !n->cbw || n->parents > 0;
 }
 
+/* block_copy() with cbw-timeout: when the copy outlives the timeout the
+ * guest request gets ETIMEDOUT and nothing is marked done, while the copy
+ * itself carries on (it already happened here: throttled requests only
+ * cost virtual time). */
+static int timed_before_write(sim *s, sim_cbw *c, uint64_t off, uint64_t len)
+{
+    cl_bitmap *done = cl_cbw_done_bitmap(c->cbw);
+    cl_bitmap *before = cl_bitmap_new(cl_bitmap_size(done), cl_bitmap_granularity(done), NULL);
+    cl_copy_failure fail;
+    cl_bitmap_copy(before, done, NULL);
+    s->io_deadline_ns = s->clock_ns + c->timeout_ns;
+    s->io_timed_out = false;
+    int r = cl_cbw_before_write(c->cbw, off, len, &fail);
+    if (s->io_timed_out) {
+        cl_bitmap_copy(done, before, NULL);
+        r = -ETIMEDOUT;
+    }
+    s->io_deadline_ns = 0;
+    s->io_timed_out = false;
+    cl_bitmap_free(before);
+    return r;
+}
+
 /* cbw_do_copy_before_write, then the request on the file child. A failed
  * copy fails the guest write (break-guest-write) or breaks the snapshot for
  * good and lets the write through (break-snapshot). After a break nothing
@@ -208,7 +231,8 @@ int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
     sim_cbw *c = n->cbw;
     if (!c->snapshot_error) {
         cl_copy_failure fail;
-        int r = cl_cbw_before_write(c->cbw, off, len, &fail);
+        int r = c->timeout_ns ? timed_before_write(s, c, off, len)
+                              : cl_cbw_before_write(c->cbw, off, len, &fail);
         if (r < 0 && !c->break_snapshot) {
             return r;
         }

@@ -241,6 +241,7 @@ uint64_t node_size(sim_node *n)
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_SNAPSHOT_ACCESS:
+    case DRV_THROTTLE:
         return node_size(n->file);
     case DRV_NULL:
         return n->null_size;
@@ -256,6 +257,7 @@ uint64_t node_cluster_size(sim_node *n)
         return n->q->cluster_size;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_THROTTLE:      /* a filter: bdrv_get_info asks the child */
         return node_cluster_size(n->file);
     default:
         return 0;
@@ -268,6 +270,7 @@ const char *node_drv_name(sim_node *n)
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
         [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
         [DRV_SNAPSHOT_ACCESS] = "snapshot-access", [DRV_NULL] = "null-co",
+        [DRV_THROTTLE] = "throttle",
     };
     return names[n->drv];
 }
@@ -503,6 +506,9 @@ int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
     case DRV_NULL:
         memset(buf, 0, len);
         return 0;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, false);
+        return node_read(s, n->file, off, len, buf);
     }
     return -EIO;
 }
@@ -565,6 +571,10 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
     case DRV_SNAPSHOT_ACCESS:
         return -ENOTSUP;
     case DRV_NULL:
+        break;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_write(s, n->file, off, len, buf, zeroes);
         break;
     case DRV_CBW: {
         cl_copy_failure fail;
@@ -667,6 +677,10 @@ int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
     case DRV_SNAPSHOT_ACCESS:
         r = snapshot_access_discard(s, n, off, len);
         break;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_discard(s, n->file, off, len);
+        break;
     case DRV_NULL:
         break;
     }
@@ -722,6 +736,7 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_RAW:
+    case DRV_THROTTLE:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
     case DRV_FILE:

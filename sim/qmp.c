@@ -223,6 +223,9 @@ static const field f_dev_cbw[] = {
     END,
 };
 static const field f_dev_generic_format[] = { { "file", F_REF, true, NULL, NULL }, END };
+static const field f_dev_throttle[] = {
+    { "throttle-group", F_STR, true, NULL, NULL }, { "file", F_REF, true, NULL, NULL }, END,
+};
 static const field f_dev_null[] = {
     { "size", F_INT, false, NULL, NULL },
     { "latency-ns", F_INT, false, NULL, NULL },
@@ -547,6 +550,9 @@ static const field *dev_variant(const char *driver)
     if (!strcmp(driver, "snapshot-access")) {
         return f_dev_generic_format;
     }
+    if (!strcmp(driver, "throttle")) {
+        return f_dev_throttle;
+    }
     if (!strcmp(driver, "null-co") || !strcmp(driver, "null-aio")) {
         return f_dev_null;
     }
@@ -847,6 +853,8 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         err = cbw_open(s, opts, name, &n);
     } else if (!strcmp(driver, "snapshot-access")) {
         err = snapshot_access_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "throttle")) {
+        err = throttle_open(s, opts, name, &n);
     } else if (!strcmp(driver, "null-co") || !strcmp(driver, "null-aio")) {
         err = null_open(s, opts, name, &n);
     } else {

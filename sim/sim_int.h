@@ -75,7 +75,7 @@ typedef struct sim_file {
 
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
-    DRV_SNAPSHOT_ACCESS, DRV_NULL,
+    DRV_SNAPSHOT_ACCESS, DRV_NULL, DRV_THROTTLE,
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -105,6 +105,7 @@ typedef struct bd_rule {
 enum { IOT_READ, IOT_WRITE, IOT_WRITE_ZEROES, IOT_DISCARD, IOT_FLUSH, IOT_BLOCK_STATUS };
 
 typedef struct sim_job sim_job;
+typedef struct sim_throttle_group sim_throttle_group;
 
 typedef struct sim_node {
     char *name;
@@ -129,6 +130,7 @@ typedef struct sim_node {
     sim_job *cbw_job;
     struct sim_cbw *cbw;        /* blockdev-add'ed (copy_before_write.c) */
     uint64_t null_size;         /* null-co */
+    sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
     struct sim_node *next;      /* creation order */
@@ -188,6 +190,9 @@ typedef struct sim {
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_device *devices;        /* guest disks (device.c), creation order */
+    sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
+    uint64_t io_deadline_ns;    /* a timed copy-before-write in progress: its end */
+    bool io_timed_out;          /* ... and a request of it ran past that end */
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
@@ -281,6 +286,12 @@ int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *
 int snapshot_access_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
                                  uint64_t *pnum);
 int snapshot_access_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+
+/* throttle.c: throttle-group objects and the throttle driver */
+json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args);
+json_object *throttle_open(sim *s, json_object *opts, const char *name, sim_node **out);
+void throttle_intercept(sim *s, sim_node *n, uint64_t bytes, bool is_write);
+void throttle_groups_free(sim *s);
 
 /* null.c: the null-co driver */
 json_object *null_open(sim *s, json_object *opts, const char *name, sim_node **out);
