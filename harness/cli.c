@@ -19,18 +19,22 @@ typedef struct options {
     int bless, tap, print;
     const char **only;
     size_t nonly;
+    const char **defines;       /* -D NAME=VALUE, in order */
+    size_t ndefines;
 } options;
 
 static void usage(FILE *f)
 {
     fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
-          "               [--print] [--only NAME]... CASE...\n"
+          "               [--print] [--only NAME]... [-D NAME=VALUE]... CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
           "  --print   write the transcripts to standard output (reports go to stderr)\n"
           "  --tap     report in TAP\n"
-          "  --only    run only the named cases (repeatable)\n", f);
+          "  --only    run only the named cases (repeatable)\n"
+          "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
+          "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n", f);
 }
 
 /* "cases/257.case" -> "257" (malloc'd). */
@@ -110,6 +114,12 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s\n", err);
         goto out;
     }
+    for (size_t i = 0; i < o->ndefines; i++) {
+        if (case_define(prog, o->defines[i], &err) < 0) {
+            sbuf_printf(diag, "%s\n", err);
+            goto out;
+        }
+    }
     bs_backend *be = make(o->backend, &err);
     if (!be) {
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
@@ -179,9 +189,10 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
     options o = { .backend = "sim", .golden_dir = "golden" };
     const char **cases = calloc((size_t)argc + 1, sizeof(*cases));
     o.only = calloc((size_t)argc + 1, sizeof(*o.only));
+    o.defines = calloc((size_t)argc + 1, sizeof(*o.defines));
     size_t ncases = 0;
     int status = 2;
-    if (!cases || !o.only)
+    if (!cases || !o.only || !o.defines)
         abort();
 
     for (int i = 1; i < argc; i++) {
@@ -196,7 +207,10 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             usage(out);
             status = 0;
             goto done;
-        } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only")) {
+        } else if (!strncmp(a, "-D", 2) && a[2]) {
+            o.defines[o.ndefines++] = a + 2;
+        } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only") ||
+                   !strcmp(a, "-D")) {
             if (i + 1 >= argc) {
                 fprintf(errf, "harness: %s needs a value\n", a);
                 usage(errf);
@@ -207,6 +221,8 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
                 o.backend = v;
             else if (!strcmp(a, "--golden-dir"))
                 o.golden_dir = v;
+            else if (!strcmp(a, "-D"))
+                o.defines[o.ndefines++] = v;
             else
                 o.only[o.nonly++] = v;
         } else if (a[0] == '-' && a[1] == '-' && a[2] == '\0') {
@@ -275,5 +291,6 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
 done:
     free(cases);
     free(o.only);
+    free(o.defines);
     return status;
 }

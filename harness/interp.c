@@ -46,6 +46,7 @@ typedef struct wgroup {
 
 typedef struct interp {
     const program *prog;
+    const char *file;           /* of the statement running (includes have their own) */
     bs_backend *be;
     double timeout;
     sbuf out;
@@ -79,7 +80,8 @@ static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
-    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s", I->prog->file, line, col, msg) < 0)
+    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s",
+                 I->file ? I->file : I->prog->file, line, col, msg) < 0)
         abort();
     free(msg);
 }
@@ -1783,7 +1785,10 @@ static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **arg
     push_frame(I);
     for (size_t i = 0; i < pr->nparams; i++)
         bind(I, pr->params[i], args[i]);
+    const char *caller_file = I->file;
     int r = exec_block(I, &pr->body);
+    if (r == 0)
+        I->file = caller_file;
     pop_frame(I);
     return r;
 }
@@ -1791,6 +1796,8 @@ static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **arg
 static int exec_stmt(interp *I, const stmt *s)
 {
     json_object *v;
+    if (s->file)
+        I->file = s->file;
     switch (s->kind) {
     case S_LET:
         if (eval(I, s->e, &v) < 0)
