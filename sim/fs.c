@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim/sim_int.h"
 
@@ -72,13 +73,45 @@ int q2_size_check(uint64_t size, uint64_t cluster_size)
     return 0;
 }
 
+/* The flat L2 array: a big one (most entries stay 0) comes straight from
+ * mmap, whose zero pages cost nothing until written; calloc would clear
+ * recycled heap memory, a cost that grows with the image. */
+#define L2_MMAP_MIN (256u * 1024)
+
+static uint64_t *l2_alloc(uint64_t nclusters)
+{
+    size_t bytes = (size_t)(nclusters ? nclusters : 1) * sizeof(uint64_t);
+    if (bytes >= L2_MMAP_MIN) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            abort();
+        }
+        return p;
+    }
+    uint64_t *l2 = calloc(1, bytes);
+    if (!l2) {
+        abort();
+    }
+    return l2;
+}
+
+static void l2_free(uint64_t *l2, uint64_t nclusters)
+{
+    size_t bytes = (size_t)(nclusters ? nclusters : 1) * sizeof(uint64_t);
+    if (bytes >= L2_MMAP_MIN) {
+        munmap(l2, bytes);
+    } else {
+        free(l2);
+    }
+}
+
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 {
     sim_qcow2 *q = calloc(1, sizeof *q);
     q->size = size;
     q->cluster_size = cluster_size;
     q->nclusters = (size + cluster_size - 1) / cluster_size;
-    q->l2 = calloc(q->nclusters ? q->nclusters : 1, sizeof *q->l2);
+    q->l2 = l2_alloc(q->nclusters);
     uint64_t per_table = cluster_size / 8;
     q->l2_table = calloc(q->nclusters / per_table + 1, 1);
     /* header, refcount table, refcount block, L1 table */
@@ -98,7 +131,7 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
-    free(q->l2);
+    l2_free(q->l2, q->nclusters);
     free(q->l2_table);
     free(q->backing);
     free(q->backing_fmt);

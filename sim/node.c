@@ -389,6 +389,15 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
+            /* runs of zero clusters and of unallocated ones with nothing
+             * below read as zeroes already: step over them at once */
+            q2_kind k0 = q2_cluster_kind(q, ci);
+            if (k0 == Q_ZERO || (k0 == Q_UNALLOC && !n->backing)) {
+                while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
+                    ci++;
+                }
+                continue;
+            }
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
             uint64_t w_off = off > c_off ? off : c_off;
             uint64_t w_end = off + len < c_end ? off + len : c_end;
