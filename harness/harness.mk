@@ -18,6 +18,8 @@ $(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
   $(eval $(call add_test,harness_$(t),harness/tests/$(t).c harness/tests/fake_backend.c,\
     $(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS))))
 
-# Replay every case against the simulator and compare with its golden.
+# Replay every case against the simulator and compare with its golden, a
+# few processes at a time (the report keeps the cases' order).
+CONFORMANCE_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
-	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))
+	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap $(sort $(wildcard cases/*.case))
