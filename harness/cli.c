@@ -19,6 +19,7 @@ typedef struct options {
     int bless, tap, print;
     const char **only;
     size_t nonly;
+    case_limits lim;
 } options;
 
 static void usage(FILE *f)
@@ -30,7 +31,33 @@ static void usage(FILE *f)
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
           "  --print   write the transcripts to standard output (reports go to stderr)\n"
           "  --tap     report in TAP\n"
-          "  --only    run only the named cases (repeatable)\n", f);
+          "  --only    run only the named cases (repeatable)\n"
+          "  --max-value-size BYTES    largest value a case may build (default 16M)\n"
+          "  --max-model-memory BYTES  all image models together (default 1G)\n"
+          "            (BYTES takes a K, M or G suffix: powers of 1024)\n", f);
+}
+
+/* "16M" -> 16 MiB; -1 unless a positive number that fits. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M')
+        shift = 20;
+    else if (*end == 'G')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
 }
 
 /* "cases/257.case" -> "257" (malloc'd). */
@@ -115,7 +142,7 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
         goto out;
     }
-    int rr = case_run(prog, be, EVENT_TIMEOUT_S, &transcript, &err);
+    int rr = case_run_limited(prog, be, EVENT_TIMEOUT_S, &o->lim, &transcript, &err);
     be->ops->destroy(be);
     if (o->print)
         fputs(transcript, out);
@@ -176,7 +203,8 @@ static int wanted(const options *o, const char *name)
 
 int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *errf)
 {
-    options o = { .backend = "sim", .golden_dir = "golden" };
+    options o = { .backend = "sim", .golden_dir = "golden",
+                  .lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES } };
     const char **cases = calloc((size_t)argc + 1, sizeof(*cases));
     o.only = calloc((size_t)argc + 1, sizeof(*o.only));
     size_t ncases = 0;
@@ -209,6 +237,15 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
                 o.golden_dir = v;
             else
                 o.only[o.nonly++] = v;
+        } else if (!strcmp(a, "--max-value-size") || !strcmp(a, "--max-model-memory")) {
+            uint64_t *lim = a[6] == 'v' ? &o.lim.value_bytes : &o.lim.model_bytes;
+            if (i + 1 >= argc || parse_bytes(argv[i + 1], lim) < 0) {
+                fprintf(errf, "harness: %s needs a positive number of bytes (K, M, G allowed)\n",
+                        a);
+                usage(errf);
+                goto done;
+            }
+            i++;
         } else if (a[0] == '-' && a[1] == '-' && a[2] == '\0') {
             while (++i < argc)
                 cases[ncases++] = argv[i];

@@ -10,6 +10,7 @@
  */
 #include "harness/interp.h"
 #include "harness/json_render.h"
+#include "harness/limits.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
 #include "harness/tool_run.h"
@@ -26,6 +27,9 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 200
+/* Blocks and expressions being run at once, across procedure calls: the
+ * parser bounds each case's nesting, this bounds their product. */
+#define MAX_RUN_NESTING 4000
 
 typedef struct var {
     char *name;
@@ -65,6 +69,8 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
+    case_limits lim;
+    int nest;                   /* blocks and expressions being run */
 } interp;
 
 static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
@@ -88,7 +94,7 @@ static void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
     if (!p)
-        abort();
+        harness_out_of_memory(n);
     return p;
 }
 
@@ -96,7 +102,7 @@ static char *xstrdup(const char *s)
 {
     char *d = strdup(s);
     if (!d)
-        abort();
+        harness_out_of_memory(strlen(s) + 1);
     return d;
 }
 
@@ -291,11 +297,82 @@ static int64_t floordiv(int64_t a, int64_t b)
     return q;
 }
 
+static const char *const limit_hint = "raise the limit with --max-value-size";
+
+/* A list or object just built from sealed or foreign parts: measure it,
+ * remember the result, refuse it past the limits. */
+static int seal_checked(interp *I, const expr *e, json_object *v);
+
+static int seal(interp *I, const expr *e, json_object **pv)
+{
+    if (!*pv) {
+        rt_fail(I, e->line, e->col, "out of memory");
+        return -1;
+    }
+    if (seal_checked(I, e, *pv) < 0) {
+        json_object_put(*pv);
+        *pv = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int seal_checked(interp *I, const expr *e, json_object *v)
+{
+    uint64_t size = 2, s;
+    int depth = 0, d;
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            value_measure(json_object_array_get_idx(v, i), &s, &d);
+            size = value_size_add(size, value_size_add(s, 2));
+            depth = d > depth ? d : depth;
+        }
+    } else {
+        json_object_object_foreach(v, key, val) {
+            value_measure(val, &s, &d);
+            size = value_size_add(size, value_size_add(value_size_add(s, 4), strlen(key)));
+            depth = d > depth ? d : depth;
+        }
+    }
+    if (depth + 1 > CASE_MAX_VALUE_DEPTH) {
+        rt_fail(I, e->line, e->col, "value nested more than %d levels deep",
+                CASE_MAX_VALUE_DEPTH);
+        return -1;
+    }
+    if (size > I->lim.value_bytes) {
+        rt_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
+                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+        return -1;
+    }
+    value_seal(v, size, depth + 1);
+    return 0;
+}
+
+/* l + r would be too large: checked before building it. */
+static int value_too_big(interp *I, const expr *e, json_object *l, json_object *r)
+{
+    uint64_t a, b;
+    int d;
+    value_measure(l, &a, &d);
+    value_measure(r, &b, &d);
+    uint64_t size = value_size_add(a, b);
+    if (size > I->lim.value_bytes) {
+        rt_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
+                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+        return -1;
+    }
+    return 0;
+}
+
 static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, json_object **out)
 {
     enum json_type lt = json_object_get_type(l), rt = json_object_get_type(r);
     if (is_none(I, l) || is_none(I, r))
         lt = json_type_null;
+    if (e->op == OP_ADD && lt == rt &&
+        (lt == json_type_string || lt == json_type_array || lt == json_type_object) &&
+        value_too_big(I, e, l, r) < 0)
+        return -1;
     if (e->op == OP_ADD && lt == rt && lt == json_type_string) {
         sbuf b = {0};
         sbuf_adds(&b, json_object_get_string(l));
@@ -311,7 +388,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         for (size_t i = 0; i < json_object_array_length(r); i++)
             json_object_array_add(a, json_object_get(json_object_array_get_idx(r, i)));
         *out = a;
-        return 0;
+        return seal(I, e, out);
     }
     if (e->op == OP_ADD && lt == rt && lt == json_type_object) {
         /* like Python's {**l, **r}: the right side wins */
@@ -321,7 +398,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         json_object_object_foreach(r, k2, v2)
             json_object_object_add(o, k2, json_object_get(v2));
         *out = o;
-        return 0;
+        return seal(I, e, out);
     }
     if (lt != json_type_int || rt != json_type_int) {
         static const char *const names[] = { [OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*",
@@ -427,7 +504,44 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
     return -1;
 }
 
+static int eval_inner(interp *I, const expr *e, json_object **out);
+
+/* Kinds whose value is never JSON null: a NULL result is a failed
+ * allocation in json-c. */
+static int makes_value(const expr *e)
+{
+    switch (e->kind) {
+    case E_NULL:
+    case E_VAR:
+    case E_INDEX:
+        return 0;
+    case E_BIN:
+        return e->op != OP_AND && e->op != OP_OR;
+    default:
+        return 1;
+    }
+}
+
 static int eval(interp *I, const expr *e, json_object **out)
+{
+    int r;
+    if (++I->nest > MAX_RUN_NESTING) {
+        rt_fail(I, e->line, e->col, "blocks, calls and expressions nested more than %d deep",
+                MAX_RUN_NESTING);
+        *out = NULL;
+        r = -1;
+    } else {
+        r = eval_inner(I, e, out);
+        if (r == 0 && !*out && makes_value(e)) {
+            rt_fail(I, e->line, e->col, "out of memory");
+            r = -1;
+        }
+    }
+    I->nest--;
+    return r;
+}
+
+static int eval_inner(interp *I, const expr *e, json_object **out)
 {
     json_object *l = NULL, *r = NULL;
     int ret = 0;
@@ -458,6 +572,12 @@ static int eval(interp *I, const expr *e, json_object **out)
             } else {
                 to_text(I, &b, lookup(I, e->parts[i].text));
             }
+            if (b.len > I->lim.value_bytes) {
+                rt_fail(I, e->line, e->col, "string too large: %zu bytes, the limit is %llu (%s)",
+                        b.len, (unsigned long long)I->lim.value_bytes, limit_hint);
+                sbuf_free(&b);
+                return -1;
+            }
         }
         *out = json_object_new_string(sbuf_str(&b));
         sbuf_free(&b);
@@ -478,7 +598,7 @@ static int eval(interp *I, const expr *e, json_object **out)
                 return json_object_put(*out), *out = NULL, -1;
             json_object_array_add(*out, v);
         }
-        return 0;
+        return seal(I, e, out);
     case E_OBJ:
         *out = json_object_new_object();
         for (size_t i = 0; i < e->nitems; i++) {
@@ -490,7 +610,7 @@ static int eval(interp *I, const expr *e, json_object **out)
             else
                 json_object_object_add(*out, e->keys[i], v);
         }
-        return 0;
+        return seal(I, e, out);
     case E_FUNC: {
         /* only basename() exists */
         char *s = get_str(I, e->items[0]);
@@ -744,6 +864,7 @@ static json_object *wait_job_event(interp *I, const stmt *s, const char *job)
 }
 
 static int exec_block(interp *I, const block *b);
+static int exec_block_inner(interp *I, const block *b);
 static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **args);
 
 static int job_command(interp *I, const stmt *s, const char *cmd, const char *job)
@@ -1518,6 +1639,23 @@ static int exec_event_wait(interp *I, const stmt *s)
 }
 
 /* `image M new SIZE | write GROUP | copy SRC` */
+/* Would image model `name` of `size` bytes keep all models within the
+ * memory limit? (It replaces a model of that name.) */
+static int model_fits(interp *I, const stmt *s, const char *name, uint64_t size)
+{
+    oracle_image *old = oracle_image_find(I->imgs, name);
+    uint64_t others = oracle_images_bytes(I->imgs) - (old ? oracle_image_size(old) : 0);
+    if (size > I->lim.model_bytes || others > I->lim.model_bytes - size) {
+        rt_fail(I, s->line, s->col,
+                "image model '%s': %llu bytes would take the image models to %llu bytes, "
+                "over the limit of %llu (raise it with --max-model-memory)", name,
+                (unsigned long long)size, (unsigned long long)value_size_add(others, size),
+                (unsigned long long)I->lim.model_bytes);
+        return 0;
+    }
+    return 1;
+}
+
 static int image_op(interp *I, const stmt *s)
 {
     const char *name = s->args[0].word, *op = s->args[1].word;
@@ -1525,10 +1663,10 @@ static int image_op(interp *I, const stmt *s)
     if (!I->imgs)
         I->imgs = oracle_images_new();
     if (!strcmp(op, "new")) {
-        if (get_uint(I, s->args[2].e, &size) < 0)
+        if (get_uint(I, s->args[2].e, &size) < 0 || !model_fits(I, s, name, size))
             return -1;
         if (!oracle_image_new(I->imgs, name, size)) {
-            rt_fail(I, s->line, s->col, "image model '%s': %llu bytes is too large", name,
+            rt_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
                     (unsigned long long)size);
             return -1;
         }
@@ -1541,7 +1679,13 @@ static int image_op(interp *I, const stmt *s)
                     s->args[2].word);
             return -1;
         }
-        oracle_image_copy(I->imgs, name, src);
+        if (!model_fits(I, s, name, oracle_image_size(src)))
+            return -1;
+        if (!oracle_image_copy(I->imgs, name, src)) {
+            rt_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
+                    (unsigned long long)oracle_image_size(src));
+            return -1;
+        }
         return 0;
     }
     oracle_image *img = oracle_image_find(I->imgs, name);
@@ -1849,6 +1993,20 @@ static int exec_stmt(interp *I, const stmt *s)
 
 static int exec_block(interp *I, const block *b)
 {
+    if (I->nest + 1 > MAX_RUN_NESTING) {
+        if (b->n)
+            rt_fail(I, b->v[0]->line, b->v[0]->col,
+                    "blocks, calls and expressions nested more than %d deep", MAX_RUN_NESTING);
+        return -1;
+    }
+    I->nest++;
+    int r = exec_block_inner(I, b);
+    I->nest--;
+    return r;
+}
+
+static int exec_block_inner(interp *I, const block *b)
+{
     for (size_t i = 0; i < b->n; i++) {
         if (exec_stmt(I, b->v[i]) < 0) {
             if (!I->err)    /* every failing path reports; be safe anyway */
@@ -1862,7 +2020,14 @@ static int exec_block(interp *I, const block *b)
 int case_run(const program *prog, bs_backend *be, double timeout_s, char **transcript,
              char **err)
 {
-    interp I = { .prog = prog, .be = be, .timeout = timeout_s };
+    case_limits lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES };
+    return case_run_limited(prog, be, timeout_s, &lim, transcript, err);
+}
+
+int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
+                     const case_limits *lim, char **transcript, char **err)
+{
+    interp I = { .prog = prog, .be = be, .timeout = timeout_s, .lim = *lim };
     I.none = json_object_new_string("<none>");
     I.orc = oracle_new();
     push_frame(&I);
