@@ -163,10 +163,10 @@ static void test_value_size(void **state)
                    "t.case:3:25: runtime error: value too large: about 16777220 bytes, the limit "
                    "is 16777216 (raise the limit with --max-value-size)");
     /* exactly at the limit passes; the flag raises it */
-    case_limits lim = { 2 + 2 * 3, CASE_DEFAULT_MODEL_BYTES };   /* [1,1] */
+    case_limits lim = { 2 + 2 * (20 + 2), CASE_DEFAULT_MODEL_BYTES };  /* [1, 1] */
     expect_run_ok(strdup("let x = [1, 1]\n"), &lim);
     expect_run_err(strdup("let x = [1, 1, 1]\n"), &lim,
-                   "t.case:1:9: runtime error: value too large: about 68 bytes, the limit is 8 "
+                   "t.case:1:9: runtime error: value too large: about 68 bytes, the limit is 46 "
                    "(raise the limit with --max-value-size)");
     (void)lim;
 }
