@@ -71,7 +71,7 @@ static char *case_name(const char *path)
     return strndup(base, n);
 }
 
-static char *read_file(const char *path, int *missing)
+static char *read_file(const char *path, int *missing, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     *missing = 0;
@@ -90,6 +90,7 @@ static char *read_file(const char *path, int *missing)
         sbuf_free(&b);
         return NULL;
     }
+    *len = b.len;
     return sbuf_take(&b);
 }
 
@@ -164,7 +165,8 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         }
         goto out;
     }
-    golden = read_file(golden_path, &missing);
+    size_t golden_len = 0;
+    golden = read_file(golden_path, &missing, &golden_len);
     if (!golden) {
         sbuf_printf(diag, "%s: %s\n", golden_path,
                     missing ? "no golden transcript (run with --bless to create it)"
@@ -174,7 +176,9 @@ static int run_case(const options *o, backend_factory make, const char *path, co
     char *label;
     if (asprintf(&label, "%s (%s backend)", name, o->backend) < 0)
         abort();
-    char *d = diff_unified(golden, transcript, golden_path, label, 3);
+    /* as bytes: a NUL in the golden must not hide what follows it */
+    char *d = diff_unified_n(golden, golden_len, transcript, strlen(transcript), golden_path,
+                             label, 3);
     free(label);
     if (d) {
         sbuf_adds(diag, d);

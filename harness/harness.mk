@@ -21,3 +21,8 @@ $(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
 # Replay every case against the simulator and compare with its golden.
 conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))
+
+# The real-QEMU backend against fake drivers (and the qemu_driver fuzz
+# target's seeds and regressions).
+$(eval $(call add_test,harness_qemu_driver_fuzz,harness/fuzz/test_qemu_driver_fuzz.c \
+  harness/fuzz/qemu_driver_fuzz.c harness/backend_qemu.c,$(B)/libharness.a,$(JSONC_LIBS)))

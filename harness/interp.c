@@ -9,6 +9,7 @@
  * (in 257 it is a Python closure).
  */
 #include "harness/interp.h"
+#include "harness/confine.h"
 #include "harness/json_render.h"
 #include "harness/limits.h"
 #include "harness/sbuf.h"
@@ -702,9 +703,27 @@ static int check_plain(interp *I, const expr *e, json_object *v)
 /* ------------------------------------------------------------------ */
 
 /* Sends like QEMUMachine.qmp(): top-level '_' in keys become '-'. */
+/* A path the case gave must stay in the test directory (harness/confine.h);
+ * the runtime error names the statement. */
+static int confined(interp *I, const stmt *s, const char *what, const char *path, int rel)
+{
+    char *why = NULL;
+    if (confine_path(I->be->test_dir, path, rel, &why) == 0)
+        return 0;
+    rt_fail(I, s ? s->line : 0, s ? s->col : 0, "%s: %s", what, why ? why : "refused");
+    free(why);
+    return -1;
+}
+
 static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
+    if (confine_qmp_args(I->be->test_dir, cmd, args, &err) < 0) {
+        rt_fail(I, s ? s->line : 0, s ? s->col : 0, "'%s' refused: %s", cmd,
+                err ? err : "a path outside the test directory");
+        free(err);
+        return NULL;
+    }
     json_object *sent = qmp_convert_top_keys(args);
     json_object *reply = I->be->ops->qmp(I->be, cmd, sent, &err);
     json_object_put(sent);
@@ -1289,6 +1308,9 @@ static int exec_compare(interp *I, const stmt *s)
         }
         json_object_put(v);
     }
+    if (confined(I, s, "compare", a, 0) < 0 || confined(I, s, "compare", b, 0) < 0 ||
+        (base && confined(I, s, "compare base", base, 1) < 0))
+        goto out;
     if (base && I->be->ops->img_rebase_unsafe(I->be, a, base, &err) < 0) {
         rt_fail(I, s->line, s->col, "qemu-img rebase -u -b %s %s failed: %s", base, a,
                 err ? err : "?");
@@ -1558,7 +1580,13 @@ static int exec_run(interp *I, const stmt *s)
         if (!argv[i])
             r = -1;
     }
-    int status = r ? -1 : tool_run(path, argv, &out, &err);
+    int bad;
+    if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
+        rt_fail(I, s->args[bad].line, s->args[bad].col, "run %s: %s", argv[0],
+                err ? err : "a path outside the test directory");
+        r = -1;
+    }
+    int status = r ? -1 : tool_run_in(I->be->test_dir, path, argv, &out, &err);
     if (r == 0 && status < 0) {
         rt_fail(I, s->line, s->col, "cannot run %s: %s", path, err ? err : "?");
         r = -1;
@@ -1719,8 +1747,10 @@ static int check_image(interp *I, const stmt *s)
         return -1;
     }
     char *path = get_str(I, s->args[1].e);
-    if (!path)
+    if (!path || confined(I, s, "check_image", path, 0) < 0) {
+        free(path);
         return -1;
+    }
     uint64_t where = 0;
     int size_diff = 0;
     int r = oracle_image_compare_file(img, path, &where, &size_diff);
@@ -1766,7 +1796,8 @@ static int write_file(interp *I, const stmt *s)
                 (int)n, dir);
         r = -1;
     } else {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = confined(I, s, "write_file", path, 0) < 0
+                     ? -2 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         size_t len = strlen(text), done = 0;
         while (fd >= 0 && done < len) {
             ssize_t w = write(fd, text + done, len - done);
@@ -1824,7 +1855,8 @@ static int exec_cmd(interp *I, const stmt *s)
     case C_IMG_CREATE:
         x = get_str(I, s->args[0].e);
         y = x ? get_str(I, s->args[1].e) : NULL;
-        if (!y || get_uint(I, s->args[2].e, &size) < 0) {
+        if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
+            confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
         } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
