@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/cli.h"
 #include "harness/case.h"
+#include "harness/cleanup.h"
 #include "harness/diff.h"
 #include "harness/interp.h"
 #include "harness/sbuf.h"
@@ -143,8 +144,10 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
         goto out;
     }
+    cleanup_watch(be->test_dir);    /* removed if a signal kills us */
     int rr = case_run_limited(prog, be, EVENT_TIMEOUT_S, &o->lim, &transcript, &err);
     be->ops->destroy(be);
+    cleanup_watch(NULL);
     if (o->print)
         fputs(transcript, out);
     if (rr < 0) {

@@ -26,3 +26,5 @@ conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 # target's seeds and regressions).
 $(eval $(call add_test,harness_qemu_driver_fuzz,harness/fuzz/test_qemu_driver_fuzz.c \
   harness/fuzz/qemu_driver_fuzz.c harness/backend_qemu.c,$(B)/libharness.a,$(JSONC_LIBS)))
+# test_signal_cleanup runs the program itself.
+$(B)/tests/harness_test_signal_cleanup: | $(B)/harness
