@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/cli.h"
 #include "harness/case.h"
+#include "harness/cleanup.h"
 #include "harness/diff.h"
 #include "harness/interp.h"
 #include "harness/sbuf.h"
@@ -24,6 +25,7 @@ typedef struct options {
     size_t nonly;
     const char **defines;       /* -D NAME=VALUE, in order */
     size_t ndefines;
+    case_limits lim;
 } options;
 
 static void usage(FILE *f)
@@ -39,7 +41,33 @@ static void usage(FILE *f)
           "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
           "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n"
           "  -j N      replay N cases at a time, each in its own process; the\n"
-          "            report and transcripts keep the order of the cases\n", f);
+          "            report and transcripts keep the order of the cases\n"
+          "  --max-value-size BYTES    largest value a case may build (default 16M)\n"
+          "  --max-model-memory BYTES  all image models together (default 1G)\n"
+          "            (BYTES takes a K, M or G suffix: powers of 1024)\n", f);
+}
+
+/* "16M" -> 16 MiB; -1 unless a positive number that fits. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M')
+        shift = 20;
+    else if (*end == 'G')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
 }
 
 /* "cases/257.case" -> "257" (malloc'd). */
@@ -53,7 +81,7 @@ static char *case_name(const char *path)
     return strndup(base, n);
 }
 
-static char *read_file(const char *path, int *missing)
+static char *read_file(const char *path, int *missing, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     *missing = 0;
@@ -72,6 +100,7 @@ static char *read_file(const char *path, int *missing)
         sbuf_free(&b);
         return NULL;
     }
+    *len = b.len;
     return sbuf_take(&b);
 }
 
@@ -130,8 +159,10 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
         goto out;
     }
-    int rr = case_run(prog, be, EVENT_TIMEOUT_S, &transcript, &err);
+    cleanup_watch(be->test_dir);    /* removed if a signal kills us */
+    int rr = case_run_limited(prog, be, EVENT_TIMEOUT_S, &o->lim, &transcript, &err);
     be->ops->destroy(be);
+    cleanup_watch(NULL);
     if (o->print)
         fputs(transcript, out);
     if (rr < 0) {
@@ -152,7 +183,8 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         }
         goto out;
     }
-    golden = read_file(golden_path, &missing);
+    size_t golden_len = 0;
+    golden = read_file(golden_path, &missing, &golden_len);
     if (!golden) {
         sbuf_printf(diag, "%s: %s\n", golden_path,
                     missing ? "no golden transcript (run with --bless to create it)"
@@ -162,7 +194,9 @@ static int run_case(const options *o, backend_factory make, const char *path, co
     char *label;
     if (asprintf(&label, "%s (%s backend)", name, o->backend) < 0)
         abort();
-    char *d = diff_unified(golden, transcript, golden_path, label, 3);
+    /* as bytes: a NUL in the golden must not hide what follows it */
+    char *d = diff_unified_n(golden, golden_len, transcript, strlen(transcript), golden_path,
+                             label, 3);
     free(label);
     if (d) {
         sbuf_adds(diag, d);
@@ -365,7 +399,8 @@ static int wanted(const options *o, const char *name)
 
 int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *errf)
 {
-    options o = { .backend = "sim", .golden_dir = "golden", .jobs = 1 };
+    options o = { .backend = "sim", .golden_dir = "golden", .jobs = 1,
+                  .lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES } };
     const char **cases = calloc((size_t)argc + 1, sizeof(*cases));
     o.only = calloc((size_t)argc + 1, sizeof(*o.only));
     o.defines = calloc((size_t)argc + 1, sizeof(*o.defines));
@@ -407,6 +442,15 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
                 o.defines[o.ndefines++] = v;
             else
                 o.only[o.nonly++] = v;
+        } else if (!strcmp(a, "--max-value-size") || !strcmp(a, "--max-model-memory")) {
+            uint64_t *lim = a[6] == 'v' ? &o.lim.value_bytes : &o.lim.model_bytes;
+            if (i + 1 >= argc || parse_bytes(argv[i + 1], lim) < 0) {
+                fprintf(errf, "harness: %s needs a positive number of bytes (K, M, G allowed)\n",
+                        a);
+                usage(errf);
+                goto done;
+            }
+            i++;
         } else if (a[0] == '-' && a[1] == '-' && a[2] == '\0') {
             while (++i < argc)
                 cases[ncases++] = argv[i];
