@@ -31,7 +31,7 @@ DEB_PACKAGES += clang libclang-rt-14-dev
 # What linking the simulator takes (sim/sim.mk says, when it says).
 FUZZ_SIM_LINK   := $(or $(SIM_LINK),$(B)/libsim.a $(B)/libcluster.a)
 FUZZ_SIM_LDLIBS := $(or $(SIM_LDLIBS),$(JSONC_LIBS))
-$(eval $(call add_test,vma_fuzz_regressions,lib/vma/fuzz/test_vma_fuzz_regressions.c lib/vma/fuzz/vma_fuzz.c,$(B)/libvma.a $(B)/libcluster.a,-lmd -luuid))
+$(eval $(call add_test,vma_fuzz_regressions,lib/vma/fuzz/test_vma_fuzz_regressions.c lib/vma/fuzz/vma_fuzz.c,$(B)/libvma.a $(B)/libcluster.a,$(VMA_LIBS)))
 $(eval $(call add_test,harness_fuzz_regressions,harness/fuzz/test_case_fuzz_regressions.c harness/fuzz/case_fuzz.c,$(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS)))
 $(eval $(call add_test,sim_fuzz_regressions,sim/fuzz/test_sim_fuzz_regressions.c sim/fuzz/sim_fuzz.c,$(FUZZ_SIM_LINK),$(FUZZ_SIM_LDLIBS)))
 
@@ -46,7 +46,7 @@ FUZZ_TARGETS  ?= vma_reader vma_header case_parse sim_qmp
 FUZZ_FLAGS    ?=
 
 fuzz_src_vma_reader  := lib/vma/fuzz/fuzz_vma_reader.c lib/vma/fuzz/vma_fuzz.c
-fuzz_libs_vma_reader := $(B)/libvma.a $(B)/libcluster.a -lmd -luuid
+fuzz_libs_vma_reader := $(B)/libvma.a $(B)/libcluster.a $(VMA_LIBS)
 fuzz_dir_vma_reader  := lib/vma/fuzz
 fuzz_src_vma_header  := lib/vma/fuzz/fuzz_vma_header.c lib/vma/fuzz/vma_fuzz.c
 fuzz_libs_vma_header := $(fuzz_libs_vma_reader)

@@ -2,11 +2,11 @@
 # lib/vma: the VMA archive codec, its cluster-engine glue, the `vma` tool,
 # tests and benchmark.
 VMA_SRCS := $(wildcard lib/vma/*.c)
-VMA_LIBS := -lmd -luuid
+VMA_LIBS := -lmd -luuid -lzstd -lz -llzo2 -lpthread
 VMA_LINK := $(B)/libvma.a $(B)/libcluster.a
 $(eval $(call add_lib,vma,$(VMA_SRCS)))
 COV_DIRS += lib/vma
-DEB_PACKAGES += libmd-dev uuid-dev
+DEB_PACKAGES += libmd-dev uuid-dev libzstd-dev zlib1g-dev liblzo2-dev zstd gzip lzop
 
 # The command-line tool (sources under tools/, rule kept here).
 $(eval $(call add_prog,vma,tools/vma.c,$(VMA_LINK),$(VMA_LIBS)))
