@@ -15,6 +15,8 @@
 #   vma_header   lib/vma/fuzz/fuzz_vma_header.c   header parsing alone
 #   case_parse   harness/fuzz/fuzz_case_parse.c   the case-file parser
 #   sim_qmp      sim/fuzz/fuzz_sim_qmp.c          QMP scripts on a fresh simulator
+#   ... and the targets module fragments add to FUZZ_MODULE_TARGETS (vma_cli:
+#   lib/vma/fuzz/vma_cli_fuzz.mk)
 # Each has its seed corpus in <module>/fuzz/corpus/<target>/. What a run
 # adds to the corpus goes to build/fuzz/corpus/<target>/, crash inputs to
 # build/fuzz/artifacts/<target>/: nothing is written into the source tree.
@@ -42,7 +44,7 @@ FUZZ_SECONDS  ?= 60
 # A single input that runs longer than this (seconds) is a finding.
 FUZZ_TIMEOUT  ?= 10
 FUZZ_RSS_MB   ?= 2048
-FUZZ_TARGETS  ?= vma_reader vma_header case_parse sim_qmp
+FUZZ_TARGETS  ?= vma_reader vma_header case_parse sim_qmp $(FUZZ_MODULE_TARGETS)
 FUZZ_FLAGS    ?=
 
 fuzz_src_vma_reader  := lib/vma/fuzz/fuzz_vma_reader.c lib/vma/fuzz/vma_fuzz.c

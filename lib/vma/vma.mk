@@ -26,3 +26,6 @@ $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
 
 # `make bench`: 2 GiB create/extract beside cat and cp (VMA_BENCH_MB to resize).
 $(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(VMA_LINK),$(VMA_LIBS)))
+
+# The vma_cli fuzz target and its regression test.
+include lib/vma/fuzz/vma_cli_fuzz.mk
