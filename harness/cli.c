@@ -16,6 +16,7 @@
 typedef struct options {
     const char *backend;
     const char *golden_dir;
+    int real_nbd_clients;           /* --nbd-clients real */
     int bless, tap, print;
     const char **only;
     size_t nonly;
@@ -24,13 +25,15 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
-          "               [--print] [--only NAME]... CASE...\n"
+          "               [--print] [--only NAME]... [--nbd-clients internal|real] CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
           "  --print   write the transcripts to standard output (reports go to stderr)\n"
           "  --tap     report in TAP\n"
-          "  --only    run only the named cases (repeatable)\n", f);
+          "  --only    run only the named cases (repeatable)\n"
+          "  --nbd-clients real   qemu_io_run / img_map on an NBD export run the real\n"
+          "            qemu-io / qemu-img against the VM's socket (default internal)\n", f);
 }
 
 /* "cases/257.case" -> "257" (malloc'd). */
@@ -115,6 +118,7 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
         goto out;
     }
+    be->real_nbd_clients = o->real_nbd_clients;
     int rr = case_run(prog, be, EVENT_TIMEOUT_S, &transcript, &err);
     be->ops->destroy(be);
     if (o->print)
@@ -196,6 +200,13 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             usage(out);
             status = 0;
             goto done;
+        } else if (!strcmp(a, "--nbd-clients")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "real") && strcmp(argv[i + 1], "internal"))) {
+                fprintf(errf, "harness: --nbd-clients needs 'internal' or 'real'\n");
+                usage(errf);
+                goto done;
+            }
+            o.real_nbd_clients = !strcmp(argv[++i], "real");
         } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only")) {
             if (i + 1 >= argc) {
                 fprintf(errf, "harness: %s needs a value\n", a);
