@@ -21,3 +21,12 @@ $(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
 # Replay every case against the simulator and compare with its golden.
 conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))
+
+# The NBD cases again, with the real qemu-io / qemu-img (qemu-utils) as
+# clients of the simulator's socket instead of the internal ones; reported
+# as skipped where they are not installed.
+NBD_CASES := $(sort $(shell grep -l -e nbd-server-start -e block-export-add cases/*.case))
+.PHONY: conformance-real-clients
+conformance-real-clients: $(B)/harness $(B)/vma
+	$(TEST_WRAPPER) $(B)/harness --tap --nbd-clients real $(NBD_CASES)
+CHECK_EXTRA += conformance-real-clients

@@ -840,7 +840,8 @@ static size_t handle_request(sim *s, nbd_conn *c, const uint8_t *p, size_t avail
     if ((type == CMD_READ || type == CMD_WRITE || type == CMD_CACHE) &&
         len > NBD_MAX_BUFFER_SIZE) {
         /* the payload of such a WRITE is never read: answer, then hang up */
-        msg = xasprintf("len (%u) is larger than max len (%u)", len, NBD_MAX_BUFFER_SIZE);
+        /* sic: QEMU 7.2's text has the space before ')' */
+        msg = xasprintf("len (%u ) is larger than max len (%u)", len, NBD_MAX_BUFFER_SIZE);
         generic_reply(c, handle, EINVAL, msg);
         free(msg);
         if (type == CMD_WRITE) {
@@ -864,17 +865,17 @@ static size_t handle_request(sim *s, nbd_conn *c, const uint8_t *p, size_t avail
     } else if (type == CMD_BLOCK_STATUS) {
         valid |= CMDF_REQ_ONE;
     }
+    /* a request that fails these checks gets EINVAL whatever the reason
+     * (QEMU 7.2's nbd_trip), with the reason as the message */
     if (!c->exp->writable && rofs) {
         msg = xstrdup("Export is read-only");
-        err = EROFS;
     } else if (off > size || len > size - off) {
         msg = xasprintf("operation past EOF; From: %llu, Len: %u, Size: %llu",
                         (unsigned long long)off, len, (unsigned long long)size);
-        err = type == CMD_WRITE || type == CMD_WRITE_ZEROES ? ENOSPC : EINVAL;
     } else if (flags & ~valid) {
         msg = xasprintf("unsupported flags for command %s (got 0x%x)", cmd_name(type), flags);
-        err = EINVAL;
     }
+    err = msg ? EINVAL : 0;
     if (err) {
         generic_reply(c, handle, err, msg);
         free(msg);
