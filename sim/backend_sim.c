@@ -37,6 +37,7 @@ static void machine_reset(sim *s)
         persist_store(n);
     }
     nbd_stop_all(s);
+    iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
     while (s->nodes) {
@@ -70,6 +71,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = iothread_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 

@@ -70,6 +70,16 @@ static sim_nbd_export *export_find(sim_nbd *srv, const char *name)
     return NULL;
 }
 
+static sim_nbd_export *export_by_id(sim_nbd *srv, const char *id)
+{
+    for (sim_nbd_export *e = srv ? srv->exports : NULL; e; e = e->next) {
+        if (!strcmp(e->id ? e->id : e->name, id)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
 static void export_free(sim_nbd_export *e)
 {
     free(e->name);
@@ -83,6 +93,10 @@ static void export_free(sim_nbd_export *e)
 static void export_remove(sim *s, sim_nbd *srv, sim_nbd_export *e)
 {
     nbd_server_export_gone(srv, e);
+    sim_bitmap *b = e->bitmap_busy ? nbd_export_bitmap(e) : NULL;
+    if (b && b->exported) {
+        b->exported--;
+    }
     if (s) {
         /* QEMU 7.2: every NBD export is a block export with an id */
         json_object *d = json_object_new_object();
@@ -221,6 +235,8 @@ static json_object *export_create(sim *s, const char *id, const char *node_name,
     sim_bitmap *b = NULL;
     if (bm_name) {
         if (bm_node) {
+            /* {node, name}: taken as it is, recording or not (QEMU 7.2 checks
+             * only bitmaps named by string; real QEMU agrees) */
             sim_node *bn = node_find(s, bm_node);
             if (!bn) {
                 return qmp_error("GenericError", "Node '%s' not found", bm_node);
@@ -229,16 +245,20 @@ static json_object *export_create(sim *s, const char *id, const char *node_name,
                 return qmp_error("GenericError", "Dirty bitmap '%s' not found", bm_name);
             }
         } else {
-            sim_nbd_export probe = { .node = n, .bitmap = (char *)bm_name };
-            if (!(b = nbd_export_bitmap(&probe))) {
+            sim_node *owner = n;
+            for (; owner && !(b = bitmap_find(owner, bm_name)); owner = owner->backing) {
+            }
+            if (!b) {
                 return qmp_error("GenericError", "Bitmap '%s' is not found", bm_name);
             }
+            /* a recording bitmap on a writable node would change under a
+             * read-only export's clients */
+            if (!writable && !owner->read_only && cl_bitmap_enabled(b->bm)) {
+                return qmp_error("GenericError", "Enabled bitmap '%s' incompatible with "
+                                 "readonly export", bm_name);
+            }
         }
-        if (!writable && cl_bitmap_enabled(b->bm)) {
-            return qmp_error("GenericError", "Enabled bitmap '%s' incompatible with readonly export",
-                             bm_name);
-        }
-        if (cl_bitmap_busy(b->bm)) {
+        if (cl_bitmap_busy(b->bm) || b->exported) {
             return qmp_error("GenericError", "Bitmap '%s' is currently in use by another "
                              "operation and cannot be used", bm_name);
         }
@@ -254,6 +274,9 @@ static json_object *export_create(sim *s, const char *id, const char *node_name,
         e->bitmap = xstrdup(bm_name);
         e->bitmap_export = xstrdup(bm_name);
         e->bitmap_owner = bm_node ? node_find(s, bm_node) : NULL;
+        /* exported: busy until the export goes (QEMU's bdrv_dirty_bitmap_set_busy) */
+        b->exported++;
+        e->bitmap_busy = true;
     }
     sim_nbd_export **pp = &s->nbd->exports;
     while (*pp) {
@@ -387,10 +410,46 @@ static json_object *nbd_remove(sim *s, json_object *args)
     if (!s->nbd) {
         return qmp_error("GenericError", "NBD server not running");
     }
+    /* QEMU 7.2 finds the block export by id (nbd-server-add's id is its name) */
     const char *name = jstr(args, "name");
-    sim_nbd_export *e = export_find(s->nbd, name);
+    sim_nbd_export *e = export_by_id(s->nbd, name);
     if (!e) {
         return qmp_error("GenericError", "Export '%s' is not found", name);
+    }
+    export_remove(s, s->nbd, e);
+    return qmp_ok();
+}
+
+/* query-block-exports and block-export-del (QEMU 7.2's block/export). */
+static json_object *exports_query(sim *s)
+{
+    json_object *list = json_object_new_array();
+    for (sim_nbd_export *e = s->nbd ? s->nbd->exports : NULL; e; e = e->next) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(e->id ? e->id : e->name));
+        json_object_object_add(o, "node-name", json_object_new_string(e->node->name));
+        json_object_object_add(o, "shutting-down", json_object_new_boolean(false));
+        json_object_object_add(o, "type", json_object_new_string("nbd"));
+        json_object_array_add(list, o);
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", list);
+    return r;
+}
+
+static json_object *export_del(sim *s, json_object *args)
+{
+    static const nbd_field f[] = {
+        { "id", json_type_string, true }, { "mode", json_type_string, false },
+        { NULL, 0, false } };
+    json_object *err = check_args(args, f);
+    if (err) {
+        return err;
+    }
+    const char *id = jstr(args, "id");
+    sim_nbd_export *e = export_by_id(s->nbd, id);
+    if (!e) {
+        return qmp_error("GenericError", "Export '%s' is not found", id);
     }
     export_remove(s, s->nbd, e);
     return qmp_ok();
@@ -409,6 +468,12 @@ json_object *nbd_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "block-export-add")) {
         return export_add(s, args);
+    }
+    if (!strcmp(cmd, "block-export-del")) {
+        return export_del(s, args);
+    }
+    if (!strcmp(cmd, "query-block-exports")) {
+        return exports_query(s);
     }
     if (!strcmp(cmd, "x-nbd-server-add-bitmap")) {
         return nbd_add_bitmap(s, args);

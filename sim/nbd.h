@@ -22,6 +22,7 @@ typedef struct sim_nbd_export {
     char *bitmap;               /* x-nbd-server-add-bitmap: the node's bitmap */
     char *bitmap_export;        /* its name in "qemu:dirty-bitmap:NAME" */
     sim_node *bitmap_owner;     /* the bitmap's node when given as {node, name} */
+    bool bitmap_busy;           /* it marked its bitmap busy (7.2 exports) */
     char *description;          /* NBD_INFO_DESCRIPTION, or NULL */
     char *id;                   /* block export id (7.2), or NULL */
     struct sim_nbd_export *next;
@@ -59,6 +60,11 @@ void nbd_server_export_gone(sim_nbd *srv, sim_nbd_export *e);
 int nbd_server_serve(sim *s, int timeout_ms);
 /* Does any client stay connected? */
 bool nbd_server_busy(sim *s);
+
+/* iothread.c: object-add iothread, x-blockdev-set-iothread; NULL when cmd
+ * is neither. */
+json_object *iothread_dispatch(sim *s, const char *cmd, json_object *args);
+void iothread_free_all(sim *s);
 
 /* One extent of qemu-img map. */
 typedef struct sim_map_extent {
