@@ -9,6 +9,7 @@
  * (in 257 it is a Python closure).
  */
 #include "harness/interp.h"
+#include "harness/checks.h"
 #include "harness/json_render.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
@@ -65,6 +66,8 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
+    size_t checks_failed;       /* expect* lines that printed FAIL */
+    char *first_check_fail;     /* "FILE:LINE:COL: check failed: ..." */
 } interp;
 
 static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
@@ -427,6 +430,29 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
     return -1;
 }
 
+/* dictpath(VALUE, PATH): iotests' QMPTestCase.dictpath; a missing path
+ * stops the case like the failed assertion it is in Python. */
+static int eval_dictpath(interp *I, const expr *e, json_object **out)
+{
+    json_object *d, *v;
+    char *path, *why = NULL;
+    if (eval(I, e->items[0], &d) < 0)
+        return -1;
+    if (!(path = get_str(I, e->items[1]))) {
+        json_object_put(d);
+        return -1;
+    }
+    int r = check_dictpath(d, path, &v, &why);
+    if (r < 0)
+        rt_fail(I, e->line, e->col, "dictpath: %s", why);
+    else
+        *out = json_object_get(v);
+    free(why);
+    free(path);
+    json_object_put(d);
+    return r;
+}
+
 static int eval(interp *I, const expr *e, json_object **out)
 {
     json_object *l = NULL, *r = NULL;
@@ -492,7 +518,8 @@ static int eval(interp *I, const expr *e, json_object **out)
         }
         return 0;
     case E_FUNC: {
-        /* only basename() exists */
+        if (!strcmp(e->name, "dictpath"))
+            return eval_dictpath(I, e, out);
         char *s = get_str(I, e->items[0]);
         if (!s)
             return -1;
@@ -1470,9 +1497,12 @@ static int exec_run(interp *I, const stmt *s)
 
 /* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
  * (the cached events first), logged with its timestamp hidden. */
+/* event_wait NAME: logs the event; event_get VAR NAME: binds it, silently
+ * (real timestamps kept). */
 static int exec_event_wait(interp *I, const stmt *s)
 {
-    char *name = get_str(I, s->args[0].e), *device = NULL;
+    const arg *na = &s->args[s->cmd == C_EVENT_GET ? 1 : 0];
+    char *name = get_str(I, na->e), *device = NULL;
     const arg *da = stmt_kwarg(s, "device");
     if (!name || (da && !(device = get_str(I, da->e)))) {
         free(name);
@@ -1505,6 +1535,12 @@ static int exec_event_wait(interp *I, const stmt *s)
             I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
             I->events[I->nevents++] = e;
         }
+    }
+    if (s->cmd == C_EVENT_GET) {
+        bind(I, s->args[0].word, ev);
+        free(name);
+        free(device);
+        return 0;
     }
     json_object *t = json_object_new_object();
     json_object_object_add(t, "seconds", json_object_new_string("SECS"));
@@ -1644,6 +1680,107 @@ static int write_file(interp *I, const stmt *s)
     return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Unittest-style checks (cases/README.md "Checks")                     */
+/* ------------------------------------------------------------------ */
+
+/* Logs the check's line; a failure is remembered and fails the run at the
+ * end, after the rest of the case has printed. */
+static void report_check(interp *I, const stmt *s, int passed, const char *what, const char *why)
+{
+    char *line = check_line(passed, what, why);
+    emit(I, line);
+    if (!passed && I->checks_failed++ == 0 &&
+        asprintf(&I->first_check_fail, "%s:%d:%d: check failed: %s", I->prog->file, s->line,
+                 s->col, line) < 0)
+        abort();
+    free(line);
+}
+
+/* qmp_get NAME CMD [ARGS]: the whole reply into $NAME, nothing logged. */
+static int exec_qmp_get(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[1]);
+    json_object *args = NULL, *reply = NULL;
+    if (!name)
+        return -1;
+    if (s->nargs > 2) {
+        const expr *e = s->args[2].e;
+        if (eval(I, e, &args) < 0)
+            goto out;
+        if (!json_object_is_type(args, json_type_object) || is_none(I, args)) {
+            rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                    type_name(I, args));
+            goto out;
+        }
+        if (check_plain(I, e, args) < 0)
+            goto out;
+    }
+    reply = qmp(I, s, name, args);
+    if (reply)
+        bind(I, s->args[0].word, reply);
+out:
+    json_object_put(args);
+    free(name);
+    return reply ? 0 : -1;
+}
+
+static int exec_expect(interp *I, const stmt *s)
+{
+    json_object *a = NULL, *b = NULL, *d = NULL;
+    char *what = NULL, *why = NULL, *path = NULL;
+    int r = -1, ok;
+    switch (s->cmd) {
+    case C_EXPECT:
+        if (eval(I, s->args[0].e, &a) < 0 || !(what = get_str(I, s->args[1].e)))
+            break;
+        report_check(I, s, truthy(I, a), what, NULL);
+        r = 0;
+        break;
+    case C_EXPECT_EQ:
+        if (eval(I, s->args[0].e, &a) < 0 || eval(I, s->args[1].e, &b) < 0 ||
+            !(what = get_str(I, s->args[2].e)))
+            break;
+        ok = !is_none(I, a) && !is_none(I, b) ? check_equal(a, b) : a == b;
+        if (!ok) {
+            char *ta = json_render_alloc(is_none(I, a) ? NULL : a, -1);
+            char *tb = json_render_alloc(is_none(I, b) ? NULL : b, -1);
+            if (asprintf(&why, "got %s, expected %s", ta, tb) < 0)
+                abort();
+            free(ta);
+            free(tb);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    default:    /* expect_qmp, expect_qmp_absent */
+        if (eval(I, s->args[0].e, &d) < 0 || !(path = get_str(I, s->args[1].e)))
+            break;
+        if (s->cmd == C_EXPECT_QMP) {
+            if (eval(I, s->args[2].e, &b) < 0)
+                break;
+            if (is_none(I, b)) {
+                rt_fail(I, s->args[2].e->line, s->args[2].e->col,
+                        "expect_qmp compares with a JSON value, not 'none'");
+                break;
+            }
+            ok = check_assert_qmp(d, path, b, &what, &why);
+        } else {
+            ok = check_assert_qmp_absent(d, path, &what, &why);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    }
+    json_object_put(a);
+    json_object_put(b);
+    json_object_put(d);
+    free(what);
+    free(why);
+    free(path);
+    return r;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
     json_object *v = NULL;
@@ -1768,6 +1905,15 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_qmp(I, s);
     case C_IMG_MAP:
         return exec_img_map(I, s);
+    case C_QMP_GET:
+        return exec_qmp_get(I, s);
+    case C_EVENT_GET:
+        return exec_event_wait(I, s);
+    case C_EXPECT:
+    case C_EXPECT_EQ:
+    case C_EXPECT_QMP:
+    case C_EXPECT_QMP_ABSENT:
+        return exec_expect(I, s);
     }
     return -1;
 }
@@ -1883,6 +2029,14 @@ int case_run(const program *prog, bs_backend *be, double timeout_s, char **trans
     oracle_images_free(I.imgs);
     json_object_put(I.none);
     *transcript = sbuf_take(&I.out);
+    if (r == 0 && I.checks_failed) {
+        /* every check has printed; the run fails on the first that failed */
+        if (asprintf(&I.err, "%s (%zu check%s failed)", I.first_check_fail, I.checks_failed,
+                     I.checks_failed == 1 ? "" : "s") < 0)
+            abort();
+        r = -1;
+    }
+    free(I.first_check_fail);
     if (r < 0) {
         *err = I.err;
     } else {
