@@ -254,6 +254,10 @@ static const field f_job_id[] = { { "id", F_STR, true, NULL, NULL }, END };
 static const field f_block_job_cancel[] = {
     { "device", F_STR, true, NULL, NULL }, { "force", F_BOOL, false, NULL, NULL }, END,
 };
+static const field f_block_job_device[] = { { "device", F_STR, true, NULL, NULL }, END };
+static const field f_block_job_speed[] = {
+    { "device", F_STR, true, NULL, NULL }, { "speed", F_INT, true, NULL, NULL }, END,
+};
 static const field f_node_name[] = { { "node-name", F_STR, true, NULL, NULL }, END };
 static const field f_create[] = {
     { "job-id", F_STR, true, NULL, NULL },
@@ -1252,7 +1256,15 @@ static const command commands[] = {
     { "job-cancel", f_job_id },
     { "job-dismiss", f_job_id },
     { "job-complete", f_job_id },
+    { "job-pause", f_job_id },
+    { "job-resume", f_job_id },
     { "block-job-cancel", f_block_job_cancel },
+    { "block-job-pause", f_block_job_device },
+    { "block-job-resume", f_block_job_device },
+    { "block-job-complete", f_block_job_device },
+    { "block-job-set-speed", f_block_job_speed },
+    { "block-job-finalize", f_job_id },
+    { "block-job-dismiss", f_job_id },
     { "human-monitor-command", f_hmp },
     { "backup", f_pve_backup },
     { "query-backup", f_none },
@@ -1302,8 +1314,11 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);
     }
-    if (!strcmp(cmd, "query-block") || !strcmp(cmd, "query-block-jobs")) {
+    if (!strcmp(cmd, "query-block")) {
         return qmp_return(json_object_new_array());
+    }
+    if (!strcmp(cmd, "query-block-jobs")) {
+        return qmp_query_block_jobs(s);
     }
     if (!strcmp(cmd, "query-jobs")) {
         return qmp_query_jobs(s);
@@ -1317,17 +1332,8 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
         return qmp_bitmap_simple(s, cmd, args);
     }
-    if (!strcmp(cmd, "block-job-cancel")) {
-        json_object *a = json_object_new_object();
-        json_object_object_add(a, "id", json_object_new_string(jstr(args, "device")));
-        sim_job *j = job_find(s, jstr(args, "device"));
-        json_object *r = j ? qmp_job_verb(s, "cancel", a)
-            : qmp_error("DeviceNotActive", "No active block job on device '%s'", jstr(args, "device"));
-        json_object_put(a);
-        return r;
-    }
-    if (!strncmp(cmd, "job-", 4)) {
-        return qmp_job_verb(s, cmd + 4, args);
+    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
+        return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {
         return qmp_backup(s, args);
