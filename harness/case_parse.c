@@ -821,6 +821,7 @@ static const cmd_spec cmds[] = {
     { "expect_eq", C_EXPECT_EQ, 3, 3, "" },
     { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
     { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
+    { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
     { NULL, 0, 0, 0, NULL }
 };
 

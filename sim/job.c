@@ -156,6 +156,8 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        j->source->blk_name = j->filter->blk_name;
+        j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -430,7 +432,7 @@ static json_object *op_blocked(sim_node *n)
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->name, job_type_name(m->busy_job));
+                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -550,7 +552,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                          (long long)max_chunk, (unsigned long long)cluster);
     }
     if (!job_id) {
-        return qmp_error("GenericError", "Invalid job ID '%s'", "");
+        /* block_job_create: the id defaults to the device name (the
+         * source's BlockBackend), "" for a node without one */
+        job_id = src->blk_name ? src->blk_name : "";
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -617,6 +621,10 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     filter->cbw_job = j;
     filter->busy_job = j;
     j->filter = filter;
+    /* bdrv_cbw_append: the filter takes the source's place under its
+     * BlockBackend, so the device name finds the filter meanwhile */
+    filter->blk_name = src->blk_name;
+    src->blk_name = NULL;
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);

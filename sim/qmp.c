@@ -233,6 +233,26 @@ static const field f_backup[] = {
     { "target", F_STR, true, NULL, NULL },
     END,
 };
+static const char *const e_newmode[] = { "existing", "absolute-paths", NULL };
+static const field f_drive_backup[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "bitmap", F_STR, false, NULL, NULL },
+    { "bitmap-mode", F_ENUM, false, e_bmode, NULL },
+    { "compress", F_BOOL, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    { "filter-node-name", F_STR, false, NULL, NULL },
+    { "x-perf", F_OBJ, false, NULL, f_perf },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -1179,6 +1199,12 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     if (wl == 0) {
         return qmp_return(json_object_new_string(""));
     }
+    if (wl == 9 && !strncmp(line, "drive_add", 9)) {
+        char *m = hmp_drive_add(s, line + wl);
+        json_object *r = qmp_return(json_object_new_string(m));
+        free(m);
+        return r;
+    }
     if (strncmp(line, "qemu-io", wl) || wl != 7) {
         char *m = xasprintf("unknown command: '%.*s'\r\n", (int)wl, line);
         json_object *r = qmp_return(json_object_new_string(m));
@@ -1246,6 +1272,7 @@ static const command commands[] = {
     { "blockdev-del", f_node_name },
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
+    { "drive-backup", f_drive_backup },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1310,6 +1337,9 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "blockdev-backup")) {
         return qmp_blockdev_backup(s, args);
+    }
+    if (!strcmp(cmd, "drive-backup")) {
+        return qmp_drive_backup(s, args);
     }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);

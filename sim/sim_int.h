@@ -125,6 +125,7 @@ typedef struct sim_node {
     sim_job *cbw_job;
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
+    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -261,6 +262,12 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
 json_object *qmp_query_block_jobs(sim *s);
 void job_pause(sim *s, sim_job *j);
 void job_resume(sim *s, sim_job *j);
+
+/* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
+char *hmp_drive_add(sim *s, const char *args);
+
+/* drive_backup.c */
+json_object *qmp_drive_backup(sim *s, json_object *args);
 
 /* backup_error.c: on-source-error / on-target-error */
 int backup_onerr_parse(const char *name);

@@ -224,6 +224,24 @@ static void test_parse_errors(void **state)
     }
 }
 
+static void test_img_compare_log(void **state)
+{
+    (void)state;
+    static const struct { int ret; const char *out; } cases[] = {
+        { 0, "Images are identical.\n\n" },
+        { 1, "Content mismatch (the backend does not say where)\n" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fake_backend *f = fake_new();
+        f->compare_ret = cases[i].ret;
+        char *out, *err = NULL;
+        assert_int_equal(run(f, "img_compare_log \"/a\" \"/b\"\n", &out, &err), 0);
+        assert_string_equal(out, cases[i].out);
+        free(out);
+        f->base.ops->destroy(&f->base);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_dictpath_missing_stops),
         cmocka_unit_test(test_event_get),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_img_compare_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
