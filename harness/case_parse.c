@@ -839,7 +839,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
     { "launch", C_LAUNCH, 0, 0, "" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },

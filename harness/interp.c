@@ -1988,8 +1988,21 @@ static int exec_expect(interp *I, const stmt *s)
     return r;
 }
 
+/* img_create's backing= and backing_fmt= (qemu-img create -b B -F F) */
+static int img_backing(interp *I, const stmt *s, char **bk, char **bkf)
+{
+    const arg *b = stmt_kwarg(s, "backing"), *f = stmt_kwarg(s, "backing_fmt");
+    *bk = *bkf = NULL;
+    if (b && !(*bk = get_str(I, b->e)))
+        return -1;
+    if (f && !(*bkf = get_str(I, f->e)))
+        return -1;
+    return 0;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
+    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     json_object *v = NULL;
     char *x = NULL, *y = NULL, *err = NULL;
     int r = 0;
@@ -2027,7 +2040,9 @@ static int exec_cmd(interp *I, const stmt *s)
         if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
             confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
-        } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
+        } else if (img_backing(I, s, &bk, &bkf) < 0) {
+            r = -1;
+        } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
         } else if (stmt_kwarg(s, "print")) {
@@ -2047,6 +2062,8 @@ static int exec_cmd(interp *I, const stmt *s)
         free(err);
         free(x);
         free(y);
+        free(bk);
+        free(bkf);
         return r;
     case C_LAUNCH:
         return launch(I, s);
