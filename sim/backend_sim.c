@@ -137,6 +137,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         }
         free(bp);
     }
+    /* qemu-img create rounds the size up to whole sectors (the raw and
+     * qcow2 create_opts functions do ROUND_UP(size, BDRV_SECTOR_SIZE)) */
+    if (size % 512 && size <= UINT64_MAX - 511) {
+        size = (size + 511) & ~511ull;
+    }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
         store_truncate(&f->data, size);
