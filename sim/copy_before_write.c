@@ -225,8 +225,8 @@ static int timed_before_write(sim *s, sim_cbw *c, uint64_t off, uint64_t len)
  * copy fails the guest write (break-guest-write) or breaks the snapshot for
  * good and lets the write through (break-snapshot). After a break nothing
  * is copied any more. */
-int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
-              bool zeroes, bool discard)
+int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in,
+              bool discard)
 {
     sim_cbw *c = n->cbw;
     if (!c->snapshot_error) {
@@ -243,7 +243,7 @@ int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
     if (discard) {
         return node_discard(s, n->file, off, len);
     }
-    return node_write(s, n->file, off, len, buf, zeroes);
+    return node_write_data(s, n->file, off, len, in);   /* in NULL: zeroes */
 }
 
 /* The state behind a node's snapshot-access API: a blockdev-add'ed filter,
@@ -287,7 +287,7 @@ static uint64_t snapshot_run(cl_cbw *cbw, int snapshot_error, uint64_t off, uint
 /* cbw_co_preadv_snapshot: EACCES for anything outside the access bitmap
  * (never in it, discarded, or the snapshot broke); -ENOTSUP for a node
  * without the API. */
-int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
+int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
 {
     cl_cbw *cbw;
     sim_node *target;
@@ -295,18 +295,16 @@ int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf
     if (!cbw_view(n, &cbw, &target, &snap_err)) {
         return -ENOTSUP;
     }
-    uint8_t *p = buf;
     while (len) {
         bool from_target;
         uint64_t run = snapshot_run(cbw, snap_err, off, off + len, &from_target);
         if (!run) {
             return -EACCES;
         }
-        int r = node_read(s, from_target ? target : n->file, off, run, p);
+        int r = node_read_data(s, from_target ? target : n->file, off, run, out);
         if (r < 0) {
             return r;
         }
-        p += run;
         off += run;
         len -= run;
     }

@@ -30,9 +30,9 @@ json_object *snapshot_access_open(sim *s, json_object *opts, const char *name, s
 }
 
 /* snapshot_access_co_preadv_part -> bdrv_co_preadv_snapshot */
-int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
+int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
 {
-    return cbw_snapshot_read(s, n->file, off, len, buf);
+    return cbw_snapshot_read(s, n->file, off, len, out);
 }
 
 /* snapshot_access_co_block_status -> bdrv_co_snapshot_block_status */

@@ -115,16 +115,9 @@ static const char *jstr(json_object *o, const char *key)
 /* object-add qom-type=throttle-group id=ID limits={...} */
 static json_object *object_add(sim *s, json_object *args)
 {
-    const char *type = jstr(args, "qom-type"), *id = jstr(args, "id");
-    if (!type) {
-        return qmp_error("GenericError", "Parameter 'qom-type' is missing");
-    }
+    const char *id = jstr(args, "id");
     if (!id) {
         return qmp_error("GenericError", "Parameter 'id' is missing");
-    }
-    if (strcmp(type, "throttle-group")) {
-        return qmp_error("GenericError", "Object type '%s' is not modelled by the simulator",
-                         type);
     }
     json_object_object_foreach(args, key, val) {
         (void)val;
@@ -219,12 +212,15 @@ static json_object *object_del(sim *s, json_object *args)
     return qmp_ok();
 }
 
+/* object-add of a throttle-group, object-del of one; other objects are
+ * iothread.c's. */
 json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args)
 {
-    if (!strcmp(cmd, "object-add")) {
+    const char *type = jstr(args, "qom-type"), *id = jstr(args, "id");
+    if (!strcmp(cmd, "object-add") && type && !strcmp(type, "throttle-group")) {
         return object_add(s, args);
     }
-    if (!strcmp(cmd, "object-del")) {
+    if (!strcmp(cmd, "object-del") && id && group_find(s, id)) {
         return object_del(s, args);
     }
     return NULL;

@@ -39,8 +39,6 @@ holding QEMU's {"error": {...}} reply.
                                                     land there, not in HMP)
   vm_log        -                                   the same, of the VM
                                                     launched last only
-  qemu_io       image, cmds (list), [fmt,           qemu-io's stdout+stderr
-                read_only]                          (a separate process)
   quit          -                                   null, then the driver exits
 
 Events: every event QEMU sends (while waiting for a reply or for an event)
@@ -78,7 +76,6 @@ import time
 
 QEMU = os.environ.get("BLOCKSIM_QEMU", "qemu-system-x86_64")
 QEMU_IMG = os.environ.get("BLOCKSIM_QEMU_IMG", "qemu-img")
-QEMU_IO = os.environ.get("BLOCKSIM_QEMU_IO", "qemu-io")
 
 DEFAULT_TIMEOUT = {
     "launch": 30.0,
@@ -367,25 +364,6 @@ def handle(vm, req):
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
-    if op == "qemu_io":
-        cmds = req.get("cmds")
-        if not isinstance(cmds, list) or not all(isinstance(c, str) for c in cmds):
-            raise DriverError("qemu_io: 'cmds' must be a list of strings")
-        argv = [QEMU_IO]
-        if req.get("read_only"):
-            argv.append("-r")
-        if req.get("fmt"):
-            argv += ["-f", need(req, "fmt")]
-        for c in cmds:
-            argv += ["-c", c]
-        argv.append(need(req, "image"))
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=timeout,
-                               cwd=vm.test_dir, preexec_fn=_die_with_parent)
-        except subprocess.TimeoutExpired:
-            raise DriverError("qemu-io %s: no exit within %gs" % (argv[-1], timeout))
-        return p.stdout.decode("utf-8", "replace")
     if op == "img":
         args = req.get("args")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):

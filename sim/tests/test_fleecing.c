@@ -345,7 +345,7 @@ static void test_null_co(void **state)
     assert_int_equal(node_read(s, node(b, "m"), 0, sizeof buf, buf), 0);
     assert_int_equal(buf[0], 0);
     uint64_t pnum;
-    assert_int_equal(node_block_status(s, node(b, "m"), 0, 4096, &pnum), 0);
+    assert_int_equal(node_block_status(s, node(b, "m"), 0, 4096, &pnum), CL_STATUS_ALLOCATED);
     assert_int_equal(pnum, 4096);
     vm_free(b);
 }
