@@ -572,6 +572,10 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
 static unsigned alloc_flags(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
     int st = node_block_status(s, n, off, len, pnum);
+    if (st < 0) {
+        *pnum = len;
+        return 0;       /* no answer: data, as the client cannot tell */
+    }
     if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing &&
         off < node_size(n->backing)) {
         uint64_t bnum;

@@ -364,6 +364,9 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     while (len) {
         uint64_t pnum = 0;
         int st = node_block_status(s, n, off, len, &pnum);
+        if (st < 0) {
+            return false;       /* is_zero: a failed query is not zero */
+        }
         if (st & CL_STATUS_ZERO) {
             /* zero here */
         } else if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing) {
@@ -781,15 +784,10 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
         }
         return 0;
     }
-    case DRV_SNAPSHOT_ACCESS: {
-        /* block-copy reads what it cannot query (block_copy_block_status) */
-        int st = snapshot_access_block_status(s, n, off, len, pnum);
-        if (st < 0) {
-            *pnum = len;
-            return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
-        }
-        return st;
-    }
+    case DRV_SNAPSHOT_ACCESS:
+        /* may fail (EACCES outside the snapshot): callers decide, as
+         * block-copy reads what it cannot query and NBD reports it */
+        return snapshot_access_block_status(s, n, off, len, pnum);
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_RAW:
