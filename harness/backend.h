@@ -77,6 +77,11 @@ typedef struct bs_backend_ops {
      * when all is well, negative on failure. NULL where the VM serves by
      * itself (a real QEMU process). */
     int (*serve)(bs_backend *b, int timeout_ms);
+
+    /* qemu-img create -f FMT -o OPTIONS PATH SIZE (e.g. "cluster_size=4k");
+     * NULL where a backend takes no options. */
+    int (*img_create_opts)(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                           const char *options, char **err);
 } bs_backend_ops;
 
 struct bs_backend {

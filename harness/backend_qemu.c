@@ -383,6 +383,7 @@ static const bs_backend_ops qemu_ops = {
     /* the client tools are the real programs, against QEMU's own export */
     .qemu_io = real_qemu_io,
     .img_map = real_img_map,
+    .img_create_opts = real_img_create,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

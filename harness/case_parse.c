@@ -788,7 +788,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print options" },
     { "launch", C_LAUNCH, 0, 0, "" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },
@@ -806,11 +806,12 @@ static const cmd_spec cmds[] = {
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
-    { "shell_test", C_SHELL_TEST, 1, 1, "" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
+    { "shell_test", C_SHELL_TEST, 1, 1, "qemu" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
-    { "img_map", C_IMG_MAP, 1, 1, "context" },
+    { "img_map", C_IMG_MAP, 1, 1, "context image_opts" },
+    { "sh_cmd", C_SH_CMD, 1, 1, "" },
     { NULL, 0, 0, 0, NULL }
 };
 

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_DEPTH 200
@@ -64,6 +65,8 @@ typedef struct interp {
     oracle_images *imgs;        /* image-content models (image, check_image) */
     int shell;                  /* shell_test: shell filters on */
     char *shell_fmt;            /* its IMGFMT */
+    int shell72;                /* shell_test qemu="7.2": 7.2's common.rc / common.qemu */
+    char *sock_dir;             /* its SOCK_DIR, printed as SOCK_DIR */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
 } interp;
@@ -1215,9 +1218,33 @@ static void emit_text(interp *I, const char *text)
 }
 
 /* _filter_testdir and _filter_imgfmt, once shell_test has set them up. */
+/* text with every `from` replaced by `to` (malloc'd). */
+static char *replace_str(const char *text, const char *from, const char *to)
+{
+    sbuf b = {0};
+    size_t fl = strlen(from);
+    for (const char *p = text, *q; *p; p = q + fl) {
+        q = fl ? strstr(p, from) : NULL;
+        if (!q) {
+            sbuf_adds(&b, p);
+            break;
+        }
+        sbuf_printf(&b, "%.*s%s", (int)(q - p), p, to);
+    }
+    char *r = xstrdup(sbuf_str(&b));
+    sbuf_free(&b);
+    return r;
+}
+
 static void emit_shell(interp *I, const char *text)
 {
+    /* 7.2's _filter_testdir also prints the socket directory as SOCK_DIR;
+     * ours lies inside TEST_DIR, so it goes first */
+    char *sd = I->sock_dir ? replace_str(text, I->sock_dir, "SOCK_DIR") : NULL;
+    if (sd)
+        text = sd;
     char *f = shell_filter_paths(text, I->shell ? I->be->test_dir : NULL, I->shell_fmt);
+    free(sd);
     emit_text(I, f);
     free(f);
 }
@@ -1237,7 +1264,77 @@ static int exec_shell_test(interp *I, const stmt *s)
     free(I->shell_fmt);
     I->shell_fmt = fmt;
     I->shell = 1;
+    const arg *qa = stmt_kwarg(s, "qemu");
+    if (qa) {
+        char *v = get_str(I, qa->e);
+        if (!v)
+            return -1;
+        if (strcmp(v, "7.2") && strcmp(v, "3.0")) {
+            rt_fail(I, qa->line, qa->col, "shell_test knows the dialects of QEMU \"3.0\" and "
+                    "\"7.2\", not \"%s\"", v);
+            free(v);
+            return -1;
+        }
+        I->shell72 = !strcmp(v, "7.2");
+        free(v);
+    }
+    if (I->shell72) {
+        /* 7.2's SOCK_DIR: sockets go there, and print as SOCK_DIR */
+        free(I->sock_dir);
+        if (asprintf(&I->sock_dir, "%s/sock", dir) < 0)
+            abort();
+        if (mkdir(I->sock_dir, 0700) < 0 && errno != EEXIST) {
+            rt_fail(I, s->line, s->col, "cannot create %s: %s", I->sock_dir, strerror(errno));
+            return -1;
+        }
+        bind(I, "SOCK_DIR", json_object_new_string(I->sock_dir));
+    }
     return 0;
+}
+
+/* --image-opts "driver=nbd,export=E,server.type=unix,server.path=P
+ * [,x-dirty-bitmap=C]" as the NBD URI nbd+unix:///E?socket=P and the
+ * context C; other options are refused. */
+static int image_opts_nbd(interp *I, const stmt *s, const char *opts, char **uri, char **ctx)
+{
+    char *copy = xstrdup(opts), *save = NULL, *exp = NULL, *path = NULL;
+    int nbd = 0, r = -1;
+    *uri = *ctx = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            rt_fail(I, s->line, s->col, "image options: '%s' is not KEY=VALUE", kv);
+            goto out;
+        }
+        *eq++ = 0;
+        if (!strcmp(kv, "driver") && !strcmp(eq, "nbd"))
+            nbd = 1;
+        else if (!strcmp(kv, "export"))
+            exp = eq;
+        else if (!strcmp(kv, "server.path"))
+            path = eq;
+        else if (!strcmp(kv, "x-dirty-bitmap"))
+            *ctx = xstrdup(eq);
+        else if (strcmp(kv, "server.type") || strcmp(eq, "unix")) {
+            rt_fail(I, s->line, s->col, "image options: the harness maps NBD exports on unix "
+                    "sockets only, not %s=%s", kv, eq);
+            goto out;
+        }
+    }
+    if (!nbd || !path) {
+        rt_fail(I, s->line, s->col, "image options need driver=nbd and server.path");
+        goto out;
+    }
+    if (asprintf(uri, "nbd+unix:///%s?socket=%s", exp ? exp : "", path) < 0)
+        abort();
+    r = 0;
+out:
+    if (r < 0) {
+        free(*ctx);
+        *ctx = NULL;
+    }
+    free(copy);
+    return r;
 }
 
 static int exec_qemu_io_run(interp *I, const stmt *s)
@@ -1253,9 +1350,18 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-io", I->be->ops->name);
         goto out;
     }
+    int io_opts = 0;
     if (!(image = get_str(I, s->args[0].e)) || kw_bool(I, s, "read_only", 0, &ro) < 0 ||
-        (fa && !(fmt = get_str(I, fa->e))))
+        kw_bool(I, s, "image_opts", 0, &io_opts) < 0 || (fa && !(fmt = get_str(I, fa->e))))
         goto out;
+    if (io_opts) {
+        char *uri, *ctx;
+        if (image_opts_nbd(I, s, image, &uri, &ctx) < 0)
+            goto out;
+        free(ctx);
+        free(image);
+        image = uri;
+    }
     for (size_t i = 1; i < s->nargs; i++) {
         if (s->args[i].key)
             continue;
@@ -1294,8 +1400,21 @@ static int exec_img_map(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img map", I->be->ops->name);
         return -1;
     }
-    if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))))
+    int io_opts = 0;
+    if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))) ||
+        kw_bool(I, s, "image_opts", 0, &io_opts) < 0)
         goto out;
+    if (io_opts) {
+        char *uri, *octx;
+        if (image_opts_nbd(I, s, image, &uri, &octx) < 0)
+            goto out;
+        free(image);
+        image = uri;
+        if (octx) {
+            free(ctx);
+            ctx = octx;
+        }
+    }
     json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
                         : I->be->ops->img_map)(I->be, image, ctx, &err);
     if (!map) {
@@ -1305,6 +1424,17 @@ static int exec_img_map(interp *I, const stmt *s)
         goto out;
     }
     sbuf b = {0};
+    if (I->shell72) {
+        if (!json_object_is_type(map, json_type_array) || shell_map_json72(&b, map) < 0)
+            rt_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
+        else {
+            emit_shell(I, sbuf_str(&b));
+            r = 0;
+        }
+        sbuf_free(&b);
+        json_object_put(map);
+        goto out;
+    }
     if (json_object_is_type(map, json_type_array) && real_is_nbd_uri(image)) {
         /* QEMU 3.0's NBD client reported no offsets; today's qemu-img does */
         for (size_t i = 0; i < json_object_array_length(map); i++)
@@ -1361,13 +1491,52 @@ static void emit_reply(interp *I, json_object *reply)
     free(line);
 }
 
+static int sh_send(interp *I, const stmt *s, char *name, json_object *args);
+
 static int exec_sh_qmp(interp *I, const stmt *s)
 {
-    char *name = qmp_name(I, &s->args[0]), *err = NULL;
-    json_object *args = NULL, *reply = NULL;
+    char *name = qmp_name(I, &s->args[0]);
+    json_object *args = NULL;
+    if (!name || qmp_args(I, s, &args) < 0) {
+        free(name);
+        return -1;
+    }
+    return sh_send(I, s, name, args);
+}
+
+/* sh_cmd TEXT: QEMU 7.2's _send_qemu_cmd, which echoes the command as the
+ * test wrote it (through _filter_testdir and _filter_imgfmt), then shows
+ * the reply. TEXT is the command's JSON. */
+static int exec_sh_cmd(interp *I, const stmt *s)
+{
+    char *text = get_str(I, s->args[0].e);
+    if (!text)
+        return -1;
+    json_object *cmd = json_tokener_parse(text), *ex, *args = NULL;
+    if (!cmd || !json_object_is_type(cmd, json_type_object) ||
+        !json_object_object_get_ex(cmd, "execute", &ex) || !json_object_is_type(ex, json_type_string)) {
+        rt_fail(I, s->line, s->col, "sh_cmd needs a QMP command in JSON ({\"execute\": ...}), "
+                "not: %s", text);
+        json_object_put(cmd);
+        free(text);
+        return -1;
+    }
+    emit_shell(I, text);
+    free(text);
+    if (json_object_object_get_ex(cmd, "arguments", &args))
+        json_object_get(args);
+    char *name = xstrdup(json_object_get_string(ex));
+    json_object_put(cmd);
+    return sh_send(I, s, name, args);
+}
+
+/* Sends one command of a vm_session and shows the reply; takes name and
+ * args. */
+static int sh_send(interp *I, const stmt *s, char *name, json_object *args)
+{
+    char *err = NULL;
+    json_object *reply = NULL;
     int r = -1;
-    if (!name || qmp_args(I, s, &args) < 0)
-        goto out;
     if (!I->session) {
         rt_fail(I, s->line, s->col, "sh_qmp outside a vm_session");
         goto out;
@@ -1387,7 +1556,15 @@ static int exec_sh_qmp(interp *I, const stmt *s)
         if (shutdown_vm(I, s) < 0)
             goto out;
         emit_reply(I, reply);
-        if (run) {
+        if (I->shell72) {
+            /* QEMU 7.2's SHUTDOWN through 7.2's _filter_qmp (two spaces
+             * before TIMESTAMP); run_qemu then echoes a blank line */
+            emit(I, "{\"timestamp\": {\"seconds\":  TIMESTAMP, \"microseconds\":  TIMESTAMP}, "
+                    "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                    "\"reason\": \"host-qmp-quit\"}}");
+            if (run)
+                emit(I, "");
+        } else if (run) {
             /* QEMU 3.0's SHUTDOWN on a monitor quit; run_qemu then echoes */
             emit(I, "{\"timestamp\": {\"seconds\": TIMESTAMP, \"microseconds\": TIMESTAMP}, "
                     "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false}}");
@@ -1659,6 +1836,7 @@ static int exec_cmd(interp *I, const stmt *s)
     char *x = NULL, *y = NULL, *err = NULL;
     int r = 0;
     uint64_t size;
+    const arg *z;
 
     switch (s->cmd) {
     case C_LOG: {
@@ -1691,6 +1869,22 @@ static int exec_cmd(interp *I, const stmt *s)
         y = x ? get_str(I, s->args[1].e) : NULL;
         if (!y || get_uint(I, s->args[2].e, &size) < 0) {
             r = -1;
+        } else if ((z = stmt_kwarg(s, "options")) != NULL) {
+            /* qemu-img create -o OPTIONS */
+            char *o = get_str(I, z->e);
+            if (!o || !I->be->ops->img_create_opts) {
+                if (o)
+                    rt_fail(I, s->line, s->col, "the %s backend takes no qemu-img create "
+                            "options", I->be->ops->name);
+                r = -1;
+            } else if (I->be->ops->img_create_opts(I->be, x, y, size, o, &err) < 0) {
+                rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
+                r = -1;
+            }
+            free(o);
+        }
+        if (r < 0 || stmt_kwarg(s, "options")) {
+            /* created above (or failed) */
         } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
@@ -1777,6 +1971,8 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_qmp(I, s);
     case C_IMG_MAP:
         return exec_img_map(I, s);
+    case C_SH_CMD:
+        return exec_sh_cmd(I, s);
     }
     return -1;
 }
@@ -1888,6 +2084,7 @@ int case_run(const program *prog, bs_backend *be, double timeout_s, char **trans
     free(I.events);
     json_object_put(I.listing);
     free(I.shell_fmt);
+    free(I.sock_dir);
     oracle_free(I.orc);
     oracle_images_free(I.imgs);
     json_object_put(I.none);

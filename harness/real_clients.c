@@ -8,6 +8,7 @@
 #include "harness/real_clients.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,25 @@ static char *nbd_image_opts(const char *uri, const char *ctx)
     return opts;
 }
 
+int real_img_create(bs_backend *be, const char *fmt, const char *path, uint64_t size,
+                    const char *options, char **err)
+{
+    char *tool = tool_path("qemu-img"), *out = NULL, sz[32];
+    snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
+    const char *argv[] = { "qemu-img", "create", "-q", "-f", fmt, "-o", options, path, sz, NULL };
+    int st = tool_run(tool, (char *const *)argv, &out, err);
+    free(tool);
+    if (st > 0) {
+        size_t len = strlen(out);
+        while (len && out[len - 1] == '\n')
+            out[--len] = 0;
+        *err = out;
+        return -1;
+    }
+    free(out);
+    return st < 0 ? -1 : 0;
+}
+
 char *real_qemu_io(bs_backend *be, const char *image, const char *fmt, int read_only,
                    const char *const *cmds, size_t ncmds, char **err)
 {
@@ -63,19 +83,26 @@ char *real_qemu_io(bs_backend *be, const char *image, const char *fmt, int read_
     argv[n++] = "qemu-io";
     if (read_only)
         argv[n++] = "-r";
-    /* an export is the guest's view: raw unless the case says otherwise */
-    if (fmt || real_is_nbd_uri(image)) {
+    char *opts = NULL;
+    if (fmt) {
         argv[n++] = "-f";
-        argv[n++] = fmt ? fmt : "raw";
+        argv[n++] = fmt;
     }
     for (size_t i = 0; i < ncmds; i++) {
         argv[n++] = "-c";
         argv[n++] = cmds[i];
     }
-    argv[n++] = image;
+    /* an export straight through the nbd driver, as iotests open it */
+    if (!fmt && real_is_nbd_uri(image) && (opts = nbd_image_opts(image, NULL))) {
+        argv[n++] = "--image-opts";
+        argv[n++] = opts;
+    } else {
+        argv[n++] = image;
+    }
     int st = tool_run_serving(be, path, (char *const *)argv, &out, err);
     free(argv);
     free(path);
+    free(opts);
     if (st < 0) {
         free(out);
         return NULL;

@@ -13,7 +13,9 @@
 /* Is image an NBD URI nbd+unix:///EXPORT?socket=PATH? */
 int real_is_nbd_uri(const char *image);
 
-/* As bs_backend_ops.qemu_io and .img_map. */
+/* As bs_backend_ops.img_create_opts, .qemu_io and .img_map. */
+int real_img_create(bs_backend *be, const char *fmt, const char *path, uint64_t size,
+                    const char *options, char **err);
 char *real_qemu_io(bs_backend *be, const char *image, const char *fmt, int read_only,
                    const char *const *cmds, size_t ncmds, char **err);
 struct json_object *real_img_map(bs_backend *be, const char *image, const char *ctx,

@@ -108,9 +108,9 @@ static bool file_open_by_node(sim *s, const sim_file *f)
     return false;
 }
 
-static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
-                          uint64_t size, const char *backing,
-                          const char *backing_fmt, char **err)
+static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                      const char *backing, const char *backing_fmt, uint64_t cluster_size,
+                      char **err)
 {
     sim *s = to_sim(b);
     if (!path || path[0] != '/') {
@@ -150,7 +150,7 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
         return -EINVAL;
     }
-    int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
+    int too_big = q2_size_check(size, cluster_size);
     if (too_big == -EFBIG) {
         *err = xasprintf("qemu-img: %s: The image size is too large for file format 'qcow2' "
                          "(try using a larger cluster size)", path);
@@ -161,13 +161,52 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         return too_big;
     }
     sim_file *f = fs_create(s, path);
-    f->qcow2 = q2_new(size, Q2_DEFAULT_CLUSTER_SIZE);
+    f->qcow2 = q2_new(size, cluster_size);
     if (backing) {
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    store_truncate(&f->data, 3 * cluster_size);
     return 0;
+}
+
+static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
+                          uint64_t size, const char *backing,
+                          const char *backing_fmt, char **err)
+{
+    return img_create(b, fmt, path, size, backing, backing_fmt, Q2_DEFAULT_CLUSTER_SIZE, err);
+}
+
+/* -o: the simulator models qcow2's cluster_size (QEMU's cvtnum suffixes;
+ * a power of two from 512 bytes to 2 MiB). */
+static int sim_img_create_opts(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                               const char *options, char **err)
+{
+    uint64_t cs = Q2_DEFAULT_CLUSTER_SIZE;
+    char *copy = xstrdup(options), *save = NULL;
+    int r = 0;
+    for (char *o = strtok_r(copy, ",", &save); o && !r; o = strtok_r(NULL, ",", &save)) {
+        char *end;
+        if (strncmp(o, "cluster_size=", 13)) {
+            *err = xasprintf("qemu-img: the simulator takes only cluster_size in -o, not '%s'", o);
+            r = -EINVAL;
+            break;
+        }
+        unsigned long long v = strtoull(o + 13, &end, 10);
+        int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' || *end == 'm' ? 20 : 0;
+        if (shift) {
+            end++;
+        }
+        cs = (uint64_t)v << shift;
+        if (*end || end == o + 13 || strcmp(fmt, "qcow2") || cs < 512 || cs > (2u << 20) ||
+            (cs & (cs - 1))) {
+            *err = xasprintf("qemu-img: %s: Cluster size must be a power of two between 512 "
+                             "and 2048k", path);
+            r = -EINVAL;
+        }
+    }
+    free(copy);
+    return r ? r : img_create(b, fmt, path, size, NULL, NULL, cs, err);
 }
 
 static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
@@ -339,6 +378,7 @@ static const bs_backend_ops sim_ops = {
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
     .serve = sim_serve,
+    .img_create_opts = sim_img_create_opts,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -178,10 +178,12 @@ static json_object *nbd_start(sim *s, json_object *args)
     /* the socket is a real file: it must live in the test directory */
     const char *dir = s->base.test_dir;
     size_t dl = dir ? strlen(dir) : 0;
-    if (!dir || strncmp(path, dir, dl) || path[dl] != '/' || strstr(path + dl, "/../") ||
-        strchr(path + dl + 1, '/') || !path[dl + 1] || !strcmp(path + dl + 1, "..")) {
+    size_t pl = strlen(path);
+    if (!dir || strncmp(path, dir, dl) || path[dl] != '/' || !path[dl + 1] ||
+        strstr(path + dl, "/../") || strstr(path + dl, "/./") || path[pl - 1] == '/' ||
+        (pl >= 3 && !strcmp(path + pl - 3, "/..")) || (pl >= 2 && !strcmp(path + pl - 2, "/."))) {
         return qmp_error("GenericError", "the simulator's NBD server listens only on sockets "
-                         "directly in its test directory %s, not '%s'", dir ? dir : "", path);
+                         "inside its test directory %s, not '%s'", dir ? dir : "", path);
     }
     sim_nbd *srv = calloc(1, sizeof *srv);
     char *lerr = NULL;
