@@ -1888,7 +1888,8 @@ static int exec_cmd(interp *I, const stmt *s)
         } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
-        } else if (stmt_kwarg(s, "print")) {
+        }
+        if (r == 0 && stmt_kwarg(s, "print")) {
             /* _make_test_img's line, as _filter_img_create leaves it */
             int pr;
             if (kw_bool(I, s, "print", 0, &pr) < 0) {
