@@ -84,8 +84,13 @@ static double mono_s(void)
 /* A client that never finishes (a server bug) must not hang the run. */
 #define TOOL_TIMEOUT_S 300.0
 
-int tool_run_serving(bs_backend *be, const char *path, char *const argv[], char **out,
-                     char **err)
+int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err)
+{
+    return tool_run_serving(NULL, dir, path, argv, out, err);
+}
+
+int tool_run_serving(bs_backend *be, const char *dir, const char *path, char *const argv[],
+                     char **out, char **err)
 {
     int pfd[2];
     int (*serve)(bs_backend *, int) = be && be->ops ? be->ops->serve : NULL;
@@ -111,6 +116,10 @@ int tool_run_serving(bs_backend *be, const char *path, char *const argv[], char 
         close(pfd[1]);
         setenv("TZ", "UTC", 1);
         setenv("LC_ALL", "C", 1);
+        if (dir && chdir(dir) < 0) {
+            fprintf(stderr, "cannot enter %s: %s\n", dir, strerror(errno));
+            _exit(127);
+        }
         execv(path, argv);
         fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
         _exit(127);
@@ -165,5 +174,5 @@ int tool_run_serving(bs_backend *be, const char *path, char *const argv[], char 
 
 int tool_run(const char *path, char *const argv[], char **out, char **err)
 {
-    return tool_run_serving(NULL, path, argv, out, err);
+    return tool_run_serving(NULL, NULL, path, argv, out, err);
 }

@@ -17,12 +17,15 @@ char *tool_path(const char *name);
  * stderr together into *out (malloc'd). Returns the exit status (0..255),
  * or -1 with *err set when it could not run. */
 int tool_run(const char *path, char *const argv[], char **out, char **err);
+/* The same, run in directory dir (NULL: the current one). */
+int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err);
 
-/* The same, while backend be serves its sockets (be->ops->serve) so that
- * the program can talk to the simulated VM's NBD server. be NULL, or a
- * backend without serve, is plain tool_run. */
+/* The same (in dir when not NULL, as tool_run_in), while backend be serves
+ * its sockets (be->ops->serve) so that the program can talk to the
+ * simulated VM's NBD server. be NULL, or a backend without serve, is
+ * plain tool_run_in. */
 struct bs_backend;
-int tool_run_serving(struct bs_backend *be, const char *path, char *const argv[], char **out,
-                     char **err);
+int tool_run_serving(struct bs_backend *be, const char *dir, const char *path,
+                     char *const argv[], char **out, char **err);
 
 #endif
