@@ -858,8 +858,10 @@ static const cmd_spec cmds[] = {
     { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
-    { "img_map", C_IMG_MAP, 1, 1, "context image_opts" },
+    { "img_map", C_IMG_MAP, 1, 1, "context image_opts start_offset max_length" },
     { "sh_cmd", C_SH_CMD, 1, 1, "" },
+    { "qemu_nbd", C_QEMU_NBD, 1, -1, "" },
+    { "qemu_nbd_stop", C_QEMU_NBD_STOP, 0, 0, "" },
     { NULL, 0, 0, 0, NULL }
 };
 

@@ -73,6 +73,7 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int shell72;                /* shell_test qemu="7.2": 7.2's common.rc / common.qemu */
     char *sock_dir;             /* its SOCK_DIR, printed as SOCK_DIR */
+    int qemu_nbd;               /* a qemu-nbd server process was started */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
     case_limits lim;
@@ -1536,6 +1537,37 @@ out:
     return r;
 }
 
+/* qemu-img map --start-offset S --max-length L: the extents cut to
+ * [S, S + L) (merged extents cut at the window's edges are what qemu-img
+ * prints when it maps only the window). */
+static void map_window(json_object *map, uint64_t start, uint64_t len)
+{
+    uint64_t end = len > UINT64_MAX - start ? UINT64_MAX : start + len;
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(map); i++) {
+        json_object *e = json_object_array_get_idx(map, i), *v;
+        uint64_t st = json_object_object_get_ex(e, "start", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+        uint64_t l = json_object_object_get_ex(e, "length", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+        uint64_t a = st > start ? st : start, b = st + l < end ? st + l : end;
+        if (a >= b)
+            continue;
+        json_object *c = NULL;
+        json_object_deep_copy(e, &c, NULL);
+        json_object_object_add(c, "start", json_object_new_int64((int64_t)a));
+        json_object_object_add(c, "length", json_object_new_int64((int64_t)(b - a)));
+        if (json_object_object_get_ex(c, "offset", &v))
+            json_object_object_add(c, "offset",
+                                   json_object_new_int64(json_object_get_int64(v) + (int64_t)(a - st)));
+        json_object_array_add(out, c);
+    }
+    /* replace map's items with the cut ones */
+    while (json_object_array_length(map))
+        json_object_array_del_idx(map, 0, 1);
+    for (size_t i = 0; i < json_object_array_length(out); i++)
+        json_object_array_add(map, json_object_get(json_object_array_get_idx(out, i)));
+    json_object_put(out);
+}
+
 static int exec_img_map(interp *I, const stmt *s)
 {
     char *image = NULL, *ctx = NULL, *err = NULL;
@@ -1568,6 +1600,14 @@ static int exec_img_map(interp *I, const stmt *s)
         r = 0;
         goto out;
     }
+    uint64_t win_start = 0, win_len = UINT64_MAX;
+    const arg *wa = stmt_kwarg(s, "start_offset"), *wl = stmt_kwarg(s, "max_length");
+    if ((wa && get_uint(I, wa->e, &win_start) < 0) || (wl && get_uint(I, wl->e, &win_len) < 0)) {
+        json_object_put(map);
+        goto out;
+    }
+    if ((wa || wl) && json_object_is_type(map, json_type_array))
+        map_window(map, win_start, win_len);
     sbuf b = {0};
     if (I->shell72) {
         if (!json_object_is_type(map, json_type_array) || shell_map_json72(&b, map) < 0)
@@ -1748,6 +1788,39 @@ static int has_word(const stmt *s, const char *w)
 /* ------------------------------------------------------------------ */
 /* VMA archives: the vma tool, events, image-content models             */
 /* ------------------------------------------------------------------ */
+
+/* `qemu_nbd ARG...`: iotests' nbd_server_start_unix_socket: a qemu-nbd
+ * server process with these arguments (-k SOCKET among them), replacing a
+ * running one; prints nothing. */
+static int exec_qemu_nbd(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 2, sizeof(*argv)), *err = NULL;
+    int r = 0, bad;
+    if (!argv)
+        abort();
+    argv[0] = xstrdup("qemu-nbd");
+    for (size_t i = 0; i < s->nargs && r == 0; i++)
+        if (!(argv[i + 1] = get_str(I, s->args[i].e)))
+            r = -1;
+    if (r == 0 && !I->be->ops->qemu_nbd_start) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot start qemu-nbd", I->be->ops->name);
+        r = -1;
+    } else if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
+        rt_fail(I, s->args[bad - 1].line, s->args[bad - 1].col, "qemu_nbd: %s",
+                err ? err : "a path outside the test directory");
+        r = -1;
+    } else if (r == 0 && I->be->ops->qemu_nbd_start(I->be, argv, &err) < 0) {
+        rt_fail(I, s->line, s->col, "cannot start qemu-nbd: %s", err ? err : "?");
+        r = -1;
+    } else if (r == 0) {
+        I->qemu_nbd = 1;
+    }
+    for (size_t i = 0; i <= s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(err);
+    return r;
+}
 
 /* `run TOOL ARG...`: runs one of the project's tools (build/vma) and logs
  * its output line by line, filtered; a non-zero exit adds "(exit N)". */
@@ -2152,6 +2225,13 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_img_map(I, s);
     case C_SH_CMD:
         return exec_sh_cmd(I, s);
+    case C_QEMU_NBD:
+        return exec_qemu_nbd(I, s);
+    case C_QEMU_NBD_STOP:
+        if (I->qemu_nbd && I->be->ops->qemu_nbd_stop)
+            I->be->ops->qemu_nbd_stop(I->be);
+        I->qemu_nbd = 0;
+        return 0;
     }
     return -1;
 }
@@ -2279,6 +2359,8 @@ int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
     int r = exec_block(&I, &prog->top);
     if (shutdown_vm(&I, NULL) < 0)
         r = -1;
+    if (I.qemu_nbd && be->ops->qemu_nbd_stop)
+        be->ops->qemu_nbd_stop(be);
     while (I.nframes)
         pop_frame(&I);
     free(I.frames);

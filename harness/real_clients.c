@@ -7,11 +7,17 @@
  */
 #include "harness/real_clients.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <json-c/json.h>
 
 #include "harness/tool_run.h"
@@ -70,6 +76,61 @@ int real_img_create(bs_backend *be, const char *fmt, const char *path, uint64_t 
     }
     free(out);
     return st < 0 ? -1 : 0;
+}
+
+pid_t real_qemu_nbd_spawn(char *const argv[], char **err)
+{
+    const char *sock = NULL;
+    for (int i = 1; argv[i]; i++)
+        if (!strcmp(argv[i], "-k") && argv[i + 1])
+            sock = argv[i + 1];
+    if (!sock) {
+        *err = xasprintf_("qemu-nbd: the harness starts qemu-nbd servers on -k SOCKET only");
+        return -1;
+    }
+    char *path = tool_path("qemu-nbd");
+    unlink(sock);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        *err = xasprintf_("fork: %s", strerror(errno));
+        free(path);
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(path, argv);
+        _exit(127);
+    }
+    free(path);
+    /* iotests' nbd_server_wait_for_unix_socket: until the socket is there */
+    for (int i = 0; i < 1000; i++) {
+        struct stat st;
+        int status;
+        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+            return pid;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            *err = xasprintf_("qemu-nbd exited %d before it listened on %s",
+                              WIFEXITED(status) ? WEXITSTATUS(status) : -1, sock);
+            return -1;
+        }
+        usleep(10000);
+    }
+    real_qemu_nbd_kill(pid);
+    *err = xasprintf_("qemu-nbd did not listen on %s within 10 s", sock);
+    return -1;
+}
+
+void real_qemu_nbd_kill(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 char *real_qemu_io(bs_backend *be, const char *image, const char *fmt, int read_only,

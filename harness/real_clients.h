@@ -7,6 +7,7 @@
 #define BLOCKSIM_HARNESS_REAL_CLIENTS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "harness/backend.h"
 
@@ -20,5 +21,11 @@ char *real_qemu_io(bs_backend *be, const char *image, const char *fmt, int read_
                    const char *const *cmds, size_t ncmds, char **err);
 struct json_object *real_img_map(bs_backend *be, const char *image, const char *ctx,
                                  char **err);
+
+/* A real qemu-nbd server process with argv (argv[0] "qemu-nbd", -k SOCKET
+ * among the options), once its socket exists: its pid, or -1 and *err. */
+pid_t real_qemu_nbd_spawn(char *const argv[], char **err);
+/* Ends it (SIGTERM, as iotests' nbd_server_stop) and reaps it. */
+void real_qemu_nbd_kill(pid_t pid);
 
 #endif

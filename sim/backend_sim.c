@@ -343,12 +343,29 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
 static int sim_serve(bs_backend *b, int timeout_ms)
 {
     sim *s = to_sim(b);
-    if (!s->nbd) {
+    if (!s->nbd && !s->qemu_nbd) {
         /* nothing to serve: just let the time pass */
         poll(NULL, 0, timeout_ms);
         return 0;
     }
-    return nbd_server_serve(s, timeout_ms);
+    /* the VM's server, then a qemu-nbd process's; whoever has work goes
+     * first, the wait is spent on one of them */
+    int r = s->nbd ? nbd_server_serve(s, s->qemu_nbd ? 0 : timeout_ms) : 0;
+    if (r < 0) {
+        return r;
+    }
+    int q = s->qemu_nbd ? sim_qemu_nbd_serve(s, r ? 0 : timeout_ms) : 0;
+    return q < 0 ? q : r + q;
+}
+
+static int sim_qemu_nbd_start_op(bs_backend *b, char *const argv[], char **err)
+{
+    return sim_qemu_nbd_start(to_sim(b), argv, err);
+}
+
+static void sim_qemu_nbd_stop_op(bs_backend *b)
+{
+    sim_qemu_nbd_stop(to_sim(b));
 }
 
 static void sim_destroy(bs_backend *b)
@@ -358,6 +375,7 @@ static void sim_destroy(bs_backend *b)
         return;
     }
     machine_reset(s);
+    sim_qemu_nbd_stop(s);
     fs_free_all(s);
     if (s->scratch) {
         remove_tree(s->scratch);
@@ -380,6 +398,8 @@ static const bs_backend_ops sim_ops = {
     .img_map = sim_img_map,
     .serve = sim_serve,
     .img_create_opts = sim_img_create_opts,
+    .qemu_nbd_start = sim_qemu_nbd_start_op,
+    .qemu_nbd_stop = sim_qemu_nbd_stop_op,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

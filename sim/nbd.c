@@ -288,6 +288,33 @@ static json_object *export_create(sim *s, const char *id, const char *node_name,
     return qmp_ok();
 }
 
+json_object *nbd_export_node(sim *s, sim_node *n, const char *name, bool writable,
+                             const char *bitmap)
+{
+    sim_bitmap *b = NULL;
+    if (bitmap && !(b = bitmap_find(n, bitmap))) {
+        return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
+    }
+    if (b && (cl_bitmap_busy(b->bm) || b->exported)) {
+        return qmp_error("GenericError", "Bitmap '%s' is currently in use by another "
+                         "operation and cannot be used", bitmap);
+    }
+    sim_nbd_export *e = calloc(1, sizeof *e);
+    e->name = xstrdup(name);
+    e->node = n;
+    e->writable = writable;
+    e->single_conn = true;
+    if (b) {
+        e->bitmap = xstrdup(bitmap);
+        e->bitmap_export = xstrdup(bitmap);
+        b->exported++;
+        e->bitmap_busy = true;
+    }
+    e->next = s->nbd->exports;
+    s->nbd->exports = e;
+    return qmp_ok();
+}
+
 static json_object *nbd_add(sim *s, json_object *args)
 {
     static const nbd_field f[] = {
@@ -525,6 +552,15 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
     }
     char *ename = strndup(name, (size_t)(q - name));
     const char *sock = q + strlen("?socket=");
+    /* a qemu-nbd process beside the VM listens on its own socket */
+    sim *pm = sim_qemu_nbd_machine(s);
+    if (pm && pm->nbd && !strcmp(pm->nbd->socket, sock)) {
+        if (!(*exp = export_find(pm->nbd, ename))) {
+            *err = xasprintf("Could not open '%s': Requested export not available", image);
+        }
+        free(ename);
+        return true;
+    }
     if (!s->running || !s->nbd || strcmp(s->nbd->socket, sock)) {
         *err = xasprintf("Could not open '%s': Failed to connect socket %s: "
                          "No such file or directory", image, sock);

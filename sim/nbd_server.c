@@ -212,7 +212,8 @@ static sim_nbd_export *find_export(sim_nbd *srv, const char *name)
 
 static uint16_t export_tflags(const sim_nbd_export *e, bool structured)
 {
-    uint16_t f = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_CACHE | TF_CAN_MULTI;
+    uint16_t f = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_CACHE |
+                 (e->single_conn ? 0 : TF_CAN_MULTI);
     if (e->writable) {
         f |= TF_SEND_TRIM | TF_SEND_WZEROES | TF_SEND_FAST_ZERO;
     } else {

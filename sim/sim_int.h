@@ -206,6 +206,7 @@ typedef struct sim {
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
+    struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
