@@ -73,7 +73,9 @@ typedef enum {
     C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
     /* shell-style tests (bash iotests) */
     C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
-    C_SH_CMD, C_QEMU_NBD, C_QEMU_NBD_STOP
+    C_SH_CMD, C_QEMU_NBD, C_QEMU_NBD_STOP,
+    /* iotests' sock_dir files and QemuIoInteractive (299) */
+    C_SOCK_FILE, C_QEMU_IO_OPEN, C_QEMU_IO_CMD, C_QEMU_IO_CLOSE
 } cmd_id;
 
 struct proc;

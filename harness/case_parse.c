@@ -862,6 +862,10 @@ static const cmd_spec cmds[] = {
     { "sh_cmd", C_SH_CMD, 1, 1, "" },
     { "qemu_nbd", C_QEMU_NBD, 1, -1, "" },
     { "qemu_nbd_stop", C_QEMU_NBD_STOP, 0, 0, "" },
+    { "sock_file", C_SOCK_FILE, 2, 2, "" },
+    { "qemu_io_interactive", C_QEMU_IO_OPEN, 1, -1, "" },
+    { "qemu_io_cmd", C_QEMU_IO_CMD, 1, 1, "" },
+    { "qemu_io_close", C_QEMU_IO_CLOSE, 0, 0, "" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -962,6 +966,9 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_RUN:
         /* the tool, then its arguments: bare words are taken as text */
         want_word(p, pos[0], "a tool name");
+        return;
+    case C_SOCK_FILE:
+        want_word(p, pos[0], "a variable name");
         return;
     case C_IMAGE:
         if (want_word(p, pos[0], "an image model name") < 0 ||

@@ -74,6 +74,11 @@ typedef struct interp {
     int shell72;                /* shell_test qemu="7.2": 7.2's common.rc / common.qemu */
     char *sock_dir;             /* its SOCK_DIR, printed as SOCK_DIR */
     int qemu_nbd;               /* a qemu-nbd server process was started */
+    /* qemu_io_interactive: a real process, or (internal clients) what
+     * each command reopens */
+    real_io_session *io;
+    int io_open, io_ro;
+    char *io_image, *io_fmt;
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
     case_limits lim;
@@ -119,9 +124,22 @@ static char *xstrdup(const char *s)
 /* ------------------------------------------------------------------ */
 
 /* One log() call: the message, filtered, then a newline. */
+static char *replace_str(const char *text, const char *from, const char *to);
+
 static void emit(interp *I, const char *text)
 {
+    char *sd = NULL;
+    if (I->sock_dir && I->be->pid) {
+        /* 7.2's filter_testfiles: sock_dir files too */
+        char *from = NULL;
+        if (asprintf(&from, "%s/%s-", I->sock_dir, I->be->pid) < 0)
+            abort();
+        sd = replace_str(text, from, "SOCK_DIR/PID-");
+        free(from);
+        text = sd;
+    }
     char *f = filter_testfiles(text, I->be->test_dir, I->be->pid);
+    free(sd);
     sbuf_adds(&I->out, f);
     sbuf_addc(&I->out, '\n');
     free(f);
@@ -1789,6 +1807,141 @@ static int has_word(const stmt *s, const char *w)
 /* VMA archives: the vma tool, events, image-content models             */
 /* ------------------------------------------------------------------ */
 
+/* The sockets' directory (iotests' SOCK_DIR): inside the test directory
+ * here, made on first use. */
+static int make_sock_dir(interp *I, const stmt *s)
+{
+    if (I->sock_dir)
+        return 0;
+    const char *dir = I->be->test_dir ? I->be->test_dir : ".";
+    if (asprintf(&I->sock_dir, "%s/sock", dir) < 0)
+        abort();
+    if (mkdir(I->sock_dir, 0700) < 0 && errno != EEXIST) {
+        rt_fail(I, s->line, s->col, "cannot create %s: %s", I->sock_dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* `sock_file VAR NAME`: iotests.file_path(NAME, base_dir=iotests.sock_dir):
+ * $VAR is SOCK_DIR/PID-NAME, printed so. */
+static int exec_sock_file(interp *I, const stmt *s)
+{
+    char *name = get_str(I, s->args[1].e), *path;
+    if (!name || make_sock_dir(I, s) < 0) {
+        free(name);
+        return -1;
+    }
+    if (!*name || strchr(name, '/')) {
+        rt_fail(I, s->args[1].line, s->args[1].col, "sock_file: '%s' is not a file name", name);
+        free(name);
+        return -1;
+    }
+    if (asprintf(&path, "%s/%s-%s", I->sock_dir, I->be->pid ? I->be->pid : "0", name) < 0)
+        abort();
+    bind(I, s->args[0].word, json_object_new_string(path));
+    free(path);
+    free(name);
+    return 0;
+}
+
+/* Are the client programs the real ones? QEMU's backend (its VM serves by
+ * itself) always, the simulator with --nbd-clients real. */
+static int real_clients(interp *I)
+{
+    return I->be->real_nbd_clients || !I->be->ops->serve;
+}
+
+/* `qemu_io_interactive ARG...`: iotests' QemuIoInteractive(ARG...), a
+ * qemu-io that stays open; with internal clients, each command reopens
+ * the image (-r, -f FMT, IMAGE are what matter). */
+static int exec_qemu_io_open(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 2, sizeof(*argv)), *err = NULL;
+    int r = 0;
+    if (!argv)
+        abort();
+    if (I->io_open) {
+        rt_fail(I, s->line, s->col, "a qemu_io_interactive is already open");
+        free(argv);
+        return -1;
+    }
+    argv[0] = xstrdup("qemu-io");
+    for (size_t i = 0; i < s->nargs && r == 0; i++)
+        if (!(argv[i + 1] = get_str(I, s->args[i].e)))
+            r = -1;
+    free(I->io_image);
+    free(I->io_fmt);
+    I->io_image = I->io_fmt = NULL;
+    I->io_ro = 0;
+    for (size_t i = 1; r == 0 && argv[i]; i++) {
+        if (!strcmp(argv[i], "-r"))
+            I->io_ro = 1;
+        else if (!strcmp(argv[i], "-f") && argv[i + 1])
+            I->io_fmt = xstrdup(argv[++i]);
+        else if (argv[i][0] == '-') {
+            rt_fail(I, s->line, s->col, "qemu_io_interactive takes -r, -f FMT and the image, "
+                    "not '%s'", argv[i]);
+            r = -1;
+        } else {
+            free(I->io_image);
+            I->io_image = xstrdup(argv[i]);
+        }
+    }
+    if (r == 0 && !I->io_image) {
+        rt_fail(I, s->line, s->col, "qemu_io_interactive needs an image");
+        r = -1;
+    }
+    if (r == 0 && real_clients(I)) {
+        if (!(I->io = real_io_open(I->be, argv, &err))) {
+            rt_fail(I, s->line, s->col, "qemu-io did not start: %s", err ? err : "?");
+            r = -1;
+        }
+    } else if (r == 0 && !I->be->ops->qemu_io) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-io", I->be->ops->name);
+        r = -1;
+    }
+    if (r == 0)
+        I->io_open = 1;
+    for (size_t i = 0; i <= s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(err);
+    return r;
+}
+
+/* `qemu_io_cmd CMD`: log(p.cmd(CMD).rstrip(), filters=[filter_qemu_io]) */
+static int exec_qemu_io_cmd(interp *I, const stmt *s)
+{
+    char *cmd = get_str(I, s->args[0].e), *out = NULL, *err = NULL;
+    if (!cmd)
+        return -1;
+    if (!I->io_open) {
+        rt_fail(I, s->line, s->col, "qemu_io_cmd without a qemu_io_interactive");
+        free(cmd);
+        return -1;
+    }
+    const char *one[] = { cmd };
+    out = I->io ? real_io_cmd(I->io, I->be, cmd, &err)
+                : I->be->ops->qemu_io(I->be, I->io_image, I->io_fmt, I->io_ro, one, 1, &err);
+    if (!out) {
+        rt_fail(I, s->line, s->col, "qemu-io: %s", err ? err : "?");
+        free(cmd);
+        free(err);
+        return -1;
+    }
+    size_t len = strlen(out);
+    while (len && (out[len - 1] == '\n' || out[len - 1] == ' ' || out[len - 1] == '\r'))
+        out[--len] = 0;
+    char *f = shell_filter_qemu_io(out);
+    emit(I, f);
+    free(f);
+    free(out);
+    free(cmd);
+    free(err);
+    return 0;
+}
+
 /* `qemu_nbd ARG...`: iotests' nbd_server_start_unix_socket: a qemu-nbd
  * server process with these arguments (-k SOCKET among them), replacing a
  * running one; prints nothing. */
@@ -2227,6 +2380,17 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_cmd(I, s);
     case C_QEMU_NBD:
         return exec_qemu_nbd(I, s);
+    case C_SOCK_FILE:
+        return exec_sock_file(I, s);
+    case C_QEMU_IO_OPEN:
+        return exec_qemu_io_open(I, s);
+    case C_QEMU_IO_CMD:
+        return exec_qemu_io_cmd(I, s);
+    case C_QEMU_IO_CLOSE:
+        real_io_close(I->io, I->be);
+        I->io = NULL;
+        I->io_open = 0;
+        return 0;
     case C_QEMU_NBD_STOP:
         if (I->qemu_nbd && I->be->ops->qemu_nbd_stop)
             I->be->ops->qemu_nbd_stop(I->be);
@@ -2361,6 +2525,9 @@ int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
         r = -1;
     if (I.qemu_nbd && be->ops->qemu_nbd_stop)
         be->ops->qemu_nbd_stop(be);
+    real_io_close(I.io, be);
+    free(I.io_image);
+    free(I.io_fmt);
     while (I.nframes)
         pop_frame(&I);
     free(I.frames);

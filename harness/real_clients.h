@@ -28,4 +28,14 @@ pid_t real_qemu_nbd_spawn(char *const argv[], char **err);
 /* Ends it (SIGTERM, as iotests' nbd_server_stop) and reaps it. */
 void real_qemu_nbd_kill(pid_t pid);
 
+/* An interactive qemu-io (iotests' QemuIoInteractive) with argv (argv[0]
+ * "qemu-io"), once it shows its first prompt; NULL and *err (what it
+ * printed) when it failed to open. cmd: one command, its output up to the
+ * next prompt (malloc'd). close: "q", then it is reaped. The backend
+ * serves its sockets while each waits. */
+typedef struct real_io_session real_io_session;
+real_io_session *real_io_open(bs_backend *be, char *const argv[], char **err);
+char *real_io_cmd(real_io_session *p, bs_backend *be, const char *cmd, char **err);
+void real_io_close(real_io_session *p, bs_backend *be);
+
 #endif
