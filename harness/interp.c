@@ -1828,12 +1828,14 @@ static int make_sock_dir(interp *I, const stmt *s)
 static int exec_sock_file(interp *I, const stmt *s)
 {
     char *name = get_str(I, s->args[1].e), *path;
-    if (!name || make_sock_dir(I, s) < 0) {
+    if (!name)
+        return -1;
+    if (!*name || strchr(name, '/')) {
+        rt_fail(I, s->args[1].line, s->args[1].col, "sock_file: '%s' is not a file name", name);
         free(name);
         return -1;
     }
-    if (!*name || strchr(name, '/')) {
-        rt_fail(I, s->args[1].line, s->args[1].col, "sock_file: '%s' is not a file name", name);
+    if (make_sock_dir(I, s) < 0) {
         free(name);
         return -1;
     }

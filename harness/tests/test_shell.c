@@ -66,6 +66,11 @@ static void test_parse_errors(void **state)
         { "img_map \"u\" start=1", "x.case:1:13: error: img_map has no argument 'start'" },
         { "shell_test \"qcow2\" version=\"7.2\"",
           "x.case:1:20: error: shell_test has no argument 'version'" },
+        { "sock_file \"s\" \"nbd.sock\"", "x.case:1:11: error: expected a variable name (a bare word)" },
+        { "sock_file s", "x.case:1:1: error: sock_file takes 2 arguments, got 1" },
+        { "qemu_io_interactive", "x.case:1:1: error: qemu_io_interactive takes at least 1 argument, got 0" },
+        { "qemu_io_cmd", "x.case:1:1: error: qemu_io_cmd takes 1 argument, got 0" },
+        { "qemu_io_close \"x\"", "x.case:1:1: error: qemu_io_close takes 0 arguments, got 1" },
         { "bitmaps loud=true", "x.case:1:9: error: bitmaps has no argument 'loud'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -156,6 +161,15 @@ static void test_runtime_errors(void **state)
                          "t.case:1:1: runtime error: the fake backend cannot run qemu-io");
     expect_runtime_error("qemu_nbd \"-k\" \"/s\" \"/x\"",
                          "t.case:1:1: runtime error: the fake backend cannot start qemu-nbd");
+    expect_runtime_error("qemu_io_cmd \"read 0 1\"",
+                         "t.case:1:1: runtime error: qemu_io_cmd without a qemu_io_interactive");
+    expect_runtime_error("qemu_io_interactive \"-f\" \"raw\"",
+                         "t.case:1:1: runtime error: qemu_io_interactive needs an image");
+    expect_runtime_error("qemu_io_interactive \"-z\" \"/x\"",
+                         "t.case:1:1: runtime error: qemu_io_interactive takes -r, -f FMT and the "
+                         "image, not '-z'");
+    expect_runtime_error("sock_file s \"a/b\"",
+                         "t.case:1:13: runtime error: sock_file: 'a/b' is not a file name");
 }
 
 static void test_filter_qemu_io(void **state)
