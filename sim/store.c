@@ -187,7 +187,9 @@ static size_t ext_punch(sim_store *s, uint64_t off, uint64_t len)
     if (j < s->n && s->ext[j].off < end) {
         ext_cut_head(&s->ext[j], end - s->ext[j].off);
     }
-    memmove(&s->ext[i], &s->ext[j], (s->n - j) * sizeof *s->ext);
+    if (j > i && s->n > j) {    /* an empty store has no array at all */
+        memmove(&s->ext[i], &s->ext[j], (s->n - j) * sizeof *s->ext);
+    }
     s->n -= j - i;
     return i;
 }
