@@ -574,22 +574,6 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
 
 /* ---- what a client sees: block status and qemu-img map ------------------ */
 
-/* base:allocation as QEMU 3.0's server computes it (bdrv_block_status_above
- * with no base): HOLE when no layer of the chain allocates the range, ZERO
- * when it reads as zeroes. */
-static unsigned alloc_flags(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
-{
-    int st = node_block_status(s, n, off, len, pnum);
-    if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing &&
-        off < node_size(n->backing)) {
-        uint64_t bnum;
-        unsigned f = alloc_flags(s, n->backing, off, *pnum, &bnum);
-        *pnum = bnum;
-        return f;
-    }
-    return (st & CL_STATUS_ALLOCATED ? 0u : 1u) | (st & CL_STATUS_ZERO ? 2u : 0u);
-}
-
 size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **out)
 {
     uint64_t size = node_size(e->node);
@@ -624,7 +608,8 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
             data = !dirty;
             zero = false;
         } else {
-            unsigned fl = alloc_flags(s, e->node, off, size - off, &len);
+            /* what the server's base:allocation says (nbd_server.c) */
+            unsigned fl = nbd_alloc_state(s, e->node, off, size - off, &len);
             data = !(fl & 1u);
             zero = fl & 2u;
         }

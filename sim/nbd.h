@@ -50,6 +50,11 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
 sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e);
 
 /* nbd_server.c: the protocol on the socket */
+/* base:allocation of [off, off+len) from node n (QEMU's
+ * bdrv_block_status_above over the chain): NBD_STATE_HOLE (1) unless the
+ * answering layer holds data, NBD_STATE_ZERO (2) when it reads as zeroes;
+ * *pnum the bytes that share it. */
+uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 int nbd_server_listen(sim_nbd *srv, const char *path, char **err);
 /* Hang up on every client, stop listening, remove the socket file. */
 void nbd_server_close(sim_nbd *srv);
