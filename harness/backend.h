@@ -28,6 +28,10 @@ typedef struct bs_backend_ops {
      * monitor, capabilities negotiated. The image files in the test
      * directory survive launches. */
     int (*launch)(bs_backend *b, char **err);
+    /* launch, with extra QEMU command-line arguments (iotests' VM.add_drive
+     * gives "-drive" "if=...,id=drive0,file=..."; "-machine" "pc" when a
+     * drive has a virtio device). NULL where a backend cannot. */
+    int (*launch_args)(bs_backend *b, const char *const *argv, size_t argc, char **err);
     /* Quit the VM (QMP quit or equivalent); drops its nodes, jobs, bitmaps
      * (persistent bitmaps are stored back into their qcow2 images). */
     int (*shutdown)(bs_backend *b, char **err);

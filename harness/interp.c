@@ -9,6 +9,7 @@
  * (in 257 it is a Python closure).
  */
 #include "harness/interp.h"
+#include "harness/case_funcs.h"
 #include "harness/json_render.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
@@ -492,14 +493,27 @@ static int eval(interp *I, const expr *e, json_object **out)
         }
         return 0;
     case E_FUNC: {
-        /* only basename() exists */
-        char *s = get_str(I, e->items[0]);
-        if (!s)
-            return -1;
-        const char *slash = strrchr(s, '/');
-        *out = json_object_new_string(slash ? slash + 1 : s);
-        free(s);
-        return 0;
+        json_object **av = calloc(e->nitems + 1, sizeof(*av));
+        if (!av)
+            abort();
+        size_t k;
+        for (k = 0; k < e->nitems; k++)
+            if (eval(I, e->items[k], &av[k]) < 0)
+                break;
+        char *ferr = NULL;
+        if (k == e->nitems &&
+            case_func_call(e->name, av, e->nitems, I->none, out, &ferr) < 0) {
+            rt_fail(I, e->line, e->col, "%s", ferr);
+            free(ferr);
+            k = 0;
+            ret = -1;
+        } else if (k < e->nitems) {
+            ret = -1;
+        }
+        for (size_t i = 0; i < e->nitems; i++)
+            json_object_put(av[i]);
+        free(av);
+        return ret;
     }
     case E_NOT:
         if (eval(I, e->l, &l) < 0)
@@ -596,22 +610,16 @@ static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *
 }
 
 /* iotests' qmp_log: the command (arguments sorted), then the reply. */
-static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args)
+static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args,
+                            int indent)
 {
     sbuf b = {0};
-    sbuf_adds(&b, "{\"execute\": ");
-    json_render_string(&b, cmd, strlen(cmd));
-    sbuf_adds(&b, ", \"arguments\": ");
-    if (args)
-        json_render_qmp_args(&b, args);
-    else
-        sbuf_adds(&b, "{}");
-    sbuf_addc(&b, '}');
+    json_render_qmp_command(&b, cmd, args, indent);
     emit(I, sbuf_str(&b));
     sbuf_free(&b);
     json_object *reply = qmp(I, s, cmd, args);
     if (reply)
-        emit_json(I, reply, -1);
+        emit_json(I, reply, indent);
     return reply;
 }
 
@@ -627,6 +635,64 @@ static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
     return reply;
 }
 
+/* iotests' VM.add_drive(path, opts='', interface='virtio', img_format):
+ * each drive {"path": P, "opts": O, "interface": I, "format": F} becomes
+ * -drive if=I,id=driveN,file=P,format=F,cache=writeback,aio=threads[,O]
+ * (the cache and aio modes ./check uses by default). A virtio drive needs a
+ * PC machine; the backends see the whole argv. */
+static int drive_argv(interp *I, const arg *a, json_object *drives, char ***argv, size_t *argc)
+{
+    if (!json_object_is_type(drives, json_type_array) || is_none(I, drives)) {
+        rt_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
+                type_name(I, drives));
+        return -1;
+    }
+    size_t n = json_object_array_length(drives);
+    *argv = calloc(2 * n + 5, sizeof(**argv));
+    if (!*argv)
+        abort();
+    int virtio = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *d = json_object_array_get_idx(drives, i);
+        const char *path = NULL, *opts = "", *iface = "virtio", *fmt = "qcow2";
+        if (!json_object_is_type(d, json_type_object) || is_none(I, d)) {
+            rt_fail(I, a->line, a->col, "drives[%zu] must be an object", i);
+            return -1;
+        }
+        json_object_object_foreach(d, key, val) {
+            const char **slot = !strcmp(key, "path") ? &path : !strcmp(key, "opts") ? &opts
+                : !strcmp(key, "interface") ? &iface : !strcmp(key, "format") ? &fmt : NULL;
+            if (!slot) {
+                rt_fail(I, a->line, a->col,
+                        "drives[%zu]: unknown key \"%s\" (path, opts, interface, format)", i, key);
+                return -1;
+            }
+            if (!json_object_is_type(val, json_type_string) || is_none(I, val)) {
+                rt_fail(I, a->line, a->col, "drives[%zu].%s must be a string", i, key);
+                return -1;
+            }
+            *slot = json_object_get_string(val);
+        }
+        if (!path) {
+            rt_fail(I, a->line, a->col, "drives[%zu] needs a \"path\"", i);
+            return -1;
+        }
+        virtio |= !strcmp(iface, "virtio");
+        sbuf b = {0};
+        sbuf_printf(&b, "if=%s,id=drive%zu,file=%s,format=%s,cache=writeback,aio=threads%s%s",
+                    iface, i, path, fmt, *opts ? "," : "", opts);
+        (*argv)[(*argc)++] = xstrdup("-drive");
+        (*argv)[(*argc)++] = sbuf_take(&b);
+    }
+    if (virtio) {
+        (*argv)[(*argc)++] = xstrdup("-machine");
+        (*argv)[(*argc)++] = xstrdup("pc");
+        (*argv)[(*argc)++] = xstrdup("-accel");
+        (*argv)[(*argc)++] = xstrdup("tcg");
+    }
+    return 0;
+}
+
 static int launch(interp *I, const stmt *s)
 {
     char *err = NULL;
@@ -634,7 +700,32 @@ static int launch(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the VM is already running");
         return -1;
     }
-    if (I->be->ops->launch(I->be, &err) < 0) {
+    const arg *da = s ? stmt_kwarg(s, "drives") : NULL;
+    int r;
+    if (da) {
+        json_object *drives;
+        if (eval(I, da->e, &drives) < 0)
+            return -1;
+        char **argv = NULL;
+        size_t argc = 0;
+        r = drive_argv(I, da, drives, &argv, &argc);
+        json_object_put(drives);
+        if (r == 0 && !I->be->ops->launch_args) {
+            rt_fail(I, s->line, s->col, "the %s backend cannot launch with drives",
+                    I->be->ops->name);
+            r = -1;
+        } else if (r == 0) {
+            r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
+        }
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        if (r < 0 && I->err)
+            return -1;
+    } else {
+        r = I->be->ops->launch(I->be, &err);
+    }
+    if (r < 0) {
         rt_fail(I, s->line, s->col, "launch failed: %s", err ? err : "?");
         free(err);
         return -1;
@@ -750,7 +841,7 @@ static int job_command(interp *I, const stmt *s, const char *cmd, const char *jo
 {
     json_object *args = json_object_new_object();
     json_object_object_add(args, "id", json_object_new_string(job));
-    json_object *reply = qmp_log(I, s, cmd, args);
+    json_object *reply = qmp_log(I, s, cmd, args, -1);
     json_object_put(args);
     json_object_put(reply);
     return reply ? 0 : -1;
@@ -1068,6 +1159,21 @@ static int kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out
     return 0;
 }
 
+/* Optional keyword argument: a small non-negative int (indent=N). */
+static int kw_int(interp *I, const stmt *s, const char *key, int64_t *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    if (!a)
+        return 0;
+    if (get_int(I, a->e, out) < 0)
+        return -1;
+    if (*out < 0 || *out > 64) {
+        rt_fail(I, a->line, a->col, "%s must be between 0 and 64", key);
+        return -1;
+    }
+    return 0;
+}
+
 static char *qmp_name(interp *I, const arg *a)
 {
     return a->word ? xstrdup(a->word) : get_str(I, a->e);
@@ -1099,7 +1205,10 @@ static int exec_qmp(interp *I, const stmt *s)
     if (!name || qmp_args(I, s, &args) < 0)
         goto out;
     if (s->cmd == C_QMP_LOG) {
-        reply = qmp_log(I, s, name, args);
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0)
+            goto out;
+        reply = qmp_log(I, s, name, args, (int)indent);
     } else {
         reply = qmp(I, s, name, args);
         if (reply && s->cmd == C_QMP_RETURN) {
@@ -1122,6 +1231,41 @@ out:
     json_object_put(args);
     free(name);
     return r;
+}
+
+/* qmp_get VAR CMD [ARGS]: res = vm.qmp(CMD, **ARGS); the whole reply. */
+static int exec_qmp_get(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[1]);
+    json_object *args = NULL, *reply = NULL;
+    if (!name)
+        return -1;
+    if (s->nargs > 2) {
+        const expr *e = s->args[2].e;
+        if (eval(I, e, &args) < 0) {
+            free(name);
+            return -1;
+        }
+        if (!json_object_is_type(args, json_type_object) || is_none(I, args)) {
+            rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                    type_name(I, args));
+            json_object_put(args);
+            free(name);
+            return -1;
+        }
+        if (check_plain(I, e, args) < 0) {
+            json_object_put(args);
+            free(name);
+            return -1;
+        }
+    }
+    reply = qmp(I, s, name, args);
+    json_object_put(args);
+    free(name);
+    if (!reply)
+        return -1;
+    bind(I, s->args[0].word, reply);
+    return 0;
 }
 
 static int exec_write(interp *I, const stmt *s)
@@ -1653,10 +1797,16 @@ static int exec_cmd(interp *I, const stmt *s)
 
     switch (s->cmd) {
     case C_LOG: {
-        if (eval(I, s->args[0].e, &v) < 0)
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0 || eval(I, s->args[0].e, &v) < 0)
             return -1;
         sbuf b = {0};
-        to_text(I, &b, v);
+        /* log(msg, indent=N): dicts and lists as json.dumps(indent=N) */
+        if (indent >= 0 && v && !is_none(I, v) && (json_object_is_type(v, json_type_object) ||
+                                                  json_object_is_type(v, json_type_array)))
+            json_render(&b, v, (int)indent);
+        else
+            to_text(I, &b, v);
         emit(I, sbuf_str(&b));
         sbuf_free(&b);
         json_object_put(v);
@@ -1768,6 +1918,8 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_qmp(I, s);
     case C_IMG_MAP:
         return exec_img_map(I, s);
+    case C_QMP_GET:
+        return exec_qmp_get(I, s);
     }
     return -1;
 }
