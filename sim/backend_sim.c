@@ -12,6 +12,7 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/blk.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -38,6 +39,8 @@ static void machine_reset(sim *s)
     nbd_stop_all(s);
     pve_free(s);
     jobs_free_all(s);
+    blk_free_all(s);
+    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -49,6 +52,19 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    return 0;
+}
+
+/* launch with -drive arguments (sim/drive.c) */
+static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    sim *s = to_sim(b);
+    sim_launch(b, err);
+    if (drive_launch_args(s, argv, argc, err) < 0) {
+        machine_reset(s);
+        s->running = false;
+        return -1;
+    }
     return 0;
 }
 
@@ -313,6 +329,7 @@ static void sim_destroy(bs_backend *b)
 static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
+    .launch_args = sim_launch_args,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/qapi.h"
+#include "sim/blk.h"
+#include "sim/bitmap_extra.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -92,20 +95,6 @@ static json_object *jget(json_object *o, const char *key)
 
 /* ---- QAPI-style argument schemas ----------------------------------------- */
 
-typedef enum {
-    F_STR, F_INT, F_UINT32, F_BOOL, F_ENUM, F_OBJ, F_ARR_OBJ, F_ARR, F_REF, F_REF_NULL,
-    F_ANY, F_BITMAP_LIST,
-} ftype;
-
-typedef struct field {
-    const char *name;
-    ftype type;
-    bool required;
-    const char *const *values;          /* F_ENUM */
-    const struct field *sub;            /* F_OBJ, F_ARR_OBJ */
-} field;
-
-#define END { NULL, F_ANY, false, NULL, NULL }
 
 static const char *const e_sync[] = { "top", "full", "none", "incremental", "bitmap", NULL };
 static const char *const e_bmode[] = { "on-success", "never", "always", NULL };
@@ -488,6 +477,11 @@ static json_object *check_fields(json_object *args, const field *fs, const char 
     return check_unexpected(args, lists, prefix);
 }
 
+json_object *qapi_check_fields(json_object *args, const field *fs, const char *prefix)
+{
+    return check_fields(args, fs, prefix, false);
+}
+
 /* A flat union keyed by "driver": base members, then the variant's. */
 static json_object *check_union(json_object *args, const field *base, const char *prefix,
                                 const field *(*variant)(const char *driver))
@@ -555,6 +549,11 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
         }
     }
     return NULL;
+}
+
+json_object *qapi_check_blockdev_options(json_object *opts, const char *prefix)
+{
+    return check_blockdev_options(opts, prefix);
 }
 
 /* ---- blockdev-add / blockdev-del --------------------------------------------- */
@@ -877,7 +876,7 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
 {
     const char *node_name = jstr(args, "node");
     const char *name = jstr(args, name_key);
-    *node = node_find(s, node_name);
+    *node = blk_lookup_bs(s, node_name);
     if (!*node) {
         return qmp_error("GenericError", "Node '%s' not found", node_name);
     }
@@ -888,21 +887,11 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
     return NULL;
 }
 
-static json_object *bitmap_check_busy(sim_bitmap *b)
-{
-    if (cl_bitmap_busy(b->bm)) {
-        return qmp_error("GenericError",
-                         "Bitmap '%s' is currently in use by another operation and cannot be used",
-                         b->name);
-    }
-    return NULL;
-}
-
 static json_object *qmp_bitmap_add(sim *s, json_object *args)
 {
     const char *node_name = jstr(args, "node");
     const char *name = jstr(args, "name");
-    sim_node *n = node_find(s, node_name);
+    sim_node *n = blk_lookup_bs(s, node_name);
     if (!n) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
                          node_name, node_name);
@@ -957,7 +946,10 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     if (err) {
         return err;
     }
-    if ((err = bitmap_check_busy(b))) {
+    /* bdrv_dirty_bitmap_check: remove BUSY|RO, clear DEFAULT, enable/disable ALLOW_RO */
+    bool modifies = !strcmp(cmd, "block-dirty-bitmap-remove") ||
+                    !strcmp(cmd, "block-dirty-bitmap-clear");
+    if ((err = bitmap_check(n, b, modifies ? BITMAP_CHECK_DEFAULT : BITMAP_CHECK_ALLOW_RO))) {
         return err;
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
@@ -995,7 +987,7 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
     if (err) {
         return err;
     }
-    if ((err = bitmap_check_busy(dst))) {
+    if ((err = bitmap_check(n, dst, BITMAP_CHECK_DEFAULT))) {
         return err;
     }
     json_object *list = jget(args, "bitmaps");
@@ -1010,7 +1002,7 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
         } else {
             const char *nn = jstr(el, "node");
             bname = jstr(el, "name");
-            sn = node_find(s, nn);
+            sn = blk_lookup_bs(s, nn);
             if (!sn) {
                 cl_bitmap_free(acc);
                 return qmp_error("GenericError", "Node '%s' not found", nn);
@@ -1209,7 +1201,7 @@ static json_object *qmp_hmp(sim *s, json_object *args)
         r = qmp_return(json_object_new_string(
             "qemu-io: string expected\r\nTry \"help qemu-io\" for more information\r\n"));
     } else {
-        sim_node *n = node_find(s, dev);
+        sim_node *n = blk_lookup_bs(s, dev);
         if (!n) {
             char *m = xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
             r = qmp_return(json_object_new_string(m));
@@ -1260,6 +1252,15 @@ static const command commands[] = {
     { NULL, NULL },
 };
 
+json_object *qapi_check_command(const char *cmd, json_object *args, const char *prefix)
+{
+    const command *c = commands;
+    while (c->name && strcmp(c->name, cmd)) {
+        c++;
+    }
+    return c->name && c->args ? check_fields(args, c->args, prefix, false) : NULL;
+}
+
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
     const command *c = commands;
@@ -1267,6 +1268,10 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
         c++;
     }
     if (!c->name) {
+        json_object *r = blk_dispatch(s, cmd, args);   /* sim/blk.h's commands */
+        if (r) {
+            return r;
+        }
         return qmp_error("CommandNotFound", "The command %s has not been found", cmd);
     }
     if (!strcmp(cmd, "qmp_capabilities")) {
@@ -1302,7 +1307,10 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);
     }
-    if (!strcmp(cmd, "query-block") || !strcmp(cmd, "query-block-jobs")) {
+    if (!strcmp(cmd, "query-block")) {
+        return qmp_query_block(s);
+    }
+    if (!strcmp(cmd, "query-block-jobs")) {
         return qmp_return(json_object_new_array());
     }
     if (!strcmp(cmd, "query-jobs")) {

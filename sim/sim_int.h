@@ -81,6 +81,7 @@ typedef struct sim_bitmap {
     cl_bitmap *bm;
     bool persistent;
     bool owned;             /* we free bm when unlisting */
+    bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -183,6 +184,8 @@ typedef struct sim {
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    void *commit_jobs;          /* block-commit jobs, sim/commit.c */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
