@@ -493,6 +493,16 @@ static int eval(interp *I, const expr *e, json_object **out)
         }
         return 0;
     case E_FUNC: {
+        if (!strcmp(e->name, "basename")) {
+            /* os.path.basename; a wrong argument is reported where it is */
+            char *s = get_str(I, e->items[0]);
+            if (!s)
+                return -1;
+            const char *slash = strrchr(s, '/');
+            *out = json_object_new_string(slash ? slash + 1 : s);
+            free(s);
+            return 0;
+        }
         json_object **av = calloc(e->nitems + 1, sizeof(*av));
         if (!av)
             abort();
