@@ -11,6 +11,7 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -711,6 +712,9 @@ static json_object *image_info(sim_node *n, int depth)
         json_object_object_add(d, "compat", json_object_new_string("1.1"));
         json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
         json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        if (n->q->bitmaps) {
+            json_object_object_add(d, "bitmaps", q2_bitmap_info_list(n));
+        }
         json_object_object_add(d, "refcount-bits", json_object_new_int(16));
         json_object_object_add(d, "corrupt", json_object_new_boolean(false));
         json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
@@ -723,6 +727,9 @@ static json_object *image_info(sim_node *n, int depth)
         }
     }
     json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
+        json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
+    }
     return img;
 }
 
