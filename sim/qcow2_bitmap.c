@@ -43,3 +43,15 @@ json_object *q2_bitmap_info_list(sim_node *n)
     }
     return list;
 }
+
+void q2_load_bitmaps(sim_node *n)
+{
+    /* qcow2_load_dirty_bitmaps: in the image's order, so the last stored is
+     * listed first */
+    for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
+        cl_bitmap *bm = cl_bitmap_new(cl_bitmap_size(sb->bm), cl_bitmap_granularity(sb->bm), NULL);
+        cl_bitmap_copy(bm, sb->bm, NULL);
+        cl_bitmap_set_enabled(bm, cl_bitmap_enabled(sb->bm), NULL);
+        bitmap_list_add(n, sb->name, bm, true, true);
+    }
+}

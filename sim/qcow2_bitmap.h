@@ -13,4 +13,7 @@ json_object *q2_bitmap_info_list(sim_node *n);
  * read-write (qcow2_load_dirty_bitmaps sets IN_USE; storing clears it)? */
 bool q2_bitmap_in_use(const sim_node *n, const sim_saved_bitmap *sb);
 
+/* Load the image's stored bitmaps into node n (opening the image). */
+void q2_load_bitmaps(sim_node *n);
+
 #endif

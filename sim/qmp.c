@@ -13,6 +13,7 @@
 #include "sim/qapi.h"
 #include "sim/blk.h"
 #include "sim/bitmap_extra.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -620,6 +621,7 @@ static json_object *open_backing_file(sim *s, sim_node *n)
         b->file = fn;
         fn->parents++;
         b->q = f->qcow2;
+        q2_load_bitmaps(b);
         if (b->q->backing) {
             err = open_backing_file(s, b);
         }
@@ -755,15 +757,7 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                 node_unref(s, n);
                 return err;
             }
-            /* persistent bitmaps stored in the image come back, in the
-             * image's order, so the last stored is listed first */
-            for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
-                cl_bitmap *bm = cl_bitmap_new(cl_bitmap_size(sb->bm),
-                                              cl_bitmap_granularity(sb->bm), NULL);
-                cl_bitmap_copy(bm, sb->bm, NULL);
-                cl_bitmap_set_enabled(bm, cl_bitmap_enabled(sb->bm), NULL);
-                bitmap_list_add(n, sb->name, bm, true, true);
-            }
+            q2_load_bitmaps(n);
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
         } else {
