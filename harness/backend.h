@@ -58,6 +58,13 @@ typedef struct bs_backend_ops {
     /* qemu-img compare A B: 0 identical, 1 mismatch, negative on error. */
     int (*img_compare)(bs_backend *b, const char *a, const char *b2, char **err);
 
+    /* qemu-img with any arguments (argv without the program name):
+     * its exit code, *out and *errout its stdout and stderr (malloc'd).
+     * Negative with *err when it cannot be run. NULL where a backend
+     * lacks it. */
+    int (*img_run)(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                   char **errout, char **err);
+
     void (*destroy)(bs_backend *b);
 
     /* Client tools for shell-style tests; NULL where a backend lacks them.

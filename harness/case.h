@@ -71,7 +71,8 @@ typedef enum {
     /* VMA archives (cases/vma-*.case) */
     C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
     /* shell-style tests (bash iotests) */
-    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP, C_QMP_GET
+    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP, C_QMP_GET,
+    C_QEMU_IMG, C_QEMU_IMG_INFO
 } cmd_id;
 
 struct proc;

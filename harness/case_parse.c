@@ -790,7 +790,9 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "indent" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
+    { "qemu_img", C_QEMU_IMG, 1, -1, "" },
+    { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
     { "launch", C_LAUNCH, 0, 0, "drives" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "indent" },
@@ -917,6 +919,16 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_SH_QMP:
         if (npos > 1)
             want_expr(p, pos[1], "the command's arguments");
+        for (size_t i = 0; i < s->nargs && !p->err; i++)
+            if (s->args[i].key)
+                want_expr(p, &s->args[i], "an expression");
+        return;
+    case C_QEMU_IMG:
+        /* qemu-img's arguments: bare words are taken as text */
+        return;
+    case C_QEMU_IMG_INFO:
+        if (want_word(p, pos[0], "a variable name") == 0)
+            want_expr(p, pos[1], "an image file name");
         for (size_t i = 0; i < s->nargs && !p->err; i++)
             if (s->args[i].key)
                 want_expr(p, &s->args[i], "an expression");

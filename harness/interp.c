@@ -1622,6 +1622,89 @@ static int exec_run(interp *I, const stmt *s)
     return r;
 }
 
+/* Run qemu-img with argv; its exit code, or -1 after a runtime error. */
+static int img_run(interp *I, const stmt *s, const char *const *argv, size_t argc, char **out,
+                   char **errout)
+{
+    char *err = NULL;
+    *out = *errout = NULL;
+    if (!I->be->ops->img_run) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img", I->be->ops->name);
+        return -1;
+    }
+    int rc = I->be->ops->img_run(I->be, argv, argc, out, errout, &err);
+    if (rc < 0)
+        rt_fail(I, s->line, s->col, "cannot run qemu-img: %s", err ? err : "?");
+    free(err);
+    return rc;
+}
+
+/* `qemu_img ARG...`: iotests' qemu_img(): nothing printed; a failure
+ * (non-zero exit) stops the case. */
+static int exec_qemu_img(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 1, sizeof(*argv));
+    if (!argv)
+        abort();
+    int r = 0;
+    for (size_t i = 0; i < s->nargs && r == 0; i++) {
+        argv[i] = s->args[i].word ? xstrdup(s->args[i].word) : get_str(I, s->args[i].e);
+        if (!argv[i])
+            r = -1;
+    }
+    char *out = NULL, *errout = NULL;
+    if (r == 0) {
+        int rc = img_run(I, s, (const char *const *)argv, s->nargs, &out, &errout);
+        if (rc > 0)
+            rt_fail(I, s->line, s->col, "qemu-img %s failed (exit %d): %s", argv[0], rc,
+                    errout && *errout ? errout : out ? out : "");
+        r = rc == 0 ? 0 : -1;
+    }
+    for (size_t i = 0; i < s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(out);
+    free(errout);
+    return r;
+}
+
+/* `qemu_img_info VAR PATH [force_share=B]`: iotests' qemu_img_info():
+ * `qemu-img info --output=json [--force-share] PATH`, parsed, bound to VAR. */
+static int exec_qemu_img_info(interp *I, const stmt *s)
+{
+    int force = 0;
+    char *path = get_str(I, s->args[1].e);
+    if (!path || kw_bool(I, s, "force_share", 0, &force) < 0) {
+        free(path);
+        return -1;
+    }
+    const char *argv[] = { "info", "--output=json", path, NULL, NULL };
+    if (force) {
+        argv[2] = "--force-share";
+        argv[3] = path;
+    }
+    char *out = NULL, *errout = NULL;
+    int rc = img_run(I, s, argv, force ? 4 : 3, &out, &errout);
+    int r = -1;
+    if (rc > 0) {
+        rt_fail(I, s->line, s->col, "qemu-img info %s failed (exit %d): %s", path, rc,
+                errout ? errout : "");
+    } else if (rc == 0) {
+        json_object *v = json_tokener_parse(out);
+        if (!v || !json_object_is_type(v, json_type_object)) {
+            rt_fail(I, s->line, s->col, "qemu-img info %s printed no JSON object", path);
+            json_object_put(v);
+        } else {
+            bind(I, s->args[0].word, v);
+            r = 0;
+        }
+    }
+    free(out);
+    free(errout);
+    free(path);
+    return r;
+}
+
 /* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
  * (the cached events first), logged with its timestamp hidden. */
 static int exec_event_wait(interp *I, const stmt *s)
@@ -1798,10 +1881,21 @@ static int write_file(interp *I, const stmt *s)
     return r;
 }
 
+/* img_create's backing=B backing_fmt=F (qemu-img create -b B -F F). */
+static int img_create_backing(interp *I, const stmt *s, char **bk, char **bkf)
+{
+    const arg *a = stmt_kwarg(s, "backing"), *f = stmt_kwarg(s, "backing_fmt");
+    if (a && !(*bk = get_str(I, a->e)))
+        return -1;
+    if (f && !(*bkf = get_str(I, f->e)))
+        return -1;
+    return 0;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
     json_object *v = NULL;
-    char *x = NULL, *y = NULL, *err = NULL;
+    char *x = NULL, *y = NULL, *err = NULL, *bk = NULL, *bkf = NULL;
     int r = 0;
     uint64_t size;
 
@@ -1842,7 +1936,9 @@ static int exec_cmd(interp *I, const stmt *s)
         y = x ? get_str(I, s->args[1].e) : NULL;
         if (!y || get_uint(I, s->args[2].e, &size) < 0) {
             r = -1;
-        } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
+        } else if (img_create_backing(I, s, &bk, &bkf) < 0) {
+            r = -1;
+        } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
         } else if (stmt_kwarg(s, "print")) {
@@ -1862,6 +1958,8 @@ static int exec_cmd(interp *I, const stmt *s)
         free(err);
         free(x);
         free(y);
+        free(bk);
+        free(bkf);
         return r;
     case C_LAUNCH:
         return launch(I, s);
@@ -1930,6 +2028,10 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_img_map(I, s);
     case C_QMP_GET:
         return exec_qmp_get(I, s);
+    case C_QEMU_IMG:
+        return exec_qemu_img(I, s);
+    case C_QEMU_IMG_INFO:
+        return exec_qemu_img_info(I, s);
     }
     return -1;
 }

@@ -68,6 +68,12 @@ static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, 
     return 0;
 }
 
+static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                          char **errout, char **err)
+{
+    return sim_img_run(to_sim(b), argv, argc, out, errout);
+}
+
 static int sim_shutdown(bs_backend *b, char **err)
 {
     sim *s = to_sim(b);
@@ -330,6 +336,7 @@ static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
     .launch_args = sim_launch_args,
+    .img_run = sim_img_run_op,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,

@@ -61,6 +61,9 @@ json_object *qmp_bitmap_sha256(sim *s, json_object *args);
 /* hbitmap_sha256: SHA-256 of the bitmap's lowest level, lowercase hex. */
 char *bitmap_sha256_hex(const cl_bitmap *bm);
 
+/* qemu_img.c: qemu-img ARGV as its own process (bitmap, info) */
+int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
+
 /* commit.c */
 json_object *qmp_block_commit(sim *s, json_object *args);
 /* block-job-complete of a commit job; NULL when id names none. */
