@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/sbuf.h"
 #include "sim/blk.h"
 #include "sim/qcow2_bitmap.h"
 
@@ -239,59 +238,59 @@ static void sim_cvtstr_iec(double val, char *str, size_t size)
 
 /* qemu-img info's human form (bdrv_image_info_dump / the ImageInfoSpecific
  * dump), for the fields image_json has. */
-static void human_dump(sbuf *b, json_object *o)
+static void human_dump(FILE *b, json_object *o)
 {
     json_object *v;
     char sz[64];
-    sbuf_printf(b, "image: %s\n", json_object_get_string(json_object_object_get(o, "filename")));
-    sbuf_printf(b, "file format: %s\n", json_object_get_string(json_object_object_get(o, "format")));
+    fprintf(b, "image: %s\n", json_object_get_string(json_object_object_get(o, "filename")));
+    fprintf(b, "file format: %s\n", json_object_get_string(json_object_object_get(o, "format")));
     int64_t vs = json_object_get_int64(json_object_object_get(o, "virtual-size"));
     sim_cvtstr_iec((double)vs, sz, sizeof sz);
-    sbuf_printf(b, "virtual size: %s (%lld bytes)\n", sz, (long long)vs);
+    fprintf(b, "virtual size: %s (%lld bytes)\n", sz, (long long)vs);
     int64_t as = json_object_get_int64(json_object_object_get(o, "actual-size"));
     sim_cvtstr_iec((double)as, sz, sizeof sz);
-    sbuf_printf(b, "disk size: %s\n", sz);
+    fprintf(b, "disk size: %s\n", sz);
     if (json_object_object_get_ex(o, "cluster-size", &v)) {
-        sbuf_printf(b, "cluster_size: %lld\n", (long long)json_object_get_int64(v));
+        fprintf(b, "cluster_size: %lld\n", (long long)json_object_get_int64(v));
     }
     if (json_object_object_get_ex(o, "backing-filename", &v)) {
-        sbuf_printf(b, "backing file: %s\n", json_object_get_string(v));
+        fprintf(b, "backing file: %s\n", json_object_get_string(v));
         if (json_object_object_get_ex(o, "backing-filename-format", &v)) {
-            sbuf_printf(b, "backing file format: %s\n", json_object_get_string(v));
+            fprintf(b, "backing file format: %s\n", json_object_get_string(v));
         }
     }
     json_object *fs;
     if (json_object_object_get_ex(o, "format-specific", &fs)) {
         json_object *d = json_object_object_get(fs, "data");
-        sbuf_adds(b, "Format specific information:\n");
-        sbuf_printf(b, "    compat: %s\n", json_object_get_string(json_object_object_get(d, "compat")));
-        sbuf_printf(b, "    compression type: %s\n",
+        fputs("Format specific information:\n", b);
+        fprintf(b, "    compat: %s\n", json_object_get_string(json_object_object_get(d, "compat")));
+        fprintf(b, "    compression type: %s\n",
                     json_object_get_string(json_object_object_get(d, "compression-type")));
-        sbuf_printf(b, "    lazy refcounts: %s\n",
+        fprintf(b, "    lazy refcounts: %s\n",
                     json_object_get_boolean(json_object_object_get(d, "lazy-refcounts")) ? "true" : "false");
         json_object *bl;
         if (json_object_object_get_ex(d, "bitmaps", &bl)) {
-            sbuf_adds(b, "    bitmaps:\n");
+            fputs("    bitmaps:\n", b);
             for (size_t i = 0; i < json_object_array_length(bl); i++) {
                 json_object *bm = json_object_array_get_idx(bl, i);
                 json_object *fl = json_object_object_get(bm, "flags");
-                sbuf_printf(b, "        [%zu]:\n", i);
-                sbuf_adds(b, "            flags:\n");
+                fprintf(b, "        [%zu]:\n", i);
+                fputs("            flags:\n", b);
                 for (size_t k = 0; k < json_object_array_length(fl); k++) {
-                    sbuf_printf(b, "                [%zu]: %s\n", k,
+                    fprintf(b, "                [%zu]: %s\n", k,
                                 json_object_get_string(json_object_array_get_idx(fl, k)));
                 }
-                sbuf_printf(b, "            name: %s\n",
+                fprintf(b, "            name: %s\n",
                             json_object_get_string(json_object_object_get(bm, "name")));
-                sbuf_printf(b, "            granularity: %lld\n",
+                fprintf(b, "            granularity: %lld\n",
                             (long long)json_object_get_int64(json_object_object_get(bm, "granularity")));
             }
         }
-        sbuf_printf(b, "    refcount bits: %d\n",
+        fprintf(b, "    refcount bits: %d\n",
                     json_object_get_int(json_object_object_get(d, "refcount-bits")));
-        sbuf_printf(b, "    corrupt: %s\n",
+        fprintf(b, "    corrupt: %s\n",
                     json_object_get_boolean(json_object_object_get(d, "corrupt")) ? "true" : "false");
-        sbuf_printf(b, "    extended l2: %s\n",
+        fprintf(b, "    extended l2: %s\n",
                     json_object_get_boolean(json_object_object_get(d, "extended-l2")) ? "true" : "false");
     }
 }
@@ -331,16 +330,18 @@ static int img_info(sim *s, const char *const *argv, size_t argc, char **out, ch
                                "Is another process using the image [%s]?", path, path);
     }
     json_object *o = image_json(s, f, node);
-    sbuf b = {0};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *b = open_memstream(&text, &len);
     if (json) {
-        sbuf_adds(&b, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                        JSON_C_TO_STRING_SPACED));
-        sbuf_addc(&b, '\n');
+        fprintf(b, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_SPACED));
     } else {
-        human_dump(&b, o);
+        human_dump(b, o);
     }
+    fclose(b);
     json_object_put(o);
-    *out = sbuf_take(&b);
+    *out = text;
     return 0;
 }
 
