@@ -793,7 +793,7 @@ static const cmd_spec cmds[] = {
     { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
     { "qemu_img", C_QEMU_IMG, 1, -1, "" },
     { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
-    { "launch", C_LAUNCH, 0, 0, "drives" },
+    { "launch", C_LAUNCH, 0, 0, "drives args" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "indent" },
     { "qmp_get", C_QMP_GET, 2, 3, "" },

@@ -650,15 +650,22 @@ static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
  * -drive if=I,id=driveN,file=P,format=F,cache=writeback,aio=threads[,O]
  * (the cache and aio modes ./check uses by default). A virtio drive needs a
  * PC machine; the backends see the whole argv. */
-static int drive_argv(interp *I, const arg *a, json_object *drives, char ***argv, size_t *argc)
+static int drive_argv(interp *I, const arg *a, json_object *drives, const arg *xa,
+                      json_object *extra, char ***argv, size_t *argc)
 {
-    if (!json_object_is_type(drives, json_type_array) || is_none(I, drives)) {
+    if (drives && (!json_object_is_type(drives, json_type_array) || is_none(I, drives))) {
         rt_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
                 type_name(I, drives));
         return -1;
     }
-    size_t n = json_object_array_length(drives);
-    *argv = calloc(2 * n + 5, sizeof(**argv));
+    if (xa && (!json_object_is_type(extra, json_type_array) || is_none(I, extra))) {
+        rt_fail(I, xa->line, xa->col, "args must be a list of strings, got %s",
+                type_name(I, extra));
+        return -1;
+    }
+    size_t n = drives ? json_object_array_length(drives) : 0;
+    size_t nx = extra ? json_object_array_length(extra) : 0;
+    *argv = calloc(2 * n + nx + 5, sizeof(**argv));
     if (!*argv)
         abort();
     int virtio = 0;
@@ -694,6 +701,16 @@ static int drive_argv(interp *I, const arg *a, json_object *drives, char ***argv
         (*argv)[(*argc)++] = xstrdup("-drive");
         (*argv)[(*argc)++] = sbuf_take(&b);
     }
+    /* iotests' VM.add_object / add_device arguments, as given */
+    for (size_t i = 0; i < nx; i++) {
+        json_object *v = json_object_array_get_idx(extra, i);
+        if (!json_object_is_type(v, json_type_string) || is_none(I, v)) {
+            rt_fail(I, xa->line, xa->col, "args[%zu] must be a string", i);
+            return -1;
+        }
+        (*argv)[(*argc)++] = xstrdup(json_object_get_string(v));
+        virtio |= !strcmp(json_object_get_string(v), "-device");
+    }
     if (virtio) {
         (*argv)[(*argc)++] = xstrdup("-machine");
         (*argv)[(*argc)++] = xstrdup("pc");
@@ -710,16 +727,21 @@ static int launch(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the VM is already running");
         return -1;
     }
-    const arg *da = s ? stmt_kwarg(s, "drives") : NULL;
+    const arg *da = s ? stmt_kwarg(s, "drives") : NULL, *xa = s ? stmt_kwarg(s, "args") : NULL;
     int r;
-    if (da) {
-        json_object *drives;
-        if (eval(I, da->e, &drives) < 0)
+    if (da || xa) {
+        json_object *drives = NULL, *extra = NULL;
+        if (da && eval(I, da->e, &drives) < 0)
             return -1;
+        if (xa && eval(I, xa->e, &extra) < 0) {
+            json_object_put(drives);
+            return -1;
+        }
         char **argv = NULL;
         size_t argc = 0;
-        r = drive_argv(I, da, drives, &argv, &argc);
+        r = drive_argv(I, da ? da : xa, drives, xa, extra, &argv, &argc);
         json_object_put(drives);
+        json_object_put(extra);
         if (r == 0 && !I->be->ops->launch_args) {
             rt_fail(I, s->line, s->col, "the %s backend cannot launch with drives",
                     I->be->ops->name);

@@ -13,8 +13,8 @@
 typedef struct sim_blk {
     char *name;                 /* device id, e.g. drive0 */
     sim_node *root;             /* NULL: no medium */
-    bool has_dev;               /* attached to a guest device (if=virtio) */
-    unsigned dev_index;         /* /machine/peripheral-anon/device[N] */
+    bool has_dev;               /* attached to a guest device */
+    char *qdev;                 /* query-block's qdev: the device's id or QOM path */
     struct sim_blk *next;       /* creation order */
 } sim_blk;
 

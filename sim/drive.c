@@ -66,6 +66,7 @@ void blk_free_all(sim *s)
         sim_blk *b = s->blks;
         s->blks = b->next;
         free(b->name);
+        free(b->qdev);
         free(b);
     }
 }
@@ -201,7 +202,8 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     blk->root = root;
     blk->has_dev = !strcmp(iface, "virtio");
     if (blk->has_dev) {
-        blk->dev_index = (*anon_devs)++;
+        /* if=virtio: an anonymous virtio-blk-pci device */
+        blk->qdev = xasprintf("/machine/peripheral-anon/device[%u]/virtio-backend", (*anon_devs)++);
     }
     sim_blk **pp = &s->blks;
     while (*pp) {
@@ -210,6 +212,55 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     *pp = blk;
     ret = 0;
 out:
+    for (size_t i = 0; i < n; i++) {
+        free(o[i].key);
+    }
+    free(o);
+    return ret;
+}
+
+/* -object iothread (iothreads do not change what the block layer does) and
+ * the storage devices: virtio-scsi controllers, and scsi-hd disks, which
+ * attach their drive= backend to a guest device. */
+static int guest_arg(sim *s, const char *opt, const char *val, unsigned *anon_devs, char **err)
+{
+    drive_opt *o;
+    size_t n = split_opts(val, &o);
+    int ret = 0;
+    const char *type = n && !o[0].val ? o[0].key : NULL;
+    if (!strcmp(opt, "-object")) {
+        if (!type || strcmp(type, "iothread")) {
+            *err = xasprintf("-object %s: the simulator models iothread objects only", val);
+            ret = -1;
+        }
+    } else if (type && !strcmp(type, "scsi-hd")) {
+        sim_blk *blk = NULL;
+        for (size_t i = 1; i < n; i++) {
+            if (!strcmp(o[i].key, "drive")) {
+                blk = blk_find(s, o[i].val);
+                if (!blk) {
+                    *err = xasprintf("-device %s: Property 'scsi-hd.drive' can't find value '%s'",
+                                     val, o[i].val ? o[i].val : "");
+                    ret = -1;
+                }
+            }
+        }
+        if (blk && !blk->has_dev) {
+            blk->has_dev = true;
+            const char *id = NULL;
+            for (size_t i = 1; i < n; i++) {
+                if (!strcmp(o[i].key, "id")) {
+                    id = o[i].val ? o[i].val : "";
+                }
+            }
+            blk->qdev = id ? xstrdup(id)
+                : xasprintf("/machine/peripheral-anon/device[%u]", (*anon_devs)++);
+        }
+    } else if (!type || strcmp(type, "virtio-scsi")) {
+        *err = xasprintf("-device %s: the simulator models virtio-scsi and scsi-hd devices only",
+                         val);
+        ret = -1;
+    }
     for (size_t i = 0; i < n; i++) {
         free(o[i].key);
     }
@@ -231,6 +282,15 @@ int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err)
             }
         } else if (!strcmp(argv[i], "-machine") || !strcmp(argv[i], "-accel")) {
             i++;    /* the machine type does not change the block layer */
+        } else if (!strcmp(argv[i], "-object") || !strcmp(argv[i], "-device")) {
+            if (i + 1 >= argc) {
+                *err = xasprintf("%s needs an argument", argv[i]);
+                return -1;
+            }
+            if (guest_arg(s, argv[i], argv[i + 1], &anon_devs, err) < 0) {
+                return -1;
+            }
+            i++;
         } else {
             *err = xasprintf("the simulator does not model the QEMU option '%s'", argv[i]);
             return -1;
@@ -256,9 +316,7 @@ json_object *qmp_query_block(sim *s)
             json_object_object_add(o, "inserted", node_info(s, b->root));
         }
         if (b->has_dev) {
-            char *q = xasprintf("/machine/peripheral-anon/device[%u]/virtio-backend", b->dev_index);
-            json_object_object_add(o, "qdev", json_object_new_string(q));
-            free(q);
+            json_object_object_add(o, "qdev", json_object_new_string(b->qdev));
         }
         json_object_object_add(o, "type", json_object_new_string("unknown"));
         json_object_array_add(list, o);
