@@ -64,6 +64,11 @@ char *bitmap_sha256_hex(const cl_bitmap *bm);
 /* qemu_img.c: qemu-img ARGV as its own process (bitmap, info) */
 int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 
+/* resize.c */
+json_object *node_resize(sim *s, sim_node *n, uint64_t size);
+/* HMP block_resize's reply text (as a json string) */
+json_object *hmp_block_resize(sim *s, const char *args);
+
 /* commit.c */
 json_object *qmp_block_commit(sim *s, json_object *args);
 /* block-job-complete of a commit job; NULL when id names none. */
