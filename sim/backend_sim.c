@@ -183,7 +183,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    /* qcow2_co_create: header, refcount table and block in one cluster
+     * each, then the L1 table, which the file ends with (not padded) */
+    uint64_t l1_entries = (f->qcow2->nclusters + Q2_DEFAULT_CLUSTER_SIZE / 8 - 1) /
+                          (Q2_DEFAULT_CLUSTER_SIZE / 8);
+    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE + 8 * l1_entries);
     return 0;
 }
 

@@ -226,7 +226,8 @@ uint64_t node_size(sim_node *n)
 {
     switch (n->drv) {
     case DRV_FILE:
-        return n->f->data.size;
+        /* bdrv_getlength: the file's length in whole sectors */
+        return (n->f->data.size + 511) / 512 * 512;
     case DRV_QCOW2:
         return n->q->size;
     case DRV_RAW:
