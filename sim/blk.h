@@ -42,6 +42,8 @@ json_object *snapshot_check_args(const char *type, json_object *data, const char
 
 /* reopen.c */
 json_object *qmp_blockdev_reopen(sim *s, json_object *args);
+/* n and the file children under it become read-only / read-write */
+void node_set_read_only(sim_node *n, bool ro);
 
 /* snapshot.c: QEMU's external_snapshot_prepare/_commit/_abort/_clean for
  * blockdev-snapshot-sync (sync true) and blockdev-snapshot. */

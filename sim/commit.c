@@ -241,7 +241,7 @@ json_object *qmp_block_commit(sim *s, json_object *args)
     status(s, id, "running");
     /* commit_active_start / commit_start: the base is written to */
     bool base_was_ro = base->read_only;
-    base->read_only = false;
+    node_set_read_only(base, false);
     int64_t copied = copy_down(s, c);
     if (copied > 0) {
         c->len = c->offset = (uint64_t)copied;
@@ -250,7 +250,7 @@ json_object *qmp_block_commit(sim *s, json_object *args)
         finish(s, find_slot(s, id), 0);
         if (base_was_ro) {
             persist_store(base);
-            base->read_only = true;
+            node_set_read_only(base, true);
         }
         return qmp_ok();
     }

@@ -186,10 +186,10 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         json_object_put(e);
         goto out;
     }
-    root->read_only = read_only;
+    node_set_read_only(root, read_only);
     /* an image's backing chain is opened read-only */
     for (sim_node *b = root->backing; b; b = b->backing) {
-        b->read_only = true;
+        node_set_read_only(b, true);
     }
     if (backing_name && root->backing) {
         free(root->backing->name);

@@ -16,10 +16,17 @@
 #include "sim/blk.h"
 #include "sim/qcow2_bitmap.h"
 
+/* A node of the running VM holding the image open read-write: the format
+ * node if there is one (its loaded bitmaps are the image's in-use ones). */
 static sim_node *open_rw_node(sim *s, const sim_file *f)
 {
     for (sim_node *n = s->nodes; n; n = n->next) {
-        if ((n->f == f && !n->read_only) || (f->qcow2 && n->q == f->qcow2 && !n->read_only)) {
+        if (f->qcow2 && n->q == f->qcow2 && !n->read_only) {
+            return n;
+        }
+    }
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        if (n->f == f && !n->read_only) {
             return n;
         }
     }

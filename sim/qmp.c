@@ -346,9 +346,9 @@ static json_object *check_value(json_object *v, const field *f, const char *full
             ok = blkdebug_event_name(val) >= 0;
         }
         if (!ok) {
-            /* blkdebug parses its rules itself and names the bare key */
+            /* QAPI's visit_type_enum names the bare member, at any depth */
             return qmp_error("GenericError", "Parameter '%s' does not accept value '%s'",
-                             blkdebug_rule ? f->name : full, val);
+                             f->name, val);
         }
         return NULL;
     }

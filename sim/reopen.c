@@ -42,6 +42,14 @@ static bool same_child(sim_node *c, json_object *ref)
     return !fn || !strcmp(fn, node_filename(c));
 }
 
+void node_set_read_only(sim_node *n, bool ro)
+{
+    /* a format node's file child is opened with the same access */
+    for (sim_node *m = n; m; m = m->file) {
+        m->read_only = ro;
+    }
+}
+
 json_object *qmp_blockdev_reopen(sim *s, json_object *args)
 {
     json_object *list = json_object_object_get(args, "options");
@@ -81,7 +89,7 @@ json_object *qmp_blockdev_reopen(sim *s, json_object *args)
             if (ro[i] && !nodes[i]->read_only) {
                 persist_store(nodes[i]);
             }
-            nodes[i]->read_only = ro[i];
+            node_set_read_only(nodes[i], ro[i]);
         }
     }
     free(nodes);

@@ -45,6 +45,19 @@ static bool consistently_read(sim *s, const sim_node *n)
     return false;
 }
 
+/* A backing node is blocked for most operations by its parent
+ * (bdrv_set_backing_hd's backing_blocker); external snapshots among them. */
+static json_object *backing_blocker(sim *s, const sim_node *n)
+{
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p->backing == n) {
+            return qmp_error("GenericError", "Node '%s' is busy: node is used as backing hd of '%s'",
+                             n->name, p->name);
+        }
+    }
+    return NULL;
+}
+
 /* bdrv_lookup_bs(device, node_name) with QEMU's messages */
 static json_object *lookup_bs(sim *s, const char *device, const char *node_name, sim_node **out)
 {
@@ -89,6 +102,9 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
         return err;
     }
     sim_node *old = st->old_bs;
+    if ((err = backing_blocker(s, old))) {
+        return err;
+    }
     if (old->busy_job) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
                          old->name, old->busy_job->type == JOB_BACKUP ? "backup" : "create");
@@ -176,7 +192,7 @@ void snapshot_commit(sim *s, snap_state *st)
     /* bdrv_reopen_set_read_only(old, true): qcow2 stores its persistent
      * bitmaps and keeps them, read-only */
     persist_store(st->old_bs);
-    st->old_bs->read_only = true;
+    node_set_read_only(st->old_bs, true);
 }
 
 void snapshot_abort(sim *s, snap_state *st)
