@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/cli.h"
+#include "harness/tool_run.h"
 #include "harness/case.h"
 #include "harness/cleanup.h"
 #include "harness/diff.h"
 #include "harness/interp.h"
 #include "harness/sbuf.h"
-#include "harness/tool_run.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +20,7 @@
 typedef struct options {
     const char *backend;
     const char *golden_dir;
+    int real_nbd_clients;           /* --nbd-clients real */
     int bless, tap, print;
     long jobs;              /* -j: cases replayed in this many processes */
     const char **only;
@@ -27,7 +28,6 @@ typedef struct options {
     const char **defines;       /* -D NAME=VALUE, in order */
     size_t ndefines;
     case_limits lim;
-    int real_nbd_clients;       /* --nbd-clients real */
 } options;
 
 static void usage(FILE *f)
@@ -142,7 +142,6 @@ static void note(FILE *f, const options *o, const char *text)
     }
 }
 
-/* Runs one case; 0 pass, -1 fail. Diagnostics go to *diag. */
 /* The programs a case needs besides the backend (`# requires: PROG...`
  * header lines, e.g. nbdinfo), and qemu-img / qemu-io for --nbd-clients
  * real: the first one not installed (malloc'd), or NULL when all are. */
@@ -172,21 +171,12 @@ static char *missing_program(const options *o, const char *path)
     return missing;
 }
 
-/* Returned by run_case for a case that cannot run here. */
-#define CASE_SKIPPED 2
-
+/* Runs one case; 0 pass, -1 fail. Diagnostics go to *diag. */
 static int run_case(const options *o, backend_factory make, const char *path, const char *name,
                     FILE *out, sbuf *diag)
 {
     char *err = NULL, *transcript = NULL, *golden_path = NULL, *golden = NULL;
     int r = -1, missing;
-    char *absent = missing_program(o, path);
-    if (absent) {
-        /* a check that cannot run here is skipped, never passed */
-        sbuf_printf(diag, "%s is not installed\n", absent);
-        free(absent);
-        return CASE_SKIPPED;
-    }
     program *prog = case_parse_file(path, &err);
     if (!prog) {
         sbuf_printf(diag, "%s\n", err);
@@ -283,7 +273,7 @@ static int parse_jobs(options *o, int argc, char **argv, int *i, FILE *errf)
 
 /* What one case produced: its verdict, diagnostics and (--print) transcript. */
 typedef struct case_result {
-    int r;
+    int r;                  /* 0 passed, -1 failed, 1 skipped (diag: the missing program) */
     char *diag;
     char *printed;
     size_t printed_len;
@@ -292,6 +282,13 @@ typedef struct case_result {
 static void run_in_process(const options *o, backend_factory make, const char *path,
                            const char *name, FILE *out, case_result *res)
 {
+    char *missing = missing_program(o, path);
+    if (missing) {
+        /* a check that cannot run here is skipped, never passed */
+        res->r = 1;
+        res->diag = missing;
+        return;
+    }
     sbuf diag = {0};
     res->r = run_case(o, make, path, name, out, &diag);
     res->diag = sbuf_take(&diag);
@@ -300,15 +297,12 @@ static void run_in_process(const options *o, backend_factory make, const char *p
 static void report_case(const options *o, FILE *report, size_t num, const char *name,
                         case_result *res, size_t *passed, size_t *failed, size_t *skipped)
 {
-    if (res->r == CASE_SKIPPED) {
+    if (res->r == 1) {
         (*skipped)++;
-        size_t dl = res->diag ? strlen(res->diag) : 0;
-        while (dl && res->diag[dl - 1] == '\n')
-            res->diag[--dl] = 0;
         if (o->tap)
-            fprintf(report, "ok %zu - %s # SKIP %s\n", num, name, res->diag ? res->diag : "");
+            fprintf(report, "ok %zu - %s # SKIP %s is not installed\n", num, name, res->diag);
         else
-            fprintf(report, "SKIP %s (%s)\n", name, res->diag ? res->diag : "");
+            fprintf(report, "SKIP %s (%s is not installed)\n", name, res->diag);
         free(res->diag);
         free(res->printed);
         res->diag = res->printed = NULL;
@@ -481,6 +475,11 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             usage(out);
             status = 0;
             goto done;
+        } else if (!strncmp(a, "-D", 2) && a[2]) {
+            o.defines[o.ndefines++] = a + 2;
+        } else if (!strncmp(a, "-j", 2) || !strcmp(a, "--jobs")) {
+            if (parse_jobs(&o, argc, argv, &i, errf) < 0)
+                goto done;
         } else if (!strcmp(a, "--nbd-clients")) {
             if (i + 1 >= argc || (strcmp(argv[i + 1], "real") && strcmp(argv[i + 1], "internal"))) {
                 fprintf(errf, "harness: --nbd-clients needs 'internal' or 'real'\n");
@@ -488,11 +487,6 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
                 goto done;
             }
             o.real_nbd_clients = !strcmp(argv[++i], "real");
-        } else if (!strncmp(a, "-D", 2) && a[2]) {
-            o.defines[o.ndefines++] = a + 2;
-        } else if (!strncmp(a, "-j", 2) || !strcmp(a, "--jobs")) {
-            if (parse_jobs(&o, argc, argv, &i, errf) < 0)
-                goto done;
         } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only") ||
                    !strcmp(a, "-D")) {
             if (i + 1 >= argc) {

@@ -49,5 +49,5 @@ $(eval $(call add_test,harness_golden_diff_fuzz,harness/fuzz/test_golden_diff_fu
 NBD_CASES := $(sort $(shell grep -l -e nbd-server-start -e block-export-add cases/*.case))
 .PHONY: conformance-real-clients
 conformance-real-clients: $(B)/harness $(B)/vma
-	$(TEST_WRAPPER) $(B)/harness --tap --nbd-clients real $(NBD_CASES)
+	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap --nbd-clients real $(NBD_CASES)
 CHECK_EXTRA += conformance-real-clients

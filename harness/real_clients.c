@@ -161,7 +161,7 @@ char *real_qemu_io(bs_backend *be, const char *image, const char *fmt, int read_
     } else {
         argv[n++] = image;
     }
-    int st = tool_run_serving(be, NULL, path, (char *const *)argv, &out, err);
+    int st = tool_run_serving(be, path, (char *const *)argv, &out, err);
     free(argv);
     free(path);
     free(opts);
@@ -198,7 +198,7 @@ json_object *real_img_map(bs_backend *be, const char *image, const char *ctx, ch
         argv[n++] = image;
     }
     argv[n] = NULL;
-    int st = tool_run_serving(be, NULL, path, (char *const *)argv, &out, err);
+    int st = tool_run_serving(be, path, (char *const *)argv, &out, err);
     free(path);
     free(opts);
     if (st < 0) {

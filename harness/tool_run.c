@@ -84,13 +84,10 @@ static double mono_s(void)
 /* A client that never finishes (a server bug) must not hang the run. */
 #define TOOL_TIMEOUT_S 300.0
 
-int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err)
-{
-    return tool_run_serving(NULL, dir, path, argv, out, err);
-}
-
-int tool_run_serving(bs_backend *be, const char *dir, const char *path, char *const argv[],
-                     char **out, char **err)
+/* Runs the program in dir (NULL: here); be, when it can serve, answers the
+ * program's requests to the simulated VM meanwhile. */
+static int run_tool(bs_backend *be, const char *dir, const char *path, char *const argv[],
+                    char **out, char **err)
 {
     int pfd[2];
     int (*serve)(bs_backend *, int) = be && be->ops ? be->ops->serve : NULL;
@@ -172,7 +169,18 @@ int tool_run_serving(bs_backend *be, const char *dir, const char *path, char *co
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err)
+{
+    return run_tool(NULL, dir, path, argv, out, err);
+}
+
+int tool_run_serving(bs_backend *be, const char *path, char *const argv[], char **out,
+                     char **err)
+{
+    return run_tool(be, be ? be->test_dir : NULL, path, argv, out, err);
+}
+
 int tool_run(const char *path, char *const argv[], char **out, char **err)
 {
-    return tool_run_serving(NULL, NULL, path, argv, out, err);
+    return run_tool(NULL, NULL, path, argv, out, err);
 }
