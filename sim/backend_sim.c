@@ -13,6 +13,7 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/blk.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -40,7 +41,8 @@ static void machine_reset(sim *s)
     iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
-    devices_free(s);
+    blk_free_all(s);
+    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -93,60 +95,63 @@ static json_object *keyval_parse(const char *spec)
     return root;
 }
 
-/* Start the VM with a command line: -blockdev (blockdev-add at start-up)
- * and -device; -machine, -accel and -S change nothing we model. */
+/* Start the VM with a command line: -blockdev is blockdev-add at start-up
+ * (before the devices, as in QEMU); -S changes nothing we model; the rest
+ * (-drive, -device, -object, -machine, -accel) is drive.c's. */
 static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
 {
     sim *s = to_sim(b);
-    if (sim_launch(b, err) < 0) {
+    const char **rest = calloc(argc + 1, sizeof *rest);
+    size_t nrest = 0;
+    if (!rest || sim_launch(b, err) < 0) {
+        free(rest);
         return -1;
     }
     for (size_t i = 0; i < argc; i++) {
-        const char *opt = argv[i];
-        bool takes_value = !strcmp(opt, "-blockdev") || !strcmp(opt, "-device") ||
-                           !strcmp(opt, "-machine") || !strcmp(opt, "-accel");
-        if (!takes_value && strcmp(opt, "-S")) {
-            *err = xasprintf("qemu-system-x86_64: the simulator does not model option '%s'", opt);
-            goto fail;
+        if (!strcmp(argv[i], "-S")) {
+            continue;
         }
-        if (!takes_value) {
+        if (strcmp(argv[i], "-blockdev")) {
+            rest[nrest++] = argv[i];
             continue;
         }
         if (i + 1 >= argc) {
-            *err = xasprintf("qemu-system-x86_64: %s: requires an argument", opt);
+            *err = xstrdup("qemu-system-x86_64: -blockdev: requires an argument");
             goto fail;
         }
         const char *val = argv[++i];
-        if (!strcmp(opt, "-blockdev")) {
-            json_object *o = keyval_parse(val);
-            if (!o) {
-                *err = xasprintf("qemu-system-x86_64: -blockdev %s: Invalid parameter list", val);
-                goto fail;
-            }
-            json_object *r = sim_dispatch(s, "blockdev-add", o), *e = NULL, *d = NULL;
-            json_object_put(o);
-            if (json_object_object_get_ex(r, "error", &e)) {
-                json_object_object_get_ex(e, "desc", &d);
-                *err = xasprintf("qemu-system-x86_64: -blockdev %s: %s", val,
-                                 json_object_get_string(d));
-                json_object_put(r);
-                goto fail;
-            }
-            json_object_put(r);
-        } else if (!strcmp(opt, "-device")) {
-            char *derr = NULL;
-            if (device_add_arg(s, val, &derr) < 0) {
-                *err = xasprintf("qemu-system-x86_64: %s", derr);
-                free(derr);
-                goto fail;
-            }
+        json_object *o = keyval_parse(val);
+        if (!o) {
+            *err = xasprintf("qemu-system-x86_64: -blockdev %s: Invalid parameter list", val);
+            goto fail;
         }
+        json_object *r = sim_dispatch(s, "blockdev-add", o), *e = NULL, *d = NULL;
+        json_object_put(o);
+        if (json_object_object_get_ex(r, "error", &e)) {
+            json_object_object_get_ex(e, "desc", &d);
+            *err = xasprintf("qemu-system-x86_64: -blockdev %s: %s", val,
+                             json_object_get_string(d));
+            json_object_put(r);
+            goto fail;
+        }
+        json_object_put(r);
     }
+    if (drive_launch_args(s, rest, nrest, err) < 0) {
+        goto fail;
+    }
+    free(rest);
     return 0;
 fail:
+    free(rest);
     machine_reset(s);
     s->running = false;
     return -1;
+}
+
+static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                          char **errout, char **err)
+{
+    return sim_img_run(to_sim(b), argv, argc, out, errout);
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -209,47 +214,9 @@ static bool file_open_by_node(sim *s, const sim_file *f)
     return false;
 }
 
-/* qemu-img bitmap --add PATH NAME: a persistent, enabled bitmap stored in
- * the image, at the default granularity (the cluster size within
- * [4 KiB, 64 KiB]), after the ones it has. */
-static int sim_img_bitmap_add(bs_backend *b, const char *path, const char *name, char **err)
-{
-    sim *s = to_sim(b);
-    sim_file *f = fs_lookup(s, path);
-    if (!f) {
-        *err = xasprintf("qemu-img: Could not open '%s': Could not open '%s': No such file or "
-                         "directory", path, path);
-        return -1;
-    }
-    if (!f->qcow2) {
-        *err = xasprintf("qemu-img: Can't store persistent bitmaps to %s: Operation not supported",
-                         path);
-        return -1;
-    }
-    if (file_open_by_node(s, f)) {
-        *err = xasprintf("qemu-img: Could not open '%s': Failed to get \"write\" lock\n"
-                         "Is another process using the image [%s]?", path, path);
-        return -1;
-    }
-    sim_saved_bitmap **pp = &f->qcow2->bitmaps;
-    for (; *pp; pp = &(*pp)->next) {
-        if (!strcmp((*pp)->name, name)) {
-            *err = xasprintf("qemu-img: Bitmap already exists: %s", name);
-            return -1;
-        }
-    }
-    uint64_t gran = f->qcow2->cluster_size;
-    gran = gran < BITMAP_DEFAULT_GRAN_MIN ? BITMAP_DEFAULT_GRAN_MIN
-         : gran > BITMAP_DEFAULT_GRAN_MAX ? BITMAP_DEFAULT_GRAN_MAX : gran;
-    *pp = calloc(1, sizeof **pp);
-    (*pp)->name = xstrdup(name);
-    (*pp)->bm = cl_bitmap_new(f->qcow2->size, gran, NULL);
-    return 0;
-}
-
-static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
-                          uint64_t size, const char *backing,
-                          const char *backing_fmt, char **err)
+static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                      const char *backing, const char *backing_fmt, uint64_t cluster_size,
+                      char **err)
 {
     sim *s = to_sim(b);
     if (!path || path[0] != '/') {
@@ -294,7 +261,7 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
         return -EINVAL;
     }
-    int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
+    int too_big = q2_size_check(size, cluster_size);
     if (too_big == -EFBIG) {
         *err = xasprintf("qemu-img: %s: The image size is too large for file format 'qcow2' "
                          "(try using a larger cluster size)", path);
@@ -305,13 +272,55 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         return too_big;
     }
     sim_file *f = fs_create(s, path);
-    f->qcow2 = q2_new(size, Q2_DEFAULT_CLUSTER_SIZE);
+    f->qcow2 = q2_new(size, cluster_size);
     if (backing) {
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    /* qcow2_co_create: header, refcount table and block in one cluster
+     * each, then the L1 table, which the file ends with (not padded) */
+    uint64_t l1_entries = (f->qcow2->nclusters + cluster_size / 8 - 1) / (cluster_size / 8);
+    store_truncate(&f->data, 3 * cluster_size + 8 * l1_entries);
     return 0;
+}
+
+static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
+                          uint64_t size, const char *backing,
+                          const char *backing_fmt, char **err)
+{
+    return img_create(b, fmt, path, size, backing, backing_fmt, Q2_DEFAULT_CLUSTER_SIZE, err);
+}
+
+/* -o: the simulator models qcow2's cluster_size (QEMU's cvtnum suffixes;
+ * a power of two from 512 bytes to 2 MiB). */
+static int sim_img_create_opts(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                               const char *options, char **err)
+{
+    uint64_t cs = Q2_DEFAULT_CLUSTER_SIZE;
+    char *copy = xstrdup(options), *save = NULL;
+    int r = 0;
+    for (char *o = strtok_r(copy, ",", &save); o && !r; o = strtok_r(NULL, ",", &save)) {
+        char *end;
+        if (strncmp(o, "cluster_size=", 13)) {
+            *err = xasprintf("qemu-img: the simulator takes only cluster_size in -o, not '%s'", o);
+            r = -EINVAL;
+            break;
+        }
+        unsigned long long v = strtoull(o + 13, &end, 10);
+        int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' || *end == 'm' ? 20 : 0;
+        if (shift) {
+            end++;
+        }
+        cs = (uint64_t)v << shift;
+        if (*end || end == o + 13 || strcmp(fmt, "qcow2") || cs < 512 || cs > (2u << 20) ||
+            (cs & (cs - 1))) {
+            *err = xasprintf("qemu-img: %s: Cluster size must be a power of two between 512 "
+                             "and 2048k", path);
+            r = -EINVAL;
+        }
+    }
+    free(copy);
+    return r ? r : img_create(b, fmt, path, size, NULL, NULL, cs, err);
 }
 
 static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
@@ -454,12 +463,29 @@ static char *sim_vm_log(bs_backend *b, char **err)
 static int sim_serve(bs_backend *b, int timeout_ms)
 {
     sim *s = to_sim(b);
-    if (!s->nbd) {
+    if (!s->nbd && !s->qemu_nbd) {
         /* nothing to serve: just let the time pass */
         poll(NULL, 0, timeout_ms);
         return 0;
     }
-    return nbd_server_serve(s, timeout_ms);
+    /* the VM's server, then a qemu-nbd process's; whoever has work goes
+     * first, the wait is spent on one of them */
+    int r = s->nbd ? nbd_server_serve(s, s->qemu_nbd ? 0 : timeout_ms) : 0;
+    if (r < 0) {
+        return r;
+    }
+    int q = s->qemu_nbd ? sim_qemu_nbd_serve(s, r ? 0 : timeout_ms) : 0;
+    return q < 0 ? q : r + q;
+}
+
+static int sim_qemu_nbd_start_op(bs_backend *b, char *const argv[], char **err)
+{
+    return sim_qemu_nbd_start(to_sim(b), argv, err);
+}
+
+static void sim_qemu_nbd_stop_op(bs_backend *b)
+{
+    sim_qemu_nbd_stop(to_sim(b));
 }
 
 static void sim_destroy(bs_backend *b)
@@ -469,6 +495,7 @@ static void sim_destroy(bs_backend *b)
         return;
     }
     machine_reset(s);
+    sim_qemu_nbd_stop(s);
     fs_free_all(s);
     free(s->vm_log);
     if (s->scratch) {
@@ -481,6 +508,8 @@ static void sim_destroy(bs_backend *b)
 static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
+    .launch_args = sim_launch_args,
+    .img_run = sim_img_run_op,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,
@@ -491,9 +520,10 @@ static const bs_backend_ops sim_ops = {
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
     .serve = sim_serve,
+    .img_create_opts = sim_img_create_opts,
+    .qemu_nbd_start = sim_qemu_nbd_start_op,
+    .qemu_nbd_stop = sim_qemu_nbd_stop_op,
     .vm_log = sim_vm_log,
-    .launch_args = sim_launch_args,
-    .img_bitmap_add = sim_img_bitmap_add,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

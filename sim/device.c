@@ -1,143 +1,85 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Guest devices and the VM's command line: a disk device (-device scsi-hd,
- * virtio-blk, ...) is a BlockBackend on a root node that the guest writes
- * through; -blockdev is blockdev-add at start-up; qom-set of a device's
- * "drive" moves its BlockBackend to another node (iotest image-fleecing
- * puts a copy-before-write filter under the guest this way), and a backup
- * job's filter takes the devices of its source (bdrv_cbw_append ->
+ * Guest devices as the fleecing tests use them: a disk device whose drive=
+ * names a node (-blockdev ... -device scsi-hd,id=sda,drive=NODE) gets an
+ * anonymous BlockBackend on it (sim_blk, drive.c's model); HMP qemu-io -d
+ * finds the device by qdev id or QOM path; qom-set of its "drive" moves the
+ * BlockBackend to another node (iotest image-fleecing puts a
+ * copy-before-write filter under the guest this way), and a backup job's
+ * filter takes the backends of its source (bdrv_cbw_append ->
  * bdrv_replace_node).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/blk.h"
 
-struct sim_device {
-    char *id;                   /* qdev id; NULL without one */
-    char *type;                 /* "scsi-hd", ... */
-    sim_node *root;             /* its BlockBackend's node */
-    struct sim_device *next;    /* creation order */
-};
-
-/* Device types that carry a drive; controllers (virtio-scsi, ...) need no
- * model here. */
-static bool is_disk(const char *type)
+/* A BlockBackend without a name on node `name`, for a device; NULL when
+ * there is no such node. */
+sim_blk *blk_new_anonymous(sim *s, const char *name)
 {
-    static const char *const disks[] = {
-        "scsi-hd", "scsi-cd", "virtio-blk", "virtio-blk-pci", "ide-hd", "ide-cd", NULL,
-    };
-    for (const char *const *d = disks; *d; d++) {
-        if (!strcmp(*d, type)) {
-            return true;
-        }
+    sim_node *n = name ? node_find(s, name) : NULL;
+    if (!n) {
+        return NULL;
     }
-    return false;
+    sim_blk *b = calloc(1, sizeof *b);
+    b->name = xstrdup("");
+    b->root = n;
+    n->parents++;
+    sim_blk **pp = &s->blks;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = b;
+    return b;
 }
 
-static void set_root(sim_device *d, sim_node *n)
-{
-    if (d->root) {
-        d->root->parents--;
-    }
-    d->root = n;
-    if (n) {
-        n->parents++;
-    }
-}
-
-/* -device TYPE,id=ID,drive=NODE[,...] */
-int device_add_arg(sim *s, const char *spec, char **err)
-{
-    char *copy = xstrdup(spec), *save = NULL;
-    char *type = strtok_r(copy, ",", &save);
-    const char *id = NULL, *drive = NULL;
-    for (char *opt = strtok_r(NULL, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(opt, '=');
-        if (!eq) {
-            continue;       /* a bare flag: nothing we model */
-        }
-        *eq = '\0';
-        if (!strcmp(opt, "id")) {
-            id = eq + 1;
-        } else if (!strcmp(opt, "drive")) {
-            drive = eq + 1;
-        }
-    }
-    int ret = 0;
-    if (!type || !*type) {
-        *err = xasprintf("-device %s: no device type", spec);
-        ret = -EINVAL;
-    } else if (is_disk(type) || drive) {
-        sim_node *n = drive ? node_find(s, drive) : NULL;
-        if (!n) {
-            *err = xasprintf("-device %s: Property '%s.drive' can't find value '%s'", spec, type,
-                             drive ? drive : "");
-            ret = -EINVAL;
-        } else {
-            sim_device *d = calloc(1, sizeof *d);
-            d->id = id ? xstrdup(id) : NULL;
-            d->type = xstrdup(type);
-            set_root(d, n);
-            sim_device **pp = &s->devices;
-            while (*pp) {
-                pp = &(*pp)->next;
-            }
-            *pp = d;
-        }
-    }
-    free(copy);
-    return ret;
-}
-
-void devices_free(sim *s)
-{
-    while (s->devices) {
-        sim_device *d = s->devices;
-        s->devices = d->next;
-        free(d->id);
-        free(d->type);
-        free(d);
-    }
-}
-
-/* A qdev id, or the QOM path /machine/peripheral/ID. */
-sim_device *device_find(sim *s, const char *path)
+/* A device by qdev id, or by its QOM path /machine/peripheral/ID. */
+sim_blk *device_find(sim *s, const char *path)
 {
     static const char prefix[] = "/machine/peripheral/";
-    if (!strncmp(path, prefix, sizeof prefix - 1)) {
-        path += sizeof prefix - 1;
-    }
-    for (sim_device *d = s->devices; d; d = d->next) {
-        if (d->id && !strcmp(d->id, path)) {
-            return d;
+    const char *id = strncmp(path, prefix, sizeof prefix - 1) ? path : path + sizeof prefix - 1;
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->has_dev && b->qdev && (!strcmp(b->qdev, id) || !strcmp(b->qdev, path))) {
+            return b;
         }
     }
     return NULL;
 }
 
-sim_node *device_root(sim_device *d)
+sim_node *device_root(sim_blk *d)
 {
     return d->root;
 }
 
+static void set_root(sim_blk *b, sim_node *n)
+{
+    if (b->root) {
+        b->root->parents--;
+    }
+    b->root = n;
+    if (n) {
+        n->parents++;
+    }
+}
+
 bool device_uses(sim *s, const sim_node *n)
 {
-    for (sim_device *d = s->devices; d; d = d->next) {
-        if (d->root == n) {
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == n) {
             return true;
         }
     }
     return false;
 }
 
-/* bdrv_replace_node for the devices' BlockBackends. */
+/* bdrv_replace_node for the BlockBackends (nodes' own links stay). */
 void device_retarget(sim *s, sim_node *from, sim_node *to)
 {
-    for (sim_device *d = s->devices; d; d = d->next) {
-        if (d->root == from) {
-            set_root(d, to);
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == from) {
+            set_root(b, to);
         }
     }
 }
@@ -161,15 +103,15 @@ static json_object *qom_set(sim *s, json_object *args)
         return qmp_error("GenericError", "Parameter '%s' is missing",
                          !path ? "path" : !prop ? "property" : "value");
     }
-    sim_device *d = device_find(s, path);
+    sim_blk *d = device_find(s, path);
     if (!d) {
         return qmp_error("DeviceNotFound", "Device '%s' not found", path);
     }
     if (strcmp(prop, "drive")) {
-        return qmp_error("GenericError", "Property '%s.%s' not found", d->type, prop);
+        return qmp_error("GenericError", "Property 'scsi-hd.%s' not found", prop);
     }
     const char *name = json_object_get_string(value);
-    sim_node *n = json_object_is_type(value, json_type_string) ? node_find(s, name) : NULL;
+    sim_node *n = json_object_is_type(value, json_type_string) ? blk_lookup_bs(s, name) : NULL;
     if (!n) {
         return qmp_error("GenericError", "Cannot find device='' nor node-name='%s'",
                          name ? name : "");
@@ -187,7 +129,7 @@ json_object *device_dispatch(sim *s, const char *cmd, json_object *args)
         return qom_set(s, args);
     }
     if (!strcmp(cmd, "blockdev-del")) {
-        /* a device's BlockBackend holds its node (bdrv_has_blk) */
+        /* a BlockBackend holds its node (bdrv_has_blk) */
         const char *name = jstr(args, "node-name");
         sim_node *n = name ? node_find(s, name) : NULL;
         if (n && device_uses(s, n)) {

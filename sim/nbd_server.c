@@ -212,7 +212,8 @@ static sim_nbd_export *find_export(sim_nbd *srv, const char *name)
 
 static uint16_t export_tflags(const sim_nbd_export *e, bool structured)
 {
-    uint16_t f = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_CACHE | TF_CAN_MULTI;
+    uint16_t f = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_CACHE |
+                 (e->single_conn ? 0 : TF_CAN_MULTI);
     if (e->writable) {
         f |= TF_SEND_TRIM | TF_SEND_WZEROES | TF_SEND_FAST_ZERO;
     } else {
@@ -248,6 +249,14 @@ static uint32_t alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uin
         *pnum = len;
     }
     return (st & CL_STATUS_DATA ? 0u : NBD_STATE_HOLE) | (st & CL_STATUS_ZERO ? NBD_STATE_ZERO : 0u);
+}
+
+/* The same for the simulator's own clients (nbd.c): a failed query reads
+ * as data there. */
+uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    int err = 0;
+    return alloc_state(s, n, off, len, pnum, &err);
 }
 
 /* ---- option replies ---------------------------------------------------------- */

@@ -105,6 +105,7 @@ typedef struct sim_bitmap {
     bool persistent;
     bool owned;             /* we free bm when unlisting */
     int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
+    bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -209,7 +210,6 @@ typedef struct sim_event {
 } sim_event;
 
 typedef struct pve_state pve_state;
-typedef struct sim_device sim_device;
 
 typedef struct sim {
     bs_backend base;
@@ -222,7 +222,6 @@ typedef struct sim {
     bool running;               /* a VM is launched */
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
-    sim_device *devices;        /* guest disks (device.c), creation order */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
     uint64_t io_deadline_ns;    /* a timed copy-before-write in progress: its end */
     bool io_timed_out;          /* ... and a request of it ran past that end */
@@ -230,6 +229,9 @@ typedef struct sim {
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
+    struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    void *commit_jobs;          /* block-commit jobs, sim/commit.c */
+    struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
@@ -244,6 +246,8 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size);
 #define SIM_Q2_MAX_CLUSTERS (1ull << 24)
 int q2_size_check(uint64_t size, uint64_t cluster_size);
 void q2_free(sim_qcow2 *q);
+/* Grow or shrink the image to ncl guest clusters (kept entries stay). */
+void q2_set_clusters(sim_qcow2 *q, uint64_t ncl);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
 int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
@@ -340,10 +344,10 @@ json_object *cbw_append_perm_check(sim *s, sim_node *src);
 sim_node *cbw_target(sim_node *n);
 
 /* device.c: guest devices, -device and qom-set */
-int device_add_arg(sim *s, const char *spec, char **err);
-void devices_free(sim *s);
-sim_device *device_find(sim *s, const char *path);
-sim_node *device_root(sim_device *d);
+struct sim_blk;
+struct sim_blk *blk_new_anonymous(sim *s, const char *name);
+struct sim_blk *device_find(sim *s, const char *path);
+sim_node *device_root(struct sim_blk *d);
 bool device_uses(sim *s, const sim_node *n);
 void device_retarget(sim *s, sim_node *from, sim_node *to);
 json_object *device_dispatch(sim *s, const char *cmd, json_object *args);

@@ -189,8 +189,7 @@ static size_t ext_punch(sim_store *s, uint64_t off, uint64_t len)
     if (j < s->n && s->ext[j].off < end) {
         ext_cut_head(&s->ext[j], end - s->ext[j].off);
     }
-    if (j > i) {
-        /* an empty store has no array: memmove(NULL, ...) is undefined */
+    if (j > i && s->n > j) {    /* an empty store has no array at all */
         memmove(&s->ext[i], &s->ext[j], (s->n - j) * sizeof *s->ext);
     }
     s->n -= j - i;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The VM's command line and guest devices (-blockdev, -device, qom-set of
  * a drive, HMP qemu-io -d, a backup filter taking the source's devices),
- * throttle groups and the throttle driver with cbw-timeout, qemu-img
- * bitmap --add, and the errno an NBD client sees. */
+ * throttle groups and the throttle driver with cbw-timeout, and the errno
+ * an NBD client sees. */
 #include <errno.h>
 
 #include "sim/tests/sim_test.h"
@@ -58,7 +58,7 @@ static void test_command_line(void **state)
     /* bad command lines fail the launch and leave no VM */
     const char *bad1[] = { "-device", "scsi-hd,id=sda,drive=nosuch" };
     assert_int_equal(launch(b, &err, bad1, 2), -1);
-    assert_string_equal(err, "qemu-system-x86_64: -device scsi-hd,id=sda,drive=nosuch: "
+    assert_string_equal(err, "-device scsi-hd,id=sda,drive=nosuch: "
                         "Property 'scsi-hd.drive' can't find value 'nosuch'");
     free(err);
     err = NULL;
@@ -239,29 +239,6 @@ static void test_cbw_timeout_break_snapshot(void **state)
     cbw_timeout("break-snapshot", false);
 }
 
-/* qemu-img bitmap --add: a persistent enabled bitmap the next open loads. */
-static void test_img_bitmap_add(void **state)
-{
-    bs_backend *b = vm_new();
-    char *err = NULL;
-    img_create(b, SRC, 4 * MiB);
-    assert_int_equal(b->ops->img_bitmap_add(b, "/nope", "b0", &err), -1);
-    free(err);
-    err = NULL;
-    assert_int_equal(b->ops->img_bitmap_add(b, SRC, "b0", &err), 0);
-    assert_int_equal(b->ops->img_bitmap_add(b, SRC, "b0", &err), -1);
-    assert_string_equal(err, "qemu-img: Bitmap already exists: b0");
-    free(err);
-    err = NULL;
-    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"source\", "
-           "\"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}", SRC);
-    assert_string_equal(bitmaps_of(b, "source"), "b0:0:rec");
-    assert_int_equal(b->ops->img_bitmap_add(b, SRC, "b1", &err), -1);
-    assert_non_null(strstr(err, "Failed to get \"write\" lock"));
-    free(err);
-    vm_free(b);
-}
-
 /* system_errno_to_nbd_errno, then nbd_errno_to_system_errno */
 static void test_nbd_wire_errno(void **state)
 {
@@ -282,7 +259,6 @@ int main(void)
         cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_cbw_timeout_break_guest),
         cmocka_unit_test(test_cbw_timeout_break_snapshot),
-        cmocka_unit_test(test_img_bitmap_add),
         cmocka_unit_test(test_nbd_wire_errno),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
