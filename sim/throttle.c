@@ -212,16 +212,27 @@ static json_object *object_del(sim *s, json_object *args)
     return qmp_ok();
 }
 
-/* object-add of a throttle-group, object-del of one; other objects are
- * iothread.c's. */
+/* Is there an iothread object of that id (iothread.c keeps their ids)? */
+static bool iothread_named(sim *s, const char *id)
+{
+    for (size_t i = 0; s->iothreads && i < json_object_array_length(s->iothreads); i++) {
+        if (!strcmp(json_object_get_string(json_object_array_get_idx(s->iothreads, i)), id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* object-add of a throttle-group, object-del of one (or of nothing: "not
+ * found"); iothread objects are iothread.c's. */
 json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args)
 {
     const char *type = jstr(args, "qom-type"), *id = jstr(args, "id");
     if (!strcmp(cmd, "object-add") && type && !strcmp(type, "throttle-group")) {
         return object_add(s, args);
     }
-    if (!strcmp(cmd, "object-del") && id && group_find(s, id)) {
-        return object_del(s, args);
+    if (!strcmp(cmd, "object-del") && id && !iothread_named(s, id)) {
+        return object_del(s, args);     /* a group, or no such object */
     }
     return NULL;
 }

@@ -193,6 +193,7 @@ static void test_throttle(void **state)
     free(buf);
     QMP_OK(b, "blockdev-del", "{\"node-name\": \"t\"}");
     QMP_OK(b, "object-del", "{\"id\": \"g\"}");
+    QMP_ERR(b, "object 'g' not found", "object-del", "{\"id\": \"g\"}");
     vm_free(b);
 }
 
