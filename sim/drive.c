@@ -18,7 +18,8 @@
 sim_blk *blk_find(sim *s, const char *name)
 {
     for (sim_blk *b = s->blks; name && b; b = b->next) {
-        if (!strcmp(b->name, name)) {
+        /* a device's anonymous BlockBackend (device.c) has no name to find */
+        if (b->name[0] && !strcmp(b->name, name)) {
             return b;
         }
     }
