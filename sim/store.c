@@ -138,7 +138,7 @@ static void ext_open(sim_store *s, size_t i, size_t k)
         }
         s->ext = xrealloc(s->ext, s->ecap * sizeof *s->ext);
     }
-    if (s->n > i) {
+    if (s->n > i) {     /* with k == 0 an empty store may have no array */
         memmove(&s->ext[i + k], &s->ext[i], (s->n - i) * sizeof *s->ext);
     }
     s->n += k;
