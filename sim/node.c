@@ -545,7 +545,7 @@ static void record_write(sim_node *n, uint64_t off, uint64_t len)
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes)
 {
-    if (zeroes || !len) {
+    if (zeroes || !buf || !len) {
         return node_write_data(s, n, off, len, NULL);
     }
     sim_data d;
@@ -562,6 +562,9 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     bool zeroes = !in;
     if (!len) {
         return 0;
+    }
+    if (in && in->len != len) {
+        return -EINVAL;     /* a caller's mistake: the spans must be len bytes */
     }
     /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
     if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
