@@ -90,6 +90,9 @@ $(B)/objs/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The fuzzing rule first: module fragments register their targets with it.
+-include tools/fuzz.mk
+
 # Module fragments, in dependency order.
 include lib/cluster/cluster.mk
 -include lib/vma/vma.mk
@@ -97,7 +100,6 @@ include lib/cluster/cluster.mk
 -include sim/sim.mk
 -include harness/harness.mk
 -include tools/tools.mk
--include tools/fuzz.mk
 
 all: $(LIBS) $(PROGS) $(UNIT_TESTS)
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
@@ -36,6 +37,7 @@ static void machine_reset(sim *s)
         persist_store(n);
     }
     nbd_stop_all(s);
+    iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
     while (s->nodes) {
@@ -69,6 +71,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = iothread_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 
@@ -298,6 +303,17 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static int sim_serve(bs_backend *b, int timeout_ms)
+{
+    sim *s = to_sim(b);
+    if (!s->nbd) {
+        /* nothing to serve: just let the time pass */
+        poll(NULL, 0, timeout_ms);
+        return 0;
+    }
+    return nbd_server_serve(s, timeout_ms);
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -325,6 +341,7 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .serve = sim_serve,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -507,8 +507,18 @@ static json_object *check_union(json_object *args, const field *base, const char
     return check_unexpected(args, lists, prefix);
 }
 
+static const field f_dev_null[] = {
+    { "size", F_INT, false, NULL, NULL },
+    { "latency-ns", F_INT, false, NULL, NULL },
+    { "read-zeroes", F_BOOL, false, NULL, NULL },
+    END,
+};
+
 static const field *dev_variant(const char *driver)
 {
+    if (!strcmp(driver, "null-co")) {
+        return f_dev_null;
+    }
     if (!strcmp(driver, "file")) {
         return f_dev_file;
     }
@@ -711,6 +721,19 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         }
         n = node_new(s, DRV_FILE, name);
         n->f = f;
+    } else if (!strcmp(driver, "null-co")) {
+        /* null-co: a size (default 1 GiB) and nothing behind it */
+        json_object *sz = jget(opts, "size");
+        if (sz && json_object_get_int64(sz) < 0) {
+            return qmp_error("GenericError", "Parameter 'size' expects a non-negative number "
+                             "below 2^64");
+        }
+        if (name && (err = check_node_name(s, name))) {
+            return err;
+        }
+        n = node_new(s, DRV_NULL, name);
+        n->raw_has_size = true;
+        n->raw_size = sz ? (uint64_t)json_object_get_int64(sz) : 1ull << 30;
     } else if (!strcmp(driver, "qcow2") || !strcmp(driver, "blkdebug") || !strcmp(driver, "raw")) {
         bool is_bd = !strcmp(driver, "blkdebug");
         if ((err = open_child_of(s, jget(opts, is_bd ? "image" : "file"), &child, name, driver))) {
@@ -890,7 +913,7 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
 
 static json_object *bitmap_check_busy(sim_bitmap *b)
 {
-    if (cl_bitmap_busy(b->bm)) {
+    if (cl_bitmap_busy(b->bm) || b->exported) {
         return qmp_error("GenericError",
                          "Bitmap '%s' is currently in use by another operation and cannot be used",
                          b->name);

@@ -94,6 +94,7 @@ typedef struct sim_file {
 
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
+    DRV_NULL,                   /* null-co: raw_size bytes of nothing */
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -101,6 +102,7 @@ typedef struct sim_bitmap {
     cl_bitmap *bm;
     bool persistent;
     bool owned;             /* we free bm when unlisting */
+    int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -203,6 +205,7 @@ typedef struct sim {
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    json_object *iothreads;     /* ids of iothread objects (iothread.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
