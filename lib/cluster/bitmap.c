@@ -559,7 +559,24 @@ static int64_t next_match(const cl_bitmap *bm, bool clean, uint64_t offset, uint
     if (offset >= end) {
         return -1;
     }
-    bit = tree_find(bm, clean, -1, offset >> bm->gran_shift);
+    bit = offset >> bm->gran_shift;
+    if (((end - 1) >> bm->gran_shift) / WORD_BITS - bit / WORD_BITS < 3) {
+        /* a short range (a copy task's next clean cluster): its few words
+         * directly, without climbing the tree */
+        uint64_t last_w = ((end - 1) >> bm->gran_shift) / WORD_BITS;
+        for (uint64_t w = bit / WORD_BITS; w <= last_w; w++) {
+            uint64_t word = tree_word(bm, NULL, clean, -1, w);
+            if (w == bit / WORD_BITS) {
+                word &= ~(uint64_t)0 << (bit % WORD_BITS);
+            }
+            if (word) {
+                pos = (w * WORD_BITS + (uint64_t)__builtin_ctzll(word)) << bm->gran_shift;
+                return pos < end ? (int64_t)cl_max(pos, offset) : -1;
+            }
+        }
+        return -1;
+    }
+    bit = tree_find(bm, clean, -1, bit);
     if (bit == NOT_FOUND) {
         return -1;
     }
