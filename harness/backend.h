@@ -28,6 +28,10 @@ typedef struct bs_backend_ops {
      * monitor, capabilities negotiated. The image files in the test
      * directory survive launches. */
     int (*launch)(bs_backend *b, char **err);
+    /* launch, with extra QEMU command-line arguments (iotests' VM.add_drive
+     * gives "-drive" "if=...,id=drive0,file=..."; "-machine" "pc" when a
+     * drive has a virtio device). NULL where a backend cannot. */
+    int (*launch_args)(bs_backend *b, const char *const *argv, size_t argc, char **err);
     /* Quit the VM (QMP quit or equivalent); drops its nodes, jobs, bitmaps
      * (persistent bitmaps are stored back into their qcow2 images). */
     int (*shutdown)(bs_backend *b, char **err);
@@ -53,6 +57,13 @@ typedef struct bs_backend_ops {
                              char **err);
     /* qemu-img compare A B: 0 identical, 1 mismatch, negative on error. */
     int (*img_compare)(bs_backend *b, const char *a, const char *b2, char **err);
+
+    /* qemu-img with any arguments (argv without the program name):
+     * its exit code, *out and *errout its stdout and stderr (malloc'd).
+     * Negative with *err when it cannot be run. NULL where a backend
+     * lacks it. */
+    int (*img_run)(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                   char **errout, char **err);
 
     void (*destroy)(bs_backend *b);
 

@@ -9,7 +9,9 @@
  * (in 257 it is a Python closure).
  */
 #include "harness/interp.h"
+#include "harness/checks.h"
 #include "harness/confine.h"
+#include "harness/case_funcs.h"
 #include "harness/json_render.h"
 #include "harness/limits.h"
 #include "harness/sbuf.h"
@@ -72,6 +74,8 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
+    size_t checks_failed;       /* expect* lines that printed FAIL */
+    char *first_check_fail;     /* "FILE:LINE:COL: check failed: ..." */
     case_limits lim;
     int nest;                   /* blocks and expressions being run */
 } interp;
@@ -508,6 +512,29 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
     return -1;
 }
 
+/* dictpath(VALUE, PATH): iotests' QMPTestCase.dictpath; a missing path
+ * stops the case like the failed assertion it is in Python. */
+static int eval_dictpath(interp *I, const expr *e, json_object **out)
+{
+    json_object *d, *v;
+    char *path, *why = NULL;
+    if (eval(I, e->items[0], &d) < 0)
+        return -1;
+    if (!(path = get_str(I, e->items[1]))) {
+        json_object_put(d);
+        return -1;
+    }
+    int r = check_dictpath(d, path, &v, &why);
+    if (r < 0)
+        rt_fail(I, e->line, e->col, "dictpath: %s", why);
+    else
+        *out = json_object_get(v);
+    free(why);
+    free(path);
+    json_object_put(d);
+    return r;
+}
+
 static int eval_inner(interp *I, const expr *e, json_object **out);
 
 /* Kinds whose value is never JSON null: a NULL result is a failed
@@ -519,6 +546,8 @@ static int makes_value(const expr *e)
     case E_VAR:
     case E_INDEX:
         return 0;
+    case E_FUNC:
+        return strcmp(e->name, "dictpath") != 0;   /* dictpath() may find a null */
     case E_BIN:
         return e->op != OP_AND && e->op != OP_OR;
     default:
@@ -616,14 +645,39 @@ static int eval_inner(interp *I, const expr *e, json_object **out)
         }
         return seal(I, e, out);
     case E_FUNC: {
-        /* only basename() exists */
-        char *s = get_str(I, e->items[0]);
-        if (!s)
-            return -1;
-        const char *slash = strrchr(s, '/');
-        *out = json_object_new_string(slash ? slash + 1 : s);
-        free(s);
-        return 0;
+        if (!strcmp(e->name, "dictpath"))
+            return eval_dictpath(I, e, out);
+        if (!strcmp(e->name, "basename")) {
+            /* os.path.basename; a wrong argument is reported where it is */
+            char *s = get_str(I, e->items[0]);
+            if (!s)
+                return -1;
+            const char *slash = strrchr(s, '/');
+            *out = json_object_new_string(slash ? slash + 1 : s);
+            free(s);
+            return 0;
+        }
+        json_object **av = calloc(e->nitems + 1, sizeof(*av));
+        if (!av)
+            abort();
+        size_t k;
+        for (k = 0; k < e->nitems; k++)
+            if (eval(I, e->items[k], &av[k]) < 0)
+                break;
+        char *ferr = NULL;
+        if (k == e->nitems &&
+            case_func_call(e->name, av, e->nitems, I->none, out, &ferr) < 0) {
+            rt_fail(I, e->line, e->col, "%s", ferr);
+            free(ferr);
+            k = 0;
+            ret = -1;
+        } else if (k < e->nitems) {
+            ret = -1;
+        }
+        for (size_t i = 0; i < e->nitems; i++)
+            json_object_put(av[i]);
+        free(av);
+        return ret;
     }
     case E_NOT:
         if (eval(I, e->l, &l) < 0)
@@ -738,22 +792,16 @@ static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *
 }
 
 /* iotests' qmp_log: the command (arguments sorted), then the reply. */
-static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args)
+static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args,
+                            int indent)
 {
     sbuf b = {0};
-    sbuf_adds(&b, "{\"execute\": ");
-    json_render_string(&b, cmd, strlen(cmd));
-    sbuf_adds(&b, ", \"arguments\": ");
-    if (args)
-        json_render_qmp_args(&b, args);
-    else
-        sbuf_adds(&b, "{}");
-    sbuf_addc(&b, '}');
+    json_render_qmp_command(&b, cmd, args, indent);
     emit(I, sbuf_str(&b));
     sbuf_free(&b);
     json_object *reply = qmp(I, s, cmd, args);
     if (reply)
-        emit_json(I, reply, -1);
+        emit_json(I, reply, indent);
     return reply;
 }
 
@@ -769,6 +817,81 @@ static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
     return reply;
 }
 
+/* iotests' VM.add_drive(path, opts='', interface='virtio', img_format):
+ * each drive {"path": P, "opts": O, "interface": I, "format": F} becomes
+ * -drive if=I,id=driveN,file=P,format=F,cache=writeback,aio=threads[,O]
+ * (the cache and aio modes ./check uses by default). A virtio drive needs a
+ * PC machine; the backends see the whole argv. */
+static int drive_argv(interp *I, const arg *a, json_object *drives, const arg *xa,
+                      json_object *extra, char ***argv, size_t *argc)
+{
+    if (drives && (!json_object_is_type(drives, json_type_array) || is_none(I, drives))) {
+        rt_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
+                type_name(I, drives));
+        return -1;
+    }
+    if (xa && (!json_object_is_type(extra, json_type_array) || is_none(I, extra))) {
+        rt_fail(I, xa->line, xa->col, "args must be a list of strings, got %s",
+                type_name(I, extra));
+        return -1;
+    }
+    size_t n = drives ? json_object_array_length(drives) : 0;
+    size_t nx = extra ? json_object_array_length(extra) : 0;
+    *argv = calloc(2 * n + nx + 5, sizeof(**argv));
+    if (!*argv)
+        abort();
+    int virtio = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *d = json_object_array_get_idx(drives, i);
+        const char *path = NULL, *opts = "", *iface = "virtio", *fmt = "qcow2";
+        if (!json_object_is_type(d, json_type_object) || is_none(I, d)) {
+            rt_fail(I, a->line, a->col, "drives[%zu] must be an object", i);
+            return -1;
+        }
+        json_object_object_foreach(d, key, val) {
+            const char **slot = !strcmp(key, "path") ? &path : !strcmp(key, "opts") ? &opts
+                : !strcmp(key, "interface") ? &iface : !strcmp(key, "format") ? &fmt : NULL;
+            if (!slot) {
+                rt_fail(I, a->line, a->col,
+                        "drives[%zu]: unknown key \"%s\" (path, opts, interface, format)", i, key);
+                return -1;
+            }
+            if (!json_object_is_type(val, json_type_string) || is_none(I, val)) {
+                rt_fail(I, a->line, a->col, "drives[%zu].%s must be a string", i, key);
+                return -1;
+            }
+            *slot = json_object_get_string(val);
+        }
+        if (!path) {
+            rt_fail(I, a->line, a->col, "drives[%zu] needs a \"path\"", i);
+            return -1;
+        }
+        virtio |= !strcmp(iface, "virtio");
+        sbuf b = {0};
+        sbuf_printf(&b, "if=%s,id=drive%zu,file=%s,format=%s,cache=writeback,aio=threads%s%s",
+                    iface, i, path, fmt, *opts ? "," : "", opts);
+        (*argv)[(*argc)++] = xstrdup("-drive");
+        (*argv)[(*argc)++] = sbuf_take(&b);
+    }
+    /* iotests' VM.add_object / add_device arguments, as given */
+    for (size_t i = 0; i < nx; i++) {
+        json_object *v = json_object_array_get_idx(extra, i);
+        if (!json_object_is_type(v, json_type_string) || is_none(I, v)) {
+            rt_fail(I, xa->line, xa->col, "args[%zu] must be a string", i);
+            return -1;
+        }
+        (*argv)[(*argc)++] = xstrdup(json_object_get_string(v));
+        virtio |= !strcmp(json_object_get_string(v), "-device");
+    }
+    if (virtio) {
+        (*argv)[(*argc)++] = xstrdup("-machine");
+        (*argv)[(*argc)++] = xstrdup("pc");
+        (*argv)[(*argc)++] = xstrdup("-accel");
+        (*argv)[(*argc)++] = xstrdup("tcg");
+    }
+    return 0;
+}
+
 static int launch(interp *I, const stmt *s)
 {
     char *err = NULL;
@@ -776,7 +899,37 @@ static int launch(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the VM is already running");
         return -1;
     }
-    if (I->be->ops->launch(I->be, &err) < 0) {
+    const arg *da = s ? stmt_kwarg(s, "drives") : NULL, *xa = s ? stmt_kwarg(s, "args") : NULL;
+    int r;
+    if (da || xa) {
+        json_object *drives = NULL, *extra = NULL;
+        if (da && eval(I, da->e, &drives) < 0)
+            return -1;
+        if (xa && eval(I, xa->e, &extra) < 0) {
+            json_object_put(drives);
+            return -1;
+        }
+        char **argv = NULL;
+        size_t argc = 0;
+        r = drive_argv(I, da ? da : xa, drives, xa, extra, &argv, &argc);
+        json_object_put(drives);
+        json_object_put(extra);
+        if (r == 0 && !I->be->ops->launch_args) {
+            rt_fail(I, s->line, s->col, "the %s backend cannot launch with drives",
+                    I->be->ops->name);
+            r = -1;
+        } else if (r == 0) {
+            r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
+        }
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        if (r < 0 && I->err)
+            return -1;
+    } else {
+        r = I->be->ops->launch(I->be, &err);
+    }
+    if (r < 0) {
         rt_fail(I, s->line, s->col, "launch failed: %s", err ? err : "?");
         free(err);
         return -1;
@@ -893,7 +1046,7 @@ static int job_command(interp *I, const stmt *s, const char *cmd, const char *jo
 {
     json_object *args = json_object_new_object();
     json_object_object_add(args, "id", json_object_new_string(job));
-    json_object *reply = qmp_log(I, s, cmd, args);
+    json_object *reply = qmp_log(I, s, cmd, args, -1);
     json_object_put(args);
     json_object_put(reply);
     return reply ? 0 : -1;
@@ -1211,6 +1364,21 @@ static int kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out
     return 0;
 }
 
+/* Optional keyword argument: a small non-negative int (indent=N). */
+static int kw_int(interp *I, const stmt *s, const char *key, int64_t *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    if (!a)
+        return 0;
+    if (get_int(I, a->e, out) < 0)
+        return -1;
+    if (*out < 0 || *out > 64) {
+        rt_fail(I, a->line, a->col, "%s must be between 0 and 64", key);
+        return -1;
+    }
+    return 0;
+}
+
 static char *qmp_name(interp *I, const arg *a)
 {
     return a->word ? xstrdup(a->word) : get_str(I, a->e);
@@ -1242,7 +1410,10 @@ static int exec_qmp(interp *I, const stmt *s)
     if (!name || qmp_args(I, s, &args) < 0)
         goto out;
     if (s->cmd == C_QMP_LOG) {
-        reply = qmp_log(I, s, name, args);
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0)
+            goto out;
+        reply = qmp_log(I, s, name, args, (int)indent);
     } else {
         reply = qmp(I, s, name, args);
         if (reply && s->cmd == C_QMP_RETURN) {
@@ -1336,6 +1507,34 @@ out:
     free(b);
     free(base);
     return r;
+}
+
+/* img_compare_log A B: iotests' qemu_img_log('compare', A, B). The
+ * backend reports identical/mismatch/error, not qemu-img's mismatch
+ * offset, so only the identical line is qemu-img's own. */
+static int exec_img_compare_log(interp *I, const stmt *s)
+{
+    char *a = get_str(I, s->args[0].e), *b = a ? get_str(I, s->args[1].e) : NULL, *err = NULL;
+    if (!b) {
+        free(a);
+        return -1;
+    }
+    int ret = I->be->ops->img_compare(I->be, a, b, &err);
+    if (ret == 0) {
+        emit(I, "Images are identical.\n");   /* qemu-img's line, then log()'s */
+    } else if (ret == 1) {
+        emit(I, "Content mismatch (the backend does not say where)");
+    } else {
+        char *line;
+        if (asprintf(&line, "qemu-img compare failed: %s", err ? err : "?") < 0)
+            abort();
+        emit(I, line);
+        free(line);
+    }
+    free(err);
+    free(a);
+    free(b);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1628,11 +1827,97 @@ static int exec_run(interp *I, const stmt *s)
     return r;
 }
 
+/* Run qemu-img with argv; its exit code, or -1 after a runtime error. */
+static int img_run(interp *I, const stmt *s, const char *const *argv, size_t argc, char **out,
+                   char **errout)
+{
+    char *err = NULL;
+    *out = *errout = NULL;
+    if (!I->be->ops->img_run) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img", I->be->ops->name);
+        return -1;
+    }
+    int rc = I->be->ops->img_run(I->be, argv, argc, out, errout, &err);
+    if (rc < 0)
+        rt_fail(I, s->line, s->col, "cannot run qemu-img: %s", err ? err : "?");
+    free(err);
+    return rc;
+}
+
+/* `qemu_img ARG...`: iotests' qemu_img(): nothing printed; a failure
+ * (non-zero exit) stops the case. */
+static int exec_qemu_img(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 1, sizeof(*argv));
+    if (!argv)
+        abort();
+    int r = 0;
+    for (size_t i = 0; i < s->nargs && r == 0; i++) {
+        argv[i] = s->args[i].word ? xstrdup(s->args[i].word) : get_str(I, s->args[i].e);
+        if (!argv[i])
+            r = -1;
+    }
+    char *out = NULL, *errout = NULL;
+    if (r == 0) {
+        int rc = img_run(I, s, (const char *const *)argv, s->nargs, &out, &errout);
+        if (rc > 0)
+            rt_fail(I, s->line, s->col, "qemu-img %s failed (exit %d): %s", argv[0], rc,
+                    errout && *errout ? errout : out ? out : "");
+        r = rc == 0 ? 0 : -1;
+    }
+    for (size_t i = 0; i < s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(out);
+    free(errout);
+    return r;
+}
+
+/* `qemu_img_info VAR PATH [force_share=B]`: iotests' qemu_img_info():
+ * `qemu-img info --output=json [--force-share] PATH`, parsed, bound to VAR. */
+static int exec_qemu_img_info(interp *I, const stmt *s)
+{
+    int force = 0;
+    char *path = get_str(I, s->args[1].e);
+    if (!path || kw_bool(I, s, "force_share", 0, &force) < 0) {
+        free(path);
+        return -1;
+    }
+    const char *argv[] = { "info", "--output=json", path, NULL, NULL };
+    if (force) {
+        argv[2] = "--force-share";
+        argv[3] = path;
+    }
+    char *out = NULL, *errout = NULL;
+    int rc = img_run(I, s, argv, force ? 4 : 3, &out, &errout);
+    int r = -1;
+    if (rc > 0) {
+        rt_fail(I, s->line, s->col, "qemu-img info %s failed (exit %d): %s", path, rc,
+                errout ? errout : "");
+    } else if (rc == 0) {
+        json_object *v = json_tokener_parse(out);
+        if (!v || !json_object_is_type(v, json_type_object)) {
+            rt_fail(I, s->line, s->col, "qemu-img info %s printed no JSON object", path);
+            json_object_put(v);
+        } else {
+            bind(I, s->args[0].word, v);
+            r = 0;
+        }
+    }
+    free(out);
+    free(errout);
+    free(path);
+    return r;
+}
+
 /* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
  * (the cached events first), logged with its timestamp hidden. */
+/* event_wait NAME: logs the event; event_get VAR NAME: binds it, silently
+ * (real timestamps kept). */
 static int exec_event_wait(interp *I, const stmt *s)
 {
-    char *name = get_str(I, s->args[0].e), *device = NULL;
+    const arg *na = &s->args[s->cmd == C_EVENT_GET ? 1 : 0];
+    char *name = get_str(I, na->e), *device = NULL;
     const arg *da = stmt_kwarg(s, "device");
     if (!name || (da && !(device = get_str(I, da->e)))) {
         free(name);
@@ -1665,6 +1950,12 @@ static int exec_event_wait(interp *I, const stmt *s)
             I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
             I->events[I->nevents++] = e;
         }
+    }
+    if (s->cmd == C_EVENT_GET) {
+        bind(I, s->args[0].word, ev);
+        free(name);
+        free(device);
+        return 0;
     }
     json_object *t = json_object_new_object();
     json_object_object_add(t, "seconds", json_object_new_string("SECS"));
@@ -1830,19 +2121,139 @@ static int write_file(interp *I, const stmt *s)
     return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Unittest-style checks (cases/README.md "Checks")                     */
+/* ------------------------------------------------------------------ */
+
+/* Logs the check's line; a failure is remembered and fails the run at the
+ * end, after the rest of the case has printed. */
+static void report_check(interp *I, const stmt *s, int passed, const char *what, const char *why)
+{
+    char *line = check_line(passed, what, why);
+    emit(I, line);
+    if (!passed && I->checks_failed++ == 0 &&
+        asprintf(&I->first_check_fail, "%s:%d:%d: check failed: %s", I->prog->file, s->line,
+                 s->col, line) < 0)
+        abort();
+    free(line);
+}
+
+/* qmp_get NAME CMD [ARGS]: the whole reply into $NAME, nothing logged. */
+static int exec_qmp_get(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[1]);
+    json_object *args = NULL, *reply = NULL;
+    if (!name)
+        return -1;
+    if (s->nargs > 2) {
+        const expr *e = s->args[2].e;
+        if (eval(I, e, &args) < 0)
+            goto out;
+        if (!json_object_is_type(args, json_type_object) || is_none(I, args)) {
+            rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                    type_name(I, args));
+            goto out;
+        }
+        if (check_plain(I, e, args) < 0)
+            goto out;
+    }
+    reply = qmp(I, s, name, args);
+    if (reply)
+        bind(I, s->args[0].word, reply);
+out:
+    json_object_put(args);
+    free(name);
+    return reply ? 0 : -1;
+}
+
+static int exec_expect(interp *I, const stmt *s)
+{
+    json_object *a = NULL, *b = NULL, *d = NULL;
+    char *what = NULL, *why = NULL, *path = NULL;
+    int r = -1, ok;
+    switch (s->cmd) {
+    case C_EXPECT:
+        if (eval(I, s->args[0].e, &a) < 0 || !(what = get_str(I, s->args[1].e)))
+            break;
+        report_check(I, s, truthy(I, a), what, NULL);
+        r = 0;
+        break;
+    case C_EXPECT_EQ:
+        if (eval(I, s->args[0].e, &a) < 0 || eval(I, s->args[1].e, &b) < 0 ||
+            !(what = get_str(I, s->args[2].e)))
+            break;
+        ok = !is_none(I, a) && !is_none(I, b) ? check_equal(a, b) : a == b;
+        if (!ok) {
+            char *ta = json_render_alloc(is_none(I, a) ? NULL : a, -1);
+            char *tb = json_render_alloc(is_none(I, b) ? NULL : b, -1);
+            if (asprintf(&why, "got %s, expected %s", ta, tb) < 0)
+                abort();
+            free(ta);
+            free(tb);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    default:    /* expect_qmp, expect_qmp_absent */
+        if (eval(I, s->args[0].e, &d) < 0 || !(path = get_str(I, s->args[1].e)))
+            break;
+        if (s->cmd == C_EXPECT_QMP) {
+            if (eval(I, s->args[2].e, &b) < 0)
+                break;
+            if (is_none(I, b)) {
+                rt_fail(I, s->args[2].e->line, s->args[2].e->col,
+                        "expect_qmp compares with a JSON value, not 'none'");
+                break;
+            }
+            ok = check_assert_qmp(d, path, b, &what, &why);
+        } else {
+            ok = check_assert_qmp_absent(d, path, &what, &why);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    }
+    json_object_put(a);
+    json_object_put(b);
+    json_object_put(d);
+    free(what);
+    free(why);
+    free(path);
+    return r;
+}
+
+/* img_create's backing= and backing_fmt= (qemu-img create -b B -F F) */
+static int img_backing(interp *I, const stmt *s, char **bk, char **bkf)
+{
+    const arg *b = stmt_kwarg(s, "backing"), *f = stmt_kwarg(s, "backing_fmt");
+    *bk = *bkf = NULL;
+    if (b && !(*bk = get_str(I, b->e)))
+        return -1;
+    if (f && !(*bkf = get_str(I, f->e)))
+        return -1;
+    return 0;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
     json_object *v = NULL;
     char *x = NULL, *y = NULL, *err = NULL;
+    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     int r = 0;
     uint64_t size;
 
     switch (s->cmd) {
     case C_LOG: {
-        if (eval(I, s->args[0].e, &v) < 0)
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0 || eval(I, s->args[0].e, &v) < 0)
             return -1;
         sbuf b = {0};
-        to_text(I, &b, v);
+        /* log(msg, indent=N): dicts and lists as json.dumps(indent=N) */
+        if (indent >= 0 && v && !is_none(I, v) && (json_object_is_type(v, json_type_object) ||
+                                                  json_object_is_type(v, json_type_array)))
+            json_render(&b, v, (int)indent);
+        else
+            to_text(I, &b, v);
         emit(I, sbuf_str(&b));
         sbuf_free(&b);
         json_object_put(v);
@@ -1869,7 +2280,9 @@ static int exec_cmd(interp *I, const stmt *s)
         if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
             confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
-        } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
+        } else if (img_backing(I, s, &bk, &bkf) < 0) {
+            r = -1;
+        } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
         } else if (stmt_kwarg(s, "print")) {
@@ -1889,6 +2302,8 @@ static int exec_cmd(interp *I, const stmt *s)
         free(err);
         free(x);
         free(y);
+        free(bk);
+        free(bkf);
         return r;
     case C_LAUNCH:
         return launch(I, s);
@@ -1955,6 +2370,21 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_qmp(I, s);
     case C_IMG_MAP:
         return exec_img_map(I, s);
+    case C_QMP_GET:
+        return exec_qmp_get(I, s);
+    case C_EVENT_GET:
+        return exec_event_wait(I, s);
+    case C_EXPECT:
+    case C_EXPECT_EQ:
+    case C_EXPECT_QMP:
+    case C_EXPECT_QMP_ABSENT:
+        return exec_expect(I, s);
+    case C_IMG_COMPARE_LOG:
+        return exec_img_compare_log(I, s);
+    case C_QEMU_IMG:
+        return exec_qemu_img(I, s);
+    case C_QEMU_IMG_INFO:
+        return exec_qemu_img_info(I, s);
     }
     return -1;
 }
@@ -2096,6 +2526,14 @@ int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
     oracle_images_free(I.imgs);
     json_object_put(I.none);
     *transcript = sbuf_take(&I.out);
+    if (r == 0 && I.checks_failed) {
+        /* every check has printed; the run fails on the first that failed */
+        if (asprintf(&I.err, "%s (%zu check%s failed)", I.first_check_fail, I.checks_failed,
+                     I.checks_failed == 1 ? "" : "s") < 0)
+            abort();
+        r = -1;
+    }
+    free(I.first_check_fail);
     if (r < 0) {
         *err = I.err;
     } else {

@@ -13,6 +13,7 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/blk.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -40,6 +41,8 @@ static void machine_reset(sim *s)
     iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
+    blk_free_all(s);
+    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -52,6 +55,25 @@ static int sim_launch(bs_backend *b, char **err)
     machine_reset(s);
     s->running = true;
     return 0;
+}
+
+/* launch with -drive arguments (sim/drive.c) */
+static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    sim *s = to_sim(b);
+    sim_launch(b, err);
+    if (drive_launch_args(s, argv, argc, err) < 0) {
+        machine_reset(s);
+        s->running = false;
+        return -1;
+    }
+    return 0;
+}
+
+static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                          char **errout, char **err)
+{
+    return sim_img_run(to_sim(b), argv, argc, out, errout);
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -137,6 +159,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         }
         free(bp);
     }
+    /* qemu-img create rounds the size up to whole sectors (the raw and
+     * qcow2 create_opts functions do ROUND_UP(size, BDRV_SECTOR_SIZE)) */
+    if (size % 512 && size <= UINT64_MAX - 511) {
+        size = (size + 511) & ~511ull;
+    }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
         store_truncate(&f->data, size);
@@ -166,7 +193,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    /* qcow2_co_create: header, refcount table and block in one cluster
+     * each, then the L1 table, which the file ends with (not padded) */
+    uint64_t l1_entries = (f->qcow2->nclusters + Q2_DEFAULT_CLUSTER_SIZE / 8 - 1) /
+                          (Q2_DEFAULT_CLUSTER_SIZE / 8);
+    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE + 8 * l1_entries);
     return 0;
 }
 
@@ -332,6 +363,8 @@ static void sim_destroy(bs_backend *b)
 static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
+    .launch_args = sim_launch_args,
+    .img_run = sim_img_run_op,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,
