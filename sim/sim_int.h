@@ -221,6 +221,7 @@ typedef struct sim {
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
     void *commit_jobs;          /* block-commit jobs, sim/commit.c */
+    struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
