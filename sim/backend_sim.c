@@ -394,10 +394,12 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     for (uint64_t off = 0; off < end && !result; off += step) {
         /* requests over which both images read as zeroes without an error
          * neither mismatch nor fail: skip them whole */
-        uint64_t za_n, zb_n;
+        uint64_t za_n, zb_n, window = end - off < 64 * step ? end - off : 64 * step;
         bool za, zb;
-        if (img_chain_extent(s, pa, off, end - off, &za_n, &za, NULL, 0) == 0 && za &&
-            img_chain_extent(s, pb, off, end - off, &zb_n, &zb, NULL, 0) == 0 && zb) {
+        /* look ahead a window at a time, so that a long zero run on one side
+         * is not walked again and again while the other side has data */
+        if (img_chain_extent(s, pa, off, window, &za_n, &za, NULL, 0) == 0 && za &&
+            img_chain_extent(s, pb, off, za_n, &zb_n, &zb, NULL, 0) == 0 && zb) {
             uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
             if (skip) {
                 off += skip - step;
