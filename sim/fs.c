@@ -193,6 +193,20 @@ static uint64_t l2_skip_unallocated(const sim_qcow2 *q, uint64_t cj, uint64_t li
     return cj;
 }
 
+/* The first entry in [cj, lim) that is not a zero cluster (or lim). */
+static uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
+{
+    const uint64_t *l2 = q->l2;
+    while (cj + 8 <= lim && (l2[cj] & l2[cj + 1] & l2[cj + 2] & l2[cj + 3] & l2[cj + 4] &
+                             l2[cj + 5] & l2[cj + 6] & l2[cj + 7] & Q2_ZERO)) {
+        cj += 8;
+    }
+    while (cj < lim && (l2[cj] & Q2_ZERO)) {
+        cj++;
+    }
+    return cj;
+}
+
 /* qemu-img's block status through the chain, without any node: the leading
  * run of the guest range [off, off + len) that is known to read as zeroes
  * (*zero: past the end, a zero cluster, unallocated with nothing below, a hole
@@ -244,7 +258,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                     if (!q->l2[cj] && !q->backing) {
                         cj = l2_skip_unallocated(q, cj, lim);
                     } else if (q->l2[cj] & Q2_ZERO) {
-                        cj++;
+                        cj = l2_skip_zero(q, cj, lim);
                     } else {
                         break;
                     }

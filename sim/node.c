@@ -409,6 +409,31 @@ static uint64_t q2_alloc_host(sim_node *n)
 }
 
 /* Writes in (in->len bytes), or with in NULL len zeroes. */
+/* Whole clusters [ci, end) get the zero flag, each L2 table allocated as
+ * the first cluster it covers that is not a zero cluster yet would allocate
+ * it, in ascending order: what the per-cluster loop below does, without its
+ * calls per cluster. Returns end. */
+static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
+{
+    sim_qcow2 *q = n->q;
+    const uint64_t per_table = q->cluster_size / 8;
+    uint64_t *l2 = q->l2;
+
+    while (ci < end) {
+        uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
+        uint64_t fresh = 0;
+        for (; ci < tend; ci++) {
+            fresh |= ~l2[ci] & Q2_ZERO;
+            l2[ci] |= Q2_ZERO;
+        }
+        if (fresh && !q->l2_table[t]) {
+            q->l2_table[t] = 1;   /* get_cluster_table */
+            q2_alloc_host(n);
+        }
+    }
+    return end;
+}
+
 static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
 {
     bool zeroes = !in;
@@ -420,6 +445,11 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
+            if (ci > first && ci < last) {
+                /* whole clusters between the ends: flag them, by L2 table */
+                ci = q2_zero_whole(n, ci, last) - 1;
+                continue;
+            }
             /* runs of zero clusters stay as they are (zero_in_l2_slice
              * leaves an entry alone when nothing changes): step over them
              * at once. Unallocated ones become zero clusters, below. */

@@ -325,6 +325,7 @@ int backup_onerr_parse(const char *name);
  * false when the job must end with the error (report). */
 bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
+bool backup_may_merge_zero_tasks(sim *s, sim_node *source, sim_node *target);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
 
