@@ -177,34 +177,12 @@ uint64_t img_guest_size(sim *s, const char *path)
     return f->qcow2 ? f->qcow2->size : f->data.size;
 }
 
-/* The first cluster index from cj (below lim) with an L2 entry, eight
+/* The first cluster index from cj (below lim) with an L2 entry, blocks of
  * entries at a time over unallocated stretches: scans of big, mostly empty
  * images (qemu-img compare, map) walk the flat L2 array. */
 static uint64_t l2_skip_unallocated(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
 {
-    const uint64_t *l2 = q->l2;
-    while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
-                              l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
-        cj += 8;
-    }
-    while (cj < lim && !l2[cj]) {
-        cj++;
-    }
-    return cj;
-}
-
-/* The first entry in [cj, lim) that is not a zero cluster (or lim). */
-static uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
-{
-    const uint64_t *l2 = q->l2;
-    while (cj + 8 <= lim && (l2[cj] & l2[cj + 1] & l2[cj + 2] & l2[cj + 3] & l2[cj + 4] &
-                             l2[cj + 5] & l2[cj + 6] & l2[cj + 7] & Q2_ZERO)) {
-        cj += 8;
-    }
-    while (cj < lim && (l2[cj] & Q2_ZERO)) {
-        cj++;
-    }
-    return cj;
+    return l2_skip_unalloc(q->l2, cj, lim);
 }
 
 /* qemu-img's block status through the chain, without any node: the leading
@@ -258,7 +236,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                     if (!q->l2[cj] && !q->backing) {
                         cj = l2_skip_unallocated(q, cj, lim);
                     } else if (q->l2[cj] & Q2_ZERO) {
-                        cj = l2_skip_zero(q, cj, lim);
+                        cj = l2_skip_zero(q->l2, cj, lim);
                     } else {
                         break;
                     }

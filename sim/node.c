@@ -318,18 +318,9 @@ static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *
     q2_kind k = q2_cluster_kind(q, ci);
     uint64_t cj = ci + 1;
     if (k == Q_UNALLOC) {
-        /* unallocated stretches: eight entries at a time */
-        while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
-                                  l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
-            cj += 8;
-        }
-        while (cj < lim && !l2[cj]) {
-            cj++;
-        }
+        cj = l2_skip_unalloc(l2, cj, lim);
     } else if (k == Q_ZERO) {
-        while (cj < lim && (l2[cj] & Q2_ZERO)) {
-            cj++;
-        }
+        cj = l2_skip_zero(l2, cj, lim);
     } else {
         /* data: as long as the host clusters follow each other */
         while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
@@ -421,11 +412,8 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
 
     while (ci < end) {
         uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
-        uint64_t fresh = 0;
-        for (; ci < tend; ci++) {
-            fresh |= ~l2[ci] & Q2_ZERO;
-            l2[ci] |= Q2_ZERO;
-        }
+        bool fresh = l2_flag_zero(l2, ci, tend);
+        ci = tend;
         if (fresh && !q->l2_table[t]) {
             q->l2_table[t] = 1;   /* get_cluster_table */
             q2_alloc_host(n);

@@ -326,6 +326,12 @@ int backup_onerr_parse(const char *name);
 bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
 bool backup_may_merge_zero_tasks(sim *s, sim_node *source, sim_node *target);
+/* l2_scan.c: the first entry of l2[i, lim) that is not unallocated (not a
+ * zero cluster), or lim; set the zero flag on [i, end), true if some entry
+ * lacked it. */
+uint64_t l2_skip_unalloc(const uint64_t *l2, uint64_t i, uint64_t lim);
+uint64_t l2_skip_zero(const uint64_t *l2, uint64_t i, uint64_t lim);
+bool l2_flag_zero(uint64_t *l2, uint64_t i, uint64_t end);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
 

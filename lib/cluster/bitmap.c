@@ -163,18 +163,43 @@ static void tree_put_range(summary_tree *t, int lvl, uint64_t a, uint64_t b, boo
     }
 }
 
-/* Recompute a whole tree from the bit words (after clear, fill, copy). */
+static const uint64_t all_zeros[WORD_BITS];
+static const uint64_t all_ones[WORD_BITS] = { [0 ... WORD_BITS - 1] = ~(uint64_t)0 };
+
+/* Recompute a whole tree from the bit words (after clear, fill, copy), a
+ * summary word at a time: bit b of word w says whether entry 64w+b of the
+ * level below has anything of interest. */
 static void tree_rebuild(cl_bitmap *bm, bool clean)
 {
     summary_tree *t = clean ? &bm->clean : &bm->dirty;
 
     for (int lvl = 0; lvl < t->nlevels; lvl++) {
-        memset(t->level[lvl], 0, words_for(t->nbits[lvl] ? t->nbits[lvl] : 1) * sizeof(uint64_t));
-        for (uint64_t i = 0; i < t->nbits[lvl]; i++) {
-            bool val = lvl == 0 ? word_matches(bm, clean, i, bm->words[i])
-                                : t->level[lvl - 1][i] != 0;
-            if (val) {
-                t->level[lvl][i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+        uint64_t n = t->nbits[lvl], nw = words_for(n ? n : 1);
+        const uint64_t *below = lvl == 0 ? bm->words : t->level[lvl - 1];
+        /* the clean tree looks for zero bits: invert the bit words */
+        const uint64_t flip = lvl == 0 && clean ? ~(uint64_t)0 : 0;
+        uint64_t *dst = t->level[lvl];
+
+        for (uint64_t w = 0; w < nw; w++) {
+            uint64_t base = w * WORD_BITS, lim = n - base < WORD_BITS ? n - base : WORD_BITS;
+            uint64_t acc = 0;
+
+            if (base >= n || (lim == WORD_BITS &&
+                              !memcmp(below + base, flip ? all_ones : all_zeros, sizeof(all_zeros)))) {
+                dst[w] = 0;     /* nothing of interest in 64 words */
+                continue;
+            }
+            for (uint64_t b = 0; b < lim; b++) {
+                acc |= (uint64_t)((below[base + b] ^ flip) != 0) << b;
+            }
+            dst[w] = acc;
+        }
+        if (lvl == 0 && clean && n) {
+            /* the last bit word's padding is not clean space */
+            uint64_t last = n - 1;
+
+            if (!word_matches(bm, true, last, bm->words[last])) {
+                dst[last / WORD_BITS] &= ~((uint64_t)1 << (last % WORD_BITS));
             }
         }
     }
