@@ -114,6 +114,7 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
     q->l2 = l2_alloc(q->nclusters);
     uint64_t per_table = cluster_size / 8;
     q->l2_table = calloc(q->nclusters / per_table + 1, 1);
+    l2_count_fresh(q);
     /* header, refcount table, refcount block, L1 table */
     q->next_host = 4 * cluster_size;
     return q;
@@ -135,6 +136,7 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
     q->l2 = l2;
     q->l2_table = tables;
     q->nclusters = ncl;
+    l2_recount(q);
 }
 
 void q2_free(sim_qcow2 *q)
@@ -151,6 +153,8 @@ void q2_free(sim_qcow2 *q)
     }
     l2_free(q->l2, q->nclusters);
     free(q->l2_table);
+    free(q->l2_n_unalloc);
+    free(q->l2_n_zero);
     free(q->backing);
     free(q->backing_fmt);
     free(q);
@@ -182,7 +186,7 @@ uint64_t img_guest_size(sim *s, const char *path)
  * images (qemu-img compare, map) walk the flat L2 array. */
 static uint64_t l2_skip_unallocated(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
 {
-    return l2_skip_unalloc(q->l2, cj, lim);
+    return l2_skip_unalloc(q, cj, lim);
 }
 
 /* qemu-img's block status through the chain, without any node: the leading
@@ -236,7 +240,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                     if (!q->l2[cj] && !q->backing) {
                         cj = l2_skip_unallocated(q, cj, lim);
                     } else if (q->l2[cj] & Q2_ZERO) {
-                        cj = l2_skip_zero(q->l2, cj, lim);
+                        cj = l2_skip_zero(q, cj, lim);
                     } else {
                         break;
                     }

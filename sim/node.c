@@ -318,9 +318,9 @@ static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *
     q2_kind k = q2_cluster_kind(q, ci);
     uint64_t cj = ci + 1;
     if (k == Q_UNALLOC) {
-        cj = l2_skip_unalloc(l2, cj, lim);
+        cj = l2_skip_unalloc(q, cj, lim);
     } else if (k == Q_ZERO) {
-        cj = l2_skip_zero(l2, cj, lim);
+        cj = l2_skip_zero(q, cj, lim);
     } else {
         /* data: as long as the host clusters follow each other */
         while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
@@ -408,11 +408,10 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
 {
     sim_qcow2 *q = n->q;
     const uint64_t per_table = q->cluster_size / 8;
-    uint64_t *l2 = q->l2;
 
     while (ci < end) {
         uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
-        bool fresh = l2_flag_zero(l2, ci, tend);
+        bool fresh = l2_flag_zero(q, ci, tend);
         ci = tend;
         if (fresh && !q->l2_table[t]) {
             q->l2_table[t] = 1;   /* get_cluster_table */
@@ -465,7 +464,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
                     q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
                     q2_alloc_host(n);
                 }
-                q->l2[ci] |= Q2_ZERO;
+                l2_put(q, ci, q->l2[ci] | Q2_ZERO);
             } else {
                 sim_data z;
                 data_init(&z);
@@ -521,7 +520,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             store_zero(&fn->f->data, host, cs);
         }
         data_free(&old);
-        q->l2[ci] = host;
+        l2_put(q, ci, host);
     }
     uint64_t done = 0;
     while (len) {
@@ -750,7 +749,7 @@ int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
                 q2_alloc_host(n);
             }
             if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
-                q->l2[ci] = Q2_ZERO;
+                l2_put(q, ci, Q2_ZERO);
             }
         }
         break;

@@ -78,6 +78,10 @@ typedef struct sim_qcow2 {
     uint64_t nclusters;
     uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
     uint8_t *l2_table;      /* per L2 table: has its host cluster */
+    /* per block of L2_BLK entries: how many are 0 (unallocated) and how many
+     * exactly Q2_ZERO, so that scans step over uniform blocks (l2_scan.c);
+     * every write to l2[] goes through l2_put() or l2_scan.c */
+    uint8_t *l2_n_unalloc, *l2_n_zero;
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
@@ -326,12 +330,22 @@ int backup_onerr_parse(const char *name);
 bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
 bool backup_may_merge_zero_tasks(sim *s, sim_node *source, sim_node *target);
-/* l2_scan.c: the first entry of l2[i, lim) that is not unallocated (not a
- * zero cluster), or lim; set the zero flag on [i, end), true if some entry
- * lacked it. */
-uint64_t l2_skip_unalloc(const uint64_t *l2, uint64_t i, uint64_t lim);
-uint64_t l2_skip_zero(const uint64_t *l2, uint64_t i, uint64_t lim);
-bool l2_flag_zero(uint64_t *l2, uint64_t i, uint64_t end);
+/* l2_scan.c: the first entry of q->l2[i, lim) that is not unallocated (not
+ * a zero cluster), or lim; set the zero flag on [i, end), true if some entry
+ * lacked it; (re)count the blocks after the array was copied. */
+#define L2_BLK 64
+uint64_t l2_skip_unalloc(const sim_qcow2 *q, uint64_t i, uint64_t lim);
+uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t i, uint64_t lim);
+bool l2_flag_zero(sim_qcow2 *q, uint64_t i, uint64_t end);
+void l2_recount(sim_qcow2 *q);
+void l2_count_fresh(sim_qcow2 *q);     /* every entry unallocated */
+static inline void l2_put(sim_qcow2 *q, uint64_t ci, uint64_t v)
+{
+    uint64_t old = q->l2[ci], b = ci / L2_BLK;
+    q->l2_n_unalloc[b] += (uint8_t)((v == 0) - (old == 0));
+    q->l2_n_zero[b] += (uint8_t)((v == Q2_ZERO) - (old == Q2_ZERO));
+    q->l2[ci] = v;
+}
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
 
