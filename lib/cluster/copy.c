@@ -297,6 +297,12 @@ static uint64_t zero_tasks(cl_copy *cs, uint64_t max_tasks)
     if (zero_end >= r1) {
         n = (rlen + chunk - 1) / chunk;
         covered = r1;
+        if (rlen - (n - 1) * chunk < cs->cluster_size) {
+            /* a last task shorter than a cluster (the disk's partial last
+             * one) is copied as data whatever its status: not ours */
+            n--;
+            covered = r0 + n * chunk;
+        }
     } else {
         n = (zero_end - r0) / chunk;
         covered = r0 + n * chunk;
