@@ -112,16 +112,59 @@ static void l2_free(uint64_t *l2, uint64_t nclusters)
     }
 }
 
+/* L2 arrays of dropped images, kept for the next image with as many
+ * clusters: a run makes and drops images by the hundred, mostly of one or
+ * two sizes, and a kept array needs clearing only where it was written (its
+ * block counts say where), where a new one must be cleared whole. Huge
+ * (mmap) arrays are not kept. */
+#define L2_POOL 8
+static struct {
+    uint64_t *l2;
+    uint8_t *n_unalloc, *n_zero;
+    uint64_t nclusters;
+} l2_pool[L2_POOL];
+static unsigned l2_pool_n;
+
+static bool l2_pool_take(sim_qcow2 *q)
+{
+    for (unsigned i = 0; i < l2_pool_n; i++) {
+        if (l2_pool[i].nclusters == q->nclusters) {
+            q->l2 = l2_pool[i].l2;
+            q->l2_n_unalloc = l2_pool[i].n_unalloc;
+            q->l2_n_zero = l2_pool[i].n_zero;
+            l2_pool[i] = l2_pool[--l2_pool_n];
+            l2_clear(q);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool l2_pool_put(sim_qcow2 *q)
+{
+    size_t bytes = (size_t)(q->nclusters ? q->nclusters : 1) * sizeof(uint64_t);
+    if (bytes >= L2_MMAP_MIN || l2_pool_n == L2_POOL) {
+        return false;
+    }
+    l2_pool[l2_pool_n].l2 = q->l2;
+    l2_pool[l2_pool_n].n_unalloc = q->l2_n_unalloc;
+    l2_pool[l2_pool_n].n_zero = q->l2_n_zero;
+    l2_pool[l2_pool_n++].nclusters = q->nclusters;
+    return true;
+}
+
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 {
     sim_qcow2 *q = calloc(1, sizeof *q);
     q->size = size;
     q->cluster_size = cluster_size;
     q->nclusters = (size + cluster_size - 1) / cluster_size;
-    q->l2 = l2_alloc(q->nclusters);
+    if (!l2_pool_take(q)) {
+        q->l2 = l2_alloc(q->nclusters);
+        l2_count_fresh(q);
+    }
     uint64_t per_table = cluster_size / 8;
     q->l2_table = calloc(q->nclusters / per_table + 1, 1);
-    l2_count_fresh(q);
     /* header, refcount table, refcount block, L1 table */
     q->next_host = 4 * cluster_size;
     return q;
@@ -158,10 +201,12 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
-    l2_free(q->l2, q->nclusters);
+    if (!l2_pool_put(q)) {
+        l2_free(q->l2, q->nclusters);
+        free(q->l2_n_unalloc);
+        free(q->l2_n_zero);
+    }
     free(q->l2_table);
-    free(q->l2_n_unalloc);
-    free(q->l2_n_zero);
     free(q->backing);
     free(q->backing_fmt);
     free(q);

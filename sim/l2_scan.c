@@ -36,6 +36,20 @@ void l2_count_fresh(sim_qcow2 *q)
     q->l2_n_unalloc[q->nclusters / L2_BLK] = (uint8_t)(q->nclusters % L2_BLK);
 }
 
+void l2_clear(sim_qcow2 *q)
+{
+    for (uint64_t first = 0; first < q->nclusters; first += L2_BLK) {
+        uint64_t n = q->nclusters - first < L2_BLK ? q->nclusters - first : L2_BLK;
+
+        if (q->l2_n_unalloc[first / L2_BLK] != n) {
+            memset(q->l2 + first, 0, n * sizeof(uint64_t));
+        }
+    }
+    memset(q->l2_n_unalloc, L2_BLK, q->nclusters / L2_BLK);
+    q->l2_n_unalloc[q->nclusters / L2_BLK] = (uint8_t)(q->nclusters % L2_BLK);
+    memset(q->l2_n_zero, 0, q->nclusters / L2_BLK + 1);
+}
+
 void l2_recount(sim_qcow2 *q)
 {
     counts_alloc(q);

@@ -339,6 +339,7 @@ uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t i, uint64_t lim);
 bool l2_flag_zero(sim_qcow2 *q, uint64_t i, uint64_t end);
 void l2_recount(sim_qcow2 *q);
 void l2_count_fresh(sim_qcow2 *q);     /* every entry unallocated */
+void l2_clear(sim_qcow2 *q);           /* make it so, clearing what is not */
 static inline void l2_put(sim_qcow2 *q, uint64_t ci, uint64_t v)
 {
     uint64_t old = q->l2[ci], b = ci / L2_BLK;
