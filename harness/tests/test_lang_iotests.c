@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The language pieces the QEMU iotest translations use: functions (get,
+ * has, len, pair), log/qmp_log indent=N, qmp_get, launch drives=/args=,
+ * qemu_img, qemu_img_info, img_create backing=. Against the fake backend.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/case.h"
+#include "harness/interp.h"
+#include "harness/tests/fake_backend.h"
+
+static int run(fake_backend *f, const char *src, char **out, char **err)
+{
+    char *perr = NULL;
+    program *p = case_parse_string("t.case", src, &perr);
+    if (!p)
+        fail_msg("parse error: %s", perr);
+    int r = case_run(p, &f->base, 1.0, out, err);
+    case_free(p);
+    return r;
+}
+
+static void expect(fake_backend *f, const char *src, const char *want)
+{
+    int own = !f;
+    if (own)
+        f = fake_new();
+    char *out, *err;
+    if (run(f, src, &out, &err) != 0)
+        fail_msg("runtime error: %s", err);
+    assert_string_equal(out, want);
+    free(out);
+    if (own)
+        f->base.ops->destroy(&f->base);
+}
+
+static void expect_runtime_err(const char *src, const char *want)
+{
+    fake_backend *f = fake_new();
+    char *out, *err;
+    assert_int_not_equal(run(f, src, &out, &err), 0);
+    assert_string_equal(err, want);
+    free(out);
+    free(err);
+    f->base.ops->destroy(&f->base);
+}
+
+static void expect_parse_err(const char *src, const char *want)
+{
+    char *perr = NULL;
+    program *p = case_parse_string("t.case", src, &perr);
+    assert_null(p);
+    assert_string_equal(perr, want);
+    free(perr);
+}
+
+static void test_functions(void **state)
+{
+    expect(NULL,
+           "let d = {\"a\": 1, \"b\": [1, 2]}\n"
+           "log get($d, \"a\")\n"
+           "log get($d, \"zz\")\n"
+           "log get($d, \"zz\", [])\n"
+           "log has($d, \"b\")\n"
+           "log has($d, \"zz\")\n"
+           "log len($d[\"b\"])\n"
+           "log len(\"abc\")\n"
+           "log pair(\"k\" + \"ey\", $d[\"b\"])\n",
+           "1\nNone\n[]\nTrue\nFalse\n2\n3\n{\"key\": [1, 2]}\n");
+    expect_runtime_err("log get([1], \"a\")\n",
+                       "t.case:1:5: runtime error: get() needs an object, got something else");
+    expect_runtime_err("log pair(1, 2)\n", "t.case:1:5: runtime error: pair() needs a string key");
+    expect_parse_err("log get(1)\n", "t.case:1:5: error: get() takes 2 to 3 arguments, got 1");
+    expect_parse_err("log len(1, 2)\n", "t.case:1:5: error: len() takes 1 argument, got 2");
+}
+
+static void test_indent(void **state)
+{
+    expect(NULL, "log {\"b\": [1, {}], \"a\": {}} indent=2\n",
+           "{\n  \"a\": {},\n  \"b\": [\n    1,\n    {}\n  ]\n}\n");
+    expect(NULL, "log \"text\" indent=2\n", "text\n");
+    /* qmp_log: execute before arguments, arguments sorted, '_' -> '-' at the
+     * top and in objects inside lists; the reply sorted */
+    expect(NULL, "qmp_log transaction {\"actions\": [{\"type\": \"abort\", \"data\": {}}],"
+                 " \"x_y\": {\"a_b\": 1}} indent=2\n",
+           "{\n  \"execute\": \"transaction\",\n  \"arguments\": {\n    \"actions\": [\n"
+           "      {\n        \"data\": {},\n        \"type\": \"abort\"\n      }\n    ],\n"
+           "    \"x-y\": {\n      \"a_b\": 1\n    }\n  }\n}\n{\n  \"return\": {}\n}\n");
+    expect_runtime_err("log 1 indent=(-1)\n", "t.case:1:7: runtime error: indent must be between 0 and 64");
+}
+
+static void test_qmp_get(void **state)
+{
+    fake_backend *f = fake_new();
+    fake_reply(f, "query-block", "{\"return\": [{\"device\": \"drive0\", \"inserted\": {}}]}");
+    expect(f, "qmp_get res query-block\n"
+              "log get($res[\"return\"][0][\"inserted\"], \"dirty-bitmaps\", [])\n"
+              "log $res[\"return\"][0][\"device\"]\n", "[]\ndrive0\n");
+    assert_non_null(strstr(f->calls.s, "qmp query-block -\n"));
+    f->base.ops->destroy(&f->base);
+    expect_parse_err("qmp_get \"x\" query-block\n",
+                     "t.case:1:9: error: expected a variable name (a bare word)");
+    expect_runtime_err("qmp_get r x [1]\n",
+                       "t.case:1:13: runtime error: QMP arguments must be an object, got list");
+}
+
+static void test_launch_drives(void **state)
+{
+    fake_backend *f = fake_new();
+    expect(f, "launch drives=[{\"path\": \"/i\", \"opts\": \"node-name=base\"},"
+              " {\"path\": \"/j\", \"interface\": \"none\"}] args=[\"-object\", \"iothread,id=t\"]\n",
+           "");
+    assert_non_null(strstr(f->calls.s,
+        "launch_args -drive if=virtio,id=drive0,file=/i,format=qcow2,cache=writeback,"
+        "aio=threads,node-name=base -drive if=none,id=drive1,file=/j,format=qcow2,"
+        "cache=writeback,aio=threads -object iothread,id=t -machine pc -accel tcg\n"));
+    f->base.ops->destroy(&f->base);
+    expect_runtime_err("launch drives=[{\"file\": \"/i\"}]\n",
+        "t.case:1:8: runtime error: drives[0]: unknown key \"file\" (path, opts, interface, format)");
+    expect_runtime_err("launch drives=[{\"opts\": \"\"}]\n",
+                       "t.case:1:8: runtime error: drives[0] needs a \"path\"");
+    expect_runtime_err("launch args=[1]\n", "t.case:1:8: runtime error: args[0] must be a string");
+}
+
+static void test_qemu_img(void **state)
+{
+    fake_backend *f = fake_new();
+    fake_reply(f, "qemu-img info", "{\"format-specific\": {\"data\": {\"bitmaps\": []}}}");
+    expect(f, "qemu_img \"bitmap\" \"--add\" \"/b\" \"bm\"\n"
+              "qemu_img_info i \"/b\" force_share=true\n"
+              "log has($i[\"format-specific\"][\"data\"], \"bitmaps\")\n"
+              "img_create \"qcow2\" \"/t\" 1024 backing=\"/b\" backing_fmt=\"qcow2\"\n",
+           "True\n");
+    assert_non_null(strstr(f->calls.s, "qemu-img bitmap --add /b bm\n"
+                                       "qemu-img info --output=json --force-share /b\n"));
+    f->base.ops->destroy(&f->base);
+    expect_runtime_err("qemu_img fail \"x\"\n",
+                       "t.case:1:1: runtime error: qemu-img fail failed (exit 1): qemu-img: it failed\n");
+    expect_runtime_err("qemu_img_info i \"/b\"\n",
+                       "t.case:1:1: runtime error: qemu-img info /b printed no JSON object");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_functions),
+        cmocka_unit_test(test_indent),
+        cmocka_unit_test(test_qmp_get),
+        cmocka_unit_test(test_launch_drives),
+        cmocka_unit_test(test_qemu_img),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
