@@ -10,10 +10,14 @@
  */
 #include "harness/interp.h"
 #include "harness/case_funcs.h"
+#include "harness/checks.h"
+#include "harness/confine.h"
 #include "harness/json_render.h"
+#include "harness/limits.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
 #include "harness/tool_run.h"
+#include "harness/real_clients.h"
 #include "oracle/image.h"
 #include "oracle/oracle.h"
 
@@ -27,6 +31,9 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 200
+/* Blocks and expressions being run at once, across procedure calls: the
+ * parser bounds each case's nesting, this bounds their product. */
+#define MAX_RUN_NESTING 4000
 
 typedef struct var {
     char *name;
@@ -47,6 +54,7 @@ typedef struct wgroup {
 
 typedef struct interp {
     const program *prog;
+    const char *file;           /* of the statement running (includes have their own) */
     bs_backend *be;
     double timeout;
     sbuf out;
@@ -66,6 +74,10 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
+    size_t checks_failed;       /* expect* lines that printed FAIL */
+    char *first_check_fail;     /* "FILE:LINE:COL: check failed: ..." */
+    case_limits lim;
+    int nest;                   /* blocks and expressions being run */
 } interp;
 
 static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
@@ -80,7 +92,8 @@ static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
-    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s", I->prog->file, line, col, msg) < 0)
+    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s",
+                 I->file ? I->file : I->prog->file, line, col, msg) < 0)
         abort();
     free(msg);
 }
@@ -89,7 +102,7 @@ static void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
     if (!p)
-        abort();
+        harness_out_of_memory(n);
     return p;
 }
 
@@ -97,7 +110,7 @@ static char *xstrdup(const char *s)
 {
     char *d = strdup(s);
     if (!d)
-        abort();
+        harness_out_of_memory(strlen(s) + 1);
     return d;
 }
 
@@ -292,11 +305,82 @@ static int64_t floordiv(int64_t a, int64_t b)
     return q;
 }
 
+static const char *const limit_hint = "raise the limit with --max-value-size";
+
+/* A list or object just built from sealed or foreign parts: measure it,
+ * remember the result, refuse it past the limits. */
+static int seal_checked(interp *I, const expr *e, json_object *v);
+
+static int seal(interp *I, const expr *e, json_object **pv)
+{
+    if (!*pv) {
+        rt_fail(I, e->line, e->col, "out of memory");
+        return -1;
+    }
+    if (seal_checked(I, e, *pv) < 0) {
+        json_object_put(*pv);
+        *pv = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int seal_checked(interp *I, const expr *e, json_object *v)
+{
+    uint64_t size = 2, s;
+    int depth = 0, d;
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            value_measure(json_object_array_get_idx(v, i), &s, &d);
+            size = value_size_add(size, value_size_add(s, 2));
+            depth = d > depth ? d : depth;
+        }
+    } else {
+        json_object_object_foreach(v, key, val) {
+            value_measure(val, &s, &d);
+            size = value_size_add(size, value_size_add(value_size_add(s, 4), strlen(key)));
+            depth = d > depth ? d : depth;
+        }
+    }
+    if (depth + 1 > CASE_MAX_VALUE_DEPTH) {
+        rt_fail(I, e->line, e->col, "value nested more than %d levels deep",
+                CASE_MAX_VALUE_DEPTH);
+        return -1;
+    }
+    if (size > I->lim.value_bytes) {
+        rt_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
+                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+        return -1;
+    }
+    value_seal(v, size, depth + 1);
+    return 0;
+}
+
+/* l + r would be too large: checked before building it. */
+static int value_too_big(interp *I, const expr *e, json_object *l, json_object *r)
+{
+    uint64_t a, b;
+    int d;
+    value_measure(l, &a, &d);
+    value_measure(r, &b, &d);
+    uint64_t size = value_size_add(a, b);
+    if (size > I->lim.value_bytes) {
+        rt_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
+                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+        return -1;
+    }
+    return 0;
+}
+
 static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, json_object **out)
 {
     enum json_type lt = json_object_get_type(l), rt = json_object_get_type(r);
     if (is_none(I, l) || is_none(I, r))
         lt = json_type_null;
+    if (e->op == OP_ADD && lt == rt &&
+        (lt == json_type_string || lt == json_type_array || lt == json_type_object) &&
+        value_too_big(I, e, l, r) < 0)
+        return -1;
     if (e->op == OP_ADD && lt == rt && lt == json_type_string) {
         sbuf b = {0};
         sbuf_adds(&b, json_object_get_string(l));
@@ -312,7 +396,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         for (size_t i = 0; i < json_object_array_length(r); i++)
             json_object_array_add(a, json_object_get(json_object_array_get_idx(r, i)));
         *out = a;
-        return 0;
+        return seal(I, e, out);
     }
     if (e->op == OP_ADD && lt == rt && lt == json_type_object) {
         /* like Python's {**l, **r}: the right side wins */
@@ -322,7 +406,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         json_object_object_foreach(r, k2, v2)
             json_object_object_add(o, k2, json_object_get(v2));
         *out = o;
-        return 0;
+        return seal(I, e, out);
     }
     if (lt != json_type_int || rt != json_type_int) {
         static const char *const names[] = { [OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*",
@@ -428,7 +512,69 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
     return -1;
 }
 
+/* dictpath(VALUE, PATH): iotests' QMPTestCase.dictpath; a missing path
+ * stops the case like the failed assertion it is in Python. */
+static int eval_dictpath(interp *I, const expr *e, json_object **out)
+{
+    json_object *d, *v;
+    char *path, *why = NULL;
+    if (eval(I, e->items[0], &d) < 0)
+        return -1;
+    if (!(path = get_str(I, e->items[1]))) {
+        json_object_put(d);
+        return -1;
+    }
+    int r = check_dictpath(d, path, &v, &why);
+    if (r < 0)
+        rt_fail(I, e->line, e->col, "dictpath: %s", why);
+    else
+        *out = json_object_get(v);
+    free(why);
+    free(path);
+    json_object_put(d);
+    return r;
+}
+
+static int eval_inner(interp *I, const expr *e, json_object **out);
+
+/* Kinds whose value is never JSON null: a NULL result is a failed
+ * allocation in json-c. */
+static int makes_value(const expr *e)
+{
+    switch (e->kind) {
+    case E_NULL:
+    case E_VAR:
+    case E_INDEX:
+        return 0;
+    case E_FUNC:
+        return strcmp(e->name, "dictpath") != 0;   /* dictpath() may find a null */
+    case E_BIN:
+        return e->op != OP_AND && e->op != OP_OR;
+    default:
+        return 1;
+    }
+}
+
 static int eval(interp *I, const expr *e, json_object **out)
+{
+    int r;
+    if (++I->nest > MAX_RUN_NESTING) {
+        rt_fail(I, e->line, e->col, "blocks, calls and expressions nested more than %d deep",
+                MAX_RUN_NESTING);
+        *out = NULL;
+        r = -1;
+    } else {
+        r = eval_inner(I, e, out);
+        if (r == 0 && !*out && makes_value(e)) {
+            rt_fail(I, e->line, e->col, "out of memory");
+            r = -1;
+        }
+    }
+    I->nest--;
+    return r;
+}
+
+static int eval_inner(interp *I, const expr *e, json_object **out)
 {
     json_object *l = NULL, *r = NULL;
     int ret = 0;
@@ -459,6 +605,12 @@ static int eval(interp *I, const expr *e, json_object **out)
             } else {
                 to_text(I, &b, lookup(I, e->parts[i].text));
             }
+            if (b.len > I->lim.value_bytes) {
+                rt_fail(I, e->line, e->col, "string too large: %zu bytes, the limit is %llu (%s)",
+                        b.len, (unsigned long long)I->lim.value_bytes, limit_hint);
+                sbuf_free(&b);
+                return -1;
+            }
         }
         *out = json_object_new_string(sbuf_str(&b));
         sbuf_free(&b);
@@ -479,7 +631,7 @@ static int eval(interp *I, const expr *e, json_object **out)
                 return json_object_put(*out), *out = NULL, -1;
             json_object_array_add(*out, v);
         }
-        return 0;
+        return seal(I, e, out);
     case E_OBJ:
         *out = json_object_new_object();
         for (size_t i = 0; i < e->nitems; i++) {
@@ -491,8 +643,10 @@ static int eval(interp *I, const expr *e, json_object **out)
             else
                 json_object_object_add(*out, e->keys[i], v);
         }
-        return 0;
+        return seal(I, e, out);
     case E_FUNC: {
+        if (!strcmp(e->name, "dictpath"))
+            return eval_dictpath(I, e, out);
         if (!strcmp(e->name, "basename")) {
             /* os.path.basename; a wrong argument is reported where it is */
             char *s = get_str(I, e->items[0]);
@@ -606,9 +760,27 @@ static int check_plain(interp *I, const expr *e, json_object *v)
 /* ------------------------------------------------------------------ */
 
 /* Sends like QEMUMachine.qmp(): top-level '_' in keys become '-'. */
+/* A path the case gave must stay in the test directory (harness/confine.h);
+ * the runtime error names the statement. */
+static int confined(interp *I, const stmt *s, const char *what, const char *path, int rel)
+{
+    char *why = NULL;
+    if (confine_path(I->be->test_dir, path, rel, &why) == 0)
+        return 0;
+    rt_fail(I, s ? s->line : 0, s ? s->col : 0, "%s: %s", what, why ? why : "refused");
+    free(why);
+    return -1;
+}
+
 static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
+    if (confine_qmp_args(I->be->test_dir, cmd, args, &err) < 0) {
+        rt_fail(I, s ? s->line : 0, s ? s->col : 0, "'%s' refused: %s", cmd,
+                err ? err : "a path outside the test directory");
+        free(err);
+        return NULL;
+    }
     json_object *sent = qmp_convert_top_keys(args);
     json_object *reply = I->be->ops->qmp(I->be, cmd, sent, &err);
     json_object_put(sent);
@@ -692,6 +864,12 @@ static int drive_argv(interp *I, const arg *a, json_object *drives, const arg *x
         }
         if (!path) {
             rt_fail(I, a->line, a->col, "drives[%zu] needs a \"path\"", i);
+            return -1;
+        }
+        char *why = NULL;
+        if (confine_path(I->be->test_dir, path, 0, &why) < 0) {
+            rt_fail(I, a->line, a->col, "launch drives: %s", why ? why : "refused");
+            free(why);
             return -1;
         }
         virtio |= !strcmp(iface, "virtio");
@@ -867,6 +1045,7 @@ static json_object *wait_job_event(interp *I, const stmt *s, const char *job)
 }
 
 static int exec_block(interp *I, const block *b);
+static int exec_block_inner(interp *I, const block *b);
 static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **args);
 
 static int job_command(interp *I, const stmt *s, const char *cmd, const char *job)
@@ -1265,41 +1444,6 @@ out:
     return r;
 }
 
-/* qmp_get VAR CMD [ARGS]: res = vm.qmp(CMD, **ARGS); the whole reply. */
-static int exec_qmp_get(interp *I, const stmt *s)
-{
-    char *name = qmp_name(I, &s->args[1]);
-    json_object *args = NULL, *reply = NULL;
-    if (!name)
-        return -1;
-    if (s->nargs > 2) {
-        const expr *e = s->args[2].e;
-        if (eval(I, e, &args) < 0) {
-            free(name);
-            return -1;
-        }
-        if (!json_object_is_type(args, json_type_object) || is_none(I, args)) {
-            rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
-                    type_name(I, args));
-            json_object_put(args);
-            free(name);
-            return -1;
-        }
-        if (check_plain(I, e, args) < 0) {
-            json_object_put(args);
-            free(name);
-            return -1;
-        }
-    }
-    reply = qmp(I, s, name, args);
-    json_object_put(args);
-    free(name);
-    if (!reply)
-        return -1;
-    bind(I, s->args[0].word, reply);
-    return 0;
-}
-
 static int exec_write(interp *I, const stmt *s)
 {
     char *node = get_str(I, s->args[0].e);
@@ -1344,6 +1488,9 @@ static int exec_compare(interp *I, const stmt *s)
         }
         json_object_put(v);
     }
+    if (confined(I, s, "compare", a, 0) < 0 || confined(I, s, "compare", b, 0) < 0 ||
+        (base && confined(I, s, "compare base", base, 1) < 0))
+        goto out;
     if (base && I->be->ops->img_rebase_unsafe(I->be, a, base, &err) < 0) {
         rt_fail(I, s->line, s->col, "qemu-img rebase -u -b %s %s failed: %s", base, a,
                 err ? err : "?");
@@ -1366,6 +1513,34 @@ out:
     free(b);
     free(base);
     return r;
+}
+
+/* img_compare_log A B: iotests' qemu_img_log('compare', A, B). The
+ * backend reports identical/mismatch/error, not qemu-img's mismatch
+ * offset, so only the identical line is qemu-img's own. */
+static int exec_img_compare_log(interp *I, const stmt *s)
+{
+    char *a = get_str(I, s->args[0].e), *b = a ? get_str(I, s->args[1].e) : NULL, *err = NULL;
+    if (!b) {
+        free(a);
+        return -1;
+    }
+    int ret = I->be->ops->img_compare(I->be, a, b, &err);
+    if (ret == 0) {
+        emit(I, "Images are identical.\n");   /* qemu-img's line, then log()'s */
+    } else if (ret == 1) {
+        emit(I, "Content mismatch (the backend does not say where)");
+    } else {
+        char *line;
+        if (asprintf(&line, "qemu-img compare failed: %s", err ? err : "?") < 0)
+            abort();
+        emit(I, line);
+        free(line);
+    }
+    free(err);
+    free(a);
+    free(b);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1438,7 +1613,9 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
             goto out;
         ncmds++;
     }
-    out = I->be->ops->qemu_io(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
+    /* --nbd-clients real: the real qemu-io talks to the VM's socket */
+    out = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_qemu_io
+           : I->be->ops->qemu_io)(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
     if (!out) {
         rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, err ? err : "?");
         goto out;
@@ -1469,7 +1646,8 @@ static int exec_img_map(interp *I, const stmt *s)
     }
     if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))))
         goto out;
-    json_object *map = I->be->ops->img_map(I->be, image, ctx, &err);
+    json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
+                        : I->be->ops->img_map)(I->be, image, ctx, &err);
     if (!map) {
         /* qemu-img's complaint lands in the transcript, as in a shell test */
         emit_shell(I, err ? err : "qemu-img: map failed");
@@ -1477,6 +1655,11 @@ static int exec_img_map(interp *I, const stmt *s)
         goto out;
     }
     sbuf b = {0};
+    if (json_object_is_type(map, json_type_array) && real_is_nbd_uri(image)) {
+        /* QEMU 3.0's NBD client reported no offsets; today's qemu-img does */
+        for (size_t i = 0; i < json_object_array_length(map); i++)
+            json_object_object_del(json_object_array_get_idx(map, i), "offset");
+    }
     if (!json_object_is_type(map, json_type_array) || shell_map_json(&b, map) < 0) {
         rt_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
     } else {
@@ -1613,7 +1796,13 @@ static int exec_run(interp *I, const stmt *s)
         if (!argv[i])
             r = -1;
     }
-    int status = r ? -1 : tool_run(path, argv, &out, &err);
+    int bad;
+    if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
+        rt_fail(I, s->args[bad].line, s->args[bad].col, "run %s: %s", argv[0],
+                err ? err : "a path outside the test directory");
+        r = -1;
+    }
+    int status = r ? -1 : tool_run_serving(I->be, path, argv, &out, &err);
     if (r == 0 && status < 0) {
         rt_fail(I, s->line, s->col, "cannot run %s: %s", path, err ? err : "?");
         r = -1;
@@ -1671,7 +1860,8 @@ static int exec_qemu_img(interp *I, const stmt *s)
     int r = 0;
     for (size_t i = 0; i < s->nargs && r == 0; i++) {
         argv[i] = s->args[i].word ? xstrdup(s->args[i].word) : get_str(I, s->args[i].e);
-        if (!argv[i])
+        /* file arguments stay in the test directory */
+        if (!argv[i] || (argv[i][0] == '/' && confined(I, s, "qemu_img", argv[i], 0) < 0))
             r = -1;
     }
     char *out = NULL, *errout = NULL;
@@ -1696,7 +1886,8 @@ static int exec_qemu_img_info(interp *I, const stmt *s)
 {
     int force = 0;
     char *path = get_str(I, s->args[1].e);
-    if (!path || kw_bool(I, s, "force_share", 0, &force) < 0) {
+    if (!path || kw_bool(I, s, "force_share", 0, &force) < 0 ||
+        confined(I, s, "qemu_img_info", path, 0) < 0) {
         free(path);
         return -1;
     }
@@ -1729,9 +1920,12 @@ static int exec_qemu_img_info(interp *I, const stmt *s)
 
 /* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
  * (the cached events first), logged with its timestamp hidden. */
+/* event_wait NAME: logs the event; event_get VAR NAME: binds it, silently
+ * (real timestamps kept). */
 static int exec_event_wait(interp *I, const stmt *s)
 {
-    char *name = get_str(I, s->args[0].e), *device = NULL;
+    const arg *na = &s->args[s->cmd == C_EVENT_GET ? 1 : 0];
+    char *name = get_str(I, na->e), *device = NULL;
     const arg *da = stmt_kwarg(s, "device");
     if (!name || (da && !(device = get_str(I, da->e)))) {
         free(name);
@@ -1765,6 +1959,12 @@ static int exec_event_wait(interp *I, const stmt *s)
             I->events[I->nevents++] = e;
         }
     }
+    if (s->cmd == C_EVENT_GET) {
+        bind(I, s->args[0].word, ev);
+        free(name);
+        free(device);
+        return 0;
+    }
     json_object *t = json_object_new_object();
     json_object_object_add(t, "seconds", json_object_new_string("SECS"));
     json_object_object_add(t, "microseconds", json_object_new_string("USECS"));
@@ -1777,6 +1977,23 @@ static int exec_event_wait(interp *I, const stmt *s)
 }
 
 /* `image M new SIZE | write GROUP | copy SRC` */
+/* Would image model `name` of `size` bytes keep all models within the
+ * memory limit? (It replaces a model of that name.) */
+static int model_fits(interp *I, const stmt *s, const char *name, uint64_t size)
+{
+    oracle_image *old = oracle_image_find(I->imgs, name);
+    uint64_t others = oracle_images_bytes(I->imgs) - (old ? oracle_image_size(old) : 0);
+    if (size > I->lim.model_bytes || others > I->lim.model_bytes - size) {
+        rt_fail(I, s->line, s->col,
+                "image model '%s': %llu bytes would take the image models to %llu bytes, "
+                "over the limit of %llu (raise it with --max-model-memory)", name,
+                (unsigned long long)size, (unsigned long long)value_size_add(others, size),
+                (unsigned long long)I->lim.model_bytes);
+        return 0;
+    }
+    return 1;
+}
+
 static int image_op(interp *I, const stmt *s)
 {
     const char *name = s->args[0].word, *op = s->args[1].word;
@@ -1784,10 +2001,10 @@ static int image_op(interp *I, const stmt *s)
     if (!I->imgs)
         I->imgs = oracle_images_new();
     if (!strcmp(op, "new")) {
-        if (get_uint(I, s->args[2].e, &size) < 0)
+        if (get_uint(I, s->args[2].e, &size) < 0 || !model_fits(I, s, name, size))
             return -1;
         if (!oracle_image_new(I->imgs, name, size)) {
-            rt_fail(I, s->line, s->col, "image model '%s': %llu bytes is too large", name,
+            rt_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
                     (unsigned long long)size);
             return -1;
         }
@@ -1800,7 +2017,13 @@ static int image_op(interp *I, const stmt *s)
                     s->args[2].word);
             return -1;
         }
-        oracle_image_copy(I->imgs, name, src);
+        if (!model_fits(I, s, name, oracle_image_size(src)))
+            return -1;
+        if (!oracle_image_copy(I->imgs, name, src)) {
+            rt_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
+                    (unsigned long long)oracle_image_size(src));
+            return -1;
+        }
         return 0;
     }
     oracle_image *img = oracle_image_find(I->imgs, name);
@@ -1834,8 +2057,10 @@ static int check_image(interp *I, const stmt *s)
         return -1;
     }
     char *path = get_str(I, s->args[1].e);
-    if (!path)
+    if (!path || confined(I, s, "check_image", path, 0) < 0) {
+        free(path);
         return -1;
+    }
     uint64_t where = 0;
     int size_diff = 0;
     int r = oracle_image_compare_file(img, path, &where, &size_diff);
@@ -1881,7 +2106,8 @@ static int write_file(interp *I, const stmt *s)
                 (int)n, dir);
         r = -1;
     } else {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = confined(I, s, "write_file", path, 0) < 0
+                     ? -2 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         size_t len = strlen(text), done = 0;
         while (fd >= 0 && done < len) {
             ssize_t w = write(fd, text + done, len - done);
@@ -1903,11 +2129,113 @@ static int write_file(interp *I, const stmt *s)
     return r;
 }
 
-/* img_create's backing=B backing_fmt=F (qemu-img create -b B -F F). */
-static int img_create_backing(interp *I, const stmt *s, char **bk, char **bkf)
+/* ------------------------------------------------------------------ */
+/* Unittest-style checks (cases/README.md "Checks")                     */
+/* ------------------------------------------------------------------ */
+
+/* Logs the check's line; a failure is remembered and fails the run at the
+ * end, after the rest of the case has printed. */
+static void report_check(interp *I, const stmt *s, int passed, const char *what, const char *why)
 {
-    const arg *a = stmt_kwarg(s, "backing"), *f = stmt_kwarg(s, "backing_fmt");
-    if (a && !(*bk = get_str(I, a->e)))
+    char *line = check_line(passed, what, why);
+    emit(I, line);
+    if (!passed && I->checks_failed++ == 0 &&
+        asprintf(&I->first_check_fail, "%s:%d:%d: check failed: %s", I->prog->file, s->line,
+                 s->col, line) < 0)
+        abort();
+    free(line);
+}
+
+/* qmp_get NAME CMD [ARGS]: the whole reply into $NAME, nothing logged. */
+static int exec_qmp_get(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[1]);
+    json_object *args = NULL, *reply = NULL;
+    if (!name)
+        return -1;
+    if (s->nargs > 2) {
+        const expr *e = s->args[2].e;
+        if (eval(I, e, &args) < 0)
+            goto out;
+        if (!json_object_is_type(args, json_type_object) || is_none(I, args)) {
+            rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                    type_name(I, args));
+            goto out;
+        }
+        if (check_plain(I, e, args) < 0)
+            goto out;
+    }
+    reply = qmp(I, s, name, args);
+    if (reply)
+        bind(I, s->args[0].word, reply);
+out:
+    json_object_put(args);
+    free(name);
+    return reply ? 0 : -1;
+}
+
+static int exec_expect(interp *I, const stmt *s)
+{
+    json_object *a = NULL, *b = NULL, *d = NULL;
+    char *what = NULL, *why = NULL, *path = NULL;
+    int r = -1, ok;
+    switch (s->cmd) {
+    case C_EXPECT:
+        if (eval(I, s->args[0].e, &a) < 0 || !(what = get_str(I, s->args[1].e)))
+            break;
+        report_check(I, s, truthy(I, a), what, NULL);
+        r = 0;
+        break;
+    case C_EXPECT_EQ:
+        if (eval(I, s->args[0].e, &a) < 0 || eval(I, s->args[1].e, &b) < 0 ||
+            !(what = get_str(I, s->args[2].e)))
+            break;
+        ok = !is_none(I, a) && !is_none(I, b) ? check_equal(a, b) : a == b;
+        if (!ok) {
+            char *ta = json_render_alloc(is_none(I, a) ? NULL : a, -1);
+            char *tb = json_render_alloc(is_none(I, b) ? NULL : b, -1);
+            if (asprintf(&why, "got %s, expected %s", ta, tb) < 0)
+                abort();
+            free(ta);
+            free(tb);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    default:    /* expect_qmp, expect_qmp_absent */
+        if (eval(I, s->args[0].e, &d) < 0 || !(path = get_str(I, s->args[1].e)))
+            break;
+        if (s->cmd == C_EXPECT_QMP) {
+            if (eval(I, s->args[2].e, &b) < 0)
+                break;
+            if (is_none(I, b)) {
+                rt_fail(I, s->args[2].e->line, s->args[2].e->col,
+                        "expect_qmp compares with a JSON value, not 'none'");
+                break;
+            }
+            ok = check_assert_qmp(d, path, b, &what, &why);
+        } else {
+            ok = check_assert_qmp_absent(d, path, &what, &why);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    }
+    json_object_put(a);
+    json_object_put(b);
+    json_object_put(d);
+    free(what);
+    free(why);
+    free(path);
+    return r;
+}
+
+/* img_create's backing= and backing_fmt= (qemu-img create -b B -F F) */
+static int img_backing(interp *I, const stmt *s, char **bk, char **bkf)
+{
+    const arg *b = stmt_kwarg(s, "backing"), *f = stmt_kwarg(s, "backing_fmt");
+    *bk = *bkf = NULL;
+    if (b && !(*bk = get_str(I, b->e)))
         return -1;
     if (f && !(*bkf = get_str(I, f->e)))
         return -1;
@@ -1916,8 +2244,9 @@ static int img_create_backing(interp *I, const stmt *s, char **bk, char **bkf)
 
 static int exec_cmd(interp *I, const stmt *s)
 {
+    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     json_object *v = NULL;
-    char *x = NULL, *y = NULL, *err = NULL, *bk = NULL, *bkf = NULL;
+    char *x = NULL, *y = NULL, *err = NULL;
     int r = 0;
     uint64_t size;
 
@@ -1956,9 +2285,10 @@ static int exec_cmd(interp *I, const stmt *s)
     case C_IMG_CREATE:
         x = get_str(I, s->args[0].e);
         y = x ? get_str(I, s->args[1].e) : NULL;
-        if (!y || get_uint(I, s->args[2].e, &size) < 0) {
+        if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
+            confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
-        } else if (img_create_backing(I, s, &bk, &bkf) < 0) {
+        } else if (img_backing(I, s, &bk, &bkf) < 0) {
             r = -1;
         } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
@@ -2054,6 +2384,15 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_qemu_img(I, s);
     case C_QEMU_IMG_INFO:
         return exec_qemu_img_info(I, s);
+    case C_EVENT_GET:
+        return exec_event_wait(I, s);
+    case C_EXPECT:
+    case C_EXPECT_EQ:
+    case C_EXPECT_QMP:
+    case C_EXPECT_QMP_ABSENT:
+        return exec_expect(I, s);
+    case C_IMG_COMPARE_LOG:
+        return exec_img_compare_log(I, s);
     }
     return -1;
 }
@@ -2069,7 +2408,10 @@ static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **arg
     push_frame(I);
     for (size_t i = 0; i < pr->nparams; i++)
         bind(I, pr->params[i], args[i]);
+    const char *caller_file = I->file;
     int r = exec_block(I, &pr->body);
+    if (r == 0)
+        I->file = caller_file;
     pop_frame(I);
     return r;
 }
@@ -2077,6 +2419,8 @@ static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **arg
 static int exec_stmt(interp *I, const stmt *s)
 {
     json_object *v;
+    if (s->file)
+        I->file = s->file;
     switch (s->kind) {
     case S_LET:
         if (eval(I, s->e, &v) < 0)
@@ -2135,6 +2479,20 @@ static int exec_stmt(interp *I, const stmt *s)
 
 static int exec_block(interp *I, const block *b)
 {
+    if (I->nest + 1 > MAX_RUN_NESTING) {
+        if (b->n)
+            rt_fail(I, b->v[0]->line, b->v[0]->col,
+                    "blocks, calls and expressions nested more than %d deep", MAX_RUN_NESTING);
+        return -1;
+    }
+    I->nest++;
+    int r = exec_block_inner(I, b);
+    I->nest--;
+    return r;
+}
+
+static int exec_block_inner(interp *I, const block *b)
+{
     for (size_t i = 0; i < b->n; i++) {
         if (exec_stmt(I, b->v[i]) < 0) {
             if (!I->err)    /* every failing path reports; be safe anyway */
@@ -2148,7 +2506,14 @@ static int exec_block(interp *I, const block *b)
 int case_run(const program *prog, bs_backend *be, double timeout_s, char **transcript,
              char **err)
 {
-    interp I = { .prog = prog, .be = be, .timeout = timeout_s };
+    case_limits lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES };
+    return case_run_limited(prog, be, timeout_s, &lim, transcript, err);
+}
+
+int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
+                     const case_limits *lim, char **transcript, char **err)
+{
+    interp I = { .prog = prog, .be = be, .timeout = timeout_s, .lim = *lim };
     I.none = json_object_new_string("<none>");
     I.orc = oracle_new();
     push_frame(&I);
@@ -2169,6 +2534,14 @@ int case_run(const program *prog, bs_backend *be, double timeout_s, char **trans
     oracle_images_free(I.imgs);
     json_object_put(I.none);
     *transcript = sbuf_take(&I.out);
+    if (r == 0 && I.checks_failed) {
+        /* every check has printed; the run fails on the first that failed */
+        if (asprintf(&I.err, "%s (%zu check%s failed)", I.first_check_fail, I.checks_failed,
+                     I.checks_failed == 1 ? "" : "s") < 0)
+            abort();
+        r = -1;
+    }
+    free(I.first_check_fail);
     if (r < 0) {
         *err = I.err;
     } else {

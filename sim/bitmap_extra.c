@@ -39,7 +39,8 @@ bool bitmap_readonly(const sim_node *n, const sim_bitmap *b)
 
 bool bitmap_busy(const sim_bitmap *b)
 {
-    return cl_bitmap_busy(b->bm) || b->txn_busy;
+    /* frozen by a job, exported over NBD, or being removed by a transaction */
+    return cl_bitmap_busy(b->bm) || b->exported || b->txn_busy;
 }
 
 json_object *bitmap_check(const sim_node *n, const sim_bitmap *b, unsigned flags)

@@ -45,7 +45,6 @@ static const field f_commit[] = {
     { "auto-dismiss", F_BOOL, false, NULL, NULL },
     END,
 };
-static const field f_device[] = { { "device", F_STR, true, NULL, NULL }, END };
 static const field f_reopen[] = {
     { "options", F_ARR, true, NULL, NULL },
     END,
@@ -92,24 +91,6 @@ json_object *blk_dispatch(sim *s, const char *cmd, json_object *args)
             return err;
         }
         return qmp_block_commit(s, args);
-    }
-    if (!strcmp(cmd, "block-job-complete")) {
-        if ((err = qapi_check_fields(args, f_device, ""))) {
-            return err;
-        }
-        const char *dev = json_object_get_string(json_object_object_get(args, "device"));
-        json_object *r = commit_complete(s, dev);
-        if (r) {
-            return r;
-        }
-        if (job_find(s, dev)) {
-            json_object *a = json_object_new_object();
-            json_object_object_add(a, "id", json_object_new_string(dev));
-            r = qmp_job_verb(s, "complete", a);
-            json_object_put(a);
-            return r;
-        }
-        return qmp_error("DeviceNotActive", "Block job '%s' not found", dev);
     }
     if (!strcmp(cmd, "blockdev-reopen")) {
         if ((err = qapi_check_fields(args, f_reopen, ""))) {

@@ -54,18 +54,7 @@ static json_object *q2_resize(sim_node *n, uint64_t size)
         return qmp_error("GenericError", "the simulator models qcow2 images of at most %llu "
                          "clusters", (unsigned long long)SIM_Q2_MAX_CLUSTERS);
     }
-    uint64_t ncl = (size + q->cluster_size - 1) / q->cluster_size;
-    uint64_t *l2 = calloc(ncl ? ncl : 1, sizeof *l2);
-    memcpy(l2, q->l2, (ncl < q->nclusters ? ncl : q->nclusters) * sizeof *l2);
-    uint64_t per_table = q->cluster_size / 8;
-    uint8_t *tables = calloc(ncl / per_table + 1, 1);
-    uint64_t old_tables = q->nclusters / per_table + 1, new_tables = ncl / per_table + 1;
-    memcpy(tables, q->l2_table, old_tables < new_tables ? old_tables : new_tables);
-    free(q->l2);
-    free(q->l2_table);
-    q->l2 = l2;
-    q->l2_table = tables;
-    q->nclusters = ncl;
+    q2_set_nclusters(q, (size + q->cluster_size - 1) / q->cluster_size);
     q->size = size;
     return NULL;
 }

@@ -32,10 +32,8 @@ static bool is_filter(const sim_node *n)
  * a backend, or a format/filter node's file or backing link. */
 static bool consistently_read(sim *s, const sim_node *n)
 {
-    for (sim_blk *b = s->blks; b; b = b->next) {
-        if (b->root == n) {
-            return true;
-        }
+    if (n->blk_name) {
+        return true;
     }
     for (sim_node *p = s->nodes; p; p = p->next) {
         if (p->file == n || p->backing == n) {
@@ -62,12 +60,9 @@ static json_object *backing_blocker(sim *s, const sim_node *n)
 static json_object *lookup_bs(sim *s, const char *device, const char *node_name, sim_node **out)
 {
     if (device) {
-        sim_blk *b = blk_find(s, device);
-        if (b) {
-            if (!b->root) {
-                return qmp_error("GenericError", "Device '%s' has no medium", device);
-            }
-            *out = b->root;
+        sim_node *root = blk_root(s, device);
+        if (root) {
+            *out = root;
             return NULL;
         }
     }

@@ -224,7 +224,7 @@ static void abort_action(sim *s, action *a)
         /* blockdev_backup_abort: job_cancel_sync(job, force) */
         json_object *args = json_object_new_object();
         json_object_object_add(args, "id", json_object_new_string(a->job_id));
-        json_object_put(qmp_job_verb(s, "cancel", args));
+        json_object_put(qmp_job_command(s, "job-cancel", args));
         json_object_put(args);
     }
 }

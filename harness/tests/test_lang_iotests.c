@@ -109,7 +109,7 @@ static void test_qmp_get(void **state)
     assert_non_null(strstr(f->calls.s, "qmp query-block -\n"));
     f->base.ops->destroy(&f->base);
     expect_parse_err("qmp_get \"x\" query-block\n",
-                     "t.case:1:9: error: expected a variable name (a bare word)");
+                     "t.case:1:9: error: expected a variable name (without '$') (a bare word)");
     expect_runtime_err("qmp_get r x [1]\n",
                        "t.case:1:13: runtime error: QMP arguments must be an object, got list");
 }
@@ -117,37 +117,40 @@ static void test_qmp_get(void **state)
 static void test_launch_drives(void **state)
 {
     fake_backend *f = fake_new();
-    expect(f, "launch drives=[{\"path\": \"/i\", \"opts\": \"node-name=base\"},"
-              " {\"path\": \"/j\", \"interface\": \"none\"}] args=[\"-object\", \"iothread,id=t\"]\n",
+    expect(f, "launch drives=[{\"path\": \"/tmp/fake-td/i\", \"opts\": \"node-name=base\"},"
+              " {\"path\": \"/tmp/fake-td/j\", \"interface\": \"none\"}] args=[\"-object\", \"iothread,id=t\"]\n",
            "");
     assert_non_null(strstr(f->calls.s,
-        "launch_args -drive if=virtio,id=drive0,file=/i,format=qcow2,cache=writeback,"
-        "aio=threads,node-name=base -drive if=none,id=drive1,file=/j,format=qcow2,"
+        "launch_args -drive if=virtio,id=drive0,file=/tmp/fake-td/i,format=qcow2,cache=writeback,"
+        "aio=threads,node-name=base -drive if=none,id=drive1,file=/tmp/fake-td/j,format=qcow2,"
         "cache=writeback,aio=threads -object iothread,id=t -machine pc -accel tcg\n"));
     f->base.ops->destroy(&f->base);
-    expect_runtime_err("launch drives=[{\"file\": \"/i\"}]\n",
+    expect_runtime_err("launch drives=[{\"file\": \"/tmp/fake-td/i\"}]\n",
         "t.case:1:8: runtime error: drives[0]: unknown key \"file\" (path, opts, interface, format)");
     expect_runtime_err("launch drives=[{\"opts\": \"\"}]\n",
                        "t.case:1:8: runtime error: drives[0] needs a \"path\"");
     expect_runtime_err("launch args=[1]\n", "t.case:1:8: runtime error: args[0] must be a string");
+    expect_runtime_err("launch drives=[{\"path\": \"/etc/passwd\"}]\n",
+                       "t.case:1:8: runtime error: launch drives: '/etc/passwd' is outside the test "
+                       "directory /tmp/fake-td");
 }
 
 static void test_qemu_img(void **state)
 {
     fake_backend *f = fake_new();
     fake_reply(f, "qemu-img info", "{\"format-specific\": {\"data\": {\"bitmaps\": []}}}");
-    expect(f, "qemu_img \"bitmap\" \"--add\" \"/b\" \"bm\"\n"
-              "qemu_img_info i \"/b\" force_share=true\n"
+    expect(f, "qemu_img \"bitmap\" \"--add\" \"/tmp/fake-td/b\" \"bm\"\n"
+              "qemu_img_info i \"/tmp/fake-td/b\" force_share=true\n"
               "log has($i[\"format-specific\"][\"data\"], \"bitmaps\")\n"
-              "img_create \"qcow2\" \"/t\" 1024 backing=\"/b\" backing_fmt=\"qcow2\"\n",
+              "img_create \"qcow2\" \"/tmp/fake-td/t\" 1024 backing=\"/tmp/fake-td/b\" backing_fmt=\"qcow2\"\n",
            "True\n");
-    assert_non_null(strstr(f->calls.s, "qemu-img bitmap --add /b bm\n"
-                                       "qemu-img info --output=json --force-share /b\n"));
+    assert_non_null(strstr(f->calls.s, "qemu-img bitmap --add /tmp/fake-td/b bm\n"
+                                       "qemu-img info --output=json --force-share /tmp/fake-td/b\n"));
     f->base.ops->destroy(&f->base);
     expect_runtime_err("qemu_img fail \"x\"\n",
                        "t.case:1:1: runtime error: qemu-img fail failed (exit 1): qemu-img: it failed\n");
-    expect_runtime_err("qemu_img_info i \"/b\"\n",
-                       "t.case:1:1: runtime error: qemu-img info /b printed no JSON object");
+    expect_runtime_err("qemu_img_info i \"/tmp/fake-td/b\"\n",
+                       "t.case:1:1: runtime error: qemu-img info /tmp/fake-td/b printed no JSON object");
 }
 
 int main(void)
