@@ -101,6 +101,7 @@ static sim_job *job_new(sim *s, const char *id, job_type type)
 
 static void job_free(sim *s, sim_job *j)
 {
+    job_txn_unref(j->txn);
     sim_job **pp = &s->jobs;
     while (*pp && *pp != j) {
         pp = &(*pp)->next;
@@ -254,7 +255,7 @@ void job_dismiss(sim *s, sim_job *j)
     job_free(s, j);
 }
 
-static void job_update_rc(sim *s, sim_job *j)
+void job_update_rc(sim *s, sim_job *j)
 {
     if (!j->ret && j->cancelled) {
         j->ret = -ECANCELED;
@@ -284,6 +285,9 @@ void job_finalize_single(sim *s, sim_job *j)
 /* The job's run returned ret (QEMU's job_completed). */
 void job_completed(sim *s, sim_job *j, int ret)
 {
+    if (j->txn && job_txn_completed(s, j, ret)) {
+        return;     /* a grouped transaction's jobs end together */
+    }
     j->finished_work = true;
     if (!j->ret) {
         j->ret = ret;
@@ -589,6 +593,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     }
 
     sim_job *j = job_new(s, job_id, JOB_BACKUP);
+    j->inflight = (unsigned)max_workers;
     backup_priv *priv = calloc(1, sizeof *priv);
     priv->ctx = bk_ctx_for(s, j);
     j->speed = speed;

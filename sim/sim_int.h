@@ -188,6 +188,8 @@ struct sim_job {
     bool force_cancel;
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
+    struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
+    unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
     struct sim_job *next;       /* creation order */
 };
 
@@ -289,6 +291,19 @@ void job_transition(sim *s, sim_job *j, job_status st);
 void job_completed(sim *s, sim_job *j, int ret);
 void job_finalize_single(sim *s, sim_job *j);
 void job_dismiss(sim *s, sim_job *j);
+void job_update_rc(sim *s, sim_job *j);
+
+/* job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) */
+typedef struct sim_txn sim_txn;
+sim_txn *job_txn_new(void);
+void job_txn_add(sim_txn *t, sim_job *j);       /* takes a reference */
+void job_txn_unref(sim_txn *t);
+/* job_completed of a job in a transaction: true when handled here */
+bool job_txn_completed(sim *s, sim_job *j, int ret);
+/* job-finalize of a job in a group finalizes the group; a cancel of a
+ * waiting or pending one aborts it */
+void job_txn_finalize(sim *s, sim_job *j);
+void job_txn_abort(sim *s, sim_job *j);
 const char *job_type_name(sim_job *j);
 uint64_t job_offset(sim_job *j);
 uint64_t job_len(sim_job *j);

@@ -75,7 +75,7 @@ static cl_bitmap *bitmap_dup(const cl_bitmap *bm)
 
 /* ---- prepare / commit / abort per action kind ---------------------------- */
 
-static json_object *prepare(sim *s, action *a, const char *mode_err)
+static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *txn)
 {
     const char *t = a->type;
     json_object *err;
@@ -92,6 +92,10 @@ static json_object *prepare(sim *s, action *a, const char *mode_err)
         json_object_put(r);
         const char *id = jstr_(a->data, "job-id");
         a->job_id = xstrdup(id ? id : jstr_(a->data, "device"));
+        sim_job *j = job_find(s, a->job_id);
+        if (j && txn) {
+            job_txn_add(txn, j);    /* completion-mode grouped */
+        }
         return NULL;
     }
     if (!strcmp(t, "blockdev-snapshot-sync") || !strcmp(t, "blockdev-snapshot")) {
@@ -276,6 +280,8 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
     char *mode_err = NULL;
     json_object *err = NULL;
     size_t prepared = 0;
+    /* grouped: the backup jobs share a JobTxn */
+    sim_txn *txn = strcmp(mode, "individual") ? job_txn_new() : NULL;
     for (size_t i = 0; i < n && !err; i++) {
         json_object *el = json_object_array_get_idx(list, i);
         acts[i].type = jstr_(el, "type");
@@ -286,7 +292,7 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
                         acts[i].type, mode)
             : NULL;
         prepared = i + 1;
-        err = prepare(s, &acts[i], mode_err);
+        err = prepare(s, &acts[i], mode_err, txn);
     }
     free(mode_err);
     if (err) {
@@ -302,6 +308,7 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
         clean(s, &acts[i]);
     }
     free(acts);
+    job_txn_unref(txn);
     return err ? err : qmp_ok();
 }
 
