@@ -77,7 +77,7 @@ typedef enum {
     C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
     C_IMG_COMPARE_LOG,
     /* QEMU iotest translations: qemu-img as iotests calls it */
-    C_QEMU_IMG, C_QEMU_IMG_INFO
+    C_QEMU_IMG, C_QEMU_IMG_INFO, C_IMG_INFO_LOG, C_FILE_XOR, C_QEMU_IO_LOG
 } cmd_id;
 
 struct proc;

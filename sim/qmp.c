@@ -995,19 +995,8 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
         if (b->persistent && n->drv == DRV_QCOW2) {
-            /* also gone from the image */
-            sim_saved_bitmap **pp = &n->q->bitmaps;
-            while (*pp) {
-                if (!strcmp((*pp)->name, b->name)) {
-                    sim_saved_bitmap *d = *pp;
-                    *pp = d->next;
-                    free(d->name);
-                    cl_bitmap_free(d->bm);
-                    free(d);
-                } else {
-                    pp = &(*pp)->next;
-                }
-            }
+            /* also gone from the image (sim/qcow2_bitmap.c) */
+            q2_saved_remove(node_image_file(n), n->q, b->name);
         }
         bitmap_list_remove(n, b);
     } else if (!strcmp(cmd, "block-dirty-bitmap-clear")) {

@@ -68,6 +68,8 @@ size_t store_extent_count(const sim_store *s);
 typedef struct sim_saved_bitmap {
     char *name;
     cl_bitmap *bm;
+    uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
+    uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
     struct sim_saved_bitmap *next;
 } sim_saved_bitmap;
 
@@ -81,6 +83,7 @@ typedef struct sim_qcow2 {
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
     sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
+    uint64_t bm_dir_offset, bm_dir_size;    /* the bitmap directory, 0 when none */
 } sim_qcow2;
 
 typedef struct sim_file {

@@ -14,6 +14,7 @@
 #include "sim/blk.h"
 #include "sim/bitmap_extra.h"
 #include "sim/qapi.h"
+#include "sim/qcow2_bitmap.h"
 
 /* TransactionActionKind values QEMU 7.2 accepts, and the command whose
  * arguments each action's data has (NULL: its own type). */
@@ -169,18 +170,7 @@ static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *tx
         return err;
     }
     if (b->persistent && n->drv == DRV_QCOW2) {
-        sim_saved_bitmap **pp = &n->q->bitmaps;
-        while (*pp) {
-            if (!strcmp((*pp)->name, b->name)) {
-                sim_saved_bitmap *d = *pp;
-                *pp = d->next;
-                free(d->name);
-                cl_bitmap_free(d->bm);
-                free(d);
-            } else {
-                pp = &(*pp)->next;
-            }
-        }
+        q2_saved_remove(node_image_file(n), n->q, b->name);
     }
     a->node = n;
     a->bitmap = b;
