@@ -153,6 +153,27 @@ static void test_qemu_img(void **state)
                        "t.case:1:1: runtime error: qemu-img info /tmp/fake-td/b printed no JSON object");
 }
 
+static void test_img_info_log_and_file_xor(void **state)
+{
+    fake_backend *f = fake_new();
+    /* the fake's qemu-img info prints the reply set for it: here the human
+     * lines 242 filters */
+    fake_reply(f, "qemu-img info", "{\"x\": 1}");
+    expect(f, "img_info_log \"/tmp/fake-td/d\" extra=[\"--force-share\"]\n",
+           "{ \"x\": 1 }\n");
+    assert_non_null(strstr(f->calls.s, "qemu-img info -f qcow2 --force-share /tmp/fake-td/d\n"));
+    f->base.ops->destroy(&f->base);
+    expect_runtime_err("img_info_log \"/tmp/fake-td/d\" extra=[1]\n",
+                       "t.case:1:31: runtime error: extra[0] must be a string");
+    expect_runtime_err("file_xor \"/tmp/fake-td/d\" 0x5000f 4\n",
+                       "t.case:1:1: runtime error: the fake backend cannot change files");
+    expect_runtime_err("file_xor \"/tmp/fake-td/d\" 1 256\n",
+                       "t.case:1:1: runtime error: file_xor needs an offset >= 0 and a mask of 0..255");
+    expect_runtime_err("file_xor \"/etc/passwd\" 1 1\n",
+                       "t.case:1:1: runtime error: file_xor: '/etc/passwd' is outside the test "
+                       "directory /tmp/fake-td");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_qmp_get),
         cmocka_unit_test(test_launch_drives),
         cmocka_unit_test(test_qemu_img),
+        cmocka_unit_test(test_img_info_log_and_file_xor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
