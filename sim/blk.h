@@ -71,6 +71,9 @@ char *bitmap_sha256_hex(const cl_bitmap *bm);
 int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 
 /* resize.c */
+/* A copy of a bitmap for a node of `size` bytes: bits below the new end
+ * kept, a grown part clean, enabled as it was. */
+cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size);
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);
 /* HMP block_resize's reply text (as a json string) */
 json_object *hmp_block_resize(sim *s, const char *args);

@@ -12,6 +12,7 @@
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/qcow2_meta.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -417,6 +418,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             }
             if (w_off == c_off && w_end == c_end) {
                 q->l2[ci] |= Q2_ZERO;
+                q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
                 data_init(&z);
@@ -436,8 +438,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
      * a new cluster outside the write keep their old contents (COW). */
     for (uint64_t ci = first; ci <= last; ci++) {
         if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = 1;
-            q2_alloc_host(n);
+            q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
+            q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
         }
         q2_kind k = q2_cluster_kind(q, ci);
         uint64_t host = q->l2[ci] & ~Q2_ZERO;
@@ -454,6 +456,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             q2_read(s, n, c_off, c_len, &old);
             data_add_zero(&old, cs - old.len);
         }
+        bool new_host = !host;
         if (!host) {
             host = q2_alloc_host(n);
             blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
@@ -473,6 +476,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         }
         data_free(&old);
         q->l2[ci] = host;
+        q2_meta_cluster_alloc(n, ci, host, new_host);
     }
     uint64_t done = 0;
     while (len) {
@@ -640,6 +644,9 @@ int node_flush(sim *s, sim_node *n)
         return 0;
     }
     blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
+    if (n->drv == DRV_QCOW2) {
+        q2_meta_flush(n);   /* qcow2_write_caches: dirty L2 tables and refcounts */
+    }
     if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
         if (n->drv == DRV_BLKDEBUG) {

@@ -78,7 +78,9 @@ typedef struct sim_qcow2 {
     uint64_t cluster_size;
     uint64_t nclusters;
     uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
-    uint8_t *l2_table;      /* per L2 table: has its host cluster */
+    uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
+                             * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
+    bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
