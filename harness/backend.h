@@ -93,6 +93,18 @@ typedef struct bs_backend_ops {
      * when all is well, negative on failure. NULL where the VM serves by
      * itself (a real QEMU process). */
     int (*serve)(bs_backend *b, int timeout_ms);
+
+    /* qemu-img create -f FMT -o OPTIONS PATH SIZE (e.g. "cluster_size=4k");
+     * NULL where a backend takes no options. */
+    int (*img_create_opts)(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                           const char *options, char **err);
+
+    /* A qemu-nbd server process beside the VM (iotests' common.nbd):
+     * argv is qemu-nbd's command line (argv[0] "qemu-nbd", -k SOCKET among
+     * the options); it replaces a running one and is serving when this
+     * returns. stop ends it (no-op when none). NULL where not modelled. */
+    int (*qemu_nbd_start)(bs_backend *b, char *const argv[], char **err);
+    void (*qemu_nbd_stop)(bs_backend *b);
 } bs_backend_ops;
 
 struct bs_backend {

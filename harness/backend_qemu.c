@@ -50,6 +50,7 @@ typedef struct qemu_backend {
     char *test_dir;
     char *pid;
     int dead;       /* the driver is gone or out of step: refuse further ops */
+    pid_t nbd_pid;  /* a qemu-nbd server process (qemu_nbd_start), 0 when none */
 } qemu_backend;
 
 static void set_err(char **err, const char *fmt, ...)
@@ -435,12 +436,32 @@ static int reap(pid_t pid, double secs)
     }
 }
 
+static int q_qemu_nbd_start(bs_backend *b, char *const argv[], char **err)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = real_qemu_nbd_spawn(argv, err);
+    if (q->nbd_pid < 0) {
+        q->nbd_pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void q_qemu_nbd_stop(bs_backend *b)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = 0;
+}
+
 static void q_destroy(bs_backend *b)
 {
     qemu_backend *q = (qemu_backend *)b;
 
     if (!q)
         return;
+    q_qemu_nbd_stop(b);
     if (q->child > 0) {
         if (!q->dead) {
             char *err = NULL;
@@ -486,6 +507,9 @@ static const bs_backend_ops qemu_ops = {
     /* the client tools are the real programs, against QEMU's own export */
     .qemu_io = real_qemu_io,
     .img_map = real_img_map,
+    .img_create_opts = real_img_create,
+    .qemu_nbd_start = q_qemu_nbd_start,
+    .qemu_nbd_stop = q_qemu_nbd_stop,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

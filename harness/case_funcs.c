@@ -13,7 +13,7 @@ static const struct {
     size_t min, max;
 } funcs[] = {
     { "basename", 1, 1 },   /* os.path.basename */
-    { "dictpath", 2, 2 },   /* iotests' dictpath (evaluated by the interpreter) */
+    { "dictpath", 2, 2 },   /* iotests' dictpath(d, "a/b[0]/c"); evaluated by interp.c */
     { "get", 2, 3 },        /* dict.get(key[, default]); default none */
     { "has", 2, 2 },        /* key in dict */
     { "len", 1, 1 },        /* len() of a list, object or string */

@@ -838,7 +838,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "indent" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt options" },
     { "qemu_img", C_QEMU_IMG, 1, -1, "" },
     { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
     { "img_info_log", C_IMG_INFO_LOG, 1, 1, "extra check" },
@@ -861,11 +861,18 @@ static const cmd_spec cmds[] = {
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
-    { "shell_test", C_SHELL_TEST, 1, 1, "" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
+    { "shell_test", C_SHELL_TEST, 1, 1, "qemu" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
-    { "img_map", C_IMG_MAP, 1, 1, "context" },
+    { "img_map", C_IMG_MAP, 1, 1, "context image_opts start_offset max_length" },
+    { "sh_cmd", C_SH_CMD, 1, 1, "" },
+    { "qemu_nbd", C_QEMU_NBD, 1, -1, "" },
+    { "qemu_nbd_stop", C_QEMU_NBD_STOP, 0, 0, "" },
+    { "sock_file", C_SOCK_FILE, 2, 2, "" },
+    { "qemu_io_interactive", C_QEMU_IO_OPEN, 1, -1, "" },
+    { "qemu_io_cmd", C_QEMU_IO_CMD, 1, 1, "" },
+    { "qemu_io_close", C_QEMU_IO_CLOSE, 0, 0, "" },
     /* unittest-style checks (harness/checks.h) */
     { "qmp_get", C_QMP_GET, 2, 3, "" },
     { "event_get", C_EVENT_GET, 2, 2, "device" },
@@ -999,6 +1006,9 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_RUN:
         /* the tool, then its arguments: bare words are taken as text */
         want_word(p, pos[0], "a tool name");
+        return;
+    case C_SOCK_FILE:
+        want_word(p, pos[0], "a variable name");
         return;
     case C_IMAGE:
         if (want_word(p, pos[0], "an image model name") < 0 ||

@@ -39,7 +39,7 @@ bool bitmap_readonly(const sim_node *n, const sim_bitmap *b)
 
 bool bitmap_busy(const sim_bitmap *b)
 {
-    /* frozen by a job, exported over NBD, or being removed by a transaction */
+    /* a job, an NBD export (nbd.c) or a transaction's removal holds it */
     return cl_bitmap_busy(b->bm) || b->exported || b->txn_busy;
 }
 

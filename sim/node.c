@@ -11,6 +11,7 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/bitmap_extra.h"
 #include "sim/qcow2_bitmap.h"
 #include "sim/qcow2_meta.h"
 
@@ -758,9 +759,7 @@ static json_object *bitmap_info(sim_bitmap *b)
     }
     json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
     json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy",
-                           json_object_new_boolean(cl_bitmap_busy(b->bm) || b->exported ||
-                                                   b->txn_busy));
+    json_object_object_add(o, "busy", json_object_new_boolean(bitmap_busy(b)));
     json_object_object_add(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_object_object_add(o, "count",

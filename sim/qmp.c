@@ -1197,14 +1197,14 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     if (wl == 0) {
         return qmp_return(json_object_new_string(""));
     }
-    if (wl == 12 && !strncmp(line, "block_resize", wl)) {
-        return qmp_return(hmp_block_resize(s, line + wl));     /* sim/resize.c */
-    }
     if (wl == 9 && !strncmp(line, "drive_add", 9)) {
         char *m = hmp_drive_add(s, line + wl);
         json_object *r = qmp_return(json_object_new_string(m));
         free(m);
         return r;
+    }
+    if (wl == 12 && !strncmp(line, "block_resize", wl)) {
+        return qmp_return(hmp_block_resize(s, line + wl));     /* sim/resize.c */
     }
     if (strncmp(line, "qemu-io", wl) || wl != 7) {
         char *m = xasprintf("unknown command: '%.*s'\r\n", (int)wl, line);

@@ -54,7 +54,8 @@ static json_object *q2_resize(sim_node *n, uint64_t size)
         return qmp_error("GenericError", "the simulator models qcow2 images of at most %llu "
                          "clusters", (unsigned long long)SIM_Q2_MAX_CLUSTERS);
     }
-    q2_set_nclusters(q, (size + q->cluster_size - 1) / q->cluster_size);
+    uint64_t ncl = (size + q->cluster_size - 1) / q->cluster_size;
+    q2_set_clusters(q, ncl);     /* the L2 array is fs.c's */
     q->size = size;
     return NULL;
 }
