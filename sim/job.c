@@ -216,6 +216,9 @@ static void backup_sync_bitmap(sim *s, sim_job *j, int ret)
 
 static void job_event_completed(sim *s, sim_job *j)
 {
+    if (j->unstarted) {
+        return;     /* "Emit events only if we actually started" */
+    }
     if (j->type != JOB_BACKUP) {
         return;
     }
@@ -654,6 +657,10 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     tgt->busy_job = j;
 
     job_transition(s, j, JS_CREATED);
+    if (s->defer_job_start) {
+        j->unstarted = true;    /* a transaction starts it at commit (job_txn.c) */
+        return qmp_ok();
+    }
     job_transition(s, j, JS_RUNNING);
     /* blockdev-backup ends its drained section with the job started: one
      * pause/resume pair, always (later drains add timing-dependent pairs,

@@ -158,3 +158,30 @@ void job_txn_abort(sim *s, sim_job *j)
     abort_others(s, j);
     txn_apply(s, t, job_finalize_single);
 }
+
+void job_start_deferred(sim *s, sim_job *j)
+{
+    if (!j->unstarted) {
+        return;
+    }
+    j->unstarted = false;
+    job_transition(s, j, JS_RUNNING);
+    job_transition(s, j, JS_PAUSED);    /* its node is still drained */
+}
+
+void job_resume_deferred(sim *s, sim_job *j)
+{
+    if (j->status == JS_PAUSED) {
+        job_transition(s, j, JS_RUNNING);
+    }
+}
+
+void job_cancel_unstarted(sim *s, sim_job *j)
+{
+    /* job_cancel_locked of a job not started: job_completed, cancelled */
+    j->cancelled = true;
+    if (j->bk) {
+        cl_backup_cancel(j->bk);
+    }
+    job_completed(s, j, -ECANCELED);
+}

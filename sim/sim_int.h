@@ -194,6 +194,7 @@ struct sim_job {
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
     struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
+    bool unstarted;             /* made by a transaction's prepare, not started yet */
     unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
     struct sim_job *next;       /* creation order */
 };
@@ -227,6 +228,7 @@ typedef struct sim {
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
     void *commit_jobs;          /* block-commit jobs, sim/commit.c */
     struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
@@ -310,6 +312,12 @@ bool job_txn_completed(sim *s, sim_job *j, int ret);
  * waiting or pending one aborts it */
 void job_txn_finalize(sim *s, sim_job *j);
 void job_txn_abort(sim *s, sim_job *j);
+/* A transaction's jobs: job_start at commit (running, then paused by the
+ * drained section), resumed when clean ends that section; a job never
+ * started ends with no BLOCK_JOB_* event (job_finalize_single_locked). */
+void job_start_deferred(sim *s, sim_job *j);
+void job_resume_deferred(sim *s, sim_job *j);
+void job_cancel_unstarted(sim *s, sim_job *j);
 const char *job_type_name(sim_job *j);
 uint64_t job_offset(sim_job *j);
 uint64_t job_len(sim_job *j);

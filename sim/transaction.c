@@ -86,7 +86,9 @@ static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *tx
     if (!strcmp(t, "blockdev-backup") || !strcmp(t, "drive-backup")) {
         /* the job is made now; QEMU starts it at commit, which the virtual
          * clock cannot tell apart: nothing runs before the reply */
+        s->defer_job_start = true;
         json_object *r = sim_dispatch(s, t, a->data);
+        s->defer_job_start = false;
         if (is_error(r)) {
             return r;
         }
@@ -186,6 +188,12 @@ static void commit(sim *s, action *a)
         bitmap_list_remove(a->node, a->bitmap);
     } else if (!strcmp(t, "blockdev-snapshot-sync") || !strcmp(t, "blockdev-snapshot")) {
         snapshot_commit(s, &a->snap);
+    } else if (a->job_id) {
+        /* blockdev_backup_commit: job_start */
+        sim_job *j = job_find(s, a->job_id);
+        if (j) {
+            job_start_deferred(s, j);
+        }
     }
 }
 
@@ -215,16 +223,24 @@ static void abort_action(sim *s, action *a)
     } else if (!strcmp(t, "blockdev-snapshot-sync") || !strcmp(t, "blockdev-snapshot")) {
         snapshot_abort(s, &a->snap);
     } else if (a->job_id) {
-        /* blockdev_backup_abort: job_cancel_sync(job, force) */
-        json_object *args = json_object_new_object();
-        json_object_object_add(args, "id", json_object_new_string(a->job_id));
-        json_object_put(qmp_job_command(s, "job-cancel", args));
-        json_object_put(args);
+        /* blockdev_backup_abort: job_cancel_sync(job, force) of a job that
+         * never started */
+        sim_job *j = job_find(s, a->job_id);
+        if (j && j->unstarted) {
+            job_cancel_unstarted(s, j);
+        }
     }
 }
 
 static void clean(sim *s, action *a)
 {
+    if (a->job_id) {
+        /* blockdev_backup_clean: the drained section ends, the job runs */
+        sim_job *j = job_find(s, a->job_id);
+        if (j) {
+            job_resume_deferred(s, j);
+        }
+    }
     if (!strcmp(a->type, "blockdev-snapshot-sync") || !strcmp(a->type, "blockdev-snapshot")) {
         snapshot_clean(s, &a->snap);
     }
