@@ -844,8 +844,9 @@ static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
  * -drive if=I,id=driveN,file=P,format=F,cache=writeback,aio=threads[,O]
  * (the cache and aio modes ./check uses by default). A virtio drive needs a
  * PC machine; the backends see the whole argv. */
-static int drive_argv(interp *I, const arg *a, json_object *drives, const arg *xa,
-                      json_object *extra, char ***argv, size_t *argc)
+static __attribute__((noinline)) int drive_argv(interp *I, const arg *a, json_object *drives,
+                                                const arg *xa, json_object *extra, char ***argv,
+                                                size_t *argc)
 {
     if (drives && (!json_object_is_type(drives, json_type_array) || is_none(I, drives))) {
         rt_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
@@ -2260,7 +2261,8 @@ static int img_run(interp *I, const stmt *s, const char *const *argv, size_t arg
 
 /* `qemu_img ARG...`: iotests' qemu_img(): nothing printed; a failure
  * (non-zero exit) stops the case. */
-static int exec_qemu_img(interp *I, const stmt *s)
+/* not inlined: exec_cmd's frame stays small for deep nesting */
+static __attribute__((noinline)) int exec_qemu_img(interp *I, const stmt *s)
 {
     char **argv = calloc(s->nargs + 1, sizeof(*argv));
     if (!argv)
@@ -2290,7 +2292,8 @@ static int exec_qemu_img(interp *I, const stmt *s)
 
 /* `qemu_img_info VAR PATH [force_share=B]`: iotests' qemu_img_info():
  * `qemu-img info --output=json [--force-share] PATH`, parsed, bound to VAR. */
-static int exec_qemu_img_info(interp *I, const stmt *s)
+/* not inlined: exec_cmd's frame stays small for deep nesting */
+static __attribute__((noinline)) int exec_qemu_img_info(interp *I, const stmt *s)
 {
     int force = 0;
     char *path = get_str(I, s->args[1].e);
@@ -2372,7 +2375,8 @@ static char *filter_img_info(const char *out, const char *filename)
 /* `img_info_log PATH [extra=LIST] [check=B]`: iotests' img_info_log:
  * `qemu-img info -f qcow2 EXTRA PATH` (stderr with stdout), filtered,
  * logged; a failure stops the case unless check is false. */
-static int exec_img_info_log(interp *I, const stmt *s)
+/* not inlined: exec_cmd's frame stays small for deep nesting */
+static __attribute__((noinline)) int exec_img_info_log(interp *I, const stmt *s)
 {
     int check = 1, r = -1;
     const arg *xa = stmt_kwarg(s, "extra");
@@ -2433,7 +2437,8 @@ out:
 
 /* `file_xor PATH OFFSET MASK`: 242's toggle_flag: one byte of an image
  * file XORed with MASK. */
-static int exec_file_xor(interp *I, const stmt *s)
+/* not inlined: exec_cmd's frame stays small for deep nesting */
+static __attribute__((noinline)) int exec_file_xor(interp *I, const stmt *s)
 {
     char *path = get_str(I, s->args[0].e), *err = NULL;
     int64_t off, mask;
