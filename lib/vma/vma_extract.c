@@ -366,7 +366,13 @@ static int extract(const char *archive, const char *dir,
     if (!s.r) {
         return err ? err->code : -EINVAL;
     }
-    ret = track(&s, dir, true, err);
+    /* Refuse an existing directory before registering the name, so a
+     * signal can never remove a directory that is not ours. */
+    struct stat st;
+
+    ret = lstat(dir, &st) == 0
+              ? vma_fail(err, -EEXIST, "target directory '%s' already exists", dir)
+              : track(&s, dir, true, err);
     if (ret == 0 && mkdir(dir, 0777) < 0) {
         int e = errno;
 
