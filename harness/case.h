@@ -39,6 +39,7 @@ typedef struct expr {
     size_t nitems;
     expr_op op;                 /* E_BIN */
     struct expr *l, *r;         /* E_BIN, E_INDEX (l[r]); E_NOT/E_NEG use l */
+    int depth;                  /* levels of the tree below and including it */
 } expr;
 
 /* A command argument: a bare word or an expression, maybe with "key=". */
@@ -92,6 +93,7 @@ struct stmt {
     block body;                 /* S_FOR */
     cmd_id cmd;                 /* S_CMD */
     struct proc *proc;          /* S_CALL target; C_RUN_JOB pre_finalize */
+    const char *file;           /* the file it was read from (owned by the program) */
 };
 
 typedef struct proc {
@@ -100,6 +102,7 @@ typedef struct proc {
     size_t nparams;
     block body;
     int line, col;
+    const char *file;
 } proc;
 
 typedef struct program {
@@ -107,12 +110,22 @@ typedef struct program {
     block top;
     proc **procs;
     size_t nprocs;
+    char **files;               /* the case file, then every file it includes */
+    size_t nfiles;
 } program;
+
+/* How deep expressions (brackets, unary operators, chains of binary
+ * operators) and blocks may nest; deeper input is an error, not a crash. */
+#define CASE_MAX_NESTING 1000
 
 /* NULL and *err (malloc'd) on failure. */
 program *case_parse_file(const char *path, char **err);
 program *case_parse_string(const char *file, const char *text, char **err);
 void case_free(program *p);
+/* `-D NAME=VALUE`: every top-level `let NAME` (the case's own or an included
+ * file's) binds VALUE, an expression of the language, instead. -1 and *err
+ * when the definition is malformed or the case has no top-level let NAME. */
+int case_define(program *p, const char *definition, char **err);
 /* The value of arg `key` of a command statement, or NULL. */
 const arg *stmt_kwarg(const stmt *s, const char *key);
 

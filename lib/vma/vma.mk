@@ -28,5 +28,10 @@ $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
 # `make bench`: 2 GiB create/extract beside cat and cp (VMA_BENCH_MB to resize).
 $(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(VMA_LINK),$(VMA_LIBS)))
 
+# Fuzzing (tools/fuzz.mk): the archive reader and the header parser, and the
+# regression test that replays their findings.
+$(eval $(call add_fuzz,vma_reader,lib/vma/fuzz/fuzz_vma_reader.c lib/vma/fuzz/vma_fuzz.c,$(VMA_LINK) $(VMA_LIBS)))
+$(eval $(call add_fuzz,vma_header,lib/vma/fuzz/fuzz_vma_header.c lib/vma/fuzz/vma_fuzz.c,$(VMA_LINK) $(VMA_LIBS)))
+$(eval $(call add_test,vma_fuzz_regressions,lib/vma/fuzz/test_vma_fuzz_regressions.c lib/vma/fuzz/vma_fuzz.c,$(VMA_LINK),$(VMA_LIBS)))
 # The vma_cli fuzz target and its regression test.
 include lib/vma/fuzz/vma_cli_fuzz.mk
