@@ -5,7 +5,8 @@
  * output lines, and its split of them: listings, DEVINFO and extract/verify
  * progress on stdout; create's progress, messages and errors on stderr.
  *
- * Exit status: 0 success, 1 failure or usage error (Proxmox's help exits
+ * Exit status: 0 success, 255 when `config` finds no such blob (as
+ * Proxmox), 1 other failure or usage error (Proxmox's help exits
  * 1; its errors abort). A signal (INT, TERM, HUP) removes what the run
  * created and then ends the process as the signal would.
  */
@@ -23,7 +24,8 @@
 #include "vma/vma_cleanup.h"
 #include "vma/vma_cli.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1 };
+/* EXIT_NOT_FOUND: Proxmox's `vma config` returns -1 from main for a missing blob. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_NOT_FOUND = 255 };
 
 static const char *progname = "vma";
 
@@ -131,12 +133,15 @@ static int cmd_config(const vma_cli *cli)
         if (cli->config_all || strcmp(ci->name, name) == 0) {
             fwrite(ci->data, 1, ci->len, stdout);
             found++;
+            if (!cli->config_all) {
+                break;      /* Proxmox prints the first blob of that name */
+            }
         }
     }
     vma_reader_free(r);
     if (!found && !cli->config_all) {
         fprintf(stderr, "%s: unable to find configuration data '%s'\n", progname, name);
-        return EXIT_FAIL;
+        return EXIT_NOT_FOUND;
     }
     return EXIT_OK;
 }
@@ -248,6 +253,9 @@ static void read_progress(void *opaque, uint64_t bytes_read)
         return;
     }
     done = vma_reader_cluster_bytes(rr->r);
+    if (!done) {
+        return;     /* Proxmox prints progress only as clusters are read */
+    }
     total = vma_reader_total_bytes(rr->r);
     percent = total ? (int)((unsigned __int128)done * 100 / total) : 100;
     if (percent > 100) {
@@ -274,6 +282,10 @@ static void read_summary(read_report *rr, const vma_reader *r)
     if (done) {
         printf("total bytes read %" PRIu64 ", sparse bytes %" PRIu64 " (%.3g%%)\n", done,
                zero, 100.0 * (double)zero / (double)done);
+        if (done > zero) {  /* Proxmox skips this line when nothing is data */
+            printf("space reduction due to 4K zero blocks %.3g%%\n",
+                   100.0 * (double)vma_reader_partial_zero_bytes(r) / (double)(done - zero));
+        }
     } else {
         printf("vma archive contains no image data\n");
     }
@@ -338,6 +350,9 @@ static int cmd_verify(const vma_cli *cli)
         return failure(&err);
     }
     rr.r = r;
+    if (cli->verbose) {
+        print_listing(r);   /* Proxmox's verify -v lists the archive first */
+    }
     vma_reader_set_progress(r, read_progress, &rr);
     ret = vma_reader_restore(r, &err);
     if (ret == 0) {
@@ -348,10 +363,7 @@ static int cmd_verify(const vma_cli *cli)
         fflush(stdout);
         return failure(&err);
     }
-    if (cli->verbose) {
-        fprintf(stderr, "%s: archive is valid\n", cli->archive);
-    }
-    return EXIT_OK;
+    return EXIT_OK;     /* silent on success, as Proxmox's verify */
 }
 
 int main(int argc, char **argv)

@@ -70,6 +70,7 @@ awk '
     /^progress [0-9]+% \(read [0-9]+ bytes, duration [0-9]+ sec\)$/ {
         if (state < 3) bad = "progress before DEVINFO"; state = 4; progress++; next }
     /^total bytes read / { if (state != 4) bad = "summary out of place"; state = 5; next }
+    /^space reduction due to 4K zero blocks / { if (state != 5) bad = "reduction out of place"; next }
     { bad = "unexpected line: " $0 }
     END {
         if (bad) { print bad; exit 1 }
