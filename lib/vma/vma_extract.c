@@ -122,12 +122,30 @@ static int create_file(extract_state *s, const char *name, int *fd, vma_error *e
     return 0;
 }
 
+/* Does a config after index i carry the same name? */
+static bool config_named_later(const vma_reader *r, unsigned i)
+{
+    const char *name = vma_reader_config(r, i)->name;
+
+    for (unsigned j = i + 1; j < vma_reader_config_count(r); j++) {
+        if (strcmp(vma_reader_config(r, j)->name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int write_configs(extract_state *s, vma_error *err)
 {
     for (unsigned i = 0; i < vma_reader_config_count(s->r); i++) {
         const vma_config_info *c = vma_reader_config(s->r, i);
         int fd, ret;
 
+        /* Proxmox's writer archives two configs of one base name, and its
+         * extract writes them in turn: the last one is what stays. */
+        if (config_named_later(s->r, i)) {
+            continue;
+        }
         if ((ret = vma_name_check("config", c->name, err)) < 0 ||
             (ret = create_file(s, c->name, &fd, err)) < 0) {
             return ret;
