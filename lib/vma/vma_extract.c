@@ -20,6 +20,9 @@
 #include "vma/vma_int.h"
 #include "vma/vma_map.h"
 
+/* How much larger than its device an existing restore target may be. */
+#define VMA_TARGET_SLACK (4u * 1024 * 1024)
+
 /* Something this run created, removed on failure. */
 typedef struct created {
     char *path;
@@ -249,6 +252,15 @@ static int open_map_target(extract_state *s, unsigned id, const vma_device_info 
             return vma_fail(err, -ENOSPC, "target '%s' for device '%s' has %lld bytes, "
                             "the device %llu", m->path, di->name, (long long)end,
                             (unsigned long long)di->size);
+        }
+        /* Proxmox's reader tolerates a target up to 4 MiB larger than the
+         * device (storage granularity), measured as QEMU does, in whole
+         * 512-byte sectors, and refuses anything larger as a wrong volume. */
+        if (end >= 0 && ((uint64_t)end + 511) / 512 * 512 - di->size > VMA_TARGET_SLACK) {
+            close(fd);
+            return vma_fail(err, -EINVAL, "target '%s' for device '%s' has %lld bytes, "
+                            "more than 4 MiB over the device's %llu", m->path, di->name,
+                            (long long)end, (unsigned long long)di->size);
         }
     }
     if (fd < 0) {
