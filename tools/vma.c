@@ -12,10 +12,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,7 +199,65 @@ static void create_done(void *opaque, const vma_writer *w)
     }
 }
 
+static int create_to(const vma_cli *cli, const char *archive);
+
+/* Proxmox's create writes an archive named "exec:COMMAND" into the standard
+ * input of COMMAND run by the shell (popen). Ours points its stdout at that
+ * pipe and writes "-"; a command that fails fails the create. */
+static int create_exec(const vma_cli *cli, const char *command)
+{
+    FILE *pipe;
+    int saved, ret, status;
+
+    fflush(stdout);
+    pipe = popen(command, "w");
+    if (!pipe) {
+        fprintf(stderr, "%s: create: cannot run '%s': %s\n", progname, command,
+                strerror(errno));
+        return EXIT_FAIL;
+    }
+    saved = dup(STDOUT_FILENO);
+    if (saved < 0 || dup2(fileno(pipe), STDOUT_FILENO) < 0) {
+        fprintf(stderr, "%s: create: cannot redirect output to '%s': %s\n", progname,
+                command, strerror(errno));
+        if (saved >= 0) {
+            close(saved);
+        }
+        pclose(pipe);
+        return EXIT_FAIL;
+    }
+    /* A command that stops reading is an error message, not SIGPIPE (the
+     * command itself, already started, keeps the default). */
+    signal(SIGPIPE, SIG_IGN);
+    ret = create_to(cli, "-");
+    /* Our copy of the pipe must close before pclose waits for the reader. */
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    status = pclose(pipe);
+    if (ret == EXIT_OK && status != 0) {
+        if (status > 0 && WIFEXITED(status)) {
+            fprintf(stderr, "%s: create: '%s' exited %d\n", progname, command,
+                    WEXITSTATUS(status));
+        } else if (status > 0 && WIFSIGNALED(status)) {
+            fprintf(stderr, "%s: create: '%s' was killed by signal %d\n", progname,
+                    command, WTERMSIG(status));
+        } else {
+            fprintf(stderr, "%s: create: waiting for '%s' failed\n", progname, command);
+        }
+        ret = EXIT_FAIL;
+    }
+    return ret;
+}
+
 static int cmd_create(const vma_cli *cli)
+{
+    if (strncmp(cli->archive, "exec:", 5) == 0) {
+        return create_exec(cli, cli->archive + 5);
+    }
+    return create_to(cli, cli->archive);
+}
+
+static int create_to(const vma_cli *cli, const char *archive)
 {
     vma_create_options opts = { 0 };
     create_progress prog = { cli->verbose, -1 };
@@ -211,7 +271,7 @@ static int cmd_create(const vma_cli *cli)
             return EXIT_FAIL;
         }
     }
-    if (strcmp(cli->archive, "-") == 0 && isatty(STDOUT_FILENO)) {
+    if (strcmp(archive, "-") == 0 && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "%s: create: refusing to write an archive to a terminal\n",
                 progname);
         return EXIT_FAIL;
@@ -222,7 +282,7 @@ static int cmd_create(const vma_cli *cli)
     opts.progress = create_step;
     opts.progress_opaque = &prog;
     opts.on_done = create_done;
-    if (vma_create_archive(cli->archive, cli->devs, cli->ndevs, &opts, &err) < 0) {
+    if (vma_create_archive(archive, cli->devs, cli->ndevs, &opts, &err) < 0) {
         return failure(&err);
     }
     return EXIT_OK;

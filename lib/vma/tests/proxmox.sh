@@ -93,4 +93,17 @@ for t in ok over; do
     esac
 done
 
+# create exec:COMMAND writes into COMMAND's stdin, as Proxmox's writer
+# (popen); a command that fails or stops reading fails the create.
+"$VMA" create "exec:cat > piped.vma" -c X/qemu-server.conf -d format=raw:t=in/tiny.raw \
+    || fail "create exec:"
+[ ! -e "exec:cat > piped.vma" ] || fail "exec: taken as a file name"
+"$VMA" verify piped.vma || fail "archive written through exec:"
+[ "$("$VMA" config piped.vma)" = "$(cat X/qemu-server.conf)" ] || fail "exec: config"
+set +e; "$VMA" create "exec:cat > /dev/null; exit 3" -d format=raw:t=in/tiny.raw 2> err
+rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "exited 3" err || fail "failing exec: command: rc $rc, $(cat err)"
+set +e; "$VMA" create "exec:exit 0" -d format=raw:s=in/scsi0.raw 2> err; rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "Broken pipe" err || fail "exec: command not reading: rc $rc, $(cat err)"
+
 echo "proxmox: OK (3 archives from Proxmox's writer; file, .zst and pipe)"
