@@ -298,35 +298,51 @@ typedef struct read_report {
     const vma_reader *r;
     int last_percent;
     uint64_t start_ns;
+    uint64_t clusters;        /* clusters already accounted for */
+    uint64_t whole_clusters;  /* the percentage's denominator */
 } read_report;
 
-/* The reference reader's progress (stdout): percent of the header's
- * device sizes, whether the archive comes from a file or a pipe. */
+/* Proxmox's reader counts progress in clusters: clusters read over the sum
+ * of each device's whole 64 KiB clusters (size / 65536, rounded down; the
+ * vmstate counted by verify, not by extract), one line at each cluster that
+ * changes the percentage from the last one printed (0 at the start, so
+ * "progress 0%" never appears). It can pass 100 when a device ends in a partial
+ * cluster; with no whole cluster at all Proxmox divides by zero, and we
+ * print nothing. */
+static void count_whole_clusters(read_report *rr, const vma_reader *r, bool with_vmstate)
+{
+    rr->whole_clusters = 0;
+    for (unsigned id = 1; id < 255; id++) {
+        const vma_device_info *d = vma_reader_device(r, id);
+
+        if (d && (with_vmstate || !d->is_vmstate)) {
+            rr->whole_clusters += d->size / VMA_CLUSTER_SIZE;
+        }
+    }
+}
+
+/* Called after each extent: the lines Proxmox prints for its clusters. */
 static void read_progress(void *opaque, uint64_t bytes_read)
 {
     read_report *rr = opaque;
-    uint64_t done, total;
-    int percent;
+    uint64_t now;
 
     (void)bytes_read;
-    if (!rr->verbose || !rr->r) {
+    if (!rr->verbose || !rr->r || !rr->whole_clusters) {
         return;
     }
-    done = vma_reader_cluster_bytes(rr->r);
-    if (!done) {
-        return;     /* Proxmox prints progress only as clusters are read */
+    now = vma_reader_cluster_bytes(rr->r) / VMA_CLUSTER_SIZE;
+    for (uint64_t c = rr->clusters + 1; c <= now; c++) {
+        int percent = (int)((unsigned __int128)c * 100 / rr->whole_clusters);
+
+        if (percent != rr->last_percent) {
+            printf("progress %d%% (read %" PRIu64 " bytes, duration %" PRIu64 " sec)\n",
+                   percent, c * VMA_CLUSTER_SIZE, (now_ns() - rr->start_ns) / 1000000000u);
+            rr->last_percent = percent;
+        }
     }
-    total = vma_reader_total_bytes(rr->r);
-    percent = total ? (int)((unsigned __int128)done * 100 / total) : 100;
-    if (percent > 100) {
-        percent = 100;
-    }
-    if (percent != rr->last_percent) {
-        printf("progress %d%% (read %" PRIu64 " bytes, duration %" PRIu64 " sec)\n",
-               percent, done, (now_ns() - rr->start_ns) / 1000000000u);
-        fflush(stdout);
-        rr->last_percent = percent;
-    }
+    rr->clusters = now;
+    fflush(stdout);
 }
 
 static void read_summary(read_report *rr, const vma_reader *r)
@@ -356,6 +372,7 @@ static void extract_header(void *opaque, const vma_reader *r)
     read_report *rr = opaque;
 
     rr->r = r;
+    count_whole_clusters(rr, r, false);
     if (rr->listing) {
         print_listing(r);
     }
@@ -367,6 +384,8 @@ static void extract_device(void *opaque, const char *path, uint64_t size)
 {
     read_report *rr = opaque;
 
+    /* Proxmox's duration counts from the restore's start, after the map. */
+    rr->start_ns = now_ns();
     if (rr->verbose || rr->listing) {
         printf("DEVINFO %s %" PRIu64 "\n", path, size);
         fflush(stdout);
@@ -382,7 +401,7 @@ static int cmd_extract(const vma_cli *cli)
 {
     vma_extract_options opts = { 0 };
     read_report rr = { .verbose = cli->verbose, .listing = cli->map != NULL,
-                       .last_percent = -1, .start_ns = now_ns() };
+                       .last_percent = 0, .start_ns = now_ns() };
     vma_error err = { 0 };
 
     opts.map_path = cli->map;
@@ -401,7 +420,7 @@ static int cmd_extract(const vma_cli *cli)
 
 static int cmd_verify(const vma_cli *cli)
 {
-    read_report rr = { .verbose = cli->verbose, .last_percent = -1, .start_ns = now_ns() };
+    read_report rr = { .verbose = cli->verbose, .last_percent = 0, .start_ns = now_ns() };
     vma_error err = { 0 };
     vma_reader *r = vma_reader_open(cli->archive, &err);
     int ret;
@@ -410,6 +429,7 @@ static int cmd_verify(const vma_cli *cli)
         return failure(&err);
     }
     rr.r = r;
+    count_whole_clusters(&rr, r, true);
     if (cli->verbose) {
         print_listing(r);   /* Proxmox's verify -v lists the archive first */
     }
