@@ -76,6 +76,17 @@ sed '$d' "$DATA/pve-mixed.list" | cmp -s - out || { diff out "$DATA/pve-mixed.li
 rm -rf Y; "$VMA" extract ours.vma Y > /dev/null
 (cd Y && sha256sum -c --quiet "$DATA/pve-mixed.sha256") || fail "create: extract of ours"
 
+# The restore-map flow: stdout equals Proxmox's (listing, progress, summary;
+# no DEVINFO under -r), targets written in place, skipped drives untouched.
+truncate -s 70144 s0.raw; truncate -s 512 t0.raw
+printf 'format=raw:cache=none:0:drive-scsi0=s0.raw\n1:tiny=t0.raw\nskip=%s\nskip=drive-sparse\ndone\n' \
+    "$long" > map
+"$VMA" extract -v -r map pve-mixed.vma RT > out || fail "extract -r"
+normalized out | cmp -s - "$DATA/pve-mixed.restore-r" || { diff out "$DATA/pve-mixed.restore-r" >&2; fail "extract -r stdout"; }
+cmp -s s0.raw X/disk-drive-scsi0.raw && cmp -s t0.raw X/disk-tiny.raw || fail "extract -r targets"
+[ "$(ls RT | tr '\n' ' ')" = "empty.conf qemu-server.conf qemu-server.fw vmstate.bin " ] \
+    || fail "extract -r directory: $(ls RT)"
+
 # -r to existing targets: up to 4 MiB over the device is fine, one byte
 # more is refused (Proxmox: "unexpected size"), the target left as it was.
 truncate -s $((70144 + 4194304)) ok.raw
