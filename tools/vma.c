@@ -157,6 +157,34 @@ typedef struct create_progress {
     int last_percent;
 } create_progress;
 
+/* Proxmox's writer counts as zero every 4 KiB block it does not store,
+ * whole, the blocks past a device's end in its last cluster included. Of a
+ * stream's accepted bytes, the non-zero ones fill whole blocks but for a
+ * partial last block, so the stored blocks are those bytes rounded up. */
+static uint64_t pve_zero_bytes(const vma_stream_status *st)
+{
+    uint64_t stored = (st->transferred - st->zero_bytes + VMA_BLOCK_SIZE - 1) /
+                      VMA_BLOCK_SIZE;
+
+    return st->clusters * VMA_CLUSTER_SIZE - stored * VMA_BLOCK_SIZE;
+}
+
+/* Proxmox's create totals: the header sizes; transferred bytes, of the
+ * vmstate whole clusters; zero bytes counted as above. */
+static void pve_totals(const vma_writer *w, uint64_t *size, uint64_t *done, uint64_t *zero)
+{
+    *size = *done = *zero = 0;
+    for (unsigned id = 1; id <= VMA_MAX_DEVICES; id++) {
+        vma_stream_status st;
+
+        if (vma_writer_stream_status(w, id, &st)) {
+            *size += st.size;
+            *done += st.is_vmstate ? st.clusters * VMA_CLUSTER_SIZE : st.transferred;
+            *zero += pve_zero_bytes(&st);
+        }
+    }
+}
+
 /* The reference's create progress (stderr), when the percentage changes. */
 static void create_step(void *opaque, const vma_writer *w)
 {
@@ -167,7 +195,7 @@ static void create_step(void *opaque, const vma_writer *w)
     if (!p->verbose) {
         return;
     }
-    vma_writer_total_status(w, &size, &done, &zero);
+    pve_totals(w, &size, &done, &zero);
     if (!size) {
         return;
     }
@@ -192,9 +220,12 @@ static void create_done(void *opaque, const vma_writer *w)
         vma_stream_status st;
 
         if (vma_writer_stream_status(w, id, &st)) {
-            fprintf(stderr, "image %s: size=%" PRIu64 " zeros=%" PRIu64 " saved=%" PRIu64
-                    "\n", st.name, st.transferred, st.zero_bytes,
-                    st.transferred - st.zero_bytes);
+            uint64_t zero = pve_zero_bytes(&st);
+
+            /* saved goes negative for a device smaller than its last
+             * cluster's zero blocks; Proxmox prints it signed. */
+            fprintf(stderr, "image %s: size=%" PRIu64 " zeros=%" PRIu64 " saved=%" PRId64
+                    "\n", st.name, st.size, zero, (int64_t)(st.size - zero));
         }
     }
 }

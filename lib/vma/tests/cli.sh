@@ -63,7 +63,7 @@ printf 'fw\n' > "$T/qemu-server.fw"
 # to 512 (200000 and 5000000 are multiples; a.raw's are not, see below).
 expect_rc 0 "$VMA" create -v --speed 1G -c "$T/qemu-server.conf" -c "$T/qemu-server.fw" \
     "$T/x.vma" drive-scsi0="$T/a.raw" "$T/b.raw" vmstate="$T/vm.bin"
-contains "$T/err" "image drive-scsi0: size=200192 zeros=0 saved=200192"
+contains "$T/err" "image drive-scsi0: size=200192 zeros=61440 saved=138752"
 contains "$T/err" "progress 100%"
 [ ! -s "$T/out" ] || fail "create printed on stdout"
 expect_rc 0 "$VMA" list "$T/x.vma"

@@ -67,10 +67,12 @@ head -c 70003 X/disk-drive-scsi0.raw > in/scsi0.raw
 head -c 100 X/disk-tiny.raw > in/tiny.raw
 head -c 4101 X/disk-"$long".raw > in/long.raw
 head -c 9000 X/vmstate.bin > in/vmstate.bin
-"$VMA" create ours.vma -c X/qemu-server.conf -c X/empty.conf -c X/qemu-server.fw \
+"$VMA" create -v ours.vma -c X/qemu-server.conf -c X/empty.conf -c X/qemu-server.fw \
     -d format=raw:drive-scsi0=in/scsi0.raw -d format=raw:tiny=in/tiny.raw \
     -d format=raw:"$long"=in/long.raw -d format=raw:drive-sparse=X/disk-drive-sparse.raw \
-    -d format=raw:vmstate=in/vmstate.bin || fail "create"
+    -d format=raw:vmstate=in/vmstate.bin 2> err || fail "create"
+grep '^image ' err | cmp -s - "$DATA/pve-mixed.create-v" \
+    || { cat err >&2; fail "create -v: per-image summary differs from Proxmox's"; }
 "$VMA" list ours.vma | sed '$d' > out
 sed '$d' "$DATA/pve-mixed.list" | cmp -s - out || { diff out "$DATA/pve-mixed.list" >&2; fail "create: listing"; }
 rm -rf Y; "$VMA" extract ours.vma Y > /dev/null
