@@ -10,11 +10,9 @@
 
 #include "sim/sim_int.h"
 
-/* A -drive's backend. Its root node is the node carrying its name
- * (sim_node.blk_name, which also names drive_add's backends and moves to a
- * backup's filter while the backup runs). */
 typedef struct sim_blk {
     char *name;                 /* device id, e.g. drive0 */
+    sim_node *root;             /* NULL: no medium */
     bool has_dev;               /* attached to a guest device */
     char *qdev;                 /* query-block's qdev: the device's id or QOM path */
     struct sim_blk *next;       /* creation order */
@@ -24,8 +22,6 @@ typedef struct sim_blk {
 int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err);
 void blk_free_all(sim *s);
 sim_blk *blk_find(sim *s, const char *name);
-/* The root node of backend `name` (-drive or drive_add), or NULL. */
-sim_node *blk_root(sim *s, const char *name);
 /* bdrv_lookup_bs(name, name): a device's root node, else the node so named. */
 sim_node *blk_lookup_bs(sim *s, const char *name);
 /* Every parent of old (backends, nodes' file/backing links) but `except`

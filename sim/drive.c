@@ -18,18 +18,9 @@
 sim_blk *blk_find(sim *s, const char *name)
 {
     for (sim_blk *b = s->blks; name && b; b = b->next) {
-        if (!strcmp(b->name, name)) {
+        /* a device's anonymous BlockBackend (device.c) has no name to find */
+        if (b->name[0] && !strcmp(b->name, name)) {
             return b;
-        }
-    }
-    return NULL;
-}
-
-sim_node *blk_root(sim *s, const char *name)
-{
-    for (sim_node *n = s->nodes; name && n; n = n->next) {
-        if (n->blk_name && !strcmp(n->blk_name, name)) {
-            return n;
         }
     }
     return NULL;
@@ -37,18 +28,21 @@ sim_node *blk_root(sim *s, const char *name)
 
 sim_node *blk_lookup_bs(sim *s, const char *name)
 {
-    /* node_find looks at backend names first, as bdrv_lookup_bs does */
+    sim_blk *b = blk_find(s, name);
+    if (b && b->root) {
+        return b->root;
+    }
     return name ? node_find(s, name) : NULL;
 }
 
 void blk_replace_node(sim *s, sim_node *old, sim_node *new_node, sim_node *except)
 {
-    if (old->blk_name && !new_node->blk_name) {
-        /* the backend's root: it holds a reference */
-        new_node->blk_name = old->blk_name;
-        old->blk_name = NULL;
-        old->parents--;
-        new_node->parents++;
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == old) {
+            b->root = new_node;
+            old->parents--;
+            new_node->parents++;
+        }
     }
     for (sim_node *p = s->nodes; p; p = p->next) {
         if (p == except || p == new_node) {
@@ -166,7 +160,7 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         *err = xasprintf("-drive %s: the simulator needs id=, file= and format=", optstr);
         goto out;
     }
-    if (blk_find(s, id) || blk_root(s, id)) {
+    if (blk_find(s, id)) {
         *err = xasprintf("-drive %s: Duplicate ID '%s' for drive", optstr, id);
         goto out;
     }
@@ -204,9 +198,9 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         root->backing->auto_named = false;
     }
     root->parents++;
-    root->blk_name = xstrdup(id);
     sim_blk *blk = calloc(1, sizeof *blk);
     blk->name = xstrdup(id);
+    blk->root = root;
     blk->has_dev = !strcmp(iface, "virtio");
     if (blk->has_dev) {
         /* if=virtio: an anonymous virtio-blk-pci device */
@@ -245,6 +239,11 @@ static int guest_arg(sim *s, const char *opt, const char *val, unsigned *anon_de
         for (size_t i = 1; i < n; i++) {
             if (!strcmp(o[i].key, "drive")) {
                 blk = blk_find(s, o[i].val);
+                if (!blk) {
+                    /* drive= may name a node: the device gets an anonymous
+                     * BlockBackend on it (device.c) */
+                    blk = blk_new_anonymous(s, o[i].val);
+                }
                 if (!blk) {
                     *err = xasprintf("-device %s: Property 'scsi-hd.drive' can't find value '%s'",
                                      val, o[i].val ? o[i].val : "");
@@ -308,37 +307,25 @@ int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err)
 
 /* query-block (QEMU 7.2 qmp_query_block / bdrv_query_info): the named
  * backends in creation order, members in QEMU's order. */
-static json_object *blk_info(sim *s, const char *name, sim_blk *b)
-{
-    json_object *o = json_object_new_object();
-    sim_node *root = blk_root(s, name);
-    if (b && b->has_dev) {
-        json_object_object_add(o, "io-status", json_object_new_string("ok"));
-    }
-    json_object_object_add(o, "device", json_object_new_string(name));
-    json_object_object_add(o, "locked", json_object_new_boolean(false));
-    json_object_object_add(o, "removable", json_object_new_boolean(false));
-    if (root) {
-        json_object_object_add(o, "inserted", node_info(s, root));
-    }
-    if (b && b->has_dev) {
-        json_object_object_add(o, "qdev", json_object_new_string(b->qdev));
-    }
-    json_object_object_add(o, "type", json_object_new_string("unknown"));
-    return o;
-}
-
 json_object *qmp_query_block(sim *s)
 {
     json_object *list = json_object_new_array();
     for (sim_blk *b = s->blks; b; b = b->next) {
-        json_object_array_add(list, blk_info(s, b->name, b));
-    }
-    /* drive_add's backends (no guest device) */
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->blk_name && !blk_find(s, n->blk_name)) {
-            json_object_array_add(list, blk_info(s, n->blk_name, NULL));
+        json_object *o = json_object_new_object();
+        if (b->has_dev) {
+            json_object_object_add(o, "io-status", json_object_new_string("ok"));
         }
+        json_object_object_add(o, "device", json_object_new_string(b->name));
+        json_object_object_add(o, "locked", json_object_new_boolean(false));
+        json_object_object_add(o, "removable", json_object_new_boolean(false));
+        if (b->root) {
+            json_object_object_add(o, "inserted", node_info(s, b->root));
+        }
+        if (b->has_dev) {
+            json_object_object_add(o, "qdev", json_object_new_string(b->qdev));
+        }
+        json_object_object_add(o, "type", json_object_new_string("unknown"));
+        json_object_array_add(list, o);
     }
     json_object *r = json_object_new_object();
     json_object_object_add(r, "return", list);

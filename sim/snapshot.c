@@ -33,7 +33,12 @@ static bool is_filter(const sim_node *n)
 static bool consistently_read(sim *s, const sim_node *n)
 {
     if (n->blk_name) {
-        return true;
+        return true;    /* drive_add's backend */
+    }
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == n) {
+            return true;
+        }
     }
     for (sim_node *p = s->nodes; p; p = p->next) {
         if (p->file == n || p->backing == n) {
@@ -60,10 +65,19 @@ static json_object *backing_blocker(sim *s, const sim_node *n)
 static json_object *lookup_bs(sim *s, const char *device, const char *node_name, sim_node **out)
 {
     if (device) {
-        sim_node *root = blk_root(s, device);
-        if (root) {
-            *out = root;
+        sim_blk *b = blk_find(s, device);
+        if (b) {
+            if (!b->root) {
+                return qmp_error("GenericError", "Device '%s' has no medium", device);
+            }
+            *out = b->root;
             return NULL;
+        }
+        for (sim_node *n = s->nodes; n; n = n->next) {
+            if (n->blk_name && !strcmp(n->blk_name, device)) {
+                *out = n;       /* drive_add's backend */
+                return NULL;
+            }
         }
     }
     if (node_name) {
