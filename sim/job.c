@@ -581,7 +581,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (!job_id) {
         /* block_job_create: the id defaults to the device name (the
          * source's BlockBackend), "" for a node without one */
-        job_id = src->blk_name ? src->blk_name : "";
+        job_id = blk_device_name(s, src);
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);

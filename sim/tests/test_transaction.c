@@ -192,6 +192,18 @@ static void test_grouped_backups(void **state)
     vm_free(b);
 }
 
+/* block_job_create: a job without an id takes the device's name */
+static void test_job_id_defaults_to_device(void **state)
+{
+    bs_backend *b = vm_with_drive("node-name=n");
+    make_target(b, "t0", TGT, 64 * MiB);
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"drive0\", \"target\": \"t0\", \"sync\": \"full\"}");
+    assert_non_null(strstr(wait_event(b, "BLOCK_JOB_COMPLETED"), "\"device\":\"drive0\""));
+    QMP_ERR(b, "Invalid job ID ''", "blockdev-backup",
+            "{\"device\": \"n\", \"target\": \"t0\", \"sync\": \"full\", \"job-id\": \"\"}");
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_grouped_and_arguments),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_grouped_backups),
+        cmocka_unit_test(test_job_id_defaults_to_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
