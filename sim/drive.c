@@ -331,3 +331,16 @@ json_object *qmp_query_block(sim *s)
     json_object_object_add(r, "return", list);
     return r;
 }
+
+const char *blk_device_name(sim *s, const sim_node *n)
+{
+    if (n->blk_name) {
+        return n->blk_name;     /* drive_add's backend */
+    }
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == n && b->name[0]) {
+            return b->name;
+        }
+    }
+    return "";
+}

@@ -13,6 +13,7 @@
 #include "sim/nbd.h"
 #include "sim/bitmap_extra.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/qcow2_meta.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -411,11 +412,15 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
 
     while (ci < end) {
         uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
+        uint64_t from = ci;
         bool fresh = l2_flag_zero(q, ci, tend);
         ci = tend;
-        if (fresh && !q->l2_table[t]) {
-            q->l2_table[t] = 1;   /* get_cluster_table */
-            q2_alloc_host(n);
+        if (fresh) {
+            if (!q->l2_table[t]) {
+                q->l2_table[t] = 1;   /* get_cluster_table */
+                q2_alloc_host(n);
+            }
+            q2_meta_l2_entry(n, from);  /* the table changed in the L2 cache */
         }
     }
     return end;
@@ -465,6 +470,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
                     q2_alloc_host(n);
                 }
                 l2_put(q, ci, q->l2[ci] | Q2_ZERO);
+                q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
                 data_init(&z);
@@ -484,8 +490,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
      * a new cluster outside the write keep their old contents (COW). */
     for (uint64_t ci = first; ci <= last; ci++) {
         if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = 1;
-            q2_alloc_host(n);
+            q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
+            q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
         }
         q2_kind k = q2_cluster_kind(q, ci);
         uint64_t host = q->l2[ci] & ~Q2_ZERO;
@@ -502,6 +508,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             q2_read(s, n, c_off, c_len, &old);
             data_add_zero(&old, cs - old.len);
         }
+        bool new_host = !host;
         if (!host) {
             host = q2_alloc_host(n);
             blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
@@ -521,6 +528,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         }
         data_free(&old);
         l2_put(q, ci, host);
+        q2_meta_cluster_alloc(n, ci, host, new_host);
     }
     uint64_t done = 0;
     while (len) {
@@ -706,6 +714,9 @@ int node_flush(sim *s, sim_node *n)
         return 0;
     }
     blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
+    if (n->drv == DRV_QCOW2) {
+        q2_meta_flush(n);   /* qcow2_write_caches: dirty L2 tables and refcounts */
+    }
     if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
         if (n->drv == DRV_BLKDEBUG) {
