@@ -23,8 +23,8 @@ static const char *str_arg(json_object *args, const char *key)
 }
 
 /* bdrv_img_create(target, format, backing, backing format, size) */
-static json_object *create_target(sim *s, const char *path, const char *format,
-                                  sim_node *backing, uint64_t size)
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size)
 {
     if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
         if (!strcmp(format, "file") || !strcmp(format, "blkdebug")) {
@@ -102,7 +102,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     }
     json_object *err = NULL;
     if (!existing) {
-        err = create_target(s, target, format, backing, node_size(bs));
+        err = drive_create_target(s, target, format, backing, node_size(bs));
         if (err) {
             json_object_put(bargs);
             return err;

@@ -69,20 +69,22 @@ void job_transition(sim *s, sim_job *j, job_status st)
 
 const char *job_type_name(sim_job *j)
 {
-    return j->type == JOB_BACKUP ? "backup" : "create";
+    return j->type == JOB_BACKUP ? "backup" : j->type == JOB_MIRROR ? "mirror" : "create";
 }
 
 uint64_t job_offset(sim_job *j)
 {
-    return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_offset(j->bk) : j->type == JOB_MIRROR ? j->mirror_done
+                                                                   : j->create_progress;
 }
 
 uint64_t job_len(sim_job *j)
 {
-    return j->bk ? cl_backup_len(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_len(j->bk) : j->type == JOB_MIRROR ? j->mirror_len
+                                                                : j->create_progress;
 }
 
-static sim_job *job_new(sim *s, const char *id, job_type type)
+sim_job *job_new(sim *s, const char *id, job_type type)
 {
     sim_job *j = calloc(1, sizeof *j);
     j->id = xstrdup(id);
@@ -214,7 +216,7 @@ static void backup_sync_bitmap(sim *s, sim_job *j, int ret)
 
 static void job_event_completed(sim *s, sim_job *j)
 {
-    if (j->type != JOB_BACKUP) {
+    if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
         return;
     }
     json_object *d = json_object_new_object();
@@ -272,6 +274,8 @@ void job_finalize_single(sim *s, sim_job *j)
     if (j->type == JOB_BACKUP) {
         backup_sync_bitmap(s, j, j->ret ? -1 : 0);
         backup_clean(s, j);
+    } else if (j->type == JOB_MIRROR) {
+        mirror_clean(s, j);
     }
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
@@ -310,11 +314,23 @@ void job_completed(sim *s, sim_job *j, int ret)
 
 static int create_run(sim *s, sim_job *j);
 
-static bool job_tick(sim *s, sim_job *j)
+bool job_tick(sim *s, sim_job *j)
 {
+    if (j->type == JOB_MIRROR) {
+        return job_speed_step(s, j, mirror_step);
+    }
     if (j->status != JS_RUNNING || j->finished_work) {
         return false;
     }
+    if (j->type == JOB_BACKUP) {
+        return job_speed_step(s, j, backup_step);
+    }
+    return backup_step(s, j);
+}
+
+/* One unit of a job's own work (QEMU: its coroutine between two yields). */
+bool backup_step(sim *s, sim_job *j)
+{
     if (j->type == JOB_CREATE) {
         int r = create_run(s, j);
         job_completed(s, j, r);
@@ -354,7 +370,8 @@ bool jobs_tick(sim *s)
             break;
         }
     }
-    return any;
+    /* only rate-limited jobs wait: sleep until the first may go on */
+    return any || job_speed_sleep(s);
 }
 
 void jobs_free_all(sim *s)

@@ -253,6 +253,26 @@ static const field f_drive_backup[] = {
     { "mode", F_ENUM, false, e_newmode, NULL },
     END,
 };
+static const field f_drive_mirror[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "replaces", F_STR, false, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "granularity", F_UINT32, false, NULL, NULL },
+    { "buf-size", F_INT, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "unmap", F_BOOL, false, NULL, NULL },
+    { "copy-mode", F_STR, false, NULL, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -1273,6 +1293,7 @@ static const command commands[] = {
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
     { "drive-backup", f_drive_backup },
+    { "drive-mirror", f_drive_mirror },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1301,6 +1322,7 @@ static const command commands[] = {
 
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
+    job_speed_qmp_elapsed(s);   /* rate-limited jobs go on while QMP talks */
     const command *c = commands;
     while (c->name && strcmp(c->name, cmd)) {
         c++;
@@ -1340,6 +1362,9 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "drive-backup")) {
         return qmp_drive_backup(s, args);
+    }
+    if (!strcmp(cmd, "drive-mirror")) {
+        return qmp_drive_mirror(s, args);
     }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);

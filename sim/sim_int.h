@@ -156,7 +156,7 @@ typedef enum {
     JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
 } job_status;
 
-typedef enum { JOB_BACKUP, JOB_CREATE } job_type;
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR } job_type;
 
 struct sim_job {
     char *id;
@@ -185,6 +185,10 @@ struct sim_job {
     bool force_cancel;
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
+    uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
+    /* drive-mirror (mirror.c) */
+    uint64_t mirror_done, mirror_len, mirror_chunk;
+    bool should_complete;
     struct sim_job *next;       /* creation order */
 };
 
@@ -291,11 +295,30 @@ json_object *qmp_query_block_jobs(sim *s);
 void job_pause(sim *s, sim_job *j);
 void job_resume(sim *s, sim_job *j);
 
+/* job.c: one unit of a backup or create job's work; one tick of a job */
+bool backup_step(sim *s, sim_job *j);
+bool job_tick(sim *s, sim_job *j);
+sim_job *job_new(sim *s, const char *id, job_type type);
+
+/* job_speed.c: rate-limited jobs (speed > 0) on the virtual clock */
+bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
+bool job_speed_sleep(sim *s);
+void job_speed_qmp_elapsed(sim *s);
+
+/* mirror.c: drive-mirror, as far as iotest 219 needs it */
+json_object *qmp_drive_mirror(sim *s, json_object *args);
+bool mirror_step(sim *s, sim_job *j);
+void mirror_clean(sim *s, sim_job *j);
+json_object *mirror_complete(sim *s, sim_job *j);
+
 /* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
 char *hmp_drive_add(sim *s, const char *args);
 
 /* drive_backup.c */
 json_object *qmp_drive_backup(sim *s, json_object *args);
+/* bdrv_img_create for drive-backup and drive-mirror targets */
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size);
 
 /* backup_error.c: on-source-error / on-target-error */
 int backup_onerr_parse(const char *name);
