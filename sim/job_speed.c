@@ -4,9 +4,9 @@
  * block_job_ratelimit_sleep: a job that has done a unit of N bytes sleeps
  * N / speed seconds before the next one. Real QEMU keeps running while
  * the monitor talks to it, so here every QMP command takes a round trip
- * of virtual time (only while a rate-limited job runs, so nothing else
- * changes) and a rate-limited job whose time has come does its next unit
- * then. A job that is paused, waiting or done is not limited.
+ * of virtual time (only while a rate-limited job runs or is paused, so
+ * nothing else changes) and a rate-limited job whose time has come does
+ * its next unit then. A job that is paused, waiting or done does no work.
  */
 #include "sim/sim_int.h"
 
@@ -61,9 +61,10 @@ bool job_speed_sleep(sim *s)
 
 void job_speed_qmp_elapsed(sim *s)
 {
-    bool any = false;
+    bool any = false;       /* a rate-limited job that has not finished */
     for (sim_job *j = s->jobs; j; j = j->next) {
-        any |= limited(j);
+        any |= j->speed > 0 && !j->finished_work &&
+               (j->status == JS_RUNNING || j->status == JS_PAUSED);
     }
     if (!any) {
         return;
