@@ -350,6 +350,9 @@ bool backup_step(sim *s, sim_job *j)
         job_completed(s, j, -ECANCELED);
         return true;
     case CL_STEP_FAILED:
+        if (fail.ret == BD_SUSPENDED) {
+            return false;   /* held at a blkdebug breakpoint: no progress yet */
+        }
         if (!backup_copy_error(s, j, &fail)) {
             job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
         }

@@ -55,6 +55,7 @@ void blkdebug_event(sim *s, sim_node *n, int event)
     if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
         return;
     }
+    blkdebug_break_event(n, event);
     bool injected = false;
     int new_state = n->bd_state;
     for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
@@ -202,6 +203,7 @@ void node_remove(sim *s, sim_node *n)
             free(r);
         }
     }
+    blkdebug_breaks_free(n);
     free(n->name);
     free(n->blk_name);
     free(n);
@@ -511,7 +513,10 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         }
         return q2_read(s, n, off, len, out);
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, IOT_READ);
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, IOT_READ);
+        }
         return r ? r : node_read_data(s, n->file, off, len, out);
     case DRV_RAW:
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
@@ -593,7 +598,10 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         r = q2_write(s, n, off, len, in);
         break;
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        }
         if (!r) {
             r = node_write_data(s, n->file, off, len, in);
         }

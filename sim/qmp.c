@@ -1153,6 +1153,11 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
     if (!argc) {
         goto out;
     }
+    if (!strcmp(argv[0], "break") || !strcmp(argv[0], "remove_break")) {
+        /* its error text goes to QEMU's stdout, not into the reply */
+        free(blkdebug_break_cmd(s, n, argc, argv));
+        goto out;
+    }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
     bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
     if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {

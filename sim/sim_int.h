@@ -146,6 +146,8 @@ typedef struct sim_node {
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
     char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
+    struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
+    bool bd_suspended;          /* the next request waits at a breakpoint */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -310,6 +312,13 @@ json_object *qmp_drive_mirror(sim *s, json_object *args);
 bool mirror_step(sim *s, sim_job *j);
 void mirror_clean(sim *s, sim_job *j);
 json_object *mirror_complete(sim *s, sim_job *j);
+
+/* blkdebug_break.c: breakpoints; a request held at one fails with this */
+#define BD_SUSPENDED (-EINPROGRESS)
+void blkdebug_break_event(sim_node *n, int event);
+int blkdebug_break_check(sim_node *n);
+void blkdebug_breaks_free(sim_node *n);
+char *blkdebug_break_cmd(sim *s, sim_node *n, int argc, char **argv);
 
 /* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
 char *hmp_drive_add(sim *s, const char *args);

@@ -117,6 +117,37 @@ static void test_drive_backup_sync_none_backing(void **state)
     vm_free(b);
 }
 
+/* blkdebug breakpoints (blkdebug_break.c): a job's read held at one
+ * makes no progress until remove_break; it is no I/O error */
+static void test_blkdebug_breakpoints(void **state)
+{
+    bs_backend *b = vm_new();
+    img_create(b, IMG, 1 * MiB);
+    assert_string_equal(hmp_line(b, "drive_add 0 if=none,id=drive0,file=blkdebug::" IMG
+                                    ",format=qcow2"), "OK\r\n");
+    hmp(b, "drive0", "write -P0x11 0 1M");
+    make_target(b, "tgt", TGT, 1 * MiB);
+    assert_string_equal(hmp(b, "drive0", "break read_aio bp"), "");
+    /* qemu-io's errors go to QEMU's stdout: the HMP reply is empty */
+    assert_string_equal(hmp(b, "drive0", "break nonsense bp"), "");
+    assert_string_equal(hmp(b, "tgt", "break read_aio bp"), "");
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"drive0\", \"target\": \"tgt\", \"sync\": \"full\"}");
+    /* the job waits at the breakpoint: nothing can happen after its start */
+    assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
+                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running");
+    json_object *r = qmp(b, "query-jobs", NULL);
+    assert_non_null(strstr(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                           "\"current-progress\":0"));
+    json_object_put(r);
+    assert_string_equal(hmp(b, "drive0", "remove_break nope"), "");
+    assert_string_equal(hmp(b, "drive0", "remove_break bp"), "");
+    assert_string_equal(wait_event(b, "BLOCK_JOB_COMPLETED"),
+                        "{\"device\":\"drive0\",\"len\":1048576,\"offset\":1048576,\"speed\":0,"
+                        "\"type\":\"backup\"}");
+    drain_events(b);
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_drive_backup_creates_target),
         cmocka_unit_test(test_drive_backup_errors),
         cmocka_unit_test(test_drive_backup_sync_none_backing),
+        cmocka_unit_test(test_blkdebug_breakpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
