@@ -9,6 +9,7 @@
  * reaps it, and the driver gets PR_SET_PDEATHSIG(SIGTERM) so it cleans up
  * even if the harness dies first.
  */
+#include "harness/real_clients.h"
 #include "harness/backend.h"
 #include "harness/backend_qemu.h"
 #include "harness/confine.h"
@@ -259,6 +260,35 @@ static int q_launch(bs_backend *b, char **err)
     return call_void((qemu_backend *)b, new_req("launch"), T_LAUNCH, err);
 }
 
+static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    struct json_object *req = new_req("launch"), *a = json_object_new_array();
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    return call_void((qemu_backend *)b, req, T_LAUNCH, err);
+}
+
+static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                     char **errout, char **err)
+{
+    struct json_object *req = new_req("img"), *a = json_object_new_array(), *r, *v;
+    int ok, rc = -1;
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    r = call((qemu_backend *)b, req, T_IMG, &ok, err);
+    if (ok && r) {
+        rc = json_object_object_get_ex(r, "rc", &v) ? json_object_get_int(v) : -1;
+        *out = strdup(json_object_object_get_ex(r, "stdout", &v) ? json_object_get_string(v) : "");
+        *errout = strdup(json_object_object_get_ex(r, "stderr", &v) ? json_object_get_string(v) : "");
+    }
+    json_object_put(r);
+    return rc;
+}
+
 static int q_shutdown(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("shutdown"), T_SHUTDOWN, err);
@@ -423,6 +453,8 @@ static void q_destroy(bs_backend *b)
 static const bs_backend_ops qemu_ops = {
     .name = "qemu",
     .launch = q_launch,
+    .launch_args = q_launch_args,
+    .img_run = q_img_run,
     .shutdown = q_shutdown,
     .qmp = q_qmp,
     .next_event = q_next_event,
@@ -430,6 +462,9 @@ static const bs_backend_ops qemu_ops = {
     .img_rebase_unsafe = q_img_rebase_unsafe,
     .img_compare = q_img_compare,
     .destroy = q_destroy,
+    /* the client tools are the real programs, against QEMU's own export */
+    .qemu_io = real_qemu_io,
+    .img_map = real_img_map,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

@@ -75,7 +75,7 @@ typedef enum {
     C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
     /* unittest-style checks */
     C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
-    C_IMG_COMPARE_LOG
+    C_IMG_COMPARE_LOG, C_QEMU_IMG, C_QEMU_IMG_INFO
 } cmd_id;
 
 struct proc;

@@ -11,11 +11,13 @@
 #include "harness/interp.h"
 #include "harness/checks.h"
 #include "harness/confine.h"
+#include "harness/case_funcs.h"
 #include "harness/json_render.h"
 #include "harness/limits.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
 #include "harness/tool_run.h"
+#include "harness/real_clients.h"
 #include "oracle/image.h"
 #include "oracle/oracle.h"
 
@@ -645,13 +647,37 @@ static int eval_inner(interp *I, const expr *e, json_object **out)
     case E_FUNC: {
         if (!strcmp(e->name, "dictpath"))
             return eval_dictpath(I, e, out);
-        char *s = get_str(I, e->items[0]);
-        if (!s)
-            return -1;
-        const char *slash = strrchr(s, '/');
-        *out = json_object_new_string(slash ? slash + 1 : s);
-        free(s);
-        return 0;
+        if (!strcmp(e->name, "basename")) {
+            /* os.path.basename; a wrong argument is reported where it is */
+            char *s = get_str(I, e->items[0]);
+            if (!s)
+                return -1;
+            const char *slash = strrchr(s, '/');
+            *out = json_object_new_string(slash ? slash + 1 : s);
+            free(s);
+            return 0;
+        }
+        json_object **av = calloc(e->nitems + 1, sizeof(*av));
+        if (!av)
+            abort();
+        size_t k;
+        for (k = 0; k < e->nitems; k++)
+            if (eval(I, e->items[k], &av[k]) < 0)
+                break;
+        char *ferr = NULL;
+        if (k == e->nitems &&
+            case_func_call(e->name, av, e->nitems, I->none, out, &ferr) < 0) {
+            rt_fail(I, e->line, e->col, "%s", ferr);
+            free(ferr);
+            k = 0;
+            ret = -1;
+        } else if (k < e->nitems) {
+            ret = -1;
+        }
+        for (size_t i = 0; i < e->nitems; i++)
+            json_object_put(av[i]);
+        free(av);
+        return ret;
     }
     case E_NOT:
         if (eval(I, e->l, &l) < 0)
@@ -766,22 +792,16 @@ static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *
 }
 
 /* iotests' qmp_log: the command (arguments sorted), then the reply. */
-static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args)
+static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args,
+                            int indent)
 {
     sbuf b = {0};
-    sbuf_adds(&b, "{\"execute\": ");
-    json_render_string(&b, cmd, strlen(cmd));
-    sbuf_adds(&b, ", \"arguments\": ");
-    if (args)
-        json_render_qmp_args(&b, args);
-    else
-        sbuf_adds(&b, "{}");
-    sbuf_addc(&b, '}');
+    json_render_qmp_command(&b, cmd, args, indent);
     emit(I, sbuf_str(&b));
     sbuf_free(&b);
     json_object *reply = qmp(I, s, cmd, args);
     if (reply)
-        emit_json(I, reply, -1);
+        emit_json(I, reply, indent);
     return reply;
 }
 
@@ -797,6 +817,81 @@ static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
     return reply;
 }
 
+/* iotests' VM.add_drive(path, opts='', interface='virtio', img_format):
+ * each drive {"path": P, "opts": O, "interface": I, "format": F} becomes
+ * -drive if=I,id=driveN,file=P,format=F,cache=writeback,aio=threads[,O]
+ * (the cache and aio modes ./check uses by default). A virtio drive needs a
+ * PC machine; the backends see the whole argv. */
+static int drive_argv(interp *I, const arg *a, json_object *drives, const arg *xa,
+                      json_object *extra, char ***argv, size_t *argc)
+{
+    if (drives && (!json_object_is_type(drives, json_type_array) || is_none(I, drives))) {
+        rt_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
+                type_name(I, drives));
+        return -1;
+    }
+    if (xa && (!json_object_is_type(extra, json_type_array) || is_none(I, extra))) {
+        rt_fail(I, xa->line, xa->col, "args must be a list of strings, got %s",
+                type_name(I, extra));
+        return -1;
+    }
+    size_t n = drives ? json_object_array_length(drives) : 0;
+    size_t nx = extra ? json_object_array_length(extra) : 0;
+    *argv = calloc(2 * n + nx + 5, sizeof(**argv));
+    if (!*argv)
+        abort();
+    int virtio = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *d = json_object_array_get_idx(drives, i);
+        const char *path = NULL, *opts = "", *iface = "virtio", *fmt = "qcow2";
+        if (!json_object_is_type(d, json_type_object) || is_none(I, d)) {
+            rt_fail(I, a->line, a->col, "drives[%zu] must be an object", i);
+            return -1;
+        }
+        json_object_object_foreach(d, key, val) {
+            const char **slot = !strcmp(key, "path") ? &path : !strcmp(key, "opts") ? &opts
+                : !strcmp(key, "interface") ? &iface : !strcmp(key, "format") ? &fmt : NULL;
+            if (!slot) {
+                rt_fail(I, a->line, a->col,
+                        "drives[%zu]: unknown key \"%s\" (path, opts, interface, format)", i, key);
+                return -1;
+            }
+            if (!json_object_is_type(val, json_type_string) || is_none(I, val)) {
+                rt_fail(I, a->line, a->col, "drives[%zu].%s must be a string", i, key);
+                return -1;
+            }
+            *slot = json_object_get_string(val);
+        }
+        if (!path) {
+            rt_fail(I, a->line, a->col, "drives[%zu] needs a \"path\"", i);
+            return -1;
+        }
+        virtio |= !strcmp(iface, "virtio");
+        sbuf b = {0};
+        sbuf_printf(&b, "if=%s,id=drive%zu,file=%s,format=%s,cache=writeback,aio=threads%s%s",
+                    iface, i, path, fmt, *opts ? "," : "", opts);
+        (*argv)[(*argc)++] = xstrdup("-drive");
+        (*argv)[(*argc)++] = sbuf_take(&b);
+    }
+    /* iotests' VM.add_object / add_device arguments, as given */
+    for (size_t i = 0; i < nx; i++) {
+        json_object *v = json_object_array_get_idx(extra, i);
+        if (!json_object_is_type(v, json_type_string) || is_none(I, v)) {
+            rt_fail(I, xa->line, xa->col, "args[%zu] must be a string", i);
+            return -1;
+        }
+        (*argv)[(*argc)++] = xstrdup(json_object_get_string(v));
+        virtio |= !strcmp(json_object_get_string(v), "-device");
+    }
+    if (virtio) {
+        (*argv)[(*argc)++] = xstrdup("-machine");
+        (*argv)[(*argc)++] = xstrdup("pc");
+        (*argv)[(*argc)++] = xstrdup("-accel");
+        (*argv)[(*argc)++] = xstrdup("tcg");
+    }
+    return 0;
+}
+
 static int launch(interp *I, const stmt *s)
 {
     char *err = NULL;
@@ -804,7 +899,37 @@ static int launch(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the VM is already running");
         return -1;
     }
-    if (I->be->ops->launch(I->be, &err) < 0) {
+    const arg *da = s ? stmt_kwarg(s, "drives") : NULL, *xa = s ? stmt_kwarg(s, "args") : NULL;
+    int r;
+    if (da || xa) {
+        json_object *drives = NULL, *extra = NULL;
+        if (da && eval(I, da->e, &drives) < 0)
+            return -1;
+        if (xa && eval(I, xa->e, &extra) < 0) {
+            json_object_put(drives);
+            return -1;
+        }
+        char **argv = NULL;
+        size_t argc = 0;
+        r = drive_argv(I, da ? da : xa, drives, xa, extra, &argv, &argc);
+        json_object_put(drives);
+        json_object_put(extra);
+        if (r == 0 && !I->be->ops->launch_args) {
+            rt_fail(I, s->line, s->col, "the %s backend cannot launch with drives",
+                    I->be->ops->name);
+            r = -1;
+        } else if (r == 0) {
+            r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
+        }
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        if (r < 0 && I->err)
+            return -1;
+    } else {
+        r = I->be->ops->launch(I->be, &err);
+    }
+    if (r < 0) {
         rt_fail(I, s->line, s->col, "launch failed: %s", err ? err : "?");
         free(err);
         return -1;
@@ -921,7 +1046,7 @@ static int job_command(interp *I, const stmt *s, const char *cmd, const char *jo
 {
     json_object *args = json_object_new_object();
     json_object_object_add(args, "id", json_object_new_string(job));
-    json_object *reply = qmp_log(I, s, cmd, args);
+    json_object *reply = qmp_log(I, s, cmd, args, -1);
     json_object_put(args);
     json_object_put(reply);
     return reply ? 0 : -1;
@@ -1239,6 +1364,21 @@ static int kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out
     return 0;
 }
 
+/* Optional keyword argument: a small non-negative int (indent=N). */
+static int kw_int(interp *I, const stmt *s, const char *key, int64_t *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    if (!a)
+        return 0;
+    if (get_int(I, a->e, out) < 0)
+        return -1;
+    if (*out < 0 || *out > 64) {
+        rt_fail(I, a->line, a->col, "%s must be between 0 and 64", key);
+        return -1;
+    }
+    return 0;
+}
+
 static char *qmp_name(interp *I, const arg *a)
 {
     return a->word ? xstrdup(a->word) : get_str(I, a->e);
@@ -1270,7 +1410,10 @@ static int exec_qmp(interp *I, const stmt *s)
     if (!name || qmp_args(I, s, &args) < 0)
         goto out;
     if (s->cmd == C_QMP_LOG) {
-        reply = qmp_log(I, s, name, args);
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0)
+            goto out;
+        reply = qmp_log(I, s, name, args, (int)indent);
     } else {
         reply = qmp(I, s, name, args);
         if (reply && s->cmd == C_QMP_RETURN) {
@@ -1464,7 +1607,9 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
             goto out;
         ncmds++;
     }
-    out = I->be->ops->qemu_io(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
+    /* --nbd-clients real: the real qemu-io talks to the VM's socket */
+    out = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_qemu_io
+           : I->be->ops->qemu_io)(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
     if (!out) {
         rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, err ? err : "?");
         goto out;
@@ -1495,7 +1640,8 @@ static int exec_img_map(interp *I, const stmt *s)
     }
     if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))))
         goto out;
-    json_object *map = I->be->ops->img_map(I->be, image, ctx, &err);
+    json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
+                        : I->be->ops->img_map)(I->be, image, ctx, &err);
     if (!map) {
         /* qemu-img's complaint lands in the transcript, as in a shell test */
         emit_shell(I, err ? err : "qemu-img: map failed");
@@ -1503,6 +1649,11 @@ static int exec_img_map(interp *I, const stmt *s)
         goto out;
     }
     sbuf b = {0};
+    if (json_object_is_type(map, json_type_array) && real_is_nbd_uri(image)) {
+        /* QEMU 3.0's NBD client reported no offsets; today's qemu-img does */
+        for (size_t i = 0; i < json_object_array_length(map); i++)
+            json_object_object_del(json_object_array_get_idx(map, i), "offset");
+    }
     if (!json_object_is_type(map, json_type_array) || shell_map_json(&b, map) < 0) {
         rt_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
     } else {
@@ -1645,7 +1796,7 @@ static int exec_run(interp *I, const stmt *s)
                 err ? err : "a path outside the test directory");
         r = -1;
     }
-    int status = r ? -1 : tool_run_in(I->be->test_dir, path, argv, &out, &err);
+    int status = r ? -1 : tool_run_serving(I->be, path, argv, &out, &err);
     if (r == 0 && status < 0) {
         rt_fail(I, s->line, s->col, "cannot run %s: %s", path, err ? err : "?");
         r = -1;
@@ -1672,6 +1823,89 @@ static int exec_run(interp *I, const stmt *s)
     free(argv);
     free(out);
     free(err);
+    free(path);
+    return r;
+}
+
+/* Run qemu-img with argv; its exit code, or -1 after a runtime error. */
+static int img_run(interp *I, const stmt *s, const char *const *argv, size_t argc, char **out,
+                   char **errout)
+{
+    char *err = NULL;
+    *out = *errout = NULL;
+    if (!I->be->ops->img_run) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img", I->be->ops->name);
+        return -1;
+    }
+    int rc = I->be->ops->img_run(I->be, argv, argc, out, errout, &err);
+    if (rc < 0)
+        rt_fail(I, s->line, s->col, "cannot run qemu-img: %s", err ? err : "?");
+    free(err);
+    return rc;
+}
+
+/* `qemu_img ARG...`: iotests' qemu_img(): nothing printed; a failure
+ * (non-zero exit) stops the case. */
+static int exec_qemu_img(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 1, sizeof(*argv));
+    if (!argv)
+        abort();
+    int r = 0;
+    for (size_t i = 0; i < s->nargs && r == 0; i++) {
+        argv[i] = s->args[i].word ? xstrdup(s->args[i].word) : get_str(I, s->args[i].e);
+        if (!argv[i])
+            r = -1;
+    }
+    char *out = NULL, *errout = NULL;
+    if (r == 0) {
+        int rc = img_run(I, s, (const char *const *)argv, s->nargs, &out, &errout);
+        if (rc > 0)
+            rt_fail(I, s->line, s->col, "qemu-img %s failed (exit %d): %s", argv[0], rc,
+                    errout && *errout ? errout : out ? out : "");
+        r = rc == 0 ? 0 : -1;
+    }
+    for (size_t i = 0; i < s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(out);
+    free(errout);
+    return r;
+}
+
+/* `qemu_img_info VAR PATH [force_share=B]`: iotests' qemu_img_info():
+ * `qemu-img info --output=json [--force-share] PATH`, parsed, bound to VAR. */
+static int exec_qemu_img_info(interp *I, const stmt *s)
+{
+    int force = 0;
+    char *path = get_str(I, s->args[1].e);
+    if (!path || kw_bool(I, s, "force_share", 0, &force) < 0) {
+        free(path);
+        return -1;
+    }
+    const char *argv[] = { "info", "--output=json", path, NULL, NULL };
+    if (force) {
+        argv[2] = "--force-share";
+        argv[3] = path;
+    }
+    char *out = NULL, *errout = NULL;
+    int rc = img_run(I, s, argv, force ? 4 : 3, &out, &errout);
+    int r = -1;
+    if (rc > 0) {
+        rt_fail(I, s->line, s->col, "qemu-img info %s failed (exit %d): %s", path, rc,
+                errout ? errout : "");
+    } else if (rc == 0) {
+        json_object *v = json_tokener_parse(out);
+        if (!v || !json_object_is_type(v, json_type_object)) {
+            rt_fail(I, s->line, s->col, "qemu-img info %s printed no JSON object", path);
+            json_object_put(v);
+        } else {
+            bind(I, s->args[0].word, v);
+            r = 0;
+        }
+    }
+    free(out);
+    free(errout);
     free(path);
     return r;
 }
@@ -2002,18 +2236,24 @@ static int img_backing(interp *I, const stmt *s, char **bk, char **bkf)
 
 static int exec_cmd(interp *I, const stmt *s)
 {
-    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     json_object *v = NULL;
     char *x = NULL, *y = NULL, *err = NULL;
+    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     int r = 0;
     uint64_t size;
 
     switch (s->cmd) {
     case C_LOG: {
-        if (eval(I, s->args[0].e, &v) < 0)
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0 || eval(I, s->args[0].e, &v) < 0)
             return -1;
         sbuf b = {0};
-        to_text(I, &b, v);
+        /* log(msg, indent=N): dicts and lists as json.dumps(indent=N) */
+        if (indent >= 0 && v && !is_none(I, v) && (json_object_is_type(v, json_type_object) ||
+                                                  json_object_is_type(v, json_type_array)))
+            json_render(&b, v, (int)indent);
+        else
+            to_text(I, &b, v);
         emit(I, sbuf_str(&b));
         sbuf_free(&b);
         json_object_put(v);
@@ -2141,6 +2381,10 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_expect(I, s);
     case C_IMG_COMPARE_LOG:
         return exec_img_compare_log(I, s);
+    case C_QEMU_IMG:
+        return exec_qemu_img(I, s);
+    case C_QEMU_IMG_INFO:
+        return exec_qemu_img_info(I, s);
     }
     return -1;
 }

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/blk.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -36,8 +38,11 @@ static void machine_reset(sim *s)
         persist_store(n);
     }
     nbd_stop_all(s);
+    iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
+    blk_free_all(s);
+    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -50,6 +55,25 @@ static int sim_launch(bs_backend *b, char **err)
     machine_reset(s);
     s->running = true;
     return 0;
+}
+
+/* launch with -drive arguments (sim/drive.c) */
+static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    sim *s = to_sim(b);
+    sim_launch(b, err);
+    if (drive_launch_args(s, argv, argc, err) < 0) {
+        machine_reset(s);
+        s->running = false;
+        return -1;
+    }
+    return 0;
+}
+
+static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                          char **errout, char **err)
+{
+    return sim_img_run(to_sim(b), argv, argc, out, errout);
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -69,6 +93,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = iothread_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 
@@ -166,7 +193,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    /* qcow2_co_create: header, refcount table and block in one cluster
+     * each, then the L1 table, which the file ends with (not padded) */
+    uint64_t l1_entries = (f->qcow2->nclusters + Q2_DEFAULT_CLUSTER_SIZE / 8 - 1) /
+                          (Q2_DEFAULT_CLUSTER_SIZE / 8);
+    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE + 8 * l1_entries);
     return 0;
 }
 
@@ -301,6 +332,17 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static int sim_serve(bs_backend *b, int timeout_ms)
+{
+    sim *s = to_sim(b);
+    if (!s->nbd) {
+        /* nothing to serve: just let the time pass */
+        poll(NULL, 0, timeout_ms);
+        return 0;
+    }
+    return nbd_server_serve(s, timeout_ms);
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -319,6 +361,8 @@ static void sim_destroy(bs_backend *b)
 static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
+    .launch_args = sim_launch_args,
+    .img_run = sim_img_run_op,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,
@@ -328,6 +372,7 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .serve = sim_serve,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

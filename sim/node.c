@@ -11,6 +11,8 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/bitmap_extra.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -234,7 +236,8 @@ uint64_t node_size(sim_node *n)
 {
     switch (n->drv) {
     case DRV_FILE:
-        return n->f->data.size;
+        /* bdrv_getlength: the file's length in whole sectors */
+        return (n->f->data.size + 511) / 512 * 512;
     case DRV_QCOW2:
         return n->q->size;
     case DRV_RAW:
@@ -245,6 +248,8 @@ uint64_t node_size(sim_node *n)
     case DRV_BLKDEBUG:
     case DRV_CBW:
         return node_size(n->file);
+    case DRV_NULL:
+        return n->raw_size;
     }
     return 0;
 }
@@ -267,7 +272,7 @@ const char *node_drv_name(sim_node *n)
 {
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
-        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
+        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
     };
     return names[n->drv];
 }
@@ -522,6 +527,13 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
     case DRV_CBW:
         return node_read_data(s, n->file, off, len, out);
+    case DRV_NULL:
+        /* read-zeroes: the simulator's null-co reads zeroes */
+        if (off > n->raw_size || len > n->raw_size - off) {
+            return -EIO;
+        }
+        data_add_zero(out, len);
+        return 0;
     }
     return -EIO;
 }
@@ -609,6 +621,8 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     case DRV_RAW:
         r = node_write_data(s, n->file, off + n->raw_offset, len, in);
         break;
+    case DRV_NULL:
+        break;      /* null-co drops what it is given */
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
@@ -686,6 +700,10 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
     case DRV_RAW:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
+    case DRV_NULL:
+        /* null-co's block status: neither data nor (read-zeroes off) zero */
+        *pnum = len;
+        return CL_STATUS_ALLOCATED;
     case DRV_FILE:
     default:
         *pnum = len;
@@ -742,7 +760,7 @@ static json_object *bitmap_info(sim_bitmap *b)
     }
     json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
     json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy", json_object_new_boolean(cl_bitmap_busy(b->bm)));
+    json_object_object_add(o, "busy", json_object_new_boolean(bitmap_busy(b)));
     json_object_object_add(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_object_object_add(o, "count",
@@ -775,6 +793,9 @@ static json_object *image_info(sim_node *n, int depth)
         json_object_object_add(d, "compat", json_object_new_string("1.1"));
         json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
         json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        if (n->q->bitmaps) {
+            json_object_object_add(d, "bitmaps", q2_bitmap_info_list(n));
+        }
         json_object_object_add(d, "refcount-bits", json_object_new_int(16));
         json_object_object_add(d, "corrupt", json_object_new_boolean(false));
         json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
@@ -787,6 +808,9 @@ static json_object *image_info(sim_node *n, int depth)
         }
     }
     json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
+        json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
+    }
     return img;
 }
 

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/qapi.h"
+#include "sim/blk.h"
+#include "sim/bitmap_extra.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -92,20 +96,6 @@ static json_object *jget(json_object *o, const char *key)
 
 /* ---- QAPI-style argument schemas ----------------------------------------- */
 
-typedef enum {
-    F_STR, F_INT, F_UINT32, F_BOOL, F_ENUM, F_OBJ, F_ARR_OBJ, F_ARR, F_REF, F_REF_NULL,
-    F_ANY, F_BITMAP_LIST,
-} ftype;
-
-typedef struct field {
-    const char *name;
-    ftype type;
-    bool required;
-    const char *const *values;          /* F_ENUM */
-    const struct field *sub;            /* F_OBJ, F_ARR_OBJ */
-} field;
-
-#define END { NULL, F_ANY, false, NULL, NULL }
 
 static const char *const e_sync[] = { "top", "full", "none", "incremental", "bitmap", NULL };
 static const char *const e_bmode[] = { "on-success", "never", "always", NULL };
@@ -400,9 +390,9 @@ static json_object *check_value(json_object *v, const field *f, const char *full
             ok = blkdebug_event_name(val) >= 0;
         }
         if (!ok) {
-            /* blkdebug parses its rules itself and names the bare key */
+            /* QAPI's visit_type_enum names the bare member, at any depth */
             return qmp_error("GenericError", "Parameter '%s' does not accept value '%s'",
-                             blkdebug_rule ? f->name : full, val);
+                             f->name, val);
         }
         return NULL;
     }
@@ -532,6 +522,11 @@ static json_object *check_fields(json_object *args, const field *fs, const char 
     return check_unexpected(args, lists, prefix);
 }
 
+json_object *qapi_check_fields(json_object *args, const field *fs, const char *prefix)
+{
+    return check_fields(args, fs, prefix, false);
+}
+
 /* A flat union keyed by "driver": base members, then the variant's. */
 static json_object *check_union(json_object *args, const field *base, const char *prefix,
                                 const field *(*variant)(const char *driver))
@@ -551,8 +546,18 @@ static json_object *check_union(json_object *args, const field *base, const char
     return check_unexpected(args, lists, prefix);
 }
 
+static const field f_dev_null[] = {
+    { "size", F_INT, false, NULL, NULL },
+    { "latency-ns", F_INT, false, NULL, NULL },
+    { "read-zeroes", F_BOOL, false, NULL, NULL },
+    END,
+};
+
 static const field *dev_variant(const char *driver)
 {
+    if (!strcmp(driver, "null-co")) {
+        return f_dev_null;
+    }
     if (!strcmp(driver, "file")) {
         return f_dev_file;
     }
@@ -599,6 +604,11 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
         }
     }
     return NULL;
+}
+
+json_object *qapi_check_blockdev_options(json_object *opts, const char *prefix)
+{
+    return check_blockdev_options(opts, prefix);
 }
 
 /* ---- blockdev-add / blockdev-del --------------------------------------------- */
@@ -665,6 +675,7 @@ static json_object *open_backing_file(sim *s, sim_node *n)
         b->file = fn;
         fn->parents++;
         b->q = f->qcow2;
+        q2_load_bitmaps(b);
         if (b->q->backing) {
             err = open_backing_file(s, b);
         }
@@ -755,6 +766,19 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         }
         n = node_new(s, DRV_FILE, name);
         n->f = f;
+    } else if (!strcmp(driver, "null-co")) {
+        /* null-co: a size (default 1 GiB) and nothing behind it */
+        json_object *sz = jget(opts, "size");
+        if (sz && json_object_get_int64(sz) < 0) {
+            return qmp_error("GenericError", "Parameter 'size' expects a non-negative number "
+                             "below 2^64");
+        }
+        if (name && (err = check_node_name(s, name))) {
+            return err;
+        }
+        n = node_new(s, DRV_NULL, name);
+        n->raw_has_size = true;
+        n->raw_size = sz ? (uint64_t)json_object_get_int64(sz) : 1ull << 30;
     } else if (!strcmp(driver, "qcow2") || !strcmp(driver, "blkdebug") || !strcmp(driver, "raw")) {
         bool is_bd = !strcmp(driver, "blkdebug");
         if ((err = open_child_of(s, jget(opts, is_bd ? "image" : "file"), &child, name, driver))) {
@@ -800,15 +824,7 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                 node_unref(s, n);
                 return err;
             }
-            /* persistent bitmaps stored in the image come back, in the
-             * image's order, so the last stored is listed first */
-            for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
-                cl_bitmap *bm = cl_bitmap_new(cl_bitmap_size(sb->bm),
-                                              cl_bitmap_granularity(sb->bm), NULL);
-                cl_bitmap_copy(bm, sb->bm, NULL);
-                cl_bitmap_set_enabled(bm, cl_bitmap_enabled(sb->bm), NULL);
-                bitmap_list_add(n, sb->name, bm, true, true);
-            }
+            q2_load_bitmaps(n);
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
         } else {
@@ -921,7 +937,7 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
 {
     const char *node_name = jstr(args, "node");
     const char *name = jstr(args, name_key);
-    *node = node_find(s, node_name);
+    *node = blk_lookup_bs(s, node_name);
     if (!*node) {
         return qmp_error("GenericError", "Node '%s' not found", node_name);
     }
@@ -932,21 +948,11 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
     return NULL;
 }
 
-static json_object *bitmap_check_busy(sim_bitmap *b)
-{
-    if (cl_bitmap_busy(b->bm)) {
-        return qmp_error("GenericError",
-                         "Bitmap '%s' is currently in use by another operation and cannot be used",
-                         b->name);
-    }
-    return NULL;
-}
-
 static json_object *qmp_bitmap_add(sim *s, json_object *args)
 {
     const char *node_name = jstr(args, "node");
     const char *name = jstr(args, "name");
-    sim_node *n = node_find(s, node_name);
+    sim_node *n = blk_lookup_bs(s, node_name);
     if (!n) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
                          node_name, node_name);
@@ -1001,7 +1007,10 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     if (err) {
         return err;
     }
-    if ((err = bitmap_check_busy(b))) {
+    /* bdrv_dirty_bitmap_check: remove BUSY|RO, clear DEFAULT, enable/disable ALLOW_RO */
+    bool modifies = !strcmp(cmd, "block-dirty-bitmap-remove") ||
+                    !strcmp(cmd, "block-dirty-bitmap-clear");
+    if ((err = bitmap_check(n, b, modifies ? BITMAP_CHECK_DEFAULT : BITMAP_CHECK_ALLOW_RO))) {
         return err;
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
@@ -1039,7 +1048,7 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
     if (err) {
         return err;
     }
-    if ((err = bitmap_check_busy(dst))) {
+    if ((err = bitmap_check(n, dst, BITMAP_CHECK_DEFAULT))) {
         return err;
     }
     json_object *list = jget(args, "bitmaps");
@@ -1054,7 +1063,7 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
         } else {
             const char *nn = jstr(el, "node");
             bname = jstr(el, "name");
-            sn = node_find(s, nn);
+            sn = blk_lookup_bs(s, nn);
             if (!sn) {
                 cl_bitmap_free(acc);
                 return qmp_error("GenericError", "Node '%s' not found", nn);
@@ -1230,6 +1239,9 @@ static json_object *qmp_hmp(sim *s, json_object *args)
         free(m);
         return r;
     }
+    if (wl == 12 && !strncmp(line, "block_resize", wl)) {
+        return qmp_return(hmp_block_resize(s, line + wl));     /* sim/resize.c */
+    }
     if (strncmp(line, "qemu-io", wl) || wl != 7) {
         char *m = xasprintf("unknown command: '%.*s'\r\n", (int)wl, line);
         json_object *r = qmp_return(json_object_new_string(m));
@@ -1264,7 +1276,7 @@ static json_object *qmp_hmp(sim *s, json_object *args)
         r = qmp_return(json_object_new_string(
             "qemu-io: string expected\r\nTry \"help qemu-io\" for more information\r\n"));
     } else {
-        sim_node *n = node_find(s, dev);
+        sim_node *n = blk_lookup_bs(s, dev);
         if (!n) {
             char *m = xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
             r = qmp_return(json_object_new_string(m));
@@ -1325,6 +1337,15 @@ static const command commands[] = {
     { NULL, NULL },
 };
 
+json_object *qapi_check_command(const char *cmd, json_object *args, const char *prefix)
+{
+    const command *c = commands;
+    while (c->name && strcmp(c->name, cmd)) {
+        c++;
+    }
+    return c->name && c->args ? check_fields(args, c->args, prefix, false) : NULL;
+}
+
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
     job_speed_qmp_elapsed(s);   /* rate-limited jobs go on while QMP talks */
@@ -1333,6 +1354,10 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
         c++;
     }
     if (!c->name) {
+        json_object *r = blk_dispatch(s, cmd, args);   /* sim/blk.h's commands */
+        if (r) {
+            return r;
+        }
         return qmp_error("CommandNotFound", "The command %s has not been found", cmd);
     }
     if (!strcmp(cmd, "qmp_capabilities")) {
@@ -1375,7 +1400,7 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
         return qmp_query_named_block_nodes(s);
     }
     if (!strcmp(cmd, "query-block")) {
-        return qmp_return(json_object_new_array());
+        return qmp_query_block(s);
     }
     if (!strcmp(cmd, "query-block-jobs")) {
         return qmp_query_block_jobs(s);
@@ -1393,6 +1418,13 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
         return qmp_bitmap_simple(s, cmd, args);
     }
     if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
+        if (!strcmp(cmd, "block-job-complete")) {
+            /* commit jobs live apart (sim/commit.c) until they are sim_jobs */
+            json_object *r = commit_complete(s, jstr(args, "device"));
+            if (r) {
+                return r;
+            }
+        }
         return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {
