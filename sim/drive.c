@@ -118,6 +118,40 @@ static bool opt_bool(const char *v, bool *out)
     return true;
 }
 
+/* The format node a drive opens: FORMAT (probed when absent: qcow2 when
+ * the file holds one, else raw) over the file; "blkdebug::PATH" puts
+ * blkdebug between them (its protocol prefix). */
+static json_object *drive_node_options(sim *s, const char *file, const char *format,
+                                       const char *node_name)
+{
+    json_object *proto = json_object_new_object();
+    const char *path = file;
+    if (!strncmp(file, "blkdebug::", 10)) {
+        path = file + 10;
+        json_object *img = json_object_new_object();
+        json_object_object_add(img, "driver", json_object_new_string("file"));
+        json_object_object_add(img, "filename", json_object_new_string(path));
+        json_object_object_add(proto, "driver", json_object_new_string("blkdebug"));
+        json_object_object_add(proto, "image", img);
+    } else {
+        json_object_object_add(proto, "driver", json_object_new_string("file"));
+        json_object_object_add(proto, "filename", json_object_new_string(path));
+    }
+    if (!format) {
+        sim_file *f = fs_lookup(s, path);
+        format = f && f->qcow2 ? "qcow2" : "raw";
+    }
+    json_object *opts = json_object_new_object();
+    json_object_object_add(opts, "driver", json_object_new_string(format));
+    if (node_name) {
+        json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+    }
+    json_object_object_add(opts, "file", proto);
+    return opts;
+}
+
+/* drive_new/blockdev_init for one option string; *err is the bare message
+ * (-drive prefixes it with the option, HMP drive_add prints it as is). */
 static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err)
 {
     drive_opt *o;
@@ -142,36 +176,29 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
             backing_name = v;
         } else if (!strcmp(k, "read-only")) {
             if (!opt_bool(o[i].val, &read_only)) {
-                *err = xasprintf("-drive %s: Parameter 'read-only' expects 'on' or 'off'", optstr);
+                *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
                 goto out;
             }
         } else if (strcmp(k, "cache") && strcmp(k, "aio")) {
             /* the simulator models no other -drive option */
-            *err = xasprintf("-drive %s: the simulator does not model option '%s'", optstr, k);
+            *err = xasprintf("the simulator does not model option '%s'", k);
             goto out;
         }
     }
+    /* the option group's id is checked when the options are parsed */
+    if (id && blk_find(s, id)) {
+        *err = xasprintf("Duplicate ID '%s' for drive", id);
+        goto out;
+    }
     if (strcmp(iface, "virtio") && strcmp(iface, "none")) {
-        *err = xasprintf("-drive %s: the simulator models if=virtio and if=none only", optstr);
+        *err = xstrdup("the simulator models if=virtio and if=none only");
         goto out;
     }
-    if (!id || !file || !format) {
-        *err = xasprintf("-drive %s: the simulator needs id=, file= and format=", optstr);
+    if (!id || !file) {
+        *err = xstrdup("the simulator needs id= and file=");
         goto out;
     }
-    if (blk_find(s, id)) {
-        *err = xasprintf("-drive %s: Duplicate ID '%s' for drive", optstr, id);
-        goto out;
-    }
-    json_object *opts = json_object_new_object();
-    json_object_object_add(opts, "driver", json_object_new_string(format));
-    if (node_name) {
-        json_object_object_add(opts, "node-name", json_object_new_string(node_name));
-    }
-    json_object *f = json_object_new_object();
-    json_object_object_add(f, "driver", json_object_new_string("file"));
-    json_object_object_add(f, "filename", json_object_new_string(file));
-    json_object_object_add(opts, "file", f);
+    json_object *opts = drive_node_options(s, file, format, node_name);
     json_object *e = qapi_check_blockdev_options(opts, "");
     sim_node *root = NULL;
     if (!e) {
@@ -182,7 +209,7 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         json_object *ej = NULL, *d = NULL;
         json_object_object_get_ex(e, "error", &ej);
         json_object_object_get_ex(ej, "desc", &d);
-        *err = xasprintf("-drive %s: %s", optstr, d ? json_object_get_string(d) : "?");
+        *err = xstrdup(d ? json_object_get_string(d) : "?");
         json_object_put(e);
         goto out;
     }
@@ -217,6 +244,39 @@ out:
     }
     free(o);
     return ret;
+}
+
+int drive_add_if_none(sim *s, const char *optstr, char **err)
+{
+    unsigned no_devices = 0;
+    return drive_new(s, optstr, &no_devices, err);
+}
+
+const char *blk_name_of(sim *s, const sim_node *n)
+{
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == n) {
+            return b->name;
+        }
+    }
+    return NULL;
+}
+
+const char *device_or_node_name(sim *s, const sim_node *n)
+{
+    const char *name = blk_name_of(s, n);
+    return name ? name : n->name;
+}
+
+void blk_retarget(sim *s, sim_node *from, sim_node *to)
+{
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == from) {
+            b->root = to;
+            from->parents--;
+            to->parents++;
+        }
+    }
 }
 
 /* -object iothread (iothreads do not change what the block layer does) and
@@ -277,9 +337,13 @@ int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err)
                 *err = xstrdup("-drive needs an argument");
                 return -1;
             }
-            if (drive_new(s, argv[++i], &anon_devs, err) < 0) {
+            char *e = NULL;
+            if (drive_new(s, argv[i + 1], &anon_devs, &e) < 0) {
+                *err = xasprintf("-drive %s: %s", argv[i + 1], e);
+                free(e);
                 return -1;
             }
+            i++;
         } else if (!strcmp(argv[i], "-machine") || !strcmp(argv[i], "-accel")) {
             i++;    /* the machine type does not change the block layer */
         } else if (!strcmp(argv[i], "-object") || !strcmp(argv[i], "-device")) {

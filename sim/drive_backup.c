@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/blk.h"
 
 static const char *str_arg(json_object *args, const char *key)
 {
@@ -69,7 +69,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     const char *format = str_arg(args, "format");
     const char *sync = str_arg(args, "sync");
     bool existing = mode && !strcmp(mode, "existing");
-    sim_node *bs = node_find(s, device);
+    sim_node *bs = blk_lookup_bs(s, device);
     if (!bs) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
                          device);
@@ -82,7 +82,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             bs->blk_name ? bs->blk_name : bs->name,
+                             device_or_node_name(s, bs),
                              job_type_name(m->busy_job));
         }
     }

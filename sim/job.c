@@ -174,8 +174,7 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
-        j->source->blk_name = j->filter->blk_name;
-        j->filter->blk_name = NULL;
+        blk_retarget(s, j->filter, j->source);
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -462,13 +461,13 @@ static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
     return NULL;
 }
 
-static json_object *op_blocked(sim_node *n)
+static json_object *op_blocked(sim *s, sim_node *n)
 {
     for (sim_node *m = n; m; m = m->file) {
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
+                             device_or_node_name(s, n), job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -554,7 +553,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (src == tgt) {
         return qmp_error("GenericError", "Source and target cannot be the same");
     }
-    if ((err = op_blocked(src)) || (err = op_blocked(tgt))) {
+    if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
         return err;
     }
     if (max_workers < 1 || max_workers > 2147483647) {
@@ -590,7 +589,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (!job_id) {
         /* block_job_create: the id defaults to the device name (the
          * source's BlockBackend), "" for a node without one */
-        job_id = src->blk_name ? src->blk_name : "";
+        job_id = blk_name_of(s, src) ? blk_name_of(s, src) : "";
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -660,8 +659,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     j->filter = filter;
     /* bdrv_cbw_append: the filter takes the source's place under its
      * BlockBackend, so the device name finds the filter meanwhile */
-    filter->blk_name = src->blk_name;
-    src->blk_name = NULL;
+    blk_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/blk.h"
 
 #define MIRROR_DEFAULT_BUF_SIZE (16ull * 1024 * 1024)  /* DEFAULT_MIRROR_BUF_SIZE */
 
@@ -47,7 +47,7 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     const char *sync = str_arg(args, "sync");
     const char *job_id = str_arg(args, "job-id");
     bool existing = mode && !strcmp(mode, "existing");
-    sim_node *bs = node_find(s, device);
+    sim_node *bs = blk_lookup_bs(s, device);
     if (!bs) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
                          device);
@@ -67,11 +67,11 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             bs->blk_name ? bs->blk_name : bs->name, job_type_name(m->busy_job));
+                             device_or_node_name(s, bs), job_type_name(m->busy_job));
         }
     }
     if (!job_id) {
-        job_id = bs->blk_name ? bs->blk_name : "";
+        job_id = blk_name_of(s, bs) ? blk_name_of(s, bs) : "";
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);

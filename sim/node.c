@@ -124,12 +124,6 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
-    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->blk_name && !strcmp(n->blk_name, name)) {
-            return n;
-        }
-    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -207,7 +201,6 @@ void node_remove(sim *s, sim_node *n)
     }
     blkdebug_breaks_free(n);
     free(n->name);
-    free(n->blk_name);
     free(n);
 }
 

@@ -148,7 +148,6 @@ typedef struct sim_node {
     sim_job *cbw_job;
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
-    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
     struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
     bool bd_suspended;          /* the next request waits at a breakpoint */
     struct sim_node *next;      /* creation order */
