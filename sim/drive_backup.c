@@ -37,6 +37,13 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
         return qmp_error("GenericError", "the simulator wants an absolute target path, not '%s'",
                          path);
     }
+    sim_file *old = fs_lookup(s, path);
+    for (sim_node *n = s->nodes; old && n; n = n->next) {
+        if (n->f == old || (old->qcow2 && n->q == old->qcow2)) {
+            /* an image open in the VM holds its write lock */
+            return qmp_error("GenericError", "Failed to get \"write\" lock");
+        }
+    }
     sim_file *f = fs_create(s, path);
     q2_free(f->qcow2);
     f->qcow2 = NULL;

@@ -16,6 +16,7 @@
 #include "sim/blk.h"
 
 #define MIRROR_DEFAULT_BUF_SIZE (16ull * 1024 * 1024)  /* DEFAULT_MIRROR_BUF_SIZE */
+#define MIRROR_MAX_UNIT MIRROR_DEFAULT_BUF_SIZE         /* bytes one step copies, at most */
 
 static const char *str_arg(json_object *args, const char *key)
 {
@@ -166,8 +167,11 @@ bool mirror_step(sim *s, sim_job *j)
         if (n > j->mirror_chunk) {
             n = j->mirror_chunk;
         }
+        if (n > MIRROR_MAX_UNIT) {
+            n = MIRROR_MAX_UNIT;
+        }
         uint8_t *buf = malloc(n ? n : 1);
-        int r = node_read(s, j->source, j->mirror_done, n, buf);
+        int r = buf ? node_read(s, j->source, j->mirror_done, n, buf) : -ENOMEM;
         if (r >= 0) {
             r = node_write(s, j->target, j->mirror_done, n, buf, false);
         }
