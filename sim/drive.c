@@ -118,35 +118,49 @@ static bool opt_bool(const char *v, bool *out)
     return true;
 }
 
-/* The format node a drive opens: FORMAT (probed when absent: qcow2 when
- * the file holds one, else raw) over the file; "blkdebug::PATH" puts
- * blkdebug between them (its protocol prefix). */
-static json_object *drive_node_options(sim *s, const char *file, const char *format,
-                                       const char *node_name)
+/* The node a file= string names: "blkdebug::REST" is blkdebug over REST
+ * (blkdebug's protocol prefix with an empty config), "null-co://" the
+ * null-co protocol, anything else a file. */
+static json_object *protocol_options(const char *file)
 {
-    json_object *proto = json_object_new_object();
-    const char *path = file;
+    json_object *o = json_object_new_object();
     if (!strncmp(file, "blkdebug::", 10)) {
-        path = file + 10;
-        json_object *img = json_object_new_object();
-        json_object_object_add(img, "driver", json_object_new_string("file"));
-        json_object_object_add(img, "filename", json_object_new_string(path));
-        json_object_object_add(proto, "driver", json_object_new_string("blkdebug"));
-        json_object_object_add(proto, "image", img);
+        json_object_object_add(o, "driver", json_object_new_string("blkdebug"));
+        json_object_object_add(o, "image", protocol_options(file + 10));
+    } else if (!strcmp(file, "null-co://")) {
+        json_object_object_add(o, "driver", json_object_new_string("null-co"));
     } else {
-        json_object_object_add(proto, "driver", json_object_new_string("file"));
-        json_object_object_add(proto, "filename", json_object_new_string(path));
+        json_object_object_add(o, "driver", json_object_new_string("file"));
+        json_object_object_add(o, "filename", json_object_new_string(file));
     }
-    if (!format) {
-        sim_file *f = fs_lookup(s, path);
-        format = f && f->qcow2 ? "qcow2" : "raw";
+    return o;
+}
+
+/* The node a drive opens: with driver=blkdebug, the blkdebug node file=
+ * names (align= is its option); else FORMAT (probed when absent: qcow2
+ * when the file holds one, else raw) over the file= node. */
+static json_object *drive_node_options(sim *s, const char *file, const char *format,
+                                       const char *driver, int64_t align, const char *node_name)
+{
+    json_object *proto = protocol_options(file), *opts, *pd = NULL;
+    json_object_object_get_ex(proto, "driver", &pd);
+    if (driver && !strcmp(driver, "blkdebug") && !strcmp(json_object_get_string(pd), "blkdebug")) {
+        opts = proto;
+        if (align) {
+            json_object_object_add(opts, "align", json_object_new_int64(align));
+        }
+    } else {
+        if (!format) {
+            sim_file *f = fs_lookup(s, file);
+            format = f && f->qcow2 ? "qcow2" : "raw";
+        }
+        opts = json_object_new_object();
+        json_object_object_add(opts, "driver", json_object_new_string(format));
+        json_object_object_add(opts, "file", proto);
     }
-    json_object *opts = json_object_new_object();
-    json_object_object_add(opts, "driver", json_object_new_string(format));
     if (node_name) {
         json_object_object_add(opts, "node-name", json_object_new_string(node_name));
     }
-    json_object_object_add(opts, "file", proto);
     return opts;
 }
 
@@ -157,7 +171,8 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     drive_opt *o;
     size_t n = split_opts(optstr, &o);
     const char *iface = "ide", *id = NULL, *file = NULL, *format = NULL;
-    const char *node_name = NULL, *backing_name = NULL;
+    const char *node_name = NULL, *backing_name = NULL, *driver = NULL;
+    int64_t align = 0;
     bool read_only = false;
     int ret = -1;
     for (size_t i = 0; i < n; i++) {
@@ -174,6 +189,10 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
             node_name = v;
         } else if (!strcmp(k, "backing.node-name")) {
             backing_name = v;
+        } else if (!strcmp(k, "driver")) {
+            driver = v;
+        } else if (!strcmp(k, "align")) {
+            align = strtoll(v, NULL, 0);
         } else if (!strcmp(k, "read-only")) {
             if (!opt_bool(o[i].val, &read_only)) {
                 *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
@@ -198,7 +217,11 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         *err = xstrdup("the simulator needs id= and file=");
         goto out;
     }
-    json_object *opts = drive_node_options(s, file, format, node_name);
+    if (driver && strcmp(driver, "blkdebug")) {
+        *err = xasprintf("the simulator models driver=blkdebug only, not '%s'", driver);
+        goto out;
+    }
+    json_object *opts = drive_node_options(s, file, format, driver, align, node_name);
     json_object *e = qapi_check_blockdev_options(opts, "");
     sim_node *root = NULL;
     if (!e) {

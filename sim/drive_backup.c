@@ -26,8 +26,8 @@ static const char *str_arg(json_object *args, const char *key)
 json_object *drive_create_target(sim *s, const char *path, const char *format,
                                  sim_node *backing, uint64_t size)
 {
-    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
-        if (!strcmp(format, "file") || !strcmp(format, "blkdebug")) {
+    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file")) {
+        if (!strcmp(format, "blkdebug")) {
             return qmp_error("GenericError", "Format driver '%s' does not support image creation",
                              format);
         }
@@ -48,8 +48,8 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
     q2_free(f->qcow2);
     f->qcow2 = NULL;
     store_truncate(&f->data, 0);
-    if (!strcmp(format, "raw")) {
-        store_truncate(&f->data, size);
+    if (!strcmp(format, "raw") || !strcmp(format, "file")) {
+        store_truncate(&f->data, size);     /* "file": the protocol creates a plain file */
         return NULL;
     }
     int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
@@ -124,16 +124,21 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     if (!format) {
         format = f->qcow2 ? "qcow2" : "raw";
     }
-    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
+    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file")) {
         json_object_put(bargs);
         return qmp_error("GenericError", "Unknown driver '%s'", format);
     }
     json_object *o = json_object_new_object(), *file = json_object_new_object();
     json_object_object_add(file, "driver", json_object_new_string("file"));
     json_object_object_add(file, "filename", json_object_new_string(target));
-    json_object_object_add(o, "driver", json_object_new_string(format));
-    json_object_object_add(o, "file", file);
-    if (backing && !strcmp(sync, "none")) {
+    if (!strcmp(format, "file")) {
+        json_object_put(o);     /* the protocol node itself is the target */
+        o = file;
+    } else {
+        json_object_object_add(o, "driver", json_object_new_string(format));
+        json_object_object_add(o, "file", file);
+    }
+    if (backing && !strcmp(sync, "none") && strcmp(format, "file")) {
         json_object_object_add(o, "backing", NULL);     /* BDRV_O_NO_BACKING */
     }
     sim_node *tgt = NULL;
@@ -143,7 +148,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         json_object_put(bargs);
         return err;
     }
-    if (backing && !strcmp(sync, "none")) {
+    if (backing && !strcmp(sync, "none") && strcmp(format, "file")) {
         tgt->backing = bs;          /* bdrv_set_backing_hd(target, source) */
         bs->parents++;
     }

@@ -148,6 +148,32 @@ static void test_blkdebug_breakpoints(void **state)
     vm_free(b);
 }
 
+/* driver=blkdebug over null-co:// (iotest 056's add_drive_raw), backed
+ * up into a plain file (format "file") */
+static void test_blkdebug_null_drive_to_file(void **state)
+{
+    bs_backend *b = vm_new();
+    assert_string_equal(hmp_line(b, "drive_add 0 if=none,file=blkdebug::null-co://,id=drive0,"
+                                    "align=65536,driver=blkdebug"), "OK\r\n");
+    assert_string_equal(hmp_line(b, "drive_add 0 if=none,file=x,id=drive1,driver=vmdk"),
+                        "the simulator models driver=blkdebug only, not 'vmdk'\r\n");
+    json_object *r = qmp(b, "query-named-block-nodes", NULL);
+    const char *txt = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
+    assert_non_null(strstr(txt, "\"drv\":\"blkdebug\""));
+    assert_non_null(strstr(txt, "\"drv\":\"null-co\""));
+    json_object_put(r);
+    QMP_OK(b, "drive-backup", "{\"device\": \"drive0\", \"sync\": \"full\", \"target\": \"%s\", "
+           "\"format\": \"file\", \"speed\": 1}", TGT);
+    r = qmp(b, "query-block-jobs", NULL);
+    assert_non_null(strstr(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                           "\"len\":1073741824"));
+    json_object_put(r);
+    QMP_OK(b, "block-job-cancel", "{\"device\": \"drive0\"}");
+    assert_non_null(strstr(wait_event(b, "BLOCK_JOB_CANCELLED"), "\"device\":\"drive0\""));
+    drain_events(b);
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_drive_backup_errors),
         cmocka_unit_test(test_drive_backup_sync_none_backing),
         cmocka_unit_test(test_blkdebug_breakpoints),
+        cmocka_unit_test(test_blkdebug_null_drive_to_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
