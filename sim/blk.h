@@ -77,6 +77,8 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
 
 /* resize.c */
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);
+/* QMP block_resize */
+json_object *qmp_block_resize(sim *s, json_object *args);
 /* HMP block_resize's reply text (as a json string) */
 json_object *hmp_block_resize(sim *s, const char *args);
 

@@ -263,6 +263,12 @@ static const field f_drive_mirror[] = {
     { "auto-dismiss", F_BOOL, false, NULL, NULL },
     END,
 };
+static const field f_block_resize[] = {
+    { "device", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "size", F_INT, true, NULL, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -1311,6 +1317,7 @@ static const command commands[] = {
     { "blockdev-backup", f_backup },
     { "drive-backup", f_drive_backup },
     { "drive-mirror", f_drive_mirror },
+    { "block_resize", f_block_resize },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1395,6 +1402,9 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "drive-mirror")) {
         return qmp_drive_mirror(s, args);
+    }
+    if (!strcmp(cmd, "block_resize")) {
+        return qmp_block_resize(s, args);   /* sim/resize.c */
     }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);

@@ -174,6 +174,30 @@ static void test_blkdebug_null_drive_to_file(void **state)
     vm_free(b);
 }
 
+/* QMP block_resize (resize.c): lookups, checks, a busy node */
+static void test_qmp_block_resize(void **state)
+{
+    bs_backend *b = vm_new();
+    add_drive(b, "drive0", IMG, 1 * MiB);
+    make_target(b, "tgt", TGT, 1 * MiB);
+    QMP_ERR(b, "Cannot find device='nope' nor node-name=''", "block_resize",
+            "{\"device\": \"nope\", \"size\": 0}");
+    QMP_ERR(b, "Parameter 'size' expects a >0 size", "block_resize",
+            "{\"node-name\": \"drive0\", \"size\": -1}");
+    QMP_OK(b, "block_resize", "{\"node-name\": \"drive0\", \"size\": 2097152}");
+    json_object *r = qmp(b, "query-named-block-nodes", NULL);
+    assert_non_null(strstr(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                           "\"virtual-size\":2097152"));
+    json_object_put(r);
+    QMP_OK(b, "block_resize", "{\"device\": \"tgt\", \"size\": 2097152}");
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"drive0\", \"target\": \"tgt\", \"sync\": \"none\", "
+           "\"job-id\": \"j\"}");
+    QMP_ERR(b, "Device '(null)' is in use", "block_resize", "{\"node-name\": \"tgt\", \"size\": 0}");
+    QMP_OK(b, "job-cancel", "{\"id\": \"j\"}");
+    drain_events(b);
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_drive_backup_sync_none_backing),
         cmocka_unit_test(test_blkdebug_breakpoints),
         cmocka_unit_test(test_blkdebug_null_drive_to_file),
+        cmocka_unit_test(test_qmp_block_resize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
