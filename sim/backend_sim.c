@@ -104,7 +104,8 @@ static struct json_object *sim_next_event(bs_backend *b, double timeout_s, char 
     sim *s = to_sim(b);
     *err = NULL;
     while (!s->ev_head) {
-        if (!jobs_tick(s)) {
+        /* no time to wait: only what has happened already */
+        if (timeout_s <= 0 || !jobs_tick(s)) {
             return NULL;
         }
     }

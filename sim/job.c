@@ -250,6 +250,7 @@ static void job_destroy_backup(sim *s, sim_job *j)
 
 void job_dismiss(sim *s, sim_job *j)
 {
+    job_txn_leave(j);
     job_transition(s, j, JS_NULL);
     job_destroy_backup(s, j);
     job_free(s, j);
@@ -278,6 +279,7 @@ void job_finalize_single(sim *s, sim_job *j)
         mirror_clean(s, j);
     }
     job_event_completed(s, j);
+    job_txn_leave(j);
     job_transition(s, j, JS_CONCLUDED);
     if (j->auto_dismiss) {
         job_dismiss(s, j);
@@ -292,22 +294,33 @@ void job_completed(sim *s, sim_job *j, int ret)
         j->ret = ret;
     }
     job_update_rc(s, j);
+    if (j->txn) {
+        job_txn_completed(s, j);    /* a grouped transaction's job */
+        return;
+    }
     if (j->ret) {
         job_finalize_single(s, j);
         return;
     }
     job_transition(s, j, JS_WAITING);
-    job_transition(s, j, JS_PENDING);
+    job_to_pending(s, j);
     if (!j->auto_finalize) {
-        if (j->type == JOB_BACKUP) {
-            json_object *d = json_object_new_object();
-            json_object_object_add(d, "id", json_object_new_string(j->id));
-            json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
-            ev_emit(s, "BLOCK_JOB_PENDING", d);
-        }
         return;
     }
     job_finalize_single(s, j);
+}
+
+/* job_transition_to_pending: BLOCK_JOB_PENDING when it waits for
+ * job-finalize */
+void job_to_pending(sim *s, sim_job *j)
+{
+    job_transition(s, j, JS_PENDING);
+    if (!j->auto_finalize && (j->type == JOB_BACKUP || j->type == JOB_MIRROR)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "id", json_object_new_string(j->id));
+        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        ev_emit(s, "BLOCK_JOB_PENDING", d);
+    }
 }
 
 /* ---- ticking --------------------------------------------------------------- */

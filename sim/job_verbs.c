@@ -100,12 +100,10 @@ static json_object *user_resume(sim *s, sim_job *j)
  * resumed by the cancel; a finished job aborts in the main loop; a running
  * one is woken, notices and ends with -ECANCELED. A backup's cancel is
  * always a forced one (backup_cancel returns true). */
-static json_object *user_cancel(sim *s, sim_job *j, bool force)
+/* job_cancel_async_locked */
+void job_cancel_async(sim *s, sim_job *j)
 {
-    json_object *err = apply_verb(j, VERB_CANCEL);
-    if (err) {
-        return err;
-    }
+    (void)s;
     if (j->user_paused) {
         if (j->type != JOB_CREATE) {
             j->io_status = IOS_OK;
@@ -114,12 +112,26 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
         j->pause_count--;
     }
     j->cancelled = true;
-    j->force_cancel |= force || j->type == JOB_BACKUP;
+    j->force_cancel = true;
     if (j->bk) {
         cl_backup_cancel(j->bk);
     }
+}
+
+static json_object *user_cancel(sim *s, sim_job *j, bool force)
+{
+    json_object *err = apply_verb(j, VERB_CANCEL);
+    if (err) {
+        return err;
+    }
+    (void)force;    /* every job the simulator runs takes a cancel as forced */
+    job_cancel_async(s, j);
     if (j->status == JS_PENDING || j->status == JS_WAITING) {
-        job_finalize_single(s, j);
+        if (j->txn) {
+            job_txn_cancel_finished(s, j);  /* the whole group aborts */
+        } else {
+            job_finalize_single(s, j);
+        }
         return qmp_ok();
     }
     if (j->pause_count == 0 && (j->status == JS_PAUSED || j->status == JS_STANDBY)) {
@@ -215,7 +227,11 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args)
         if (err) {
             return err;
         }
-        job_finalize_single(s, j);
+        if (j->txn) {
+            job_txn_finalize(s, j);     /* job_do_finalize: the whole group */
+        } else {
+            job_finalize_single(s, j);
+        }
         return qmp_ok();
     }
     if (!strcmp(verb, "dismiss")) {

@@ -190,6 +190,7 @@ struct sim_job {
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
     uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
+    struct sim_txn *txn;        /* a grouped transaction's jobs (job_txn.c) */
     /* drive-mirror (mirror.c) */
     uint64_t mirror_done, mirror_len, mirror_chunk;
     bool should_complete;
@@ -308,6 +309,17 @@ void job_resume(sim *s, sim_job *j);
 bool backup_step(sim *s, sim_job *j);
 bool job_tick(sim *s, sim_job *j);
 sim_job *job_new(sim *s, const char *id, job_type type);
+
+/* job_txn.c: completion-mode "grouped" */
+typedef struct sim_txn sim_txn;
+void job_txn_group(sim *s, const char *const *ids, size_t n);
+void job_txn_leave(sim_job *j);
+void job_txn_completed(sim *s, sim_job *j);
+void job_txn_finalize(sim *s, sim_job *j);
+void job_txn_cancel_finished(sim *s, sim_job *j);
+/* job.c / job_verbs.c pieces the group needs */
+void job_cancel_async(sim *s, sim_job *j);
+void job_to_pending(sim *s, sim_job *j);
 
 /* job_speed.c: rate-limited jobs (speed > 0) on the virtual clock */
 bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));

@@ -297,6 +297,18 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
         for (size_t i = 0; i < n; i++) {
             commit(s, &acts[i]);
         }
+        if (!strcmp(mode, "grouped")) {
+            /* the backups' jobs finish together (sim/job_txn.c) */
+            const char **ids = calloc(n ? n : 1, sizeof *ids);
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (acts[i].job_id) {
+                    ids[k++] = acts[i].job_id;
+                }
+            }
+            job_txn_group(s, ids, k);
+            free(ids);
+        }
     }
     for (size_t i = 0; i < prepared; i++) {
         clean(s, &acts[i]);

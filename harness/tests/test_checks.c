@@ -259,6 +259,30 @@ static void test_img_create_backing(void **state)
     f->base.ops->destroy(&f->base);
 }
 
+static void test_events_pending(void **state)
+{
+    (void)state;
+    fake_backend *f = fake_new();
+    fake_push(f, "BLOCK_JOB_READY", "{\"device\": \"a\"}");
+    fake_push(f, "BLOCK_JOB_COMPLETED", "{\"device\": \"b\"}");
+    fake_push(f, "STOP", "{}");
+    char *out, *err = NULL;
+    int r = run(f,
+                "launch\n"
+                "event_get ev \"BLOCK_JOB_COMPLETED\"\n"
+                "events_pending evs\n"
+                "expect_eq $evs[0][\"event\"] \"BLOCK_JOB_READY\" \"the cached one first\"\n"
+                "expect_eq $evs[1][\"event\"] \"STOP\" \"then the backend's\"\n"
+                "events_pending evs\n"
+                "expect (not $evs) \"none left\"\n",
+                &out, &err);
+    if (r)
+        fail_msg("%s", err);
+    assert_string_equal(out, "ok: the cached one first\nok: then the backend's\nok: none left\n");
+    free(out);
+    f->base.ops->destroy(&f->base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_img_compare_log),
         cmocka_unit_test(test_img_create_backing),
+        cmocka_unit_test(test_events_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
