@@ -30,7 +30,8 @@ typedef struct bs_backend_ops {
     int (*launch)(bs_backend *b, char **err);
     /* launch, with extra QEMU command-line arguments (iotests' VM.add_drive
      * gives "-drive" "if=...,id=drive0,file=..."; "-machine" "pc" when a
-     * drive has a virtio device). NULL where a backend cannot. */
+     * drive has a virtio device; -blockdev, -device). NULL where a backend
+     * cannot. */
     int (*launch_args)(bs_backend *b, const char *const *argv, size_t argc, char **err);
     /* Quit the VM (QMP quit or equivalent); drops its nodes, jobs, bitmaps
      * (persistent bitmaps are stored back into their qcow2 images). */
@@ -86,11 +87,29 @@ typedef struct bs_backend_ops {
     struct json_object *(*img_map)(bs_backend *b, const char *image, const char *context,
                                    char **err);
 
+    /* What the VM launched last printed on its stdout and stderr so far
+     * (iotests' vm.get_log(); HMP qemu-io's output lands there), also
+     * after its shutdown (malloc'd). NULL where a backend lacks it. */
+    char *(*vm_log)(bs_backend *b, char **err);
+
+
     /* Serve the VM's sockets (its NBD server) for up to timeout_ms while a
      * client program runs: accept, read requests, answer them. 0 or more
      * when all is well, negative on failure. NULL where the VM serves by
      * itself (a real QEMU process). */
     int (*serve)(bs_backend *b, int timeout_ms);
+
+    /* qemu-img create -f FMT -o OPTIONS PATH SIZE (e.g. "cluster_size=4k");
+     * NULL where a backend takes no options. */
+    int (*img_create_opts)(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                           const char *options, char **err);
+
+    /* A qemu-nbd server process beside the VM (iotests' common.nbd):
+     * argv is qemu-nbd's command line (argv[0] "qemu-nbd", -k SOCKET among
+     * the options); it replaces a running one and is serving when this
+     * returns. stop ends it (no-op when none). NULL where not modelled. */
+    int (*qemu_nbd_start)(bs_backend *b, char *const argv[], char **err);
+    void (*qemu_nbd_stop)(bs_backend *b);
 } bs_backend_ops;
 
 struct bs_backend {

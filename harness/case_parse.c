@@ -838,7 +838,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "indent" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt options" },
     { "qemu_img", C_QEMU_IMG, 1, -1, "" },
     { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
     { "launch", C_LAUNCH, 0, 0, "drives args" },
@@ -854,15 +854,22 @@ static const cmd_spec cmds[] = {
     { "run_job", C_RUN_JOB, 1, 1, "auto_finalize auto_dismiss cancel pre_finalize" },
     { "compare", C_COMPARE, 2, 2, "base match" },
     { "run", C_RUN, 1, -1, "" },
-    { "event_wait", C_EVENT_WAIT, 1, 1, "device" },
+    { "event_wait", C_EVENT_WAIT, 1, 1, "device match quiet" },
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
-    { "shell_test", C_SHELL_TEST, 1, 1, "" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
+    { "shell_test", C_SHELL_TEST, 1, 1, "qemu" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts quiet log_failure" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
-    { "img_map", C_IMG_MAP, 1, 1, "context" },
+    { "img_map", C_IMG_MAP, 1, 1, "context image_opts start_offset max_length" },
+    { "sh_cmd", C_SH_CMD, 1, 1, "" },
+    { "qemu_nbd", C_QEMU_NBD, 1, -1, "" },
+    { "qemu_nbd_stop", C_QEMU_NBD_STOP, 0, 0, "" },
+    { "sock_file", C_SOCK_FILE, 2, 2, "" },
+    { "qemu_io_interactive", C_QEMU_IO_OPEN, 1, -1, "" },
+    { "qemu_io_cmd", C_QEMU_IO_CMD, 1, 1, "" },
+    { "qemu_io_close", C_QEMU_IO_CLOSE, 0, 0, "" },
     /* unittest-style checks (harness/checks.h) */
     { "qmp_get", C_QMP_GET, 2, 3, "" },
     { "event_get", C_EVENT_GET, 2, 2, "device" },
@@ -872,6 +879,9 @@ static const cmd_spec cmds[] = {
     { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
     { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
     { "events_pending", C_EVENTS_PENDING, 1, 1, "" },
+    /* silent asserts, the VM's log */
+    { "assert", C_ASSERT, 2, 2, "" },
+    { "vm_log", C_VM_LOG, 1, 1, "" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -997,9 +1007,15 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
             if (s->args[i].key)
                 want_expr(p, &s->args[i], "an expression");
         return;
+    case C_VM_LOG:
+        want_word(p, pos[0], "a variable name");
+        return;
     case C_RUN:
         /* the tool, then its arguments: bare words are taken as text */
         want_word(p, pos[0], "a tool name");
+        return;
+    case C_SOCK_FILE:
+        want_word(p, pos[0], "a variable name");
         return;
     case C_IMAGE:
         if (want_word(p, pos[0], "an image model name") < 0 ||
