@@ -55,6 +55,7 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    s->vm_stopped = false;
     free(s->vm_log);            /* a new QEMU process, a new log */
     s->vm_log = NULL;
     return 0;

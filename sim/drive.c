@@ -165,6 +165,22 @@ static json_object *drive_node_options(sim *s, const char *file, const char *for
     return opts;
 }
 
+/* bdrv_fill_options: a node given by a filename alone is a file (no
+ * protocol prefix names another), at any depth */
+static void fill_protocol(json_object *o)
+{
+    json_object *v;
+    if (json_object_object_get_ex(o, "filename", &v) && !json_object_object_get_ex(o, "driver", &v)) {
+        json_object_object_add(o, "driver", json_object_new_string("file"));
+    }
+    json_object_object_foreach(o, k, child) {
+        (void)k;
+        if (json_object_is_type(child, json_type_object)) {
+            fill_protocol(child);
+        }
+    }
+}
+
 /* drive_new/blockdev_init for one option string; *err is the bare message
  * (-drive prefixes it with the option, HMP drive_add prints it as is). */
 static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err)
@@ -175,6 +191,9 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     const char *node_name = NULL, *backing_name = NULL, *driver = NULL;
     int64_t align = 0;
     bool read_only = false;
+    /* the driver's own options, dotted keys nested (qdict_crumple):
+     * driver=throttle,throttle-group=tg0,file.driver=qcow2,... */
+    json_object *own = json_object_new_object();
     int ret = -1;
     for (size_t i = 0; i < n; i++) {
         const char *k = o[i].key, *v = o[i].val ? o[i].val : "";
@@ -194,6 +213,21 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
             driver = v;
         } else if (!strcmp(k, "align")) {
             align = strtoll(v, NULL, 0);
+        } else if (!strcmp(k, "throttle-group") || !strncmp(k, "file.", 5)) {
+            json_object *at = own;
+            char *path = xstrdup(k), *save = NULL;
+            char *part = strtok_r(path, ".", &save);
+            for (char *next; (next = strtok_r(NULL, ".", &save)); part = next) {
+                json_object *sub = NULL;
+                if (!json_object_object_get_ex(at, part, &sub) ||
+                    !json_object_is_type(sub, json_type_object)) {
+                    sub = json_object_new_object();
+                    json_object_object_add(at, part, sub);
+                }
+                at = sub;
+            }
+            json_object_object_add(at, part, json_object_new_string(v));
+            free(path);
         } else if (!strcmp(k, "read-only")) {
             if (!opt_bool(o[i].val, &read_only)) {
                 *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
@@ -214,15 +248,27 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         *err = xstrdup("the simulator models if=virtio and if=none only");
         goto out;
     }
-    if (!id || !file) {
-        *err = xstrdup("the simulator needs id= and file=");
+    if (!id || (!file && (!driver || !strcmp(driver, "blkdebug")))) {
+        *err = xstrdup("the simulator needs id= and file= (or driver=)");
         goto out;
     }
+    json_object *opts;
     if (driver && strcmp(driver, "blkdebug")) {
-        *err = xasprintf("the simulator models driver=blkdebug only, not '%s'", driver);
-        goto out;
+        /* another driver: its options come from the dotted keys */
+        if (strcmp(driver, "throttle")) {
+            *err = xasprintf("the simulator models driver=blkdebug and throttle only, not '%s'",
+                             driver);
+            goto out;
+        }
+        opts = json_object_get(own);
+        fill_protocol(opts);
+        json_object_object_add(opts, "driver", json_object_new_string(driver));
+        if (node_name) {
+            json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+        }
+    } else {
+        opts = drive_node_options(s, file, format, driver, align, node_name);
     }
-    json_object *opts = drive_node_options(s, file, format, driver, align, node_name);
     json_object *e = qapi_check_blockdev_options(opts, "");
     sim_node *root = NULL;
     if (!e) {
@@ -263,6 +309,7 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     *pp = blk;
     ret = 0;
 out:
+    json_object_put(own);
     for (size_t i = 0; i < n; i++) {
         free(o[i].key);
     }

@@ -1325,6 +1325,8 @@ static const command commands[] = {
     { "drive-backup", f_drive_backup },
     { "drive-mirror", f_drive_mirror },
     { "block_resize", f_block_resize },
+    { "stop", f_none },
+    { "cont", f_none },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1409,6 +1411,12 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "drive-mirror")) {
         return qmp_drive_mirror(s, args);
+    }
+    if (!strcmp(cmd, "stop")) {
+        return qmp_stop(s);     /* sim/runstate.c */
+    }
+    if (!strcmp(cmd, "cont")) {
+        return qmp_cont(s);
     }
     if (!strcmp(cmd, "block_resize")) {
         return qmp_block_resize(s, args);   /* sim/resize.c */

@@ -226,6 +226,7 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
+    bool vm_stopped;            /* QMP stop (runstate.c) */
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
@@ -352,6 +353,10 @@ void blkdebug_break_event(sim_node *n, int event);
 int blkdebug_break_check(sim_node *n);
 void blkdebug_breaks_free(sim_node *n);
 char *blkdebug_break_cmd(sim *s, sim_node *n, int argc, char **argv);
+
+/* runstate.c: QMP stop / cont */
+json_object *qmp_stop(sim *s);
+json_object *qmp_cont(sim *s);
 
 /* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
 char *hmp_drive_add(sim *s, const char *args);

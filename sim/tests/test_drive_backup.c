@@ -156,7 +156,7 @@ static void test_blkdebug_null_drive_to_file(void **state)
     assert_string_equal(hmp_line(b, "drive_add 0 if=none,file=blkdebug::null-co://,id=drive0,"
                                     "align=65536,driver=blkdebug"), "OK\r\n");
     assert_string_equal(hmp_line(b, "drive_add 0 if=none,file=x,id=drive1,driver=vmdk"),
-                        "the simulator models driver=blkdebug only, not 'vmdk'\r\n");
+                        "the simulator models driver=blkdebug and throttle only, not 'vmdk'\r\n");
     json_object *r = qmp(b, "query-named-block-nodes", NULL);
     const char *txt = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
     assert_non_null(strstr(txt, "\"drv\":\"blkdebug\""));
@@ -198,6 +198,46 @@ static void test_qmp_block_resize(void **state)
     vm_free(b);
 }
 
+/* driver=throttle with dotted file.* options (drive.c), and stop/cont
+ * (runstate.c): events without data; a job is not drained */
+static void test_throttle_drive_and_stop(void **state)
+{
+    bs_backend *b = vm_new();
+    img_create(b, IMG, 1 * MiB);
+    QMP_OK(b, "object-add", "{\"qom-type\": \"throttle-group\", \"id\": \"tg0\", "
+           "\"limits\": {\"bps-total\": 1024}}");
+    assert_string_equal(hmp_line(b, "drive_add 0 if=none,id=drive0,driver=throttle,node-name=source,"
+                                    "throttle-group=tg0,file.driver=qcow2,file.file.filename=" IMG),
+                        "OK\r\n");
+    json_object *r = qmp(b, "query-named-block-nodes", NULL);
+    assert_non_null(strstr(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                           "\"drv\":\"throttle\""));
+    json_object_put(r);
+    QMP_OK(b, "drive-backup", "{\"device\": \"drive0\", \"target\": \"%s\", \"format\": \"qcow2\", "
+           "\"sync\": \"full\"}", TGT);
+    QMP_OK(b, "stop", NULL);
+    QMP_OK(b, "stop", NULL);
+    /* stop does not drain the job */
+    r = qmp(b, "query-block-jobs", NULL);
+    assert_non_null(strstr(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                           "\"status\":\"running\""));
+    json_object_put(r);
+    for (int i = 0; i < 4; i++) {       /* created, running, paused, running */
+        json_object_put(next_ev(b));
+    }
+    json_object *ev = next_ev(b);
+    assert_non_null(ev);
+    assert_string_equal(json_object_get_string(json_object_object_get(ev, "event")), "STOP");
+    assert_false(json_object_object_get_ex(ev, "data", NULL));
+    json_object_put(ev);
+    QMP_OK(b, "block-job-cancel", "{\"device\": \"drive0\"}");
+    QMP_OK(b, "cont", NULL);
+    /* one STOP for two stops, then the cancel, then RESUME */
+    assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:aborting BLOCK_JOB_CANCELLED "
+                        "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null RESUME");
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_blkdebug_breakpoints),
         cmocka_unit_test(test_blkdebug_null_drive_to_file),
         cmocka_unit_test(test_qmp_block_resize),
+        cmocka_unit_test(test_throttle_drive_and_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
