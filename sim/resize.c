@@ -150,6 +150,16 @@ json_object *qmp_block_resize(sim *s, json_object *args)
     if (n->busy_job) {
         return qmp_error("GenericError", "Device '%s' is in use", device ? device : "(null)");
     }
+    /* the resize permission: a backup's copy-before-write filter does not
+     * share it on its source (real QEMU 7.2's text) */
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p->file == n && p->drv == DRV_CBW) {
+            return qmp_error("GenericError", "Permission conflict on node '%s': permissions "
+                             "'resize' are both required by an unnamed block device (uses node "
+                             "'%s' as 'root' child) and unshared by node '%s' (uses node '%s' as "
+                             "'file' child).", n->name, n->name, p->name, n->name);
+        }
+    }
     json_object *err = node_resize(s, n, (uint64_t)size);
     return err ? err : qmp_ok();
 }

@@ -193,6 +193,10 @@ static void test_qmp_block_resize(void **state)
     QMP_OK(b, "blockdev-backup", "{\"device\": \"drive0\", \"target\": \"tgt\", \"sync\": \"none\", "
            "\"job-id\": \"j\"}");
     QMP_ERR(b, "Device '(null)' is in use", "block_resize", "{\"node-name\": \"tgt\", \"size\": 0}");
+    json_object *rr = qmp(b, "block_resize", "{\"node-name\": \"drive0\", \"size\": 0}");
+    assert_non_null(strstr(reply_error(rr), "Permission conflict on node 'drive0': permissions "
+                           "'resize' are both required by an unnamed block device"));
+    json_object_put(rr);
     QMP_OK(b, "job-cancel", "{\"id\": \"j\"}");
     drain_events(b);
     vm_free(b);
