@@ -72,6 +72,10 @@ json_object *qmp_bitmap_sha256(sim *s, json_object *args);
 /* hbitmap_sha256: SHA-256 of the bitmap's lowest level, lowercase hex. */
 char *bitmap_sha256_hex(const cl_bitmap *bm);
 
+/* qemu_img_create.c: qemu-img create / rebase -u (through sim_img_run) */
+int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+
 /* qemu_img.c: qemu-img ARGV as its own process (bitmap, info) */
 int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 

@@ -242,6 +242,37 @@ static void test_throttle_drive_and_stop(void **state)
     vm_free(b);
 }
 
+/* qemu-img create -o cluster_size / rebase -u through img_run
+ * (qemu_img_create.c) */
+static void test_qemu_img_create_and_rebase(void **state)
+{
+    bs_backend *b = vm_new();
+    char *out = NULL, *err = NULL;
+    const char *create[] = { "create", "-f", "qcow2", "-o", "cluster_size=128k", TGT, "64M" };
+    assert_int_equal(b->ops->img_run(b, create, 7, &out, &err, NULL), 0);
+    free(out);
+    free(err);
+    const char *bad[] = { "create", "-f", "qcow2", "-o", "cluster_size=3k", TGT, "64M" };
+    assert_int_equal(b->ops->img_run(b, bad, 7, &out, &err, NULL), 1);
+    assert_string_equal(err, "qemu-img: Cluster size must be a power of two between 512 and 2048k\n");
+    free(out);
+    free(err);
+    img_create(b, IMG, 64 * MiB);
+    const char *rebase[] = { "rebase", "-f", "qcow2", "-u", "-b", IMG, "-F", "qcow2", TGT };
+    assert_int_equal(b->ops->img_run(b, rebase, 9, &out, &err, NULL), 0);
+    free(out);
+    free(err);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"t\", \"file\": "
+           "{\"driver\": \"file\", \"filename\": \"%s\"}}", TGT);
+    json_object *r = qmp(b, "query-named-block-nodes", NULL);
+    const char *txt = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
+    assert_non_null(strstr(txt, "\"cluster-size\":131072"));
+    assert_non_null(strstr(txt, "\"backing_file\":\"" IMG "\""));
+    json_object_put(r);
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_blkdebug_null_drive_to_file),
         cmocka_unit_test(test_qmp_block_resize),
         cmocka_unit_test(test_throttle_drive_and_stop),
+        cmocka_unit_test(test_qemu_img_create_and_rebase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
