@@ -569,6 +569,11 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (src == tgt) {
         return qmp_error("GenericError", "Source and target cannot be the same");
     }
+    if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
+        /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
+        return qmp_error("GenericError", "Compression is not supported for this drive %s",
+                         blk_name_of(s, tgt) ? blk_name_of(s, tgt) : "");
+    }
     if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
         return err;
     }
