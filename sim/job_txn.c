@@ -20,7 +20,16 @@ struct sim_txn {
     sim_job **jobs;             /* newest first: QLIST_INSERT_HEAD */
     size_t n;
     bool aborting;
+    int refs;                   /* held while a loop walks the group (job_txn_ref) */
 };
+
+static void txn_free_if_done(sim_txn *t)
+{
+    if (!t->n && !t->refs) {
+        free(t->jobs);
+        free(t);
+    }
+}
 
 static bool completed(const sim_job *j)
 {
@@ -68,10 +77,7 @@ void job_txn_leave(sim_job *j)
         }
     }
     j->txn = NULL;
-    if (!t->n) {
-        free(t->jobs);
-        free(t);
-    }
+    txn_free_if_done(t);
 }
 
 /* The group as it stands, for loops whose steps take jobs out of it. */
@@ -101,6 +107,7 @@ static void txn_abort(sim *s, sim_job *j)
         return;     /* cancelled by another job, which handles everything */
     }
     t->aborting = true;
+    t->refs++;      /* job_txn_ref: finalized jobs leave, and may free it */
     for (size_t i = 0; i < t->n; i++) {
         sim_job *o = t->jobs[i];
         if (o != j) {
@@ -110,8 +117,8 @@ static void txn_abort(sim *s, sim_job *j)
     size_t n;
     sim_job **v = snapshot(t, &n);
     for (size_t i = 0; i < n; i++) {
-        if (!still_in(j->txn ? j->txn : t, v[i]) && v[i] != j) {
-            continue;
+        if (!still_in(t, v[i])) {
+            continue;   /* gone already (it may be freed: only compared) */
         }
         if (!completed(v[i])) {
             /* job_finish_sync: it notices the cancel and ends */
@@ -123,17 +130,25 @@ static void txn_abort(sim *s, sim_job *j)
         job_finalize_single(s, v[i]);
     }
     free(v);
+    t->refs--;
+    txn_free_if_done(t);
 }
 
 /* job_do_finalize: every job of the group, in the group's order */
 void job_txn_finalize(sim *s, sim_job *j)
 {
+    sim_txn *t = j->txn;
     size_t n;
-    sim_job **v = snapshot(j->txn, &n);
+    sim_job **v = snapshot(t, &n);
+    t->refs++;
     for (size_t i = 0; i < n; i++) {
-        job_finalize_single(s, v[i]);
+        if (still_in(t, v[i])) {
+            job_finalize_single(s, v[i]);
+        }
     }
     free(v);
+    t->refs--;
+    txn_free_if_done(t);
 }
 
 /* job_completed for a job of a group (its rc already updated) */
