@@ -69,6 +69,11 @@ typedef struct bs_backend_ops {
     int (*img_run)(bs_backend *b, const char *const *argv, size_t argc, char **out,
                    char **errout, char **err);
 
+    /* XOR mask into the byte at offset off of image file path (iotests that
+     * corrupt an image on purpose, e.g. 242's toggle_flag). NULL where a
+     * backend lacks it. */
+    int (*file_xor)(bs_backend *b, const char *path, uint64_t off, uint8_t mask, char **err);
+
     void (*destroy)(bs_backend *b);
 
     /* Client tools for shell-style tests; NULL where a backend lacks them.

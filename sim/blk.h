@@ -22,12 +22,13 @@ typedef struct sim_blk {
 int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err);
 void blk_free_all(sim *s);
 sim_blk *blk_find(sim *s, const char *name);
+/* bdrv_get_device_name: the name of the named backend whose root is n
+ * (-drive or drive_add), "" when none. */
+const char *blk_device_name(sim *s, const sim_node *n);
 /* bdrv_lookup_bs(name, name): a device's root node, else the node so named. */
 sim_node *blk_lookup_bs(sim *s, const char *name);
 /* HMP drive_add with if=none (drive_new); *err is QEMU's bare message */
 int drive_add_if_none(sim *s, const char *optstr, char **err);
-/* bdrv_get_device_name: the backend whose root n is, or NULL */
-const char *blk_name_of(sim *s, const sim_node *n);
 /* bdrv_get_device_or_node_name */
 const char *device_or_node_name(sim *s, const sim_node *n);
 /* Backends whose root is `from` now show `to` (a filter put above a node
@@ -80,6 +81,9 @@ int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
 int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 
 /* resize.c */
+/* A copy of a bitmap for a node of `size` bytes: bits below the new end
+ * kept, a grown part clean, enabled as it was. */
+cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size);
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);
 /* QMP block_resize */
 json_object *qmp_block_resize(sim *s, json_object *args);

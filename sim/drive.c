@@ -323,20 +323,10 @@ int drive_add_if_none(sim *s, const char *optstr, char **err)
     return drive_new(s, optstr, &no_devices, err);
 }
 
-const char *blk_name_of(sim *s, const sim_node *n)
-{
-    for (sim_blk *b = s->blks; b; b = b->next) {
-        if (b->root == n) {
-            return b->name;
-        }
-    }
-    return NULL;
-}
-
 const char *device_or_node_name(sim *s, const sim_node *n)
 {
-    const char *name = blk_name_of(s, n);
-    return name ? name : n->name;
+    const char *name = blk_device_name(s, n);
+    return name[0] ? name : n->name;
 }
 
 void blk_retarget(sim *s, sim_node *from, sim_node *to)
@@ -464,4 +454,14 @@ json_object *qmp_query_block(sim *s)
     json_object *r = json_object_new_object();
     json_object_object_add(r, "return", list);
     return r;
+}
+
+const char *blk_device_name(sim *s, const sim_node *n)
+{
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == n && b->name[0]) {
+            return b->name;
+        }
+    }
+    return "";
 }

@@ -105,6 +105,7 @@ sim_job *job_new(sim *s, const char *id, job_type type)
 
 static void job_free(sim *s, sim_job *j)
 {
+    job_txn_unref(j->txn);
     sim_job **pp = &s->jobs;
     while (*pp && *pp != j) {
         pp = &(*pp)->next;
@@ -219,6 +220,9 @@ static void backup_sync_bitmap(sim *s, sim_job *j, int ret)
 
 static void job_event_completed(sim *s, sim_job *j)
 {
+    if (j->unstarted) {
+        return;     /* "Emit events only if we actually started" */
+    }
     if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
         return;
     }
@@ -253,13 +257,12 @@ static void job_destroy_backup(sim *s, sim_job *j)
 
 void job_dismiss(sim *s, sim_job *j)
 {
-    job_txn_leave(j);
     job_transition(s, j, JS_NULL);
     job_destroy_backup(s, j);
     job_free(s, j);
 }
 
-static void job_update_rc(sim *s, sim_job *j)
+void job_update_rc(sim *s, sim_job *j)
 {
     if (!j->ret && j->cancelled) {
         j->ret = -ECANCELED;
@@ -282,7 +285,6 @@ void job_finalize_single(sim *s, sim_job *j)
         mirror_clean(s, j);
     }
     job_event_completed(s, j);
-    job_txn_leave(j);
     job_transition(s, j, JS_CONCLUDED);
     if (j->auto_dismiss) {
         job_dismiss(s, j);
@@ -292,15 +294,14 @@ void job_finalize_single(sim *s, sim_job *j)
 /* The job's run returned ret (QEMU's job_completed). */
 void job_completed(sim *s, sim_job *j, int ret)
 {
+    if (j->txn && job_txn_completed(s, j, ret)) {
+        return;     /* a grouped transaction's jobs end together */
+    }
     j->finished_work = true;
     if (!j->ret) {
         j->ret = ret;
     }
     job_update_rc(s, j);
-    if (j->txn) {
-        job_txn_completed(s, j);    /* a grouped transaction's job */
-        return;
-    }
     if (j->ret) {
         job_finalize_single(s, j);
         return;
@@ -572,7 +573,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
         /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
         return qmp_error("GenericError", "Compression is not supported for this drive %s",
-                         blk_name_of(s, tgt) ? blk_name_of(s, tgt) : "");
+                         blk_device_name(s, tgt));
     }
     if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
         return err;
@@ -613,7 +614,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (!job_id) {
         /* block_job_create: the id defaults to the device name (the
          * source's BlockBackend), "" for a node without one */
-        job_id = blk_name_of(s, src) ? blk_name_of(s, src) : "";
+        job_id = blk_device_name(s, src);
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -632,6 +633,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     }
 
     sim_job *j = job_new(s, job_id, JOB_BACKUP);
+    j->inflight = (unsigned)max_workers;
     backup_priv *priv = calloc(1, sizeof *priv);
     priv->ctx = bk_ctx_for(s, j);
     j->speed = speed;
@@ -693,6 +695,10 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     tgt->busy_job = j;
 
     job_transition(s, j, JS_CREATED);
+    if (s->defer_job_start) {
+        j->unstarted = true;    /* a transaction starts it at commit (job_txn.c) */
+        return qmp_ok();
+    }
     job_transition(s, j, JS_RUNNING);
     /* blockdev-backup ends its drained section with the job started: one
      * pause/resume pair, always (later drains add timing-dependent pairs,

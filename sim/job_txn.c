@@ -1,183 +1,187 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Job transactions (QEMU 7.2 job.c JobTxn): the jobs a `transaction`
- * with completion-mode "grouped" starts finish together. A job whose work
- * succeeded waits until every job of the group has finished its work;
- * then all go pending and are finalized together (job_do_finalize). A job
- * that fails (or is cancelled) cancels the others, which finish with
- * -ECANCELED, and every job of the group is finalized in the group's
- * order (job_completed_txn_abort). A job leaves its group when it is
- * finalized. QEMU adds jobs at the head of the group's list, so the
- * group's order is the reverse of the order the jobs were made in.
+ * Jobs started by one transaction with completion-mode "grouped" (QEMU 7.2
+ * job.c: JobTxn, job_completed_txn_success_locked,
+ * job_completed_txn_abort_locked). A job that finishes well waits until
+ * every job of the group has; then all turn pending together and are
+ * finalized in order. A job that fails (or is cancelled) cancels the
+ * others with force: each finishes the copy tasks it has in flight (QEMU
+ * started it at the transaction's commit, up to x-perf max-workers tasks
+ * are under way), then every job of the group is finalized in order, the
+ * others as cancelled, so a backup's bitmap is handled as on failure.
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "sim/sim_int.h"
 
 struct sim_txn {
-    sim_job **jobs;             /* newest first: QLIST_INSERT_HEAD */
-    size_t n;
+    unsigned refs;
     bool aborting;
-    int refs;                   /* held while a loop walks the group (job_txn_ref) */
 };
 
-static void txn_free_if_done(sim_txn *t)
+sim_txn *job_txn_new(void)
 {
-    if (!t->n && !t->refs) {
-        free(t->jobs);
-        free(t);
-    }
-}
-
-static bool completed(const sim_job *j)
-{
-    return j->status == JS_WAITING || j->status == JS_PENDING || j->status == JS_ABORTING ||
-           j->status == JS_CONCLUDED || j->status == JS_NULL;
-}
-
-void job_txn_group(sim *s, const char *const *ids, size_t n)
-{
-    if (n < 2) {
-        return;     /* a group of one finishes as a lone job does */
-    }
     sim_txn *t = calloc(1, sizeof *t);
-    t->jobs = calloc(n, sizeof *t->jobs);
-    for (size_t i = 0; i < n; i++) {
-        sim_job *j = job_find(s, ids[i]);
-        if (j && !j->txn) {
-            memmove(&t->jobs[1], &t->jobs[0], t->n * sizeof *t->jobs);
-            t->jobs[0] = j;
-            t->n++;
-            j->txn = t;
-        }
-    }
-    if (t->n < 2) {
-        for (size_t i = 0; i < t->n; i++) {
-            t->jobs[i]->txn = NULL;
-        }
-        free(t->jobs);
+    t->refs = 1;
+    return t;
+}
+
+void job_txn_add(sim_txn *t, sim_job *j)
+{
+    j->txn = t;
+    t->refs++;
+}
+
+void job_txn_unref(sim_txn *t)
+{
+    if (t && --t->refs == 0) {
         free(t);
     }
 }
 
-/* job_txn_del_job */
-void job_txn_leave(sim_job *j)
+static bool job_is_completed(const sim_job *j)
 {
-    sim_txn *t = j->txn;
-    if (!t) {
+    return j->finished_work || j->status == JS_WAITING || j->status == JS_PENDING ||
+           j->status == JS_ABORTING || j->status == JS_CONCLUDED || j->status == JS_NULL;
+}
+
+/* Apply fn to every job of the group, in creation order. fn may dismiss
+ * (free) the job it gets. */
+static void txn_apply(sim *s, sim_txn *t, void (*fn)(sim *, sim_job *))
+{
+    size_t n = 0;
+    for (sim_job *j = s->jobs; j; j = j->next) {
+        n += j->txn == t;
+    }
+    sim_job **v = calloc(n ? n : 1, sizeof *v);
+    n = 0;
+    for (sim_job *j = s->jobs; j; j = j->next) {
+        if (j->txn == t) {
+            v[n++] = j;
+        }
+    }
+    t->refs++;      /* the jobs may go while we walk them */
+    for (size_t i = 0; i < n; i++) {
+        fn(s, v[i]);
+    }
+    job_txn_unref(t);
+    free(v);
+}
+
+static void to_pending(sim *s, sim_job *j)
+{
+    job_transition(s, j, JS_PENDING);
+    if (!j->auto_finalize && j->type == JOB_BACKUP) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "id", json_object_new_string(j->id));
+        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        ev_emit(s, "BLOCK_JOB_PENDING", d);
+    }
+}
+
+/* job_cancel_async(force) then job_finish_sync: the tasks in flight land */
+static void cancel_other(sim *s, sim_job *o)
+{
+    if (job_is_completed(o)) {
+        o->cancelled = true;
         return;
     }
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->jobs[i] == j) {
-            memmove(&t->jobs[i], &t->jobs[i + 1], (t->n - i - 1) * sizeof *t->jobs);
-            t->n--;
+    for (unsigned k = 0; o->bk && k < o->inflight; k++) {
+        cl_copy_failure fail = { 0, false };
+        if (cl_backup_step(o->bk, &fail) != CL_STEP_MORE) {
             break;
         }
     }
-    j->txn = NULL;
-    txn_free_if_done(t);
+    o->cancelled = true;
+    if (o->bk) {
+        cl_backup_cancel(o->bk);
+    }
+    job_completed(s, o, -ECANCELED);
 }
 
-/* The group as it stands, for loops whose steps take jobs out of it. */
-static sim_job **snapshot(sim_txn *t, size_t *n)
+static void abort_others(sim *s, sim_job *failed)
 {
-    sim_job **v = malloc((t->n ? t->n : 1) * sizeof *v);
-    memcpy(v, t->jobs, t->n * sizeof *v);
-    *n = t->n;
-    return v;
+    sim_txn *t = failed->txn;
+    for (sim_job *o = s->jobs; o; o = o->next) {
+        if (o->txn == t && o != failed) {
+            cancel_other(s, o);
+        }
+    }
 }
 
-static bool still_in(sim_txn *t, sim_job *j)
+bool job_txn_completed(sim *s, sim_job *j, int ret)
 {
-    for (size_t i = 0; t && i < t->n; i++) {
-        if (t->jobs[i] == j) {
+    sim_txn *t = j->txn;
+    j->finished_work = true;
+    if (!j->ret) {
+        j->ret = ret;
+    }
+    job_update_rc(s, j);
+    if (t->aborting) {
+        return true;    /* another job of the group finalizes everybody */
+    }
+    if (j->ret) {
+        t->aborting = true;
+        abort_others(s, j);
+        txn_apply(s, t, job_finalize_single);
+        return true;
+    }
+    job_transition(s, j, JS_WAITING);
+    for (sim_job *o = s->jobs; o; o = o->next) {
+        if (o->txn == t && !job_is_completed(o)) {
             return true;
         }
     }
-    return false;
+    txn_apply(s, t, to_pending);
+    for (sim_job *o = s->jobs; o; o = o->next) {
+        if (o->txn == t && !o->auto_finalize) {
+            return true;    /* job-finalize finalizes the group */
+        }
+    }
+    txn_apply(s, t, job_finalize_single);
+    return true;
 }
 
-/* job_completed_txn_abort */
-static void txn_abort(sim *s, sim_job *j)
+void job_txn_finalize(sim *s, sim_job *j)
+{
+    txn_apply(s, j->txn, job_finalize_single);
+}
+
+void job_txn_abort(sim *s, sim_job *j)
 {
     sim_txn *t = j->txn;
     if (t->aborting) {
-        return;     /* cancelled by another job, which handles everything */
-    }
-    t->aborting = true;
-    t->refs++;      /* job_txn_ref: finalized jobs leave, and may free it */
-    for (size_t i = 0; i < t->n; i++) {
-        sim_job *o = t->jobs[i];
-        if (o != j) {
-            job_cancel_async(s, o);
-        }
-    }
-    size_t n;
-    sim_job **v = snapshot(t, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (!still_in(t, v[i])) {
-            continue;   /* gone already (it may be freed: only compared) */
-        }
-        if (!completed(v[i])) {
-            /* job_finish_sync: it notices the cancel and ends */
-            if (v[i]->status == JS_PAUSED || v[i]->status == JS_STANDBY) {
-                job_transition(s, v[i], v[i]->resume_status);
-            }
-            job_completed(s, v[i], -ECANCELED);
-        }
-        job_finalize_single(s, v[i]);
-    }
-    free(v);
-    t->refs--;
-    txn_free_if_done(t);
-}
-
-/* job_do_finalize: every job of the group, in the group's order */
-void job_txn_finalize(sim *s, sim_job *j)
-{
-    sim_txn *t = j->txn;
-    size_t n;
-    sim_job **v = snapshot(t, &n);
-    t->refs++;
-    for (size_t i = 0; i < n; i++) {
-        if (still_in(t, v[i])) {
-            job_finalize_single(s, v[i]);
-        }
-    }
-    free(v);
-    t->refs--;
-    txn_free_if_done(t);
-}
-
-/* job_completed for a job of a group (its rc already updated) */
-void job_txn_completed(sim *s, sim_job *j)
-{
-    sim_txn *t = j->txn;
-    if (j->ret) {
-        txn_abort(s, j);
         return;
     }
-    /* job_completed_txn_success */
-    job_transition(s, j, JS_WAITING);
-    for (size_t i = 0; i < t->n; i++) {
-        if (!completed(t->jobs[i])) {
-            return;
-        }
+    t->aborting = true;
+    abort_others(s, j);
+    txn_apply(s, t, job_finalize_single);
+}
+
+void job_start_deferred(sim *s, sim_job *j)
+{
+    if (!j->unstarted) {
+        return;
     }
-    bool manual = false;
-    for (size_t i = 0; i < t->n; i++) {
-        job_to_pending(s, t->jobs[i]);
-        manual |= !t->jobs[i]->auto_finalize;
-    }
-    if (!manual) {
-        job_txn_finalize(s, j);
+    j->unstarted = false;
+    job_transition(s, j, JS_RUNNING);
+    job_transition(s, j, JS_PAUSED);    /* its node is still drained */
+}
+
+void job_resume_deferred(sim *s, sim_job *j)
+{
+    if (j->status == JS_PAUSED) {
+        job_transition(s, j, JS_RUNNING);
     }
 }
 
-/* job_cancel of a job of a group that has finished its work */
-void job_txn_cancel_finished(sim *s, sim_job *j)
+void job_cancel_unstarted(sim *s, sim_job *j)
 {
-    txn_abort(s, j);
+    /* job_cancel_locked of a job not started: job_completed, cancelled */
+    j->cancelled = true;
+    if (j->bk) {
+        cl_backup_cancel(j->bk);
+    }
+    job_completed(s, j, -ECANCELED);
 }

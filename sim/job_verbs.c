@@ -100,10 +100,12 @@ static json_object *user_resume(sim *s, sim_job *j)
  * resumed by the cancel; a finished job aborts in the main loop; a running
  * one is woken, notices and ends with -ECANCELED. A backup's cancel is
  * always a forced one (backup_cancel returns true). */
-/* job_cancel_async_locked */
-void job_cancel_async(sim *s, sim_job *j)
+static json_object *user_cancel(sim *s, sim_job *j, bool force)
 {
-    (void)s;
+    json_object *err = apply_verb(j, VERB_CANCEL);
+    if (err) {
+        return err;
+    }
     if (j->user_paused) {
         if (j->type != JOB_CREATE) {
             j->io_status = IOS_OK;
@@ -112,23 +114,13 @@ void job_cancel_async(sim *s, sim_job *j)
         j->pause_count--;
     }
     j->cancelled = true;
-    j->force_cancel = true;
+    j->force_cancel |= force || j->type == JOB_BACKUP;
     if (j->bk) {
         cl_backup_cancel(j->bk);
     }
-}
-
-static json_object *user_cancel(sim *s, sim_job *j, bool force)
-{
-    json_object *err = apply_verb(j, VERB_CANCEL);
-    if (err) {
-        return err;
-    }
-    (void)force;    /* every job the simulator runs takes a cancel as forced */
-    job_cancel_async(s, j);
     if (j->status == JS_PENDING || j->status == JS_WAITING) {
         if (j->txn) {
-            job_txn_cancel_finished(s, j);  /* the whole group aborts */
+            job_txn_abort(s, j);    /* the whole group ends cancelled */
         } else {
             job_finalize_single(s, j);
         }

@@ -72,7 +72,7 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         }
     }
     if (!job_id) {
-        job_id = blk_name_of(s, bs) ? blk_name_of(s, bs) : "";
+        job_id = blk_device_name(s, bs);
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);

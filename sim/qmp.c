@@ -1074,19 +1074,8 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
         if (b->persistent && n->drv == DRV_QCOW2) {
-            /* also gone from the image */
-            sim_saved_bitmap **pp = &n->q->bitmaps;
-            while (*pp) {
-                if (!strcmp((*pp)->name, b->name)) {
-                    sim_saved_bitmap *d = *pp;
-                    *pp = d->next;
-                    free(d->name);
-                    cl_bitmap_free(d->bm);
-                    free(d);
-                } else {
-                    pp = &(*pp)->next;
-                }
-            }
+            /* also gone from the image (sim/qcow2_bitmap.c) */
+            q2_saved_remove(node_image_file(n), n->q, b->name);
         }
         bitmap_list_remove(n, b);
     } else if (!strcmp(cmd, "block-dirty-bitmap-clear")) {
@@ -1442,14 +1431,14 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
         return qmp_bitmap_simple(s, cmd, args);
     }
-    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
-        if (!strcmp(cmd, "block-job-complete")) {
-            /* commit jobs live apart (sim/commit.c) until they are sim_jobs */
-            json_object *r = commit_complete(s, jstr(args, "device"));
-            if (r) {
-                return r;
-            }
+    if (!strcmp(cmd, "block-job-complete") || !strcmp(cmd, "job-complete")) {
+        /* a block-commit job (sim/commit.c) */
+        json_object *r = commit_complete(s, jstr(args, cmd[0] == 'b' ? "device" : "id"));
+        if (r) {
+            return r;
         }
+    }
+    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
         return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {

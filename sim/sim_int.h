@@ -69,6 +69,8 @@ size_t store_extent_count(const sim_store *s);
 typedef struct sim_saved_bitmap {
     char *name;
     cl_bitmap *bm;
+    uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
+    uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
     struct sim_saved_bitmap *next;
 } sim_saved_bitmap;
 
@@ -77,11 +79,14 @@ typedef struct sim_qcow2 {
     uint64_t cluster_size;
     uint64_t nclusters;
     uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
-    uint8_t *l2_table;      /* per L2 table: has its host cluster */
+    uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
+                             * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
+    bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
     sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
+    uint64_t bm_dir_offset, bm_dir_size;    /* the bitmap directory, 0 when none */
 } sim_qcow2;
 
 typedef struct sim_file {
@@ -196,8 +201,10 @@ struct sim_job {
     bool force_cancel;
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
+    struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
+    bool unstarted;             /* made by a transaction's prepare, not started yet */
+    unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
     uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
-    struct sim_txn *txn;        /* a grouped transaction's jobs (job_txn.c) */
     /* drive-mirror (mirror.c) */
     uint64_t mirror_done, mirror_len, mirror_chunk;
     bool should_complete;
@@ -237,6 +244,7 @@ typedef struct sim {
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
     void *commit_jobs;          /* block-commit jobs, sim/commit.c */
     struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
@@ -310,6 +318,25 @@ void job_transition(sim *s, sim_job *j, job_status st);
 void job_completed(sim *s, sim_job *j, int ret);
 void job_finalize_single(sim *s, sim_job *j);
 void job_dismiss(sim *s, sim_job *j);
+void job_update_rc(sim *s, sim_job *j);
+
+/* job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) */
+typedef struct sim_txn sim_txn;
+sim_txn *job_txn_new(void);
+void job_txn_add(sim_txn *t, sim_job *j);       /* takes a reference */
+void job_txn_unref(sim_txn *t);
+/* job_completed of a job in a transaction: true when handled here */
+bool job_txn_completed(sim *s, sim_job *j, int ret);
+/* job-finalize of a job in a group finalizes the group; a cancel of a
+ * waiting or pending one aborts it */
+void job_txn_finalize(sim *s, sim_job *j);
+void job_txn_abort(sim *s, sim_job *j);
+/* A transaction's jobs: job_start at commit (running, then paused by the
+ * drained section), resumed when clean ends that section; a job never
+ * started ends with no BLOCK_JOB_* event (job_finalize_single_locked). */
+void job_start_deferred(sim *s, sim_job *j);
+void job_resume_deferred(sim *s, sim_job *j);
+void job_cancel_unstarted(sim *s, sim_job *j);
 const char *job_type_name(sim_job *j);
 uint64_t job_offset(sim_job *j);
 uint64_t job_len(sim_job *j);
@@ -325,15 +352,7 @@ bool backup_step(sim *s, sim_job *j);
 bool job_tick(sim *s, sim_job *j);
 sim_job *job_new(sim *s, const char *id, job_type type);
 
-/* job_txn.c: completion-mode "grouped" */
-typedef struct sim_txn sim_txn;
-void job_txn_group(sim *s, const char *const *ids, size_t n);
-void job_txn_leave(sim_job *j);
-void job_txn_completed(sim *s, sim_job *j);
-void job_txn_finalize(sim *s, sim_job *j);
-void job_txn_cancel_finished(sim *s, sim_job *j);
-/* job.c / job_verbs.c pieces the group needs */
-void job_cancel_async(sim *s, sim_job *j);
+/* job.c: job_transition_to_pending */
 void job_to_pending(sim *s, sim_job *j);
 
 /* job_speed.c: rate-limited jobs (speed > 0) on the virtual clock */

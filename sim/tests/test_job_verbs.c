@@ -225,52 +225,6 @@ static void test_on_target_error(void **state)
     vm_free(b);
 }
 
-/* completion-mode grouped (job_txn.c): one failure cancels the group;
- * successes wait for each other and finalize together */
-static void test_grouped_transaction(void **state)
-{
-    bs_backend *b = vm_new();
-    add_drive(b, "d0", IMG, 1 * MiB);
-    make_target(b, "t0", TGT, 1 * MiB);
-    img_create(b, "/tmp/blocksim/1000-img1", 1 * MiB);
-    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"d1\", \"file\": "
-           "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": "
-           "\"/tmp/blocksim/1000-img1\"}, \"inject-error\": [{\"event\": \"read_aio\", "
-           "\"errno\": 5, \"once\": true}]}}");
-    make_target(b, "t1", "/tmp/blocksim/1000-tgt1", 1 * MiB);
-    hmp(b, "d1", "write -P0x11 0 64k");
-    const char *txn = "{\"actions\": ["
-        "{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": \"j0\", \"device\": \"d0\", "
-        "\"target\": \"t0\", \"sync\": \"full\"}},"
-        "{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": \"j1\", \"device\": \"d1\", "
-        "\"target\": \"t1\", \"sync\": \"full\"}}], "
-        "\"properties\": {\"completion-mode\": \"grouped\"}}";
-    QMP_OK(b, "transaction", txn, 0);
-    /* j0 finishes its work first and waits; j1 fails and aborts both, in
-     * the group's order (newest first) */
-    assert_string_equal(drain_events(b),
-                        "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:waiting BLOCK_JOB_ERROR JOB_STATUS_CHANGE:aborting "
-                        "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null "
-                        "JOB_STATUS_CHANGE:aborting BLOCK_JOB_CANCELLED "
-                        "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
-    /* again, with the error spent: both succeed, pending together */
-    QMP_OK(b, "transaction", txn, 0);
-    assert_string_equal(drain_events(b),
-                        "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:paused JOB_STATUS_CHANGE:running "
-                        "JOB_STATUS_CHANGE:waiting JOB_STATUS_CHANGE:waiting "
-                        "JOB_STATUS_CHANGE:pending JOB_STATUS_CHANGE:pending "
-                        "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null "
-                        "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
-    vm_free(b);
-}
-
 static void test_compress_needs_qcow2(void **state)
 {
     bs_backend *b = vm_new();
@@ -297,7 +251,6 @@ int main(void)
         cmocka_unit_test(test_on_error_stop),
         cmocka_unit_test(test_on_error_ignore_enospc_report),
         cmocka_unit_test(test_on_target_error),
-        cmocka_unit_test(test_grouped_transaction),
         cmocka_unit_test(test_compress_needs_qcow2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
