@@ -5,8 +5,8 @@
  * from one task per millisecond of virtual time. That rules out a target
  * that counts or times requests (blkdebug rules and events, throttling,
  * filters), a target smaller than the source (a merged write would fail at
- * once where the tasks fail part way), and a VMA backup, whose jobs run
- * beside ours tick by tick.
+ * once where the tasks fail part way), a VMA backup, whose jobs run beside
+ * ours tick by tick, and jobs that keep time (rate limits, mirrors).
  */
 #include "sim_int.h"
 
@@ -32,8 +32,23 @@ static bool plain_zero_target(const sim_node *n)
     return false;
 }
 
-bool backup_may_merge_zero_tasks(sim *s, sim_node *source, sim_node *target)
+/* Could another job act in the milliseconds the merged tasks stand for? A
+ * rate-limited job wakes up on the clock (job_speed.c), and so would this
+ * one between its tasks; a mirror's pace is its own. Jobs that only tick
+ * when asked by QMP, or that always tick first, cannot tell. */
+static bool time_matters(sim *s, const sim_job *j)
 {
+    for (const sim_job *k = s->jobs; k; k = k->next) {
+        if (k->speed > 0 || k->type == JOB_MIRROR) {
+            return true;
+        }
+    }
+    return j->speed > 0;
+}
+
+bool backup_may_merge_zero_tasks(sim *s, sim_job *j)
+{
+    sim_node *source = j->source, *target = j->target;
     return !s->pve && source && target && node_size(target) >= node_size(source) &&
-           plain_zero_target(target);
+           plain_zero_target(target) && !time_matters(s, j);
 }

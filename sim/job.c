@@ -169,7 +169,7 @@ static int io_block_status(void *opaque, uint64_t off, uint64_t len, bool top_on
 static bool io_merge_zero_tasks(void *opaque)
 {
     bk_ctx *c = opaque;
-    return backup_may_merge_zero_tasks(c->s, c->j->source, c->j->target);
+    return backup_may_merge_zero_tasks(c->s, c->j);
 }
 
 typedef struct backup_priv { bk_ctx ctx; } backup_priv;

@@ -396,7 +396,7 @@ int backup_onerr_parse(const char *name);
  * false when the job must end with the error (report). */
 bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
-bool backup_may_merge_zero_tasks(sim *s, sim_node *source, sim_node *target);
+bool backup_may_merge_zero_tasks(sim *s, sim_job *j);
 /* l2_scan.c: the first entry of q->l2[i, lim) that is not unallocated (not
  * a zero cluster), or lim; set the zero flag on [i, end), true if some entry
  * lacked it; (re)count the blocks after the array was copied. */
