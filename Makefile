@@ -96,6 +96,7 @@ include lib/cluster/cluster.mk
 -include harness/harness.mk
 -include tools/tools.mk
 -include tools/fuzz.mk
+-include gen/gen.mk
 
 all: $(LIBS) $(PROGS) $(UNIT_TESTS)
 

@@ -17,6 +17,7 @@ typedef struct options {
     const char *backend;
     const char *golden_dir;
     int bless, tap, print;
+    int self_check;             /* no golden: the case's own checks decide */
     const char **only;
     size_t nonly;
     const char **defines;       /* -D NAME=VALUE, in order */
@@ -31,6 +32,8 @@ static void usage(FILE *f)
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
           "  --print   write the transcripts to standard output (reports go to stderr)\n"
+          "  --self-check  compare with no golden: a case passes when it runs to its\n"
+          "            end and no line of its transcript ends in ERROR! (generated cases)\n"
           "  --tap     report in TAP\n"
           "  --only    run only the named cases (repeatable)\n"
           "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
@@ -103,6 +106,23 @@ static void note(FILE *f, const options *o, const char *text)
     }
 }
 
+/* The first line ending in ERROR! (an oracle check that failed), reported
+ * with its line number; 0 when there is none. */
+static int self_check_failure(const char *transcript, sbuf *diag)
+{
+    size_t lineno = 1;
+    for (const char *p = transcript; *p; lineno++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len >= 6 && !memcmp(p + len - 6, "ERROR!", 6)) {
+            sbuf_printf(diag, "transcript line %zu: %.*s\n", lineno, (int)len, p);
+            return 1;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    return 0;
+}
+
 /* Runs one case; 0 pass, -1 fail. Diagnostics go to *diag. */
 static int run_case(const options *o, backend_factory make, const char *path, const char *name,
                     FILE *out, sbuf *diag)
@@ -133,6 +153,10 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s\n", err);
         free(err);
         err = NULL;
+    }
+    if (o->self_check) {
+        r = rr == 0 && !self_check_failure(transcript, diag) ? 0 : -1;
+        goto out;
     }
     if (asprintf(&golden_path, "%s/%s.out", o->golden_dir, name) < 0)
         abort();
@@ -203,6 +227,8 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             o.tap = 1;
         } else if (!strcmp(a, "--print")) {
             o.print = 1;
+        } else if (!strcmp(a, "--self-check")) {
+            o.self_check = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(out);
             status = 0;
