@@ -834,7 +834,8 @@ static void step_api_error(gen *g)
         opt(g, "error: blockdev-del");
         break;
     case 7:
-        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": \"null-co\"}");
+        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": \"file\", "
+                "\"filename\": $img}");
         cmd(g, "blockdev-add");
         opt(g, "error: duplicate node name");
         break;

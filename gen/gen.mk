@@ -21,3 +21,14 @@ gencheck: $(B)/casegen $(B)/harness
 	  printf '%s\n' "$$out" | grep -v '^PASS '; \
 	  echo "gencheck: $(GEN_N) generated cases (seed $(GEN_SEED)) on the simulator"; exit $$st
 CHECK_EXTRA += gencheck
+
+# The differential run: N generated cases on the simulator and twice on real
+# QEMU 7.2; divergences minimised into $(B)/difftest/ (tools/difftest.py).
+#   make difftest N=50 SEED=7 [PROFILE=backup] [SHARD=2/4]
+N    ?= 30
+SEED ?= 1
+.PHONY: difftest
+difftest: $(B)/casegen $(B)/harness
+	$(PYTHON) tools/difftest.py --harness $(B)/harness --casegen $(B)/casegen \
+	  --seed $(SEED) --count $(N) --out $(B)/difftest \
+	  $(if $(PROFILE),--profile $(PROFILE)) $(if $(SHARD),--shard $(SHARD))

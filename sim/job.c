@@ -384,6 +384,46 @@ json_object *qmp_query_jobs(sim *s)
     return r;
 }
 
+/* QEMU 7.2's qmp_query_block_jobs: block jobs only (not blockdev-create),
+ * newest first, BlockJobInfo's members in block_job_query's order. */
+json_object *qmp_query_block_jobs(sim *s)
+{
+    json_object *list = json_object_new_array();
+    size_t n = 0;
+    for (sim_job *j = s->jobs; j; j = j->next) {
+        n++;
+    }
+    for (size_t i = n; i > 0; i--) {
+        sim_job *j = s->jobs;
+        for (size_t k = 1; k < i; k++) {
+            j = j->next;
+        }
+        if (j->type != JOB_BACKUP) {
+            continue;
+        }
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string(job_type_name(j)));
+        json_object_object_add(o, "device", json_object_new_string(j->id));
+        json_object_object_add(o, "len", json_object_new_int64((int64_t)job_len(j)));
+        json_object_object_add(o, "offset", json_object_new_int64((int64_t)job_offset(j)));
+        json_object_object_add(o, "busy", json_object_new_boolean(j->status == JS_RUNNING));
+        json_object_object_add(o, "paused", json_object_new_boolean(false));
+        json_object_object_add(o, "speed", json_object_new_int64(j->speed));
+        json_object_object_add(o, "io-status", json_object_new_string("ok"));
+        json_object_object_add(o, "ready", json_object_new_boolean(false));
+        json_object_object_add(o, "status", json_object_new_string(status_names[j->status]));
+        json_object_object_add(o, "auto-finalize", json_object_new_boolean(j->auto_finalize));
+        json_object_object_add(o, "auto-dismiss", json_object_new_boolean(j->auto_dismiss));
+        if (j->status == JS_CONCLUDED && j->ret) {
+            json_object_object_add(o, "error", json_object_new_string(j->error));
+        }
+        json_object_array_add(list, o);
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", list);
+    return r;
+}
+
 /* QEMU's JobVerb table: which states accept which verb. */
 static bool verb_allowed(const char *verb, job_status st)
 {

@@ -1302,8 +1302,11 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);
     }
-    if (!strcmp(cmd, "query-block") || !strcmp(cmd, "query-block-jobs")) {
+    if (!strcmp(cmd, "query-block")) {
         return qmp_return(json_object_new_array());
+    }
+    if (!strcmp(cmd, "query-block-jobs")) {
+        return qmp_query_block_jobs(s);
     }
     if (!strcmp(cmd, "query-jobs")) {
         return qmp_query_jobs(s);

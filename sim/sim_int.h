@@ -236,6 +236,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args);
 json_object *qmp_blockdev_create(sim *s, json_object *args);
 json_object *qmp_job_verb(sim *s, const char *verb, json_object *args);
 json_object *qmp_query_jobs(sim *s);
+json_object *qmp_query_block_jobs(sim *s);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
