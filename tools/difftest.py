@@ -177,13 +177,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--harness", required=True)
     ap.add_argument("--casegen", required=True)
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--count", type=int, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--profile", default="mixed")
     ap.add_argument("--shard", default="1/1")
     ap.add_argument("--out", default="build/difftest")
     ap.add_argument("--findings", default="golden/FINDINGS.md")
     ap.add_argument("--budget", type=int, default=40, help="QEMU runs per minimisation")
+    ap.add_argument("cases", nargs="*", help="run these case files instead of generating")
     a = ap.parse_args()
     m = re.match(r"^(\d+)/(\d+)$", a.shard)
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
@@ -197,14 +198,19 @@ def main():
     work = os.path.join(a.out, "work")
     shutil.rmtree(a.out, ignore_errors=True)
     os.makedirs(work)
-    p = subprocess.run([a.casegen, "--seed", str(a.seed), "--count", str(a.count),
-                        "--profile", a.profile, "--out", gen_dir],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        print(p.stderr, file=sys.stderr)
-        return 2
-    with open(os.path.join(a.out, "coverage.txt"), "w") as f:
-        f.write(p.stdout)
+    if a.cases:
+        os.makedirs(gen_dir)
+        for c in a.cases:
+            shutil.copy(c, gen_dir)
+    else:
+        p = subprocess.run([a.casegen, "--seed", str(a.seed), "--count", str(a.count),
+                            "--profile", a.profile, "--out", gen_dir],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            print(p.stderr, file=sys.stderr)
+            return 2
+        with open(os.path.join(a.out, "coverage.txt"), "w") as f:
+            f.write(p.stdout)
     findings = load_findings(a.findings)
 
     names = sorted(f[:-5] for f in os.listdir(gen_dir) if f.endswith(".case"))
