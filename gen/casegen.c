@@ -110,7 +110,8 @@ typedef struct gen {
     cg_cover *cov;
     const char *profile;
     uint64_t size;
-    uint8_t *disk;              /* guest-visible bytes; 0 = never written */
+    uint8_t **disk;             /* guest-visible bytes per source cluster
+                                 * (NULL: all zero); 0 = never written */
     uint8_t *alloc;             /* per source cluster: allocated in the qcow2 image */
     size_t nclusters;
     bitmap bm[MAX_BITMAPS];
@@ -181,6 +182,51 @@ static void drop_bitmap(gen *g, bitmap *b)
     memset(&g->bm[g->nbm], 0, sizeof(g->bm[g->nbm]));
 }
 
+static uint8_t byte_at(const gen *g, uint8_t *const *d, uint64_t i)
+{
+    const uint8_t *c = d[i / CLUSTER];
+    return c ? c[i % CLUSTER] : 0;
+}
+
+static void disk_fill(gen *g, uint64_t off, uint64_t len, uint8_t pat)
+{
+    while (len) {
+        uint64_t c = off / CLUSTER, in = off % CLUSTER;
+        uint64_t n = CLUSTER - in < len ? CLUSTER - in : len;
+        if (!g->disk[c]) {
+            g->disk[c] = calloc(CLUSTER, 1);
+            if (!g->disk[c])
+                abort();
+        }
+        memset(g->disk[c] + in, pat, n);
+        off += n;
+        len -= n;
+    }
+}
+
+static uint8_t **disk_copy(const gen *g)
+{
+    uint8_t **d = calloc(g->nclusters, sizeof(*d));
+    if (!d)
+        abort();
+    for (size_t c = 0; c < g->nclusters; c++) {
+        if (g->disk[c]) {
+            d[c] = malloc(CLUSTER);
+            if (!d[c])
+                abort();
+            memcpy(d[c], g->disk[c], CLUSTER);
+        }
+    }
+    return d;
+}
+
+static void disk_free(const gen *g, uint8_t **d)
+{
+    for (size_t c = 0; c < g->nclusters; c++)
+        free(d[c]);
+    free(d);
+}
+
 /* ---- emitting checks ----------------------------------------------------------- */
 
 /* `model M new G` plus one dirty_bits per run of set bits. */
@@ -225,13 +271,17 @@ static void emit_expect_image(gen *g, const char *var, const uint8_t *keep)
             "\"file\": {\"driver\": \"file\", \"filename\": $%s}}", var, var);
     cmd(g, "blockdev-add");
     for (uint64_t i = 0; i < g->size;) {
-        uint8_t p = g->disk[i];
-        if (!p || (keep && !keep[i / CLUSTER])) {
+        if (!g->disk[i / CLUSTER] || (keep && !keep[i / CLUSTER])) {
+            i = (i / CLUSTER + 1) * CLUSTER;
+            continue;
+        }
+        uint8_t p = byte_at(g, g->disk, i);
+        if (!p) {
             i++;
             continue;
         }
         uint64_t j = i;
-        while (j < g->size && g->disk[j] == p && (!keep || keep[j / CLUSTER]))
+        while (j < g->size && byte_at(g, g->disk, j) == p && (!keep || keep[j / CLUSTER]))
             j++;
         line(g, "qmp human-monitor-command {\"command-line\": "
                 "\"qemu-io %s \\\"write -P 0x%02x 0x%llx 0x%llx\\\"\"}",
@@ -336,7 +386,7 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
         g->dirty_since_flush = 1;
     cmd(g, "human-monitor-command");
     for (size_t i = 0; i < n; i++) {
-        memset(g->disk + off[i], pat[i], len[i]);
+        disk_fill(g, off[i], len[i], pat[i]);
         for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++)
             g->alloc[c] = 1;
         for (int k = 0; k < g->nbm; k++)
@@ -662,11 +712,10 @@ static void step_backup(gen *g)
 
     /* What the target must hold after a success: the source as it was now,
      * on the clusters the job copies. */
-    uint8_t *disk_then = malloc(g->size);
+    uint8_t **disk_then = disk_copy(g);
     uint8_t *keep = calloc(g->nclusters, 1);
-    if (!disk_then || !keep)
+    if (!keep)
         abort();
-    memcpy(disk_then, g->disk, g->size);
     for (size_t c = 0; c < ncl; c++)
         if (init[c])
             for (uint64_t s = c * cs / CLUSTER; s < g->nclusters && s * CLUSTER < (c + 1) * cs; s++)
@@ -758,7 +807,7 @@ static void step_backup(gen *g)
     line(g, "blank");
     emit_target_del(g, &t);
     if (ok && rchance(&g->r, 70)) {
-        uint8_t *now = g->disk;
+        uint8_t **now = g->disk;
         g->disk = disk_then;
         char e[24];
         snprintf(e, sizeof(e), "e%s", t.name);
@@ -768,7 +817,7 @@ static void step_backup(gen *g)
         opt(g, "compare backup");
     }
     line(g, "blank");
-    free(disk_then);
+    disk_free(g, disk_then);
     free(keep);
     free(init);
     free(succ);
@@ -983,7 +1032,7 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     };
     g.size = sizes[rbelow(&g.r, sizeof(sizes) / sizeof(sizes[0]))];
     g.nclusters = (g.size + CLUSTER - 1) / CLUSTER;
-    g.disk = calloc(g.size, 1);
+    g.disk = calloc(g.nclusters, sizeof(*g.disk));
     g.alloc = calloc(g.nclusters, 1);
     if (!g.disk || !g.alloc)
         abort();
@@ -1028,6 +1077,6 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     opt(&g, "compare source");
     for (int i = 0; i < g.nbm; i++)
         free(g.bm[i].bits);
-    free(g.disk);
+    disk_free(&g, g.disk);
     free(g.alloc);
 }

@@ -32,3 +32,7 @@ difftest: $(B)/casegen $(B)/harness
 	$(PYTHON) tools/difftest.py --harness $(B)/harness --casegen $(B)/casegen \
 	  --seed $(SEED) --count $(N) --out $(B)/difftest \
 	  $(if $(PROFILE),--profile $(PROFILE)) $(if $(SHARD),--shard $(SHARD))
+
+# make bench: 10,000 generated cases on the simulator, in one process.
+$(eval $(call add_bench,bench_casegen,gen/bench/bench_casegen.c,\
+  $(B)/libgen.a $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))

@@ -20,6 +20,7 @@ typedef struct options {
     int self_check;             /* no golden: the case's own checks decide */
     const char **only;
     size_t nonly;
+    unsigned shard_k, shard_n;  /* --shard K/N: cases K-1, K-1+N, ... of those given */
     const char **defines;       /* -D NAME=VALUE, in order */
     size_t ndefines;
 } options;
@@ -36,6 +37,8 @@ static void usage(FILE *f)
           "            end and no line of its transcript ends in ERROR! (generated cases)\n"
           "  --tap     report in TAP\n"
           "  --only    run only the named cases (repeatable)\n"
+          "  --shard K/N  run only cases K-1, K-1+N, K-1+2N, ... of those given (a CI\n"
+          "            matrix of N jobs covers a batch once)\n"
           "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
           "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n", f);
 }
@@ -198,8 +201,10 @@ out:
     return r;
 }
 
-static int wanted(const options *o, const char *name)
+static int wanted(const options *o, const char *name, size_t index)
 {
+    if (o->shard_n && index % o->shard_n != o->shard_k - 1)
+        return 0;
     if (o->nonly == 0)
         return 1;
     for (size_t i = 0; i < o->nonly; i++)
@@ -233,6 +238,14 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             usage(out);
             status = 0;
             goto done;
+        } else if (!strcmp(a, "--shard")) {
+            char extra;
+            if (i + 1 >= argc || sscanf(argv[i + 1], "%u/%u%c", &o.shard_k, &o.shard_n, &extra) != 2 ||
+                o.shard_k < 1 || o.shard_k > o.shard_n) {
+                fprintf(errf, "harness: --shard wants K/N with 1 <= K <= N\n");
+                goto done;
+            }
+            i++;
         } else if (!strncmp(a, "-D", 2) && a[2]) {
             o.defines[o.ndefines++] = a + 2;
         } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only") ||
@@ -279,7 +292,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
         abort();
     for (size_t i = 0; i < ncases; i++) {
         names[i] = case_name(cases[i]);
-        if (wanted(&o, names[i]))
+        if (wanted(&o, names[i], i))
             nrun++;
     }
     for (size_t k = 0; k < o.nonly; k++) {
@@ -293,7 +306,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
         fprintf(report, "1..%zu\n", nrun);
     size_t num = 0;
     for (size_t i = 0; i < ncases; i++) {
-        if (!wanted(&o, names[i]))
+        if (!wanted(&o, names[i], i))
             continue;
         sbuf diag = {0};
         int r = run_case(&o, make, cases[i], names[i], out, &diag);
