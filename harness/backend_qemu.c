@@ -10,6 +10,9 @@
  * even if the harness dies first.
  */
 #include "harness/backend.h"
+#include "harness/backend_qemu.h"
+#include "harness/confine.h"
+#include "harness/qemu_proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,8 @@
 #define T_QMP      60.0
 #define T_IMG     120.0
 #define T_MARGIN   30.0
+/* A driver line longer than this is a broken driver, not a big reply. */
+#define T_MAX_LINE (256 << 20)
 
 typedef struct qemu_backend {
     bs_backend base;
@@ -137,6 +142,10 @@ static char *read_line(qemu_backend *q, double timeout, char **err)
         }
         if (r == 0)
             continue;
+        if (q->rlen > T_MAX_LINE) {
+            set_err(err, "qemu driver: an answer longer than %d bytes", T_MAX_LINE);
+            return NULL;
+        }
         if (q->rcap - q->rlen < 65536) {
             size_t cap = q->rcap ? q->rcap * 2 : 65536;
             while (cap - q->rlen < 65536)
@@ -194,21 +203,18 @@ static struct json_object *call(qemu_backend *q, struct json_object *req,
         goto out;
     }
     resp = json_tokener_parse(line);
-    if (!resp || !json_object_is_type(resp, json_type_object)) {
-        set_err(err, "qemu driver: bad answer: %.200s", line);
+    const char *e;
+    char *why = NULL;
+    if (qemu_proto_answer(resp, ok, &v, &e, &why) < 0) {
+        set_err(err, "qemu driver: bad answer (%s): %.200s", why ? why : "?", line);
+        free(why);
         q->dead = 1;
         goto out;
     }
-    if (json_object_object_get_ex(resp, "ok", &v) && json_object_get_boolean(v)) {
-        if (json_object_object_get_ex(resp, "result", &v) && v)
-            result = json_object_get(v);
-        *ok = 1;
-    } else {
-        const char *e = "unknown error";
-        if (json_object_object_get_ex(resp, "error", &v) && v)
-            e = json_object_get_string(v);
+    if (*ok)
+        result = json_object_get(v);
+    else
         set_err(err, "%s", e);
-    }
 out:
     free(line);
     json_object_put(resp);
@@ -235,6 +241,19 @@ static int call_void(qemu_backend *q, struct json_object *req, double timeout,
     return ok ? 0 : -1;
 }
 
+/* A path outside the test directory is never sent (harness/confine.h). */
+static int refuse_path(bs_backend *b, const char *op, const char *path, int relative_ok,
+                       char **err)
+{
+    char *why = NULL;
+
+    if (confine_path(b->test_dir, path, relative_ok, &why) == 0)
+        return 0;
+    set_err(err, "%s refused: %s", op, why ? why : "?");
+    free(why);
+    return 1;
+}
+
 static int q_launch(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("launch"), T_LAUNCH, err);
@@ -248,15 +267,25 @@ static int q_shutdown(bs_backend *b, char **err)
 static struct json_object *q_qmp(bs_backend *b, const char *command,
                                  struct json_object *args, char **err)
 {
-    struct json_object *req = new_req("qmp"), *r;
+    struct json_object *req, *r;
     int ok;
+    char *why = NULL;
 
+    /* the interpreter checked already; a backend never trusts its caller */
+    if (confine_qmp_args(b->test_dir, command, args, &why) < 0) {
+        set_err(err, "qmp %s refused: %s", command, why ? why : "?");
+        free(why);
+        return NULL;
+    }
+    req = new_req("qmp");
     json_object_object_add(req, "execute", json_object_new_string(command));
     if (args)
         json_object_object_add(req, "arguments", json_object_get(args));
     r = call((qemu_backend *)b, req, T_QMP, &ok, err);
-    if (ok && !json_object_is_type(r, json_type_object)) {
-        set_err(err, "qmp %s: the driver returned no reply object", command);
+    if (ok && qemu_proto_qmp_reply(r, &why) < 0) {
+        set_err(err, "qmp %s: the driver returned a malformed reply: %s", command,
+                why ? why : "?");
+        free(why);
         json_object_put(r);
         return NULL;
     }
@@ -270,14 +299,27 @@ static struct json_object *q_next_event(bs_backend *b, double timeout_s, char **
     if (timeout_s <= 0)
         timeout_s = 0.001;
     /* ok with a null result: nothing arrived in time. */
-    return call((qemu_backend *)b, new_req("next_event"), timeout_s, &ok, err);
+    struct json_object *ev = call((qemu_backend *)b, new_req("next_event"), timeout_s, &ok, err);
+    char *why = NULL;
+    if (ev && qemu_proto_event(ev, &why) < 0) {
+        set_err(err, "next_event: the driver returned a malformed event: %s", why ? why : "?");
+        free(why);
+        json_object_put(ev);
+        return NULL;
+    }
+    return ev;
 }
 
 static int q_img_create(bs_backend *b, const char *fmt, const char *path,
                         uint64_t size, const char *backing, const char *backing_fmt,
                         char **err)
 {
-    struct json_object *req = new_req("img_create");
+    struct json_object *req;
+
+    if (refuse_path(b, "img_create", path, 0, err) || (backing &&
+        refuse_path(b, "img_create backing", backing, 1, err)))
+        return -1;
+    req = new_req("img_create");
 
     json_object_object_add(req, "fmt", json_object_new_string(fmt));
     json_object_object_add(req, "path", json_object_new_string(path));
@@ -292,7 +334,12 @@ static int q_img_create(bs_backend *b, const char *fmt, const char *path,
 static int q_img_rebase_unsafe(bs_backend *b, const char *path, const char *backing,
                                char **err)
 {
-    struct json_object *req = new_req("img_rebase_unsafe");
+    struct json_object *req;
+
+    if (refuse_path(b, "img_rebase_unsafe", path, 0, err) ||
+        refuse_path(b, "img_rebase_unsafe backing", backing, 1, err))
+        return -1;
+    req = new_req("img_rebase_unsafe");
 
     json_object_object_add(req, "path", json_object_new_string(path));
     json_object_object_add(req, "backing", json_object_new_string(backing));
@@ -301,8 +348,12 @@ static int q_img_rebase_unsafe(bs_backend *b, const char *path, const char *back
 
 static int q_img_compare(bs_backend *b, const char *a, const char *b2, char **err)
 {
-    struct json_object *req = new_req("img_compare"), *r;
+    struct json_object *req, *r;
     int ok, rc;
+
+    if (refuse_path(b, "img_compare", a, 0, err) || refuse_path(b, "img_compare", b2, 0, err))
+        return -1;
+    req = new_req("img_compare");
 
     json_object_object_add(req, "a", json_object_new_string(a));
     json_object_object_add(req, "b", json_object_new_string(b2));
@@ -386,8 +437,6 @@ bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)
     qemu_backend *q;
     int in_pipe[2] = { -1, -1 }, out_pipe[2] = { -1, -1 };
     const char *python = getenv("PYTHON");
-    struct json_object *hello = NULL, *v;
-    char *line = NULL;
 
     if (!python || !*python)
         python = "python3";
@@ -426,25 +475,52 @@ bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)
     }
     close(in_pipe[0]);
     close(out_pipe[1]);
-    q->to_fd = in_pipe[1];
-    q->from_fd = out_pipe[0];
-    in_pipe[0] = in_pipe[1] = out_pipe[0] = out_pipe[1] = -1;
+    pid_t child = q->child;
+    free(q);
+    return bs_backend_qemu_attach(child, in_pipe[1], out_pipe[0], err);
 
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (in_pipe[i] >= 0)
+            close(in_pipe[i]);
+        if (out_pipe[i] >= 0)
+            close(out_pipe[i]);
+    }
+    q->dead = 1;    /* no quit request: just close and reap */
+    q_destroy(&q->base);
+    return NULL;
+}
+
+bs_backend *bs_backend_qemu_attach(pid_t child, int to_fd, int from_fd, char **err)
+{
+    qemu_backend *q = calloc(1, sizeof(*q));
+    struct json_object *hello = NULL;
+    const char *test_dir, *pid;
+    char *line = NULL, *why = NULL;
+
+    if (!q) {
+        set_err(err, "out of memory");
+        close(to_fd);
+        close(from_fd);
+        return NULL;
+    }
+    q->base.ops = &qemu_ops;
+    q->child = child;
+    q->to_fd = to_fd;
+    q->from_fd = from_fd;
     line = read_line(q, T_LAUNCH, err);
     if (!line)
         goto fail;
     hello = json_tokener_parse(line);
-    if (!hello || !json_object_object_get_ex(hello, "hello", &v) ||
-        strcmp(json_object_get_string(v), "blocksim-qemu-driver") != 0) {
-        set_err(err, "qemu driver: unexpected greeting: %.200s", line);
+    if (qemu_proto_hello(hello, &test_dir, &pid, &why) < 0) {
+        set_err(err, "qemu driver: unexpected greeting (%s): %.200s", why ? why : "?", line);
+        free(why);
         goto fail;
     }
-    if (json_object_object_get_ex(hello, "test_dir", &v))
-        q->test_dir = strdup(json_object_get_string(v));
-    if (json_object_object_get_ex(hello, "pid", &v))
-        q->pid = strdup(json_object_get_string(v));
+    q->test_dir = strdup(test_dir);
+    q->pid = strdup(pid);
     if (!q->test_dir || !q->pid) {
-        set_err(err, "qemu driver: greeting lacks test_dir or pid");
+        set_err(err, "out of memory");
         goto fail;
     }
     q->base.test_dir = q->test_dir;
@@ -454,12 +530,6 @@ bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)
     return &q->base;
 
 fail:
-    for (int i = 0; i < 2; i++) {
-        if (in_pipe[i] >= 0)
-            close(in_pipe[i]);
-        if (out_pipe[i] >= 0)
-            close(out_pipe[i]);
-    }
     free(line);
     json_object_put(hello);
     q->dead = 1;    /* no quit request: just close and reap */

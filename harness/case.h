@@ -39,6 +39,7 @@ typedef struct expr {
     size_t nitems;
     expr_op op;                 /* E_BIN */
     struct expr *l, *r;         /* E_BIN, E_INDEX (l[r]); E_NOT/E_NEG use l */
+    int depth;                  /* levels of the tree below and including it */
 } expr;
 
 /* A command argument: a bare word or an expression, maybe with "key=". */
@@ -112,6 +113,10 @@ typedef struct program {
     char **files;               /* the case file, then every file it includes */
     size_t nfiles;
 } program;
+
+/* How deep expressions (brackets, unary operators, chains of binary
+ * operators) and blocks may nest; deeper input is an error, not a crash. */
+#define CASE_MAX_NESTING 1000
 
 /* NULL and *err (malloc'd) on failure. */
 program *case_parse_file(const char *path, char **err);

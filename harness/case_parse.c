@@ -35,6 +35,7 @@ typedef struct parser {
     program *prog;
     const struct parser *includer;  /* the file whose `include` this is */
     int depth;                      /* includes above this file */
+    int nest;           /* nesting constructs open around the current token */
 } parser;
 
 static void *xcalloc(size_t n, size_t sz)
@@ -459,6 +460,39 @@ static expr *new_expr(expr_kind k, const token *t)
     e->kind = k;
     e->line = t->line;
     e->col = t->col;
+    e->depth = 1;
+    return e;
+}
+
+/* Recursion and the expression tree both stay within CASE_MAX_NESTING, so
+ * neither the parser nor the evaluator can run out of stack. */
+static int nest_enter(parser *p, const token *t)
+{
+    if (++p->nest > CASE_MAX_NESTING) {
+        fail(p, t->line, t->col, "nested more than %d levels deep", CASE_MAX_NESTING);
+        return -1;
+    }
+    return 0;
+}
+
+/* e's depth from its children; NULL (e freed) past the limit. */
+static expr *deepen(parser *p, expr *e)
+{
+    int d = 0;
+    for (size_t i = 0; i < e->nitems; i++)
+        if (e->items[i]->depth > d)
+            d = e->items[i]->depth;
+    if (e->l && e->l->depth > d)
+        d = e->l->depth;
+    if (e->r && e->r->depth > d)
+        d = e->r->depth;
+    e->depth = d + 1;
+    if (e->depth > CASE_MAX_NESTING) {
+        fail(p, e->line, e->col, "expression nested more than %d levels deep",
+             CASE_MAX_NESTING);
+        expr_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -509,12 +543,12 @@ static expr *parse_list(parser *p, const token *open, const char *close, int obj
         expr_free(e);
         return NULL;
     }
-    return e;
+    return deepen(p, e);
 }
 
 static expr *parse_primary(parser *p);
 
-static expr *parse_atom(parser *p)
+static expr *parse_atom_inner(parser *p)
 {
     token *t = next(p);
     expr *e;
@@ -589,7 +623,7 @@ static expr *parse_atom(parser *p)
                 return NULL;
             e = new_expr(E_NEG, t);
             e->l = x;
-            return e;
+            return deepen(p, e);
         }
         break;
     default:
@@ -597,6 +631,16 @@ static expr *parse_atom(parser *p)
     }
     fail(p, t->line, t->col, "expected an expression, found '%s'", describe(t));
     return NULL;
+}
+
+/* Every bracket, unary minus and function call recurses through here. */
+static expr *parse_atom(parser *p)
+{
+    expr *e = NULL;
+    if (nest_enter(p, peek(p)) == 0)
+        e = parse_atom_inner(p);
+    p->nest--;
+    return e;
 }
 
 /* An atom with its subscripts. A '[' only subscripts when it touches the
@@ -615,7 +659,7 @@ static expr *parse_primary(parser *p)
         expr *x = new_expr(E_INDEX, t);
         x->l = e;
         x->r = i;
-        e = x;
+        e = deepen(p, x);
     }
     return e;
 }
@@ -626,7 +670,7 @@ static expr *binary(const token *t, expr_op op, expr *l, expr *r)
     e->op = op;
     e->l = l;
     e->r = r;
-    return e;
+    return e;  /* the caller checks its depth: it has the parser */
 }
 
 typedef struct op_entry {
@@ -660,11 +704,13 @@ static expr *parse_level(parser *p, int level)
     expr *l;
     if (level <= 3 && is_word(peek(p), "not")) {
         token *t = next(p);
-        expr *x = parse_level(p, 3);
+        expr *x = nest_enter(p, t) == 0 ? parse_level(p, 3) : NULL;
+        p->nest--;
         if (!x)
             return NULL;
         l = new_expr(E_NOT, t);
         l->l = x;
+        l = deepen(p, l);
     } else {
         l = parse_primary(p);
     }
@@ -679,8 +725,8 @@ static expr *parse_level(parser *p, int level)
             expr_free(l);
             return NULL;
         }
-        l = binary(t, o->op, l, r);
-        if (o->level == 4) {
+        l = deepen(p, binary(t, o->op, l, r));
+        if (l && o->level == 4) {
             const op_entry *o2 = find_op(peek(p));
             if (o2 && o2->level == 4) {
                 token *t2 = peek(p);
@@ -1080,8 +1126,19 @@ static stmt *parse_if(parser *p, token *t)
 
 static stmt *parse_statement_or_proc(parser *p, int *was_proc);
 
+static int parse_block_inner(parser *p, block *b, const char *opener, const token *open_tok);
+
 /* Statements up to (not including) the elif/else/end that closes opener. */
 static int parse_block(parser *p, block *b, const char *opener, const token *open_tok)
+{
+    int r = -1;
+    if (nest_enter(p, open_tok) == 0)
+        r = parse_block_inner(p, b, opener, open_tok);
+    p->nest--;
+    return r;
+}
+
+static int parse_block_inner(parser *p, block *b, const char *opener, const token *open_tok)
 {
     for (;;) {
         while (peek(p)->kind == T_NL)

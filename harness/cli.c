@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/cli.h"
 #include "harness/case.h"
+#include "harness/cleanup.h"
 #include "harness/diff.h"
 #include "harness/interp.h"
 #include "harness/sbuf.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* How long run_job waits for one event (iotests' default wait). */
@@ -18,17 +21,19 @@ typedef struct options {
     const char *golden_dir;
     int bless, tap, print;
     int self_check;             /* no golden: the case's own checks decide */
+    long jobs;              /* -j: cases replayed in this many processes */
     const char **only;
     size_t nonly;
     unsigned shard_k, shard_n;  /* --shard K/N: cases K-1, K-1+N, ... of those given */
     const char **defines;       /* -D NAME=VALUE, in order */
     size_t ndefines;
+    case_limits lim;
 } options;
 
 static void usage(FILE *f)
 {
     fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
-          "               [--print] [--only NAME]... [-D NAME=VALUE]... CASE...\n"
+          "               [--print] [--only NAME]... [-D NAME=VALUE]... [-j N] CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
@@ -40,7 +45,35 @@ static void usage(FILE *f)
           "  --shard K/N  run only cases K-1, K-1+N, K-1+2N, ... of those given (a CI\n"
           "            matrix of N jobs covers a batch once)\n"
           "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
-          "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n", f);
+          "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n"
+          "  -j N      replay N cases at a time, each in its own process; the\n"
+          "            report and transcripts keep the order of the cases\n"
+          "  --max-value-size BYTES    largest value a case may build (default 16M)\n"
+          "  --max-model-memory BYTES  all image models together (default 1G)\n"
+          "            (BYTES takes a K, M or G suffix: powers of 1024)\n", f);
+}
+
+/* "16M" -> 16 MiB; -1 unless a positive number that fits. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M')
+        shift = 20;
+    else if (*end == 'G')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
 }
 
 /* "cases/257.case" -> "257" (malloc'd). */
@@ -54,7 +87,7 @@ static char *case_name(const char *path)
     return strndup(base, n);
 }
 
-static char *read_file(const char *path, int *missing)
+static char *read_file(const char *path, int *missing, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     *missing = 0;
@@ -73,6 +106,7 @@ static char *read_file(const char *path, int *missing)
         sbuf_free(&b);
         return NULL;
     }
+    *len = b.len;
     return sbuf_take(&b);
 }
 
@@ -148,8 +182,10 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
         goto out;
     }
-    int rr = case_run(prog, be, EVENT_TIMEOUT_S, &transcript, &err);
+    cleanup_watch(be->test_dir);    /* removed if a signal kills us */
+    int rr = case_run_limited(prog, be, EVENT_TIMEOUT_S, &o->lim, &transcript, &err);
     be->ops->destroy(be);
+    cleanup_watch(NULL);
     if (o->print)
         fputs(transcript, out);
     if (rr < 0) {
@@ -174,7 +210,8 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         }
         goto out;
     }
-    golden = read_file(golden_path, &missing);
+    size_t golden_len = 0;
+    golden = read_file(golden_path, &missing, &golden_len);
     if (!golden) {
         sbuf_printf(diag, "%s: %s\n", golden_path,
                     missing ? "no golden transcript (run with --bless to create it)"
@@ -184,7 +221,9 @@ static int run_case(const options *o, backend_factory make, const char *path, co
     char *label;
     if (asprintf(&label, "%s (%s backend)", name, o->backend) < 0)
         abort();
-    char *d = diff_unified(golden, transcript, golden_path, label, 3);
+    /* as bytes: a NUL in the golden must not hide what follows it */
+    char *d = diff_unified_n(golden, golden_len, transcript, strlen(transcript), golden_path,
+                             label, 3);
     free(label);
     if (d) {
         sbuf_adds(diag, d);
@@ -201,6 +240,180 @@ out:
     return r;
 }
 
+/* -j N, -jN or --jobs N; -1 (and a message) on a bad number. */
+static int parse_jobs(options *o, int argc, char **argv, int *i, FILE *errf)
+{
+    const char *a = argv[*i], *v = a[1] == 'j' && a[2] ? a + 2 : NULL;
+    if (!v) {
+        if (*i + 1 >= argc) {
+            fprintf(errf, "harness: %s needs a value\n", a);
+            usage(errf);
+            return -1;
+        }
+        v = argv[++*i];
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1 || n > 1024) {
+        fprintf(errf, "harness: -j needs a number of processes from 1 to 1024, not '%s'\n", v);
+        return -1;
+    }
+    o->jobs = n;
+    return 0;
+}
+
+/* What one case produced: its verdict, diagnostics and (--print) transcript. */
+typedef struct case_result {
+    int r;
+    char *diag;
+    char *printed;
+    size_t printed_len;
+} case_result;
+
+static void run_in_process(const options *o, backend_factory make, const char *path,
+                           const char *name, FILE *out, case_result *res)
+{
+    sbuf diag = {0};
+    res->r = run_case(o, make, path, name, out, &diag);
+    res->diag = sbuf_take(&diag);
+}
+
+static void report_case(const options *o, FILE *report, size_t num, const char *name,
+                        case_result *res, size_t *passed, size_t *failed)
+{
+    if (res->r == 0)
+        (*passed)++;
+    else
+        (*failed)++;
+    if (o->tap)
+        fprintf(report, "%sok %zu - %s\n", res->r == 0 ? "" : "not ", num, name);
+    else
+        fprintf(report, "%s %s\n", res->r == 0 ? "PASS" : "FAIL", name);
+    note(report, o, res->diag ? res->diag : "");
+    free(res->diag);
+    free(res->printed);
+    res->diag = res->printed = NULL;
+}
+
+/* Child side of -j: replays one case and leaves "r difflen printlen\n", the
+ * diagnostics and the transcript in f for the parent. */
+static void __attribute__((noreturn))
+child_case(const options *o, backend_factory make, const char *path, const char *name, FILE *f)
+{
+    char *printed = NULL;
+    size_t plen = 0;
+    FILE *pf = open_memstream(&printed, &plen);
+    case_result res = {0};
+    if (!pf)
+        _exit(3);
+    run_in_process(o, make, path, name, pf, &res);
+    fclose(pf);
+    size_t dlen = strlen(res.diag);
+    fprintf(f, "%d %zu %zu\n", res.r, dlen, plen);
+    fwrite(res.diag, 1, dlen, f);
+    fwrite(printed, 1, plen, f);
+    _exit(fflush(f) == 0 && !ferror(f) ? 0 : 3);
+}
+
+/* Parent side: reads back what child_case left in f after the child exited
+ * with status. A child that died or wrote nothing is a failed case. */
+static void collect_case(FILE *f, int status, case_result *res)
+{
+    int r;
+    size_t dlen, plen;
+    rewind(f);
+    res->r = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+        fscanf(f, "%d %zu %zu", &r, &dlen, &plen) == 3 && fgetc(f) == '\n') {
+        res->diag = calloc(1, dlen + 1);
+        res->printed = calloc(1, plen + 1);
+        if (!res->diag || !res->printed)
+            abort();
+        if (fread(res->diag, 1, dlen, f) == dlen && fread(res->printed, 1, plen, f) == plen) {
+            res->r = r;
+            res->printed_len = plen;
+            return;
+        }
+    }
+    free(res->diag);
+    free(res->printed);
+    res->printed = NULL;
+    if (WIFSIGNALED(status)) {
+        if (asprintf(&res->diag, "the case's process died of signal %d (%s)\n",
+                     WTERMSIG(status), strsignal(WTERMSIG(status))) < 0)
+            abort();
+    } else {
+        if (asprintf(&res->diag, "the case's process exited %d without a result\n",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1) < 0)
+            abort();
+    }
+}
+
+/* -j N: up to N cases at once, one process each, reported in the order given
+ * as soon as every earlier one is in. */
+static void run_parallel(const options *o, backend_factory make, const char **cases,
+                         char **names, const size_t *todo, size_t nrun, case_result *res,
+                         FILE *out, FILE *report, size_t *passed, size_t *failed)
+{
+    FILE **files = calloc(nrun + 1, sizeof(*files));
+    pid_t *pids = calloc(nrun + 1, sizeof(*pids));
+    char *done = calloc(nrun + 1, 1);
+    size_t next = 0, reported = 0, running = 0;
+    if (!files || !pids || !done)
+        abort();
+    while (reported < nrun) {
+        while (next < nrun && running < (size_t)o->jobs) {
+            /* nothing buffered may reach the child: it would be written twice */
+            fflush(out);
+            fflush(report);
+            files[next] = tmpfile();
+            pid_t pid = files[next] ? fork() : -1;
+            if (pid == 0)
+                child_case(o, make, cases[todo[next]], names[todo[next]], files[next]);
+            if (pid < 0) {
+                /* no process: replay it here instead */
+                if (files[next])
+                    fclose(files[next]);
+                files[next] = NULL;
+                run_in_process(o, make, cases[todo[next]], names[todo[next]], out, &res[next]);
+                done[next] = 1;
+            } else {
+                pids[next] = pid;
+                running++;
+            }
+            next++;
+        }
+        if (running) {
+            int status;
+            pid_t pid = waitpid(-1, &status, 0);
+            if (pid < 0 && errno == EINTR)
+                continue;
+            if (pid < 0)
+                abort();
+            for (size_t k = 0; k < next; k++) {
+                if (pids[k] == pid && !done[k]) {
+                    collect_case(files[k], status, &res[k]);
+                    fclose(files[k]);
+                    files[k] = NULL;
+                    done[k] = 1;
+                    running--;
+                }
+            }
+        }
+        while (reported < nrun && done[reported]) {
+            if (res[reported].printed)
+                fwrite(res[reported].printed, 1, res[reported].printed_len, out);
+            report_case(o, report, reported + 1, names[todo[reported]], &res[reported],
+                        passed, failed);
+            reported++;
+        }
+    }
+    free(files);
+    free(pids);
+    free(done);
+}
+
 static int wanted(const options *o, const char *name, size_t index)
 {
     if (o->shard_n && index % o->shard_n != o->shard_k - 1)
@@ -215,7 +428,8 @@ static int wanted(const options *o, const char *name, size_t index)
 
 int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *errf)
 {
-    options o = { .backend = "sim", .golden_dir = "golden" };
+    options o = { .backend = "sim", .golden_dir = "golden", .jobs = 1,
+                  .lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES } };
     const char **cases = calloc((size_t)argc + 1, sizeof(*cases));
     o.only = calloc((size_t)argc + 1, sizeof(*o.only));
     o.defines = calloc((size_t)argc + 1, sizeof(*o.defines));
@@ -248,6 +462,9 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             i++;
         } else if (!strncmp(a, "-D", 2) && a[2]) {
             o.defines[o.ndefines++] = a + 2;
+        } else if (!strncmp(a, "-j", 2) || !strcmp(a, "--jobs")) {
+            if (parse_jobs(&o, argc, argv, &i, errf) < 0)
+                goto done;
         } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only") ||
                    !strcmp(a, "-D")) {
             if (i + 1 >= argc) {
@@ -264,6 +481,15 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
                 o.defines[o.ndefines++] = v;
             else
                 o.only[o.nonly++] = v;
+        } else if (!strcmp(a, "--max-value-size") || !strcmp(a, "--max-model-memory")) {
+            uint64_t *lim = a[6] == 'v' ? &o.lim.value_bytes : &o.lim.model_bytes;
+            if (i + 1 >= argc || parse_bytes(argv[i + 1], lim) < 0) {
+                fprintf(errf, "harness: %s needs a positive number of bytes (K, M, G allowed)\n",
+                        a);
+                usage(errf);
+                goto done;
+            }
+            i++;
         } else if (a[0] == '-' && a[1] == '-' && a[2] == '\0') {
             while (++i < argc)
                 cases[ncases++] = argv[i];
@@ -304,24 +530,25 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
     }
     if (o.tap)
         fprintf(report, "1..%zu\n", nrun);
-    size_t num = 0;
-    for (size_t i = 0; i < ncases; i++) {
-        if (!wanted(&o, names[i], i))
-            continue;
-        sbuf diag = {0};
-        int r = run_case(&o, make, cases[i], names[i], out, &diag);
-        num++;
-        if (r == 0)
-            passed++;
-        else
-            failed++;
-        if (o.tap)
-            fprintf(report, "%sok %zu - %s\n", r == 0 ? "" : "not ", num, names[i]);
-        else
-            fprintf(report, "%s %s\n", r == 0 ? "PASS" : "FAIL", names[i]);
-        note(report, &o, sbuf_str(&diag));
-        sbuf_free(&diag);
+    size_t *todo = calloc(nrun + 1, sizeof(*todo)), num = 0;
+    if (!todo)
+        abort();
+    for (size_t i = 0; i < ncases; i++)
+        if (wanted(&o, names[i], i))
+            todo[num++] = i;
+    case_result *res = calloc(nrun + 1, sizeof(*res));
+    if (!res)
+        abort();
+    if (o.jobs > 1) {
+        run_parallel(&o, make, cases, names, todo, nrun, res, out, report, &passed, &failed);
+    } else {
+        for (size_t k = 0; k < nrun; k++) {
+            run_in_process(&o, make, cases[todo[k]], names[todo[k]], out, &res[k]);
+            report_case(&o, report, k + 1, names[todo[k]], &res[k], &passed, &failed);
+        }
     }
+    free(todo);
+    free(res);
     fprintf(report, "%zu passed, %zu failed\n", passed, failed);
     status = failed ? 1 : 0;
     for (size_t i = 0; i < ncases; i++)

@@ -32,13 +32,15 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-static line *split(const char *s, size_t *n)
+/* Lines of the len bytes at s; a NUL byte is a byte like any other. */
+static line *split(const char *s, size_t slen, size_t *n)
 {
     size_t cap = 16, k = 0;
     line *v = xmalloc(cap * sizeof(*v));
-    while (*s) {
-        const char *nl = strchr(s, '\n');
-        size_t len = nl ? (size_t)(nl - s) + 1 : strlen(s);
+    const char *end = s + slen;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        size_t len = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
         if (k == cap) {
             cap *= 2;
             v = realloc(v, cap * sizeof(*v));
@@ -151,7 +153,15 @@ static int myers(const line *a, size_t n, const line *b, size_t m, size_t ao, si
 static void emit_line(sbuf *o, char tag, const line *l)
 {
     sbuf_addc(o, tag);
-    sbuf_addn(o, l->s, l->len);
+    /* the diff is text: a NUL byte shows as ^@, as cat -v writes it */
+    for (const char *p = l->s, *end = l->s + l->len; p < end;) {
+        const char *z = memchr(p, '\0', (size_t)(end - p));
+        sbuf_addn(o, p, (size_t)((z ? z : end) - p));
+        if (!z)
+            break;
+        sbuf_adds(o, "^@");
+        p = z + 1;
+    }
     if (l->len == 0 || l->s[l->len - 1] != '\n')
         sbuf_adds(o, "\n\\ No newline at end of file\n");
 }
@@ -168,10 +178,16 @@ static void range(sbuf *o, char tag, size_t first, size_t len)
 char *diff_unified(const char *ta, const char *tb, const char *name_a, const char *name_b,
                    int context)
 {
-    if (strcmp(ta, tb) == 0)
+    return diff_unified_n(ta, strlen(ta), tb, strlen(tb), name_a, name_b, context);
+}
+
+char *diff_unified_n(const char *ta, size_t ta_len, const char *tb, size_t tb_len,
+                     const char *name_a, const char *name_b, int context)
+{
+    if (ta_len == tb_len && memcmp(ta, tb, ta_len) == 0)
         return NULL;
     size_t n, m;
-    line *a = split(ta, &n), *b = split(tb, &m);
+    line *a = split(ta, ta_len, &n), *b = split(tb, tb_len, &m);
     script sc = {0};
 
     /* Common head and tail need no search. */

@@ -18,6 +18,27 @@ $(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
   $(eval $(call add_test,harness_$(t),harness/tests/$(t).c harness/tests/fake_backend.c,\
     $(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS))))
 
-# Replay every case against the simulator and compare with its golden.
+# Replay every case against the simulator and compare with its golden, a
+# few processes at a time (the report keeps the cases' order).
+CONFORMANCE_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
-	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))
+	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap $(sort $(wildcard cases/*.case))
+# test_signal_cleanup runs the program itself.
+$(B)/tests/harness_test_signal_cleanup: | $(B)/harness
+
+# Fuzzing (tools/fuzz.mk): the case parser, the real-QEMU backend reading a
+# fake driver's answers, the golden diff; each with the cmocka test that
+# replays its seeds and findings (the QEMU one also checks every field of
+# the driver's messages against fake drivers).
+$(eval $(call add_fuzz,case_parse,harness/fuzz/fuzz_case_parse.c harness/fuzz/case_fuzz.c,\
+  $(B)/libharness.a $(B)/liboracle.a $(JSONC_LIBS)))
+$(eval $(call add_test,harness_fuzz_regressions,harness/fuzz/test_case_fuzz_regressions.c \
+  harness/fuzz/case_fuzz.c,$(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS)))
+$(eval $(call add_fuzz,qemu_driver,harness/fuzz/fuzz_qemu_driver.c harness/fuzz/qemu_driver_fuzz.c \
+  harness/backend_qemu.c,$(B)/libharness.a $(JSONC_LIBS)))
+$(eval $(call add_test,harness_qemu_driver_fuzz,harness/fuzz/test_qemu_driver_fuzz.c \
+  harness/fuzz/qemu_driver_fuzz.c harness/backend_qemu.c,$(B)/libharness.a,$(JSONC_LIBS)))
+$(eval $(call add_fuzz,golden_diff,harness/fuzz/fuzz_golden_diff.c harness/fuzz/golden_diff_fuzz.c,\
+  $(B)/libharness.a))
+$(eval $(call add_test,harness_golden_diff_fuzz,harness/fuzz/test_golden_diff_fuzz.c \
+  harness/fuzz/golden_diff_fuzz.c,$(B)/libharness.a,))

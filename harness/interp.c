@@ -9,7 +9,9 @@
  * (in 257 it is a Python closure).
  */
 #include "harness/interp.h"
+#include "harness/confine.h"
 #include "harness/json_render.h"
+#include "harness/limits.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
 #include "harness/tool_run.h"
@@ -26,6 +28,9 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 200
+/* Blocks and expressions being run at once, across procedure calls: the
+ * parser bounds each case's nesting, this bounds their product. */
+#define MAX_RUN_NESTING 4000
 
 typedef struct var {
     char *name;
@@ -66,6 +71,8 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
+    case_limits lim;
+    int nest;                   /* blocks and expressions being run */
 } interp;
 
 static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
@@ -90,7 +97,7 @@ static void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
     if (!p)
-        abort();
+        harness_out_of_memory(n);
     return p;
 }
 
@@ -98,7 +105,7 @@ static char *xstrdup(const char *s)
 {
     char *d = strdup(s);
     if (!d)
-        abort();
+        harness_out_of_memory(strlen(s) + 1);
     return d;
 }
 
@@ -293,11 +300,82 @@ static int64_t floordiv(int64_t a, int64_t b)
     return q;
 }
 
+static const char *const limit_hint = "raise the limit with --max-value-size";
+
+/* A list or object just built from sealed or foreign parts: measure it,
+ * remember the result, refuse it past the limits. */
+static int seal_checked(interp *I, const expr *e, json_object *v);
+
+static int seal(interp *I, const expr *e, json_object **pv)
+{
+    if (!*pv) {
+        rt_fail(I, e->line, e->col, "out of memory");
+        return -1;
+    }
+    if (seal_checked(I, e, *pv) < 0) {
+        json_object_put(*pv);
+        *pv = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int seal_checked(interp *I, const expr *e, json_object *v)
+{
+    uint64_t size = 2, s;
+    int depth = 0, d;
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            value_measure(json_object_array_get_idx(v, i), &s, &d);
+            size = value_size_add(size, value_size_add(s, 2));
+            depth = d > depth ? d : depth;
+        }
+    } else {
+        json_object_object_foreach(v, key, val) {
+            value_measure(val, &s, &d);
+            size = value_size_add(size, value_size_add(value_size_add(s, 4), strlen(key)));
+            depth = d > depth ? d : depth;
+        }
+    }
+    if (depth + 1 > CASE_MAX_VALUE_DEPTH) {
+        rt_fail(I, e->line, e->col, "value nested more than %d levels deep",
+                CASE_MAX_VALUE_DEPTH);
+        return -1;
+    }
+    if (size > I->lim.value_bytes) {
+        rt_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
+                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+        return -1;
+    }
+    value_seal(v, size, depth + 1);
+    return 0;
+}
+
+/* l + r would be too large: checked before building it. */
+static int value_too_big(interp *I, const expr *e, json_object *l, json_object *r)
+{
+    uint64_t a, b;
+    int d;
+    value_measure(l, &a, &d);
+    value_measure(r, &b, &d);
+    uint64_t size = value_size_add(a, b);
+    if (size > I->lim.value_bytes) {
+        rt_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
+                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+        return -1;
+    }
+    return 0;
+}
+
 static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, json_object **out)
 {
     enum json_type lt = json_object_get_type(l), rt = json_object_get_type(r);
     if (is_none(I, l) || is_none(I, r))
         lt = json_type_null;
+    if (e->op == OP_ADD && lt == rt &&
+        (lt == json_type_string || lt == json_type_array || lt == json_type_object) &&
+        value_too_big(I, e, l, r) < 0)
+        return -1;
     if (e->op == OP_ADD && lt == rt && lt == json_type_string) {
         sbuf b = {0};
         sbuf_adds(&b, json_object_get_string(l));
@@ -313,7 +391,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         for (size_t i = 0; i < json_object_array_length(r); i++)
             json_object_array_add(a, json_object_get(json_object_array_get_idx(r, i)));
         *out = a;
-        return 0;
+        return seal(I, e, out);
     }
     if (e->op == OP_ADD && lt == rt && lt == json_type_object) {
         /* like Python's {**l, **r}: the right side wins */
@@ -323,7 +401,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         json_object_object_foreach(r, k2, v2)
             json_object_object_add(o, k2, json_object_get(v2));
         *out = o;
-        return 0;
+        return seal(I, e, out);
     }
     if (lt != json_type_int || rt != json_type_int) {
         static const char *const names[] = { [OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*",
@@ -429,7 +507,44 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
     return -1;
 }
 
+static int eval_inner(interp *I, const expr *e, json_object **out);
+
+/* Kinds whose value is never JSON null: a NULL result is a failed
+ * allocation in json-c. */
+static int makes_value(const expr *e)
+{
+    switch (e->kind) {
+    case E_NULL:
+    case E_VAR:
+    case E_INDEX:
+        return 0;
+    case E_BIN:
+        return e->op != OP_AND && e->op != OP_OR;
+    default:
+        return 1;
+    }
+}
+
 static int eval(interp *I, const expr *e, json_object **out)
+{
+    int r;
+    if (++I->nest > MAX_RUN_NESTING) {
+        rt_fail(I, e->line, e->col, "blocks, calls and expressions nested more than %d deep",
+                MAX_RUN_NESTING);
+        *out = NULL;
+        r = -1;
+    } else {
+        r = eval_inner(I, e, out);
+        if (r == 0 && !*out && makes_value(e)) {
+            rt_fail(I, e->line, e->col, "out of memory");
+            r = -1;
+        }
+    }
+    I->nest--;
+    return r;
+}
+
+static int eval_inner(interp *I, const expr *e, json_object **out)
 {
     json_object *l = NULL, *r = NULL;
     int ret = 0;
@@ -460,6 +575,12 @@ static int eval(interp *I, const expr *e, json_object **out)
             } else {
                 to_text(I, &b, lookup(I, e->parts[i].text));
             }
+            if (b.len > I->lim.value_bytes) {
+                rt_fail(I, e->line, e->col, "string too large: %zu bytes, the limit is %llu (%s)",
+                        b.len, (unsigned long long)I->lim.value_bytes, limit_hint);
+                sbuf_free(&b);
+                return -1;
+            }
         }
         *out = json_object_new_string(sbuf_str(&b));
         sbuf_free(&b);
@@ -480,7 +601,7 @@ static int eval(interp *I, const expr *e, json_object **out)
                 return json_object_put(*out), *out = NULL, -1;
             json_object_array_add(*out, v);
         }
-        return 0;
+        return seal(I, e, out);
     case E_OBJ:
         *out = json_object_new_object();
         for (size_t i = 0; i < e->nitems; i++) {
@@ -492,7 +613,7 @@ static int eval(interp *I, const expr *e, json_object **out)
             else
                 json_object_object_add(*out, e->keys[i], v);
         }
-        return 0;
+        return seal(I, e, out);
     case E_FUNC: {
         /* only basename() exists */
         char *s = get_str(I, e->items[0]);
@@ -584,9 +705,27 @@ static int check_plain(interp *I, const expr *e, json_object *v)
 /* ------------------------------------------------------------------ */
 
 /* Sends like QEMUMachine.qmp(): top-level '_' in keys become '-'. */
+/* A path the case gave must stay in the test directory (harness/confine.h);
+ * the runtime error names the statement. */
+static int confined(interp *I, const stmt *s, const char *what, const char *path, int rel)
+{
+    char *why = NULL;
+    if (confine_path(I->be->test_dir, path, rel, &why) == 0)
+        return 0;
+    rt_fail(I, s ? s->line : 0, s ? s->col : 0, "%s: %s", what, why ? why : "refused");
+    free(why);
+    return -1;
+}
+
 static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
+    if (confine_qmp_args(I->be->test_dir, cmd, args, &err) < 0) {
+        rt_fail(I, s ? s->line : 0, s ? s->col : 0, "'%s' refused: %s", cmd,
+                err ? err : "a path outside the test directory");
+        free(err);
+        return NULL;
+    }
     json_object *sent = qmp_convert_top_keys(args);
     json_object *reply = I->be->ops->qmp(I->be, cmd, sent, &err);
     json_object_put(sent);
@@ -746,6 +885,7 @@ static json_object *wait_job_event(interp *I, const stmt *s, const char *job)
 }
 
 static int exec_block(interp *I, const block *b);
+static int exec_block_inner(interp *I, const block *b);
 static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **args);
 
 static int job_command(interp *I, const stmt *s, const char *cmd, const char *job)
@@ -1170,6 +1310,9 @@ static int exec_compare(interp *I, const stmt *s)
         }
         json_object_put(v);
     }
+    if (confined(I, s, "compare", a, 0) < 0 || confined(I, s, "compare", b, 0) < 0 ||
+        (base && confined(I, s, "compare base", base, 1) < 0))
+        goto out;
     if (base && I->be->ops->img_rebase_unsafe(I->be, a, base, &err) < 0) {
         rt_fail(I, s->line, s->col, "qemu-img rebase -u -b %s %s failed: %s", base, a,
                 err ? err : "?");
@@ -1439,7 +1582,13 @@ static int exec_run(interp *I, const stmt *s)
         if (!argv[i])
             r = -1;
     }
-    int status = r ? -1 : tool_run(path, argv, &out, &err);
+    int bad;
+    if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
+        rt_fail(I, s->args[bad].line, s->args[bad].col, "run %s: %s", argv[0],
+                err ? err : "a path outside the test directory");
+        r = -1;
+    }
+    int status = r ? -1 : tool_run_in(I->be->test_dir, path, argv, &out, &err);
     if (r == 0 && status < 0) {
         rt_fail(I, s->line, s->col, "cannot run %s: %s", path, err ? err : "?");
         r = -1;
@@ -1520,6 +1669,23 @@ static int exec_event_wait(interp *I, const stmt *s)
 }
 
 /* `image M new SIZE | write GROUP | copy SRC` */
+/* Would image model `name` of `size` bytes keep all models within the
+ * memory limit? (It replaces a model of that name.) */
+static int model_fits(interp *I, const stmt *s, const char *name, uint64_t size)
+{
+    oracle_image *old = oracle_image_find(I->imgs, name);
+    uint64_t others = oracle_images_bytes(I->imgs) - (old ? oracle_image_size(old) : 0);
+    if (size > I->lim.model_bytes || others > I->lim.model_bytes - size) {
+        rt_fail(I, s->line, s->col,
+                "image model '%s': %llu bytes would take the image models to %llu bytes, "
+                "over the limit of %llu (raise it with --max-model-memory)", name,
+                (unsigned long long)size, (unsigned long long)value_size_add(others, size),
+                (unsigned long long)I->lim.model_bytes);
+        return 0;
+    }
+    return 1;
+}
+
 static int image_op(interp *I, const stmt *s)
 {
     const char *name = s->args[0].word, *op = s->args[1].word;
@@ -1527,10 +1693,10 @@ static int image_op(interp *I, const stmt *s)
     if (!I->imgs)
         I->imgs = oracle_images_new();
     if (!strcmp(op, "new")) {
-        if (get_uint(I, s->args[2].e, &size) < 0)
+        if (get_uint(I, s->args[2].e, &size) < 0 || !model_fits(I, s, name, size))
             return -1;
         if (!oracle_image_new(I->imgs, name, size)) {
-            rt_fail(I, s->line, s->col, "image model '%s': %llu bytes is too large", name,
+            rt_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
                     (unsigned long long)size);
             return -1;
         }
@@ -1543,7 +1709,13 @@ static int image_op(interp *I, const stmt *s)
                     s->args[2].word);
             return -1;
         }
-        oracle_image_copy(I->imgs, name, src);
+        if (!model_fits(I, s, name, oracle_image_size(src)))
+            return -1;
+        if (!oracle_image_copy(I->imgs, name, src)) {
+            rt_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
+                    (unsigned long long)oracle_image_size(src));
+            return -1;
+        }
         return 0;
     }
     oracle_image *img = oracle_image_find(I->imgs, name);
@@ -1577,8 +1749,10 @@ static int check_image(interp *I, const stmt *s)
         return -1;
     }
     char *path = get_str(I, s->args[1].e);
-    if (!path)
+    if (!path || confined(I, s, "check_image", path, 0) < 0) {
+        free(path);
         return -1;
+    }
     uint64_t where = 0;
     int size_diff = 0;
     int r = oracle_image_compare_file(img, path, &where, &size_diff);
@@ -1624,7 +1798,8 @@ static int write_file(interp *I, const stmt *s)
                 (int)n, dir);
         r = -1;
     } else {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = confined(I, s, "write_file", path, 0) < 0
+                     ? -2 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         size_t len = strlen(text), done = 0;
         while (fd >= 0 && done < len) {
             ssize_t w = write(fd, text + done, len - done);
@@ -1682,7 +1857,8 @@ static int exec_cmd(interp *I, const stmt *s)
     case C_IMG_CREATE:
         x = get_str(I, s->args[0].e);
         y = x ? get_str(I, s->args[1].e) : NULL;
-        if (!y || get_uint(I, s->args[2].e, &size) < 0) {
+        if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
+            confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
         } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
@@ -1856,6 +2032,20 @@ static int exec_stmt(interp *I, const stmt *s)
 
 static int exec_block(interp *I, const block *b)
 {
+    if (I->nest + 1 > MAX_RUN_NESTING) {
+        if (b->n)
+            rt_fail(I, b->v[0]->line, b->v[0]->col,
+                    "blocks, calls and expressions nested more than %d deep", MAX_RUN_NESTING);
+        return -1;
+    }
+    I->nest++;
+    int r = exec_block_inner(I, b);
+    I->nest--;
+    return r;
+}
+
+static int exec_block_inner(interp *I, const block *b)
+{
     for (size_t i = 0; i < b->n; i++) {
         if (exec_stmt(I, b->v[i]) < 0) {
             if (!I->err)    /* every failing path reports; be safe anyway */
@@ -1869,7 +2059,14 @@ static int exec_block(interp *I, const block *b)
 int case_run(const program *prog, bs_backend *be, double timeout_s, char **transcript,
              char **err)
 {
-    interp I = { .prog = prog, .be = be, .timeout = timeout_s };
+    case_limits lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES };
+    return case_run_limited(prog, be, timeout_s, &lim, transcript, err);
+}
+
+int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
+                     const case_limits *lim, char **transcript, char **err)
+{
+    interp I = { .prog = prog, .be = be, .timeout = timeout_s, .lim = *lim };
     I.none = json_object_new_string("<none>");
     I.orc = oracle_new();
     push_frame(&I);

@@ -31,6 +31,11 @@ char *tool_path(const char *name)
 
 int tool_run(const char *path, char *const argv[], char **out, char **err)
 {
+    return tool_run_in(NULL, path, argv, out, err);
+}
+
+int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err)
+{
     int pfd[2];
     *out = NULL;
     if (pipe(pfd) < 0) {
@@ -54,6 +59,10 @@ int tool_run(const char *path, char *const argv[], char **out, char **err)
         close(pfd[1]);
         setenv("TZ", "UTC", 1);
         setenv("LC_ALL", "C", 1);
+        if (dir && chdir(dir) < 0) {
+            fprintf(stderr, "cannot enter %s: %s\n", dir, strerror(errno));
+            _exit(127);
+        }
         execv(path, argv);
         fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
         _exit(127);

@@ -15,5 +15,7 @@ char *tool_path(const char *name);
  * stderr together into *out (malloc'd). Returns the exit status (0..255),
  * or -1 with *err set when it could not run. */
 int tool_run(const char *path, char *const argv[], char **out, char **err);
+/* The same, run in directory dir (NULL: the current one). */
+int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err);
 
 #endif

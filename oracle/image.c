@@ -98,6 +98,14 @@ uint64_t oracle_image_size(const oracle_image *img)
     return img->size;
 }
 
+uint64_t oracle_images_bytes(const oracle_images *set)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; set && i < set->n; i++)
+        total += set->v[i]->size;
+    return total;
+}
+
 int oracle_image_write(oracle_image *img, uint64_t offset, uint64_t len, uint8_t pattern)
 {
     if (offset > img->size || len > img->size - offset)

@@ -24,6 +24,8 @@ oracle_image *oracle_image_find(oracle_images *set, const char *name);
 /* name becomes a copy of src (a snapshot). */
 oracle_image *oracle_image_copy(oracle_images *set, const char *name, const oracle_image *src);
 uint64_t oracle_image_size(const oracle_image *img);
+/* Bytes all images of the set hold together. */
+uint64_t oracle_images_bytes(const oracle_images *set);
 
 /* Bytes [offset, offset+len) become `pattern`; -1 when past the end. */
 int oracle_image_write(oracle_image *img, uint64_t offset, uint64_t len, uint8_t pattern);

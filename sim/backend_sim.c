@@ -207,11 +207,6 @@ static int chain_check(sim *s, const char *path, uint64_t off, uint64_t n)
     return 0;
 }
 
-static bool buf_is_zero(const uint8_t *p, size_t n)
-{
-    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
-}
-
 /* Guest-visible comparison through backing chains; the longer image's tail
  * must read as zeroes. Compared by extents: ranges that read as zeroes on
  * both sides (unallocated, zero clusters, holes) are never materialised. */
@@ -239,26 +234,32 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
      * wins over a mismatch in it */
     const uint64_t step = 1 << 20;
     for (uint64_t off = 0; off < end && !result; off += step) {
+        /* requests over which both images read as zeroes without an error
+         * neither mismatch nor fail: skip them whole */
+        uint64_t za_n, zb_n;
+        bool za, zb;
+        if (img_chain_extent(s, pa, off, end - off, &za_n, &za, NULL, 0) == 0 && za &&
+            img_chain_extent(s, pb, off, end - off, &zb_n, &zb, NULL, 0) == 0 && zb) {
+            uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
+            if (skip) {
+                off += skip - step;
+                continue;
+            }
+        }
         uint64_t n = end - off < step ? end - off : step;
         if (chain_check(s, pa, off, n) < 0 || chain_check(s, pb, off, n) < 0) {
             *err = xasprintf("qemu-img: error while reading a backing file");
             return -EIO;
         }
-        /* data is compared where it lies, zeroes are not read at all */
-        for (uint64_t pos = off; pos < off + n && !result;) {
-            uint64_t na, nb;
-            bool za, zb;
-            const uint8_t *da = NULL, *db = NULL;
-            img_chain_extent(s, pa, pos, off + n - pos, &na, &za, &da, 0);
-            img_chain_extent(s, pb, pos, off + n - pos, &nb, &zb, &db, 0);
-            size_t run = (size_t)(na < nb ? na : nb);
-            if (!za && !zb) {
-                result = memcmp(da, db, run) != 0;
-            } else if (!za || !zb) {
-                result = !buf_is_zero(za ? db : da, run);
-            }
-            pos += run;
-        }
+        /* compared as spans: runs and shared slices cost nothing per byte */
+        sim_data da, db;
+        data_init(&da);
+        data_init(&db);
+        img_chain_read_data(s, pa, off, n, &da, 0);
+        img_chain_read_data(s, pb, off, n, &db, 0);
+        result = !data_equal(&da, &db);
+        data_free(&da);
+        data_free(&db);
     }
     return result;
 }

@@ -132,6 +132,21 @@ static int io_write(void *opaque, uint64_t off, uint64_t len, const void *buf)
     return node_write(c->s, c->j->target, off, len, buf, false);
 }
 
+/* A cluster copy without bytes: the source's spans become the target's. */
+static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
+{
+    bk_ctx *c = opaque;
+    sim_data d;
+    data_init(&d);
+    int r = node_read_data(c->s, c->j->source, off, len, &d);
+    *is_read = r < 0;
+    if (r == 0) {
+        r = node_write_data(c->s, c->j->target, off, len, &d);
+    }
+    data_free(&d);
+    return r;
+}
+
 static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
 {
     bk_ctx *c = opaque;
@@ -693,6 +708,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
             .read = io_read,
             .write = io_write,
             .write_zeroes = io_write_zeroes,
+            .copy = io_copy,
             .block_status = io_block_status,
         },
     };

@@ -1148,17 +1148,17 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
                               n->name, n->name, who->name, n->name, role);
             goto out;
         }
-        uint8_t *buf = NULL;
-        if (!zero) {
-            buf = malloc((size_t)len ? (size_t)len : 1);
-            memset(buf, pattern, (size_t)len);
-        }
-        node_write(s, n, (uint64_t)off, (uint64_t)len, buf, zero);
-        free(buf);
+        /* the pattern as a run: no bytes */
+        sim_data d;
+        data_init(&d);
+        data_add_byte(&d, (uint64_t)len, (uint8_t)pattern);
+        node_write_data(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : &d);
+        data_free(&d);
     } else {
-        uint8_t *buf = malloc((size_t)len ? (size_t)len : 1);
-        node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
-        free(buf);
+        sim_data d;
+        data_init(&d);
+        node_read_data(s, n, (uint64_t)off, (uint64_t)len, &d);
+        data_free(&d);
     }
 out:
     free(copy);

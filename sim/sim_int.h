@@ -15,15 +15,29 @@
 #include "cluster/cluster.h"
 #include "harness/backend.h"
 
-/* ---- sparse byte store ------------------------------------------------- */
+/* ---- sparse byte store (sim/store.c) ------------------------------------ */
+
+#include "sim/data.h"
 
 #define SIM_CHUNK 65536u
 
+/* A run of a file's contents: [off, off + s.len) reads as the span s. */
+typedef struct sim_ext {
+    uint64_t off;
+    sim_span s;             /* SPAN_BYTE or SPAN_DATA; zeroes are gaps */
+} sim_ext;
+
+/* A file's contents as extents, plus which 64 KiB chunks are allocated (what
+ * lseek(SEEK_HOLE) would see: a chunk once written stays allocated until it
+ * is zeroed whole or found all zero by a zeroing write, or truncated away). */
 typedef struct sim_store {
     uint64_t size;          /* logical length in bytes */
-    uint64_t *keys;         /* chunk index + 1; 0 = empty slot */
-    uint8_t **chunks;
+    uint64_t *keys;         /* allocated chunks: index + 1; 0 = empty slot */
     size_t cap, used;
+    sim_ext *ext;           /* sorted, disjoint; a gap reads as zeroes */
+    size_t n, ecap;
+    uint64_t gen;           /* bumped by every change */
+    struct sim_peek *peek;  /* store_peek's materialised chunks, made on demand */
 } sim_store;
 
 void store_init(sim_store *s);
@@ -34,6 +48,12 @@ void store_zero(sim_store *s, uint64_t off, uint64_t len);
 void store_truncate(sim_store *s, uint64_t size);
 uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole);
 const uint8_t *store_peek(const sim_store *s, uint64_t off, uint64_t len, uint64_t *pnum);
+/* The same without bytes: [off, off + len) appended to out as spans, and
+ * written from the spans of in (in->len bytes; allocates like store_write). */
+void store_read_data(const sim_store *s, uint64_t off, uint64_t len, sim_data *out);
+void store_write_data(sim_store *s, uint64_t off, const sim_data *in);
+/* How many extents hold the contents (for tests and benchmarks). */
+size_t store_extent_count(const sim_store *s);
 
 /* ---- qcow2 metadata, kept beside the file's bytes ----------------------- */
 
@@ -199,6 +219,8 @@ int q2_size_check(uint64_t size, uint64_t cluster_size);
 void q2_free(sim_qcow2 *q);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
+int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
+                        sim_data *out, int depth);
 int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                      uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
 uint64_t img_guest_size(sim *s, const char *path);
@@ -209,6 +231,12 @@ sim_node *node_find(sim *s, const char *name);
 int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes);
+/* node_read/node_write with the data as spans (sim/data.h): no bytes are
+ * copied. node_read_data appends len bytes to out (on error, what it holds
+ * is unspecified); node_write_data writes in->len bytes, or with in NULL,
+ * len zeroes the way node_write(..., NULL, true) does. */
+int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in);
 int node_flush(sim *s, sim_node *n);
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 uint64_t node_size(sim_node *n);

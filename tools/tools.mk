@@ -18,7 +18,7 @@ QEMU_REPEAT ?= 1
 .PHONY: conformance-qemu bless-qemu qemu-driver-test
 
 # harness/backend_qemu.c over the real driver (skips without QEMU).
-$(eval $(call add_test,tools_backend_qemu,tools/tests/test_backend_qemu.c harness/backend_qemu.c,,$(JSONC_LIBS)))
+$(eval $(call add_test,tools_backend_qemu,tools/tests/test_backend_qemu.c harness/backend_qemu.c,$(B)/libharness.a,$(JSONC_LIBS)))
 
 conformance-qemu: $(B)/harness $(B)/vma   # vma-* cases run build/vma
 	$(PYTHON) tools/tests/conformance_qemu.py --harness $(B)/harness \

@@ -118,7 +118,7 @@ static void test_qmp_commands(void **state)
     int r = run(f,
                 "launch\n"
                 "qmp_log blockdev-add {\"node-name\": \"n\", \"driver\": \"qcow2\", "
-                "\"file\": {\"filename\": \"x\", \"driver\": \"file\"}, \"gone\": none}\n"
+                "\"file\": {\"filename\": \"/tmp/fake-td/x\", \"driver\": \"file\"}, \"gone\": none}\n"
                 "qmp_log query-jobs\n"
                 "qmp_log \"bad-cmd\" {\"a\": 1}\n"
                 "qmp_return blockdev-add {\"x\": 1}\n"
@@ -129,7 +129,7 @@ static void test_qmp_commands(void **state)
     assert_int_equal(r, 0);
     assert_string_equal(out,
         "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"qcow2\", \"file\": "
-        "{\"driver\": \"file\", \"filename\": \"x\"}, \"node-name\": \"n\"}}\n"
+        "{\"driver\": \"file\", \"filename\": \"/tmp/fake-td/x\"}, \"node-name\": \"n\"}}\n"
         "{\"return\": {}}\n"
         "{\"execute\": \"query-jobs\", \"arguments\": {}}\n"
         "{\"return\": {}}\n"
@@ -337,15 +337,15 @@ static void test_compare(void **state)
                                        "compare"));
     free(out);
     f->compare_ret = 1;
-    r = run(f, "compare \"a\" \"b\" match=false\ncompare \"a\" \"b\"\n", &out, &err);
+    r = run(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" match=false\ncompare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\"\n", &out, &err);
     assert_int_equal(r, 0);
-    assert_string_equal(out, "qemu_img compare \"a\" \"b\" ==> Mismatch, OK!\n"
-                             "qemu_img compare \"a\" \"b\" ==> Mismatch, ERROR!\n");
+    assert_string_equal(out, "qemu_img compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" ==> Mismatch, OK!\n"
+                             "qemu_img compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" ==> Mismatch, ERROR!\n");
     free(out);
     f->compare_ret = -1;
-    r = run(f, "compare \"a\" \"b\" match=false\n", &out, &err);
+    r = run(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" match=false\n", &out, &err);
     assert_int_equal(r, 0);
-    assert_string_equal(out, "qemu_img compare \"a\" \"b\" ==> Mismatch, ERROR!\n");
+    assert_string_equal(out, "qemu_img compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" ==> Mismatch, ERROR!\n");
     free(out);
     f->base.ops->destroy(&f->base);
 }
@@ -354,8 +354,8 @@ static void test_img_create(void **state)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    assert_int_equal(run(f, "img_create \"qcow2\" \"/x\" 1024\n", &out, &err), 0);
-    assert_string_equal(f->calls.s, "img_create qcow2 /x 1024\n");
+    assert_int_equal(run(f, "img_create \"qcow2\" \"/tmp/fake-td/x\" 1024\n", &out, &err), 0);
+    assert_string_equal(f->calls.s, "img_create qcow2 /tmp/fake-td/x 1024\n");
     free(out);
     f->base.ops->destroy(&f->base);
 }
@@ -542,11 +542,11 @@ static void test_backend_failures(void **state)
     expect_err(f, "launch\n", "t.case: shutdown at the end of the case failed: it will not stop");
     f->fail_shutdown = 0;
     f->fail_img_create = 1;
-    expect_err(f, "img_create \"qcow2\" \"/x\" 1\n",
+    expect_err(f, "img_create \"qcow2\" \"/tmp/fake-td/x\" 1\n",
                "t.case:1:1: runtime error: qemu-img create failed: disk full");
     f->fail_rebase = 1;
-    expect_err(f, "compare \"a\" \"b\" base=\"c\"\n",
-               "t.case:1:1: runtime error: qemu-img rebase -u -b c a failed: no such image");
+    expect_err(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" base=\"c\"\n",
+               "t.case:1:1: runtime error: qemu-img rebase -u -b c /tmp/fake-td/a failed: no such image");
     f->fail_qmp = "query-named-block-nodes";
     expect_err(f, "bitmaps\n", "t.case:1:1: runtime error: backend failed to run "
                                "'query-named-block-nodes': the monitor went away");
