@@ -829,7 +829,17 @@ static void step_api_error(gen *g)
 {
     begin_step(g, "a command that fails");
     bitmap *b = any_bitmap(g);
-    switch (rbelow(&g->r, 9)) {
+    switch (rbelow(&g->r, 11)) {
+    case 9:
+        line(g, "qmp_log block-job-cancel {\"device\": \"nojob\"}");
+        cmd(g, "block-job-cancel");
+        opt(g, "error: no such block job");
+        break;
+    case 10:
+        line(g, "qmp_log qmp_capabilities");
+        cmd(g, "qmp_capabilities");
+        opt(g, "error: capabilities negotiated twice");
+        break;
     case 0:
         if (b) {
             line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"%s\"}",
@@ -979,6 +989,32 @@ static void step_restart(gen *g)
     line(g, "blank");
 }
 
+/* The NBD server: start it on a unix socket in the test directory, maybe
+ * start it again (refused), stop it, maybe stop it again (refused). */
+static void step_nbd(gen *g)
+{
+    begin_step(g, "NBD server");
+    char sock[16];
+    snprintf(sock, sizeof(sock), "n%d", g->next_id++);
+    line(g, "files %s", sock);
+    int twice = rchance(&g->r, 40);
+    for (int i = 0; i < 1 + twice; i++) {
+        line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", "
+                "\"data\": {\"path\": $%s}}}", sock);
+        cmd(g, "nbd-server-start");
+    }
+    if (twice)
+        opt(g, "error: NBD server already running");
+    twice = rchance(&g->r, 40);
+    for (int i = 0; i < 1 + twice; i++) {
+        line(g, "qmp_log nbd-server-stop");
+        cmd(g, "nbd-server-stop");
+    }
+    if (twice)
+        opt(g, "error: NBD server not running");
+    line(g, "blank");
+}
+
 static void step_query(gen *g)
 {
     static const char *const q[] = { "query-jobs", "query-block-jobs", "query-block" };
@@ -1007,6 +1043,7 @@ static const step_kind step_kinds[] = {
     { "restart", step_restart, { 5, 10, 3, 5 } },
     { "api-error", step_api_error, { 7, 3, 5, 35 } },
     { "query", step_query, { 3, 2, 2, 5 } },
+    { "nbd", step_nbd, { 2, 1, 1, 5 } },
 };
 
 int cg_profile_valid(const char *name)

@@ -1323,9 +1323,10 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "block-job-cancel")) {
         json_object *a = json_object_new_object();
         json_object_object_add(a, "id", json_object_new_string(jstr(args, "device")));
+        /* QEMU 7.2's find_block_job_locked: block jobs only (not blockdev-create) */
         sim_job *j = job_find(s, jstr(args, "device"));
-        json_object *r = j ? qmp_job_verb(s, "cancel", a)
-            : qmp_error("DeviceNotActive", "No active block job on device '%s'", jstr(args, "device"));
+        json_object *r = j && j->type == JOB_BACKUP ? qmp_job_verb(s, "cancel", a)
+            : qmp_error("DeviceNotActive", "Block job '%s' not found", jstr(args, "device"));
         json_object_put(a);
         return r;
     }
