@@ -36,3 +36,9 @@ difftest: $(B)/casegen $(B)/harness
 # make bench: 10,000 generated cases on the simulator, in one process.
 $(eval $(call add_bench,bench_casegen,gen/bench/bench_casegen.c,\
   $(B)/libgen.a $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
+
+# harness --explore on the simulator (links the real backends).
+$(eval $(call add_test,test_explore,gen/tests/test_explore.c harness/backends.c harness/backend_qemu.c,\
+  $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
+$(eval $(call add_bench,bench_explore,gen/bench/bench_explore.c harness/backends.c harness/backend_qemu.c,\
+  $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))

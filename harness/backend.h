@@ -21,6 +21,18 @@
 struct json_object;
 typedef struct bs_backend bs_backend;
 
+/* One schedule: each index is 1-based among the events of its kind since
+ * set_schedule, 0 for none. */
+typedef struct bs_schedule {
+    long fail_read;             /* this job read (a cluster copy's read) fails: EIO */
+    long fail_write;            /* this job write (data or zeroes to the target) fails: EIO */
+    long skip_injection;        /* this blkdebug-injected error does not land */
+} bs_schedule;
+
+typedef struct bs_schedule_counts {
+    long reads, writes, injections;
+} bs_schedule_counts;
+
 typedef struct bs_backend_ops {
     const char *name;                         /* "sim", "qemu" */
 
@@ -71,7 +83,14 @@ typedef struct bs_backend_ops {
      * [, offset]}]. NULL and *err: what qemu-img printed on failure. */
     struct json_object *(*img_map)(bs_backend *b, const char *image, const char *context,
                                    char **err);
+
+    /* The explorer (harness --explore): a schedule the machine follows from
+     * now on, and what it has counted since. NULL where a backend cannot
+     * choose its schedule (real QEMU). */
+    void (*set_schedule)(bs_backend *b, const struct bs_schedule *plan);
+    void (*schedule_counts)(bs_backend *b, struct bs_schedule_counts *seen);
 } bs_backend_ops;
+
 
 struct bs_backend {
     const bs_backend_ops *ops;

@@ -3,6 +3,7 @@
 #include "harness/case.h"
 #include "harness/cleanup.h"
 #include "harness/diff.h"
+#include "harness/explore.h"
 #include "harness/interp.h"
 #include "harness/sbuf.h"
 
@@ -21,6 +22,8 @@ typedef struct options {
     const char *golden_dir;
     int bless, tap, print;
     int self_check;             /* no golden: the case's own checks decide */
+    int explore;                /* --explore: every schedule, simulator only */
+    explore_opts xo;
     long jobs;              /* -j: cases replayed in this many processes */
     const char **only;
     size_t nonly;
@@ -32,7 +35,7 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
+    fprintf(f, "usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
           "               [--print] [--only NAME]... [-D NAME=VALUE]... [-j N] CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
@@ -42,6 +45,10 @@ static void usage(FILE *f)
           "            end and no line of its transcript ends in ERROR! (generated cases)\n"
           "  --tap     report in TAP\n"
           "  --only    run only the named cases (repeatable)\n"
+          "  --explore [--budget N] [--explore-dir DIR]  replay each case on the simulator\n"
+          "            under every schedule it can choose (each job read or write failing\n"
+          "            once, each injected error not landing), at most N (default %d);\n"
+          "            report the distinct transcripts, one schedule each\n"
           "  --shard K/N  run only cases K-1, K-1+N, K-1+2N, ... of those given (a CI\n"
           "            matrix of N jobs covers a batch once)\n"
           "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
@@ -50,7 +57,8 @@ static void usage(FILE *f)
           "            report and transcripts keep the order of the cases\n"
           "  --max-value-size BYTES    largest value a case may build (default 16M)\n"
           "  --max-model-memory BYTES  all image models together (default 1G)\n"
-          "            (BYTES takes a K, M or G suffix: powers of 1024)\n", f);
+          "            (BYTES takes a K, M or G suffix: powers of 1024)\n",
+            EXPLORE_DEFAULT_BUDGET);
 }
 
 /* "16M" -> 16 MiB; -1 unless a positive number that fits. */
@@ -448,6 +456,20 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             o.print = 1;
         } else if (!strcmp(a, "--self-check")) {
             o.self_check = 1;
+        } else if (!strcmp(a, "--explore")) {
+            o.explore = 1;
+        } else if (!strcmp(a, "--budget") || !strcmp(a, "--explore-dir")) {
+            char *end;
+            if (i + 1 >= argc) {
+                fprintf(errf, "harness: %s needs a value\n", a);
+                goto done;
+            }
+            if (!strcmp(a, "--explore-dir")) {
+                o.xo.dir = argv[++i];
+            } else if ((o.xo.budget = strtol(argv[++i], &end, 10)) < 1 || *end) {
+                fprintf(errf, "harness: --budget needs a positive number of schedules\n");
+                goto done;
+            }
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(out);
             status = 0;
@@ -508,6 +530,22 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
     if (ncases == 0) {
         fprintf(errf, "harness: no case given\n");
         usage(errf);
+        goto done;
+    }
+
+    if (o.explore) {
+        if (strcmp(o.backend, "sim")) {
+            fprintf(errf, "harness: --explore runs on the simulator only\n");
+            goto done;
+        }
+        o.xo.defines = o.defines;
+        o.xo.ndefines = o.ndefines;
+        status = 0;
+        for (size_t i = 0; i < ncases; i++) {
+            int r = harness_explore(cases[i], &o.xo, make, out, errf);
+            if (r > status)
+                status = r;
+        }
         goto done;
     }
 

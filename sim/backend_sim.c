@@ -323,6 +323,8 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .set_schedule = sim_set_schedule,
+    .schedule_counts = sim_schedule_counts,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -203,9 +203,20 @@ typedef struct sim {
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    bs_schedule sched;          /* the explorer's choices (sim/schedule.c) */
+    bs_schedule_counts sched_seen;
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
+
+/* schedule.c: the explorer's choices. Each returns 0, or -EIO for the one
+ * job I/O the schedule fails; sched_skip_injection says whether this
+ * blkdebug injection is the one that does not land. */
+int sched_job_read(sim *s);
+int sched_job_write(sim *s);
+bool sched_skip_injection(sim *s);
+void sim_set_schedule(bs_backend *b, const bs_schedule *plan);
+void sim_schedule_counts(bs_backend *b, bs_schedule_counts *seen);
 
 /* fs.c */
 sim_file *fs_lookup(sim *s, const char *path);
