@@ -72,7 +72,10 @@ typedef enum {
     /* VMA archives (cases/vma-*.case) */
     C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
     /* shell-style tests (bash iotests) */
-    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP
+    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
+    /* unittest-style checks */
+    C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
+    C_IMG_COMPARE_LOG
 } cmd_id;
 
 struct proc;

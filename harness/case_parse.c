@@ -498,7 +498,8 @@ static expr *deepen(parser *p, expr *e)
 
 static expr *parse_expr(parser *p);
 
-static const char *const functions[] = { "basename", NULL };
+static const char *const functions[] = { "basename", "dictpath", NULL };
+static const size_t function_arity[] = { 1, 2 };
 
 static expr *parse_list(parser *p, const token *open, const char *close, int object)
 {
@@ -594,8 +595,10 @@ static expr *parse_atom_inner(parser *p)
             e->line = t->line;
             e->col = t->col;
             e->name = xstrndup(t->text, strlen(t->text));
-            if (e->nitems != 1) {
-                fail(p, t->line, t->col, "%s() takes 1 argument, got %zu", t->text, e->nitems);
+            size_t want = function_arity[f - functions];
+            if (e->nitems != want) {
+                fail(p, t->line, t->col, "%s() takes %zu argument%s, got %zu", t->text, want,
+                     want == 1 ? "" : "s", e->nitems);
                 expr_free(e);
                 return NULL;
             }
@@ -836,7 +839,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
     { "launch", C_LAUNCH, 0, 0, "" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },
@@ -859,6 +862,14 @@ static const cmd_spec cmds[] = {
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
     { "img_map", C_IMG_MAP, 1, 1, "context" },
+    /* unittest-style checks (harness/checks.h) */
+    { "qmp_get", C_QMP_GET, 2, 3, "" },
+    { "event_get", C_EVENT_GET, 2, 2, "device" },
+    { "expect", C_EXPECT, 2, 2, "" },
+    { "expect_eq", C_EXPECT_EQ, 3, 3, "" },
+    { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
+    { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
+    { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -949,6 +960,18 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
         pos++;
         npos--;
         break;
+    case C_QMP_GET:
+    case C_EVENT_GET:
+        if (want_word(p, pos[0], "a variable name (without '$')") < 0)
+            return;
+        if (spec->id == C_EVENT_GET) {
+            pos++;
+            npos--;
+            break;
+        }
+        if (npos > 2)
+            want_expr(p, pos[2], "the command's arguments");
+        return;
     case C_QMP_LOG:
     case C_QMP_RETURN:
     case C_QMP:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
@@ -36,6 +37,7 @@ static void machine_reset(sim *s)
         persist_store(n);
     }
     nbd_stop_all(s);
+    iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
     while (s->nodes) {
@@ -69,6 +71,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = iothread_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 
@@ -131,6 +136,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
             size = bf->qcow2 ? bf->qcow2->size : bf->data.size;
         }
         free(bp);
+    }
+    /* qemu-img create rounds the size up to whole sectors (the raw and
+     * qcow2 create_opts functions do ROUND_UP(size, BDRV_SECTOR_SIZE)) */
+    if (size % 512 && size <= UINT64_MAX - 511) {
+        size = (size + 511) & ~511ull;
     }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
@@ -296,6 +306,17 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static int sim_serve(bs_backend *b, int timeout_ms)
+{
+    sim *s = to_sim(b);
+    if (!s->nbd) {
+        /* nothing to serve: just let the time pass */
+        poll(NULL, 0, timeout_ms);
+        return 0;
+    }
+    return nbd_server_serve(s, timeout_ms);
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -323,6 +344,7 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .serve = sim_serve,
     .set_schedule = sim_set_schedule,
     .schedule_counts = sim_schedule_counts,
 };

@@ -121,6 +121,12 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
+    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        if (n->blk_name && !strcmp(n->blk_name, name)) {
+            return n;
+        }
+    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -197,6 +203,7 @@ void node_remove(sim *s, sim_node *n)
         }
     }
     free(n->name);
+    free(n->blk_name);
     free(n);
 }
 
@@ -236,6 +243,8 @@ uint64_t node_size(sim_node *n)
     case DRV_BLKDEBUG:
     case DRV_CBW:
         return node_size(n->file);
+    case DRV_NULL:
+        return n->raw_size;
     }
     return 0;
 }
@@ -258,7 +267,7 @@ const char *node_drv_name(sim_node *n)
 {
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
-        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
+        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
     };
     return names[n->drv];
 }
@@ -513,6 +522,13 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
     case DRV_CBW:
         return node_read_data(s, n->file, off, len, out);
+    case DRV_NULL:
+        /* read-zeroes: the simulator's null-co reads zeroes */
+        if (off > n->raw_size || len > n->raw_size - off) {
+            return -EIO;
+        }
+        data_add_zero(out, len);
+        return 0;
     }
     return -EIO;
 }
@@ -600,6 +616,8 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     case DRV_RAW:
         r = node_write_data(s, n->file, off + n->raw_offset, len, in);
         break;
+    case DRV_NULL:
+        break;      /* null-co drops what it is given */
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
@@ -677,6 +695,10 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
     case DRV_RAW:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
+    case DRV_NULL:
+        /* null-co's block status: neither data nor (read-zeroes off) zero */
+        *pnum = len;
+        return CL_STATUS_ALLOCATED;
     case DRV_FILE:
     default:
         *pnum = len;
@@ -733,7 +755,8 @@ static json_object *bitmap_info(sim_bitmap *b)
     }
     json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
     json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy", json_object_new_boolean(cl_bitmap_busy(b->bm)));
+    json_object_object_add(o, "busy",
+                           json_object_new_boolean(cl_bitmap_busy(b->bm) || b->exported));
     json_object_object_add(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_object_object_add(o, "count",

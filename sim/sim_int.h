@@ -94,6 +94,7 @@ typedef struct sim_file {
 
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
+    DRV_NULL,                   /* null-co: raw_size bytes of nothing */
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -101,6 +102,7 @@ typedef struct sim_bitmap {
     cl_bitmap *bm;
     bool persistent;
     bool owned;             /* we free bm when unlisting */
+    int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -145,6 +147,7 @@ typedef struct sim_node {
     sim_job *cbw_job;
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
+    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -177,8 +180,19 @@ struct sim_job {
     json_object *create_opts;
     uint64_t create_progress;
     void *priv;                 /* the cl_io context of a backup */
+    /* pause/resume/cancel (job_verbs.c, QEMU's Job fields) */
+    bool user_paused;
+    int pause_count;
+    job_status resume_status;   /* what a paused job goes back to */
+    bool force_cancel;
+    int io_status;              /* IOS_* (block job iostatus) */
+    int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
     struct sim_job *next;       /* creation order */
 };
+
+/* BlockDeviceIoStatus and BlockdevOnError, in QAPI order */
+enum { IOS_OK, IOS_FAILED, IOS_NOSPACE };
+enum { ONERR_REPORT, ONERR_IGNORE, ONERR_ENOSPC, ONERR_STOP, ONERR_AUTO };
 
 /* ---- the machine --------------------------------------------------------- */
 
@@ -205,6 +219,7 @@ typedef struct sim {
     char *scratch;              /* real directory for archives: base.test_dir */
     bs_schedule sched;          /* the explorer's choices (sim/schedule.c) */
     bs_schedule_counts sched_seen;
+    json_object *iothreads;     /* ids of iothread objects (iothread.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
@@ -273,9 +288,34 @@ void ev_emit(sim *s, const char *name, json_object *data);
 sim_job *job_find(sim *s, const char *id);
 json_object *qmp_blockdev_backup(sim *s, json_object *args);
 json_object *qmp_blockdev_create(sim *s, json_object *args);
-json_object *qmp_job_verb(sim *s, const char *verb, json_object *args);
 json_object *qmp_query_jobs(sim *s);
+/* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
+ * job_completed, job_finalize_single, job_do_dismiss) */
+void job_transition(sim *s, sim_job *j, job_status st);
+void job_completed(sim *s, sim_job *j, int ret);
+void job_finalize_single(sim *s, sim_job *j);
+void job_dismiss(sim *s, sim_job *j);
+const char *job_type_name(sim_job *j);
+uint64_t job_offset(sim_job *j);
+uint64_t job_len(sim_job *j);
+
+/* job_verbs.c: job-* and block-job-* commands, query-block-jobs */
+json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
 json_object *qmp_query_block_jobs(sim *s);
+void job_pause(sim *s, sim_job *j);
+void job_resume(sim *s, sim_job *j);
+
+/* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
+char *hmp_drive_add(sim *s, const char *args);
+
+/* drive_backup.c */
+json_object *qmp_drive_backup(sim *s, json_object *args);
+
+/* backup_error.c: on-source-error / on-target-error */
+int backup_onerr_parse(const char *name);
+/* A copy of the job failed: BLOCK_JOB_ERROR with the policy's action;
+ * false when the job must end with the error (report). */
+bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
