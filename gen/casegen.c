@@ -666,24 +666,54 @@ static void step_backup(gen *g)
     else if (pick < 60)
         outcome = "auto-finalize";
 
+    /* drive-backup makes its own target (and has no blkdebug on it) */
+    int drive = strcmp(outcome, "write-error") && rchance(&g->r, 20);
+    /* what a failed copy does: report ends the job; ignore retries the
+     * clusters at once, so a one-shot error costs nothing; enospc and auto
+     * report EIO (sim/MODEL.md, QEMU's block_job_error_action) */
+    const char *policy = NULL;
+    int is_read_err = !strcmp(outcome, "read-error");
+    if ((is_read_err || !strcmp(outcome, "write-error")) && rchance(&g->r, 60)) {
+        static const char *const rp[] = { "report", "ignore", "enospc", "auto" };
+        policy = rp[rbelow(&g->r, is_read_err ? 4 : 2)];
+    }
+    int ignored = policy && !strcmp(policy, "ignore");
+
     target t;
-    char what[160];
-    snprintf(what, sizeof(what), "backup sync=%s bitmap=%s mode=%s outcome=%s", sync,
-             b ? b->name : "-", mode ? mode : "-", outcome);
+    char what[200];
+    snprintf(what, sizeof(what), "%s sync=%s bitmap=%s mode=%s outcome=%s%s%s",
+             drive ? "drive-backup" : "backup", sync, b ? b->name : "-", mode ? mode : "-",
+             outcome, policy ? " policy=" : "", policy ? policy : "");
     begin_step(g, what);
     opt(g, "sync=%s", sync);
     if (mode)
         opt(g, "sync=%s bitmap-mode=%s", sync, mode);
     opt(g, "outcome=%s", outcome);
-    emit_target(g, &t, !strcmp(outcome, "write-error"));
+    if (policy)
+        opt(g, "%s=%s", is_read_err ? "on-source-error" : "on-target-error", policy);
+    if (drive) {
+        snprintf(t.name, sizeof(t.name), "t%d", g->next_id++);
+        t.cluster = 65536;
+        t.via_create = 0;
+        line(g, "files %s", t.name);
+        opt(g, "drive-backup");
+    } else {
+        emit_target(g, &t, !strcmp(outcome, "write-error"));
+    }
     uint64_t cs = t.cluster > 65536 ? t.cluster : 65536;
 
     size_t ncl;
-    uint8_t *init = initial_copy_set(g, sync, b, cs, &ncl);
+    /* drive-backup's sync top with no backing file is sync full (QEMU's
+     * drive_backup_prepare) */
+    uint8_t *init = initial_copy_set(g, drive && !strcmp(sync, "top") ? "full" : sync, b, cs,
+                                     &ncl);
     int fails = !strcmp(outcome, "read-error") || !strcmp(outcome, "write-error");
     /* the error hits the first data read (or write): without one, nothing fails */
     size_t first_data = first_data_task(g, init, ncl, cs);
     if (fails && first_data == ncl)
+        fails = 0;
+    int error_event = fails;    /* a BLOCK_JOB_ERROR is seen */
+    if (ignored)
         fails = 0;
 
     if (!strcmp(outcome, "read-error") && fails) {
@@ -697,8 +727,20 @@ static void step_backup(gen *g)
     snprintf(job, sizeof(job), "j%d", g->next_id++);
     int autofin = !strcmp(outcome, "auto-finalize");
     sbuf a = {0};
-    sbuf_printf(&a, "{\"device\": \"drive0\", \"target\": \"%s\", \"sync\": \"%s\", "
-                "\"job-id\": \"%s\"", t.name, sync, job);
+    if (drive)
+        sbuf_printf(&a, "{\"device\": \"drive0\", \"target\": $%s, \"format\": $FMT, "
+                    "\"sync\": \"%s\", \"job-id\": \"%s\"", t.name, sync, job);
+    else
+        sbuf_printf(&a, "{\"device\": \"drive0\", \"target\": \"%s\", \"sync\": \"%s\", "
+                    "\"job-id\": \"%s\"", t.name, sync, job);
+    if (policy)
+        sbuf_printf(&a, ", \"%s\": \"%s\"", is_read_err ? "on-source-error" : "on-target-error",
+                    policy);
+    if (rchance(&g->r, 15)) {
+        /* fast enough for real QEMU not to wait long */
+        sbuf_printf(&a, ", \"speed\": %d", 64 << 20);
+        opt(g, "speed");
+    }
     if (!autofin)
         sbuf_adds(&a, ", \"auto-finalize\": false");
     if (b)
@@ -706,9 +748,10 @@ static void step_backup(gen *g)
     if (mode)
         sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
     sbuf_adds(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
-    line(g, "qmp_log blockdev-backup %s", sbuf_str(&a));
+    line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
     sbuf_free(&a);
-    cmd(g, "blockdev-backup");
+    cmd(g, drive ? "drive-backup" : "blockdev-backup");
+    (void)error_event;
 
     /* What the target must hold after a success: the source as it was now,
      * on the clusters the job copies. */
@@ -747,7 +790,26 @@ static void step_backup(gen *g)
             if (b)
                 b->enabled = was;
         }
-        switch (rbelow(&g->r, 5)) {
+        switch (rbelow(&g->r, 7)) {
+        case 5: {
+            /* verbs a pending job refuses (QEMU's JobVerbTable) */
+            static const char *const verbs[][2] = {
+                { "job-pause", "id" }, { "job-resume", "id" }, { "job-dismiss", "id" },
+                { "block-job-pause", "device" }, { "block-job-resume", "device" },
+                { "block-job-complete", "device" }, { "block-job-dismiss", "id" },
+            };
+            size_t k = rbelow(&g->r, 7);
+            line(g, "    qmp_log %s {\"%s\": \"%s\"}", verbs[k][0], verbs[k][1], job);
+            cmd(g, verbs[k][0]);
+            opt(g, "%s while pending", verbs[k][0]);
+            break;
+        }
+        case 6:
+            line(g, "    qmp_log block-job-set-speed {\"device\": \"%s\", \"speed\": %d}", job,
+                 rchance(&g->r, 50) ? 1 << 20 : -1);
+            cmd(g, "block-job-set-speed");
+            opt(g, "block-job-set-speed while pending");
+            break;
         case 0:
             line(g, "    qmp_log query-jobs");
             cmd(g, "query-jobs");
@@ -805,7 +867,8 @@ static void step_backup(gen *g)
     }
     emit_checks(g);
     line(g, "blank");
-    emit_target_del(g, &t);
+    if (!drive)
+        emit_target_del(g, &t);
     if (ok && rchance(&g->r, 70)) {
         uint8_t **now = g->disk;
         g->disk = disk_then;
@@ -1015,6 +1078,61 @@ static void step_nbd(gen *g)
     line(g, "blank");
 }
 
+/* An iothread, drive0 moved into it and maybe back (jobs then run there). */
+static void step_iothread(gen *g)
+{
+    begin_step(g, "iothread");
+    char id[16];
+    snprintf(id, sizeof(id), "io%d", g->next_id++);
+    line(g, "qmp_log object-add {\"qom-type\": \"iothread\", \"id\": \"%s\"}", id);
+    cmd(g, "object-add");
+    line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": \"%s\"}",
+         id);
+    cmd(g, "x-blockdev-set-iothread");
+    if (rchance(&g->r, 50)) {
+        line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": null}");
+        opt(g, "iothread back to the main loop");
+    }
+    if (rchance(&g->r, 30)) {
+        line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": "
+                "\"noiothread\"}");
+        opt(g, "error: no such iothread");
+    }
+    line(g, "blank");
+}
+
+/* drive0 exported over NBD (read-only, no bitmap: a bitmap it exports is
+ * busy, which the other steps do not model), listed, removed. */
+static void step_export(gen *g)
+{
+    begin_step(g, "NBD export");
+    char sock[16], id[16];
+    snprintf(sock, sizeof(sock), "n%d", g->next_id++);
+    snprintf(id, sizeof(id), "x%d", g->next_id++);
+    line(g, "files %s", sock);
+    line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": $%s}}}",
+         sock);
+    cmd(g, "nbd-server-start");
+    line(g, "qmp_log block-export-add {\"type\": \"nbd\", \"id\": \"%s\", "
+            "\"node-name\": \"drive0\"%s}", id, rchance(&g->r, 50) ? ", \"name\": \"disk\"" : "");
+    cmd(g, "block-export-add");
+    line(g, "qmp_log query-block-exports");
+    cmd(g, "query-block-exports");
+    if (rchance(&g->r, 40)) {
+        line(g, "qmp_log blockdev-del {\"node-name\": \"drive0\"}");
+        opt(g, "error: blockdev-del of an exported node");
+    }
+    line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
+    cmd(g, "block-export-del");
+    if (rchance(&g->r, 30)) {
+        line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
+        opt(g, "error: export deleted twice");
+    }
+    line(g, "qmp_log nbd-server-stop");
+    cmd(g, "nbd-server-stop");
+    line(g, "blank");
+}
+
 static void step_query(gen *g)
 {
     static const char *const q[] = { "query-jobs", "query-block-jobs", "query-block" };
@@ -1044,6 +1162,8 @@ static const step_kind step_kinds[] = {
     { "api-error", step_api_error, { 7, 3, 5, 35 } },
     { "query", step_query, { 3, 2, 2, 5 } },
     { "nbd", step_nbd, { 2, 1, 1, 5 } },
+    { "iothread", step_iothread, { 2, 1, 2, 3 } },
+    { "export", step_export, { 2, 1, 1, 4 } },
 };
 
 int cg_profile_valid(const char *name)
