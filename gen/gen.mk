@@ -42,3 +42,9 @@ $(eval $(call add_test,test_explore,gen/tests/test_explore.c harness/backends.c 
   $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
 $(eval $(call add_bench,bench_explore,gen/bench/bench_explore.c harness/backends.c harness/backend_qemu.c,\
   $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
+
+# tools/difftest.py's own tests (no QEMU needed).
+.PHONY: difftest-selftest
+difftest-selftest:
+	$(PYTHON) tools/tests/test_difftest.py
+CHECK_EXTRA += difftest-selftest
