@@ -413,7 +413,8 @@ static void step_write(gen *g)
 
 static uint64_t pick_granularity(gen *g)
 {
-    static const unsigned shifts[] = { 16, 16, 16, 9, 12, 15, 17, 20, 21 };
+    /* every power of two QEMU allows (512 B .. 2 GiB), 64 KiB most often */
+    static const unsigned shifts[] = { 16, 16, 16, 9, 12, 15, 17, 20, 21, 24, 31 };
     return 1ull << shifts[rbelow(&g->r, sizeof(shifts) / sizeof(shifts[0]))];
 }
 
