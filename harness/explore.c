@@ -76,6 +76,9 @@ static char *describe(const bs_schedule *s)
         r = asprintf(&d, "job write %ld fails (EIO)", s->fail_write);
     else if (s->skip_injection)
         r = asprintf(&d, "injected error %ld does not land", s->skip_injection);
+    else if (s->move_write)
+        r = asprintf(&d, "guest write %ld ('%s' on %s) after %ld writes of job %s",
+                     s->move_write, s->move_cmd, s->move_node, s->move_after, s->move_job);
     else
         r = asprintf(&d, "baseline (nothing changed)");
     if (r < 0)
@@ -151,7 +154,10 @@ int harness_explore(const char *path, const explore_opts *o, backend_factory mak
     }
 
     /* every schedule, or an even sample of them within the budget */
-    long total = c.reads + c.writes + c.injections;
+    long nmoves = 0;
+    for (size_t m = 0; m < c.nmovable; m++)
+        nmoves += c.movable[m].hi - c.movable[m].lo;
+    long total = c.reads + c.writes + c.injections + nmoves;
     long budget = o->budget > 0 ? o->budget : EXPLORE_DEFAULT_BUDGET;
     long stride = total > budget ? (total + budget - 1) / budget : 1;
     outcome *v = calloc(1, sizeof(*v));
@@ -162,12 +168,27 @@ int harness_explore(const char *path, const explore_opts *o, backend_factory mak
     long runs = 1, worse = 0;
     for (long k = 0; k < total; k += stride) {
         bs_schedule s = {0};
-        if (k < c.reads)
+        if (k < c.reads) {
             s.fail_read = k + 1;
-        else if (k < c.reads + c.writes)
+        } else if (k < c.reads + c.writes) {
             s.fail_write = k - c.reads + 1;
-        else
+        } else if (k < c.reads + c.writes + c.injections) {
             s.skip_injection = k - c.reads - c.writes + 1;
+        } else {
+            /* the k-th move: a movable write and a point of its job before
+             * the one the case chose */
+            long r = k - c.reads - c.writes - c.injections;
+            size_t m = 0;
+            while (r >= c.movable[m].hi - c.movable[m].lo) {
+                r -= c.movable[m].hi - c.movable[m].lo;
+                m++;
+            }
+            s.move_write = c.movable[m].index;
+            s.move_after = c.movable[m].lo + r;
+            snprintf(s.move_node, sizeof(s.move_node), "%s", c.movable[m].node);
+            snprintf(s.move_cmd, sizeof(s.move_cmd), "%s", c.movable[m].cmd);
+            snprintf(s.move_job, sizeof(s.move_job), "%s", c.movable[m].job);
+        }
         char *t = run_once(prog, make, &s, &seen, &completed, &err);
         if (!t) {
             fprintf(errf, "harness: --explore %s: %s\n", path, err ? err : "?");
@@ -193,8 +214,8 @@ int harness_explore(const char *path, const explore_opts *o, backend_factory mak
     }
 
     fprintf(out, "explore %s: %ld schedules (%ld job reads, %ld job writes, %ld injected "
-            "errors%s; budget %ld)\n", path, runs, c.reads, c.writes, c.injections,
-            stride > 1 ? ", sampled" : "", budget);
+            "errors, %ld placements of %zu guest writes%s; budget %ld)\n", path, runs, c.reads,
+            c.writes, c.injections, nmoves, c.nmovable, stride > 1 ? ", sampled" : "", budget);
     fprintf(out, "distinct transcripts: %zu\n", nv);
     int status = 0;
     for (size_t i = 0; i < nv; i++) {

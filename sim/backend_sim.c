@@ -325,6 +325,7 @@ static void sim_destroy(bs_backend *b)
     }
     machine_reset(s);
     fs_free_all(s);
+    free(s->sched_moved_reply);
     if (s->scratch) {
         remove_tree(s->scratch);
         free(s->scratch);

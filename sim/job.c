@@ -133,7 +133,7 @@ static int io_read(void *opaque, uint64_t off, uint64_t len, void *buf)
 static int io_write(void *opaque, uint64_t off, uint64_t len, const void *buf)
 {
     bk_ctx *c = opaque;
-    int r = sched_job_write(c->s);
+    int r = sched_job_write(c->s, c->j);
     if (r < 0) {
         return r;
     }
@@ -152,7 +152,7 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
     }
     *is_read = r < 0;
     if (r == 0) {
-        r = sched_job_write(c->s);
+        r = sched_job_write(c->s, c->j);
     }
     if (r == 0) {
         r = node_write_data(c->s, c->j->target, off, len, &d);
@@ -164,7 +164,7 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
 static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
 {
     bk_ctx *c = opaque;
-    int r = sched_job_write(c->s);
+    int r = sched_job_write(c->s, c->j);
     if (r < 0) {
         return r;
     }
@@ -364,6 +364,7 @@ bool jobs_tick(sim *s)
 {
     s->clock_ns += 1000000;     /* 1 ms of virtual time per unit of work */
     bool any = pve_tick(s);     /* the VMA backup's jobs run beside these */
+    sched_tick(s);      /* the explorer: a guest write moved to this point */
     for (sim_job *j = s->jobs, *next; j; j = next) {
         next = j->next;
         if (job_tick(s, j)) {

@@ -1212,6 +1212,11 @@ out:
     return reply;
 }
 
+char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline)
+{
+    return qemu_io(s, n, cmdline);
+}
+
 static json_object *qmp_hmp(sim *s, json_object *args)
 {
     const char *line = jstr(args, "command-line");
@@ -1268,7 +1273,7 @@ static json_object *qmp_hmp(sim *s, json_object *args)
             r = qmp_return(json_object_new_string(m));
             free(m);
         } else {
-            char *out = qemu_io(s, n, cmd);
+            char *out = sched_qemu_io(s, n, cmd);
             r = qmp_return(json_object_new_string(out));
             free(out);
         }

@@ -219,6 +219,10 @@ typedef struct sim {
     char *scratch;              /* real directory for archives: base.test_dir */
     bs_schedule sched;          /* the explorer's choices (sim/schedule.c) */
     bs_schedule_counts sched_seen;
+    const void *sched_job;      /* the backup job whose writes were counted last */
+    long sched_job_first;       /* job writes before its first one */
+    bool sched_moved;           /* the moved guest write has happened */
+    char *sched_moved_reply;    /* and its reply, for when the case issues it */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
 } sim;
 
@@ -228,7 +232,13 @@ typedef struct sim {
  * job I/O the schedule fails; sched_skip_injection says whether this
  * blkdebug injection is the one that does not land. */
 int sched_job_read(sim *s);
-int sched_job_write(sim *s);
+int sched_job_write(sim *s, const void *job);
+/* An HMP qemu-io command line, through the schedule (a write may have been
+ * moved); sched_tick runs a moved write once its point has come. */
+char *sched_qemu_io(sim *s, sim_node *n, const char *cmd);
+void sched_tick(sim *s);
+/* qmp.c: one qemu-io command on node n, the reply text (malloc'd) */
+char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline);
 bool sched_skip_injection(sim *s);
 void sim_set_schedule(bs_backend *b, const bs_schedule *plan);
 void sim_schedule_counts(bs_backend *b, bs_schedule_counts *seen);

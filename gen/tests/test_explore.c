@@ -62,7 +62,8 @@ static void test_schedules(void **state)
     char *r = explore(small_case, 0, &status);
     /* baseline: blkdebug fails the first job read; the job reads nothing
      * more, and writes the zero run before it */
-    assert_non_null(strstr(r, "1 job reads, 0 job writes, 1 injected errors; budget 4000)\n"));
+    assert_non_null(strstr(r, "1 job reads, 0 job writes, 1 injected errors, 0 placements of 0 "
+                              "guest writes; budget 4000)\n"));
     assert_non_null(strstr(r, "3 schedules ("));
     assert_non_null(strstr(r, "distinct transcripts: 2\n"));
     assert_non_null(strstr(r, "  #1: 2 schedules, e.g. baseline (nothing changed)\n"));
@@ -97,12 +98,50 @@ static void test_schedules(void **state)
     free(plain);
 }
 
+/* A guest write while the job is pending, tried before each of the job's
+ * copies: copy-before-write keeps the transcript the same everywhere. */
+static void test_write_placements(void **state)
+{
+    static const char *const text =
+        "let FMT = \"qcow2\"\n"
+        "let SIZE = 4194304\n"
+        "files img t\n"
+        "img_create $FMT $img $SIZE\n"
+        "img_create $FMT $t $SIZE\n"
+        "launch\n"
+        "qmp blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+        "{\"driver\": \"file\", \"filename\": $img}}\n"
+        "group 0 = 0x11@0:0x10000 0x22@0x300000:0x10000\n"
+        "write \"drive0\" 0\n"
+        "qmp blockdev-add {\"node-name\": \"t\", \"driver\": $FMT, \"file\": "
+        "{\"driver\": \"file\", \"filename\": $t}}\n"
+        "qmp_log blockdev-backup {\"device\": \"drive0\", \"target\": \"t\", \"sync\": \"full\", "
+        "\"job-id\": \"j\", \"auto-finalize\": false, \"filter-node-name\": \"backup-top\", "
+        "\"x-perf\": {\"max-workers\": 1}}\n"
+        "group 1 = 0x33@0x300000:0x1000\n"
+        "proc hook\n"
+        "    write \"backup-top\" 1\n"
+        "    bitmaps\n"
+        "end\n"
+        "run_job \"j\" auto_finalize=false pre_finalize=hook\n";
+    int status;
+    char *r = explore(text, 0, &status);
+    /* six job writes (the two data runs and the zero runs), the hook's
+     * write movable to before each */
+    assert_non_null(strstr(r, "6 job writes, 0 injected errors, 6 placements of 1 guest writes;"));
+    assert_non_null(strstr(r, "  #1: 7 schedules, e.g. baseline (nothing changed)\n"));
+    assert_null(strstr(r, "e.g. guest write"));
+    assert_int_equal(status, 0);
+    free(r);
+}
+
 static void test_not_explorable(void **state)
 {
     int status;
     char *r = explore("log $nope\n", 0, &status);
     /* a case that stops: the stopping point is its transcript */
-    assert_non_null(strstr(r, "1 schedules (0 job reads, 0 job writes, 0 injected errors"));
+    assert_non_null(strstr(r, "1 schedules (0 job reads, 0 job writes, 0 injected errors, 0 "
+                              "placements"));
     free(r);
     explore_opts o = {0};
     FILE *devnull = fopen("/dev/null", "w");
@@ -115,6 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_write_placements),
         cmocka_unit_test(test_not_explorable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
