@@ -5,8 +5,8 @@
 #   make gencheck        GEN_N generated cases (fixed seed) on the simulator
 
 $(eval $(call add_lib,gen,gen/casegen.c))
-$(eval $(call add_prog,casegen,gen/casegen_main.c,$(B)/libgen.a $(B)/libharness.a))
-$(eval $(call add_test,test_casegen,gen/tests/test_casegen.c,$(B)/libgen.a $(B)/libharness.a))
+$(eval $(call add_prog,casegen,gen/casegen_main.c,$(B)/libgen.a $(B)/libharness.a,$(JSONC_LIBS)))
+$(eval $(call add_test,test_casegen,gen/tests/test_casegen.c,$(B)/libgen.a $(B)/libharness.a,$(JSONC_LIBS)))
 COV_DIRS += gen
 
 # A fixed-seed batch on the simulator: every case must run to its end with

@@ -50,6 +50,7 @@ typedef struct qemu_backend {
     char *test_dir;
     char *pid;
     int dead;       /* the driver is gone or out of step: refuse further ops */
+    pid_t nbd_pid;  /* a qemu-nbd server process (qemu_nbd_start), 0 when none */
 } qemu_backend;
 
 static void set_err(char **err, const char *fmt, ...)
@@ -260,6 +261,35 @@ static int q_launch(bs_backend *b, char **err)
     return call_void((qemu_backend *)b, new_req("launch"), T_LAUNCH, err);
 }
 
+static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    struct json_object *req = new_req("launch"), *a = json_object_new_array();
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    return call_void((qemu_backend *)b, req, T_LAUNCH, err);
+}
+
+static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                     char **errout, char **err)
+{
+    struct json_object *req = new_req("img"), *a = json_object_new_array(), *r, *v;
+    int ok, rc = -1;
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    r = call((qemu_backend *)b, req, T_IMG, &ok, err);
+    if (ok && r) {
+        rc = json_object_object_get_ex(r, "rc", &v) ? json_object_get_int(v) : -1;
+        *out = strdup(json_object_object_get_ex(r, "stdout", &v) ? json_object_get_string(v) : "");
+        *errout = strdup(json_object_object_get_ex(r, "stderr", &v) ? json_object_get_string(v) : "");
+    }
+    json_object_put(r);
+    return rc;
+}
+
 static int q_shutdown(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("shutdown"), T_SHUTDOWN, err);
@@ -386,12 +416,32 @@ static int reap(pid_t pid, double secs)
     }
 }
 
+static int q_qemu_nbd_start(bs_backend *b, char *const argv[], char **err)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = real_qemu_nbd_spawn(argv, err);
+    if (q->nbd_pid < 0) {
+        q->nbd_pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void q_qemu_nbd_stop(bs_backend *b)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = 0;
+}
+
 static void q_destroy(bs_backend *b)
 {
     qemu_backend *q = (qemu_backend *)b;
 
     if (!q)
         return;
+    q_qemu_nbd_stop(b);
     if (q->child > 0) {
         if (!q->dead) {
             char *err = NULL;
@@ -424,6 +474,8 @@ static void q_destroy(bs_backend *b)
 static const bs_backend_ops qemu_ops = {
     .name = "qemu",
     .launch = q_launch,
+    .launch_args = q_launch_args,
+    .img_run = q_img_run,
     .shutdown = q_shutdown,
     .qmp = q_qmp,
     .next_event = q_next_event,
@@ -434,6 +486,9 @@ static const bs_backend_ops qemu_ops = {
     /* the client tools are the real programs, against QEMU's own export */
     .qemu_io = real_qemu_io,
     .img_map = real_img_map,
+    .img_create_opts = real_img_create,
+    .qemu_nbd_start = q_qemu_nbd_start,
+    .qemu_nbd_stop = q_qemu_nbd_stop,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)
