@@ -1079,6 +1079,133 @@ static void step_nbd(gen *g)
     line(g, "blank");
 }
 
+/* Bitmap commands inside one `transaction`: each action on another bitmap;
+ * an `abort` action, or an action on a bitmap that does not exist, makes the
+ * whole transaction fail and change nothing. */
+static void step_transaction(gen *g)
+{
+    begin_step(g, "transaction");
+    cmd(g, "transaction");
+    int used[MAX_BITMAPS] = {0};
+    int nact = 1 + (int)rbelow(&g->r, 3);
+    sbuf acts = {0};
+    /* the effects, applied only when the transaction succeeds */
+    struct { int kind; int target; int src; char name[16]; uint64_t gran; int persistent; }
+        eff[4];
+    int neff = 0, fails = 0;
+    for (int i = 0; i < nact; i++) {
+        int k = (int)rbelow(&g->r, 6);
+        int free_idx = -1;
+        for (int b = 0; b < g->nbm; b++)
+            if (!used[b] && (free_idx < 0 || rchance(&g->r, 50)))
+                free_idx = b;
+        if (k > 0 && free_idx < 0)
+            k = 0;
+        if (k == 0 && g->nbm + neff >= MAX_BITMAPS)
+            continue;
+        if (k == 0) {
+            /* add */
+            eff[neff].kind = 0;
+            snprintf(eff[neff].name, sizeof(eff[neff].name), "b%d", g->next_id++);
+            eff[neff].gran = pick_granularity(g);
+            eff[neff].persistent = rchance(&g->r, 30);
+            sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-add\", \"data\": {\"node\": "
+                        "\"drive0\", \"name\": \"%s\", \"granularity\": %llu%s}}",
+                        acts.len ? ", " : "", eff[neff].name, (unsigned long long)eff[neff].gran,
+                        eff[neff].persistent ? ", \"persistent\": true" : "");
+            opt(g, "transaction: block-dirty-bitmap-add");
+            neff++;
+            continue;
+        }
+        static const char *const ops[] = { NULL, "clear", "enable", "disable", "remove", "merge" };
+        used[free_idx] = 1;
+        eff[neff].kind = k;
+        eff[neff].target = free_idx;
+        if (k == 5) {
+            /* merge from any bitmap that stays (not removed in here) */
+            int src = (int)rbelow(&g->r, (uint64_t)g->nbm);
+            int removed = 0;
+            for (int e = 0; e < neff; e++)
+                removed |= eff[e].kind == 4 && eff[e].target == src;
+            if (removed)
+                src = free_idx;
+            eff[neff].src = src;
+            sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-merge\", \"data\": {\"node\": "
+                        "\"drive0\", \"target\": \"%s\", \"bitmaps\": [\"%s\"]}}",
+                        acts.len ? ", " : "", g->bm[free_idx].name, g->bm[src].name);
+            used[src] = 1;  /* not removed later in this transaction */
+        } else {
+            sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-%s\", \"data\": {\"node\": "
+                        "\"drive0\", \"name\": \"%s\"}}", acts.len ? ", " : "", ops[k],
+                        g->bm[free_idx].name);
+        }
+        opt(g, "transaction: block-dirty-bitmap-%s", ops[k]);
+        neff++;
+    }
+    if (rchance(&g->r, 15)) {
+        sbuf_printf(&acts, "%s{\"type\": \"abort\", \"data\": {}}", acts.len ? ", " : "");
+        opt(g, "transaction: abort");
+        fails = 1;
+    } else if (rchance(&g->r, 10)) {
+        sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-clear\", \"data\": {\"node\": "
+                    "\"drive0\", \"name\": \"nobitmap\"}}", acts.len ? ", " : "");
+        opt(g, "transaction: a failing action");
+        fails = 1;
+    }
+    line(g, "qmp_log transaction {\"actions\": [%s]}", sbuf_str(&acts));
+    sbuf_free(&acts);
+    if (!fails) {
+        /* removals last, so the indexes stay valid while applying */
+        for (int e = 0; e < neff; e++) {
+            bitmap *t = eff[e].kind ? &g->bm[eff[e].target] : NULL;
+            switch (eff[e].kind) {
+            case 0: {
+                bitmap *b = &g->bm[g->nbm++];
+                snprintf(b->name, sizeof(b->name), "%s", eff[e].name);
+                b->gran = eff[e].gran;
+                b->nbits = (g->size + b->gran - 1) / b->gran;
+                b->bits = calloc(b->nbits, 1);
+                if (!b->bits)
+                    abort();
+                b->persistent = eff[e].persistent;
+                b->enabled = 1;
+                break;
+            }
+            case 1:
+                memset(t->bits, 0, t->nbits);
+                break;
+            case 2:
+                t->enabled = 1;
+                break;
+            case 3:
+                t->enabled = 0;
+                break;
+            case 5: {
+                bitmap *src = &g->bm[eff[e].src];
+                for (size_t k = 0; k < src->nbits; k++)
+                    if (src->bits[k])
+                        bits_dirty_range(t, k * src->gran,
+                                         k * src->gran + src->gran > g->size
+                                             ? g->size - k * src->gran : src->gran);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        /* removals: highest index first (drop_bitmap moves the last one) */
+        for (int b = g->nbm - 1; b >= 0; b--)
+            for (int e = 0; e < neff; e++)
+                if (eff[e].kind == 4 && eff[e].target == b)
+                    drop_bitmap(g, &g->bm[b]);
+    }
+    line(g, "blank");
+    if (rchance(&g->r, 70)) {
+        emit_checks(g);
+        line(g, "blank");
+    }
+}
+
 /* An iothread, drive0 moved into it and maybe back (jobs then run there). */
 static void step_iothread(gen *g)
 {
@@ -1164,6 +1291,7 @@ static const step_kind step_kinds[] = {
     { "query", step_query, { 3, 2, 2, 5 } },
     { "nbd", step_nbd, { 2, 1, 1, 5 } },
     { "iothread", step_iothread, { 2, 1, 2, 3 } },
+    { "transaction", step_transaction, { 8, 15, 3, 6 } },
     { "export", step_export, { 2, 1, 1, 4 } },
 };
 
