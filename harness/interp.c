@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1700,6 +1701,31 @@ out:
     return r;
 }
 
+/* Did qemu-io exit non-zero? It does when a command failed (command_loop's
+ * last_error), and every failing command prints a line other than its
+ * success report "wrote|read|discard N/N bytes at offset O" and the timing
+ * line after it; so any other line means failure. */
+static int qemu_io_failed(const char *out)
+{
+    regex_t ok;
+    int failed = 0;
+    if (regcomp(&ok, "^((wrote|read|discard) [0-9]+/[0-9]+ bytes at offset [0-9]+"
+                "|.* ops; .*ops/sec\\))$", REG_EXTENDED | REG_NOSUB) != 0)
+        abort();
+    for (const char *p = out; *p && !failed;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = strndup(p, len);
+        if (!line)
+            abort();
+        failed = regexec(&ok, line, 0, NULL, 0) != 0;
+        free(line);
+        p += len + (nl ? 1 : 0);
+    }
+    regfree(&ok);
+    return failed;
+}
+
 static int exec_qemu_io_run(interp *I, const stmt *s)
 {
     char *image = NULL, *fmt = NULL, *err = NULL, *out = NULL;
@@ -1739,9 +1765,22 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, err ? err : "?");
         goto out;
     }
-    char *f = shell_filter_qemu_io(out);
-    emit_shell(I, f);
-    free(f);
+    int quiet = 0, log_failure = 0;
+    if (kw_bool(I, s, "quiet", 0, &quiet) < 0 || kw_bool(I, s, "log_failure", 0, &log_failure) < 0)
+        goto out;
+    if (!quiet) {
+        char *f = shell_filter_qemu_io(out);
+        emit_shell(I, f);
+        free(f);
+    } else if (qemu_io_failed(out)) {
+        /* iotests.qemu_io(check=True) raises; image-fleecing logs the
+         * failure's stdout where it expects one (log(exc.stdout)) */
+        if (!log_failure) {
+            rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, out);
+            goto out;
+        }
+        emit(I, out);
+    }
     r = 0;
 out:
     for (size_t i = 0; i < ncmds; i++)
@@ -2315,23 +2354,48 @@ static int exec_qemu_img_info(interp *I, const stmt *s)
     return r;
 }
 
-/* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
- * (the cached events first), logged with its timestamp hidden. */
-/* event_wait NAME: logs the event; event_get VAR NAME: binds it, silently
- * (real timestamps kept). */
+/* iotests' event_match: every member of the pattern is in the event, objects
+ * compared member by member, anything else by value. */
+static int event_matches(json_object *ev, json_object *pattern)
+{
+    if (!pattern)
+        return 1;
+    if (json_object_is_type(pattern, json_type_object)) {
+        if (!json_object_is_type(ev, json_type_object))
+            return 0;
+        json_object_object_foreach(pattern, key, want) {
+            json_object *have;
+            if (!json_object_object_get_ex(ev, key, &have) || !event_matches(have, want))
+                return 0;
+        }
+        return 1;
+    }
+    return json_object_equal(ev, pattern);
+}
+
+/* `event_wait NAME [device=D] [match=OBJ] [quiet=B]`: iotests'
+ * vm.event_wait(NAME, match=...) (the cached events first), logged with
+ * its timestamp hidden unless quiet (the test only waits);
+ * `event_get VAR NAME [device=D]`: binds it, silently (real timestamps
+ * kept). */
 static int exec_event_wait(interp *I, const stmt *s)
 {
     const arg *na = &s->args[s->cmd == C_EVENT_GET ? 1 : 0];
     char *name = get_str(I, na->e), *device = NULL;
-    const arg *da = stmt_kwarg(s, "device");
-    if (!name || (da && !(device = get_str(I, da->e)))) {
+    const arg *da = stmt_kwarg(s, "device"), *ma = stmt_kwarg(s, "match");
+    json_object *match = NULL;
+    int quiet = 0;
+    if (!name || (da && !(device = get_str(I, da->e))) || kw_bool(I, s, "quiet", 0, &quiet) < 0 ||
+        (ma && eval(I, ma->e, &match) < 0)) {
         free(name);
+        free(device);
         return -1;
     }
     json_object *ev = NULL;
     for (size_t i = 0; i < I->nevents && !ev; i++) {
         const char *d = data_str(I->events[i], "device");
-        if (!strcmp(event_name(I->events[i]), name) && (!device || (d && !strcmp(d, device)))) {
+        if (!strcmp(event_name(I->events[i]), name) && (!device || (d && !strcmp(d, device))) &&
+            event_matches(I->events[i], match)) {
             ev = I->events[i];
             memmove(&I->events[i], &I->events[i + 1], (I->nevents - i - 1) * sizeof(*I->events));
             I->nevents--;
@@ -2346,16 +2410,19 @@ static int exec_event_wait(interp *I, const stmt *s)
             free(err);
             free(name);
             free(device);
+            json_object_put(match);
             return -1;
         }
         const char *d = data_str(e, "device");
-        if (!strcmp(event_name(e), name) && (!device || (d && !strcmp(d, device)))) {
+        if (!strcmp(event_name(e), name) && (!device || (d && !strcmp(d, device))) &&
+            event_matches(e, match)) {
             ev = e;
         } else {
             I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
             I->events[I->nevents++] = e;
         }
     }
+    json_object_put(match);
     if (s->cmd == C_EVENT_GET) {
         bind(I, s->args[0].word, ev);
         free(name);
@@ -2366,10 +2433,47 @@ static int exec_event_wait(interp *I, const stmt *s)
     json_object_object_add(t, "seconds", json_object_new_string("SECS"));
     json_object_object_add(t, "microseconds", json_object_new_string("USECS"));
     json_object_object_add(ev, "timestamp", t);
-    emit_json(I, ev, -1);
+    if (!quiet)
+        emit_json(I, ev, -1);
     json_object_put(ev);
     free(name);
     free(device);
+    return 0;
+}
+
+/* `assert EXPR MESSAGE`: a Python test's assert; silent when it holds, and
+ * the case stops with MESSAGE when it does not. */
+static int exec_assert(interp *I, const stmt *s)
+{
+    json_object *v = NULL;
+    if (eval(I, s->args[0].e, &v) < 0)
+        return -1;
+    int ok = truthy(I, v);
+    json_object_put(v);
+    if (ok)
+        return 0;
+    char *msg = get_str(I, s->args[1].e);
+    if (msg)
+        rt_fail(I, s->line, s->col, "assertion failed: %s", msg);
+    free(msg);
+    return -1;
+}
+
+/* `vm_log NAME`: binds what the VM launched last printed (vm.get_log()). */
+static int exec_vm_log(interp *I, const stmt *s)
+{
+    char *err = NULL, *text;
+    if (!I->be->ops->vm_log) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot read the VM's log", I->be->ops->name);
+        return -1;
+    }
+    if (!(text = I->be->ops->vm_log(I->be, &err))) {
+        rt_fail(I, s->line, s->col, "cannot read the VM's log: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    bind(I, s->args[0].word, json_object_new_string(text));
+    free(text);
     return 0;
 }
 
@@ -2829,6 +2933,10 @@ static int exec_cmd(interp *I, const stmt *s)
             I->be->ops->qemu_nbd_stop(I->be);
         I->qemu_nbd = 0;
         return 0;
+    case C_ASSERT:
+        return exec_assert(I, s);
+    case C_VM_LOG:
+        return exec_vm_log(I, s);
     }
     return -1;
 }

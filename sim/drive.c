@@ -18,7 +18,8 @@
 sim_blk *blk_find(sim *s, const char *name)
 {
     for (sim_blk *b = s->blks; name && b; b = b->next) {
-        if (!strcmp(b->name, name)) {
+        /* a device's anonymous BlockBackend (device.c) has no name to find */
+        if (b->name[0] && !strcmp(b->name, name)) {
             return b;
         }
     }
@@ -238,6 +239,11 @@ static int guest_arg(sim *s, const char *opt, const char *val, unsigned *anon_de
         for (size_t i = 1; i < n; i++) {
             if (!strcmp(o[i].key, "drive")) {
                 blk = blk_find(s, o[i].val);
+                if (!blk) {
+                    /* drive= may name a node: the device gets an anonymous
+                     * BlockBackend on it (device.c) */
+                    blk = blk_new_anonymous(s, o[i].val);
+                }
                 if (!blk) {
                     *err = xasprintf("-device %s: Property 'scsi-hd.drive' can't find value '%s'",
                                      val, o[i].val ? o[i].val : "");

@@ -190,6 +190,7 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
         j->source->blk_name = j->filter->blk_name;
         j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
@@ -577,6 +578,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                              "Could not create node: Duplicate nodes with node-name='%s'", filter_name);
         }
     }
+    if ((err = cbw_append_perm_check(s, src))) {
+        return err;     /* bdrv_cbw_append's permission update */
+    }
     uint64_t cluster = node_cluster_size(tgt);
     if (cluster < BACKUP_MIN_CLUSTER_SIZE) {
         cluster = BACKUP_MIN_CLUSTER_SIZE;
@@ -658,9 +662,11 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     filter->busy_job = j;
     j->filter = filter;
     /* bdrv_cbw_append: the filter takes the source's place under its
-     * BlockBackend, so the device name finds the filter meanwhile */
+     * BlockBackend, so the device name finds the filter meanwhile, and
+     * the guest's devices write through it */
     filter->blk_name = src->blk_name;
     src->blk_name = NULL;
+    device_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);

@@ -195,6 +195,9 @@ void node_remove(sim *s, sim_node *n)
     if (*pp) {
         *pp = n->next;
     }
+    if (n->cbw) {
+        cbw_teardown(n);    /* machine teardown: children may be gone already */
+    }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
     for (int e = 0; e < BD_NEVENTS; e++) {
@@ -223,9 +226,11 @@ void node_unref(sim *s, sim_node *n)
         return;
     }
     sim_node *file = n->file, *backing = n->backing;
+    sim_node *target = cbw_close(s, n);
     node_remove(s, n);
     node_unref(s, file);
     node_unref(s, backing);
+    node_unref(s, target);
 }
 
 /* ---- sizes and names ----------------------------------------------------- */
@@ -245,6 +250,8 @@ uint64_t node_size(sim_node *n)
         return node_size(n->file) > n->raw_offset ? node_size(n->file) - n->raw_offset : 0;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_SNAPSHOT_ACCESS:
+    case DRV_THROTTLE:
         return node_size(n->file);
     case DRV_NULL:
         return n->raw_size;
@@ -260,6 +267,7 @@ uint64_t node_cluster_size(sim_node *n)
         return n->q->cluster_size;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_THROTTLE:      /* a filter: bdrv_get_info asks the child */
         return node_cluster_size(n->file);
     default:
         return 0;
@@ -271,6 +279,7 @@ const char *node_drv_name(sim_node *n)
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
         [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
+        [DRV_SNAPSHOT_ACCESS] = "snapshot-access", [DRV_THROTTLE] = "throttle",
     };
     return names[n->drv];
 }
@@ -358,6 +367,9 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     while (len) {
         uint64_t pnum = 0;
         int st = node_block_status(s, n, off, len, &pnum);
+        if (st < 0) {
+            return false;       /* is_zero: a failed query is not zero */
+        }
         if (st & CL_STATUS_ZERO) {
             /* zero here */
         } else if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing) {
@@ -374,13 +386,6 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
         len -= pnum;
     }
     return true;
-}
-
-static bool q2_reads_zero(sim *s, sim_node *n, uint64_t ci)
-{
-    uint64_t cs = n->q->cluster_size, off = ci * cs;
-    uint64_t len = off + cs > n->q->size ? n->q->size - off : cs;
-    return chain_is_zero(s, n, off, len);
 }
 
 static uint64_t q2_alloc_host(sim_node *n)
@@ -401,10 +406,11 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
-            /* runs of zero clusters and of unallocated ones with nothing
-             * below read as zeroes already: step over them at once */
+            /* runs of zero clusters stay as they are (zero_in_l2_slice
+             * leaves an entry alone when nothing changes): step over them
+             * at once. Unallocated ones become zero clusters, below. */
             q2_kind k0 = q2_cluster_kind(q, ci);
-            if (k0 == Q_ZERO || (k0 == Q_UNALLOC && !n->backing)) {
+            if (k0 == Q_ZERO) {
                 while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
                     ci++;
                 }
@@ -413,10 +419,20 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
             uint64_t w_off = off > c_off ? off : c_off;
             uint64_t w_end = off + len < c_end ? off + len : c_end;
-            if (q2_reads_zero(s, n, ci)) {
-                continue;
-            }
-            if (w_off == c_off && w_end == c_end) {
+            /* qcow2_co_pwrite_zeroes: a partial cluster becomes a zero
+             * cluster only if it holds no data and the rest of it reads as
+             * zeroes; otherwise the generic layer writes a zero buffer. A
+             * whole cluster always gets the zero flag (zero_in_l2_slice),
+             * even where it already reads as zeroes: a backing file may
+             * change later, a fleecing target's source does. */
+            bool whole = w_off == c_off && w_end == c_end;
+            if (whole || (q2_cluster_kind(q, ci) != Q_DATA &&
+                          chain_is_zero(s, n, c_off, w_off - c_off) &&
+                          chain_is_zero(s, n, w_end, c_end - w_end))) {
+                if (!q->l2_table[ci / per_table]) {
+                    q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
+                    q2_alloc_host(n);
+                }
                 q->l2[ci] |= Q2_ZERO;
             } else {
                 sim_data z;
@@ -532,6 +548,11 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         }
         data_add_zero(out, len);
         return 0;
+    case DRV_SNAPSHOT_ACCESS:
+        return snapshot_access_read(s, n, off, len, out);
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, false);
+        return node_read_data(s, n->file, off, len, out);
     }
     return -EIO;
 }
@@ -621,10 +642,20 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         break;
     case DRV_NULL:
         break;      /* null-co drops what it is given */
+    case DRV_SNAPSHOT_ACCESS:
+        return -ENOTSUP;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_write_data(s, n->file, off, len, in);
+        break;
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
             return -EIO;
+        }
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, in, false);
+            break;
         }
         r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
         if (!r) {
@@ -660,6 +691,75 @@ int node_flush(sim *s, sim_node *n)
     return ret ? ret : child;
 }
 
+/* QEMU's bdrv_co_pdiscard: nothing happens unless the node was opened with
+ * discard=unmap (children default to it, a blockdev-add root does not).
+ * qcow2 drops whole clusters only (qcow2_co_pdiscard), which then read as
+ * zeroes where a backing file or an allocation was (discard_in_l2_slice);
+ * a file punches a hole. Dirty bitmaps record the range, as for a write. */
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    int r = 0;
+    if (!len || !n->discard_unmap) {
+        return 0;
+    }
+    uint64_t size = node_size(n);
+    if (off > size || len > size - off) {
+        return -EIO;
+    }
+    switch (n->drv) {
+    case DRV_FILE:
+        store_zero(&n->f->data, off, len);
+        break;
+    case DRV_QCOW2: {
+        sim_qcow2 *q = n->q;
+        uint64_t cs = q->cluster_size, per_table = cs / 8;
+        uint64_t first = (off + cs - 1) / cs;
+        uint64_t end = off + len == q->size ? q->nclusters : (off + len) / cs;
+        for (uint64_t ci = first; ci < end; ci++) {
+            if (!q->l2_table[ci / per_table]) {
+                q->l2_table[ci / per_table] = 1;
+                q2_alloc_host(n);
+            }
+            if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
+                q->l2[ci] = Q2_ZERO;
+            }
+        }
+        break;
+    }
+    case DRV_BLKDEBUG:
+        r = bd_rule_check(n, off, len, IOT_DISCARD);
+        if (!r) {
+            r = node_discard(s, n->file, off, len);
+        }
+        break;
+    case DRV_RAW:
+        r = node_discard(s, n->file, off + n->raw_offset, len);
+        break;
+    case DRV_CBW:
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, NULL, true);
+        } else {
+            cl_copy_failure fail;
+            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+            if (!r) {
+                r = node_discard(s, n->file, off, len);
+            }
+        }
+        break;
+    case DRV_SNAPSHOT_ACCESS:
+        r = snapshot_access_discard(s, n, off, len);
+        break;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_discard(s, n->file, off, len);
+        break;
+    case DRV_NULL:
+        break;
+    }
+    record_write(n, off, len);
+    return r;
+}
+
 /* QEMU's bdrv_block_status (this layer only, base = its backing file). */
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
@@ -693,9 +793,14 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
         }
         return 0;
     }
+    case DRV_SNAPSHOT_ACCESS:
+        /* may fail (EACCES outside the snapshot): callers decide, as
+         * block-copy reads what it cannot query and NBD reports it */
+        return snapshot_access_block_status(s, n, off, len, pnum);
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_RAW:
+    case DRV_THROTTLE:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
     case DRV_NULL:
@@ -805,7 +910,10 @@ static json_object *image_info(sim_node *n, int depth)
                                    json_object_new_string(n->q->backing));
         }
     }
-    json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
+        /* from bdrv_get_info, which these drivers lack */
+        json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    }
     if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
         json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
     }

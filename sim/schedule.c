@@ -53,10 +53,11 @@ static sim_job *counted_job(sim *s)
     return NULL;
 }
 
-char *sched_qemu_io(sim *s, sim_node *n, const char *cmd)
+char *sched_qemu_io(sim *s, sim_node *n, const char *cmd, bool device)
 {
-    if (!is_write_cmd(cmd))
-        return sim_qemu_io_line(s, n, cmd);
+    /* writes through a device (-d) stay where the case puts them */
+    if (device || !is_write_cmd(cmd))
+        return sim_qemu_io_line(s, n, cmd, device);
     long w = ++s->sched_seen.guest_writes;
     bs_schedule_counts *c = &s->sched_seen;
     sim_job *j = s->sched_job ? counted_job(s) : NULL;
@@ -77,7 +78,7 @@ char *sched_qemu_io(sim *s, sim_node *n, const char *cmd)
         if (r)
             return r;   /* it happened earlier: the case only sees its reply now */
     }
-    return sim_qemu_io_line(s, n, cmd);
+    return sim_qemu_io_line(s, n, cmd, false);
 }
 
 void sched_tick(sim *s)
@@ -93,7 +94,7 @@ void sched_tick(sim *s)
         return;
     s->sched_moved = true;
     /* counted as the guest write it stands for when the case issues it */
-    s->sched_moved_reply = sim_qemu_io_line(s, n, s->sched.move_cmd);
+    s->sched_moved_reply = sim_qemu_io_line(s, n, s->sched.move_cmd, false);
 }
 
 void sim_set_schedule(bs_backend *b, const bs_schedule *plan)
