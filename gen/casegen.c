@@ -120,6 +120,8 @@ typedef struct gen {
     int step;
     int blkdebug;               /* drive0's file is blkdebug with a read error armed */
     int armed;                  /* the read error has not fired yet */
+    uint8_t *touched;           /* when set: per source cluster, a write touched it */
+    int primed;                 /* blkdebug moved to state 2: the next read fails */
     int dirty_since_flush;      /* drive0 written since launch or the last flush:
                                  * only then does a flush reach blkdebug
                                  * (QEMU's write_gen / flushed_gen) */
@@ -382,13 +384,15 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
     line(g, "%s", sbuf_str(&gl));
     sbuf_free(&gl);
     line(g, "write \"%s\" \"%s\"", node, name);
-    if (strcmp(node, "backup-top") == 0 || strcmp(node, "drive0") == 0)
-        g->dirty_since_flush = 1;
+    g->dirty_since_flush = 1;  /* every node written here sits on drive0 */
     cmd(g, "human-monitor-command");
     for (size_t i = 0; i < n; i++) {
         disk_fill(g, off[i], len[i], pat[i]);
-        for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++)
+        for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++) {
             g->alloc[c] = 1;
+            if (g->touched)
+                g->touched[c] = 1;
+        }
         for (int k = 0; k < g->nbm; k++)
             if (g->bm[k].enabled)
                 bits_dirty_range(&g->bm[k], off[i], len[i]);
@@ -666,6 +670,8 @@ static void step_backup(gen *g)
         outcome = "write-error";
     else if (pick < 60)
         outcome = "auto-finalize";
+    if (g->primed)
+        outcome = "read-error";     /* a flush moved blkdebug on already */
 
     /* drive-backup makes its own target (and has no blkdebug on it) */
     int drive = strcmp(outcome, "write-error") && rchance(&g->r, 20);
@@ -718,11 +724,14 @@ static void step_backup(gen *g)
         fails = 0;
 
     if (!strcmp(outcome, "read-error") && fails) {
-        line(g, "hmp_io \"drive0\" \"flush\"");
-        cmd(g, "human-monitor-command");
-        line(g, "blank");
+        if (!g->primed) {
+            line(g, "hmp_io \"drive0\" \"flush\"");
+            cmd(g, "human-monitor-command");
+            line(g, "blank");
+            g->dirty_since_flush = 0;
+        }
         g->armed = 0;
-        g->dirty_since_flush = 0;
+        g->primed = 0;
     }
     char job[16];
     snprintf(job, sizeof(job), "j%d", g->next_id++);
@@ -1041,6 +1050,7 @@ static void step_restart(gen *g)
     line(g, "launch");
     emit_drive0(g);
     g->dirty_since_flush = 0;
+    g->primed = 0;
     for (int i = 0; i < g->nbm;) {
         if (!g->bm[i].persistent)
             drop_bitmap(g, &g->bm[i]);
@@ -1206,6 +1216,89 @@ static void step_transaction(gen *g)
     }
 }
 
+/* Image fleecing, either scheme of QEMU 7.2: a qcow2 overlay of drive0
+ * (backing given as a node, so its file names none) that keeps the old data
+ * of every cluster the guest writes, filled by a backup job with sync none
+ * (the old scheme) or by a copy-before-write filter added with blockdev-add
+ * (the new one, maybe with a snapshot-access node on top). Afterwards the
+ * overlay file holds the old contents of exactly the clusters written. */
+static void step_fleecing(gen *g)
+{
+    if (g->primed)
+        return;     /* copy-before-write would read drive0 and meet the error */
+    int cbw = rchance(&g->r, 50);
+    begin_step(g, cbw ? "fleecing: copy-before-write filter" : "fleecing: backup sync none");
+    opt(g, cbw ? "fleecing: copy-before-write" : "fleecing: backup sync=none");
+    char tmp[16], filt[16], job[16], acc[16];
+    int id = g->next_id++;
+    snprintf(tmp, sizeof(tmp), "f%d", id);
+    snprintf(filt, sizeof(filt), "fc%d", id);
+    snprintf(job, sizeof(job), "fj%d", id);
+    snprintf(acc, sizeof(acc), "fa%d", id);
+    line(g, "files %s", tmp);
+    line(g, "img_create $FMT $%s $SIZE", tmp);
+    line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+            "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": \"drive0\"}", tmp, tmp);
+    cmd(g, "blockdev-add");
+    int access = 0;
+    if (cbw) {
+        line(g, "qmp_log blockdev-add {\"driver\": \"copy-before-write\", \"node-name\": \"%s\", "
+                "\"file\": \"drive0\", \"target\": \"%s\"}", filt, tmp);
+        access = rchance(&g->r, 50);
+        if (access) {
+            line(g, "qmp_log blockdev-add {\"driver\": \"snapshot-access\", \"node-name\": "
+                    "\"%s\", \"file\": \"%s\"}", acc, filt);
+            opt(g, "fleecing: snapshot-access");
+        }
+    } else {
+        line(g, "qmp_log blockdev-backup {\"device\": \"drive0\", \"target\": \"%s\", "
+                "\"sync\": \"none\", \"job-id\": \"%s\", \"filter-node-name\": \"%s\"}",
+             tmp, job, filt);
+        cmd(g, "blockdev-backup");
+    }
+    uint8_t **before = disk_copy(g);
+    uint8_t *had = calloc(g->nclusters, 1);
+    if (!had)
+        abort();
+    /* copy-before-write keeps the old data of every cluster a write touches */
+    g->touched = had;
+    int nw = 1 + (int)rbelow(&g->r, 2);
+    for (int i = 0; i < nw; i++)
+        emit_writes(g, filt, NULL, 0, 0);
+    g->touched = NULL;
+    if (rchance(&g->r, 30)) {
+        emit_checks(g);
+    }
+    if (access)
+        line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", acc);
+    if (cbw) {
+        line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", filt);
+        /* closing the filter flushes drive0 (QEMU's bdrv_close) */
+        if (g->dirty_since_flush) {
+            g->dirty_since_flush = 0;
+            if (g->blkdebug && g->armed)
+                g->primed = 1;
+        }
+    } else {
+        line(g, "qmp_log job-cancel {\"id\": \"%s\"}", job);
+        line(g, "event_wait \"BLOCK_JOB_CANCELLED\"");
+        cmd(g, "job-cancel");
+    }
+    line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", tmp);
+    cmd(g, "blockdev-del");
+    uint8_t **now = g->disk;
+    g->disk = before;
+    char e[24];
+    snprintf(e, sizeof(e), "e%s", tmp);
+    emit_expect_image(g, e, had);
+    g->disk = now;
+    line(g, "compare $%s $%s", tmp, e);
+    opt(g, "compare fleecing overlay");
+    disk_free(g, before);
+    free(had);
+    line(g, "blank");
+}
+
 /* An iothread, drive0 moved into it and maybe back (jobs then run there). */
 static void step_iothread(gen *g)
 {
@@ -1292,6 +1385,7 @@ static const step_kind step_kinds[] = {
     { "nbd", step_nbd, { 2, 1, 1, 5 } },
     { "iothread", step_iothread, { 2, 1, 2, 3 } },
     { "transaction", step_transaction, { 8, 15, 3, 6 } },
+    { "fleecing", step_fleecing, { 5, 0, 8, 2 } },
     { "export", step_export, { 2, 1, 1, 4 } },
 };
 
