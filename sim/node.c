@@ -13,6 +13,7 @@
 #include "sim/nbd.h"
 #include "sim/bitmap_extra.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/qcow2_meta.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -57,6 +58,7 @@ void blkdebug_event(sim *s, sim_node *n, int event)
     if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
         return;
     }
+    blkdebug_break_event(n, event);
     bool injected = false;
     int new_state = n->bd_state;
     for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
@@ -123,12 +125,6 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
-    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->blk_name && !strcmp(n->blk_name, name)) {
-            return n;
-        }
-    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -207,8 +203,8 @@ void node_remove(sim *s, sim_node *n)
             free(r);
         }
     }
+    blkdebug_breaks_free(n);
     free(n->name);
-    free(n->blk_name);
     free(n);
 }
 
@@ -309,21 +305,34 @@ static q2_kind q2_cluster_kind(const sim_qcow2 *q, uint64_t ci)
  * are contiguous on the host: QEMU's qcow2_get_host_offset run. */
 static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *kind)
 {
-    uint64_t cs = q->cluster_size, ci = off / cs;
+    /* cluster sizes are powers of two: shifts, not divisions, per cluster */
+    const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
+    const uint64_t *l2 = q->l2;
+    uint64_t ci = off >> bits;
     uint64_t end = off + len > q->size ? q->size : off + len;
+    uint64_t lim = (end + q->cluster_size - 1) >> bits;
     q2_kind k = q2_cluster_kind(q, ci);
-    uint64_t host = q->l2[ci] & ~Q2_ZERO;
-    uint64_t pos = (ci + 1) * cs;
-    while (pos < end) {
-        uint64_t cj = pos / cs;
-        if (q2_cluster_kind(q, cj) != k) {
-            break;
+    uint64_t cj = ci + 1;
+    if (k == Q_UNALLOC) {
+        /* unallocated stretches: eight entries at a time */
+        while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
+                                  l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
+            cj += 8;
         }
-        if (k == Q_DATA && (q->l2[cj] & ~Q2_ZERO) != host + (cj - ci) * cs) {
-            break;
+        while (cj < lim && !l2[cj]) {
+            cj++;
         }
-        pos += cs;
+    } else if (k == Q_ZERO) {
+        while (cj < lim && (l2[cj] & Q2_ZERO)) {
+            cj++;
+        }
+    } else {
+        /* data: as long as the host clusters follow each other */
+        while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
+            cj++;
+        }
     }
+    uint64_t pos = cj << bits;
     *kind = k;
     return (pos < end ? pos : end) - off;
 }
@@ -402,7 +411,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     sim_qcow2 *q = n->q;
     uint64_t cs = q->cluster_size;
     uint64_t per_table = cs / 8;
-    uint64_t first = off / cs, last = (off + len - 1) / cs;
+    const unsigned bits = (unsigned)__builtin_ctzll(cs);
+    uint64_t first = off >> bits, last = (off + len - 1) >> bits;
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
@@ -434,6 +444,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
                     q2_alloc_host(n);
                 }
                 q->l2[ci] |= Q2_ZERO;
+                q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
                 data_init(&z);
@@ -453,8 +464,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
      * a new cluster outside the write keep their old contents (COW). */
     for (uint64_t ci = first; ci <= last; ci++) {
         if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = 1;
-            q2_alloc_host(n);
+            q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
+            q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
         }
         q2_kind k = q2_cluster_kind(q, ci);
         uint64_t host = q->l2[ci] & ~Q2_ZERO;
@@ -471,6 +482,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             q2_read(s, n, c_off, c_len, &old);
             data_add_zero(&old, cs - old.len);
         }
+        bool new_host = !host;
         if (!host) {
             host = q2_alloc_host(n);
             blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
@@ -490,6 +502,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         }
         data_free(&old);
         q->l2[ci] = host;
+        q2_meta_cluster_alloc(n, ci, host, new_host);
     }
     uint64_t done = 0;
     while (len) {
@@ -532,8 +545,11 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         }
         return q2_read(s, n, off, len, out);
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, IOT_READ);
-        if (r && sched_skip_injection(s)) {
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, IOT_READ);
+        }
+        if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
             r = 0;      /* the explorer's schedule: this error does not land */
         }
         return r ? r : node_read_data(s, n->file, off, len, out);
@@ -588,7 +604,7 @@ static void record_write(sim_node *n, uint64_t off, uint64_t len)
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes)
 {
-    if (zeroes || !len) {
+    if (zeroes || !buf || !len) {
         return node_write_data(s, n, off, len, NULL);
     }
     sim_data d;
@@ -605,6 +621,9 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     bool zeroes = !in;
     if (!len) {
         return 0;
+    }
+    if (in && in->len != len) {
+        return -EINVAL;     /* a caller's mistake: the spans must be len bytes */
     }
     /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
     if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
@@ -629,8 +648,11 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         r = q2_write(s, n, off, len, in);
         break;
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
-        if (r && sched_skip_injection(s)) {
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        }
+        if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
             r = 0;      /* the explorer's schedule: this error does not land */
         }
         if (!r) {
@@ -678,6 +700,9 @@ int node_flush(sim *s, sim_node *n)
         return 0;
     }
     blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
+    if (n->drv == DRV_QCOW2) {
+        q2_meta_flush(n);   /* qcow2_write_caches: dirty L2 tables and refcounts */
+    }
     if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
         if (n->drv == DRV_BLKDEBUG) {
