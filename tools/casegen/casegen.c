@@ -10,7 +10,7 @@
  * Adding a command: write an emit function for a step kind and give it a
  * row in step_kinds[] with a weight per profile.
  */
-#include "gen/casegen.h"
+#include "tools/casegen/casegen.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen/casegen.h"
+#include "tools/casegen/casegen.h"
 #include "harness/case.h"
 
 static char *gen_text(uint64_t seed, unsigned index, const char *profile, cg_cover *cov)

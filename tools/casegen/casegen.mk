@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# gen: build/casegen, the case generator, and the generated-case checks.
+# tools/casegen: build/casegen, the case generator, and the generated-case checks.
 #
 #   build/casegen --seed S --count N --out DIR [--profile NAME]
 #   make gencheck        GEN_N generated cases (fixed seed) on the simulator
 
-$(eval $(call add_lib,gen,gen/casegen.c))
-$(eval $(call add_prog,casegen,gen/casegen_main.c,$(B)/libgen.a $(B)/libharness.a,$(JSONC_LIBS)))
-$(eval $(call add_test,test_casegen,gen/tests/test_casegen.c,$(B)/libgen.a $(B)/libharness.a,$(JSONC_LIBS)))
-COV_DIRS += gen
+$(eval $(call add_lib,gen,tools/casegen/casegen.c))
+$(eval $(call add_prog,casegen,tools/casegen/casegen_main.c,$(B)/libgen.a $(B)/libharness.a,$(JSONC_LIBS)))
+$(eval $(call add_test,test_casegen,tools/casegen/tests/test_casegen.c,$(B)/libgen.a $(B)/libharness.a,$(JSONC_LIBS)))
+COV_DIRS += tools/casegen
 
 # A fixed-seed batch on the simulator: every case must run to its end with
 # every oracle check OK! (harness --self-check). Fast: ~2 s for 500.
@@ -34,13 +34,13 @@ difftest: $(B)/casegen $(B)/harness
 	  $(if $(PROFILE),--profile $(PROFILE)) $(if $(SHARD),--shard $(SHARD))
 
 # make bench: 10,000 generated cases on the simulator, in one process.
-$(eval $(call add_bench,bench_casegen,gen/bench/bench_casegen.c,\
+$(eval $(call add_bench,bench_casegen,tools/casegen/bench/bench_casegen.c,\
   $(B)/libgen.a $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
 
 # harness --explore on the simulator (links the real backends).
-$(eval $(call add_test,test_explore,gen/tests/test_explore.c harness/backends.c harness/backend_qemu.c,\
+$(eval $(call add_test,test_explore,tools/casegen/tests/test_explore.c harness/backends.c harness/backend_qemu.c,\
   $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
-$(eval $(call add_bench,bench_explore,gen/bench/bench_explore.c harness/backends.c harness/backend_qemu.c,\
+$(eval $(call add_bench,bench_explore,tools/casegen/bench/bench_explore.c harness/backends.c harness/backend_qemu.c,\
   $(B)/libharness.a $(B)/liboracle.a $(SIM_LINK),$(SIM_LDLIBS)))
 
 # tools/difftest.py's own tests (no QEMU needed).

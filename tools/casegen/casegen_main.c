@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* build/casegen: writes N generated cases into a directory and prints what
  * they cover (see gen/casegen.h). */
-#include "gen/casegen.h"
+#include "tools/casegen/casegen.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * itself. Target (issue 12): under 10 minutes on the project machine.
  * BENCH_GEN_N overrides the count.
  */
-#include "gen/casegen.h"
+#include "tools/casegen/casegen.h"
 #include "harness/backend.h"
 #include "harness/case.h"
 #include "harness/interp.h"
