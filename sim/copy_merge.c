@@ -6,7 +6,8 @@
  * that counts or times requests (blkdebug rules and events, throttling,
  * filters), a target smaller than the source (a merged write would fail at
  * once where the tasks fail part way), a VMA backup, whose jobs run beside
- * ours tick by tick, and jobs that keep time (rate limits, mirrors).
+ * ours tick by tick, jobs that keep time (rate limits, mirrors), and the
+ * explorer, which counts every job write.
  */
 #include "sim_int.h"
 
@@ -49,6 +50,8 @@ static bool time_matters(sim *s, const sim_job *j)
 bool backup_may_merge_zero_tasks(sim *s, sim_job *j)
 {
     sim_node *source = j->source, *target = j->target;
-    return !s->pve && source && target && node_size(target) >= node_size(source) &&
+    /* the explorer counts job writes, one per task (sim/schedule.c) */
+    return !s->pve && !s->sched_exploring && source && target &&
+           node_size(target) >= node_size(source) &&
            plain_zero_target(target) && !time_matters(s, j);
 }
