@@ -257,15 +257,22 @@ static void run_zstd(vma_decomp *d)
             if (!dst) {
                 goto out;
             }
+            size_t in_before = ib.pos, ret;
+
             ob.dst = dst;
             ob.size = room;
             ob.pos = 0;
-            last = ZSTD_decompressStream(dctx, &ob, &ib);
-            if (ZSTD_isError(last)) {
+            ret = ZSTD_decompressStream(dctx, &ob, &ib);
+            if (ZSTD_isError(ret)) {
                 dfail(d, -EINVAL, "corrupt zstd stream near compressed byte %llu: %s",
                       (unsigned long long)(d->in_bytes - (uint64_t)(ib.size - ib.pos)),
-                      ZSTD_getErrorName(last));
+                      ZSTD_getErrorName(ret));
                 goto out;
+            }
+            /* A call that neither read nor wrote says nothing about the
+             * frame (after a frame's end it would announce the next one). */
+            if (ob.pos || ib.pos != in_before) {
+                last = ret;
             }
             ring_commit(d, ob.pos);
             drained = ib.pos == ib.size && ob.pos < ob.size;
