@@ -9,6 +9,7 @@
  * reaps it, and the driver gets PR_SET_PDEATHSIG(SIGTERM) so it cleans up
  * even if the harness dies first.
  */
+#include "harness/real_clients.h"
 #include "harness/backend.h"
 #include "harness/backend_qemu.h"
 #include "harness/confine.h"
@@ -49,6 +50,7 @@ typedef struct qemu_backend {
     char *test_dir;
     char *pid;
     int dead;       /* the driver is gone or out of step: refuse further ops */
+    pid_t nbd_pid;  /* a qemu-nbd server process (qemu_nbd_start), 0 when none */
 } qemu_backend;
 
 static void set_err(char **err, const char *fmt, ...)
@@ -259,6 +261,56 @@ static int q_launch(bs_backend *b, char **err)
     return call_void((qemu_backend *)b, new_req("launch"), T_LAUNCH, err);
 }
 
+static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    struct json_object *req, *list;
+
+    /* the files a -blockdev opens stay inside the test directory too */
+    for (size_t i = 0; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "-blockdev"))
+            continue;
+        char *copy = strdup(argv[i + 1]), *save = NULL;
+        int bad = 0;
+        if (!copy)
+            return -1;
+        for (char *kv = strtok_r(copy, ",", &save); kv && !bad; kv = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(kv, '=');
+            size_t klen = eq ? (size_t)(eq - kv) : 0;
+            if (eq && klen >= 8 && !strncmp(eq - 8, "filename", 8))
+                bad = refuse_path(b, "launch", eq + 1, 0, err);
+        }
+        free(copy);
+        if (bad)
+            return -1;
+    }
+    req = new_req("launch");
+    list = json_object_new_array();
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(list, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", list);
+    return call_void((qemu_backend *)b, req, T_LAUNCH, err);
+}
+
+static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                     char **errout, char **err)
+{
+    struct json_object *req = new_req("img"), *a = json_object_new_array(), *r, *v;
+    int ok, rc = -1;
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    r = call((qemu_backend *)b, req, T_IMG, &ok, err);
+    if (ok && r) {
+        rc = json_object_object_get_ex(r, "rc", &v) ? json_object_get_int(v) : -1;
+        *out = strdup(json_object_object_get_ex(r, "stdout", &v) ? json_object_get_string(v) : "");
+        *errout = strdup(json_object_object_get_ex(r, "stderr", &v) ? json_object_get_string(v) : "");
+    }
+    json_object_put(r);
+    return rc;
+}
+
 static int q_shutdown(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("shutdown"), T_SHUTDOWN, err);
@@ -370,6 +422,26 @@ static int q_img_compare(bs_backend *b, const char *a, const char *b2, char **er
     return rc;
 }
 
+static char *string_result(qemu_backend *q, struct json_object *req, double timeout,
+                           const char *what, char **err)
+{
+    int ok;
+    struct json_object *r = call(q, req, timeout, &ok, err);
+    char *out = NULL;
+
+    if (ok && json_object_is_type(r, json_type_string))
+        out = strdup(json_object_get_string(r));
+    else if (ok)
+        set_err(err, "%s: the driver returned no text", what);
+    json_object_put(r);
+    return out;
+}
+
+static char *q_vm_log(bs_backend *b, char **err)
+{
+    return string_result((qemu_backend *)b, new_req("vm_log"), T_IMG, "vm_log", err);
+}
+
 /* Wait up to `secs` for the child; 1 when reaped. */
 static int reap(pid_t pid, double secs)
 {
@@ -385,12 +457,32 @@ static int reap(pid_t pid, double secs)
     }
 }
 
+static int q_qemu_nbd_start(bs_backend *b, char *const argv[], char **err)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = real_qemu_nbd_spawn(argv, err);
+    if (q->nbd_pid < 0) {
+        q->nbd_pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void q_qemu_nbd_stop(bs_backend *b)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = 0;
+}
+
 static void q_destroy(bs_backend *b)
 {
     qemu_backend *q = (qemu_backend *)b;
 
     if (!q)
         return;
+    q_qemu_nbd_stop(b);
     if (q->child > 0) {
         if (!q->dead) {
             char *err = NULL;
@@ -423,6 +515,8 @@ static void q_destroy(bs_backend *b)
 static const bs_backend_ops qemu_ops = {
     .name = "qemu",
     .launch = q_launch,
+    .launch_args = q_launch_args,
+    .img_run = q_img_run,
     .shutdown = q_shutdown,
     .qmp = q_qmp,
     .next_event = q_next_event,
@@ -430,6 +524,13 @@ static const bs_backend_ops qemu_ops = {
     .img_rebase_unsafe = q_img_rebase_unsafe,
     .img_compare = q_img_compare,
     .destroy = q_destroy,
+    /* the client tools are the real programs, against QEMU's own export */
+    .qemu_io = real_qemu_io,
+    .img_map = real_img_map,
+    .img_create_opts = real_img_create,
+    .qemu_nbd_start = q_qemu_nbd_start,
+    .qemu_nbd_stop = q_qemu_nbd_stop,
+    .vm_log = q_vm_log,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

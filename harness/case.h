@@ -72,7 +72,15 @@ typedef enum {
     /* VMA archives (cases/vma-*.case) */
     C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
     /* shell-style tests (bash iotests) */
-    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP
+    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
+    /* unittest-style checks */
+    C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
+    C_IMG_COMPARE_LOG, C_QEMU_IMG, C_QEMU_IMG_INFO,
+    C_SH_CMD, C_QEMU_NBD, C_QEMU_NBD_STOP,
+    /* iotests' sock_dir files and QemuIoInteractive (299) */
+    C_SOCK_FILE, C_QEMU_IO_OPEN, C_QEMU_IO_CMD, C_QEMU_IO_CLOSE,
+    /* silent asserts and the VM's log (iotests 283, copy-before-write) */
+    C_ASSERT, C_VM_LOG
 } cmd_id;
 
 struct proc;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/cli.h"
+#include "harness/tool_run.h"
 #include "harness/case.h"
 #include "harness/cleanup.h"
 #include "harness/diff.h"
@@ -19,6 +20,7 @@
 typedef struct options {
     const char *backend;
     const char *golden_dir;
+    int real_nbd_clients;           /* --nbd-clients real */
     int bless, tap, print;
     long jobs;              /* -j: cases replayed in this many processes */
     const char **only;
@@ -31,7 +33,8 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
-          "               [--print] [--only NAME]... [-D NAME=VALUE]... [-j N] CASE...\n"
+          "               [--print] [--only NAME]... [-D NAME=VALUE]... [-j N]\n"
+          "               [--nbd-clients internal|real] CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
@@ -44,7 +47,9 @@ static void usage(FILE *f)
           "            report and transcripts keep the order of the cases\n"
           "  --max-value-size BYTES    largest value a case may build (default 16M)\n"
           "  --max-model-memory BYTES  all image models together (default 1G)\n"
-          "            (BYTES takes a K, M or G suffix: powers of 1024)\n", f);
+          "            (BYTES takes a K, M or G suffix: powers of 1024)\n"
+          "  --nbd-clients real   qemu_io_run / img_map on an NBD export run the real\n"
+          "            qemu-io / qemu-img against the VM's socket (default internal)\n", f);
 }
 
 /* "16M" -> 16 MiB; -1 unless a positive number that fits. */
@@ -137,6 +142,35 @@ static void note(FILE *f, const options *o, const char *text)
     }
 }
 
+/* The programs a case needs besides the backend (`# requires: PROG...`
+ * header lines, e.g. nbdinfo), and qemu-img / qemu-io for --nbd-clients
+ * real: the first one not installed (malloc'd), or NULL when all are. */
+static char *missing_program(const options *o, const char *path)
+{
+    static const char *const real_clients[] = { "qemu-img", "qemu-io" };
+    char *missing = NULL, line[1024];
+    for (size_t i = 0; o->real_nbd_clients && i < 2 && !missing; i++) {
+        char *p = tool_path(real_clients[i]);
+        if (!p || access(p, X_OK) != 0)
+            missing = strdup(real_clients[i]);
+        free(p);
+    }
+    FILE *f = fopen(path, "r");
+    while (f && !missing && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "# requires:", 11))
+            continue;
+        for (char *w = strtok(line + 11, " \t\n"); w && !missing; w = strtok(NULL, " \t\n")) {
+            char *p = tool_path(w);
+            if (!p || access(p, X_OK) != 0)
+                missing = strdup(w);
+            free(p);
+        }
+    }
+    if (f)
+        fclose(f);
+    return missing;
+}
+
 /* Runs one case; 0 pass, -1 fail. Diagnostics go to *diag. */
 static int run_case(const options *o, backend_factory make, const char *path, const char *name,
                     FILE *out, sbuf *diag)
@@ -160,6 +194,7 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         goto out;
     }
     cleanup_watch(be->test_dir);    /* removed if a signal kills us */
+    be->real_nbd_clients = o->real_nbd_clients;
     int rr = case_run_limited(prog, be, EVENT_TIMEOUT_S, &o->lim, &transcript, &err);
     be->ops->destroy(be);
     cleanup_watch(NULL);
@@ -238,7 +273,7 @@ static int parse_jobs(options *o, int argc, char **argv, int *i, FILE *errf)
 
 /* What one case produced: its verdict, diagnostics and (--print) transcript. */
 typedef struct case_result {
-    int r;
+    int r;                  /* 0 passed, -1 failed, 1 skipped (diag: the missing program) */
     char *diag;
     char *printed;
     size_t printed_len;
@@ -247,14 +282,32 @@ typedef struct case_result {
 static void run_in_process(const options *o, backend_factory make, const char *path,
                            const char *name, FILE *out, case_result *res)
 {
+    char *missing = missing_program(o, path);
+    if (missing) {
+        /* a check that cannot run here is skipped, never passed */
+        res->r = 1;
+        res->diag = missing;
+        return;
+    }
     sbuf diag = {0};
     res->r = run_case(o, make, path, name, out, &diag);
     res->diag = sbuf_take(&diag);
 }
 
 static void report_case(const options *o, FILE *report, size_t num, const char *name,
-                        case_result *res, size_t *passed, size_t *failed)
+                        case_result *res, size_t *passed, size_t *failed, size_t *skipped)
 {
+    if (res->r == 1) {
+        (*skipped)++;
+        if (o->tap)
+            fprintf(report, "ok %zu - %s # SKIP %s is not installed\n", num, name, res->diag);
+        else
+            fprintf(report, "SKIP %s (%s is not installed)\n", name, res->diag);
+        free(res->diag);
+        free(res->printed);
+        res->diag = res->printed = NULL;
+        return;
+    }
     if (res->r == 0)
         (*passed)++;
     else
@@ -327,7 +380,8 @@ static void collect_case(FILE *f, int status, case_result *res)
  * as soon as every earlier one is in. */
 static void run_parallel(const options *o, backend_factory make, const char **cases,
                          char **names, const size_t *todo, size_t nrun, case_result *res,
-                         FILE *out, FILE *report, size_t *passed, size_t *failed)
+                         FILE *out, FILE *report, size_t *passed, size_t *failed,
+                         size_t *skipped)
 {
     FILE **files = calloc(nrun + 1, sizeof(*files));
     pid_t *pids = calloc(nrun + 1, sizeof(*pids));
@@ -378,7 +432,7 @@ static void run_parallel(const options *o, backend_factory make, const char **ca
             if (res[reported].printed)
                 fwrite(res[reported].printed, 1, res[reported].printed_len, out);
             report_case(o, report, reported + 1, names[todo[reported]], &res[reported],
-                        passed, failed);
+                        passed, failed, skipped);
             reported++;
         }
     }
@@ -426,6 +480,13 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
         } else if (!strncmp(a, "-j", 2) || !strcmp(a, "--jobs")) {
             if (parse_jobs(&o, argc, argv, &i, errf) < 0)
                 goto done;
+        } else if (!strcmp(a, "--nbd-clients")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "real") && strcmp(argv[i + 1], "internal"))) {
+                fprintf(errf, "harness: --nbd-clients needs 'internal' or 'real'\n");
+                usage(errf);
+                goto done;
+            }
+            o.real_nbd_clients = !strcmp(argv[++i], "real");
         } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only") ||
                    !strcmp(a, "-D")) {
             if (i + 1 >= argc) {
@@ -474,7 +535,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
 
     FILE *report = o.print ? errf : out;
     char **names = calloc(ncases, sizeof(*names));
-    size_t nrun = 0, passed = 0, failed = 0;
+    size_t nrun = 0, passed = 0, failed = 0, skipped = 0;
     if (!names)
         abort();
     for (size_t i = 0; i < ncases; i++) {
@@ -501,16 +562,20 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
     if (!res)
         abort();
     if (o.jobs > 1) {
-        run_parallel(&o, make, cases, names, todo, nrun, res, out, report, &passed, &failed);
+        run_parallel(&o, make, cases, names, todo, nrun, res, out, report, &passed, &failed,
+                     &skipped);
     } else {
         for (size_t k = 0; k < nrun; k++) {
             run_in_process(&o, make, cases[todo[k]], names[todo[k]], out, &res[k]);
-            report_case(&o, report, k + 1, names[todo[k]], &res[k], &passed, &failed);
+            report_case(&o, report, k + 1, names[todo[k]], &res[k], &passed, &failed, &skipped);
         }
     }
     free(todo);
     free(res);
-    fprintf(report, "%zu passed, %zu failed\n", passed, failed);
+    if (skipped)
+        fprintf(report, "%zu passed, %zu failed, %zu skipped\n", passed, failed, skipped);
+    else
+        fprintf(report, "%zu passed, %zu failed\n", passed, failed);
     status = failed ? 1 : 0;
     for (size_t i = 0; i < ncases; i++)
         free(names[i]);

@@ -42,3 +42,12 @@ $(eval $(call add_fuzz,golden_diff,harness/fuzz/fuzz_golden_diff.c harness/fuzz/
   $(B)/libharness.a))
 $(eval $(call add_test,harness_golden_diff_fuzz,harness/fuzz/test_golden_diff_fuzz.c \
   harness/fuzz/golden_diff_fuzz.c,$(B)/libharness.a,))
+
+# The NBD cases again, with the real qemu-io / qemu-img (qemu-utils) as
+# clients of the simulator's socket instead of the internal ones; reported
+# as skipped where they are not installed.
+NBD_CASES := $(sort $(shell grep -l -e nbd-server-start -e block-export-add cases/*.case))
+.PHONY: conformance-real-clients
+conformance-real-clients: $(B)/harness $(B)/vma
+	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap --nbd-clients real $(NBD_CASES)
+CHECK_EXTRA += conformance-real-clients

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/blk.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -36,11 +38,15 @@ static void machine_reset(sim *s)
         persist_store(n);
     }
     nbd_stop_all(s);
+    iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
+    blk_free_all(s);
+    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
+    throttle_groups_free(s);
     events_clear(s);
 }
 
@@ -49,7 +55,103 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    free(s->vm_log);            /* a new QEMU process, a new log */
+    s->vm_log = NULL;
     return 0;
+}
+
+/* -blockdev's keyval syntax (a.b=v,c=w) as the nested JSON object
+ * blockdev-add takes; every value a string. NULL on a malformed one. */
+static json_object *keyval_parse(const char *spec)
+{
+    json_object *root = json_object_new_object();
+    char *copy = xstrdup(spec), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            json_object_put(root);
+            free(copy);
+            return NULL;
+        }
+        *eq = '\0';
+        json_object *obj = root;
+        char *key = kv;
+        for (char *dot = strchr(key, '.'); dot; key = dot + 1, dot = strchr(key, '.')) {
+            *dot = '\0';
+            json_object *sub = NULL;
+            if (!json_object_object_get_ex(obj, key, &sub)) {
+                sub = json_object_new_object();
+                json_object_object_add(obj, key, sub);
+            } else if (!json_object_is_type(sub, json_type_object)) {
+                json_object_put(root);
+                free(copy);
+                return NULL;
+            }
+            obj = sub;
+        }
+        json_object_object_add(obj, key, json_object_new_string(eq + 1));
+    }
+    free(copy);
+    return root;
+}
+
+/* Start the VM with a command line: -blockdev is blockdev-add at start-up
+ * (before the devices, as in QEMU); -S changes nothing we model; the rest
+ * (-drive, -device, -object, -machine, -accel) is drive.c's. */
+static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    sim *s = to_sim(b);
+    const char **rest = calloc(argc + 1, sizeof *rest);
+    size_t nrest = 0;
+    if (!rest || sim_launch(b, err) < 0) {
+        free(rest);
+        return -1;
+    }
+    for (size_t i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-S")) {
+            continue;
+        }
+        if (strcmp(argv[i], "-blockdev")) {
+            rest[nrest++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= argc) {
+            *err = xstrdup("qemu-system-x86_64: -blockdev: requires an argument");
+            goto fail;
+        }
+        const char *val = argv[++i];
+        json_object *o = keyval_parse(val);
+        if (!o) {
+            *err = xasprintf("qemu-system-x86_64: -blockdev %s: Invalid parameter list", val);
+            goto fail;
+        }
+        json_object *r = sim_dispatch(s, "blockdev-add", o), *e = NULL, *d = NULL;
+        json_object_put(o);
+        if (json_object_object_get_ex(r, "error", &e)) {
+            json_object_object_get_ex(e, "desc", &d);
+            *err = xasprintf("qemu-system-x86_64: -blockdev %s: %s", val,
+                             json_object_get_string(d));
+            json_object_put(r);
+            goto fail;
+        }
+        json_object_put(r);
+    }
+    if (drive_launch_args(s, rest, nrest, err) < 0) {
+        goto fail;
+    }
+    free(rest);
+    return 0;
+fail:
+    free(rest);
+    machine_reset(s);
+    s->running = false;
+    return -1;
+}
+
+static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                          char **errout, char **err)
+{
+    return sim_img_run(to_sim(b), argv, argc, out, errout);
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -69,6 +171,15 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = throttle_dispatch(s, command, args);    /* before iothread's object-add */
+    }
+    if (!r) {
+        r = iothread_dispatch(s, command, args);
+    }
+    if (!r) {
+        r = device_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 
@@ -103,9 +214,9 @@ static bool file_open_by_node(sim *s, const sim_file *f)
     return false;
 }
 
-static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
-                          uint64_t size, const char *backing,
-                          const char *backing_fmt, char **err)
+static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                      const char *backing, const char *backing_fmt, uint64_t cluster_size,
+                      char **err)
 {
     sim *s = to_sim(b);
     if (!path || path[0] != '/') {
@@ -132,6 +243,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         }
         free(bp);
     }
+    /* qemu-img create rounds the size up to whole sectors (the raw and
+     * qcow2 create_opts functions do ROUND_UP(size, BDRV_SECTOR_SIZE)) */
+    if (size % 512 && size <= UINT64_MAX - 511) {
+        size = (size + 511) & ~511ull;
+    }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
         store_truncate(&f->data, size);
@@ -145,7 +261,7 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
         return -EINVAL;
     }
-    int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
+    int too_big = q2_size_check(size, cluster_size);
     if (too_big == -EFBIG) {
         *err = xasprintf("qemu-img: %s: The image size is too large for file format 'qcow2' "
                          "(try using a larger cluster size)", path);
@@ -156,13 +272,55 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         return too_big;
     }
     sim_file *f = fs_create(s, path);
-    f->qcow2 = q2_new(size, Q2_DEFAULT_CLUSTER_SIZE);
+    f->qcow2 = q2_new(size, cluster_size);
     if (backing) {
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    /* qcow2_co_create: header, refcount table and block in one cluster
+     * each, then the L1 table, which the file ends with (not padded) */
+    uint64_t l1_entries = (f->qcow2->nclusters + cluster_size / 8 - 1) / (cluster_size / 8);
+    store_truncate(&f->data, 3 * cluster_size + 8 * l1_entries);
     return 0;
+}
+
+static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
+                          uint64_t size, const char *backing,
+                          const char *backing_fmt, char **err)
+{
+    return img_create(b, fmt, path, size, backing, backing_fmt, Q2_DEFAULT_CLUSTER_SIZE, err);
+}
+
+/* -o: the simulator models qcow2's cluster_size (QEMU's cvtnum suffixes;
+ * a power of two from 512 bytes to 2 MiB). */
+static int sim_img_create_opts(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                               const char *options, char **err)
+{
+    uint64_t cs = Q2_DEFAULT_CLUSTER_SIZE;
+    char *copy = xstrdup(options), *save = NULL;
+    int r = 0;
+    for (char *o = strtok_r(copy, ",", &save); o && !r; o = strtok_r(NULL, ",", &save)) {
+        char *end;
+        if (strncmp(o, "cluster_size=", 13)) {
+            *err = xasprintf("qemu-img: the simulator takes only cluster_size in -o, not '%s'", o);
+            r = -EINVAL;
+            break;
+        }
+        unsigned long long v = strtoull(o + 13, &end, 10);
+        int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' || *end == 'm' ? 20 : 0;
+        if (shift) {
+            end++;
+        }
+        cs = (uint64_t)v << shift;
+        if (*end || end == o + 13 || strcmp(fmt, "qcow2") || cs < 512 || cs > (2u << 20) ||
+            (cs & (cs - 1))) {
+            *err = xasprintf("qemu-img: %s: Cluster size must be a power of two between 512 "
+                             "and 2048k", path);
+            r = -EINVAL;
+        }
+    }
+    free(copy);
+    return r ? r : img_create(b, fmt, path, size, NULL, NULL, cs, err);
 }
 
 static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
@@ -236,10 +394,12 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     for (uint64_t off = 0; off < end && !result; off += step) {
         /* requests over which both images read as zeroes without an error
          * neither mismatch nor fail: skip them whole */
-        uint64_t za_n, zb_n;
+        uint64_t za_n, zb_n, window = end - off < 64 * step ? end - off : 64 * step;
         bool za, zb;
-        if (img_chain_extent(s, pa, off, end - off, &za_n, &za, NULL, 0) == 0 && za &&
-            img_chain_extent(s, pb, off, end - off, &zb_n, &zb, NULL, 0) == 0 && zb) {
+        /* look ahead a window at a time, so that a long zero run on one side
+         * is not walked again and again while the other side has data */
+        if (img_chain_extent(s, pa, off, window, &za_n, &za, NULL, 0) == 0 && za &&
+            img_chain_extent(s, pb, off, za_n, &zb_n, &zb, NULL, 0) == 0 && zb) {
             uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
             if (skip) {
                 off += skip - step;
@@ -296,6 +456,40 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static char *sim_vm_log(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    return xstrdup(s->vm_log ? s->vm_log : "");
+}
+
+static int sim_serve(bs_backend *b, int timeout_ms)
+{
+    sim *s = to_sim(b);
+    if (!s->nbd && !s->qemu_nbd) {
+        /* nothing to serve: just let the time pass */
+        poll(NULL, 0, timeout_ms);
+        return 0;
+    }
+    /* the VM's server, then a qemu-nbd process's; whoever has work goes
+     * first, the wait is spent on one of them */
+    int r = s->nbd ? nbd_server_serve(s, s->qemu_nbd ? 0 : timeout_ms) : 0;
+    if (r < 0) {
+        return r;
+    }
+    int q = s->qemu_nbd ? sim_qemu_nbd_serve(s, r ? 0 : timeout_ms) : 0;
+    return q < 0 ? q : r + q;
+}
+
+static int sim_qemu_nbd_start_op(bs_backend *b, char *const argv[], char **err)
+{
+    return sim_qemu_nbd_start(to_sim(b), argv, err);
+}
+
+static void sim_qemu_nbd_stop_op(bs_backend *b)
+{
+    sim_qemu_nbd_stop(to_sim(b));
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -303,7 +497,9 @@ static void sim_destroy(bs_backend *b)
         return;
     }
     machine_reset(s);
+    sim_qemu_nbd_stop(s);
     fs_free_all(s);
+    free(s->vm_log);
     if (s->scratch) {
         remove_tree(s->scratch);
         free(s->scratch);
@@ -314,6 +510,8 @@ static void sim_destroy(bs_backend *b)
 static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
+    .launch_args = sim_launch_args,
+    .img_run = sim_img_run_op,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,
@@ -323,6 +521,11 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .serve = sim_serve,
+    .img_create_opts = sim_img_create_opts,
+    .qemu_nbd_start = sim_qemu_nbd_start_op,
+    .qemu_nbd_stop = sim_qemu_nbd_stop_op,
+    .vm_log = sim_vm_log,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

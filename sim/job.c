@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/blk.h"
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
 
@@ -55,7 +56,7 @@ sim_job *job_find(sim *s, const char *id)
     return NULL;
 }
 
-static void job_transition(sim *s, sim_job *j, job_status st)
+void job_transition(sim *s, sim_job *j, job_status st)
 {
     if (j->status == st) {
         return;
@@ -67,17 +68,17 @@ static void job_transition(sim *s, sim_job *j, job_status st)
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
-static const char *job_type_name(sim_job *j)
+const char *job_type_name(sim_job *j)
 {
     return j->type == JOB_BACKUP ? "backup" : "create";
 }
 
-static uint64_t job_offset(sim_job *j)
+uint64_t job_offset(sim_job *j)
 {
     return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
 }
 
-static uint64_t job_len(sim_job *j)
+uint64_t job_len(sim_job *j)
 {
     return j->bk ? cl_backup_len(j->bk) : j->create_progress;
 }
@@ -171,6 +172,9 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
+        j->source->blk_name = j->filter->blk_name;
+        j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -244,7 +248,7 @@ static void job_destroy_backup(sim *s, sim_job *j)
     }
 }
 
-static void job_dismiss(sim *s, sim_job *j)
+void job_dismiss(sim *s, sim_job *j)
 {
     job_transition(s, j, JS_NULL);
     job_destroy_backup(s, j);
@@ -264,7 +268,7 @@ static void job_update_rc(sim *s, sim_job *j)
     }
 }
 
-static void job_finalize_single(sim *s, sim_job *j)
+void job_finalize_single(sim *s, sim_job *j)
 {
     job_update_rc(s, j);
     if (j->type == JOB_BACKUP) {
@@ -279,7 +283,7 @@ static void job_finalize_single(sim *s, sim_job *j)
 }
 
 /* The job's run returned ret (QEMU's job_completed). */
-static void job_completed(sim *s, sim_job *j, int ret)
+void job_completed(sim *s, sim_job *j, int ret)
 {
     j->finished_work = true;
     if (!j->ret) {
@@ -331,15 +335,11 @@ static bool job_tick(sim *s, sim_job *j)
     case CL_STEP_CANCELLED:
         job_completed(s, j, -ECANCELED);
         return true;
-    case CL_STEP_FAILED: {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "device", json_object_new_string(j->id));
-        json_object_object_add(d, "operation", json_object_new_string(fail.is_read ? "read" : "write"));
-        json_object_object_add(d, "action", json_object_new_string("report"));
-        ev_emit(s, "BLOCK_JOB_ERROR", d);
-        job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
+    case CL_STEP_FAILED:
+        if (!backup_copy_error(s, j, &fail)) {
+            job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
+        }
         return true;
-    }
     }
     return false;
 }
@@ -399,65 +399,6 @@ json_object *qmp_query_jobs(sim *s)
     return r;
 }
 
-/* QEMU's JobVerb table: which states accept which verb. */
-static bool verb_allowed(const char *verb, job_status st)
-{
-    if (!strcmp(verb, "cancel")) {
-        return st == JS_CREATED || st == JS_RUNNING || st == JS_PAUSED ||
-               st == JS_READY || st == JS_STANDBY || st == JS_WAITING ||
-               st == JS_PENDING;
-    }
-    if (!strcmp(verb, "finalize")) {
-        return st == JS_PENDING;
-    }
-    if (!strcmp(verb, "dismiss")) {
-        return st == JS_CONCLUDED;
-    }
-    if (!strcmp(verb, "complete")) {
-        return st == JS_READY;
-    }
-    if (!strcmp(verb, "pause") || !strcmp(verb, "set-speed")) {
-        return st == JS_CREATED || st == JS_RUNNING || st == JS_PAUSED ||
-               st == JS_READY || st == JS_STANDBY;
-    }
-    return false;
-}
-
-json_object *qmp_job_verb(sim *s, const char *verb, json_object *args)
-{
-    json_object *idv = NULL;
-    json_object_object_get_ex(args, "id", &idv);
-    const char *id = json_object_get_string(idv);
-    sim_job *j = job_find(s, id);
-    if (!j) {
-        return qmp_error("GenericError", "Job not found");
-    }
-    if (!verb_allowed(verb, j->status)) {
-        return qmp_error("GenericError", "Job '%s' in state '%s' cannot accept command verb '%s'",
-                         j->id, status_names[j->status], verb);
-    }
-    if (!strcmp(verb, "complete")) {
-        return qmp_error("GenericError", "The active block job '%s' cannot be completed", j->id);
-    }
-    if (!strcmp(verb, "finalize")) {
-        job_finalize_single(s, j);
-    } else if (!strcmp(verb, "dismiss")) {
-        job_dismiss(s, j);
-    } else if (!strcmp(verb, "cancel")) {
-        j->cancelled = true;
-        if (j->bk) {
-            cl_backup_cancel(j->bk);
-        }
-        if (j->status == JS_PENDING || j->status == JS_WAITING) {
-            job_finalize_single(s, j);
-        } else {
-            /* the job notices at once: nothing is in flight in the model */
-            job_completed(s, j, -ECANCELED);
-        }
-    }
-    return qmp_ok();
-}
-
 /* ---- blockdev-backup ---------------------------------------------------- */
 
 static const char *jstr_(json_object *args, const char *key)
@@ -495,7 +436,7 @@ static int64_t jint(json_object *args, const char *key, int64_t dflt)
 
 static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
 {
-    *out = node_find(s, name);
+    *out = blk_lookup_bs(s, name);
     if (!*out) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
     }
@@ -508,7 +449,7 @@ static json_object *op_blocked(sim_node *n)
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->name, job_type_name(m->busy_job));
+                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -618,6 +559,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                              "Could not create node: Duplicate nodes with node-name='%s'", filter_name);
         }
     }
+    if ((err = cbw_append_perm_check(s, src))) {
+        return err;     /* bdrv_cbw_append's permission update */
+    }
     uint64_t cluster = node_cluster_size(tgt);
     if (cluster < BACKUP_MIN_CLUSTER_SIZE) {
         cluster = BACKUP_MIN_CLUSTER_SIZE;
@@ -628,7 +572,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                          (long long)max_chunk, (unsigned long long)cluster);
     }
     if (!job_id) {
-        return qmp_error("GenericError", "Invalid job ID '%s'", "");
+        /* block_job_create: the id defaults to the device name (the
+         * source's BlockBackend), "" for a node without one */
+        job_id = src->blk_name ? src->blk_name : "";
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -653,6 +599,8 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     j->sync = sync;
     j->auto_finalize = jbool(args, "auto-finalize", true);
     j->auto_dismiss = jbool(args, "auto-dismiss", true);
+    j->on_source_error = backup_onerr_parse(jstr_(args, "on-source-error"));
+    j->on_target_error = backup_onerr_parse(jstr_(args, "on-target-error"));
     j->source = src;
     j->target = tgt;
 
@@ -694,6 +642,12 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     filter->cbw_job = j;
     filter->busy_job = j;
     j->filter = filter;
+    /* bdrv_cbw_append: the filter takes the source's place under its
+     * BlockBackend, so the device name finds the filter meanwhile, and
+     * the guest's devices write through it */
+    filter->blk_name = src->blk_name;
+    src->blk_name = NULL;
+    device_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);

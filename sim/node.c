@@ -11,6 +11,8 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/bitmap_extra.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -121,6 +123,12 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
+    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        if (n->blk_name && !strcmp(n->blk_name, name)) {
+            return n;
+        }
+    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -187,6 +195,9 @@ void node_remove(sim *s, sim_node *n)
     if (*pp) {
         *pp = n->next;
     }
+    if (n->cbw) {
+        cbw_teardown(n);    /* machine teardown: children may be gone already */
+    }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
     for (int e = 0; e < BD_NEVENTS; e++) {
@@ -197,6 +208,7 @@ void node_remove(sim *s, sim_node *n)
         }
     }
     free(n->name);
+    free(n->blk_name);
     free(n);
 }
 
@@ -214,9 +226,11 @@ void node_unref(sim *s, sim_node *n)
         return;
     }
     sim_node *file = n->file, *backing = n->backing;
+    sim_node *target = cbw_close(s, n);
     node_remove(s, n);
     node_unref(s, file);
     node_unref(s, backing);
+    node_unref(s, target);
 }
 
 /* ---- sizes and names ----------------------------------------------------- */
@@ -225,7 +239,8 @@ uint64_t node_size(sim_node *n)
 {
     switch (n->drv) {
     case DRV_FILE:
-        return n->f->data.size;
+        /* bdrv_getlength: the file's length in whole sectors */
+        return (n->f->data.size + 511) / 512 * 512;
     case DRV_QCOW2:
         return n->q->size;
     case DRV_RAW:
@@ -235,7 +250,11 @@ uint64_t node_size(sim_node *n)
         return node_size(n->file) > n->raw_offset ? node_size(n->file) - n->raw_offset : 0;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_SNAPSHOT_ACCESS:
+    case DRV_THROTTLE:
         return node_size(n->file);
+    case DRV_NULL:
+        return n->raw_size;
     }
     return 0;
 }
@@ -248,6 +267,7 @@ uint64_t node_cluster_size(sim_node *n)
         return n->q->cluster_size;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_THROTTLE:      /* a filter: bdrv_get_info asks the child */
         return node_cluster_size(n->file);
     default:
         return 0;
@@ -258,7 +278,8 @@ const char *node_drv_name(sim_node *n)
 {
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
-        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
+        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
+        [DRV_SNAPSHOT_ACCESS] = "snapshot-access", [DRV_THROTTLE] = "throttle",
     };
     return names[n->drv];
 }
@@ -288,21 +309,34 @@ static q2_kind q2_cluster_kind(const sim_qcow2 *q, uint64_t ci)
  * are contiguous on the host: QEMU's qcow2_get_host_offset run. */
 static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *kind)
 {
-    uint64_t cs = q->cluster_size, ci = off / cs;
+    /* cluster sizes are powers of two: shifts, not divisions, per cluster */
+    const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
+    const uint64_t *l2 = q->l2;
+    uint64_t ci = off >> bits;
     uint64_t end = off + len > q->size ? q->size : off + len;
+    uint64_t lim = (end + q->cluster_size - 1) >> bits;
     q2_kind k = q2_cluster_kind(q, ci);
-    uint64_t host = q->l2[ci] & ~Q2_ZERO;
-    uint64_t pos = (ci + 1) * cs;
-    while (pos < end) {
-        uint64_t cj = pos / cs;
-        if (q2_cluster_kind(q, cj) != k) {
-            break;
+    uint64_t cj = ci + 1;
+    if (k == Q_UNALLOC) {
+        /* unallocated stretches: eight entries at a time */
+        while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
+                                  l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
+            cj += 8;
         }
-        if (k == Q_DATA && (q->l2[cj] & ~Q2_ZERO) != host + (cj - ci) * cs) {
-            break;
+        while (cj < lim && !l2[cj]) {
+            cj++;
         }
-        pos += cs;
+    } else if (k == Q_ZERO) {
+        while (cj < lim && (l2[cj] & Q2_ZERO)) {
+            cj++;
+        }
+    } else {
+        /* data: as long as the host clusters follow each other */
+        while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
+            cj++;
+        }
     }
+    uint64_t pos = cj << bits;
     *kind = k;
     return (pos < end ? pos : end) - off;
 }
@@ -346,6 +380,9 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     while (len) {
         uint64_t pnum = 0;
         int st = node_block_status(s, n, off, len, &pnum);
+        if (st < 0) {
+            return false;       /* is_zero: a failed query is not zero */
+        }
         if (st & CL_STATUS_ZERO) {
             /* zero here */
         } else if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing) {
@@ -364,13 +401,6 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     return true;
 }
 
-static bool q2_reads_zero(sim *s, sim_node *n, uint64_t ci)
-{
-    uint64_t cs = n->q->cluster_size, off = ci * cs;
-    uint64_t len = off + cs > n->q->size ? n->q->size - off : cs;
-    return chain_is_zero(s, n, off, len);
-}
-
 static uint64_t q2_alloc_host(sim_node *n)
 {
     uint64_t h = n->q->next_host;
@@ -385,14 +415,16 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     sim_qcow2 *q = n->q;
     uint64_t cs = q->cluster_size;
     uint64_t per_table = cs / 8;
-    uint64_t first = off / cs, last = (off + len - 1) / cs;
+    const unsigned bits = (unsigned)__builtin_ctzll(cs);
+    uint64_t first = off >> bits, last = (off + len - 1) >> bits;
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
-            /* runs of zero clusters and of unallocated ones with nothing
-             * below read as zeroes already: step over them at once */
+            /* runs of zero clusters stay as they are (zero_in_l2_slice
+             * leaves an entry alone when nothing changes): step over them
+             * at once. Unallocated ones become zero clusters, below. */
             q2_kind k0 = q2_cluster_kind(q, ci);
-            if (k0 == Q_ZERO || (k0 == Q_UNALLOC && !n->backing)) {
+            if (k0 == Q_ZERO) {
                 while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
                     ci++;
                 }
@@ -401,10 +433,20 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
             uint64_t w_off = off > c_off ? off : c_off;
             uint64_t w_end = off + len < c_end ? off + len : c_end;
-            if (q2_reads_zero(s, n, ci)) {
-                continue;
-            }
-            if (w_off == c_off && w_end == c_end) {
+            /* qcow2_co_pwrite_zeroes: a partial cluster becomes a zero
+             * cluster only if it holds no data and the rest of it reads as
+             * zeroes; otherwise the generic layer writes a zero buffer. A
+             * whole cluster always gets the zero flag (zero_in_l2_slice),
+             * even where it already reads as zeroes: a backing file may
+             * change later, a fleecing target's source does. */
+            bool whole = w_off == c_off && w_end == c_end;
+            if (whole || (q2_cluster_kind(q, ci) != Q_DATA &&
+                          chain_is_zero(s, n, c_off, w_off - c_off) &&
+                          chain_is_zero(s, n, w_end, c_end - w_end))) {
+                if (!q->l2_table[ci / per_table]) {
+                    q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
+                    q2_alloc_host(n);
+                }
                 q->l2[ci] |= Q2_ZERO;
             } else {
                 sim_data z;
@@ -510,6 +552,18 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
     case DRV_CBW:
         return node_read_data(s, n->file, off, len, out);
+    case DRV_NULL:
+        /* read-zeroes: the simulator's null-co reads zeroes */
+        if (off > n->raw_size || len > n->raw_size - off) {
+            return -EIO;
+        }
+        data_add_zero(out, len);
+        return 0;
+    case DRV_SNAPSHOT_ACCESS:
+        return snapshot_access_read(s, n, off, len, out);
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, false);
+        return node_read_data(s, n->file, off, len, out);
     }
     return -EIO;
 }
@@ -545,7 +599,7 @@ static void record_write(sim_node *n, uint64_t off, uint64_t len)
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes)
 {
-    if (zeroes || !len) {
+    if (zeroes || !buf || !len) {
         return node_write_data(s, n, off, len, NULL);
     }
     sim_data d;
@@ -562,6 +616,9 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     bool zeroes = !in;
     if (!len) {
         return 0;
+    }
+    if (in && in->len != len) {
+        return -EINVAL;     /* a caller's mistake: the spans must be len bytes */
     }
     /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
     if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
@@ -594,10 +651,22 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     case DRV_RAW:
         r = node_write_data(s, n->file, off + n->raw_offset, len, in);
         break;
+    case DRV_NULL:
+        break;      /* null-co drops what it is given */
+    case DRV_SNAPSHOT_ACCESS:
+        return -ENOTSUP;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_write_data(s, n->file, off, len, in);
+        break;
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
             return -EIO;
+        }
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, in, false);
+            break;
         }
         r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
         if (!r) {
@@ -633,6 +702,75 @@ int node_flush(sim *s, sim_node *n)
     return ret ? ret : child;
 }
 
+/* QEMU's bdrv_co_pdiscard: nothing happens unless the node was opened with
+ * discard=unmap (children default to it, a blockdev-add root does not).
+ * qcow2 drops whole clusters only (qcow2_co_pdiscard), which then read as
+ * zeroes where a backing file or an allocation was (discard_in_l2_slice);
+ * a file punches a hole. Dirty bitmaps record the range, as for a write. */
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    int r = 0;
+    if (!len || !n->discard_unmap) {
+        return 0;
+    }
+    uint64_t size = node_size(n);
+    if (off > size || len > size - off) {
+        return -EIO;
+    }
+    switch (n->drv) {
+    case DRV_FILE:
+        store_zero(&n->f->data, off, len);
+        break;
+    case DRV_QCOW2: {
+        sim_qcow2 *q = n->q;
+        uint64_t cs = q->cluster_size, per_table = cs / 8;
+        uint64_t first = (off + cs - 1) / cs;
+        uint64_t end = off + len == q->size ? q->nclusters : (off + len) / cs;
+        for (uint64_t ci = first; ci < end; ci++) {
+            if (!q->l2_table[ci / per_table]) {
+                q->l2_table[ci / per_table] = 1;
+                q2_alloc_host(n);
+            }
+            if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
+                q->l2[ci] = Q2_ZERO;
+            }
+        }
+        break;
+    }
+    case DRV_BLKDEBUG:
+        r = bd_rule_check(n, off, len, IOT_DISCARD);
+        if (!r) {
+            r = node_discard(s, n->file, off, len);
+        }
+        break;
+    case DRV_RAW:
+        r = node_discard(s, n->file, off + n->raw_offset, len);
+        break;
+    case DRV_CBW:
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, NULL, true);
+        } else {
+            cl_copy_failure fail;
+            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+            if (!r) {
+                r = node_discard(s, n->file, off, len);
+            }
+        }
+        break;
+    case DRV_SNAPSHOT_ACCESS:
+        r = snapshot_access_discard(s, n, off, len);
+        break;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_discard(s, n->file, off, len);
+        break;
+    case DRV_NULL:
+        break;
+    }
+    record_write(n, off, len);
+    return r;
+}
+
 /* QEMU's bdrv_block_status (this layer only, base = its backing file). */
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
@@ -666,11 +804,20 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
         }
         return 0;
     }
+    case DRV_SNAPSHOT_ACCESS:
+        /* may fail (EACCES outside the snapshot): callers decide, as
+         * block-copy reads what it cannot query and NBD reports it */
+        return snapshot_access_block_status(s, n, off, len, pnum);
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_RAW:
+    case DRV_THROTTLE:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
+    case DRV_NULL:
+        /* null-co's block status: neither data nor (read-zeroes off) zero */
+        *pnum = len;
+        return CL_STATUS_ALLOCATED;
     case DRV_FILE:
     default:
         *pnum = len;
@@ -727,7 +874,7 @@ static json_object *bitmap_info(sim_bitmap *b)
     }
     json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
     json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy", json_object_new_boolean(cl_bitmap_busy(b->bm)));
+    json_object_object_add(o, "busy", json_object_new_boolean(bitmap_busy(b)));
     json_object_object_add(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_object_object_add(o, "count",
@@ -760,6 +907,9 @@ static json_object *image_info(sim_node *n, int depth)
         json_object_object_add(d, "compat", json_object_new_string("1.1"));
         json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
         json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        if (n->q->bitmaps) {
+            json_object_object_add(d, "bitmaps", q2_bitmap_info_list(n));
+        }
         json_object_object_add(d, "refcount-bits", json_object_new_int(16));
         json_object_object_add(d, "corrupt", json_object_new_boolean(false));
         json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
@@ -771,7 +921,13 @@ static json_object *image_info(sim_node *n, int depth)
                                    json_object_new_string(n->q->backing));
         }
     }
-    json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
+        /* from bdrv_get_info, which these drivers lack */
+        json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    }
+    if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
+        json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
+    }
     return img;
 }
 

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/qapi.h"
+#include "sim/blk.h"
+#include "sim/bitmap_extra.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -92,20 +96,6 @@ static json_object *jget(json_object *o, const char *key)
 
 /* ---- QAPI-style argument schemas ----------------------------------------- */
 
-typedef enum {
-    F_STR, F_INT, F_UINT32, F_BOOL, F_ENUM, F_OBJ, F_ARR_OBJ, F_ARR, F_REF, F_REF_NULL,
-    F_ANY, F_BITMAP_LIST,
-} ftype;
-
-typedef struct field {
-    const char *name;
-    ftype type;
-    bool required;
-    const char *const *values;          /* F_ENUM */
-    const struct field *sub;            /* F_OBJ, F_ARR_OBJ */
-} field;
-
-#define END { NULL, F_ANY, false, NULL, NULL }
 
 static const char *const e_sync[] = { "top", "full", "none", "incremental", "bitmap", NULL };
 static const char *const e_bmode[] = { "on-success", "never", "always", NULL };
@@ -209,7 +199,23 @@ static const field f_dev_raw[] = {
     { "size", F_INT, false, NULL, NULL },
     END,
 };
-
+static const char *const e_on_cbw_error[] = { "break-guest-write", "break-snapshot", NULL };
+static const field f_bitmap_ref[] = {
+    { "node", F_STR, true, NULL, NULL }, { "name", F_STR, true, NULL, NULL },
+    { NULL, F_ANY, false, NULL, NULL },
+};
+static const field f_dev_cbw[] = {
+    { "file", F_REF, true, NULL, NULL },
+    { "target", F_REF, true, NULL, NULL },
+    { "bitmap", F_OBJ, false, NULL, f_bitmap_ref },
+    { "on-cbw-error", F_ENUM, false, e_on_cbw_error, NULL },
+    { "cbw-timeout", F_UINT32, false, NULL, NULL },
+    END,
+};
+static const field f_dev_generic_format[] = { { "file", F_REF, true, NULL, NULL }, END };
+static const field f_dev_throttle[] = {
+    { "throttle-group", F_STR, true, NULL, NULL }, { "file", F_REF, true, NULL, NULL }, END,
+};
 static const field f_perf[] = {
     { "use-copy-range", F_BOOL, false, NULL, NULL },
     { "max-workers", F_INT, false, NULL, NULL },
@@ -233,6 +239,26 @@ static const field f_backup[] = {
     { "target", F_STR, true, NULL, NULL },
     END,
 };
+static const char *const e_newmode[] = { "existing", "absolute-paths", NULL };
+static const field f_drive_backup[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "bitmap", F_STR, false, NULL, NULL },
+    { "bitmap-mode", F_ENUM, false, e_bmode, NULL },
+    { "compress", F_BOOL, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    { "filter-node-name", F_STR, false, NULL, NULL },
+    { "x-perf", F_OBJ, false, NULL, f_perf },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -253,6 +279,10 @@ static const field f_bitmap_merge[] = {
 static const field f_job_id[] = { { "id", F_STR, true, NULL, NULL }, END };
 static const field f_block_job_cancel[] = {
     { "device", F_STR, true, NULL, NULL }, { "force", F_BOOL, false, NULL, NULL }, END,
+};
+static const field f_block_job_device[] = { { "device", F_STR, true, NULL, NULL }, END };
+static const field f_block_job_speed[] = {
+    { "device", F_STR, true, NULL, NULL }, { "speed", F_INT, true, NULL, NULL }, END,
 };
 static const field f_node_name[] = { { "node-name", F_STR, true, NULL, NULL }, END };
 static const field f_create[] = {
@@ -356,9 +386,9 @@ static json_object *check_value(json_object *v, const field *f, const char *full
             ok = blkdebug_event_name(val) >= 0;
         }
         if (!ok) {
-            /* blkdebug parses its rules itself and names the bare key */
+            /* QAPI's visit_type_enum names the bare member, at any depth */
             return qmp_error("GenericError", "Parameter '%s' does not accept value '%s'",
-                             blkdebug_rule ? f->name : full, val);
+                             f->name, val);
         }
         return NULL;
     }
@@ -488,6 +518,11 @@ static json_object *check_fields(json_object *args, const field *fs, const char 
     return check_unexpected(args, lists, prefix);
 }
 
+json_object *qapi_check_fields(json_object *args, const field *fs, const char *prefix)
+{
+    return check_fields(args, fs, prefix, false);
+}
+
 /* A flat union keyed by "driver": base members, then the variant's. */
 static json_object *check_union(json_object *args, const field *base, const char *prefix,
                                 const field *(*variant)(const char *driver))
@@ -507,8 +542,18 @@ static json_object *check_union(json_object *args, const field *base, const char
     return check_unexpected(args, lists, prefix);
 }
 
+static const field f_dev_null[] = {
+    { "size", F_INT, false, NULL, NULL },
+    { "latency-ns", F_INT, false, NULL, NULL },
+    { "read-zeroes", F_BOOL, false, NULL, NULL },
+    END,
+};
+
 static const field *dev_variant(const char *driver)
 {
+    if (!strcmp(driver, "null-co")) {
+        return f_dev_null;
+    }
     if (!strcmp(driver, "file")) {
         return f_dev_file;
     }
@@ -520,6 +565,15 @@ static const field *dev_variant(const char *driver)
     }
     if (!strcmp(driver, "raw")) {
         return f_dev_raw;
+    }
+    if (!strcmp(driver, "copy-before-write")) {
+        return f_dev_cbw;
+    }
+    if (!strcmp(driver, "snapshot-access")) {
+        return f_dev_generic_format;
+    }
+    if (!strcmp(driver, "throttle")) {
+        return f_dev_throttle;
     }
     return NULL;
 }
@@ -542,7 +596,8 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
     if (err) {
         return err;
     }
-    static const char *const child_keys[] = { "file", "backing", "image", "data-file", NULL };
+    static const char *const child_keys[] = { "file", "backing", "image", "data-file", "target",
+                                               NULL };
     for (const char *const *k = child_keys; *k; k++) {
         json_object *c = jget(opts, *k);
         if (c && json_object_is_type(c, json_type_object)) {
@@ -557,6 +612,11 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
     return NULL;
 }
 
+json_object *qapi_check_blockdev_options(json_object *opts, const char *prefix)
+{
+    return check_blockdev_options(opts, prefix);
+}
+
 /* ---- blockdev-add / blockdev-del --------------------------------------------- */
 
 static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **role);
@@ -566,6 +626,11 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
 static json_object *open_child(sim *s, json_object *ref, sim_node **out)
 {
     return open_child_of(s, ref, out, NULL, NULL);
+}
+
+json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out)
+{
+    return open_child(s, ref, out);
 }
 
 /* A format node takes write and resize on its file child and shares
@@ -580,7 +645,8 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
             return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
         }
         for (sim_node *p = s->nodes; parent_drv && p; p = p->next) {
-            if (p->file == c && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) &&
+            if (p->file == c && (p->drv == DRV_QCOW2 ||
+                                 (p->drv == DRV_CBW && cbw_unshares_write(s, p))) &&
                 !strcmp(parent_drv, "qcow2")) {
                 return qmp_error("GenericError",
                                  "Permission conflict on node '%s': permissions 'write, resize' are "
@@ -621,6 +687,7 @@ static json_object *open_backing_file(sim *s, sim_node *n)
         b->file = fn;
         fn->parents++;
         b->q = f->qcow2;
+        q2_load_bitmaps(b);
         if (b->q->backing) {
             err = open_backing_file(s, b);
         }
@@ -686,6 +753,11 @@ static json_object *check_node_name(sim *s, const char *name)
     return NULL;
 }
 
+json_object *node_name_check(sim *s, const char *name)
+{
+    return check_node_name(s, name);
+}
+
 /* Open a node from (already checked) BlockdevOptions: children first, as
  * QEMU names them before their parent. */
 json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
@@ -711,6 +783,19 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         }
         n = node_new(s, DRV_FILE, name);
         n->f = f;
+    } else if (!strcmp(driver, "null-co")) {
+        /* null-co: a size (default 1 GiB) and nothing behind it */
+        json_object *sz = jget(opts, "size");
+        if (sz && json_object_get_int64(sz) < 0) {
+            return qmp_error("GenericError", "Parameter 'size' expects a non-negative number "
+                             "below 2^64");
+        }
+        if (name && (err = check_node_name(s, name))) {
+            return err;
+        }
+        n = node_new(s, DRV_NULL, name);
+        n->raw_has_size = true;
+        n->raw_size = sz ? (uint64_t)json_object_get_int64(sz) : 1ull << 30;
     } else if (!strcmp(driver, "qcow2") || !strcmp(driver, "blkdebug") || !strcmp(driver, "raw")) {
         bool is_bd = !strcmp(driver, "blkdebug");
         if ((err = open_child_of(s, jget(opts, is_bd ? "image" : "file"), &child, name, driver))) {
@@ -756,17 +841,14 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                 node_unref(s, n);
                 return err;
             }
-            /* persistent bitmaps stored in the image come back, in the
-             * image's order, so the last stored is listed first */
-            for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
-                cl_bitmap *bm = cl_bitmap_new(cl_bitmap_size(sb->bm),
-                                              cl_bitmap_granularity(sb->bm), NULL);
-                cl_bitmap_copy(bm, sb->bm, NULL);
-                cl_bitmap_set_enabled(bm, cl_bitmap_enabled(sb->bm), NULL);
-                bitmap_list_add(n, sb->name, bm, true, true);
-            }
+            q2_load_bitmaps(n);
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
+            json_object *take = jget(opts, "take-child-perms");
+            for (size_t i = 0; take && i < json_object_array_length(take); i++) {
+                const char *perm = json_object_get_string(json_object_array_get_idx(take, i));
+                n->bd_take_write = n->bd_take_write || (perm && !strcmp(perm, "write"));
+            }
         } else {
             /* raw_read_options / raw_apply_options, in QEMU's order */
             int64_t off = jget(opts, "offset") ? json_object_get_int64(jget(opts, "offset")) : 0;
@@ -797,9 +879,20 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             n->raw_has_size = jget(opts, "size") != NULL;
             n->raw_size = n->raw_has_size ? (uint64_t)json_object_get_int64(jget(opts, "size")) : 0;
         }
+    } else if (!strcmp(driver, "copy-before-write")) {
+        err = cbw_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "snapshot-access")) {
+        err = snapshot_access_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "throttle")) {
+        err = throttle_open(s, opts, name, &n);
     } else {
         return qmp_error("GenericError", "Driver '%s' is not modelled by the simulator", driver);
     }
+    if (err) {
+        return err;
+    }
+    const char *discard = jstr(opts, "discard");
+    n->discard_unmap = discard ? !strcmp(discard, "unmap") : !top;
     *out = n;
     return NULL;
 }
@@ -877,7 +970,7 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
 {
     const char *node_name = jstr(args, "node");
     const char *name = jstr(args, name_key);
-    *node = node_find(s, node_name);
+    *node = blk_lookup_bs(s, node_name);
     if (!*node) {
         return qmp_error("GenericError", "Node '%s' not found", node_name);
     }
@@ -888,21 +981,11 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
     return NULL;
 }
 
-static json_object *bitmap_check_busy(sim_bitmap *b)
-{
-    if (cl_bitmap_busy(b->bm)) {
-        return qmp_error("GenericError",
-                         "Bitmap '%s' is currently in use by another operation and cannot be used",
-                         b->name);
-    }
-    return NULL;
-}
-
 static json_object *qmp_bitmap_add(sim *s, json_object *args)
 {
     const char *node_name = jstr(args, "node");
     const char *name = jstr(args, "name");
-    sim_node *n = node_find(s, node_name);
+    sim_node *n = blk_lookup_bs(s, node_name);
     if (!n) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
                          node_name, node_name);
@@ -957,7 +1040,10 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     if (err) {
         return err;
     }
-    if ((err = bitmap_check_busy(b))) {
+    /* bdrv_dirty_bitmap_check: remove BUSY|RO, clear DEFAULT, enable/disable ALLOW_RO */
+    bool modifies = !strcmp(cmd, "block-dirty-bitmap-remove") ||
+                    !strcmp(cmd, "block-dirty-bitmap-clear");
+    if ((err = bitmap_check(n, b, modifies ? BITMAP_CHECK_DEFAULT : BITMAP_CHECK_ALLOW_RO))) {
         return err;
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
@@ -995,7 +1081,7 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
     if (err) {
         return err;
     }
-    if ((err = bitmap_check_busy(dst))) {
+    if ((err = bitmap_check(n, dst, BITMAP_CHECK_DEFAULT))) {
         return err;
     }
     json_object *list = jget(args, "bitmaps");
@@ -1010,7 +1096,7 @@ static json_object *qmp_bitmap_merge(sim *s, json_object *args)
         } else {
             const char *nn = jstr(el, "node");
             bname = jstr(el, "name");
-            sn = node_find(s, nn);
+            sn = blk_lookup_bs(s, nn);
             if (!sn) {
                 cl_bitmap_free(acc);
                 return qmp_error("GenericError", "Node '%s' not found", nn);
@@ -1044,7 +1130,7 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
 {
     for (sim_node *p = s->nodes; p; p = p->next) {
         if (p->file == n) {
-            if (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) {
+            if (p->drv == DRV_QCOW2 || (p->drv == DRV_CBW && cbw_unshares_write(s, p))) {
                 *who = p;
                 *role = "file";
                 return true;
@@ -1066,37 +1152,9 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
     return false;
 }
 
-/* qemu-io's cvtnum: a number with an optional binary suffix. */
-static int64_t cvtnum(const char *str)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(str, &end, 0);
-    if (errno || end == str) {
-        return -1;
-    }
-    uint64_t mul = 1;
-    switch (*end) {
-    case '\0': break;
-    case 'b': case 'B': mul = 1; end++; break;
-    case 'k': case 'K': mul = 1ull << 10; end++; break;
-    case 'm': case 'M': mul = 1ull << 20; end++; break;
-    case 'g': case 'G': mul = 1ull << 30; end++; break;
-    case 't': case 'T': mul = 1ull << 40; end++; break;
-    default: return -1;
-    }
-    if (*end) {
-        return -1;
-    }
-    if (v > (uint64_t)INT64_MAX / mul) {
-        return -1;
-    }
-    return (int64_t)(v * mul);
-}
-
-/* Run one qemu-io command on node n. Its output would go to QEMU's stdout,
- * which the monitor never sees, so only permission errors are returned. */
-static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
+/* Run one qemu-io command on node n. Its output goes to QEMU's stdout (the
+ * VM log), which the monitor never sees: only permission errors are returned. */
+static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
 {
     char *copy = xstrdup(cmdline);
     char *argv[32];
@@ -1109,57 +1167,36 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
     if (!argc) {
         goto out;
     }
-    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
-    bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
+    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w") ||
+                    !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
     if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {
         node_flush(s, n);
         goto out;
     }
-    if (!is_write && !is_read) {
+    /* a writer needs the write permission on n before anything runs */
+    sim_node *who;
+    const char *role;
+    if (is_write && !device && write_unshared_by(s, n, &who, &role)) {
+        free(reply);
+        reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                          "required by an unnamed block device (uses node '%s' as 'root' "
+                          "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
+                          n->name, n->name, who->name, n->name, role);
         goto out;
     }
-    int pattern = is_write ? 0xcd : -1;
-    bool zero = false;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        const char *opt = argv[i] + 1;
-        if (opt[0] == 'P') {
-            const char *val = opt[1] ? opt + 1 : (i + 1 < argc ? argv[++i] : "0");
-            pattern = (int)(strtol(val, NULL, 0) & 0xff);
-        } else if (opt[0] == 'z') {
-            zero = true;
-        }
+    /* qemu-io prints to QEMU's stdout: the VM's log, not the reply */
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *log = open_memstream(&text, &textlen);
+    if (!log) {
+        abort();
     }
-    if (argc - i != 2) {
-        goto out;
-    }
-    int64_t off = cvtnum(argv[i]), len = cvtnum(argv[i + 1]);
-    if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > node_size(n)) {
-        goto out;
-    }
-    if (is_write) {
-        sim_node *who;
-        const char *role;
-        if (write_unshared_by(s, n, &who, &role)) {
-            free(reply);
-            reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
-                              "required by an unnamed block device (uses node '%s' as 'root' "
-                              "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
-                              n->name, n->name, who->name, n->name, role);
-            goto out;
-        }
-        /* the pattern as a run: no bytes */
-        sim_data d;
-        data_init(&d);
-        data_add_byte(&d, (uint64_t)len, (uint8_t)pattern);
-        node_write_data(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : &d);
-        data_free(&d);
-    } else {
-        sim_data d;
-        data_init(&d);
-        node_read_data(s, n, (uint64_t)off, (uint64_t)len, &d);
-        data_free(&d);
-    }
+    sim_io_command(s, n, true, false, cmdline, log);
+    fclose(log);
+    char *joined = xasprintf("%s%s", s->vm_log ? s->vm_log : "", text);
+    free(s->vm_log);
+    free(text);
+    s->vm_log = joined;
 out:
     free(copy);
     return reply;
@@ -1175,6 +1212,15 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     if (wl == 0) {
         return qmp_return(json_object_new_string(""));
     }
+    if (wl == 9 && !strncmp(line, "drive_add", 9)) {
+        char *m = hmp_drive_add(s, line + wl);
+        json_object *r = qmp_return(json_object_new_string(m));
+        free(m);
+        return r;
+    }
+    if (wl == 12 && !strncmp(line, "block_resize", wl)) {
+        return qmp_return(hmp_block_resize(s, line + wl));     /* sim/resize.c */
+    }
     if (strncmp(line, "qemu-io", wl) || wl != 7) {
         char *m = xasprintf("unknown command: '%.*s'\r\n", (int)wl, line);
         json_object *r = qmp_return(json_object_new_string(m));
@@ -1185,7 +1231,8 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     while (*p == ' ') {
         p++;
     }
-    if (!strncmp(p, "-d ", 3)) {
+    bool qdev = !strncmp(p, "-d ", 3);      /* a device's BlockBackend */
+    if (qdev) {
         p += 3;
         while (*p == ' ') {
             p++;
@@ -1209,13 +1256,15 @@ static json_object *qmp_hmp(sim *s, json_object *args)
         r = qmp_return(json_object_new_string(
             "qemu-io: string expected\r\nTry \"help qemu-io\" for more information\r\n"));
     } else {
-        sim_node *n = node_find(s, dev);
+        struct sim_blk *d = qdev ? device_find(s, dev) : NULL;
+        sim_node *n = qdev ? (d ? device_root(d) : NULL) : blk_lookup_bs(s, dev);
         if (!n) {
-            char *m = xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
+            char *m = qdev ? xasprintf("Error: Device '%s' not found\r\n", dev)
+                : xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
             r = qmp_return(json_object_new_string(m));
             free(m);
         } else {
-            char *out = qemu_io(s, n, cmd);
+            char *out = qemu_io(s, n, cmd, qdev);
             r = qmp_return(json_object_new_string(out));
             free(out);
         }
@@ -1242,6 +1291,7 @@ static const command commands[] = {
     { "blockdev-del", f_node_name },
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
+    { "drive-backup", f_drive_backup },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1252,13 +1302,30 @@ static const command commands[] = {
     { "job-cancel", f_job_id },
     { "job-dismiss", f_job_id },
     { "job-complete", f_job_id },
+    { "job-pause", f_job_id },
+    { "job-resume", f_job_id },
     { "block-job-cancel", f_block_job_cancel },
+    { "block-job-pause", f_block_job_device },
+    { "block-job-resume", f_block_job_device },
+    { "block-job-complete", f_block_job_device },
+    { "block-job-set-speed", f_block_job_speed },
+    { "block-job-finalize", f_job_id },
+    { "block-job-dismiss", f_job_id },
     { "human-monitor-command", f_hmp },
     { "backup", f_pve_backup },
     { "query-backup", f_none },
     { "backup-cancel", f_none },
     { NULL, NULL },
 };
+
+json_object *qapi_check_command(const char *cmd, json_object *args, const char *prefix)
+{
+    const command *c = commands;
+    while (c->name && strcmp(c->name, cmd)) {
+        c++;
+    }
+    return c->name && c->args ? check_fields(args, c->args, prefix, false) : NULL;
+}
 
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
@@ -1267,6 +1334,10 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
         c++;
     }
     if (!c->name) {
+        json_object *r = blk_dispatch(s, cmd, args);   /* sim/blk.h's commands */
+        if (r) {
+            return r;
+        }
         return qmp_error("CommandNotFound", "The command %s has not been found", cmd);
     }
     if (!strcmp(cmd, "qmp_capabilities")) {
@@ -1299,11 +1370,17 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "blockdev-backup")) {
         return qmp_blockdev_backup(s, args);
     }
+    if (!strcmp(cmd, "drive-backup")) {
+        return qmp_drive_backup(s, args);
+    }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);
     }
-    if (!strcmp(cmd, "query-block") || !strcmp(cmd, "query-block-jobs")) {
-        return qmp_return(json_object_new_array());
+    if (!strcmp(cmd, "query-block")) {
+        return qmp_query_block(s);
+    }
+    if (!strcmp(cmd, "query-block-jobs")) {
+        return qmp_query_block_jobs(s);
     }
     if (!strcmp(cmd, "query-jobs")) {
         return qmp_query_jobs(s);
@@ -1317,17 +1394,15 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
         return qmp_bitmap_simple(s, cmd, args);
     }
-    if (!strcmp(cmd, "block-job-cancel")) {
-        json_object *a = json_object_new_object();
-        json_object_object_add(a, "id", json_object_new_string(jstr(args, "device")));
-        sim_job *j = job_find(s, jstr(args, "device"));
-        json_object *r = j ? qmp_job_verb(s, "cancel", a)
-            : qmp_error("DeviceNotActive", "No active block job on device '%s'", jstr(args, "device"));
-        json_object_put(a);
-        return r;
-    }
-    if (!strncmp(cmd, "job-", 4)) {
-        return qmp_job_verb(s, cmd + 4, args);
+    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
+        if (!strcmp(cmd, "block-job-complete")) {
+            /* commit jobs live apart (sim/commit.c) until they are sim_jobs */
+            json_object *r = commit_complete(s, jstr(args, "device"));
+            if (r) {
+                return r;
+            }
+        }
+        return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {
         return qmp_backup(s, args);

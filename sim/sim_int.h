@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "cluster/cluster.h"
@@ -94,6 +95,8 @@ typedef struct sim_file {
 
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
+    DRV_NULL,                   /* null-co: raw_size bytes of nothing */
+    DRV_SNAPSHOT_ACCESS, DRV_THROTTLE,
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -101,6 +104,8 @@ typedef struct sim_bitmap {
     cl_bitmap *bm;
     bool persistent;
     bool owned;             /* we free bm when unlisting */
+    int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
+    bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -123,6 +128,7 @@ typedef struct bd_rule {
 enum { IOT_READ, IOT_WRITE, IOT_WRITE_ZEROES, IOT_DISCARD, IOT_FLUSH, IOT_BLOCK_STATUS };
 
 typedef struct sim_job sim_job;
+typedef struct sim_throttle_group sim_throttle_group;
 
 typedef struct sim_node {
     char *name;
@@ -141,10 +147,15 @@ typedef struct sim_node {
     int bd_state;
     bd_rule *bd_rules[BD_NEVENTS];
     bd_rule *bd_active;
-    /* copy-before-write filter */
+    bool bd_take_write;         /* take-child-perms holds 'write' */
+    bool discard_unmap;         /* discard=unmap: discards reach the driver */
+    /* copy-before-write filter: a backup job's, or one of blockdev-add */
     sim_job *cbw_job;
+    struct sim_cbw *cbw;        /* blockdev-add'ed (copy_before_write.c) */
+    sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
+    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -177,8 +188,19 @@ struct sim_job {
     json_object *create_opts;
     uint64_t create_progress;
     void *priv;                 /* the cl_io context of a backup */
+    /* pause/resume/cancel (job_verbs.c, QEMU's Job fields) */
+    bool user_paused;
+    int pause_count;
+    job_status resume_status;   /* what a paused job goes back to */
+    bool force_cancel;
+    int io_status;              /* IOS_* (block job iostatus) */
+    int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
     struct sim_job *next;       /* creation order */
 };
+
+/* BlockDeviceIoStatus and BlockdevOnError, in QAPI order */
+enum { IOS_OK, IOS_FAILED, IOS_NOSPACE };
+enum { ONERR_REPORT, ONERR_IGNORE, ONERR_ENOSPC, ONERR_STOP, ONERR_AUTO };
 
 /* ---- the machine --------------------------------------------------------- */
 
@@ -198,11 +220,18 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
-    json_object *hmp_stdout;    /* unused; qemu-io output is discarded */
+    char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
+    sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
+    uint64_t io_deadline_ns;    /* a timed copy-before-write in progress: its end */
+    bool io_timed_out;          /* ... and a request of it ran past that end */
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    json_object *iothreads;     /* ids of iothread objects (iothread.c) */
+    struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    void *commit_jobs;          /* block-commit jobs, sim/commit.c */
+    struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
@@ -217,6 +246,8 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size);
 #define SIM_Q2_MAX_CLUSTERS (1ull << 24)
 int q2_size_check(uint64_t size, uint64_t cluster_size);
 void q2_free(sim_qcow2 *q);
+/* Grow or shrink the image to ncl guest clusters (kept entries stay). */
+void q2_set_clusters(sim_qcow2 *q, uint64_t ncl);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
 int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
@@ -238,6 +269,7 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
 int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
 int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in);
 int node_flush(sim *s, sim_node *n);
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 uint64_t node_size(sim_node *n);
 uint64_t node_cluster_size(sim_node *n);
@@ -253,6 +285,8 @@ sim_bitmap *bitmap_find(sim_node *n, const char *name);
 json_object *node_info(sim *s, sim_node *n);
 json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                            sim_node **out, bool top);
+json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out);
+json_object *node_name_check(sim *s, const char *name);
 int blkdebug_event_name(const char *name);
 void blkdebug_event(sim *s, sim_node *n, int event);
 bool id_wellformed(const char *id);
@@ -262,11 +296,74 @@ void ev_emit(sim *s, const char *name, json_object *data);
 sim_job *job_find(sim *s, const char *id);
 json_object *qmp_blockdev_backup(sim *s, json_object *args);
 json_object *qmp_blockdev_create(sim *s, json_object *args);
-json_object *qmp_job_verb(sim *s, const char *verb, json_object *args);
 json_object *qmp_query_jobs(sim *s);
+/* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
+ * job_completed, job_finalize_single, job_do_dismiss) */
+void job_transition(sim *s, sim_job *j, job_status st);
+void job_completed(sim *s, sim_job *j, int ret);
+void job_finalize_single(sim *s, sim_job *j);
+void job_dismiss(sim *s, sim_job *j);
+const char *job_type_name(sim_job *j);
+uint64_t job_offset(sim_job *j);
+uint64_t job_len(sim_job *j);
+
+/* job_verbs.c: job-* and block-job-* commands, query-block-jobs */
+json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
+json_object *qmp_query_block_jobs(sim *s);
+void job_pause(sim *s, sim_job *j);
+void job_resume(sim *s, sim_job *j);
+
+/* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
+char *hmp_drive_add(sim *s, const char *args);
+
+/* drive_backup.c */
+json_object *qmp_drive_backup(sim *s, json_object *args);
+
+/* backup_error.c: on-source-error / on-target-error */
+int backup_onerr_parse(const char *name);
+/* A copy of the job failed: BLOCK_JOB_ERROR with the policy's action;
+ * false when the job must end with the error (report). */
+bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
+
+/* copy_before_write.c: the copy-before-write driver of blockdev-add */
+typedef struct sim_cbw sim_cbw;
+json_object *cbw_open(sim *s, json_object *opts, const char *name, sim_node **out);
+sim_node *cbw_close(sim *s, sim_node *n);     /* returns the target child to unref */
+void cbw_teardown(sim_node *n);               /* frees the state, touches no other node */
+int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in,
+              bool discard);
+int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+int cbw_snapshot_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                              uint64_t *pnum);
+int cbw_snapshot_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+bool cbw_unshares_write(sim *s, sim_node *n);
+json_object *cbw_append_perm_check(sim *s, sim_node *src);
+sim_node *cbw_target(sim_node *n);
+
+/* device.c: guest devices, -device and qom-set */
+struct sim_blk;
+struct sim_blk *blk_new_anonymous(sim *s, const char *name);
+struct sim_blk *device_find(sim *s, const char *path);
+sim_node *device_root(struct sim_blk *d);
+bool device_uses(sim *s, const sim_node *n);
+void device_retarget(sim *s, sim_node *from, sim_node *to);
+json_object *device_dispatch(sim *s, const char *cmd, json_object *args);
+
+/* snapshot_access.c: the snapshot-access driver */
+json_object *snapshot_access_open(sim *s, json_object *opts, const char *name, sim_node **out);
+int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+int snapshot_access_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                                 uint64_t *pnum);
+int snapshot_access_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+
+/* throttle.c: throttle-group objects and the throttle driver */
+json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args);
+json_object *throttle_open(sim *s, json_object *opts, const char *name, sim_node **out);
+void throttle_intercept(sim *s, sim_node *n, uint64_t bytes, bool is_write);
+void throttle_groups_free(sim *s);
 
 /* pve_backup.c */
 json_object *qmp_backup(sim *s, json_object *args);
@@ -279,6 +376,12 @@ void pve_free(sim *s);
 uint8_t pve_ram_byte(uint64_t off);
 /* For tests: the seed the backup uuids derive from. */
 void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed);
+
+/* tools.c: one qemu-io command on node n, its output to out */
+void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
+                    FILE *out);
+/* nbd.c: the errno an NBD client sees for a server-side errno */
+int nbd_wire_errno(int err);
 
 /* qmp.c */
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);
