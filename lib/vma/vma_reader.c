@@ -33,8 +33,7 @@ typedef struct vma_rdev {
 typedef struct pending_write {
     vma_rdev *dev;
     uint64_t offset;
-    const uint8_t *data;      /* from memory, or ... */
-    int64_t src;              /* ... from this offset of the archive file (>= 0) */
+    const uint8_t *data;
     size_t len;
 } pending_write;
 
@@ -66,12 +65,6 @@ struct vma_reader {
     uint64_t extents;
     bool restored;
     pending_write pending;
-    /* A plain archive file restored to targets: data blocks go from the
-     * archive to the targets with copy_file_range (in the kernel, as cp
-     * does) instead of through the extent buffer. */
-    bool copy_mode;
-    int64_t src_delta;        /* file offset - archive byte offset */
-    uint64_t src_size;
 
     vma_progress_fn progress;
     void *progress_opaque;
@@ -613,89 +606,28 @@ static int pwrite_all(vma_rdev *d, const uint8_t *data, size_t len, uint64_t off
     return 0;
 }
 
-/* Copy len bytes at archive file offset src to the target: in the kernel
- * when the file systems allow it, else through the (unused) data part of
- * the extent buffer. */
-static int copy_range(vma_reader *r, vma_rdev *d, int64_t src, uint64_t offset,
-                      size_t len, vma_error *err)
-{
-    loff_t in = src, out = (loff_t)offset;
-
-    while (len > 0) {
-        ssize_t n = copy_file_range(r->fd, &in, d->fd, &out, len, 0);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-                      errno == EOPNOTSUPP || errno == EBADF)) {
-            /* Not between these two: bounce through memory. */
-            uint8_t *buf = r->extent + VMA_EXTENT_HEADER_SIZE;
-            size_t cap = VMA_MAX_EXTENT_SIZE - VMA_EXTENT_HEADER_SIZE;
-
-            while (len > 0) {
-                size_t take = len < cap ? len : cap;
-                ssize_t got = pread(r->fd, buf, take, in);
-                int ret;
-
-                if (got < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (got <= 0) {
-                    return vma_fail(err, got < 0 ? -errno : -EIO, "reading the archive "
-                                    "at byte %lld failed: %s", (long long)in,
-                                    got < 0 ? strerror(errno) : "it shrank");
-                }
-                if ((ret = pwrite_all(d, buf, (size_t)got, (uint64_t)out, err)) < 0) {
-                    return ret;
-                }
-                in += got;
-                out += got;
-                len -= (size_t)got;
-            }
-            return 0;
-        }
-        if (n < 0) {
-            return vma_fail(err, -errno, "writing device '%s' at offset %llu failed: %s",
-                            d->info.name, (unsigned long long)out, strerror(errno));
-        }
-        if (n == 0) {
-            return vma_fail(err, -EIO, "reading the archive at byte %lld failed: it "
-                            "shrank", (long long)in);
-        }
-        len -= (size_t)n;
-        if (d->throttle) {
-            throttle_account(d->throttle, (uint64_t)n);
-        }
-    }
-    return 0;
-}
-
 static int flush_pending(vma_reader *r, vma_error *err)
 {
     pending_write *p = &r->pending;
     int ret = 0;
 
     if (p->len) {
-        ret = p->src >= 0 ? copy_range(r, p->dev, p->src, p->offset, p->len, err)
-                          : pwrite_all(p->dev, p->data, p->len, p->offset, err);
+        ret = pwrite_all(p->dev, p->data, p->len, p->offset, err);
     }
     p->len = 0;
     return ret;
 }
 
-/* Queue a target write from memory (data) or from the archive file (src >=
- * 0), merging it with the previous one when both the target range and the
- * source range continue it. */
-static int queue_write_from(vma_reader *r, vma_rdev *d, uint64_t offset,
-                            const uint8_t *data, int64_t src, size_t len, vma_error *err)
+/* Queue a target write, merging it with the previous one when both the file
+ * range and the buffer range continue it. */
+static int queue_write(vma_reader *r, vma_rdev *d, uint64_t offset,
+                       const uint8_t *data, size_t len, vma_error *err)
 {
     pending_write *p = &r->pending;
     int ret;
 
     if (p->len && p->dev == d && p->offset + p->len == offset &&
-        (src >= 0 ? p->src >= 0 && p->src + (int64_t)p->len == src
-                  : p->src < 0 && p->data + p->len == data)) {
+        p->data + p->len == data) {
         p->len += len;
         return 0;
     }
@@ -705,15 +637,8 @@ static int queue_write_from(vma_reader *r, vma_rdev *d, uint64_t offset,
     p->dev = d;
     p->offset = offset;
     p->data = data;
-    p->src = src;
     p->len = len;
     return 0;
-}
-
-static int queue_write(vma_reader *r, vma_rdev *d, uint64_t offset,
-                       const uint8_t *data, size_t len, vma_error *err)
-{
-    return queue_write_from(r, d, offset, data, -1, len, err);
 }
 
 static unsigned popcount16(uint16_t v)
@@ -794,9 +719,6 @@ static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
 {
     const uint8_t *e = r->extent;
     const uint8_t *data = e + VMA_EXTENT_HEADER_SIZE;
-    /* In copy mode the data is still in the archive file, from here. */
-    int64_t src = r->copy_mode ? (int64_t)(at + VMA_EXTENT_HEADER_SIZE) + r->src_delta
-                               : -1;
     unsigned long long no = (unsigned long long)r->extents;
     unsigned long long off = (unsigned long long)at;
     int ret;
@@ -855,14 +777,10 @@ static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
 
             if (mask & (1u << b)) {
                 if (len && d->fd >= 0 &&
-                    (ret = queue_write_from(r, d, pos, src >= 0 ? NULL : data, src, len,
-                                            err)) < 0) {
+                    (ret = queue_write(r, d, pos, data, len, err)) < 0) {
                     return ret;
                 }
                 data += VMA_BLOCK_SIZE;
-                if (src >= 0) {
-                    src += VMA_BLOCK_SIZE;
-                }
             } else {
                 d->zero_bytes += len;
                 if (mask) {
@@ -942,27 +860,6 @@ int vma_reader_restore(vma_reader *r, vma_error *err)
     return ret;
 }
 
-/* Copy mode for a plain, seekable archive file restored to at least one
- * target (verify keeps reading every byte). */
-static void setup_copy_mode(vma_reader *r)
-{
-    struct stat st;
-    off_t pos;
-    bool targets = false;
-
-    for (unsigned id = 1; id < 255; id++) {
-        targets |= r->devs[id].fd >= 0;
-    }
-    if (!targets || r->decomp || r->peek_pos < r->peek_len || r->fd < 0 ||
-        fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        (pos = lseek(r->fd, 0, SEEK_CUR)) < 0) {
-        return;
-    }
-    r->copy_mode = true;
-    r->src_delta = (int64_t)pos - (int64_t)r->bytes_read;
-    r->src_size = (uint64_t)st.st_size;
-}
-
 static int restore_extents(vma_reader *r, vma_error *err)
 {
     int ret;
@@ -975,7 +872,6 @@ static int restore_extents(vma_reader *r, vma_error *err)
     if (!r->extent) {
         return vma_fail(err, -ENOMEM, "out of memory for the extent buffer");
     }
-    setup_copy_mode(r);
     for (;;) {
         uint64_t at = r->bytes_read;
         unsigned blocks = 0;
@@ -999,21 +895,7 @@ static int restore_extents(vma_reader *r, vma_error *err)
             return ret;
         }
         data_len = (size_t)blocks * VMA_BLOCK_SIZE;
-        if (r->copy_mode) {
-            /* Only check that the data is there; it is copied file to
-             * file, and the read position skips it. */
-            uint64_t data_at = at + VMA_EXTENT_HEADER_SIZE + (uint64_t)r->src_delta;
-
-            n = data_at >= r->src_size ? 0
-                : (ssize_t)(r->src_size - data_at < data_len ? r->src_size - data_at
-                                                             : data_len);
-            if ((size_t)n == data_len &&
-                lseek(r->fd, (off_t)data_len, SEEK_CUR) < 0) {
-                n = -errno;
-            }
-        } else {
-            n = reader_read(r, r->extent + VMA_EXTENT_HEADER_SIZE, data_len);
-        }
+        n = reader_read(r, r->extent + VMA_EXTENT_HEADER_SIZE, data_len);
         if (n < 0) {
             return vma_fail(err, (int)n, "reading extent #%llu at byte offset %llu "
                             "failed: %s", (unsigned long long)r->extents,
