@@ -311,6 +311,26 @@ static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char *
     return rc;
 }
 
+/* The images are real files in the driver's test directory, on this
+ * machine: flip the byte in place. */
+static int q_file_xor(bs_backend *b, const char *path, uint64_t off, uint8_t mask, char **err)
+{
+    (void)b;
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    int ok = fd >= 0 && pread(fd, &c, 1, (off_t)off) == 1;
+    if (ok) {
+        c ^= mask;
+        ok = pwrite(fd, &c, 1, (off_t)off) == 1;
+    }
+    if (!ok)
+        set_err(err, "cannot change byte %llu of %s: %s", (unsigned long long)off, path,
+                strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : -1;
+}
+
 static int q_shutdown(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("shutdown"), T_SHUTDOWN, err);
@@ -517,6 +537,7 @@ static const bs_backend_ops qemu_ops = {
     .launch = q_launch,
     .launch_args = q_launch_args,
     .img_run = q_img_run,
+    .file_xor = q_file_xor,
     .shutdown = q_shutdown,
     .qmp = q_qmp,
     .next_event = q_next_event,

@@ -841,6 +841,9 @@ static const cmd_spec cmds[] = {
     { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt options" },
     { "qemu_img", C_QEMU_IMG, 1, -1, "" },
     { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
+    { "img_info_log", C_IMG_INFO_LOG, 1, 1, "extra check" },
+    { "file_xor", C_FILE_XOR, 3, 3, "" },
+    { "qemu_io_log", C_QEMU_IO_LOG, 2, -1, "fmt" },
     { "launch", C_LAUNCH, 0, 0, "drives args" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "indent" },
@@ -878,6 +881,7 @@ static const cmd_spec cmds[] = {
     { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
     { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
     { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
+    { "events_pending", C_EVENTS_PENDING, 1, 1, "" },
     /* silent asserts, the VM's log */
     { "assert", C_ASSERT, 2, 2, "" },
     { "vm_log", C_VM_LOG, 1, 1, "" },
@@ -971,6 +975,9 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
         pos++;
         npos--;
         break;
+    case C_EVENTS_PENDING:
+        want_word(p, pos[0], "a variable name (without '$')");
+        return;
     case C_QMP_GET:
     case C_EVENT_GET:
         if (want_word(p, pos[0], "a variable name (without '$')") < 0)

@@ -14,6 +14,7 @@
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
 #include "sim/blk.h"
+#include "sim/qcow2_bitmap.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -37,6 +38,11 @@ static void machine_reset(sim *s)
     for (sim_node *n = s->nodes; n; n = n->next) {
         persist_store(n);
     }
+    /* stored once, as a close does: node_remove below must not store again
+     * (nor look at file children it has freed by then) */
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        n->read_only = true;
+    }
     nbd_stop_all(s);
     iothread_free_all(s);
     pve_free(s);
@@ -55,6 +61,7 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    s->vm_stopped = false;
     free(s->vm_log);            /* a new QEMU process, a new log */
     s->vm_log = NULL;
     return 0;
@@ -154,6 +161,22 @@ static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, c
     return sim_img_run(to_sim(b), argv, argc, out, errout);
 }
 
+static int sim_file_xor(bs_backend *b, const char *path, uint64_t off, uint8_t mask, char **err)
+{
+    sim_file *f = fs_lookup(to_sim(b), path);
+    if (!f) {
+        *err = xasprintf("%s: No such file or directory", path);
+        return -1;
+    }
+    if (off >= f->data.size) {
+        *err = xasprintf("%s: offset %llu is past the end of the file", path,
+                         (unsigned long long)off);
+        return -1;
+    }
+    q2_file_xor(f, off, mask);
+    return 0;
+}
+
 static int sim_shutdown(bs_backend *b, char **err)
 {
     sim *s = to_sim(b);
@@ -188,7 +211,8 @@ static struct json_object *sim_next_event(bs_backend *b, double timeout_s, char 
     sim *s = to_sim(b);
     *err = NULL;
     while (!s->ev_head) {
-        if (!jobs_tick(s)) {
+        /* no time to wait: only what has happened already */
+        if (timeout_s <= 0 || !jobs_tick(s)) {
             return NULL;
         }
     }
@@ -512,6 +536,7 @@ static const bs_backend_ops sim_ops = {
     .launch = sim_launch,
     .launch_args = sim_launch_args,
     .img_run = sim_img_run_op,
+    .file_xor = sim_file_xor,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,

@@ -113,7 +113,7 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
     q->nclusters = (size + cluster_size - 1) / cluster_size;
     q->l2 = l2_alloc(q->nclusters);
     uint64_t per_table = cluster_size / 8;
-    q->l2_table = calloc(q->nclusters / per_table + 1, 1);
+    q->l2_table = calloc(q->nclusters / per_table + 1, sizeof *q->l2_table);
     /* header, refcount table, refcount block, L1 table */
     q->next_host = 4 * cluster_size;
     return q;
@@ -125,11 +125,11 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
     memcpy(l2, q->l2, (ncl < q->nclusters ? ncl : q->nclusters) * sizeof *l2);
     uint64_t per_table = q->cluster_size / 8;
     uint64_t old_tables = q->nclusters / per_table + 1, new_tables = ncl / per_table + 1;
-    uint8_t *tables = calloc(new_tables, 1);
+    uint64_t *tables = calloc(new_tables, sizeof *tables);
     if (!tables) {
         abort();
     }
-    memcpy(tables, q->l2_table, old_tables < new_tables ? old_tables : new_tables);
+    memcpy(tables, q->l2_table, (old_tables < new_tables ? old_tables : new_tables) * sizeof *tables);
     l2_free(q->l2, q->nclusters);
     free(q->l2_table);
     q->l2 = l2;

@@ -34,7 +34,9 @@ void ev_emit(sim *s, const char *name, json_object *data)
     json_object_object_add(ts, "microseconds",
                            json_object_new_int64((int64_t)(s->clock_ns % 1000000000ull / 1000)));
     json_object_object_add(ev, "event", json_object_new_string(name));
-    json_object_object_add(ev, "data", data);
+    if (data) {     /* some events (STOP, RESUME) have no data */
+        json_object_object_add(ev, "data", data);
+    }
     json_object_object_add(ev, "timestamp", ts);
     sim_event *e = calloc(1, sizeof *e);
     e->ev = ev;
@@ -70,20 +72,22 @@ void job_transition(sim *s, sim_job *j, job_status st)
 
 const char *job_type_name(sim_job *j)
 {
-    return j->type == JOB_BACKUP ? "backup" : "create";
+    return j->type == JOB_BACKUP ? "backup" : j->type == JOB_MIRROR ? "mirror" : "create";
 }
 
 uint64_t job_offset(sim_job *j)
 {
-    return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_offset(j->bk) : j->type == JOB_MIRROR ? j->mirror_done
+                                                                   : j->create_progress;
 }
 
 uint64_t job_len(sim_job *j)
 {
-    return j->bk ? cl_backup_len(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_len(j->bk) : j->type == JOB_MIRROR ? j->mirror_len
+                                                                : j->create_progress;
 }
 
-static sim_job *job_new(sim *s, const char *id, job_type type)
+sim_job *job_new(sim *s, const char *id, job_type type)
 {
     sim_job *j = calloc(1, sizeof *j);
     j->id = xstrdup(id);
@@ -101,6 +105,7 @@ static sim_job *job_new(sim *s, const char *id, job_type type)
 
 static void job_free(sim *s, sim_job *j)
 {
+    job_txn_unref(j->txn);
     sim_job **pp = &s->jobs;
     while (*pp && *pp != j) {
         pp = &(*pp)->next;
@@ -172,9 +177,8 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        blk_retarget(s, j->filter, j->source);
         device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
-        j->source->blk_name = j->filter->blk_name;
-        j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -216,7 +220,10 @@ static void backup_sync_bitmap(sim *s, sim_job *j, int ret)
 
 static void job_event_completed(sim *s, sim_job *j)
 {
-    if (j->type != JOB_BACKUP) {
+    if (j->unstarted) {
+        return;     /* "Emit events only if we actually started" */
+    }
+    if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
         return;
     }
     json_object *d = json_object_new_object();
@@ -255,7 +262,7 @@ void job_dismiss(sim *s, sim_job *j)
     job_free(s, j);
 }
 
-static void job_update_rc(sim *s, sim_job *j)
+void job_update_rc(sim *s, sim_job *j)
 {
     if (!j->ret && j->cancelled) {
         j->ret = -ECANCELED;
@@ -274,6 +281,8 @@ void job_finalize_single(sim *s, sim_job *j)
     if (j->type == JOB_BACKUP) {
         backup_sync_bitmap(s, j, j->ret ? -1 : 0);
         backup_clean(s, j);
+    } else if (j->type == JOB_MIRROR) {
+        mirror_clean(s, j);
     }
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
@@ -285,6 +294,9 @@ void job_finalize_single(sim *s, sim_job *j)
 /* The job's run returned ret (QEMU's job_completed). */
 void job_completed(sim *s, sim_job *j, int ret)
 {
+    if (j->txn && job_txn_completed(s, j, ret)) {
+        return;     /* a grouped transaction's jobs end together */
+    }
     j->finished_work = true;
     if (!j->ret) {
         j->ret = ret;
@@ -295,28 +307,47 @@ void job_completed(sim *s, sim_job *j, int ret)
         return;
     }
     job_transition(s, j, JS_WAITING);
-    job_transition(s, j, JS_PENDING);
+    job_to_pending(s, j);
     if (!j->auto_finalize) {
-        if (j->type == JOB_BACKUP) {
-            json_object *d = json_object_new_object();
-            json_object_object_add(d, "id", json_object_new_string(j->id));
-            json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
-            ev_emit(s, "BLOCK_JOB_PENDING", d);
-        }
         return;
     }
     job_finalize_single(s, j);
+}
+
+/* job_transition_to_pending: BLOCK_JOB_PENDING when it waits for
+ * job-finalize */
+void job_to_pending(sim *s, sim_job *j)
+{
+    job_transition(s, j, JS_PENDING);
+    if (!j->auto_finalize && (j->type == JOB_BACKUP || j->type == JOB_MIRROR)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "id", json_object_new_string(j->id));
+        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        ev_emit(s, "BLOCK_JOB_PENDING", d);
+    }
 }
 
 /* ---- ticking --------------------------------------------------------------- */
 
 static int create_run(sim *s, sim_job *j);
 
-static bool job_tick(sim *s, sim_job *j)
+bool job_tick(sim *s, sim_job *j)
 {
+    if (j->type == JOB_MIRROR) {
+        return job_speed_step(s, j, mirror_step);
+    }
     if (j->status != JS_RUNNING || j->finished_work) {
         return false;
     }
+    if (j->type == JOB_BACKUP) {
+        return job_speed_step(s, j, backup_step);
+    }
+    return backup_step(s, j);
+}
+
+/* One unit of a job's own work (QEMU: its coroutine between two yields). */
+bool backup_step(sim *s, sim_job *j)
+{
     if (j->type == JOB_CREATE) {
         int r = create_run(s, j);
         job_completed(s, j, r);
@@ -336,6 +367,9 @@ static bool job_tick(sim *s, sim_job *j)
         job_completed(s, j, -ECANCELED);
         return true;
     case CL_STEP_FAILED:
+        if (fail.ret == BD_SUSPENDED) {
+            return false;   /* held at a blkdebug breakpoint: no progress yet */
+        }
         if (!backup_copy_error(s, j, &fail)) {
             job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
         }
@@ -356,7 +390,8 @@ bool jobs_tick(sim *s)
             break;
         }
     }
-    return any;
+    /* only rate-limited jobs wait: sleep until the first may go on */
+    return any || job_speed_sleep(s);
 }
 
 void jobs_free_all(sim *s)
@@ -443,13 +478,13 @@ static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
     return NULL;
 }
 
-static json_object *op_blocked(sim_node *n)
+static json_object *op_blocked(sim *s, sim_node *n)
 {
     for (sim_node *m = n; m; m = m->file) {
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
+                             device_or_node_name(s, n), job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -535,7 +570,12 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (src == tgt) {
         return qmp_error("GenericError", "Source and target cannot be the same");
     }
-    if ((err = op_blocked(src)) || (err = op_blocked(tgt))) {
+    if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
+        /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
+        return qmp_error("GenericError", "Compression is not supported for this drive %s",
+                         blk_device_name(s, tgt));
+    }
+    if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
         return err;
     }
     if (max_workers < 1 || max_workers > 2147483647) {
@@ -574,7 +614,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (!job_id) {
         /* block_job_create: the id defaults to the device name (the
          * source's BlockBackend), "" for a node without one */
-        job_id = src->blk_name ? src->blk_name : "";
+        job_id = blk_device_name(s, src);
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -593,6 +633,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     }
 
     sim_job *j = job_new(s, job_id, JOB_BACKUP);
+    j->inflight = (unsigned)max_workers;
     backup_priv *priv = calloc(1, sizeof *priv);
     priv->ctx = bk_ctx_for(s, j);
     j->speed = speed;
@@ -645,8 +686,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     /* bdrv_cbw_append: the filter takes the source's place under its
      * BlockBackend, so the device name finds the filter meanwhile, and
      * the guest's devices write through it */
-    filter->blk_name = src->blk_name;
-    src->blk_name = NULL;
+    blk_retarget(s, src, filter);
     device_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
@@ -655,6 +695,10 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     tgt->busy_job = j;
 
     job_transition(s, j, JS_CREATED);
+    if (s->defer_job_start) {
+        j->unstarted = true;    /* a transaction starts it at commit (job_txn.c) */
+        return qmp_ok();
+    }
     job_transition(s, j, JS_RUNNING);
     /* blockdev-backup ends its drained section with the job started: one
      * pause/resume pair, always (later drains add timing-dependent pairs,

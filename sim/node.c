@@ -13,6 +13,7 @@
 #include "sim/nbd.h"
 #include "sim/bitmap_extra.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/qcow2_meta.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -57,6 +58,7 @@ void blkdebug_event(sim *s, sim_node *n, int event)
     if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
         return;
     }
+    blkdebug_break_event(n, event);
     bool injected = false;
     int new_state = n->bd_state;
     for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
@@ -123,12 +125,6 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
-    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->blk_name && !strcmp(n->blk_name, name)) {
-            return n;
-        }
-    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -207,8 +203,8 @@ void node_remove(sim *s, sim_node *n)
             free(r);
         }
     }
+    blkdebug_breaks_free(n);
     free(n->name);
-    free(n->blk_name);
     free(n);
 }
 
@@ -448,6 +444,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
                     q2_alloc_host(n);
                 }
                 q->l2[ci] |= Q2_ZERO;
+                q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
                 data_init(&z);
@@ -467,8 +464,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
      * a new cluster outside the write keep their old contents (COW). */
     for (uint64_t ci = first; ci <= last; ci++) {
         if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = 1;
-            q2_alloc_host(n);
+            q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
+            q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
         }
         q2_kind k = q2_cluster_kind(q, ci);
         uint64_t host = q->l2[ci] & ~Q2_ZERO;
@@ -485,6 +482,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             q2_read(s, n, c_off, c_len, &old);
             data_add_zero(&old, cs - old.len);
         }
+        bool new_host = !host;
         if (!host) {
             host = q2_alloc_host(n);
             blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
@@ -504,6 +502,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         }
         data_free(&old);
         q->l2[ci] = host;
+        q2_meta_cluster_alloc(n, ci, host, new_host);
     }
     uint64_t done = 0;
     while (len) {
@@ -546,7 +545,10 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         }
         return q2_read(s, n, off, len, out);
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, IOT_READ);
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, IOT_READ);
+        }
         return r ? r : node_read_data(s, n->file, off, len, out);
     case DRV_RAW:
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
@@ -643,7 +645,10 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         r = q2_write(s, n, off, len, in);
         break;
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        }
         if (!r) {
             r = node_write_data(s, n->file, off, len, in);
         }
@@ -689,6 +694,9 @@ int node_flush(sim *s, sim_node *n)
         return 0;
     }
     blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
+    if (n->drv == DRV_QCOW2) {
+        q2_meta_flush(n);   /* qcow2_write_caches: dirty L2 tables and refcounts */
+    }
     if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
         if (n->drv == DRV_BLKDEBUG) {

@@ -259,6 +259,32 @@ static const field f_drive_backup[] = {
     { "mode", F_ENUM, false, e_newmode, NULL },
     END,
 };
+static const field f_drive_mirror[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "replaces", F_STR, false, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "granularity", F_UINT32, false, NULL, NULL },
+    { "buf-size", F_INT, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "unmap", F_BOOL, false, NULL, NULL },
+    { "copy-mode", F_STR, false, NULL, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_block_resize[] = {
+    { "device", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "size", F_INT, true, NULL, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -1048,19 +1074,8 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
         if (b->persistent && n->drv == DRV_QCOW2) {
-            /* also gone from the image */
-            sim_saved_bitmap **pp = &n->q->bitmaps;
-            while (*pp) {
-                if (!strcmp((*pp)->name, b->name)) {
-                    sim_saved_bitmap *d = *pp;
-                    *pp = d->next;
-                    free(d->name);
-                    cl_bitmap_free(d->bm);
-                    free(d);
-                } else {
-                    pp = &(*pp)->next;
-                }
-            }
+            /* also gone from the image (sim/qcow2_bitmap.c) */
+            q2_saved_remove(node_image_file(n), n->q, b->name);
         }
         bitmap_list_remove(n, b);
     } else if (!strcmp(cmd, "block-dirty-bitmap-clear")) {
@@ -1165,6 +1180,11 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
     argv[argc] = NULL;
     char *reply = xstrdup("");
     if (!argc) {
+        goto out;
+    }
+    if (!strcmp(argv[0], "break") || !strcmp(argv[0], "remove_break")) {
+        /* its error text goes to QEMU's stdout, not into the reply */
+        free(blkdebug_break_cmd(s, n, argc, argv));
         goto out;
     }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w") ||
@@ -1292,6 +1312,10 @@ static const command commands[] = {
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
     { "drive-backup", f_drive_backup },
+    { "drive-mirror", f_drive_mirror },
+    { "block_resize", f_block_resize },
+    { "stop", f_none },
+    { "cont", f_none },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1329,6 +1353,7 @@ json_object *qapi_check_command(const char *cmd, json_object *args, const char *
 
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
+    job_speed_qmp_elapsed(s);   /* rate-limited jobs go on while QMP talks */
     const command *c = commands;
     while (c->name && strcmp(c->name, cmd)) {
         c++;
@@ -1373,6 +1398,18 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "drive-backup")) {
         return qmp_drive_backup(s, args);
     }
+    if (!strcmp(cmd, "drive-mirror")) {
+        return qmp_drive_mirror(s, args);
+    }
+    if (!strcmp(cmd, "stop")) {
+        return qmp_stop(s);     /* sim/runstate.c */
+    }
+    if (!strcmp(cmd, "cont")) {
+        return qmp_cont(s);
+    }
+    if (!strcmp(cmd, "block_resize")) {
+        return qmp_block_resize(s, args);   /* sim/resize.c */
+    }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);
     }
@@ -1394,14 +1431,14 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
         return qmp_bitmap_simple(s, cmd, args);
     }
-    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
-        if (!strcmp(cmd, "block-job-complete")) {
-            /* commit jobs live apart (sim/commit.c) until they are sim_jobs */
-            json_object *r = commit_complete(s, jstr(args, "device"));
-            if (r) {
-                return r;
-            }
+    if (!strcmp(cmd, "block-job-complete") || !strcmp(cmd, "job-complete")) {
+        /* a block-commit job (sim/commit.c) */
+        json_object *r = commit_complete(s, jstr(args, cmd[0] == 'b' ? "device" : "id"));
+        if (r) {
+            return r;
         }
+    }
+    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
         return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {

@@ -69,6 +69,8 @@ size_t store_extent_count(const sim_store *s);
 typedef struct sim_saved_bitmap {
     char *name;
     cl_bitmap *bm;
+    uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
+    uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
     struct sim_saved_bitmap *next;
 } sim_saved_bitmap;
 
@@ -77,11 +79,14 @@ typedef struct sim_qcow2 {
     uint64_t cluster_size;
     uint64_t nclusters;
     uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
-    uint8_t *l2_table;      /* per L2 table: has its host cluster */
+    uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
+                             * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
+    bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
     sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
+    uint64_t bm_dir_offset, bm_dir_size;    /* the bitmap directory, 0 when none */
 } sim_qcow2;
 
 typedef struct sim_file {
@@ -155,7 +160,8 @@ typedef struct sim_node {
     sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
-    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
+    struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
+    bool bd_suspended;          /* the next request waits at a breakpoint */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -166,7 +172,7 @@ typedef enum {
     JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
 } job_status;
 
-typedef enum { JOB_BACKUP, JOB_CREATE } job_type;
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR } job_type;
 
 struct sim_job {
     char *id;
@@ -195,6 +201,13 @@ struct sim_job {
     bool force_cancel;
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
+    struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
+    bool unstarted;             /* made by a transaction's prepare, not started yet */
+    unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
+    uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
+    /* drive-mirror (mirror.c) */
+    uint64_t mirror_done, mirror_len, mirror_chunk;
+    bool should_complete;
     struct sim_job *next;       /* creation order */
 };
 
@@ -220,6 +233,7 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
+    bool vm_stopped;            /* QMP stop (runstate.c) */
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
@@ -230,6 +244,7 @@ typedef struct sim {
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
     void *commit_jobs;          /* block-commit jobs, sim/commit.c */
     struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
@@ -303,6 +318,25 @@ void job_transition(sim *s, sim_job *j, job_status st);
 void job_completed(sim *s, sim_job *j, int ret);
 void job_finalize_single(sim *s, sim_job *j);
 void job_dismiss(sim *s, sim_job *j);
+void job_update_rc(sim *s, sim_job *j);
+
+/* job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) */
+typedef struct sim_txn sim_txn;
+sim_txn *job_txn_new(void);
+void job_txn_add(sim_txn *t, sim_job *j);       /* takes a reference */
+void job_txn_unref(sim_txn *t);
+/* job_completed of a job in a transaction: true when handled here */
+bool job_txn_completed(sim *s, sim_job *j, int ret);
+/* job-finalize of a job in a group finalizes the group; a cancel of a
+ * waiting or pending one aborts it */
+void job_txn_finalize(sim *s, sim_job *j);
+void job_txn_abort(sim *s, sim_job *j);
+/* A transaction's jobs: job_start at commit (running, then paused by the
+ * drained section), resumed when clean ends that section; a job never
+ * started ends with no BLOCK_JOB_* event (job_finalize_single_locked). */
+void job_start_deferred(sim *s, sim_job *j);
+void job_resume_deferred(sim *s, sim_job *j);
+void job_cancel_unstarted(sim *s, sim_job *j);
 const char *job_type_name(sim_job *j);
 uint64_t job_offset(sim_job *j);
 uint64_t job_len(sim_job *j);
@@ -313,11 +347,44 @@ json_object *qmp_query_block_jobs(sim *s);
 void job_pause(sim *s, sim_job *j);
 void job_resume(sim *s, sim_job *j);
 
+/* job.c: one unit of a backup or create job's work; one tick of a job */
+bool backup_step(sim *s, sim_job *j);
+bool job_tick(sim *s, sim_job *j);
+sim_job *job_new(sim *s, const char *id, job_type type);
+
+/* job.c: job_transition_to_pending */
+void job_to_pending(sim *s, sim_job *j);
+
+/* job_speed.c: rate-limited jobs (speed > 0) on the virtual clock */
+bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
+bool job_speed_sleep(sim *s);
+void job_speed_qmp_elapsed(sim *s);
+
+/* mirror.c: drive-mirror, as far as iotest 219 needs it */
+json_object *qmp_drive_mirror(sim *s, json_object *args);
+bool mirror_step(sim *s, sim_job *j);
+void mirror_clean(sim *s, sim_job *j);
+json_object *mirror_complete(sim *s, sim_job *j);
+
+/* blkdebug_break.c: breakpoints; a request held at one fails with this */
+#define BD_SUSPENDED (-EINPROGRESS)
+void blkdebug_break_event(sim_node *n, int event);
+int blkdebug_break_check(sim_node *n);
+void blkdebug_breaks_free(sim_node *n);
+char *blkdebug_break_cmd(sim *s, sim_node *n, int argc, char **argv);
+
+/* runstate.c: QMP stop / cont */
+json_object *qmp_stop(sim *s);
+json_object *qmp_cont(sim *s);
+
 /* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
 char *hmp_drive_add(sim *s, const char *args);
 
 /* drive_backup.c */
 json_object *qmp_drive_backup(sim *s, json_object *args);
+/* bdrv_img_create for drive-backup and drive-mirror targets */
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size);
 
 /* backup_error.c: on-source-error / on-target-error */
 int backup_onerr_parse(const char *name);

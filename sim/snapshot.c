@@ -122,6 +122,10 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
         if (snap_name && blk_lookup_bs(s, snap_name)) {
             return qmp_error("GenericError", "New overlay node-name already in use");
         }
+        if (!strcmp(format, "raw") && strcmp(mode, "existing")) {
+            /* bdrv_img_create with a backing file */
+            return qmp_error("GenericError", "Backing file not supported for file format 'raw'");
+        }
         if (strcmp(format, "qcow2")) {
             return qmp_error("GenericError", "the simulator models qcow2 overlays only");
         }
