@@ -1148,6 +1148,12 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
                               n->name, n->name, who->name, n->name, role);
             goto out;
         }
+        if (n->read_only) {
+            /* qemu-io's block backend asks for write permission (measured) */
+            free(reply);
+            reply = xasprintf("Block node is read-only\r\n");
+            goto out;
+        }
         uint8_t *buf = NULL;
         if (!zero) {
             buf = malloc((size_t)len ? (size_t)len : 1);
