@@ -5,7 +5,9 @@
  * tools/qemu_driver.py, three identical runs each):
  * two backup jobs at once, qemu-io's default pattern, HMP's command-name
  * check, the largest bitmap granularity, raw offsets at the file's end,
- * x-perf max-chunk at the cluster size, and writes to read-only nodes.
+ * x-perf max-chunk at the cluster size, writes to read-only nodes, a raw
+ * node above a backup's source, the default granularity's clamps, and
+ * injected errnos other than EIO.
  */
 #include "sim/tests/sim_test.h"
 
@@ -182,6 +184,86 @@ static void test_read_only_node(void **state)
     vm_free(b);
 }
 
+/* A raw node stacked on the source before a backup starts reaches it
+ * through the backup's filter from then on (QEMU's bdrv_replace_node), so
+ * its writes are copied before: QEMU 7.2 counted both 64 KiB writes below
+ * in the sync=none job's progress, and the target holds the old data. */
+static void test_raw_parent_through_filter(void **state)
+{
+    bs_backend *b = vm_new();
+    add_drive(b, "a", A, 4 * MiB);
+    make_target(b, "ta", "/tmp/blocksim/1000-ta", 4 * MiB);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"raw\", \"node-name\": \"r\", \"file\": \"a\"}");
+    assert_string_equal(hmp(b, "r", "write -P 0x11 128k 64k"), "");
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"a\", \"target\": \"ta\", \"sync\": \"none\", "
+           "\"job-id\": \"k\", \"filter-node-name\": \"top\"}");
+    drain_events(b);
+    assert_string_equal(hmp(b, "top", "write -P 0x22 0 64k"), "");
+    assert_string_equal(hmp(b, "r", "write -P 0x22 128k 64k"), "");
+    json_object *r = qmp(b, "query-jobs", NULL);
+    assert_non_null(strstr(json_object_to_json_string(r), "\"current-progress\": 131072"));
+    json_object_put(r);
+    QMP_OK(b, "block-job-cancel", "{\"device\": \"k\"}");
+    drain_events(b);
+    /* the job is gone: r writes straight to a again, nothing is copied */
+    assert_string_equal(hmp(b, "r", "write -P 0x33 256k 64k"), "");
+    assert_string_equal(hmp(b, "ta", "read -P 0x11 128k 64k"), "");
+    assert_string_equal(hmp(b, "ta", "read -P 0 256k 64k"), "");
+    assert_string_equal(hmp(b, "a", "read -P 0x33 256k 64k"), "");
+    vm_free(b);
+}
+
+/* Without a granularity a bitmap takes the qcow2 cluster size clamped to
+ * [4 KiB, 64 KiB] (QEMU 7.2: 512 B clusters give 4096, 128 KiB give 65536). */
+static void test_default_granularity_clamps(void **state)
+{
+    static const struct { unsigned cluster; const char *want; } c[] = {
+        { 512, "b:0:rec" }, { 131072, "b:0:rec" }, { 8192, "b:0:rec" },
+    };
+    static const unsigned want_gran[] = { 4096, 65536, 8192 };
+    for (size_t i = 0; i < 3; i++) {
+        bs_backend *b = vm_new();
+        QMP_OK(b, "blockdev-create", "{\"job-id\": \"f\", \"options\": {\"driver\": \"file\", "
+               "\"filename\": \"" A "\", \"size\": 0}}");
+        drain_events(b);
+        QMP_OK(b, "job-dismiss", "{\"id\": \"f\"}");
+        QMP_OK(b, "blockdev-add", "{\"driver\": \"file\", \"node-name\": \"f\", "
+               "\"filename\": \"" A "\"}");
+        QMP_OK(b, "blockdev-create", "{\"job-id\": \"q\", \"options\": {\"driver\": \"qcow2\", "
+               "\"file\": \"f\", \"size\": 1048576, \"cluster-size\": %u}}", c[i].cluster);
+        drain_events(b);
+        QMP_OK(b, "job-dismiss", "{\"id\": \"q\"}");
+        QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"n\", \"file\": \"f\"}");
+        QMP_OK(b, "block-dirty-bitmap-add", "{\"node\": \"n\", \"name\": \"b\"}");
+        assert_string_equal(bitmaps_of(b, "n"), c[i].want);
+        assert_string_equal(hmp(b, "n", "write 0 512"), "");
+        char want[64];
+        snprintf(want, sizeof want, "b:%u:rec", want_gran[i]);   /* one bit dirty */
+        assert_string_equal(bitmaps_of(b, "n"), want);
+        vm_free(b);
+    }
+}
+
+/* An injected errno other than EIO reaches the job's error as its text. */
+static void test_injected_errno(void **state)
+{
+    bs_backend *b = vm_new();
+    img_create(b, A, 4 * MiB);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"a\", \"file\": "
+           "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": \"" A "\"}, "
+           "\"inject-error\": [{\"event\": \"read_aio\", \"errno\": 28, \"once\": true}]}}");
+    assert_string_equal(hmp(b, "a", "write 0 1M"), "");
+    make_target(b, "ta", "/tmp/blocksim/1000-ta", 4 * MiB);
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"a\", \"target\": \"ta\", \"sync\": \"full\", "
+           "\"job-id\": \"j\"}");
+    assert_string_equal(wait_event(b, "BLOCK_JOB_ERROR"),
+                        "{\"action\":\"report\",\"device\":\"j\",\"operation\":\"read\"}");
+    const char *done = wait_event(b, "BLOCK_JOB_COMPLETED");
+    assert_non_null(strstr(done, "\"error\":\"No space left on device\""));
+    drain_events(b);
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +275,9 @@ int main(void)
         cmocka_unit_test(test_raw_offset_at_file_end),
         cmocka_unit_test(test_max_chunk_at_cluster_size),
         cmocka_unit_test(test_read_only_node),
+        cmocka_unit_test(test_raw_parent_through_filter),
+        cmocka_unit_test(test_default_granularity_clamps),
+        cmocka_unit_test(test_injected_errno),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
