@@ -580,6 +580,16 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
             return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
         }
         for (sim_node *p = s->nodes; parent_drv && p; p = p->next) {
+            if (p->file == c && p->drv == DRV_CBW && !strcmp(parent_drv, "qcow2")) {
+                /* a copy-before-write filter with no writer above it needs
+                 * nothing of its child: only the new node's needs clash
+                 * (measured) */
+                return qmp_error("GenericError",
+                                 "Permission conflict on node '%s': permissions 'write, resize' are "
+                                 "both required by node '%s' (uses node '%s' as 'file' child) and "
+                                 "unshared by node '%s' (uses node '%s' as 'file' child).",
+                                 c->name, parent_name ? parent_name : "", c->name, p->name, c->name);
+            }
             if (p->file == c && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) &&
                 !strcmp(parent_drv, "qcow2")) {
                 return qmp_error("GenericError",
@@ -1066,6 +1076,27 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
     return false;
 }
 
+/* Who forbids the write that filters pass down from n: a filter (raw,
+ * blkdebug, copy-before-write) asks its child for write, which another
+ * parent of that child may unshare. *req is the filter asking, *c the
+ * child, *who the parent that unshares. */
+static bool write_unshared_below(sim *s, sim_node *n, sim_node **req, sim_node **c,
+                                 sim_node **who)
+{
+    for (sim_node *prev = n; prev->file && (prev->drv == DRV_RAW || prev->drv == DRV_BLKDEBUG ||
+                                            prev->drv == DRV_CBW); prev = prev->file) {
+        for (sim_node *p = s->nodes; p; p = p->next) {
+            if (p != prev && p->file == prev->file && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW)) {
+                *req = prev;
+                *c = prev->file;
+                *who = p;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* qemu-io's cvtnum: a number with an optional binary suffix. */
 static int64_t cvtnum(const char *str)
 {
@@ -1146,6 +1177,16 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
                               "required by an unnamed block device (uses node '%s' as 'root' "
                               "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
                               n->name, n->name, who->name, n->name, role);
+            goto out;
+        }
+        sim_node *req, *child;
+        if (write_unshared_below(s, n, &req, &child, &who)) {
+            free(reply);
+            reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                              "required by node '%s' (uses node '%s' as '%s' child) and unshared "
+                              "by node '%s' (uses node '%s' as 'file' child).\r\n",
+                              child->name, req->name, child->name,
+                              req->drv == DRV_BLKDEBUG ? "image" : "file", who->name, child->name);
             goto out;
         }
         if (n->read_only) {

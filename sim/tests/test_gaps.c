@@ -6,7 +6,8 @@
  * two backup jobs at once, qemu-io's default pattern, HMP's command-name
  * check, the largest bitmap granularity, raw offsets at the file's end,
  * x-perf max-chunk at the cluster size, writes to read-only nodes, a raw
- * node above a backup's source, the default granularity's clamps, and
+ * node above a backup's source, conflicts with the backup's filter, the
+ * default granularity's clamps, and
  * injected errnos other than EIO.
  */
 #include "sim/tests/sim_test.h"
@@ -213,6 +214,34 @@ static void test_raw_parent_through_filter(void **state)
     vm_free(b);
 }
 
+/* Nodes added above a source after its backup's filter: the filter
+ * unshares write and resize on the source, so a qcow2 node cannot open it
+ * and a raw node's writes are refused (QEMU 7.2's messages). */
+static void test_conflicts_with_cbw_parent(void **state)
+{
+    bs_backend *b = vm_new();
+    add_drive(b, "a", A, 4 * MiB);
+    make_target(b, "ta", "/tmp/blocksim/1000-ta", 4 * MiB);
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"a\", \"target\": \"ta\", \"sync\": \"none\", "
+           "\"job-id\": \"k\", \"filter-node-name\": \"top\"}");
+    drain_events(b);
+    QMP_ERR(b, "Permission conflict on node 'a': permissions 'write, resize' are both required by "
+            "node 'q2' (uses node 'a' as 'file' child) and unshared by node 'top' (uses node 'a' "
+            "as 'file' child).", "blockdev-add",
+            "{\"driver\": \"qcow2\", \"node-name\": \"q2\", \"file\": \"a\"}");
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"raw\", \"node-name\": \"r2\", \"file\": \"a\"}");
+    assert_string_equal(hmp(b, "r2", "write 0 64k"),
+                        "Permission conflict on node 'a': permissions 'write' are both required by "
+                        "node 'r2' (uses node 'a' as 'file' child) and unshared by node 'top' (uses "
+                        "node 'a' as 'file' child).\r\n");
+    assert_string_equal(hmp(b, "r2", "read 0 64k"), "");
+    QMP_OK(b, "block-job-cancel", "{\"device\": \"k\"}");
+    drain_events(b);
+    /* with the filter gone, r2 may write */
+    assert_string_equal(hmp(b, "r2", "write 0 64k"), "");
+    vm_free(b);
+}
+
 /* Without a granularity a bitmap takes the qcow2 cluster size clamped to
  * [4 KiB, 64 KiB] (QEMU 7.2: 512 B clusters give 4096, 128 KiB give 65536). */
 static void test_default_granularity_clamps(void **state)
@@ -276,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_max_chunk_at_cluster_size),
         cmocka_unit_test(test_read_only_node),
         cmocka_unit_test(test_raw_parent_through_filter),
+        cmocka_unit_test(test_conflicts_with_cbw_parent),
         cmocka_unit_test(test_default_granularity_clamps),
         cmocka_unit_test(test_injected_errno),
     };
