@@ -6,7 +6,9 @@
 #
 #   make              build everything (libraries, programs, unit tests)
 #   make check        unit tests, then the conformance run
-#   make conformance  replay every case in cases/ against golden/
+#   make unit         the unit tests only
+#   make conformance  replay every case in cases/ against golden/ (only that:
+#                     CONFORMANCE_JOBS processes at a time)
 #   make coverage     lcov HTML under build/coverage/, one summary line per directory
 #   make memcheck     unit tests and conformance under valgrind (any error or leak fails)
 #   make bench        benchmarks, each printing ratios against an in-run baseline
@@ -106,7 +108,13 @@ unit: $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $(TEST_WRAPPER) $$t || fail=1; done; exit $$fail
 
 check: unit conformance $(CHECK_EXTRA)
-conformance $(CHECK_EXTRA): | unit
+# Within make check (or make unit conformance) the unit tests come first;
+# make conformance alone
+# replays the cases and nothing else.
+ifneq ($(filter check memcheck unit,$(MAKECMDGOALS)),)
+conformance: | unit
+endif
+$(CHECK_EXTRA): | unit
 
 memcheck:
 	$(MAKE) unit conformance \

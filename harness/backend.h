@@ -71,6 +71,12 @@ typedef struct bs_backend_ops {
      * [, offset]}]. NULL and *err: what qemu-img printed on failure. */
     struct json_object *(*img_map)(bs_backend *b, const char *image, const char *context,
                                    char **err);
+
+    /* Serve the VM's sockets (its NBD server) for up to timeout_ms while a
+     * client program runs: accept, read requests, answer them. 0 or more
+     * when all is well, negative on failure. NULL where the VM serves by
+     * itself (a real QEMU process). */
+    int (*serve)(bs_backend *b, int timeout_ms);
 } bs_backend_ops;
 
 struct bs_backend {
@@ -79,6 +85,10 @@ struct bs_backend {
      * (iotests: TEST_DIR/PID-img). The renderer filters both. */
     const char *test_dir;
     const char *pid;
+    /* --nbd-clients real: qemu_io and img_map on an NBD URI run the real
+     * qemu-io and qemu-img against the export's socket (set by the
+     * harness after construction; the real-QEMU backend always does). */
+    int real_nbd_clients;
 };
 
 /* Constructors. */

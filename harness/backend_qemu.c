@@ -9,6 +9,7 @@
  * reaps it, and the driver gets PR_SET_PDEATHSIG(SIGTERM) so it cleans up
  * even if the harness dies first.
  */
+#include "harness/real_clients.h"
 #include "harness/backend.h"
 #include "harness/backend_qemu.h"
 #include "harness/confine.h"
@@ -430,6 +431,9 @@ static const bs_backend_ops qemu_ops = {
     .img_rebase_unsafe = q_img_rebase_unsafe,
     .img_compare = q_img_compare,
     .destroy = q_destroy,
+    /* the client tools are the real programs, against QEMU's own export */
+    .qemu_io = real_qemu_io,
+    .img_map = real_img_map,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

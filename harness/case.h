@@ -72,7 +72,10 @@ typedef enum {
     /* VMA archives (cases/vma-*.case) */
     C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
     /* shell-style tests (bash iotests) */
-    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP
+    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
+    /* unittest-style checks */
+    C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
+    C_IMG_COMPARE_LOG
 } cmd_id;
 
 struct proc;
@@ -93,6 +96,7 @@ struct stmt {
     block body;                 /* S_FOR */
     cmd_id cmd;                 /* S_CMD */
     struct proc *proc;          /* S_CALL target; C_RUN_JOB pre_finalize */
+    const char *file;           /* the file it was read from (owned by the program) */
 };
 
 typedef struct proc {
@@ -101,6 +105,7 @@ typedef struct proc {
     size_t nparams;
     block body;
     int line, col;
+    const char *file;
 } proc;
 
 typedef struct program {
@@ -108,6 +113,8 @@ typedef struct program {
     block top;
     proc **procs;
     size_t nprocs;
+    char **files;               /* the case file, then every file it includes */
+    size_t nfiles;
 } program;
 
 /* How deep expressions (brackets, unary operators, chains of binary
@@ -118,6 +125,10 @@ typedef struct program {
 program *case_parse_file(const char *path, char **err);
 program *case_parse_string(const char *file, const char *text, char **err);
 void case_free(program *p);
+/* `-D NAME=VALUE`: every top-level `let NAME` (the case's own or an included
+ * file's) binds VALUE, an expression of the language, instead. -1 and *err
+ * when the definition is malformed or the case has no top-level let NAME. */
+int case_define(program *p, const char *definition, char **err);
 /* The value of arg `key` of a command statement, or NULL. */
 const arg *stmt_kwarg(const stmt *s, const char *key);
 

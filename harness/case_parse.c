@@ -33,6 +33,8 @@ typedef struct parser {
     size_t n, cap, pos;
     char *err;
     program *prog;
+    const struct parser *includer;  /* the file whose `include` this is */
+    int depth;                      /* includes above this file */
     int nest;           /* nesting constructs open around the current token */
 } parser;
 
@@ -496,7 +498,8 @@ static expr *deepen(parser *p, expr *e)
 
 static expr *parse_expr(parser *p);
 
-static const char *const functions[] = { "basename", NULL };
+static const char *const functions[] = { "basename", "dictpath", NULL };
+static const size_t function_arity[] = { 1, 2 };
 
 static expr *parse_list(parser *p, const token *open, const char *close, int object)
 {
@@ -592,8 +595,10 @@ static expr *parse_atom_inner(parser *p)
             e->line = t->line;
             e->col = t->col;
             e->name = xstrndup(t->text, strlen(t->text));
-            if (e->nitems != 1) {
-                fail(p, t->line, t->col, "%s() takes 1 argument, got %zu", t->text, e->nitems);
+            size_t want = function_arity[f - functions];
+            if (e->nitems != want) {
+                fail(p, t->line, t->col, "%s() takes %zu argument%s, got %zu", t->text, want,
+                     want == 1 ? "" : "s", e->nitems);
                 expr_free(e);
                 return NULL;
             }
@@ -834,7 +839,7 @@ static const cmd_spec cmds[] = {
     { "log", C_LOG, 1, 1, "" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
     { "launch", C_LAUNCH, 0, 0, "" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "" },
@@ -857,6 +862,14 @@ static const cmd_spec cmds[] = {
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
     { "img_map", C_IMG_MAP, 1, 1, "context" },
+    /* unittest-style checks (harness/checks.h) */
+    { "qmp_get", C_QMP_GET, 2, 3, "" },
+    { "event_get", C_EVENT_GET, 2, 2, "device" },
+    { "expect", C_EXPECT, 2, 2, "" },
+    { "expect_eq", C_EXPECT_EQ, 3, 3, "" },
+    { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
+    { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
+    { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -947,6 +960,18 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
         pos++;
         npos--;
         break;
+    case C_QMP_GET:
+    case C_EVENT_GET:
+        if (want_word(p, pos[0], "a variable name (without '$')") < 0)
+            return;
+        if (spec->id == C_EVENT_GET) {
+            pos++;
+            npos--;
+            break;
+        }
+        if (npos > 2)
+            want_expr(p, pos[2], "the command's arguments");
+        return;
     case C_QMP_LOG:
     case C_QMP_RETURN:
     case C_QMP:
@@ -1155,8 +1180,9 @@ static int parse_block_inner(parser *p, block *b, const char *opener, const toke
             }
             return 0;
         }
-        if (is_word(t, "proc")) {
-            fail(p, t->line, t->col, "procedures must be defined at top level");
+        if (is_word(t, "proc") || is_word(t, "include")) {
+            fail(p, t->line, t->col, "%s", is_word(t, "proc")
+                 ? "procedures must be defined at top level" : "include must be at top level");
             return -1;
         }
         int was_proc;
@@ -1267,11 +1293,7 @@ static stmt *parse_group(parser *p, token *t)
         s->gitems = xrealloc(s->gitems, (s->ngitems + 1) * sizeof(*s->gitems));
         s->gitems[s->ngitems++] = it;
     }
-    if (s->ngitems == 0) {
-        fail(p, t->line, t->col, "a group needs at least one write");
-        goto bad;
-    }
-    expect_eol(p);
+    expect_eol(p);      /* `group K =` with no write: an empty group */
     if (p->err)
         goto bad;
     return s;
@@ -1279,6 +1301,8 @@ bad:
     stmt_free(s);
     return NULL;
 }
+
+static int parse_include(parser *p, token *t);
 
 /* One statement, including its end of line. NULL on error, or for 'proc'
  * (stored in the program), in which case p->err stays NULL. */
@@ -1297,6 +1321,11 @@ static stmt *parse_statement_or_proc(parser *p, int *was_proc)
     if (is_word(t, "proc")) {
         *was_proc = 1;
         parse_proc(p, t);
+        return NULL;
+    }
+    if (is_word(t, "include")) {
+        *was_proc = 1;
+        parse_include(p, t);
         return NULL;
     }
     if (is_word(t, "let")) {
@@ -1392,6 +1421,7 @@ static void resolve_block(parser *p, block *b)
 {
     for (size_t i = 0; i < b->n && !p->err; i++) {
         stmt *s = b->v[i];
+        p->file = s->file;      /* errors name the file the statement came from */
         if (s->kind == S_CALL) {
             s->proc = find_proc(p->prog, s->name);
             if (!s->proc)
@@ -1435,45 +1465,79 @@ void case_free(program *prog)
     for (size_t i = 0; i < prog->nprocs; i++)
         proc_free(prog->procs[i]);
     free(prog->procs);
+    for (size_t i = 0; i < prog->nfiles; i++)
+        free(prog->files[i]);
+    free(prog->files);
     free(prog->file);
     free(prog);
 }
 
-program *case_parse_string(const char *file, const char *text, char **err)
+/* ------------------------------------------------------------------ */
+/* Files and includes                                                   */
+/* ------------------------------------------------------------------ */
+
+#define MAX_INCLUDE_DEPTH 16
+#define MAX_CASE_FILE_BYTES (16 << 20)
+
+/* Every statement of a block (recursively) came from `file`. */
+static void stamp_block(block *b, const char *file)
 {
-    parser p = { .file = file };
-    p.prog = xcalloc(1, sizeof(*p.prog));
-    p.prog->file = xstrndup(file, strlen(file));
-    lex(&p, text);
-    while (!p.err && peek(&p)->kind != T_EOF) {
-        if (peek(&p)->kind == T_NL) {
-            next(&p);
-            continue;
-        }
-        int was_proc;
-        stmt *s = parse_statement_or_proc(&p, &was_proc);
-        if (s)
-            block_add(&p.prog->top, s);
+    for (size_t i = 0; i < b->n; i++) {
+        stmt *s = b->v[i];
+        s->file = file;
+        for (size_t k = 0; k < s->nconds; k++)
+            stamp_block(&s->bodies[k], file);
+        stamp_block(&s->else_body, file);
+        stamp_block(&s->body, file);
     }
-    if (!p.err) {
-        resolve_block(&p, &p.prog->top);
-        for (size_t i = 0; i < p.prog->nprocs && !p.err; i++)
-            resolve_block(&p, &p.prog->procs[i]->body);
-    }
-    for (size_t i = 0; i < p.n; i++) {
-        free(p.t[i].text);
-        free_parts(p.t[i].parts, p.t[i].nparts);
-    }
-    free(p.t);
-    if (p.err) {
-        case_free(p.prog);
-        *err = p.err;
-        return NULL;
-    }
-    return p.prog;
 }
 
-program *case_parse_file(const char *path, char **err)
+/* The program keeps every file name its statements point to. */
+static const char *add_file(program *prog, const char *name)
+{
+    prog->files = xrealloc(prog->files, (prog->nfiles + 1) * sizeof(*prog->files));
+    prog->files[prog->nfiles] = xstrndup(name, strlen(name));
+    return prog->files[prog->nfiles++];
+}
+
+/* Lexes and parses one file's text into p->prog: its top-level statements
+ * go to the end of prog->top, its procedures to prog->procs. */
+static void parse_text(parser *p, const char *text)
+{
+    lex(p, text);
+    while (!p->err && peek(p)->kind != T_EOF) {
+        if (peek(p)->kind == T_NL) {
+            next(p);
+            continue;
+        }
+        size_t nprocs = p->prog->nprocs;
+        int was_proc;
+        stmt *s = parse_statement_or_proc(p, &was_proc);
+        if (s) {
+            block one = { &s, 1 };
+            stamp_block(&one, p->file);
+            block_add(&p->prog->top, s);
+        }
+        if (!p->err && p->prog->nprocs > nprocs) {
+            proc *pr = p->prog->procs[p->prog->nprocs - 1];
+            if (!pr->file) {
+                pr->file = p->file;
+                stamp_block(&pr->body, p->file);
+            }
+        }
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->t[i].text);
+        free_parts(p->t[i].parts, p->t[i].nparts);
+    }
+    free(p->t);
+    p->t = NULL;
+    p->n = p->cap = p->pos = 0;
+}
+
+/* A whole file, at most MAX_CASE_FILE_BYTES of text without NUL bytes.
+ * NULL and *err ("PATH: why") on failure. */
+static char *slurp_case_file(const char *path, char **err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -1484,16 +1548,166 @@ program *case_parse_file(const char *path, char **err)
     sbuf b = {0};
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && b.len <= MAX_CASE_FILE_BYTES)
         sbuf_addn(&b, buf, n);
+    int bad = ferror(f);
     fclose(f);
-    if (memchr(sbuf_str(&b), '\0', b.len)) {
+    const char *why = bad ? "cannot be read"
+                    : b.len > MAX_CASE_FILE_BYTES ? "larger than 16 MiB"
+                    : memchr(sbuf_str(&b), '\0', b.len) ? "contains a NUL byte" : NULL;
+    if (why) {
         sbuf_free(&b);
-        if (asprintf(err, "%s:1:1: error: file contains a NUL byte", path) < 0)
+        if (asprintf(err, "%s:1:1: error: file %s", path, why) < 0)
             abort();
         return NULL;
     }
-    program *prog = case_parse_string(path, sbuf_str(&b), err);
-    sbuf_free(&b);
+    return sbuf_take(&b);
+}
+
+/* `include "PATH"`: PATH relative to the including file's directory. The
+ * included file's procedures join the program and its top-level statements
+ * (parameters, groups, anything else) run where the include stands. */
+static int parse_include(parser *p, token *t)
+{
+    token *n = next(p);
+    if (n->kind != T_STR || n->nparts != 1 || n->parts[0].is_var || !n->parts[0].text[0]) {
+        fail(p, n->line, n->col, "include needs a file name as a plain string, found %s",
+             describe(n));
+        return -1;
+    }
+    if (expect_eol(p) < 0)
+        return -1;
+    const char *rel = n->parts[0].text;
+    char *path;
+    const char *slash = strrchr(p->file, '/');
+    if (rel[0] == '/' || !slash) {
+        path = xstrndup(rel, strlen(rel));
+    } else if (asprintf(&path, "%.*s/%s", (int)(slash - p->file), p->file, rel) < 0) {
+        abort();
+    }
+    if (p->depth >= MAX_INCLUDE_DEPTH) {
+        fail(p, t->line, t->col, "includes nested more than %d deep", MAX_INCLUDE_DEPTH);
+        free(path);
+        return -1;
+    }
+    /* A cycle: this file is already being read further up. */
+    char *real = realpath(path, NULL);
+    for (const parser *q = p; q && real; q = q->includer) {
+        char *qreal = realpath(q->file, NULL);
+        int same = qreal && !strcmp(qreal, real);
+        free(qreal);
+        if (same) {
+            fail(p, t->line, t->col, "include cycle: %s is already being included", path);
+            free(real);
+            free(path);
+            return -1;
+        }
+    }
+    free(real);
+    char *err = NULL;
+    char *text = slurp_case_file(path, &err);
+    if (!text) {
+        fail(p, t->line, t->col, "cannot include %s", err);
+        free(err);
+        free(path);
+        return -1;
+    }
+    parser sub = { .file = add_file(p->prog, path), .prog = p->prog, .includer = p,
+                   .depth = p->depth + 1 };
+    free(path);
+    parse_text(&sub, text);
+    free(text);
+    if (sub.err) {
+        if (asprintf(&p->err, "%s\n%s:%d:%d: note: included from here", sub.err, p->file,
+                     t->line, t->col) < 0)
+            abort();
+        free(sub.err);
+        return -1;
+    }
+    return 0;
+}
+
+program *case_parse_string(const char *file, const char *text, char **err)
+{
+    parser p = {0};
+    p.prog = xcalloc(1, sizeof(*p.prog));
+    p.prog->file = xstrndup(file, strlen(file));
+    p.file = add_file(p.prog, file);
+    parse_text(&p, text);
+    if (!p.err) {
+        resolve_block(&p, &p.prog->top);
+        for (size_t i = 0; i < p.prog->nprocs && !p.err; i++)
+            resolve_block(&p, &p.prog->procs[i]->body);
+    }
+    if (p.err) {
+        case_free(p.prog);
+        *err = p.err;
+        return NULL;
+    }
+    return p.prog;
+}
+
+program *case_parse_file(const char *path, char **err)
+{
+    char *text = slurp_case_file(path, err);
+    if (!text)
+        return NULL;
+    program *prog = case_parse_string(path, text, err);
+    free(text);
     return prog;
+}
+
+/* The expression of `let NAME = VALUE`, parsed on its own; NULL and *err. */
+static expr *define_value(const char *name, const char *value, char **err)
+{
+    char *src, *label;
+    if (asprintf(&src, "let %s = %s\n", name, value) < 0 || asprintf(&label, "-D %s", name) < 0)
+        abort();
+    program *val = case_parse_string(label, src, err);
+    free(src);
+    free(label);
+    expr *e = NULL;
+    if (val && (val->top.n != 1 || val->top.v[0]->kind != S_LET)) {
+        if (asprintf(err, "-D %s: the value must be one expression", name) < 0)
+            abort();
+    } else if (val) {
+        e = val->top.v[0]->e;
+        val->top.v[0]->e = NULL;
+    }
+    case_free(val);
+    return e;
+}
+
+int case_define(program *prog, const char *definition, char **err)
+{
+    const char *eq = strchr(definition, '=');
+    size_t nlen = eq ? (size_t)(eq - definition) : 0;
+    int ok = nlen > 0 && is_ident_start(definition[0]);
+    for (size_t i = 1; ok && i < nlen; i++)
+        ok = is_ident(definition[i]);
+    if (!ok) {
+        if (asprintf(err, "-D %s: expected NAME=VALUE (VALUE an expression: 32768, "
+                     "'\"raw\"', '8 * 1024 * 1024')", definition) < 0)
+            abort();
+        return -1;
+    }
+    char *name = xstrndup(definition, nlen);
+    /* Check the value once even if no let matches, so the error says why. */
+    expr *e = define_value(name, eq + 1, err);
+    int found = 0;
+    for (size_t i = 0; e && i < prog->top.n; i++) {
+        stmt *s = prog->top.v[i];
+        if (s->kind != S_LET || strcmp(s->name, name))
+            continue;
+        expr_free(s->e);
+        s->e = found ? define_value(name, eq + 1, err) : e;
+        found++;
+    }
+    if (e && !found) {
+        expr_free(e);
+        if (asprintf(err, "-D %s: %s has no top-level 'let %s'", name, prog->file, name) < 0)
+            abort();
+    }
+    free(name);
+    return found ? 0 : -1;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/cli.h"
+#include "harness/tool_run.h"
 #include "harness/case.h"
 #include "harness/cleanup.h"
 #include "harness/diff.h"
@@ -7,8 +8,10 @@
 #include "harness/sbuf.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* How long run_job waits for one event (iotests' default wait). */
@@ -17,25 +20,36 @@
 typedef struct options {
     const char *backend;
     const char *golden_dir;
+    int real_nbd_clients;           /* --nbd-clients real */
     int bless, tap, print;
+    long jobs;              /* -j: cases replayed in this many processes */
     const char **only;
     size_t nonly;
+    const char **defines;       /* -D NAME=VALUE, in order */
+    size_t ndefines;
     case_limits lim;
 } options;
 
 static void usage(FILE *f)
 {
     fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
-          "               [--print] [--only NAME]... CASE...\n"
+          "               [--print] [--only NAME]... [-D NAME=VALUE]... [-j N]\n"
+          "               [--nbd-clients internal|real] CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
           "  --print   write the transcripts to standard output (reports go to stderr)\n"
           "  --tap     report in TAP\n"
           "  --only    run only the named cases (repeatable)\n"
+          "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
+          "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n"
+          "  -j N      replay N cases at a time, each in its own process; the\n"
+          "            report and transcripts keep the order of the cases\n"
           "  --max-value-size BYTES    largest value a case may build (default 16M)\n"
           "  --max-model-memory BYTES  all image models together (default 1G)\n"
-          "            (BYTES takes a K, M or G suffix: powers of 1024)\n", f);
+          "            (BYTES takes a K, M or G suffix: powers of 1024)\n"
+          "  --nbd-clients real   qemu_io_run / img_map on an NBD export run the real\n"
+          "            qemu-io / qemu-img against the VM's socket (default internal)\n", f);
 }
 
 /* "16M" -> 16 MiB; -1 unless a positive number that fits. */
@@ -128,6 +142,35 @@ static void note(FILE *f, const options *o, const char *text)
     }
 }
 
+/* The programs a case needs besides the backend (`# requires: PROG...`
+ * header lines, e.g. nbdinfo), and qemu-img / qemu-io for --nbd-clients
+ * real: the first one not installed (malloc'd), or NULL when all are. */
+static char *missing_program(const options *o, const char *path)
+{
+    static const char *const real_clients[] = { "qemu-img", "qemu-io" };
+    char *missing = NULL, line[1024];
+    for (size_t i = 0; o->real_nbd_clients && i < 2 && !missing; i++) {
+        char *p = tool_path(real_clients[i]);
+        if (!p || access(p, X_OK) != 0)
+            missing = strdup(real_clients[i]);
+        free(p);
+    }
+    FILE *f = fopen(path, "r");
+    while (f && !missing && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "# requires:", 11))
+            continue;
+        for (char *w = strtok(line + 11, " \t\n"); w && !missing; w = strtok(NULL, " \t\n")) {
+            char *p = tool_path(w);
+            if (!p || access(p, X_OK) != 0)
+                missing = strdup(w);
+            free(p);
+        }
+    }
+    if (f)
+        fclose(f);
+    return missing;
+}
+
 /* Runs one case; 0 pass, -1 fail. Diagnostics go to *diag. */
 static int run_case(const options *o, backend_factory make, const char *path, const char *name,
                     FILE *out, sbuf *diag)
@@ -139,12 +182,19 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s\n", err);
         goto out;
     }
+    for (size_t i = 0; i < o->ndefines; i++) {
+        if (case_define(prog, o->defines[i], &err) < 0) {
+            sbuf_printf(diag, "%s\n", err);
+            goto out;
+        }
+    }
     bs_backend *be = make(o->backend, &err);
     if (!be) {
         sbuf_printf(diag, "%s backend: %s\n", o->backend, err ? err : "cannot be created");
         goto out;
     }
     cleanup_watch(be->test_dir);    /* removed if a signal kills us */
+    be->real_nbd_clients = o->real_nbd_clients;
     int rr = case_run_limited(prog, be, EVENT_TIMEOUT_S, &o->lim, &transcript, &err);
     be->ops->destroy(be);
     cleanup_watch(NULL);
@@ -198,6 +248,199 @@ out:
     return r;
 }
 
+/* -j N, -jN or --jobs N; -1 (and a message) on a bad number. */
+static int parse_jobs(options *o, int argc, char **argv, int *i, FILE *errf)
+{
+    const char *a = argv[*i], *v = a[1] == 'j' && a[2] ? a + 2 : NULL;
+    if (!v) {
+        if (*i + 1 >= argc) {
+            fprintf(errf, "harness: %s needs a value\n", a);
+            usage(errf);
+            return -1;
+        }
+        v = argv[++*i];
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1 || n > 1024) {
+        fprintf(errf, "harness: -j needs a number of processes from 1 to 1024, not '%s'\n", v);
+        return -1;
+    }
+    o->jobs = n;
+    return 0;
+}
+
+/* What one case produced: its verdict, diagnostics and (--print) transcript. */
+typedef struct case_result {
+    int r;                  /* 0 passed, -1 failed, 1 skipped (diag: the missing program) */
+    char *diag;
+    char *printed;
+    size_t printed_len;
+} case_result;
+
+static void run_in_process(const options *o, backend_factory make, const char *path,
+                           const char *name, FILE *out, case_result *res)
+{
+    char *missing = missing_program(o, path);
+    if (missing) {
+        /* a check that cannot run here is skipped, never passed */
+        res->r = 1;
+        res->diag = missing;
+        return;
+    }
+    sbuf diag = {0};
+    res->r = run_case(o, make, path, name, out, &diag);
+    res->diag = sbuf_take(&diag);
+}
+
+static void report_case(const options *o, FILE *report, size_t num, const char *name,
+                        case_result *res, size_t *passed, size_t *failed, size_t *skipped)
+{
+    if (res->r == 1) {
+        (*skipped)++;
+        if (o->tap)
+            fprintf(report, "ok %zu - %s # SKIP %s is not installed\n", num, name, res->diag);
+        else
+            fprintf(report, "SKIP %s (%s is not installed)\n", name, res->diag);
+        free(res->diag);
+        free(res->printed);
+        res->diag = res->printed = NULL;
+        return;
+    }
+    if (res->r == 0)
+        (*passed)++;
+    else
+        (*failed)++;
+    if (o->tap)
+        fprintf(report, "%sok %zu - %s\n", res->r == 0 ? "" : "not ", num, name);
+    else
+        fprintf(report, "%s %s\n", res->r == 0 ? "PASS" : "FAIL", name);
+    note(report, o, res->diag ? res->diag : "");
+    free(res->diag);
+    free(res->printed);
+    res->diag = res->printed = NULL;
+}
+
+/* Child side of -j: replays one case and leaves "r difflen printlen\n", the
+ * diagnostics and the transcript in f for the parent. */
+static void __attribute__((noreturn))
+child_case(const options *o, backend_factory make, const char *path, const char *name, FILE *f)
+{
+    char *printed = NULL;
+    size_t plen = 0;
+    FILE *pf = open_memstream(&printed, &plen);
+    case_result res = {0};
+    if (!pf)
+        _exit(3);
+    run_in_process(o, make, path, name, pf, &res);
+    fclose(pf);
+    size_t dlen = strlen(res.diag);
+    fprintf(f, "%d %zu %zu\n", res.r, dlen, plen);
+    fwrite(res.diag, 1, dlen, f);
+    fwrite(printed, 1, plen, f);
+    _exit(fflush(f) == 0 && !ferror(f) ? 0 : 3);
+}
+
+/* Parent side: reads back what child_case left in f after the child exited
+ * with status. A child that died or wrote nothing is a failed case. */
+static void collect_case(FILE *f, int status, case_result *res)
+{
+    int r;
+    size_t dlen, plen;
+    rewind(f);
+    res->r = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+        fscanf(f, "%d %zu %zu", &r, &dlen, &plen) == 3 && fgetc(f) == '\n') {
+        res->diag = calloc(1, dlen + 1);
+        res->printed = calloc(1, plen + 1);
+        if (!res->diag || !res->printed)
+            abort();
+        if (fread(res->diag, 1, dlen, f) == dlen && fread(res->printed, 1, plen, f) == plen) {
+            res->r = r;
+            res->printed_len = plen;
+            return;
+        }
+    }
+    free(res->diag);
+    free(res->printed);
+    res->printed = NULL;
+    if (WIFSIGNALED(status)) {
+        if (asprintf(&res->diag, "the case's process died of signal %d (%s)\n",
+                     WTERMSIG(status), strsignal(WTERMSIG(status))) < 0)
+            abort();
+    } else {
+        if (asprintf(&res->diag, "the case's process exited %d without a result\n",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1) < 0)
+            abort();
+    }
+}
+
+/* -j N: up to N cases at once, one process each, reported in the order given
+ * as soon as every earlier one is in. */
+static void run_parallel(const options *o, backend_factory make, const char **cases,
+                         char **names, const size_t *todo, size_t nrun, case_result *res,
+                         FILE *out, FILE *report, size_t *passed, size_t *failed,
+                         size_t *skipped)
+{
+    FILE **files = calloc(nrun + 1, sizeof(*files));
+    pid_t *pids = calloc(nrun + 1, sizeof(*pids));
+    char *done = calloc(nrun + 1, 1);
+    size_t next = 0, reported = 0, running = 0;
+    if (!files || !pids || !done)
+        abort();
+    while (reported < nrun) {
+        while (next < nrun && running < (size_t)o->jobs) {
+            /* nothing buffered may reach the child: it would be written twice */
+            fflush(out);
+            fflush(report);
+            files[next] = tmpfile();
+            pid_t pid = files[next] ? fork() : -1;
+            if (pid == 0)
+                child_case(o, make, cases[todo[next]], names[todo[next]], files[next]);
+            if (pid < 0) {
+                /* no process: replay it here instead */
+                if (files[next])
+                    fclose(files[next]);
+                files[next] = NULL;
+                run_in_process(o, make, cases[todo[next]], names[todo[next]], out, &res[next]);
+                done[next] = 1;
+            } else {
+                pids[next] = pid;
+                running++;
+            }
+            next++;
+        }
+        if (running) {
+            int status;
+            pid_t pid = waitpid(-1, &status, 0);
+            if (pid < 0 && errno == EINTR)
+                continue;
+            if (pid < 0)
+                abort();
+            for (size_t k = 0; k < next; k++) {
+                if (pids[k] == pid && !done[k]) {
+                    collect_case(files[k], status, &res[k]);
+                    fclose(files[k]);
+                    files[k] = NULL;
+                    done[k] = 1;
+                    running--;
+                }
+            }
+        }
+        while (reported < nrun && done[reported]) {
+            if (res[reported].printed)
+                fwrite(res[reported].printed, 1, res[reported].printed_len, out);
+            report_case(o, report, reported + 1, names[todo[reported]], &res[reported],
+                        passed, failed, skipped);
+            reported++;
+        }
+    }
+    free(files);
+    free(pids);
+    free(done);
+}
+
 static int wanted(const options *o, const char *name)
 {
     if (o->nonly == 0)
@@ -210,13 +453,14 @@ static int wanted(const options *o, const char *name)
 
 int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *errf)
 {
-    options o = { .backend = "sim", .golden_dir = "golden",
+    options o = { .backend = "sim", .golden_dir = "golden", .jobs = 1,
                   .lim = { CASE_DEFAULT_VALUE_BYTES, CASE_DEFAULT_MODEL_BYTES } };
     const char **cases = calloc((size_t)argc + 1, sizeof(*cases));
     o.only = calloc((size_t)argc + 1, sizeof(*o.only));
+    o.defines = calloc((size_t)argc + 1, sizeof(*o.defines));
     size_t ncases = 0;
     int status = 2;
-    if (!cases || !o.only)
+    if (!cases || !o.only || !o.defines)
         abort();
 
     for (int i = 1; i < argc; i++) {
@@ -231,7 +475,20 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             usage(out);
             status = 0;
             goto done;
-        } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only")) {
+        } else if (!strncmp(a, "-D", 2) && a[2]) {
+            o.defines[o.ndefines++] = a + 2;
+        } else if (!strncmp(a, "-j", 2) || !strcmp(a, "--jobs")) {
+            if (parse_jobs(&o, argc, argv, &i, errf) < 0)
+                goto done;
+        } else if (!strcmp(a, "--nbd-clients")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "real") && strcmp(argv[i + 1], "internal"))) {
+                fprintf(errf, "harness: --nbd-clients needs 'internal' or 'real'\n");
+                usage(errf);
+                goto done;
+            }
+            o.real_nbd_clients = !strcmp(argv[++i], "real");
+        } else if (!strcmp(a, "--backend") || !strcmp(a, "--golden-dir") || !strcmp(a, "--only") ||
+                   !strcmp(a, "-D")) {
             if (i + 1 >= argc) {
                 fprintf(errf, "harness: %s needs a value\n", a);
                 usage(errf);
@@ -242,6 +499,8 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
                 o.backend = v;
             else if (!strcmp(a, "--golden-dir"))
                 o.golden_dir = v;
+            else if (!strcmp(a, "-D"))
+                o.defines[o.ndefines++] = v;
             else
                 o.only[o.nonly++] = v;
         } else if (!strcmp(a, "--max-value-size") || !strcmp(a, "--max-model-memory")) {
@@ -276,7 +535,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
 
     FILE *report = o.print ? errf : out;
     char **names = calloc(ncases, sizeof(*names));
-    size_t nrun = 0, passed = 0, failed = 0;
+    size_t nrun = 0, passed = 0, failed = 0, skipped = 0;
     if (!names)
         abort();
     for (size_t i = 0; i < ncases; i++) {
@@ -293,25 +552,30 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
     }
     if (o.tap)
         fprintf(report, "1..%zu\n", nrun);
-    size_t num = 0;
-    for (size_t i = 0; i < ncases; i++) {
-        if (!wanted(&o, names[i]))
-            continue;
-        sbuf diag = {0};
-        int r = run_case(&o, make, cases[i], names[i], out, &diag);
-        num++;
-        if (r == 0)
-            passed++;
-        else
-            failed++;
-        if (o.tap)
-            fprintf(report, "%sok %zu - %s\n", r == 0 ? "" : "not ", num, names[i]);
-        else
-            fprintf(report, "%s %s\n", r == 0 ? "PASS" : "FAIL", names[i]);
-        note(report, &o, sbuf_str(&diag));
-        sbuf_free(&diag);
+    size_t *todo = calloc(nrun + 1, sizeof(*todo)), num = 0;
+    if (!todo)
+        abort();
+    for (size_t i = 0; i < ncases; i++)
+        if (wanted(&o, names[i]))
+            todo[num++] = i;
+    case_result *res = calloc(nrun + 1, sizeof(*res));
+    if (!res)
+        abort();
+    if (o.jobs > 1) {
+        run_parallel(&o, make, cases, names, todo, nrun, res, out, report, &passed, &failed,
+                     &skipped);
+    } else {
+        for (size_t k = 0; k < nrun; k++) {
+            run_in_process(&o, make, cases[todo[k]], names[todo[k]], out, &res[k]);
+            report_case(&o, report, k + 1, names[todo[k]], &res[k], &passed, &failed, &skipped);
+        }
     }
-    fprintf(report, "%zu passed, %zu failed\n", passed, failed);
+    free(todo);
+    free(res);
+    if (skipped)
+        fprintf(report, "%zu passed, %zu failed, %zu skipped\n", passed, failed, skipped);
+    else
+        fprintf(report, "%zu passed, %zu failed\n", passed, failed);
     status = failed ? 1 : 0;
     for (size_t i = 0; i < ncases; i++)
         free(names[i]);
@@ -319,5 +583,6 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
 done:
     free(cases);
     free(o.only);
+    free(o.defines);
     return status;
 }

@@ -18,9 +18,11 @@ $(foreach t,$(patsubst harness/tests/%.c,%,$(wildcard harness/tests/test_*.c)),\
   $(eval $(call add_test,harness_$(t),harness/tests/$(t).c harness/tests/fake_backend.c,\
     $(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS))))
 
-# Replay every case against the simulator and compare with its golden.
+# Replay every case against the simulator and compare with its golden, a
+# few processes at a time (the report keeps the cases' order).
+CONFORMANCE_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 conformance: $(B)/harness $(B)/vma   # vma-* cases run build/vma
-	$(TEST_WRAPPER) $(B)/harness --tap $(sort $(wildcard cases/*.case))
+	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap $(sort $(wildcard cases/*.case))
 # test_signal_cleanup runs the program itself.
 $(B)/tests/harness_test_signal_cleanup: | $(B)/harness
 
@@ -40,3 +42,12 @@ $(eval $(call add_fuzz,golden_diff,harness/fuzz/fuzz_golden_diff.c harness/fuzz/
   $(B)/libharness.a))
 $(eval $(call add_test,harness_golden_diff_fuzz,harness/fuzz/test_golden_diff_fuzz.c \
   harness/fuzz/golden_diff_fuzz.c,$(B)/libharness.a,))
+
+# The NBD cases again, with the real qemu-io / qemu-img (qemu-utils) as
+# clients of the simulator's socket instead of the internal ones; reported
+# as skipped where they are not installed.
+NBD_CASES := $(sort $(shell grep -l -e nbd-server-start -e block-export-add cases/*.case))
+.PHONY: conformance-real-clients
+conformance-real-clients: $(B)/harness $(B)/vma
+	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap --nbd-clients real $(NBD_CASES)
+CHECK_EXTRA += conformance-real-clients

@@ -9,12 +9,14 @@
  * (in 257 it is a Python closure).
  */
 #include "harness/interp.h"
+#include "harness/checks.h"
 #include "harness/confine.h"
 #include "harness/json_render.h"
 #include "harness/limits.h"
 #include "harness/sbuf.h"
 #include "harness/shell_style.h"
 #include "harness/tool_run.h"
+#include "harness/real_clients.h"
 #include "oracle/image.h"
 #include "oracle/oracle.h"
 
@@ -51,6 +53,7 @@ typedef struct wgroup {
 
 typedef struct interp {
     const program *prog;
+    const char *file;           /* of the statement running (includes have their own) */
     bs_backend *be;
     double timeout;
     sbuf out;
@@ -70,6 +73,8 @@ typedef struct interp {
     char *shell_fmt;            /* its IMGFMT */
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
+    size_t checks_failed;       /* expect* lines that printed FAIL */
+    char *first_check_fail;     /* "FILE:LINE:COL: check failed: ..." */
     case_limits lim;
     int nest;                   /* blocks and expressions being run */
 } interp;
@@ -86,7 +91,8 @@ static void rt_fail(interp *I, int line, int col, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
-    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s", I->prog->file, line, col, msg) < 0)
+    if (asprintf(&I->err, "%s:%d:%d: runtime error: %s",
+                 I->file ? I->file : I->prog->file, line, col, msg) < 0)
         abort();
     free(msg);
 }
@@ -505,6 +511,29 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
     return -1;
 }
 
+/* dictpath(VALUE, PATH): iotests' QMPTestCase.dictpath; a missing path
+ * stops the case like the failed assertion it is in Python. */
+static int eval_dictpath(interp *I, const expr *e, json_object **out)
+{
+    json_object *d, *v;
+    char *path, *why = NULL;
+    if (eval(I, e->items[0], &d) < 0)
+        return -1;
+    if (!(path = get_str(I, e->items[1]))) {
+        json_object_put(d);
+        return -1;
+    }
+    int r = check_dictpath(d, path, &v, &why);
+    if (r < 0)
+        rt_fail(I, e->line, e->col, "dictpath: %s", why);
+    else
+        *out = json_object_get(v);
+    free(why);
+    free(path);
+    json_object_put(d);
+    return r;
+}
+
 static int eval_inner(interp *I, const expr *e, json_object **out);
 
 /* Kinds whose value is never JSON null: a NULL result is a failed
@@ -516,6 +545,8 @@ static int makes_value(const expr *e)
     case E_VAR:
     case E_INDEX:
         return 0;
+    case E_FUNC:
+        return strcmp(e->name, "dictpath") != 0;   /* dictpath() may find a null */
     case E_BIN:
         return e->op != OP_AND && e->op != OP_OR;
     default:
@@ -613,7 +644,8 @@ static int eval_inner(interp *I, const expr *e, json_object **out)
         }
         return seal(I, e, out);
     case E_FUNC: {
-        /* only basename() exists */
+        if (!strcmp(e->name, "dictpath"))
+            return eval_dictpath(I, e, out);
         char *s = get_str(I, e->items[0]);
         if (!s)
             return -1;
@@ -1335,6 +1367,34 @@ out:
     return r;
 }
 
+/* img_compare_log A B: iotests' qemu_img_log('compare', A, B). The
+ * backend reports identical/mismatch/error, not qemu-img's mismatch
+ * offset, so only the identical line is qemu-img's own. */
+static int exec_img_compare_log(interp *I, const stmt *s)
+{
+    char *a = get_str(I, s->args[0].e), *b = a ? get_str(I, s->args[1].e) : NULL, *err = NULL;
+    if (!b) {
+        free(a);
+        return -1;
+    }
+    int ret = I->be->ops->img_compare(I->be, a, b, &err);
+    if (ret == 0) {
+        emit(I, "Images are identical.\n");   /* qemu-img's line, then log()'s */
+    } else if (ret == 1) {
+        emit(I, "Content mismatch (the backend does not say where)");
+    } else {
+        char *line;
+        if (asprintf(&line, "qemu-img compare failed: %s", err ? err : "?") < 0)
+            abort();
+        emit(I, line);
+        free(line);
+    }
+    free(err);
+    free(a);
+    free(b);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Shell-style tests (bash iotests such as 2018's 223)                   */
 /* ------------------------------------------------------------------ */
@@ -1405,7 +1465,9 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
             goto out;
         ncmds++;
     }
-    out = I->be->ops->qemu_io(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
+    /* --nbd-clients real: the real qemu-io talks to the VM's socket */
+    out = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_qemu_io
+           : I->be->ops->qemu_io)(I->be, image, fmt, ro, (const char *const *)cmds, ncmds, &err);
     if (!out) {
         rt_fail(I, s->line, s->col, "qemu-io %s failed: %s", image, err ? err : "?");
         goto out;
@@ -1436,7 +1498,8 @@ static int exec_img_map(interp *I, const stmt *s)
     }
     if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))))
         goto out;
-    json_object *map = I->be->ops->img_map(I->be, image, ctx, &err);
+    json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
+                        : I->be->ops->img_map)(I->be, image, ctx, &err);
     if (!map) {
         /* qemu-img's complaint lands in the transcript, as in a shell test */
         emit_shell(I, err ? err : "qemu-img: map failed");
@@ -1444,6 +1507,11 @@ static int exec_img_map(interp *I, const stmt *s)
         goto out;
     }
     sbuf b = {0};
+    if (json_object_is_type(map, json_type_array) && real_is_nbd_uri(image)) {
+        /* QEMU 3.0's NBD client reported no offsets; today's qemu-img does */
+        for (size_t i = 0; i < json_object_array_length(map); i++)
+            json_object_object_del(json_object_array_get_idx(map, i), "offset");
+    }
     if (!json_object_is_type(map, json_type_array) || shell_map_json(&b, map) < 0) {
         rt_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
     } else {
@@ -1586,7 +1654,7 @@ static int exec_run(interp *I, const stmt *s)
                 err ? err : "a path outside the test directory");
         r = -1;
     }
-    int status = r ? -1 : tool_run_in(I->be->test_dir, path, argv, &out, &err);
+    int status = r ? -1 : tool_run_serving(I->be, path, argv, &out, &err);
     if (r == 0 && status < 0) {
         rt_fail(I, s->line, s->col, "cannot run %s: %s", path, err ? err : "?");
         r = -1;
@@ -1619,9 +1687,12 @@ static int exec_run(interp *I, const stmt *s)
 
 /* `event_wait NAME [device=D]`: iotests' vm.event_wait(NAME, match=...)
  * (the cached events first), logged with its timestamp hidden. */
+/* event_wait NAME: logs the event; event_get VAR NAME: binds it, silently
+ * (real timestamps kept). */
 static int exec_event_wait(interp *I, const stmt *s)
 {
-    char *name = get_str(I, s->args[0].e), *device = NULL;
+    const arg *na = &s->args[s->cmd == C_EVENT_GET ? 1 : 0];
+    char *name = get_str(I, na->e), *device = NULL;
     const arg *da = stmt_kwarg(s, "device");
     if (!name || (da && !(device = get_str(I, da->e)))) {
         free(name);
@@ -1654,6 +1725,12 @@ static int exec_event_wait(interp *I, const stmt *s)
             I->events = xrealloc(I->events, (I->nevents + 1) * sizeof(*I->events));
             I->events[I->nevents++] = e;
         }
+    }
+    if (s->cmd == C_EVENT_GET) {
+        bind(I, s->args[0].word, ev);
+        free(name);
+        free(device);
+        return 0;
     }
     json_object *t = json_object_new_object();
     json_object_object_add(t, "seconds", json_object_new_string("SECS"));
@@ -1819,8 +1896,122 @@ static int write_file(interp *I, const stmt *s)
     return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Unittest-style checks (cases/README.md "Checks")                     */
+/* ------------------------------------------------------------------ */
+
+/* Logs the check's line; a failure is remembered and fails the run at the
+ * end, after the rest of the case has printed. */
+static void report_check(interp *I, const stmt *s, int passed, const char *what, const char *why)
+{
+    char *line = check_line(passed, what, why);
+    emit(I, line);
+    if (!passed && I->checks_failed++ == 0 &&
+        asprintf(&I->first_check_fail, "%s:%d:%d: check failed: %s", I->prog->file, s->line,
+                 s->col, line) < 0)
+        abort();
+    free(line);
+}
+
+/* qmp_get NAME CMD [ARGS]: the whole reply into $NAME, nothing logged. */
+static int exec_qmp_get(interp *I, const stmt *s)
+{
+    char *name = qmp_name(I, &s->args[1]);
+    json_object *args = NULL, *reply = NULL;
+    if (!name)
+        return -1;
+    if (s->nargs > 2) {
+        const expr *e = s->args[2].e;
+        if (eval(I, e, &args) < 0)
+            goto out;
+        if (!json_object_is_type(args, json_type_object) || is_none(I, args)) {
+            rt_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                    type_name(I, args));
+            goto out;
+        }
+        if (check_plain(I, e, args) < 0)
+            goto out;
+    }
+    reply = qmp(I, s, name, args);
+    if (reply)
+        bind(I, s->args[0].word, reply);
+out:
+    json_object_put(args);
+    free(name);
+    return reply ? 0 : -1;
+}
+
+static int exec_expect(interp *I, const stmt *s)
+{
+    json_object *a = NULL, *b = NULL, *d = NULL;
+    char *what = NULL, *why = NULL, *path = NULL;
+    int r = -1, ok;
+    switch (s->cmd) {
+    case C_EXPECT:
+        if (eval(I, s->args[0].e, &a) < 0 || !(what = get_str(I, s->args[1].e)))
+            break;
+        report_check(I, s, truthy(I, a), what, NULL);
+        r = 0;
+        break;
+    case C_EXPECT_EQ:
+        if (eval(I, s->args[0].e, &a) < 0 || eval(I, s->args[1].e, &b) < 0 ||
+            !(what = get_str(I, s->args[2].e)))
+            break;
+        ok = !is_none(I, a) && !is_none(I, b) ? check_equal(a, b) : a == b;
+        if (!ok) {
+            char *ta = json_render_alloc(is_none(I, a) ? NULL : a, -1);
+            char *tb = json_render_alloc(is_none(I, b) ? NULL : b, -1);
+            if (asprintf(&why, "got %s, expected %s", ta, tb) < 0)
+                abort();
+            free(ta);
+            free(tb);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    default:    /* expect_qmp, expect_qmp_absent */
+        if (eval(I, s->args[0].e, &d) < 0 || !(path = get_str(I, s->args[1].e)))
+            break;
+        if (s->cmd == C_EXPECT_QMP) {
+            if (eval(I, s->args[2].e, &b) < 0)
+                break;
+            if (is_none(I, b)) {
+                rt_fail(I, s->args[2].e->line, s->args[2].e->col,
+                        "expect_qmp compares with a JSON value, not 'none'");
+                break;
+            }
+            ok = check_assert_qmp(d, path, b, &what, &why);
+        } else {
+            ok = check_assert_qmp_absent(d, path, &what, &why);
+        }
+        report_check(I, s, ok, what, why);
+        r = 0;
+        break;
+    }
+    json_object_put(a);
+    json_object_put(b);
+    json_object_put(d);
+    free(what);
+    free(why);
+    free(path);
+    return r;
+}
+
+/* img_create's backing= and backing_fmt= (qemu-img create -b B -F F) */
+static int img_backing(interp *I, const stmt *s, char **bk, char **bkf)
+{
+    const arg *b = stmt_kwarg(s, "backing"), *f = stmt_kwarg(s, "backing_fmt");
+    *bk = *bkf = NULL;
+    if (b && !(*bk = get_str(I, b->e)))
+        return -1;
+    if (f && !(*bkf = get_str(I, f->e)))
+        return -1;
+    return 0;
+}
+
 static int exec_cmd(interp *I, const stmt *s)
 {
+    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     json_object *v = NULL;
     char *x = NULL, *y = NULL, *err = NULL;
     int r = 0;
@@ -1858,7 +2049,9 @@ static int exec_cmd(interp *I, const stmt *s)
         if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
             confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
-        } else if (I->be->ops->img_create(I->be, x, y, size, NULL, NULL, &err) < 0) {
+        } else if (img_backing(I, s, &bk, &bkf) < 0) {
+            r = -1;
+        } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
         } else if (stmt_kwarg(s, "print")) {
@@ -1878,6 +2071,8 @@ static int exec_cmd(interp *I, const stmt *s)
         free(err);
         free(x);
         free(y);
+        free(bk);
+        free(bkf);
         return r;
     case C_LAUNCH:
         return launch(I, s);
@@ -1944,6 +2139,17 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_sh_qmp(I, s);
     case C_IMG_MAP:
         return exec_img_map(I, s);
+    case C_QMP_GET:
+        return exec_qmp_get(I, s);
+    case C_EVENT_GET:
+        return exec_event_wait(I, s);
+    case C_EXPECT:
+    case C_EXPECT_EQ:
+    case C_EXPECT_QMP:
+    case C_EXPECT_QMP_ABSENT:
+        return exec_expect(I, s);
+    case C_IMG_COMPARE_LOG:
+        return exec_img_compare_log(I, s);
     }
     return -1;
 }
@@ -1959,7 +2165,10 @@ static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **arg
     push_frame(I);
     for (size_t i = 0; i < pr->nparams; i++)
         bind(I, pr->params[i], args[i]);
+    const char *caller_file = I->file;
     int r = exec_block(I, &pr->body);
+    if (r == 0)
+        I->file = caller_file;
     pop_frame(I);
     return r;
 }
@@ -1967,6 +2176,8 @@ static int call_proc(interp *I, const stmt *s, const proc *pr, json_object **arg
 static int exec_stmt(interp *I, const stmt *s)
 {
     json_object *v;
+    if (s->file)
+        I->file = s->file;
     switch (s->kind) {
     case S_LET:
         if (eval(I, s->e, &v) < 0)
@@ -2080,6 +2291,14 @@ int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
     oracle_images_free(I.imgs);
     json_object_put(I.none);
     *transcript = sbuf_take(&I.out);
+    if (r == 0 && I.checks_failed) {
+        /* every check has printed; the run fails on the first that failed */
+        if (asprintf(&I.err, "%s (%zu check%s failed)", I.first_check_fail, I.checks_failed,
+                     I.checks_failed == 1 ? "" : "s") < 0)
+            abort();
+        r = -1;
+    }
+    free(I.first_check_fail);
     if (r < 0) {
         *err = I.err;
     } else {

@@ -6,8 +6,10 @@
 #ifndef BLOCKSIM_HARNESS_TOOL_RUN_H
 #define BLOCKSIM_HARNESS_TOOL_RUN_H
 
-/* The path of tool `name` ("vma"): $BLOCKSIM_<NAME> if set, else beside the
- * running harness program. malloc'd, or NULL for a tool we do not know. */
+/* The path of tool `name`: "vma" is $BLOCKSIM_VMA if set, else beside the
+ * running harness program; the NBD clients "qemu-img", "qemu-io" and
+ * "nbdinfo" are $BLOCKSIM_QEMU_IMG / _QEMU_IO / _NBDINFO if set, else found
+ * on PATH. malloc'd, or NULL for a tool we do not know. */
 char *tool_path(const char *name);
 
 /* Run path with argv (argv[0] is the name shown in its messages), in the
@@ -17,5 +19,13 @@ char *tool_path(const char *name);
 int tool_run(const char *path, char *const argv[], char **out, char **err);
 /* The same, run in directory dir (NULL: the current one). */
 int tool_run_in(const char *dir, const char *path, char *const argv[], char **out, char **err);
+
+/* The same, in be's test directory, while be serves its sockets
+ * (be->ops->serve) so that the program can talk to the simulated VM's NBD
+ * server. be NULL is plain tool_run; a backend without serve only sets the
+ * directory. */
+struct bs_backend;
+int tool_run_serving(struct bs_backend *be, const char *path, char *const argv[], char **out,
+                     char **err);
 
 #endif

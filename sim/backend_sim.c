@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
@@ -36,6 +37,7 @@ static void machine_reset(sim *s)
         persist_store(n);
     }
     nbd_stop_all(s);
+    iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
     while (s->nodes) {
@@ -69,6 +71,9 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
         return NULL;
     }
     json_object *r = nbd_dispatch(s, command, args);
+    if (!r) {
+        r = iothread_dispatch(s, command, args);
+    }
     return r ? r : sim_dispatch(s, command, args);
 }
 
@@ -131,6 +136,11 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
             size = bf->qcow2 ? bf->qcow2->size : bf->data.size;
         }
         free(bp);
+    }
+    /* qemu-img create rounds the size up to whole sectors (the raw and
+     * qcow2 create_opts functions do ROUND_UP(size, BDRV_SECTOR_SIZE)) */
+    if (size % 512 && size <= UINT64_MAX - 511) {
+        size = (size + 511) & ~511ull;
     }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
@@ -207,11 +217,6 @@ static int chain_check(sim *s, const char *path, uint64_t off, uint64_t n)
     return 0;
 }
 
-static bool buf_is_zero(const uint8_t *p, size_t n)
-{
-    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
-}
-
 /* Guest-visible comparison through backing chains; the longer image's tail
  * must read as zeroes. Compared by extents: ranges that read as zeroes on
  * both sides (unallocated, zero clusters, holes) are never materialised. */
@@ -239,26 +244,32 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
      * wins over a mismatch in it */
     const uint64_t step = 1 << 20;
     for (uint64_t off = 0; off < end && !result; off += step) {
+        /* requests over which both images read as zeroes without an error
+         * neither mismatch nor fail: skip them whole */
+        uint64_t za_n, zb_n;
+        bool za, zb;
+        if (img_chain_extent(s, pa, off, end - off, &za_n, &za, NULL, 0) == 0 && za &&
+            img_chain_extent(s, pb, off, end - off, &zb_n, &zb, NULL, 0) == 0 && zb) {
+            uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
+            if (skip) {
+                off += skip - step;
+                continue;
+            }
+        }
         uint64_t n = end - off < step ? end - off : step;
         if (chain_check(s, pa, off, n) < 0 || chain_check(s, pb, off, n) < 0) {
             *err = xasprintf("qemu-img: error while reading a backing file");
             return -EIO;
         }
-        /* data is compared where it lies, zeroes are not read at all */
-        for (uint64_t pos = off; pos < off + n && !result;) {
-            uint64_t na, nb;
-            bool za, zb;
-            const uint8_t *da = NULL, *db = NULL;
-            img_chain_extent(s, pa, pos, off + n - pos, &na, &za, &da, 0);
-            img_chain_extent(s, pb, pos, off + n - pos, &nb, &zb, &db, 0);
-            size_t run = (size_t)(na < nb ? na : nb);
-            if (!za && !zb) {
-                result = memcmp(da, db, run) != 0;
-            } else if (!za || !zb) {
-                result = !buf_is_zero(za ? db : da, run);
-            }
-            pos += run;
-        }
+        /* compared as spans: runs and shared slices cost nothing per byte */
+        sim_data da, db;
+        data_init(&da);
+        data_init(&db);
+        img_chain_read_data(s, pa, off, n, &da, 0);
+        img_chain_read_data(s, pb, off, n, &db, 0);
+        result = !data_equal(&da, &db);
+        data_free(&da);
+        data_free(&db);
     }
     return result;
 }
@@ -295,6 +306,17 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static int sim_serve(bs_backend *b, int timeout_ms)
+{
+    sim *s = to_sim(b);
+    if (!s->nbd) {
+        /* nothing to serve: just let the time pass */
+        poll(NULL, 0, timeout_ms);
+        return 0;
+    }
+    return nbd_server_serve(s, timeout_ms);
+}
+
 static void sim_destroy(bs_backend *b)
 {
     sim *s = to_sim(b);
@@ -322,6 +344,7 @@ static const bs_backend_ops sim_ops = {
     .destroy = sim_destroy,
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
+    .serve = sim_serve,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -7,215 +7,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim/sim_int.h"
-
-/* ---- sparse byte store: an open-addressing hash of 64 KiB chunks --------- */
-
-void store_init(sim_store *s)
-{
-    memset(s, 0, sizeof *s);
-}
-
-void store_free(sim_store *s)
-{
-    for (size_t i = 0; i < s->cap; i++) {
-        free(s->chunks[i]);
-    }
-    free(s->keys);
-    free(s->chunks);
-    memset(s, 0, sizeof *s);
-}
-
-static size_t store_slot(const sim_store *s, uint64_t key)
-{
-    /* cap is a power of two */
-    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (s->cap - 1);
-    while (s->keys[i] && s->keys[i] != key) {
-        i = (i + 1) & (s->cap - 1);
-    }
-    return i;
-}
-
-static uint8_t *store_chunk(const sim_store *s, uint64_t idx)
-{
-    if (!s->cap) {
-        return NULL;
-    }
-    size_t i = store_slot(s, idx + 1);
-    return s->keys[i] ? s->chunks[i] : NULL;
-}
-
-static void store_grow(sim_store *s)
-{
-    sim_store old = *s;
-    s->cap = old.cap ? old.cap * 2 : 64;
-    s->keys = calloc(s->cap, sizeof *s->keys);
-    s->chunks = calloc(s->cap, sizeof *s->chunks);
-    s->used = 0;
-    for (size_t i = 0; i < old.cap; i++) {
-        if (old.keys[i]) {
-            size_t j = store_slot(s, old.keys[i]);
-            s->keys[j] = old.keys[i];
-            s->chunks[j] = old.chunks[i];
-            s->used++;
-        }
-    }
-    free(old.keys);
-    free(old.chunks);
-}
-
-/* The chunk, made when missing; zero-filled unless the caller overwrites it
- * whole. */
-static uint8_t *store_chunk_get(sim_store *s, uint64_t idx, bool overwrite)
-{
-    if ((s->used + 1) * 2 > s->cap) {
-        store_grow(s);
-    }
-    size_t i = store_slot(s, idx + 1);
-    if (!s->keys[i]) {
-        s->keys[i] = idx + 1;
-        s->chunks[i] = overwrite ? malloc(SIM_CHUNK) : calloc(1, SIM_CHUNK);
-        s->used++;
-    }
-    return s->chunks[i];
-}
-
-static void store_drop_chunk(sim_store *s, uint64_t idx)
-{
-    if (!s->cap) {
-        return;
-    }
-    size_t i = store_slot(s, idx + 1);
-    if (!s->keys[i]) {
-        return;
-    }
-    free(s->chunks[i]);
-    s->chunks[i] = NULL;
-    s->keys[i] = 0;
-    s->used--;
-    /* re-insert the cluster that follows (linear probing deletion) */
-    size_t j = (i + 1) & (s->cap - 1);
-    while (s->keys[j]) {
-        uint64_t k = s->keys[j];
-        uint8_t *c = s->chunks[j];
-        s->keys[j] = 0;
-        s->chunks[j] = NULL;
-        size_t t = store_slot(s, k);
-        s->keys[t] = k;
-        s->chunks[t] = c;
-        j = (j + 1) & (s->cap - 1);
-    }
-}
-
-void store_read(const sim_store *s, uint64_t off, uint64_t len, void *buf)
-{
-    uint8_t *out = buf;
-    while (len) {
-        uint64_t idx = off / SIM_CHUNK, in = off % SIM_CHUNK;
-        uint64_t n = SIM_CHUNK - in < len ? SIM_CHUNK - in : len;
-        const uint8_t *c = store_chunk(s, idx);
-        if (c && off < s->size) {
-            memcpy(out, c + in, n);
-        } else {
-            memset(out, 0, n);
-        }
-        out += n;
-        off += n;
-        len -= n;
-    }
-}
-
-/* The leading run of [off, off + len) that is all holes (reads as zeroes
- * with no chunk behind it: *hole) or all chunks (!*hole). A hole may still be
- * read; a chunk may hold zeroes. */
-uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole)
-{
-    uint64_t done = 0;
-    bool first = true;
-    while (done < len) {
-        uint64_t pos = off + done;
-        uint64_t in = pos % SIM_CHUNK;
-        uint64_t n = SIM_CHUNK - in < len - done ? SIM_CHUNK - in : len - done;
-        bool h = pos >= s->size || !store_chunk(s, pos / SIM_CHUNK);
-        if (pos >= s->size) {
-            n = len - done;
-        }
-        if (!first && h != *hole) {
-            break;
-        }
-        *hole = h;
-        first = false;
-        done += n;
-    }
-    return done;
-}
-
-/* The bytes at off in place: a pointer into the chunk that holds them, valid
- * for *pnum bytes (up to len, at most to the chunk's end); NULL for a hole. */
-const uint8_t *store_peek(const sim_store *s, uint64_t off, uint64_t len, uint64_t *pnum)
-{
-    uint64_t in = off % SIM_CHUNK;
-    *pnum = SIM_CHUNK - in < len ? SIM_CHUNK - in : len;
-    const uint8_t *c = off < s->size ? store_chunk(s, off / SIM_CHUNK) : NULL;
-    return c ? c + in : NULL;
-}
-
-static bool all_zero(const uint8_t *p, uint64_t n)
-{
-    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
-}
-
-void store_write(sim_store *s, uint64_t off, uint64_t len, const void *buf)
-{
-    const uint8_t *in = buf;
-    if (off + len > s->size) {
-        s->size = off + len;
-    }
-    while (len) {
-        uint64_t idx = off / SIM_CHUNK, o = off % SIM_CHUNK;
-        uint64_t n = SIM_CHUNK - o < len ? SIM_CHUNK - o : len;
-        if (in) {
-            memcpy(store_chunk_get(s, idx, n == SIM_CHUNK) + o, in, n);
-            in += n;
-        } else if (n == SIM_CHUNK) {
-            store_drop_chunk(s, idx);       /* a hole reads as zeroes */
-        } else {
-            uint8_t *c = store_chunk(s, idx);
-            if (c) {
-                memset(c + o, 0, n);
-                if (all_zero(c, SIM_CHUNK)) {
-                    store_drop_chunk(s, idx);
-                }
-            }
-        }
-        off += n;
-        len -= n;
-    }
-}
-
-void store_zero(sim_store *s, uint64_t off, uint64_t len)
-{
-    store_write(s, off, len, NULL);
-}
-
-void store_truncate(sim_store *s, uint64_t size)
-{
-    if (size < s->size) {
-        uint64_t first = (size + SIM_CHUNK - 1) / SIM_CHUNK;
-        uint64_t last = (s->size + SIM_CHUNK - 1) / SIM_CHUNK;
-        if (size % SIM_CHUNK) {
-            uint8_t *c = store_chunk(s, size / SIM_CHUNK);
-            if (c) {
-                memset(c + size % SIM_CHUNK, 0, SIM_CHUNK - size % SIM_CHUNK);
-            }
-        }
-        for (uint64_t i = first; i < last; i++) {
-            store_drop_chunk(s, i);
-        }
-    }
-    s->size = size;
-}
 
 /* ---- files --------------------------------------------------------------- */
 
@@ -279,13 +73,45 @@ int q2_size_check(uint64_t size, uint64_t cluster_size)
     return 0;
 }
 
+/* The flat L2 array: a big one (most entries stay 0) comes straight from
+ * mmap, whose zero pages cost nothing until written; calloc would clear
+ * recycled heap memory, a cost that grows with the image. */
+#define L2_MMAP_MIN (256u * 1024)
+
+static uint64_t *l2_alloc(uint64_t nclusters)
+{
+    size_t bytes = (size_t)(nclusters ? nclusters : 1) * sizeof(uint64_t);
+    if (bytes >= L2_MMAP_MIN) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            abort();
+        }
+        return p;
+    }
+    uint64_t *l2 = calloc(1, bytes);
+    if (!l2) {
+        abort();
+    }
+    return l2;
+}
+
+static void l2_free(uint64_t *l2, uint64_t nclusters)
+{
+    size_t bytes = (size_t)(nclusters ? nclusters : 1) * sizeof(uint64_t);
+    if (bytes >= L2_MMAP_MIN) {
+        munmap(l2, bytes);
+    } else {
+        free(l2);
+    }
+}
+
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 {
     sim_qcow2 *q = calloc(1, sizeof *q);
     q->size = size;
     q->cluster_size = cluster_size;
     q->nclusters = (size + cluster_size - 1) / cluster_size;
-    q->l2 = calloc(q->nclusters ? q->nclusters : 1, sizeof *q->l2);
+    q->l2 = l2_alloc(q->nclusters);
     uint64_t per_table = cluster_size / 8;
     q->l2_table = calloc(q->nclusters / per_table + 1, 1);
     /* header, refcount table, refcount block, L1 table */
@@ -305,7 +131,7 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
-    free(q->l2);
+    l2_free(q->l2, q->nclusters);
     free(q->l2_table);
     free(q->backing);
     free(q->backing_fmt);
@@ -420,53 +246,74 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
     return 0;
 }
 
-/* Guest-visible read of an image file through its backing chain, without any
- * node (qemu-img's view). Past the image's end reads zeroes. */
-int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
-                        void *buf, int depth)
+/* Guest-visible contents of an image file through its backing chain, as
+ * spans appended to out, without any node (qemu-img's view). Past the
+ * image's end reads zeroes. */
+int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
+                        sim_data *out, int depth)
 {
     sim_file *f = fs_lookup(s, path);
-    uint8_t *out = buf;
     if (!f || depth > 16) {
         return -2;
     }
     if (!f->qcow2) {
-        store_read(&f->data, off, len, buf);
-        if (off + len > f->data.size) {
-            uint64_t from = off > f->data.size ? off : f->data.size;
-            memset(out + (from - off), 0, off + len - from);
-        }
+        store_read_data(&f->data, off, len, out);
         return 0;
     }
     sim_qcow2 *q = f->qcow2;
+    const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
+    const uint64_t cs = q->cluster_size;
     while (len) {
-        uint64_t cs = q->cluster_size, ci = off / cs, in = off % cs;
-        uint64_t n = cs - in < len ? cs - in : len;
         if (off >= q->size) {
-            memset(out, 0, len);
+            data_add_zero(out, len);
             return 0;
         }
-        if (n > q->size - off) {
-            n = q->size - off;
+        uint64_t ci = off >> bits, in = off & (cs - 1), e = q->l2[ci];
+        uint64_t end = q->size - off < len ? q->size : off + len;
+        uint64_t n = cs - in < end - off ? cs - in : end - off;
+        if (e & Q2_ZERO || !e) {
+            /* the following clusters of the same kind in one go */
+            uint64_t cj = ci + 1;
+            while (cj << bits < end && (e & Q2_ZERO ? (q->l2[cj] & Q2_ZERO) != 0 : !q->l2[cj])) {
+                cj++;
+            }
+            n = (cj << bits < end ? cj << bits : end) - off;
+        } else {
+            /* host-contiguous data clusters in one go */
+            uint64_t cj = ci + 1;
+            while (cj << bits < end && q->l2[cj] == e + ((cj - ci) << bits)) {
+                cj++;
+            }
+            n = (cj << bits < end ? cj << bits : end) - off;
         }
-        uint64_t e = q->l2[ci];
-        if (e & Q2_ZERO) {
-            memset(out, 0, n);
+        if (e & Q2_ZERO || (!e && !q->backing)) {
+            data_add_zero(out, n);
         } else if (e) {
-            store_read(&f->data, e + in, n, out);
-        } else if (q->backing) {
+            store_read_data(&f->data, e + in, n, out);
+        } else {
             char *bp = path_relative_to(path, q->backing);
-            int r = img_open_chain_read(s, bp, off, n, out, depth + 1);
+            int r = img_chain_read_data(s, bp, off, n, out, depth + 1);
             free(bp);
             if (r < 0) {
                 return r;
             }
-        } else {
-            memset(out, 0, n);
         }
-        out += n;
         off += n;
         len -= n;
     }
     return 0;
+}
+
+/* The same as bytes. */
+int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
+                        void *buf, int depth)
+{
+    sim_data d;
+    data_init(&d);
+    int r = img_chain_read_data(s, path, off, len, &d, depth);
+    if (r == 0) {
+        data_to_buf(&d, buf);
+    }
+    data_free(&d);
+    return r;
 }

@@ -55,7 +55,7 @@ sim_job *job_find(sim *s, const char *id)
     return NULL;
 }
 
-static void job_transition(sim *s, sim_job *j, job_status st)
+void job_transition(sim *s, sim_job *j, job_status st)
 {
     if (j->status == st) {
         return;
@@ -67,17 +67,17 @@ static void job_transition(sim *s, sim_job *j, job_status st)
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
-static const char *job_type_name(sim_job *j)
+const char *job_type_name(sim_job *j)
 {
     return j->type == JOB_BACKUP ? "backup" : "create";
 }
 
-static uint64_t job_offset(sim_job *j)
+uint64_t job_offset(sim_job *j)
 {
     return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
 }
 
-static uint64_t job_len(sim_job *j)
+uint64_t job_len(sim_job *j)
 {
     return j->bk ? cl_backup_len(j->bk) : j->create_progress;
 }
@@ -132,6 +132,21 @@ static int io_write(void *opaque, uint64_t off, uint64_t len, const void *buf)
     return node_write(c->s, c->j->target, off, len, buf, false);
 }
 
+/* A cluster copy without bytes: the source's spans become the target's. */
+static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
+{
+    bk_ctx *c = opaque;
+    sim_data d;
+    data_init(&d);
+    int r = node_read_data(c->s, c->j->source, off, len, &d);
+    *is_read = r < 0;
+    if (r == 0) {
+        r = node_write_data(c->s, c->j->target, off, len, &d);
+    }
+    data_free(&d);
+    return r;
+}
+
 static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
 {
     bk_ctx *c = opaque;
@@ -159,6 +174,8 @@ static void backup_clean(sim *s, sim_job *j)
         for (sim_node *p = s->nodes; p; p = p->next)   /* bdrv_cbw_drop moves them back */
             if (p->file == j->filter)
                 p->file = j->source;
+        j->source->blk_name = j->filter->blk_name;
+        j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -232,7 +249,7 @@ static void job_destroy_backup(sim *s, sim_job *j)
     }
 }
 
-static void job_dismiss(sim *s, sim_job *j)
+void job_dismiss(sim *s, sim_job *j)
 {
     job_transition(s, j, JS_NULL);
     job_destroy_backup(s, j);
@@ -252,7 +269,7 @@ static void job_update_rc(sim *s, sim_job *j)
     }
 }
 
-static void job_finalize_single(sim *s, sim_job *j)
+void job_finalize_single(sim *s, sim_job *j)
 {
     job_update_rc(s, j);
     if (j->type == JOB_BACKUP) {
@@ -267,7 +284,7 @@ static void job_finalize_single(sim *s, sim_job *j)
 }
 
 /* The job's run returned ret (QEMU's job_completed). */
-static void job_completed(sim *s, sim_job *j, int ret)
+void job_completed(sim *s, sim_job *j, int ret)
 {
     j->finished_work = true;
     if (!j->ret) {
@@ -319,15 +336,11 @@ static bool job_tick(sim *s, sim_job *j)
     case CL_STEP_CANCELLED:
         job_completed(s, j, -ECANCELED);
         return true;
-    case CL_STEP_FAILED: {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "device", json_object_new_string(j->id));
-        json_object_object_add(d, "operation", json_object_new_string(fail.is_read ? "read" : "write"));
-        json_object_object_add(d, "action", json_object_new_string("report"));
-        ev_emit(s, "BLOCK_JOB_ERROR", d);
-        job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
+    case CL_STEP_FAILED:
+        if (!backup_copy_error(s, j, &fail)) {
+            job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
+        }
         return true;
-    }
     }
     return false;
 }
@@ -387,65 +400,6 @@ json_object *qmp_query_jobs(sim *s)
     return r;
 }
 
-/* QEMU's JobVerb table: which states accept which verb. */
-static bool verb_allowed(const char *verb, job_status st)
-{
-    if (!strcmp(verb, "cancel")) {
-        return st == JS_CREATED || st == JS_RUNNING || st == JS_PAUSED ||
-               st == JS_READY || st == JS_STANDBY || st == JS_WAITING ||
-               st == JS_PENDING;
-    }
-    if (!strcmp(verb, "finalize")) {
-        return st == JS_PENDING;
-    }
-    if (!strcmp(verb, "dismiss")) {
-        return st == JS_CONCLUDED;
-    }
-    if (!strcmp(verb, "complete")) {
-        return st == JS_READY;
-    }
-    if (!strcmp(verb, "pause") || !strcmp(verb, "set-speed")) {
-        return st == JS_CREATED || st == JS_RUNNING || st == JS_PAUSED ||
-               st == JS_READY || st == JS_STANDBY;
-    }
-    return false;
-}
-
-json_object *qmp_job_verb(sim *s, const char *verb, json_object *args)
-{
-    json_object *idv = NULL;
-    json_object_object_get_ex(args, "id", &idv);
-    const char *id = json_object_get_string(idv);
-    sim_job *j = job_find(s, id);
-    if (!j) {
-        return qmp_error("GenericError", "Job not found");
-    }
-    if (!verb_allowed(verb, j->status)) {
-        return qmp_error("GenericError", "Job '%s' in state '%s' cannot accept command verb '%s'",
-                         j->id, status_names[j->status], verb);
-    }
-    if (!strcmp(verb, "complete")) {
-        return qmp_error("GenericError", "The active block job '%s' cannot be completed", j->id);
-    }
-    if (!strcmp(verb, "finalize")) {
-        job_finalize_single(s, j);
-    } else if (!strcmp(verb, "dismiss")) {
-        job_dismiss(s, j);
-    } else if (!strcmp(verb, "cancel")) {
-        j->cancelled = true;
-        if (j->bk) {
-            cl_backup_cancel(j->bk);
-        }
-        if (j->status == JS_PENDING || j->status == JS_WAITING) {
-            job_finalize_single(s, j);
-        } else {
-            /* the job notices at once: nothing is in flight in the model */
-            job_completed(s, j, -ECANCELED);
-        }
-    }
-    return qmp_ok();
-}
-
 /* ---- blockdev-backup ---------------------------------------------------- */
 
 static const char *jstr_(json_object *args, const char *key)
@@ -496,7 +450,7 @@ static json_object *op_blocked(sim_node *n)
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->name, job_type_name(m->busy_job));
+                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -616,7 +570,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                          (long long)max_chunk, (unsigned long long)cluster);
     }
     if (!job_id) {
-        return qmp_error("GenericError", "Invalid job ID '%s'", "");
+        /* block_job_create: the id defaults to the device name (the
+         * source's BlockBackend), "" for a node without one */
+        job_id = src->blk_name ? src->blk_name : "";
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -641,6 +597,8 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     j->sync = sync;
     j->auto_finalize = jbool(args, "auto-finalize", true);
     j->auto_dismiss = jbool(args, "auto-dismiss", true);
+    j->on_source_error = backup_onerr_parse(jstr_(args, "on-source-error"));
+    j->on_target_error = backup_onerr_parse(jstr_(args, "on-target-error"));
     j->source = src;
     j->target = tgt;
 
@@ -656,6 +614,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
             .read = io_read,
             .write = io_write,
             .write_zeroes = io_write_zeroes,
+            .copy = io_copy,
             .block_status = io_block_status,
         },
     };
@@ -688,6 +647,10 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     filter->cbw_job = j;
     filter->busy_job = j;
     j->filter = filter;
+    /* bdrv_cbw_append: the filter takes the source's place under its
+     * BlockBackend, so the device name finds the filter meanwhile */
+    filter->blk_name = src->blk_name;
+    src->blk_name = NULL;
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);

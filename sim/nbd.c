@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The NBD server of the simulated VM, and what an NBD client sees of it.
- * Commands and checks follow QEMU 3.0 (2018, iotest 223's first version):
- * nbd-server-start / -add / -remove / -stop and x-nbd-server-add-bitmap
- * (removed in QEMU 4.0 in favour of nbd-server-add's "bitmap"). The texts
- * are those of QEMU's blockdev-nbd.c and nbd/server.c as recorded in
- * sim/MODEL.md. There are no sockets: a client reaches an export through
- * the server's unix socket path and the export's name.
+ * The NBD server of the simulated VM (its QMP commands), and what an
+ * internal NBD client sees of it. Commands: nbd-server-start / -add /
+ * -remove / -stop and block-export-add as QEMU 7.2 has them, and QEMU
+ * 3.0's x-nbd-server-add-bitmap (iotest 223's first version; removed in
+ * QEMU 4.0 in favour of nbd-server-add's "bitmap"). The texts are those of
+ * QEMU's blockdev-nbd.c, block/export and nbd/server.c as recorded in
+ * sim/MODEL.md. The server listens on a real unix socket (nbd_server.c);
+ * internal clients reach an export through the socket path and its name.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/nbd.h"
 
@@ -44,7 +46,8 @@ static json_object *check_args(json_object *args, const nbd_field *fs)
             if (!json_object_is_type(val, f->type)) {
                 return qmp_error("GenericError", "Invalid parameter type for '%s', expected: %s",
                                  key, f->type == json_type_boolean ? "boolean"
-                                      : f->type == json_type_object ? "object" : "string");
+                                      : f->type == json_type_object ? "object"
+                                      : f->type == json_type_array ? "array" : "string");
             }
         }
     }
@@ -67,16 +70,39 @@ static sim_nbd_export *export_find(sim_nbd *srv, const char *name)
     return NULL;
 }
 
+static sim_nbd_export *export_by_id(sim_nbd *srv, const char *id)
+{
+    for (sim_nbd_export *e = srv ? srv->exports : NULL; e; e = e->next) {
+        if (!strcmp(e->id ? e->id : e->name, id)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
 static void export_free(sim_nbd_export *e)
 {
     free(e->name);
     free(e->bitmap);
     free(e->bitmap_export);
+    free(e->description);
+    free(e->id);
     free(e);
 }
 
-static void export_remove(sim_nbd *srv, sim_nbd_export *e)
+static void export_remove(sim *s, sim_nbd *srv, sim_nbd_export *e)
 {
+    nbd_server_export_gone(srv, e);
+    sim_bitmap *b = e->bitmap_busy ? nbd_export_bitmap(e) : NULL;
+    if (b && b->exported) {
+        b->exported--;
+    }
+    if (s) {
+        /* QEMU 7.2: every NBD export is a block export with an id */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "id", json_object_new_string(e->id ? e->id : e->name));
+        ev_emit(s, "BLOCK_EXPORT_DELETED", d);
+    }
     for (sim_nbd_export **pp = &srv->exports; *pp; pp = &(*pp)->next) {
         if (*pp == e) {
             *pp = e->next;
@@ -93,8 +119,9 @@ void nbd_stop_all(sim *s)
         return;
     }
     while (srv->exports) {
-        export_remove(srv, srv->exports);
+        export_remove(NULL, srv, srv->exports);
     }
+    nbd_server_close(srv);
     free(srv->socket);
     free(srv);
     s->nbd = NULL;
@@ -103,7 +130,7 @@ void nbd_stop_all(sim *s)
 bool nbd_node_exported(sim *s, const sim_node *n)
 {
     for (sim_nbd_export *e = s->nbd ? s->nbd->exports : NULL; e; e = e->next) {
-        if (e->node == n) {
+        if (e->node == n || e->bitmap_owner == n) {
             return true;
         }
     }
@@ -111,8 +138,14 @@ bool nbd_node_exported(sim *s, const sim_node *n)
 }
 
 /* The bitmap behind an export's bitmap: QEMU looks down the backing chain. */
-static sim_bitmap *export_bitmap(const sim_nbd_export *e)
+sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e)
 {
+    if (!e->bitmap) {
+        return NULL;
+    }
+    if (e->bitmap_owner) {
+        return bitmap_find(e->bitmap_owner, e->bitmap);
+    }
     for (sim_node *n = e->node; n; n = n->backing) {
         sim_bitmap *b = bitmap_find(n, e->bitmap);
         if (b) {
@@ -142,8 +175,114 @@ static json_object *nbd_start(sim *s, json_object *args)
     if (s->nbd) {
         return qmp_error("GenericError", "NBD server already running");
     }
-    s->nbd = calloc(1, sizeof *s->nbd);
-    s->nbd->socket = xstrdup(path);
+    /* the socket is a real file: it must live in the test directory */
+    const char *dir = s->base.test_dir;
+    size_t dl = dir ? strlen(dir) : 0;
+    if (!dir || strncmp(path, dir, dl) || path[dl] != '/' || strstr(path + dl, "/../") ||
+        strchr(path + dl + 1, '/') || !path[dl + 1] || !strcmp(path + dl + 1, "..")) {
+        return qmp_error("GenericError", "the simulator's NBD server listens only on sockets "
+                         "directly in its test directory %s, not '%s'", dir ? dir : "", path);
+    }
+    sim_nbd *srv = calloc(1, sizeof *srv);
+    char *lerr = NULL;
+    srv->socket = xstrdup(path);
+    if (nbd_server_listen(srv, path, &lerr) < 0) {
+        json_object *e = qmp_error("GenericError", "%s", lerr);
+        free(lerr);
+        free(srv->socket);
+        free(srv);
+        return e;
+    }
+    s->nbd = srv;
+    return qmp_ok();
+}
+
+/* QEMU 7.2's blk_exp_add + nbd_export_create for an NBD export. bm_node /
+ * bm_name: the bitmap to export (bm_node NULL: found on the node or down
+ * its backing chain). */
+static json_object *export_create(sim *s, const char *id, const char *node_name,
+                                  const char *name, const char *desc, bool writable,
+                                  const char *bm_node, const char *bm_name)
+{
+    if (!id_wellformed(id)) {
+        return qmp_error("GenericError", "Invalid block export id");
+    }
+    for (sim_nbd_export *x = s->nbd ? s->nbd->exports : NULL; x; x = x->next) {
+        if (!strcmp(x->id ? x->id : x->name, id)) {
+            return qmp_error("GenericError", "Block export id '%s' is already in use", id);
+        }
+    }
+    sim_node *n = node_find(s, node_name);
+    if (!n) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
+                         node_name, node_name);
+    }
+    if (!s->nbd) {
+        return qmp_error("GenericError", "NBD server not running");
+    }
+    if (!name) {
+        name = node_name;
+    }
+    if (strlen(name) > 4096) {
+        return qmp_error("GenericError", "export name '%s' too long", name);
+    }
+    if (desc && strlen(desc) > 4096) {
+        return qmp_error("GenericError", "description '%s' too long", desc);
+    }
+    if (export_find(s->nbd, name)) {
+        return qmp_error("GenericError", "NBD server already has export named '%s'", name);
+    }
+    sim_bitmap *b = NULL;
+    if (bm_name) {
+        if (bm_node) {
+            /* {node, name}: taken as it is, recording or not (QEMU 7.2 checks
+             * only bitmaps named by string; real QEMU agrees) */
+            sim_node *bn = node_find(s, bm_node);
+            if (!bn) {
+                return qmp_error("GenericError", "Node '%s' not found", bm_node);
+            }
+            if (!(b = bitmap_find(bn, bm_name))) {
+                return qmp_error("GenericError", "Dirty bitmap '%s' not found", bm_name);
+            }
+        } else {
+            sim_node *owner = n;
+            for (; owner && !(b = bitmap_find(owner, bm_name)); owner = owner->backing) {
+            }
+            if (!b) {
+                return qmp_error("GenericError", "Bitmap '%s' is not found", bm_name);
+            }
+            /* a recording bitmap on a writable node would change under a
+             * read-only export's clients */
+            if (!writable && !owner->read_only && cl_bitmap_enabled(b->bm)) {
+                return qmp_error("GenericError", "Enabled bitmap '%s' incompatible with "
+                                 "readonly export", bm_name);
+            }
+        }
+        if (cl_bitmap_busy(b->bm) || b->exported) {
+            return qmp_error("GenericError", "Bitmap '%s' is currently in use by another "
+                             "operation and cannot be used", bm_name);
+        }
+    }
+    sim_nbd_export *e = calloc(1, sizeof *e);
+    e->name = xstrdup(name);
+    e->id = xstrdup(id);
+    e->node = n;
+    e->writable = writable;
+    e->description = desc ? xstrdup(desc) : NULL;
+    if (b) {
+        /* the context is named after the bitmap itself */
+        e->bitmap = xstrdup(bm_name);
+        e->bitmap_export = xstrdup(bm_name);
+        e->bitmap_owner = bm_node ? node_find(s, bm_node) : NULL;
+        /* exported: busy until the export goes (QEMU's bdrv_dirty_bitmap_set_busy) */
+        b->exported++;
+        e->bitmap_busy = true;
+    }
+    sim_nbd_export **pp = &s->nbd->exports;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = e;
     return qmp_ok();
 }
 
@@ -151,7 +290,8 @@ static json_object *nbd_add(sim *s, json_object *args)
 {
     static const nbd_field f[] = {
         { "device", json_type_string, true }, { "name", json_type_string, false },
-        { "writable", json_type_boolean, false }, { NULL, 0, false } };
+        { "description", json_type_string, false }, { "writable", json_type_boolean, false },
+        { "bitmap", json_type_string, false }, { NULL, 0, false } };
     json_object *err = check_args(args, f), *w;
     if (err) {
         return err;
@@ -161,23 +301,60 @@ static json_object *nbd_add(sim *s, json_object *args)
     }
     const char *device = jstr(args, "device");
     const char *name = jstr(args, "name") ? jstr(args, "name") : device;
-    if (export_find(s->nbd, name)) {
-        return qmp_error("GenericError", "NBD server already has export named '%s'", name);
-    }
+    bool writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
     sim_node *n = node_find(s, device);
-    if (!n) {
-        return qmp_error("GenericError", "Cannot find device=%s nor node_name=%s", device, device);
+    /* nbd-server-add downgrades a read-only node to a read-only export */
+    if (n && n->read_only) {
+        writable = false;
     }
-    sim_nbd_export *e = calloc(1, sizeof *e);
-    e->name = xstrdup(name);
-    e->node = n;
-    e->writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
-    sim_nbd_export **pp = &s->nbd->exports;
-    while (*pp) {
-        pp = &(*pp)->next;
+    return export_create(s, name, device, name, jstr(args, "description"), writable, NULL,
+                         jstr(args, "bitmap"));
+}
+
+/* block-export-add with type nbd (QEMU 7.2's BlockExportOptions). */
+static json_object *export_add(sim *s, json_object *args)
+{
+    static const nbd_field f[] = {
+        { "type", json_type_string, true }, { "id", json_type_string, true },
+        { "node-name", json_type_string, true }, { "name", json_type_string, false },
+        { "description", json_type_string, false }, { "writable", json_type_boolean, false },
+        { "writethrough", json_type_boolean, false }, { "bitmaps", json_type_array, false },
+        { "allocation-depth", json_type_boolean, false }, { "iothread", json_type_string, false },
+        { "fixed-iothread", json_type_boolean, false }, { NULL, 0, false } };
+    json_object *err = check_args(args, f), *w, *bms;
+    if (err) {
+        return err;
     }
-    *pp = e;
-    return qmp_ok();
+    if (strcmp(jstr(args, "type"), "nbd")) {
+        return qmp_error("GenericError", "the simulator exports over NBD only, not '%s'",
+                         jstr(args, "type"));
+    }
+    if (json_object_object_get_ex(args, "allocation-depth", &w) && json_object_get_boolean(w)) {
+        return qmp_error("GenericError", "the simulator does not offer qemu:allocation-depth");
+    }
+    const char *bm_node = NULL, *bm_name = NULL;
+    if (json_object_object_get_ex(args, "bitmaps", &bms)) {
+        size_t nb = json_object_array_length(bms);
+        if (nb > 1) {
+            return qmp_error("GenericError", "the simulator exports at most one bitmap per export");
+        }
+        if (nb == 1) {
+            json_object *it = json_object_array_get_idx(bms, 0);
+            if (json_object_is_type(it, json_type_string)) {
+                bm_name = json_object_get_string(it);
+            } else if (json_object_is_type(it, json_type_object) && jstr(it, "node") &&
+                       jstr(it, "name")) {
+                bm_node = jstr(it, "node");
+                bm_name = jstr(it, "name");
+            } else {
+                return qmp_error("GenericError", "Invalid parameter type for 'bitmaps[0]', "
+                                 "expected: BlockDirtyBitmapOrStr");
+            }
+        }
+    }
+    bool writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
+    return export_create(s, jstr(args, "id"), jstr(args, "node-name"), jstr(args, "name"),
+                         jstr(args, "description"), writable, bm_node, bm_name);
 }
 
 static json_object *nbd_add_bitmap(sim *s, json_object *args)
@@ -202,7 +379,7 @@ static json_object *nbd_add_bitmap(sim *s, json_object *args)
         return qmp_error("GenericError", "Export bitmap is already set");
     }
     sim_nbd_export probe = { .node = e->node, .bitmap = (char *)bitmap };
-    sim_bitmap *b = export_bitmap(&probe);
+    sim_bitmap *b = nbd_export_bitmap(&probe);
     if (!b) {
         return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
     }
@@ -233,12 +410,48 @@ static json_object *nbd_remove(sim *s, json_object *args)
     if (!s->nbd) {
         return qmp_error("GenericError", "NBD server not running");
     }
+    /* QEMU 7.2 finds the block export by id (nbd-server-add's id is its name) */
     const char *name = jstr(args, "name");
-    sim_nbd_export *e = export_find(s->nbd, name);
+    sim_nbd_export *e = export_by_id(s->nbd, name);
     if (!e) {
         return qmp_error("GenericError", "Export '%s' is not found", name);
     }
-    export_remove(s->nbd, e);
+    export_remove(s, s->nbd, e);
+    return qmp_ok();
+}
+
+/* query-block-exports and block-export-del (QEMU 7.2's block/export). */
+static json_object *exports_query(sim *s)
+{
+    json_object *list = json_object_new_array();
+    for (sim_nbd_export *e = s->nbd ? s->nbd->exports : NULL; e; e = e->next) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(e->id ? e->id : e->name));
+        json_object_object_add(o, "node-name", json_object_new_string(e->node->name));
+        json_object_object_add(o, "shutting-down", json_object_new_boolean(false));
+        json_object_object_add(o, "type", json_object_new_string("nbd"));
+        json_object_array_add(list, o);
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", list);
+    return r;
+}
+
+static json_object *export_del(sim *s, json_object *args)
+{
+    static const nbd_field f[] = {
+        { "id", json_type_string, true }, { "mode", json_type_string, false },
+        { NULL, 0, false } };
+    json_object *err = check_args(args, f);
+    if (err) {
+        return err;
+    }
+    const char *id = jstr(args, "id");
+    sim_nbd_export *e = export_by_id(s->nbd, id);
+    if (!e) {
+        return qmp_error("GenericError", "Export '%s' is not found", id);
+    }
+    export_remove(s, s->nbd, e);
     return qmp_ok();
 }
 
@@ -252,6 +465,15 @@ json_object *nbd_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "nbd-server-add")) {
         return nbd_add(s, args);
+    }
+    if (!strcmp(cmd, "block-export-add")) {
+        return export_add(s, args);
+    }
+    if (!strcmp(cmd, "block-export-del")) {
+        return export_del(s, args);
+    }
+    if (!strcmp(cmd, "query-block-exports")) {
+        return exports_query(s);
     }
     if (!strcmp(cmd, "x-nbd-server-add-bitmap")) {
         return nbd_add_bitmap(s, args);
@@ -267,6 +489,9 @@ json_object *nbd_dispatch(sim *s, const char *cmd, json_object *args)
         }
         if (!s->nbd) {
             return qmp_error("GenericError", "NBD server not running");
+        }
+        while (s->nbd->exports) {
+            export_remove(s, s->nbd, s->nbd->exports);
         }
         nbd_stop_all(s);
         return qmp_ok();
@@ -336,7 +561,7 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
         static const char pfx[] = "qemu:dirty-bitmap:";
         if (e->bitmap && !strncmp(context, pfx, sizeof pfx - 1) &&
             !strcmp(context + sizeof pfx - 1, e->bitmap_export)) {
-            b = export_bitmap(e);
+            b = nbd_export_bitmap(e);
         }
         bitmap_ctx = true;
     }

@@ -2,8 +2,9 @@
 /*
  * The simulator's persistent bitmaps (persist.c), NBD server (nbd.c) and
  * standalone client tools (tools.c: qemu-io and qemu-img map as separate
- * processes). No sockets: an export is found by its server's socket path
- * and its name.
+ * processes, internal ones or the real programs). The server listens on a
+ * real unix socket (nbd_server.c speaks the protocol); the internal
+ * clients find an export by its server's socket path and its name.
  */
 #ifndef BLOCKSIM_SIM_NBD_H
 #define BLOCKSIM_SIM_NBD_H
@@ -20,12 +21,18 @@ typedef struct sim_nbd_export {
     bool writable;
     char *bitmap;               /* x-nbd-server-add-bitmap: the node's bitmap */
     char *bitmap_export;        /* its name in "qemu:dirty-bitmap:NAME" */
+    sim_node *bitmap_owner;     /* the bitmap's node when given as {node, name} */
+    bool bitmap_busy;           /* it marked its bitmap busy (7.2 exports) */
+    char *description;          /* NBD_INFO_DESCRIPTION, or NULL */
+    char *id;                   /* block export id (7.2), or NULL */
     struct sim_nbd_export *next;
 } sim_nbd_export;
 
 typedef struct sim_nbd {
     char *socket;               /* the unix socket path it listens on */
     sim_nbd_export *exports;
+    int listen_fd;              /* -1 before it listens */
+    struct nbd_conn *conns;     /* connected clients (nbd_server.c) */
 } sim_nbd;
 
 /* The NBD QMP commands; NULL when cmd is none of them. */
@@ -37,6 +44,27 @@ bool nbd_node_exported(sim *s, const sim_node *n);
 /* An NBD URI nbd+unix:///EXPORT?socket=PATH: true if image is one;
  * then *exp is the export (NULL with *err set when it cannot connect). */
 bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err);
+
+/* The bitmap behind an export's qemu:dirty-bitmap context, or NULL. */
+sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e);
+
+/* nbd_server.c: the protocol on the socket */
+int nbd_server_listen(sim_nbd *srv, const char *path, char **err);
+/* Hang up on every client, stop listening, remove the socket file. */
+void nbd_server_close(sim_nbd *srv);
+/* Export e is going away: its clients are disconnected. */
+void nbd_server_export_gone(sim_nbd *srv, sim_nbd_export *e);
+/* Serve the socket for up to timeout_ms: accept clients, handle every
+ * complete request that has arrived (each one an event of the VM), send
+ * replies. Returns how many things happened, or -1 when poll failed. */
+int nbd_server_serve(sim *s, int timeout_ms);
+/* Does any client stay connected? */
+bool nbd_server_busy(sim *s);
+
+/* iothread.c: object-add iothread, x-blockdev-set-iothread; NULL when cmd
+ * is neither. */
+json_object *iothread_dispatch(sim *s, const char *cmd, json_object *args);
+void iothread_free_all(sim *s);
 
 /* One extent of qemu-img map. */
 typedef struct sim_map_extent {

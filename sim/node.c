@@ -121,6 +121,12 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
+    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        if (n->blk_name && !strcmp(n->blk_name, name)) {
+            return n;
+        }
+    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -197,6 +203,7 @@ void node_remove(sim *s, sim_node *n)
         }
     }
     free(n->name);
+    free(n->blk_name);
     free(n);
 }
 
@@ -236,6 +243,8 @@ uint64_t node_size(sim_node *n)
     case DRV_BLKDEBUG:
     case DRV_CBW:
         return node_size(n->file);
+    case DRV_NULL:
+        return n->raw_size;
     }
     return 0;
 }
@@ -258,7 +267,7 @@ const char *node_drv_name(sim_node *n)
 {
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
-        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write",
+        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
     };
     return names[n->drv];
 }
@@ -307,7 +316,7 @@ static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *
     return (pos < end ? pos : end) - off;
 }
 
-static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, uint8_t *buf)
+static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
 {
     sim_qcow2 *q = n->q;
     while (len) {
@@ -316,7 +325,7 @@ static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, uint8_t *buf
         if (k == Q_DATA) {
             uint64_t host = (q->l2[off / q->cluster_size] & ~Q2_ZERO) + off % q->cluster_size;
             blkdebug_event(s, n->file, EV_READ_AIO);
-            int r = node_read(s, n->file, host, run, buf);
+            int r = node_read_data(s, n->file, host, run, out);
             if (r < 0) {
                 return r;
             }
@@ -324,16 +333,15 @@ static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, uint8_t *buf
             uint64_t bsize = node_size(n->backing);
             uint64_t from_backing = off >= bsize ? 0 : (run < bsize - off ? run : bsize - off);
             if (from_backing) {
-                int r = node_read(s, n->backing, off, from_backing, buf);
+                int r = node_read_data(s, n->backing, off, from_backing, out);
                 if (r < 0) {
                     return r;
                 }
             }
-            memset(buf + from_backing, 0, run - from_backing);
+            data_add_zero(out, run - from_backing);
         } else {
-            memset(buf, 0, run);
+            data_add_zero(out, run);
         }
-        buf += run;
         off += run;
         len -= run;
     }
@@ -379,9 +387,10 @@ static uint64_t q2_alloc_host(sim_node *n)
     return h;
 }
 
-static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
-                    const uint8_t *buf, bool zeroes)
+/* Writes in (in->len bytes), or with in NULL len zeroes. */
+static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
 {
+    bool zeroes = !in;
     sim_qcow2 *q = n->q;
     uint64_t cs = q->cluster_size;
     uint64_t per_table = cs / 8;
@@ -389,6 +398,15 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
+            /* runs of zero clusters and of unallocated ones with nothing
+             * below read as zeroes already: step over them at once */
+            q2_kind k0 = q2_cluster_kind(q, ci);
+            if (k0 == Q_ZERO || (k0 == Q_UNALLOC && !n->backing)) {
+                while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
+                    ci++;
+                }
+                continue;
+            }
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
             uint64_t w_off = off > c_off ? off : c_off;
             uint64_t w_end = off + len < c_end ? off + len : c_end;
@@ -398,9 +416,11 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
             if (w_off == c_off && w_end == c_end) {
                 q->l2[ci] |= Q2_ZERO;
             } else {
-                uint8_t *z = calloc(1, w_end - w_off);
-                int r = q2_write(s, n, w_off, w_end - w_off, z, false);
-                free(z);
+                sim_data z;
+                data_init(&z);
+                data_add_zero(&z, w_end - w_off);
+                int r = q2_write(s, n, w_off, w_end - w_off, &z);
+                data_free(&z);
                 if (r < 0) {
                     return r;
                 }
@@ -423,11 +443,14 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
             continue;
         }
         uint64_t c_off = ci * cs, c_len = c_off + cs > q->size ? q->size - c_off : cs;
-        /* the cluster's old contents: the backing file's, else zeroes */
-        uint8_t *old = NULL;
-        if (k == Q_UNALLOC && n->backing) {
-            old = calloc(1, cs);
-            q2_read(s, n, c_off, c_len, old);
+        /* the cluster's old contents: the backing file's, else zeroes (a
+         * failed read leaves zeroes after what it read) */
+        sim_data old;
+        bool has_old = k == Q_UNALLOC && n->backing;
+        data_init(&old);
+        if (has_old) {
+            q2_read(s, n, c_off, c_len, &old);
+            data_add_zero(&old, cs - old.len);
         }
         if (!host) {
             host = q2_alloc_host(n);
@@ -437,8 +460,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
         while (fn && fn->drv != DRV_FILE) {
             fn = fn->file;
         }
-        if (fn && old) {
-            store_write(&fn->f->data, host, cs, old);
+        if (fn && has_old) {
+            store_write_data(&fn->f->data, host, &old);
         } else if (fn) {
             /* zeroes: holes in the file, no bytes written */
             if (host + cs > fn->f->data.size) {
@@ -446,19 +469,29 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
             }
             store_zero(&fn->f->data, host, cs);
         }
-        free(old);
+        data_free(&old);
         q->l2[ci] = host;
     }
+    uint64_t done = 0;
     while (len) {
         q2_kind k;
         uint64_t run = q2_run(q, off, len, &k);
         uint64_t host = q->l2[off / cs] + off % cs;
         blkdebug_event(s, n->file, EV_WRITE_AIO);
-        int r = node_write(s, n->file, host, run, buf, false);
+        int r;
+        if (done == 0 && run == in->len) {
+            r = node_write_data(s, n->file, host, run, in);
+        } else {
+            sim_data piece;
+            data_init(&piece);
+            data_add_range(&piece, in, done, run);
+            r = node_write_data(s, n->file, host, run, &piece);
+            data_free(&piece);
+        }
         if (r < 0) {
             return r;
         }
-        buf += run;
+        done += run;
         off += run;
         len -= run;
     }
@@ -467,27 +500,45 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len,
 
 /* ---- generic I/O --------------------------------------------------------- */
 
-int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
+int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
 {
     int r;
     switch (n->drv) {
     case DRV_FILE:
-        store_read(&n->f->data, off, len, buf);
+        store_read_data(&n->f->data, off, len, out);
         return 0;
     case DRV_QCOW2:
         if (off + len > n->q->size) {
             return -EIO;
         }
-        return q2_read(s, n, off, len, buf);
+        return q2_read(s, n, off, len, out);
     case DRV_BLKDEBUG:
         r = bd_rule_check(n, off, len, IOT_READ);
-        return r ? r : node_read(s, n->file, off, len, buf);
+        return r ? r : node_read_data(s, n->file, off, len, out);
     case DRV_RAW:
-        return node_read(s, n->file, off + n->raw_offset, len, buf);
+        return node_read_data(s, n->file, off + n->raw_offset, len, out);
     case DRV_CBW:
-        return node_read(s, n->file, off, len, buf);
+        return node_read_data(s, n->file, off, len, out);
+    case DRV_NULL:
+        /* read-zeroes: the simulator's null-co reads zeroes */
+        if (off > n->raw_size || len > n->raw_size - off) {
+            return -EIO;
+        }
+        data_add_zero(out, len);
+        return 0;
     }
     return -EIO;
+}
+
+/* The bytes: what was read before an error stays in buf. */
+int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf)
+{
+    sim_data d;
+    data_init(&d);
+    int r = node_read_data(s, n, off, len, &d);
+    data_to_buf(&d, buf);
+    data_free(&d);
+    return r;
 }
 
 static void record_write(sim_node *n, uint64_t off, uint64_t len)
@@ -510,7 +561,21 @@ static void record_write(sim_node *n, uint64_t off, uint64_t len)
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes)
 {
+    if (zeroes || !len) {
+        return node_write_data(s, n, off, len, NULL);
+    }
+    sim_data d;
+    data_init(&d);
+    data_add_buf(&d, buf, len);
+    int r = node_write_data(s, n, off, len, &d);
+    data_free(&d);
+    return r;
+}
+
+int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
+{
     int r = 0;
+    bool zeroes = !in;
     if (!len) {
         return 0;
     }
@@ -527,24 +592,26 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
             }
             store_zero(&n->f->data, off, len);
         } else {
-            store_write(&n->f->data, off, len, buf);
+            store_write_data(&n->f->data, off, in);
         }
         break;
     case DRV_QCOW2:
         if (off + len > n->q->size) {
             return -EIO;
         }
-        r = q2_write(s, n, off, len, buf, zeroes);
+        r = q2_write(s, n, off, len, in);
         break;
     case DRV_BLKDEBUG:
         r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
         if (!r) {
-            r = node_write(s, n->file, off, len, buf, zeroes);
+            r = node_write_data(s, n->file, off, len, in);
         }
         break;
     case DRV_RAW:
-        r = node_write(s, n->file, off + n->raw_offset, len, buf, zeroes);
+        r = node_write_data(s, n->file, off + n->raw_offset, len, in);
         break;
+    case DRV_NULL:
+        break;      /* null-co drops what it is given */
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
@@ -552,7 +619,7 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
         }
         r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
         if (!r) {
-            r = node_write(s, n->file, off, len, buf, zeroes);
+            r = node_write_data(s, n->file, off, len, in);
         }
         break;
     }
@@ -622,6 +689,10 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
     case DRV_RAW:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
+    case DRV_NULL:
+        /* null-co's block status: neither data nor (read-zeroes off) zero */
+        *pnum = len;
+        return CL_STATUS_ALLOCATED;
     case DRV_FILE:
     default:
         *pnum = len;
@@ -678,7 +749,8 @@ static json_object *bitmap_info(sim_bitmap *b)
     }
     json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
     json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy", json_object_new_boolean(cl_bitmap_busy(b->bm)));
+    json_object_object_add(o, "busy",
+                           json_object_new_boolean(cl_bitmap_busy(b->bm) || b->exported));
     json_object_object_add(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_object_object_add(o, "count",

@@ -233,6 +233,26 @@ static const field f_backup[] = {
     { "target", F_STR, true, NULL, NULL },
     END,
 };
+static const char *const e_newmode[] = { "existing", "absolute-paths", NULL };
+static const field f_drive_backup[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "bitmap", F_STR, false, NULL, NULL },
+    { "bitmap-mode", F_ENUM, false, e_bmode, NULL },
+    { "compress", F_BOOL, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    { "filter-node-name", F_STR, false, NULL, NULL },
+    { "x-perf", F_OBJ, false, NULL, f_perf },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -253,6 +273,10 @@ static const field f_bitmap_merge[] = {
 static const field f_job_id[] = { { "id", F_STR, true, NULL, NULL }, END };
 static const field f_block_job_cancel[] = {
     { "device", F_STR, true, NULL, NULL }, { "force", F_BOOL, false, NULL, NULL }, END,
+};
+static const field f_block_job_device[] = { { "device", F_STR, true, NULL, NULL }, END };
+static const field f_block_job_speed[] = {
+    { "device", F_STR, true, NULL, NULL }, { "speed", F_INT, true, NULL, NULL }, END,
 };
 static const field f_node_name[] = { { "node-name", F_STR, true, NULL, NULL }, END };
 static const field f_create[] = {
@@ -507,8 +531,18 @@ static json_object *check_union(json_object *args, const field *base, const char
     return check_unexpected(args, lists, prefix);
 }
 
+static const field f_dev_null[] = {
+    { "size", F_INT, false, NULL, NULL },
+    { "latency-ns", F_INT, false, NULL, NULL },
+    { "read-zeroes", F_BOOL, false, NULL, NULL },
+    END,
+};
+
 static const field *dev_variant(const char *driver)
 {
+    if (!strcmp(driver, "null-co")) {
+        return f_dev_null;
+    }
     if (!strcmp(driver, "file")) {
         return f_dev_file;
     }
@@ -721,6 +755,19 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
         }
         n = node_new(s, DRV_FILE, name);
         n->f = f;
+    } else if (!strcmp(driver, "null-co")) {
+        /* null-co: a size (default 1 GiB) and nothing behind it */
+        json_object *sz = jget(opts, "size");
+        if (sz && json_object_get_int64(sz) < 0) {
+            return qmp_error("GenericError", "Parameter 'size' expects a non-negative number "
+                             "below 2^64");
+        }
+        if (name && (err = check_node_name(s, name))) {
+            return err;
+        }
+        n = node_new(s, DRV_NULL, name);
+        n->raw_has_size = true;
+        n->raw_size = sz ? (uint64_t)json_object_get_int64(sz) : 1ull << 30;
     } else if (!strcmp(driver, "qcow2") || !strcmp(driver, "blkdebug") || !strcmp(driver, "raw")) {
         bool is_bd = !strcmp(driver, "blkdebug");
         if ((err = open_child_of(s, jget(opts, is_bd ? "image" : "file"), &child, name, driver))) {
@@ -900,7 +947,7 @@ static json_object *bitmap_lookup(sim *s, json_object *args, const char *name_ke
 
 static json_object *bitmap_check_busy(sim_bitmap *b)
 {
-    if (cl_bitmap_busy(b->bm)) {
+    if (cl_bitmap_busy(b->bm) || b->exported) {
         return qmp_error("GenericError",
                          "Bitmap '%s' is currently in use by another operation and cannot be used",
                          b->name);
@@ -1195,17 +1242,17 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
             reply = xasprintf("Block node is read-only\r\n");
             goto out;
         }
-        uint8_t *buf = NULL;
-        if (!zero) {
-            buf = malloc((size_t)len ? (size_t)len : 1);
-            memset(buf, pattern, (size_t)len);
-        }
-        node_write(s, n, (uint64_t)off, (uint64_t)len, buf, zero);
-        free(buf);
+        /* the pattern as a run: no bytes */
+        sim_data d;
+        data_init(&d);
+        data_add_byte(&d, (uint64_t)len, (uint8_t)pattern);
+        node_write_data(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : &d);
+        data_free(&d);
     } else {
-        uint8_t *buf = malloc((size_t)len ? (size_t)len : 1);
-        node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
-        free(buf);
+        sim_data d;
+        data_init(&d);
+        node_read_data(s, n, (uint64_t)off, (uint64_t)len, &d);
+        data_free(&d);
     }
 out:
     free(copy);
@@ -1221,6 +1268,12 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     size_t wl = strcspn(line, " ");
     if (wl == 0) {
         return qmp_return(json_object_new_string(""));
+    }
+    if (wl == 9 && !strncmp(line, "drive_add", 9)) {
+        char *m = hmp_drive_add(s, line + wl);
+        json_object *r = qmp_return(json_object_new_string(m));
+        free(m);
+        return r;
     }
     if (strncmp(line, "qemu-io", wl) || wl != 7) {
         char *m = xasprintf("unknown command: '%.*s'\r\n", (int)wl, line);
@@ -1289,6 +1342,7 @@ static const command commands[] = {
     { "blockdev-del", f_node_name },
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
+    { "drive-backup", f_drive_backup },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1299,7 +1353,15 @@ static const command commands[] = {
     { "job-cancel", f_job_id },
     { "job-dismiss", f_job_id },
     { "job-complete", f_job_id },
+    { "job-pause", f_job_id },
+    { "job-resume", f_job_id },
     { "block-job-cancel", f_block_job_cancel },
+    { "block-job-pause", f_block_job_device },
+    { "block-job-resume", f_block_job_device },
+    { "block-job-complete", f_block_job_device },
+    { "block-job-set-speed", f_block_job_speed },
+    { "block-job-finalize", f_job_id },
+    { "block-job-dismiss", f_job_id },
     { "human-monitor-command", f_hmp },
     { "backup", f_pve_backup },
     { "query-backup", f_none },
@@ -1346,11 +1408,17 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strcmp(cmd, "blockdev-backup")) {
         return qmp_blockdev_backup(s, args);
     }
+    if (!strcmp(cmd, "drive-backup")) {
+        return qmp_drive_backup(s, args);
+    }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);
     }
-    if (!strcmp(cmd, "query-block") || !strcmp(cmd, "query-block-jobs")) {
+    if (!strcmp(cmd, "query-block")) {
         return qmp_return(json_object_new_array());
+    }
+    if (!strcmp(cmd, "query-block-jobs")) {
+        return qmp_query_block_jobs(s);
     }
     if (!strcmp(cmd, "query-jobs")) {
         return qmp_query_jobs(s);
@@ -1364,17 +1432,8 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
         return qmp_bitmap_simple(s, cmd, args);
     }
-    if (!strcmp(cmd, "block-job-cancel")) {
-        json_object *a = json_object_new_object();
-        json_object_object_add(a, "id", json_object_new_string(jstr(args, "device")));
-        sim_job *j = job_find(s, jstr(args, "device"));
-        json_object *r = j ? qmp_job_verb(s, "cancel", a)
-            : qmp_error("DeviceNotActive", "No active block job on device '%s'", jstr(args, "device"));
-        json_object_put(a);
-        return r;
-    }
-    if (!strncmp(cmd, "job-", 4)) {
-        return qmp_job_verb(s, cmd + 4, args);
+    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
+        return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {
         return qmp_backup(s, args);

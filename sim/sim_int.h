@@ -15,15 +15,29 @@
 #include "cluster/cluster.h"
 #include "harness/backend.h"
 
-/* ---- sparse byte store ------------------------------------------------- */
+/* ---- sparse byte store (sim/store.c) ------------------------------------ */
+
+#include "sim/data.h"
 
 #define SIM_CHUNK 65536u
 
+/* A run of a file's contents: [off, off + s.len) reads as the span s. */
+typedef struct sim_ext {
+    uint64_t off;
+    sim_span s;             /* SPAN_BYTE or SPAN_DATA; zeroes are gaps */
+} sim_ext;
+
+/* A file's contents as extents, plus which 64 KiB chunks are allocated (what
+ * lseek(SEEK_HOLE) would see: a chunk once written stays allocated until it
+ * is zeroed whole or found all zero by a zeroing write, or truncated away). */
 typedef struct sim_store {
     uint64_t size;          /* logical length in bytes */
-    uint64_t *keys;         /* chunk index + 1; 0 = empty slot */
-    uint8_t **chunks;
+    uint64_t *keys;         /* allocated chunks: index + 1; 0 = empty slot */
     size_t cap, used;
+    sim_ext *ext;           /* sorted, disjoint; a gap reads as zeroes */
+    size_t n, ecap;
+    uint64_t gen;           /* bumped by every change */
+    struct sim_peek *peek;  /* store_peek's materialised chunks, made on demand */
 } sim_store;
 
 void store_init(sim_store *s);
@@ -34,6 +48,12 @@ void store_zero(sim_store *s, uint64_t off, uint64_t len);
 void store_truncate(sim_store *s, uint64_t size);
 uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole);
 const uint8_t *store_peek(const sim_store *s, uint64_t off, uint64_t len, uint64_t *pnum);
+/* The same without bytes: [off, off + len) appended to out as spans, and
+ * written from the spans of in (in->len bytes; allocates like store_write). */
+void store_read_data(const sim_store *s, uint64_t off, uint64_t len, sim_data *out);
+void store_write_data(sim_store *s, uint64_t off, const sim_data *in);
+/* How many extents hold the contents (for tests and benchmarks). */
+size_t store_extent_count(const sim_store *s);
 
 /* ---- qcow2 metadata, kept beside the file's bytes ----------------------- */
 
@@ -74,6 +94,7 @@ typedef struct sim_file {
 
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
+    DRV_NULL,                   /* null-co: raw_size bytes of nothing */
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -81,6 +102,7 @@ typedef struct sim_bitmap {
     cl_bitmap *bm;
     bool persistent;
     bool owned;             /* we free bm when unlisting */
+    int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -125,6 +147,7 @@ typedef struct sim_node {
     sim_job *cbw_job;
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
+    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -157,8 +180,19 @@ struct sim_job {
     json_object *create_opts;
     uint64_t create_progress;
     void *priv;                 /* the cl_io context of a backup */
+    /* pause/resume/cancel (job_verbs.c, QEMU's Job fields) */
+    bool user_paused;
+    int pause_count;
+    job_status resume_status;   /* what a paused job goes back to */
+    bool force_cancel;
+    int io_status;              /* IOS_* (block job iostatus) */
+    int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
     struct sim_job *next;       /* creation order */
 };
+
+/* BlockDeviceIoStatus and BlockdevOnError, in QAPI order */
+enum { IOS_OK, IOS_FAILED, IOS_NOSPACE };
+enum { ONERR_REPORT, ONERR_IGNORE, ONERR_ENOSPC, ONERR_STOP, ONERR_AUTO };
 
 /* ---- the machine --------------------------------------------------------- */
 
@@ -183,6 +217,7 @@ typedef struct sim {
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    json_object *iothreads;     /* ids of iothread objects (iothread.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
@@ -199,6 +234,8 @@ int q2_size_check(uint64_t size, uint64_t cluster_size);
 void q2_free(sim_qcow2 *q);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
+int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
+                        sim_data *out, int depth);
 int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                      uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
 uint64_t img_guest_size(sim *s, const char *path);
@@ -209,6 +246,12 @@ sim_node *node_find(sim *s, const char *name);
 int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes);
+/* node_read/node_write with the data as spans (sim/data.h): no bytes are
+ * copied. node_read_data appends len bytes to out (on error, what it holds
+ * is unspecified); node_write_data writes in->len bytes, or with in NULL,
+ * len zeroes the way node_write(..., NULL, true) does. */
+int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in);
 int node_flush(sim *s, sim_node *n);
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 uint64_t node_size(sim_node *n);
@@ -234,8 +277,34 @@ void ev_emit(sim *s, const char *name, json_object *data);
 sim_job *job_find(sim *s, const char *id);
 json_object *qmp_blockdev_backup(sim *s, json_object *args);
 json_object *qmp_blockdev_create(sim *s, json_object *args);
-json_object *qmp_job_verb(sim *s, const char *verb, json_object *args);
 json_object *qmp_query_jobs(sim *s);
+/* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
+ * job_completed, job_finalize_single, job_do_dismiss) */
+void job_transition(sim *s, sim_job *j, job_status st);
+void job_completed(sim *s, sim_job *j, int ret);
+void job_finalize_single(sim *s, sim_job *j);
+void job_dismiss(sim *s, sim_job *j);
+const char *job_type_name(sim_job *j);
+uint64_t job_offset(sim_job *j);
+uint64_t job_len(sim_job *j);
+
+/* job_verbs.c: job-* and block-job-* commands, query-block-jobs */
+json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
+json_object *qmp_query_block_jobs(sim *s);
+void job_pause(sim *s, sim_job *j);
+void job_resume(sim *s, sim_job *j);
+
+/* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
+char *hmp_drive_add(sim *s, const char *args);
+
+/* drive_backup.c */
+json_object *qmp_drive_backup(sim *s, json_object *args);
+
+/* backup_error.c: on-source-error / on-target-error */
+int backup_onerr_parse(const char *name);
+/* A copy of the job failed: BLOCK_JOB_ERROR with the policy's action;
+ * false when the job must end with the error (report). */
+bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);

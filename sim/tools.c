@@ -132,34 +132,30 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
         fprintf(out, "%s failed: Input/output error\n", verb);
         goto out;
     }
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    /* the data as spans: a pattern is a run, a read -P checks runs */
+    sim_data d;
     int ret;
+    data_init(&d);
     if (is_write) {
         if (!writable) {
             fprintf(out, "write failed: Operation not permitted\n");
-            free(buf);
             goto out;
         }
-        memset(buf, pattern < 0 ? 0xcd : pattern, (size_t)len);
-        ret = node_write(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : buf, zero);
+        data_add_byte(&d, (uint64_t)len, (uint8_t)(pattern < 0 ? 0xcd : pattern));
+        ret = node_write_data(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : &d);
     } else {
-        ret = node_read(s, n, (uint64_t)off, (uint64_t)len, buf);
+        ret = node_read_data(s, n, (uint64_t)off, (uint64_t)len, &d);
     }
     if (ret < 0) {
         fprintf(out, "%s failed: %s\n", verb, strerror(-ret));
-        free(buf);
+        data_free(&d);
         goto out;
     }
-    if (is_read && pattern >= 0) {
-        for (int64_t k = 0; k < len; k++) {
-            if (buf[k] != pattern) {
-                fprintf(out, "Pattern verification failed at offset %lld, %lld bytes\n",
-                          (long long)off, (long long)len);
-                break;
-            }
-        }
+    if (is_read && pattern >= 0 && !data_all_byte(&d, (uint8_t)pattern, NULL)) {
+        fprintf(out, "Pattern verification failed at offset %lld, %lld bytes\n",
+                (long long)off, (long long)len);
     }
-    free(buf);
+    data_free(&d);
     if (!quiet) {
         io_report(out, is_write ? "wrote" : "read", off, len);
     }

@@ -204,7 +204,7 @@ def archive_mutations(good):
         ('device beyond 2^32 clusters', hdr(lambda b: put64(b, H_DEV + 32 + 8, 1 << 49))),
         ('duplicate device name', hdr(lambda b: b.__setitem__(
             slice(H_DEV + 64, H_DEV + 68), b[H_DEV + 32:H_DEV + 36]))),
-        ('no devices', hdr(lambda b: [b.__setitem__(slice(H_DEV + 32 * i, H_DEV + 32 * i + 32),
+        ('no devices (the extents still name them)', hdr(lambda b: [b.__setitem__(slice(H_DEV + 32 * i, H_DEV + 32 * i + 32),
                                                     bytes(32)) for i in range(256)])),
         ('extent magic wrong', setb(ext, b'VMAX')),
         ('extent md5 mismatch', setb(ext + 100, b'\x01')),
@@ -259,6 +259,87 @@ def archive_table(vma, out):
     rc, _, err = run([vma, 'extract', 'bad30.vma', 'x'], d)
     rows.append('| `vma extract` of a cut archive | `%s` (no `x/` left behind: %s) | %d |'
                 % (md(err.strip()), 'yes' if not os.path.exists(os.path.join(d, 'x')) else 'NO',
+                   rc))
+    return rows
+
+
+def cli_table(vma, out):
+    """The vma command line, restore maps, names, output and compressed input."""
+    d = os.path.join(out, 'vma')
+    good = os.path.join(d, 'good.vma')
+    with open(os.path.join(d, 'small.raw'), 'wb') as f:
+        f.write(b'\x01' * 4096)
+
+    def fresh(*names):
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+            elif os.path.lexists(p):
+                os.unlink(p)
+
+    maps = {}
+
+    def mapfile(text):
+        # written just before its command runs
+        name = 'map%d' % len(maps)
+        maps[name] = text
+        return name
+
+    long_name = 'x' * 80000
+    rows = []
+    cases = [
+        ('unknown option', ['list', '-x', 'good.vma']),
+        ('--speed past 2^64', ['create', '--speed', '17179869184G', 'n.vma', 'a.raw']),
+        ('image format other than raw', ['create', '-d', 'format=qcow2:d=a.raw', 'n.vma']),
+        ('device name `..`', ['create', 'n.vma', '..=a.raw']),
+        ('device name with ESC', ['create', 'n.vma', 'a\x1b[31m=a.raw']),
+        ('map line unparsable', ['extract', '-r', mapfile('garbage\n'), 'good.vma', 'o']),
+        ('map option twice', ['extract', '-r', mapfile('cache=none:cache=none:0:d=x\n'),
+                              'good.vma', 'o']),
+        ('map throttling.bps not a number',
+         ['extract', '-r', mapfile('throttling.bps=1e9:0:drive-scsi0=x\n'), 'good.vma', 'o']),
+        ('map line longer than the limit',
+         ['extract', '-r', mapfile('0:%s=x\n' % long_name), 'good.vma', 'o']),
+        ('map without a line for a device',
+         ['extract', '-r', mapfile('0:drive-scsi0=t.raw\ndone\n'), 'good.vma', 'o']),
+        ('map target format other than raw',
+         ['extract', '-r', mapfile('format=vmdk:0:drive-scsi0=t.raw\nskip=drive-scsi1\n'),
+          'good.vma', 'o']),
+        ('map cache mode unknown',
+         ['extract', '-r', mapfile('cache=fast:0:drive-scsi0=t.raw\nskip=drive-scsi1\n'),
+          'good.vma', 'o']),
+        ('existing map target smaller than the device',
+         ['extract', '-r', mapfile('1:drive-scsi0=small.raw\nskip=drive-scsi1\n'),
+          'good.vma', 'o']),
+        ('target directory exists', ['extract', 'good.vma', '.']),
+    ]
+    for what, args in cases:
+        fresh('n.vma', 'o', 't.raw')
+        for a in args:
+            if a in maps:
+                with open(os.path.join(d, a), 'w') as f:
+                    f.write(maps[a])
+        rc, _, err = run([vma] + args, d)
+        left = [n for n in ('n.vma', 'o', 't.raw') if os.path.lexists(os.path.join(d, n))]
+        rows.append('| %s | `%s` | %d |' % (what, md(err.strip().splitlines()[0][:300]), rc))
+        if left:
+            rows[-1] += ' (left behind: %s)' % ', '.join(left)
+    fresh('o')
+    if os.path.exists('/dev/full'):
+        with open('/dev/full', 'w') as full:
+            p = subprocess.run(WRAPPER + [vma, 'list', 'good.vma'], cwd=d, stdout=full,
+                               stderr=subprocess.PIPE, text=True)
+        rows.append('| `vma list` to a full disk (`/dev/full`) | `%s` | %d |'
+                    % (md(p.stderr.strip()), p.returncode))
+    gz = os.path.join(d, 'good.vma.gz')
+    subprocess.run(['gzip', '-kf', good], check=True)
+    data = open(gz, 'rb').read()
+    with open(os.path.join(d, 'cut.vma.gz'), 'wb') as f:
+        f.write(data[:len(data) // 2])
+    rc, _, err = run([vma, 'extract', 'cut.vma.gz', 'o'], d)
+    rows.append('| truncated `.vma.gz` | `%s` (no `o/` left behind: %s) | %d |'
+                % (md(err.strip()), 'yes' if not os.path.exists(os.path.join(d, 'o')) else 'NO',
                    rc))
     return rows
 
@@ -349,6 +430,9 @@ def main():
     print('\nCorrupt archives (`vma verify FILE`):\n')
     print('| input | message (stderr) | exit |\n| --- | --- | --- |')
     print('\n'.join(archive_table(vma, out)))
+    print('\nThe vma command line, restore maps, names, output (`vma ...`):\n')
+    print('| input | message (stderr) | exit |\n| --- | --- | --- |')
+    print('\n'.join(cli_table(vma, out)))
     print('\nWrong QMP arguments (simulator, `qmp_log` in a case):\n')
     print('| input | command | reply |\n| --- | --- | --- |')
     print('\n'.join(qmp_table(harness, out)))

@@ -9,7 +9,11 @@ from lib/vma, so the two implementations check each other.
     vma_reader.py verify ARCHIVE
     vma_reader.py extract ARCHIVE DIR
     vma_reader.py create [-c CONFIG]... [--shuffle SEED] [--extent-clusters N]
-                         ARCHIVE [NAME=]IMAGE...
+                         ARCHIVE [[NAME=]IMAGE...]
+
+Device sizes are recorded as QEMU reports them (a raw file rounded up to
+512 bytes, the padding zeros); the reader takes any size and archives with
+configs but no device.
 
 ARCHIVE may be '-' (stdin for reading, stdout for create). The reader never
 seeks. Exit status: 0 ok, 1 bad archive or I/O error, 2 usage error.
@@ -154,8 +158,9 @@ class Archive:
             elif (size - 1) // CLUSTER >= 2 ** 32:
                 raise VmaError("device %r too large" % name)
             self.devices[dev_id] = (name, size)
-        if not self.devices:
-            raise VmaError("no devices in the archive")
+        # No device is fine: Proxmox writes config-only archives (a header
+        # and one empty extent). Device sizes may be anything; vma create
+        # records QEMU's (a multiple of 512), other writers need not.
 
     # -- extents ----------------------------------------------------------
     def clusters(self):
@@ -270,7 +275,8 @@ def cmd_verify(args):
 
 
 def safe_name(name):
-    if not name or "/" in name or name in (".", ".."):
+    if not name or "/" in name or name in (".", "..") or \
+            any(ord(c) < 0x20 or ord(c) == 0x7f for c in name):
         raise VmaError("name %r cannot be a file name" % name)
     return name
 
@@ -367,8 +373,8 @@ class ExtentWriter:
         if len(self.infos) == self.per_extent:
             self.flush()
 
-    def flush(self):
-        if not self.infos:
+    def flush(self, empty_ok=False):
+        if not self.infos and not empty_ok:
             return
         head = bytearray(EXTENT_HEADER)
         head[0:4] = b"VMAE"
@@ -394,6 +400,10 @@ def cmd_create(args):
             name, path = "disk%d" % index, spec
         dev_id = index + 1
         size = os.path.getsize(path)
+        if name != "vmstate":
+            # QEMU reports a raw file rounded up to 512 bytes; the padding
+            # reads as zeros.
+            size = (size + 511) // 512 * 512
         devices[dev_id] = (name, size)
         images[dev_id] = path
     uid = uuid.uuid4().bytes
@@ -418,7 +428,8 @@ def cmd_create(args):
             f = handles[dev_id]
             f.seek(cluster * CLUSTER)
             writer.add(dev_id, cluster, f.read(CLUSTER))
-        writer.flush()
+        # A config-only archive is a header and one empty extent.
+        writer.flush(empty_ok=not devices)
         for f in handles.values():
             f.close()
         if out is not sys.stdout.buffer:
@@ -447,7 +458,7 @@ def main(argv):
     p.add_argument("--extent-clusters", type=int, default=58, choices=range(1, SLOTS + 1),
                    metavar="N")
     p.add_argument("archive")
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="*")
     args = parser.parse_args(argv)
     handler = {"list": cmd_list, "verify": cmd_verify, "extract": cmd_extract,
                "create": cmd_create}[args.cmd]

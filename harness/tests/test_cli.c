@@ -221,6 +221,51 @@ static void test_print_and_only(void **state)
     free(err);
 }
 
+/* -j N: the same report and transcripts, in the order of the cases given. */
+static void test_jobs(void **state)
+{
+    char *out1, *err1, *out, *err;
+    put("b.out", "word\n");
+    put("a.out", "hello\n1\n");
+    const char *cases = "--tap --golden-dir @ @/a.case @/b.case @/bad.case @/rt.case @/a.case";
+    char args[512];
+    assert_int_equal(run(cases, &out1, &err1), 1);
+    for (int j = 2; j <= 8; j += 3) {
+        snprintf(args, sizeof(args), "-j %d %s", j, cases);
+        assert_int_equal(run(args, &out, &err), 1);
+        assert_string_equal(out, out1);
+        assert_string_equal(err, err1);
+        free(out);
+        free(err);
+    }
+    free(out1);
+    free(err1);
+    /* transcripts (--print) come out whole, in order */
+    assert_int_equal(run("--print --golden-dir @ -j2 @/b.case @/a.case @/b.case", &out, &err), 1);
+    assert_string_equal(out, "world\nhello\n1\nworld\n");
+    assert_non_null(strstr(err, "FAIL b\n"));
+    assert_non_null(strstr(err, "PASS a\n"));
+    assert_non_null(strstr(err, "1 passed, 2 failed\n"));
+    free(out);
+    free(err);
+    assert_int_equal(run("--jobs 3 --golden-dir @ @/a.case", &out, &err), 0);
+    assert_string_equal(out, "PASS a\n1 passed, 0 failed\n");
+    free(out);
+    free(err);
+    /* bad numbers */
+    const char *bad[] = { "-j 0 @/a.case", "-jx @/a.case", "-j 5000 @/a.case", "-j -1 @/a.case" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(run(bad[i], &out, &err), 2);
+        assert_non_null(strstr(err, "harness: -j needs a number of processes from 1 to 1024"));
+        free(out);
+        free(err);
+    }
+    assert_int_equal(run("-j", &out, &err), 2);
+    assert_non_null(strstr(err, "harness: -j needs a value\n"));
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +273,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bless_then_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_and_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

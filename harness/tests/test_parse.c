@@ -90,7 +90,6 @@ static void test_errors(void **state)
         /* groups */
         { "group 0 1@0", "x.case:1:9: error: expected '=', found '1'" },
         { "group = 1@0", "x.case:1:7: error: expected an expression, found '='" },
-        { "group 0 =", "x.case:1:1: error: a group needs at least one write" },
         { "group 0 = x@0", "x.case:1:11: error: expected a write PATTERN@OFFSET[:LEN], found 'x'" },
         { "group 0 = 0x100@0", "x.case:1:11: error: pattern 0x100 is not a byte" },
         { "group 0 = 1 0", "x.case:1:13: error: expected '@', found '0'" },

@@ -241,9 +241,89 @@ static void put_word(cl_bitmap *bm, uint64_t idx, uint64_t new_word)
     }
 }
 
-static void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool dirty)
+/* Mark bit word idx in every level of a tree, without looking at what was
+ * there: a word with a bit of interest has its summary bit set all the way
+ * up. Stores only, no loads to wait for before the next operation. */
+static inline void tree_mark(summary_tree *t, uint64_t idx)
 {
-    put_word(bm, w, dirty ? bm->words[w] | mask : bm->words[w] & ~mask);
+    for (int lvl = 0; lvl < t->nlevels; lvl++) {
+        t->level[lvl][idx / WORD_BITS] |= (uint64_t)1 << (idx % WORD_BITS);
+        idx /= WORD_BITS;
+    }
+}
+
+/* Set (dirty) or clear bits of mask in bit word w. The summaries stay exact:
+ * the tree that gains a member is marked unconditionally (branch-free); the
+ * one that may lose one is touched only when the word became all clean (or
+ * all dirty), which random single-bit edits rarely do. */
+static inline void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool dirty)
+{
+    uint64_t old = bm->words[w];
+
+    if (dirty) {
+        uint64_t new_word = old | mask;
+
+        bm->words[w] = new_word;
+        bm->count += (uint64_t)__builtin_popcountll(new_word ^ old);
+        tree_mark(&bm->dirty, w);
+        if (__builtin_expect(new_word == valid_mask(bm, w), 0) && new_word != old) {
+            tree_put(&bm->clean, 0, w, false);
+        }
+    } else {
+        uint64_t new_word = old & ~mask;
+
+        bm->words[w] = new_word;
+        bm->count -= (uint64_t)__builtin_popcountll(new_word ^ old);
+        tree_mark(&bm->clean, w);
+        if (__builtin_expect(new_word == 0, 0) && old != 0) {
+            tree_put(&bm->dirty, 0, w, false);
+        }
+    }
+}
+
+/* After a single-bit edit changed level 0 of a summary tree around bit
+ * word w: bring the levels above in line with the two level-0 words.
+ * Out of line and rare (once per 64 bit words at most). */
+static __attribute__((noinline)) int fix_upper_levels(cl_bitmap *bm, uint64_t w)
+{
+    uint64_t sw = w / WORD_BITS;
+
+    tree_put(&bm->dirty, 1, sw, bm->dirty.level[0][sw] != 0);
+    tree_put(&bm->clean, 1, sw, bm->clean.level[0][sw] != 0);
+    return 0;
+}
+
+/* Set or clear one bit: the common case (a write of one cluster). It is
+ * kept free of branches on the data it loads and of calls on its common
+ * path, so that random edits keep many loads in flight as they do on a
+ * plain bit array: the count changes by a comparison (a popcount is a
+ * library call on baseline x86-64), level 0 of both trees by arithmetic,
+ * and only when a level-0 summary word turns zero or non-zero do the
+ * levels above change (fix_upper_levels). Returns 0. */
+static inline int change_bit(cl_bitmap *bm, uint64_t bit, bool dirty)
+{
+    uint64_t w = bit / WORD_BITS, mask = (uint64_t)1 << (bit % WORD_BITS);
+    uint64_t old = bm->words[w];
+    uint64_t vmask = w == bm->nwords - 1 ? bm->last_word_mask : ~(uint64_t)0;
+    uint64_t new_word = dirty ? old | mask : old & ~mask;
+    unsigned sb = (unsigned)(w % WORD_BITS);
+    uint64_t *dw = &bm->dirty.level[0][w / WORD_BITS], *cw = &bm->clean.level[0][w / WORD_BITS];
+    uint64_t d0 = *dw, c0 = *cw;
+    uint64_t d1 = (d0 & ~((uint64_t)1 << sb)) | ((uint64_t)(new_word != 0) << sb);
+    uint64_t c1 = (c0 & ~((uint64_t)1 << sb)) | ((uint64_t)(new_word != vmask) << sb);
+
+    bm->words[w] = new_word;
+    if (dirty) {
+        bm->count += new_word != old;
+    } else {
+        bm->count -= new_word != old;
+    }
+    *dw = d1;
+    *cw = c1;
+    if (__builtin_expect((d0 == 0) != (d1 == 0) || (c0 == 0) != (c1 == 0), 0)) {
+        return fix_upper_levels(bm, w);
+    }
+    return 0;
 }
 
 /* Set (or clear) bits first..last inclusive. The two end words go through
@@ -399,17 +479,31 @@ static int check_range(const cl_bitmap *bm, uint64_t offset, uint64_t len, uint6
 
 int cl_bitmap_set(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
 {
+    /* within one granule inside the bitmap: the common case, checked first */
+    if (len && offset < bm->size && len <= bm->size - offset &&
+        offset >> bm->gran_shift == (offset + len - 1) >> bm->gran_shift) {
+        return change_bit(bm, offset >> bm->gran_shift, true);
+    }
     int ret = check_range(bm, offset, len, bm->size, "set", err);
+
+    uint64_t first = offset >> bm->gran_shift, last = (offset + len - 1) >> bm->gran_shift;
 
     if (ret < 0 || len == 0) {
         return ret;
     }
-    change_bits(bm, offset >> bm->gran_shift, (offset + len - 1) >> bm->gran_shift, true);
+    if (first == last) {
+        return change_bit(bm, first, true);
+    }
+    change_bits(bm, first, last, true);
     return 0;
 }
 
 int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
 {
+    /* one whole granule inside the bitmap: the common case, checked first */
+    if (len == bm->granularity && !(offset & (len - 1)) && offset < bm->size) {
+        return change_bit(bm, offset >> bm->gran_shift, false);
+    }
     uint64_t rounded_size = bm->nbits << bm->gran_shift;
     uint64_t mask = bm->granularity - 1;
     int ret = check_range(bm, offset, len, rounded_size, "reset", err);
@@ -426,7 +520,12 @@ int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
     if (len == 0) {
         return 0;
     }
-    change_bits(bm, offset >> bm->gran_shift, (offset + len - 1) >> bm->gran_shift, false);
+    uint64_t first = offset >> bm->gran_shift, last = (offset + len - 1) >> bm->gran_shift;
+
+    if (first == last) {
+        return change_bit(bm, first, false);
+    }
+    change_bits(bm, first, last, false);
     return 0;
 }
 

@@ -145,6 +145,12 @@ typedef struct cl_io {
      * backing file). When NULL, everything is DATA|ALLOCATED. */
     int (*block_status)(void *opaque, uint64_t offset, uint64_t len,
                         bool top_only, uint64_t *pnum);
+    /* Optional: copy [offset, offset+len) of the source to the same place
+     * of the target in one go, without a bounce buffer (a simulator moves
+     * references to the data instead of bytes). On failure *is_read says
+     * whether it was the source's read that failed. When NULL, read() into
+     * a buffer, then write() it. */
+    int (*copy)(void *opaque, uint64_t offset, uint64_t len, bool *is_read);
 } cl_io;
 
 /* ------------------------------------------------------------------------ */

@@ -192,6 +192,9 @@ static int do_copy(cl_copy *cs, uint64_t offset, uint64_t len, int flags, bool *
     if ((flags & CL_STATUS_ZERO) && cs->io.write_zeroes) {
         return cs->io.write_zeroes(cs->io.opaque, offset, len);
     }
+    if (!(flags & CL_STATUS_ZERO) && cs->io.copy) {
+        return cs->io.copy(cs->io.opaque, offset, len, is_read);
+    }
     buf = bounce_buffer(cs, len);
     if (!buf) {
         return -ENOMEM;

@@ -233,7 +233,20 @@ enum {
     /* Write zero blocks instead of leaving holes (for targets that already
      * hold data, e.g. an existing disk). */
     VMA_TARGET_WRITE_ZEROES = 1 << 0,
+    /* Never change the target's length (an existing volume is written in
+     * place, as Proxmox does); without it a regular file is set to the
+     * device's length at the end. */
+    VMA_TARGET_KEEP_SIZE = 1 << 1,
 };
+
+/* A write-rate limit shared by the targets that point to it (a restore
+ * map's throttling.bps / throttling.group). bps 0 = unlimited; start_ns and
+ * bytes are the limiter's state, zero to begin with. */
+typedef struct vma_throttle {
+    uint64_t bps;
+    uint64_t start_ns;
+    uint64_t bytes;
+} vma_throttle;
 
 /*
  * Restore dev_id into fd (written with pwrite at the device's offsets; a
@@ -243,6 +256,10 @@ enum {
  */
 int vma_reader_set_target(vma_reader *r, unsigned dev_id, int fd, unsigned flags,
                           vma_error *err);
+
+/* Limit the write rate of dev_id's target (set_target first). */
+int vma_reader_set_throttle(vma_reader *r, unsigned dev_id, vma_throttle *t,
+                            vma_error *err);
 
 /* Called after each extent with the archive bytes consumed so far. */
 typedef void (*vma_progress_fn)(void *opaque, uint64_t bytes_read);
@@ -261,34 +278,51 @@ uint64_t vma_reader_vmstate_length(const vma_reader *r);
 uint64_t vma_reader_bytes_read(const vma_reader *r);
 uint64_t vma_reader_extent_count(const vma_reader *r);
 uint64_t vma_reader_zero_bytes(const vma_reader *r, unsigned dev_id);
+/* Progress as Proxmox's reader counts it: bytes of the clusters read so far
+ * (64 KiB each), and the total, the sum of the header's device sizes (the
+ * vmstate's estimate included). */
+uint64_t vma_reader_cluster_bytes(const vma_reader *r);
+uint64_t vma_reader_total_bytes(const vma_reader *r);
+/* The compression the archive was read through: "zstd", "gzip", "lzo" or
+ * NULL for a plain archive. */
+const char *vma_reader_compression(const vma_reader *r);
 
 /* ------------------------------------------------------------------------ */
 /* High-level operations (`vma extract`, `vma verify`)                       */
 /* ------------------------------------------------------------------------ */
 
 typedef struct vma_extract_options {
-    /* NULL: every device goes to <dir>/disk-<name>.raw (sparse). Otherwise a
-     * map file (the reference's -r): one line per device,
-     *   [format=raw:]0:<name>=<path>   restore to path, zero blocks as holes
-     *   [format=raw:]1:<name>=<path>   restore to path, writing zero blocks
-     *   skip=<name>                    read and check, but do not restore
-     * ending at EOF, an empty line or "done". Every device needs a line. */
+    /* NULL: every device goes to <dir>/tmp-disk-<name>.raw (sparse, of the
+     * device's size), renamed to disk-<name>.raw when the restore is
+     * complete. Otherwise a restore map (the reference's -r, often a fifo;
+     * see vma_map.h): every restored device needs a line. */
     const char *map_path;
-    /* Called once the header is read and checked, before the map file is
-     * opened: the reference prints the listing here, and a caller feeding
-     * the map through a fifo reads it to decide the mapping. */
+    /* NULL: every device; else a comma-separated list of device names
+     * (the reference's -d): the others are read and checked, not written. */
+    const char *drive_list;
+    /* Called once the header is read and checked, the directory made and
+     * the config files written, before the map is opened: the reference
+     * prints the listing here, and qmrestore, reading it, then reads the
+     * config from the directory and writes the map to the fifo. */
     void (*on_header)(void *opaque, const vma_reader *r);
+    /* Called for each device about to be restored, with the path written
+     * and the device's size (the reference's DEVINFO line). */
+    void (*on_device)(void *opaque, const char *path, uint64_t size);
     vma_progress_fn progress;
     void *progress_opaque;
+    /* If non-NULL, gets the reader once restore has finished (for the
+     * summary lines), before it is freed. */
+    void (*on_done)(void *opaque, const vma_reader *r);
 } vma_extract_options;
 
 /*
- * Extract archive ("-" = stdin) into the new directory dir: config files,
- * disk-<name>.raw per device (or the map's targets), vmstate.bin. Works in
- * a temporary sibling directory that is renamed to dir only on success; on
- * failure it is removed, as are map targets this call created (existing map
- * targets, e.g. block devices, are partly written and left). dir must not
- * exist. 0 or a negative errno.
+ * Extract archive ("-" = stdin; compressed archives are read directly)
+ * into the new directory dir, in the reference's order: mkdir, config
+ * files, map, device files, vmstate.bin. Map targets that exist are written
+ * in place (never truncated or resized); targets this call creates are
+ * sized to the device. On failure (and on SIGINT/SIGTERM/SIGHUP when the
+ * caller installed vma_cleanup_install()) everything this call created is
+ * removed, dir included. dir must not exist. 0 or a negative errno.
  */
 int vma_extract_archive(const char *archive, const char *dir,
                         const vma_extract_options *opts, vma_error *err);
@@ -300,6 +334,15 @@ int vma_verify_archive(const char *archive, vma_progress_fn progress, void *opaq
 /* ------------------------------------------------------------------------ */
 /* Helpers shared with tools                                                 */
 /* ------------------------------------------------------------------------ */
+
+/* The one rule for device and config names, applied by the writer and by
+ * extract (where names become file names): 1..65534 bytes, not "." or "..",
+ * no '/', no control characters (bytes below 0x20, 0x7f). */
+int vma_name_check(const char *what, const char *name, vma_error *err);
+/* A copy of name for listings, with control characters and backslashes
+ * escaped as \xHH and \\ (archives from other writers may hold any byte).
+ * malloc'd; NULL when out of memory. */
+char *vma_name_escape(const char *name);
 
 /* Is the buffer all zero? */
 bool vma_buffer_is_zero(const void *buf, size_t len);

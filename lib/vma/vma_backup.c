@@ -220,6 +220,7 @@ int vma_file_source_open(vma_file_source *src, const char *path, vma_error *err)
         close(fd);
         return vma_fail(err, -EINVAL, "image '%s' is empty", path);
     }
+    src->file_size = src->size;
     src->fd = fd;
     return 0;
 }
@@ -237,6 +238,13 @@ static int file_read(void *opaque, uint64_t offset, uint64_t len, void *buf)
     vma_file_source *src = opaque;
     uint8_t *p = buf;
 
+    /* The padding past the file's end reads as zeroes. */
+    if (offset + len > src->file_size) {
+        uint64_t keep = offset >= src->file_size ? 0 : src->file_size - offset;
+
+        memset(p + keep, 0, (size_t)(len - keep));
+        len = keep;
+    }
     while (len > 0) {
         ssize_t n = pread(src->fd, p, len, (off_t)offset);
 
@@ -267,11 +275,16 @@ static int file_block_status(void *opaque, uint64_t offset, uint64_t len, bool t
     (void)top_only;
     struct stat st;
 
+    if (offset >= src->file_size) {
+        *pnum = len;                     /* the zero padding */
+        return CL_STATUS_ZERO;
+    }
+
     data = lseek(src->fd, (off_t)offset, SEEK_DATA);
     if (data < 0 && errno == ENXIO && fstat(src->fd, &st) == 0) {
         /* Only a hole up to the current end. Past it (the image shrank),
          * claim data so that the read fails instead of inventing zeroes. */
-        data = st.st_size < (off_t)src->size ? st.st_size : (off_t)src->size;
+        data = st.st_size < (off_t)src->file_size ? st.st_size : (off_t)src->file_size;
     }
     if (data < 0 || (uint64_t)data < offset) {
         *pnum = len;
@@ -305,6 +318,11 @@ cl_io vma_file_source_io(vma_file_source *src)
 /* ------------------------------------------------------------------------ */
 /* vma create                                                                */
 /* ------------------------------------------------------------------------ */
+
+uint64_t vma_qemu_disk_size(uint64_t bytes)
+{
+    return bytes > UINT64_MAX - 511 ? bytes : (bytes + 511) / 512 * 512;
+}
 
 int vma_parse_spec(const char *spec, unsigned index, char *name_out, size_t name_cap,
                    const char **path_out, vma_error *err)
@@ -426,8 +444,8 @@ int vma_create_archive(const char *archive, const char *const *specs, unsigned n
     if (!opts) {
         opts = &no_opts;
     }
-    if (nspecs == 0) {
-        return vma_fail(err, -EINVAL, "no images to back up");
+    if (nspecs == 0 && opts->config_count == 0) {
+        return vma_fail(err, -EINVAL, "no images and no config to back up");
     }
     if (nspecs > VMA_MAX_DEVICES) {
         return vma_fail(err, -E2BIG, "too many images (%u, limit %u)", nspecs,
@@ -437,7 +455,7 @@ int vma_create_archive(const char *archive, const char *const *specs, unsigned n
         return vma_fail(err, -E2BIG, "too many config files (%u, limit %u)",
                         opts->config_count, VMA_MAX_CONFIGS);
     }
-    devs = calloc(nspecs, sizeof(*devs));
+    devs = calloc(nspecs ? nspecs : 1, sizeof(*devs));
     if (!devs) {
         return vma_fail(err, -ENOMEM, "out of memory");
     }
@@ -457,6 +475,9 @@ int vma_create_archive(const char *archive, const char *const *specs, unsigned n
         if (ret == 0) {
             d->vmstate = strcmp(d->name, VMA_VMSTATE_NAME) == 0;
             ret = vma_file_source_open(&d->src, d->path, err);
+        }
+        if (ret == 0 && !d->vmstate) {
+            d->src.size = vma_qemu_disk_size(d->src.file_size);
         }
     }
     if (ret < 0) {

@@ -51,7 +51,11 @@ int vma_backup_before_write(vma_backup *b, uint64_t offset, uint64_t len,
 
 typedef struct vma_file_source {
     int fd;
+    /* The size the source presents: the file's, or larger (vma create
+     * rounds a disk up to 512 bytes like QEMU): bytes past file_size read
+     * as zeroes. */
     uint64_t size;
+    uint64_t file_size;
     bool regular;            /* SEEK_DATA/SEEK_HOLE usable for block status */
 } vma_file_source;
 
@@ -80,9 +84,16 @@ typedef struct vma_create_options {
     vma_create_progress_fn on_done;
 } vma_create_options;
 
+/* The size QEMU reports for a raw file of `bytes` bytes: rounded up to a
+ * multiple of 512 (the unit of its block layer). vma create records this,
+ * as Proxmox does, and the padding reads as zeroes. */
+uint64_t vma_qemu_disk_size(uint64_t bytes);
+
 /*
  * Create archive (a new file, or "-" for stdout) from image specs
- * "name=path" or "path" (named disk<N>, N = its position). The spec
+ * "name=path" or "path" (named disk<N>, N = its position). With no spec
+ * but a config, a config-only archive. Device sizes are
+ * vma_qemu_disk_size() of the files. The spec
  * "vmstate=path" stores path as the vmstate stream. All images are opened
  * and registered first, then the jobs are stepped round-robin so the
  * devices' clusters interleave. On failure a created archive file is

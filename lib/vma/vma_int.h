@@ -89,3 +89,23 @@ int vma_write_all(int fd, const void *buf, size_t len);
 ssize_t vma_read_full(int fd, void *buf, size_t len);
 
 #endif /* BLOCKSIM_VMA_INT_H */
+
+/* ---- compressed input (vma_decomp.c) ---- */
+
+enum { VMA_COMP_NONE, VMA_COMP_ZSTD, VMA_COMP_GZIP, VMA_COMP_LZO };
+
+/* Which compression the first bytes of an input announce (by magic). */
+int vma_decomp_detect(const uint8_t *p, size_t len);
+const char *vma_decomp_name(int kind);
+
+typedef struct vma_decomp vma_decomp;
+
+/* Decompress fd (after the `prefix` bytes already read from it) in a thread
+ * into a pipe; *out_fd is its read end, owned by the caller until
+ * vma_decomp_finish(). With own_fd the thread closes fd at the end. */
+vma_decomp *vma_decomp_start(int kind, int fd, bool own_fd, const uint8_t *prefix,
+                             size_t prefix_len, int *out_fd, vma_error *err);
+/* Close the read end (out_fd), wait for the thread, free. Returns 0, or the
+ * decoder's error (corrupt or truncated stream, read error) in err; a
+ * decoder stopped because the reader went away is not an error. */
+int vma_decomp_finish(vma_decomp *d, vma_error *err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vma/vma_int.h"
@@ -22,6 +23,8 @@ typedef struct vma_rdev {
     uint64_t zero_bytes;
     int fd;                   /* target, or -1 */
     bool write_zeroes;
+    bool keep_size;
+    vma_throttle *throttle;
     bool regular;             /* target is a regular file: truncate at end */
 } vma_rdev;
 
@@ -37,6 +40,13 @@ typedef struct pending_write {
 struct vma_reader {
     int fd;
     bool own_fd;
+    /* Bytes read to detect compression, consumed before fd. */
+    uint8_t peek[16];
+    size_t peek_len, peek_pos;
+    vma_decomp *decomp;
+    int compression;
+    uint64_t cluster_bytes;
+    uint64_t total_bytes;
     uint8_t *header;
     uint32_t header_size;
     uint8_t uuid[VMA_UUID_SIZE];
@@ -60,6 +70,40 @@ struct vma_reader {
 };
 
 static const uint8_t zero_block[VMA_BLOCK_SIZE];
+
+/* Read up to len archive bytes (short only at the end): the peeked bytes
+ * first, then the fd (a pipe from the decompressor for compressed input). */
+static ssize_t reader_read(vma_reader *r, void *buf, size_t len)
+{
+    size_t done = 0;
+    ssize_t n;
+
+    if (r->peek_pos < r->peek_len) {
+        done = r->peek_len - r->peek_pos < len ? r->peek_len - r->peek_pos : len;
+        memcpy(buf, r->peek + r->peek_pos, done);
+        r->peek_pos += done;
+    }
+    if (done == len) {
+        return (ssize_t)done;
+    }
+    n = vma_read_full(r->fd, (uint8_t *)buf + done, len - done);
+    return n < 0 ? n : (ssize_t)done + n;
+}
+
+/* A failure while reading compressed input: the decoder's reason (corrupt
+ * or truncated stream) is the real one, not the truncated archive it left. */
+static int decomp_failure(vma_reader *r, int ret, vma_error *err)
+{
+    int code;
+
+    if (!r->decomp) {
+        return ret;
+    }
+    code = vma_decomp_finish(r->decomp, err);
+    r->decomp = NULL;
+    r->fd = -1;
+    return code ? code : ret;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Header                                                                    */
@@ -148,7 +192,7 @@ static int parse_header(vma_reader *r, vma_error *err)
     int ret = 0;
 
     memset(fixed, 0, 4);          /* a short file must not match the magic */
-    n = vma_read_full(r->fd, fixed, sizeof(fixed));
+    n = reader_read(r, fixed, sizeof(fixed));
     if (n < 0) {
         return vma_fail(err, (int)n, "reading the archive header failed: %s",
                         strerror((int)-n));
@@ -182,7 +226,7 @@ static int parse_header(vma_reader *r, vma_error *err)
                         r->header_size);
     }
     memcpy(r->header, fixed, sizeof(fixed));
-    n = vma_read_full(r->fd, r->header + sizeof(fixed), r->header_size - sizeof(fixed));
+    n = reader_read(r, r->header + sizeof(fixed), r->header_size - sizeof(fixed));
     if (n < 0) {
         return vma_fail(err, (int)n, "reading the archive header failed: %s",
                         strerror((int)-n));
@@ -321,10 +365,9 @@ static int parse_header(vma_reader *r, vma_error *err)
             }
         }
         r->dev_count++;
+        r->total_bytes += size;
     }
-    if (r->dev_count == 0) {
-        ret = vma_fail(err, -EINVAL, "the archive holds no devices (dev_info is empty)");
-    }
+    /* No device at all is fine: Proxmox writes config-only archives. */
 out:
     free(bi.starts);
     return ret;
@@ -346,7 +389,39 @@ vma_reader *vma_reader_open_fd(int fd, bool own_fd, vma_error *err)
     for (unsigned id = 0; id < 256; id++) {
         r->devs[id].fd = -1;
     }
+    /* Compressed input is recognised by its magic, so a pipe works too. */
+    ssize_t n = vma_read_full(fd, r->peek, sizeof(r->peek));
+
+    if (n < 0) {
+        vma_fail(err, (int)n, "reading the archive header failed: %s", strerror((int)-n));
+        vma_reader_free(r);
+        return NULL;
+    }
+    r->peek_len = (size_t)n;
+    r->compression = vma_decomp_detect(r->peek, r->peek_len);
+    if (r->compression != VMA_COMP_NONE) {
+        int pipe_fd;
+
+        r->decomp = vma_decomp_start(r->compression, fd, own_fd, r->peek, r->peek_len,
+                                     &pipe_fd, err);
+        if (!r->decomp) {
+            vma_reader_free(r);
+            return NULL;
+        }
+        /* The decoder owns fd now; pipe_fd is closed by vma_decomp_finish. */
+        r->own_fd = false;
+        r->fd = pipe_fd;
+        r->peek_len = 0;
+    }
     if (parse_header(r, err) < 0) {
+        if (r->decomp) {
+            vma_error derr = { 0 };
+
+            decomp_failure(r, -EINVAL, &derr);
+            if (derr.code && err) {
+                *err = derr;
+            }
+        }
         vma_reader_free(r);
         return NULL;
     }
@@ -377,7 +452,9 @@ void vma_reader_free(vma_reader *r)
     if (!r) {
         return;
     }
-    if (r->own_fd) {
+    if (r->decomp) {
+        vma_decomp_finish(r->decomp, NULL);
+    } else if (r->own_fd) {
         close(r->fd);
     }
     for (unsigned id = 0; id < 256; id++) {
@@ -450,8 +527,50 @@ int vma_reader_set_target(vma_reader *r, unsigned dev_id, int fd, unsigned flags
     d = &r->devs[dev_id];
     d->fd = fd;
     d->write_zeroes = flags & VMA_TARGET_WRITE_ZEROES;
+    d->keep_size = flags & VMA_TARGET_KEEP_SIZE;
     d->regular = S_ISREG(st.st_mode);
     return 0;
+}
+
+int vma_reader_set_throttle(vma_reader *r, unsigned dev_id, vma_throttle *t,
+                            vma_error *err)
+{
+    if (dev_id > 255 || !r->devs[dev_id].info.name || r->devs[dev_id].fd < 0) {
+        return vma_fail(err, -ENOENT, "set throttle: dev_id %u has no target", dev_id);
+    }
+    r->devs[dev_id].throttle = t;
+    return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep until the target's group is no longer ahead of its rate. */
+static void throttle_account(vma_throttle *t, uint64_t bytes)
+{
+    uint64_t now = mono_ns(), due;
+
+    if (!t->bps) {
+        return;
+    }
+    if (!t->start_ns) {
+        t->start_ns = now;
+    }
+    t->bytes += bytes;
+    due = (uint64_t)((unsigned __int128)t->bytes * 1000000000u / t->bps);
+    if (due > now - t->start_ns) {
+        uint64_t ns = due - (now - t->start_ns);
+        struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+                               .tv_nsec = (long)(ns % 1000000000u) };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+        }
+    }
 }
 
 void vma_reader_set_progress(vma_reader *r, vma_progress_fn fn, void *opaque)
@@ -480,6 +599,9 @@ static int pwrite_all(vma_rdev *d, const uint8_t *data, size_t len, uint64_t off
         data += n;
         len -= (size_t)n;
         offset += (uint64_t)n;
+        if (d->throttle) {
+            throttle_account(d->throttle, (uint64_t)n);
+        }
     }
     return 0;
 }
@@ -645,6 +767,7 @@ static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
             limit = d->info.size;
         }
         d->clusters++;
+        r->cluster_bytes += VMA_CLUSTER_SIZE;
 
         for (unsigned b = 0; b < VMA_BLOCKS_PER_CLUSTER; b++) {
             uint64_t pos = base + (uint64_t)b * VMA_BLOCK_SIZE;
@@ -700,7 +823,8 @@ static int finish_targets(vma_reader *r, vma_error *err)
                             (unsigned long long)d->clusters,
                             (unsigned long long)d->cluster_count);
         }
-        if (d->fd >= 0 && d->regular && ftruncate(d->fd, (off_t)length) < 0) {
+        if (d->fd >= 0 && d->regular && !d->keep_size &&
+            ftruncate(d->fd, (off_t)length) < 0) {
             return vma_fail(err, -errno, "setting the length of device '%s' to %llu "
                             "failed: %s", d->info.name, (unsigned long long)length,
                             strerror(errno));
@@ -709,7 +833,31 @@ static int finish_targets(vma_reader *r, vma_error *err)
     return 0;
 }
 
+static int restore_extents(vma_reader *r, vma_error *err);
+
 int vma_reader_restore(vma_reader *r, vma_error *err)
+{
+    int ret = restore_extents(r, err);
+
+    if (ret < 0) {
+        vma_error derr = { 0 };
+        int code = decomp_failure(r, ret, &derr);
+
+        if (derr.code && err) {
+            *err = derr;
+        }
+        return code;
+    }
+    if (r->decomp) {
+        /* The archive ended: the decoder must have ended cleanly too. */
+        ret = vma_decomp_finish(r->decomp, err);
+        r->decomp = NULL;
+        r->fd = -1;
+    }
+    return ret;
+}
+
+static int restore_extents(vma_reader *r, vma_error *err)
 {
     int ret;
 
@@ -725,7 +873,7 @@ int vma_reader_restore(vma_reader *r, vma_error *err)
         uint64_t at = r->bytes_read;
         unsigned blocks = 0;
         size_t data_len;
-        ssize_t n = vma_read_full(r->fd, r->extent, VMA_EXTENT_HEADER_SIZE);
+        ssize_t n = reader_read(r, r->extent, VMA_EXTENT_HEADER_SIZE);
 
         if (n < 0) {
             return vma_fail(err, (int)n, "reading extent #%llu at byte offset %llu "
@@ -744,7 +892,7 @@ int vma_reader_restore(vma_reader *r, vma_error *err)
             return ret;
         }
         data_len = (size_t)blocks * VMA_BLOCK_SIZE;
-        n = vma_read_full(r->fd, r->extent + VMA_EXTENT_HEADER_SIZE, data_len);
+        n = reader_read(r, r->extent + VMA_EXTENT_HEADER_SIZE, data_len);
         if (n < 0) {
             return vma_fail(err, (int)n, "reading extent #%llu at byte offset %llu "
                             "failed: %s", (unsigned long long)r->extents,
@@ -786,4 +934,19 @@ uint64_t vma_reader_extent_count(const vma_reader *r)
 uint64_t vma_reader_zero_bytes(const vma_reader *r, unsigned dev_id)
 {
     return dev_id < 256 ? r->devs[dev_id].zero_bytes : 0;
+}
+
+uint64_t vma_reader_cluster_bytes(const vma_reader *r)
+{
+    return r->cluster_bytes;
+}
+
+uint64_t vma_reader_total_bytes(const vma_reader *r)
+{
+    return r->total_bytes;
+}
+
+const char *vma_reader_compression(const vma_reader *r)
+{
+    return vma_decomp_name(r->compression);
 }

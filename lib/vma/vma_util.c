@@ -2,6 +2,7 @@
 /* Small helpers shared by the VMA writer, reader and tools. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,4 +98,59 @@ ssize_t vma_read_full(int fd, void *buf, size_t len)
         done += (size_t)n;
     }
     return (ssize_t)done;
+}
+
+int vma_name_check(const char *what, const char *name, vma_error *err)
+{
+    size_t len;
+
+    if (!name || !*name) {
+        return vma_fail(err, -EINVAL, "%s name is empty", what);
+    }
+    len = strlen(name);
+    if (len + 1 > VMA_MAX_BLOB_SIZE) {
+        return vma_fail(err, -ENAMETOOLONG, "%s name is %zu bytes long (limit %u)",
+                        what, len, VMA_MAX_BLOB_SIZE - 1);
+    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        return vma_fail(err, -EINVAL, "%s name '%s' cannot be used as a file name", what,
+                        name);
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p == '/') {
+            return vma_fail(err, -EINVAL, "%s name '%.200s' contains '/'", what, name);
+        }
+        if (*p < 0x20 || *p == 0x7f) {
+            char *shown = vma_name_escape(name);
+
+            vma_fail(err, -EINVAL, "%s name '%.200s' contains the control character "
+                     "0x%02x at byte %zu", what, shown ? shown : "?", *p,
+                     (size_t)(p - (const unsigned char *)name));
+            free(shown);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+char *vma_name_escape(const char *name)
+{
+    size_t len = strlen(name);
+    char *out = malloc(4 * len + 1), *o = out;
+
+    if (!out) {
+        return NULL;
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            o += sprintf(o, "\\x%02x", *p);
+        } else if (*p == '\\') {
+            *o++ = '\\';
+            *o++ = '\\';
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = 0;
+    return out;
 }

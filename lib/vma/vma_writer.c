@@ -14,6 +14,7 @@
 
 #include <uuid/uuid.h>
 
+#include "vma/vma_cleanup.h"
 #include "vma/vma_int.h"
 
 typedef struct vma_stream {
@@ -32,7 +33,9 @@ typedef struct vma_stream {
 struct vma_writer {
     int fd;
     bool own_fd;
-    char *created_path;       /* file we created, removed unless finished */
+    char *created_path;       /* temporary file we created, removed unless finished */
+    char *final_path;         /* its name once complete */
+    int cleanup;              /* vma_cleanup handle of created_path */
     bool finished;            /* close() succeeded */
     bool output_closed;
 
@@ -75,6 +78,7 @@ struct vma_writer {
     uint64_t blockinfo[VMA_EXTENT_SLOTS];
 
     uint64_t bytes_written;
+    uint64_t header_bytes;    /* size of the header once written */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -183,6 +187,7 @@ vma_writer *vma_writer_new_fd(int fd, bool own_fd, const vma_writer_options *opt
     }
     w->fd = fd;
     w->own_fd = own_fd;
+    w->cleanup = -1;
     w->blob_pos = 1;                       /* blob offset 0 means "none" */
     w->extent_pos = VMA_EXTENT_HEADER_SIZE;
     if (opts->uuid) {
@@ -199,10 +204,45 @@ vma_writer *vma_writer_new_fd(int fd, bool own_fd, const vma_writer_options *opt
     return w;
 }
 
+/* A temporary name in the archive's directory: ".<name>.part-XXXXXX", the
+ * name cut so the whole stays within NAME_MAX (a name of 255 bytes is
+ * valid). What a SIGKILL leaves behind is recognisable by it. */
+static int open_temporary(const char *path, char **tmp_out)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int dir_len = slash ? (int)(slash - path) + 1 : 0;
+    static unsigned counter;
+
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned tag = ((unsigned)getpid() * 2654435761u) ^ (unsigned)time(NULL) ^
+                       (++counter * 40503u);
+        char *tmp;
+        int fd;
+
+        if (asprintf(&tmp, "%.*s.%.200s.part-%06x", dir_len, path, base,
+                     tag & 0xffffff) < 0) {
+            return -ENOMEM;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            return fd;
+        }
+        free(tmp);
+        if (errno != EEXIST) {
+            return -errno;
+        }
+    }
+    return -EEXIST;
+}
+
 vma_writer *vma_writer_create(const char *path, const vma_writer_options *opts,
                               vma_error *err)
 {
+    struct stat st;
     vma_writer *w;
+    char *tmp = NULL;
     int fd;
 
     if (!path || !*path) {
@@ -212,25 +252,52 @@ vma_writer *vma_writer_create(const char *path, const vma_writer_options *opts,
     if (strcmp(path, "-") == 0) {
         return vma_writer_new_fd(STDOUT_FILENO, false, opts, err);
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    /* The archive is written under a temporary name and linked to its own
+     * name only when complete, so no one sees a partial archive there. */
+    if (lstat(path, &st) == 0) {
+        vma_fail(err, -EEXIST, "cannot create archive '%s': %s", path, strerror(EEXIST));
+        return NULL;
+    }
+    fd = open_temporary(path, &tmp);
     if (fd < 0) {
-        vma_fail(err, -errno, "cannot create archive '%s': %s", path, strerror(errno));
+        vma_fail(err, fd, "cannot create archive '%s': %s", path, strerror(-fd));
         return NULL;
     }
     w = vma_writer_new_fd(fd, true, opts, err);
     if (!w) {
         close(fd);
-        unlink(path);
+        unlink(tmp);
+        free(tmp);
         return NULL;
     }
-    w->created_path = strdup(path);
-    if (!w->created_path) {
+    w->created_path = tmp;
+    w->cleanup = vma_cleanup_add(tmp, false);
+    w->final_path = strdup(path);
+    if (!w->final_path) {
         vma_writer_free(w);
-        unlink(path);
         vma_fail(err, -ENOMEM, "out of memory");
         return NULL;
     }
     return w;
+}
+
+/* Give the complete temporary file its name, refusing to replace a file
+ * that appeared meanwhile. */
+static int publish(vma_writer *w)
+{
+    if (link(w->created_path, w->final_path) == 0) {
+        unlink(w->created_path);
+        return 0;
+    }
+    if (errno == EEXIST) {
+        return -EEXIST;
+    }
+    /* File systems without hard links. */
+    if (renameat2(AT_FDCWD, w->created_path, AT_FDCWD, w->final_path,
+                  RENAME_NOREPLACE) == 0) {
+        return 0;
+    }
+    return -errno;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -291,20 +358,7 @@ static int check_registration_open(vma_writer *w, vma_error *err)
 
 static int check_name(const char *what, const char *name, vma_error *err)
 {
-    size_t len;
-
-    if (!name || !*name) {
-        return vma_fail(err, -EINVAL, "%s name is empty", what);
-    }
-    len = strlen(name);
-    if (len + 1 > VMA_MAX_BLOB_SIZE) {
-        return vma_fail(err, -ENAMETOOLONG, "%s name is %zu bytes long (limit %u)",
-                        what, len, VMA_MAX_BLOB_SIZE - 1);
-    }
-    if (strchr(name, '/')) {
-        return vma_fail(err, -EINVAL, "%s name '%s' contains '/'", what, name);
-    }
-    return 0;
+    return vma_name_check(what, name, err);
 }
 
 int vma_writer_add_config(vma_writer *w, const char *name, const void *data,
@@ -496,6 +550,7 @@ static int write_header(vma_writer *w, vma_error *err)
     memcpy(h + VMA_HEADER_FIXED_SIZE, w->blobs, w->blob_pos);
     vma_md5(h, header_size, h + VMA_H_MD5);
     w->header_written = true;
+    w->header_bytes = header_size;
     ret = emit(w, h, header_size, err);
     free(h);
     return ret;
@@ -510,9 +565,11 @@ static int flush_extent(vma_writer *w, vma_error *err)
     if (!w->header_written && (ret = write_header(w, err)) < 0) {
         return ret;
     }
-    if (w->extent_used == 0) {
+    if (w->extent_used == 0 && (w->stream_count || w->bytes_written > w->header_bytes)) {
         return 0;
     }
+    /* An archive with no device is a header and one empty extent, as the
+     * reference writes it. */
     memset(e, 0, VMA_EXTENT_HEADER_SIZE);
     memcpy(e + VMA_E_MAGIC, "VMAE", 4);
     vma_put_be16(e + VMA_E_BLOCK_COUNT, (uint16_t)data_blocks);
@@ -773,8 +830,8 @@ int vma_writer_close(vma_writer *w, vma_error *err)
     if (w->output_closed) {
         return w->finished ? 0 : vma_writer_error(w, err);
     }
-    if (!w->error_code && w->stream_count == 0) {
-        sticky(w, NULL, -EINVAL, "the archive has no streams");
+    if (!w->error_code && w->stream_count == 0 && w->config_count == 0) {
+        sticky(w, NULL, -EINVAL, "the archive has no streams and no config");
     }
     for (unsigned id = 1; id <= w->stream_count && !w->error_code; id++) {
         if (!w->streams[id].closed) {
@@ -787,6 +844,17 @@ int vma_writer_close(vma_writer *w, vma_error *err)
     w->output_closed = true;
     if (w->own_fd && close(w->fd) < 0 && !w->error_code) {
         sticky(w, NULL, -errno, "closing the archive failed: %s", strerror(errno));
+    }
+    if (!w->error_code && w->final_path) {
+        int e = publish(w);
+
+        if (e < 0) {
+            sticky(w, NULL, e, "cannot create archive '%s': %s", w->final_path,
+                   strerror(-e));
+        } else {
+            vma_cleanup_forget(w->cleanup);
+            w->cleanup = -1;
+        }
     }
     if (w->error_code) {
         ret = vma_writer_error(w, err);
@@ -807,6 +875,8 @@ void vma_writer_free(vma_writer *w)
     if (!w->finished && w->created_path) {
         unlink(w->created_path);
     }
+    vma_cleanup_forget(w->cleanup);
+    free(w->final_path);
     for (unsigned id = 0; id < 256; id++) {
         free(w->streams[id].name);
         free(w->streams[id].seen);

@@ -275,7 +275,7 @@ static void test_job_verbs(void **state)
                         "{\"return\":[{\"current-progress\":0,\"id\":\"j\",\"status\":\"running\","
                         "\"total-progress\":4194304,\"type\":\"backup\"}]}");
     json_object_put(r);
-    QMP_ERR(b, "No active block job on device 'zz'", "block-job-cancel", "{\"device\": \"zz\"}");
+    QMP_ERR(b, "Block job 'zz' not found", "block-job-cancel", "{\"device\": \"zz\"}");
     QMP_OK(b, "block-job-cancel", "{\"device\": \"j\"}");
     assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:aborting BLOCK_JOB_CANCELLED "
                         "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");

@@ -7,14 +7,16 @@
  */
 #include "sim/tests/sim_test.h"
 
-#define SOCK "/tmp/blocksim/nbd"
-#define URI "nbd+unix:///n?socket=" SOCK
+/* The server's socket lives in the backend's test directory. */
+static char SOCK[512], URI[600];
 #define KiB 1024ull
 
 static bs_backend *serve(uint64_t size, uint64_t gran)
 {
     bs_backend *b = vm_new();
     char *err = NULL;
+    snprintf(SOCK, sizeof SOCK, "%s/nbd", b->test_dir);
+    snprintf(URI, sizeof URI, "nbd+unix:///n?socket=%s", SOCK);
     assert_int_equal(b->ops->img_create(b, "qcow2", IMG, size, NULL, NULL, &err), 0);
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"n\", \"file\": "
            "{\"driver\": \"file\", \"filename\": \"" IMG "\"}}");
@@ -26,7 +28,7 @@ static bs_backend *serve(uint64_t size, uint64_t gran)
 static void export(bs_backend *b)
 {
     QMP_OK(b, "block-dirty-bitmap-disable", "{\"node\": \"n\", \"name\": \"b\"}");
-    QMP_OK(b, "nbd-server-start", "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"" SOCK "\"}}}");
+    QMP_OK(b, "nbd-server-start", "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"%s\"}}}", SOCK);
     QMP_OK(b, "nbd-server-add", "{\"device\": \"n\"}");
     QMP_OK(b, "x-nbd-server-add-bitmap", "{\"name\": \"n\", \"bitmap\": \"b\"}");
 }
@@ -131,18 +133,18 @@ static void test_command_checks(void **state)
     expect_error(b, "x-nbd-server-add-bitmap", "{\"name\": \"n\", \"bitmap\": \"b\"}",
                  "NBD server not running");
     expect_error(b, "nbd-server-stop", "{}", "NBD server not running");
-    QMP_OK(b, "nbd-server-start", "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"" SOCK "\"}}}");
+    QMP_OK(b, "nbd-server-start", "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"%s\"}}}", SOCK);
     expect_error(b, "nbd-server-start",
-                 "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"" SOCK "\"}}}",
+                 "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"/elsewhere/nbd\"}}}",
                  "NBD server already running");
     expect_error(b, "nbd-server-add", "{\"device\": \"nope\"}",
-                 "Cannot find device=nope nor node_name=nope");
+                 "Cannot find device='nope' nor node-name='nope'");
     expect_error(b, "nbd-server-add", "{}", "Parameter 'device' is missing");
     expect_error(b, "nbd-server-add", "{\"device\": \"n\", \"bogus\": 1}",
                  "Parameter 'bogus' is unexpected");
     QMP_OK(b, "nbd-server-add", "{\"device\": \"n\"}");
     expect_error(b, "nbd-server-add", "{\"device\": \"n\"}",
-                 "NBD server already has export named 'n'");
+                 "Block export id 'n' is already in use");
     expect_error(b, "x-nbd-server-add-bitmap", "{\"name\": \"x\", \"bitmap\": \"b\"}",
                  "Export 'x' is not found");
     expect_error(b, "x-nbd-server-add-bitmap", "{\"name\": \"n\", \"bitmap\": \"c\"}",
@@ -177,14 +179,17 @@ static void test_qemu_io_client(void **state)
     assert_non_null(strstr(out, "Pattern verification failed at offset 65536, 512 bytes\n"
                                 "read 512/512 bytes at offset 65536\n512 bytes, 1 ops;"));
     free(out);
+    char want[2048];
     out = b->ops->qemu_io(b, URI, NULL, 0, ok, 1, &err);
-    assert_string_equal(out, "qemu-io: can't open device " URI ": request for write access "
-                             "conflicts with read-only export\n");
+    snprintf(want, sizeof want, "qemu-io: can't open device %s: request for write access "
+             "conflicts with read-only export\n", URI);
+    assert_string_equal(out, want);
     free(out);
     QMP_OK(b, "nbd-server-stop", NULL);
     out = b->ops->qemu_io(b, URI, NULL, 1, ok, 1, &err);
-    assert_string_equal(out, "qemu-io: can't open device " URI ": Could not open '" URI
-                             "': Failed to connect socket " SOCK ": No such file or directory\n");
+    snprintf(want, sizeof want, "qemu-io: can't open device %s: Could not open '%s': Failed to "
+             "connect socket %s: No such file or directory\n", URI, URI, SOCK);
+    assert_string_equal(out, want);
     free(out);
     vm_free(b);
 }

@@ -274,12 +274,76 @@ static void test_random_128k(void **state)
     random_run(131072 * 3 + 1, 131072);    /* tiny */
 }
 
+/*
+ * Single-granule sets and resets (cl_bitmap's fast path, which updates the
+ * level-0 summaries arithmetically and the levels above only when a summary
+ * word turns zero or non-zero). The edits stay within a few bit words at a
+ * time, so words fill up and empty completely and summary words change
+ * state often; after each batch every search result must match the model.
+ */
+static void single_bit_run(uint64_t size, uint64_t gran)
+{
+    cl_bitmap *bm = cl_bitmap_new(size, gran, NULL);
+    model m;
+
+    assert_non_null(bm);
+    model_init(&m, size, gran);
+    for (int batch = 0; batch < 60; batch++) {
+        /* a window of 1..3 bit words, sometimes at the (partial) end */
+        uint64_t wbits = 64 * (1 + rnd_below(3));
+        uint64_t base = rnd_below(4) == 0 && m.nbits > wbits ? m.nbits - wbits
+                                                              : rnd_below(m.nbits);
+        bool dirty = rnd_below(2) == 0;
+
+        for (int i = 0; i < 400; i++) {
+            uint64_t b = base + rnd_below(wbits);
+
+            if (b >= m.nbits) {
+                continue;
+            }
+            if (rnd_below(5) == 0) {
+                dirty = !dirty;
+            }
+            if (dirty) {
+                /* any length within the granule, even partial at the end */
+                uint64_t room = cl_min_u64(gran, size - b * gran);
+                assert_int_equal(cl_bitmap_set(bm, b * gran, 1 + rnd_below(room), NULL), 0);
+            } else {
+                uint64_t len = b == m.nbits - 1 ? size - b * gran : gran;
+                assert_int_equal(cl_bitmap_reset(bm, b * gran, len, NULL), 0);
+            }
+            m.bits[b] = dirty;
+        }
+        check_equal(bm, &m);
+        for (int q = 0; q < 200; q++) {
+            uint64_t off = q < 100 ? rnd_below(size) : (base + rnd_below(wbits)) * gran;
+
+            if (off >= size) {
+                continue;
+            }
+            assert_int_equal(cl_bitmap_next_dirty(bm, off, 0), model_next(&m, off, 0, 1));
+            assert_int_equal(cl_bitmap_next_clean(bm, off, 0), model_next(&m, off, 0, 0));
+        }
+    }
+    cl_bitmap_free(bm);
+    free(m.bits);
+}
+
+static void test_single_bit_summaries(void **state)
+{
+    single_bit_run(64 * 512, 512);                 /* one word, one summary level */
+    single_bit_run(70 * 64 * 512 + 700, 512);      /* partial last word */
+    single_bit_run(300000ULL * 65536, 65536);      /* three summary levels */
+    single_bit_run(4100ULL * 64 * 512 + 512, 512); /* a summary word past 64 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_512),
         cmocka_unit_test(test_random_64k),
         cmocka_unit_test(test_random_128k),
+        cmocka_unit_test(test_single_bit_summaries),
     };
 
     rng_state = test_seed();

@@ -49,7 +49,13 @@ IMAGES="one=$T/one.raw k64m1=$T/k64m1.raw k64p1=$T/k64p1.raw sparse=$T/sparse.ra
 
 check_dir() {   # dir: compare an extraction with the sources
     for d in one k64m1 k64p1 sparse zero; do
-        cmp -s "$1/disk-$d.raw" "$T/$d.raw" || fail "$1/disk-$d.raw differs"
+        # QEMU's size: the file rounded up to 512, the padding zero
+        sz=$(stat -c %s "$T/$d.raw")
+        [ "$(stat -c %s "$1/disk-$d.raw")" = $(( (sz + 511) / 512 * 512 )) ] \
+            || fail "$1/disk-$d.raw has the wrong size"
+        cmp -s -n "$sz" "$1/disk-$d.raw" "$T/$d.raw" || fail "$1/disk-$d.raw differs"
+        [ -z "$(tail -c +$((sz + 1)) "$1/disk-$d.raw" | tr -d '\000')" ] \
+            || fail "$1/disk-$d.raw: padding not zero"
     done
     cmp -s "$1/vmstate.bin" "$T/vmstate.bin" || fail "$1/vmstate.bin differs"
     cmp -s "$1/qemu-server.conf" "$T/qemu-server.conf" || fail "$1/qemu-server.conf differs"
@@ -73,6 +79,18 @@ for shuffle in 0 7 12345; do
     "$VMA" extract - "$T/p$shuffle-pipe" < "$T/p$shuffle.vma" || fail "vma extract from a pipe"
     check_dir "$T/p$shuffle-pipe"
 done
+
+# Config-only archives, both ways.
+"$VMA" create -c "$T/qemu-server.conf" "$T/cfg.vma" || fail "vma create config-only"
+$PYVMA verify "$T/cfg.vma" || fail "python rejected a config-only archive"
+$PYVMA extract "$T/cfg.vma" "$T/cfg-py" || fail "python extract config-only"
+cmp -s "$T/cfg-py/qemu-server.conf" "$T/qemu-server.conf" || fail "python config-only config"
+$PYVMA create -c "$T/qemu-server.conf" "$T/pcfg.vma" || fail "python create config-only"
+cmp -s "$T/pcfg.vma" "$T/cfg.vma" && fail "two archives with the same uuid?"
+[ "$(stat -c %s "$T/pcfg.vma")" = "$(stat -c %s "$T/cfg.vma")" ] || fail "config-only layouts differ"
+"$VMA" verify "$T/pcfg.vma" || fail "vma rejected python's config-only archive"
+"$VMA" extract "$T/pcfg.vma" "$T/pcfg-out" || fail "vma extract of python's config-only archive"
+cmp -s "$T/pcfg-out/qemu-server.conf" "$T/qemu-server.conf" || fail "config-only config from python"
 
 # A Python archive with a flipped data-free header byte is rejected by vma.
 cp "$T/p0.vma" "$T/bad.vma"

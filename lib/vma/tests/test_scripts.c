@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Runs the shell-level tests so `make check` covers them:
- *   cli.sh      the `vma` command's behaviour
- *   interop.sh  lib/vma against the independent tools/vma_reader.py
+ *   cli.sh        the `vma` command's behaviour
+ *   interop.sh    lib/vma against the independent tools/vma_reader.py
+ *   qmrestore.sh  Proxmox's restore flow: stdin archive, map fifo, CTIME
+ *   signals.sh    SIGINT/SIGTERM/SIGHUP during create and extract
+ *   compress.sh   .vma.zst/.gz/.lzo read directly, equal to piping
  * Both take the build directory, found from this binary's own path
  * (<B>/tests/vma_scripts), and run from the repository root.
  */
@@ -63,11 +66,32 @@ static void test_interop(void **state)
     run_script("lib/vma/tests/interop.sh");
 }
 
+static void test_qmrestore(void **state)
+{
+    (void)state;
+    run_script("lib/vma/tests/qmrestore.sh");
+}
+
+static void test_signals(void **state)
+{
+    (void)state;
+    run_script("lib/vma/tests/signals.sh");
+}
+
+static void test_compress(void **state)
+{
+    (void)state;
+    run_script("lib/vma/tests/compress.sh");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_interop),
+        cmocka_unit_test(test_qmrestore),
+        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_compress),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

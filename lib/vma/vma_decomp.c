@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Compressed archives (.vma.zst, .vma.gz, .vma.lzo as vzdump stores them),
+ * read directly: a thread decompresses the input with libzstd, zlib or
+ * liblzo2 into a pipe the reader consumes, so decompression and restore
+ * run side by side exactly as in `zstd -dc FILE | vma extract - DIR`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lzo/lzo1x.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "vma/vma_int.h"
+
+#define IN_CHUNK  (1u << 20)
+#define OUT_CHUNK (1u << 20)
+/* lzop's largest block. */
+#define LZO_MAX_BLOCK (64u << 20)
+
+static const uint8_t lzop_magic[9] = { 0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a };
+
+struct vma_decomp {
+    int kind;
+    int in_fd;
+    bool own_fd;
+    int out_fd;               /* pipe write end (the thread's) */
+    int read_fd;              /* pipe read end (the reader's) */
+    uint8_t *prefix;
+    size_t prefix_len, prefix_pos;
+    uint64_t in_bytes;        /* compressed bytes consumed, for messages */
+    pthread_t thread;
+    bool started;
+    bool reader_gone;         /* EPIPE: the reader stopped early */
+    int code;
+    char msg[sizeof(((vma_error *)0)->msg)];
+};
+
+int vma_decomp_detect(const uint8_t *p, size_t len)
+{
+    if (len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
+        return VMA_COMP_ZSTD;
+    }
+    if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+        return VMA_COMP_GZIP;
+    }
+    if (len >= sizeof(lzop_magic) && memcmp(p, lzop_magic, sizeof(lzop_magic)) == 0) {
+        return VMA_COMP_LZO;
+    }
+    return VMA_COMP_NONE;
+}
+
+const char *vma_decomp_name(int kind)
+{
+    switch (kind) {
+    case VMA_COMP_ZSTD: return "zstd";
+    case VMA_COMP_GZIP: return "gzip";
+    case VMA_COMP_LZO:  return "lzo";
+    default:            return NULL;
+    }
+}
+
+static int dfail(vma_decomp *d, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int dfail(vma_decomp *d, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!d->code) {
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+        d->code = code;
+    }
+    return d->code;
+}
+
+/* Up to len compressed bytes (the prefix first); 0 at the end. */
+static ssize_t in_read(vma_decomp *d, void *buf, size_t len)
+{
+    ssize_t n;
+
+    if (d->prefix_pos < d->prefix_len) {
+        size_t take = d->prefix_len - d->prefix_pos;
+
+        take = take < len ? take : len;
+        memcpy(buf, d->prefix + d->prefix_pos, take);
+        d->prefix_pos += take;
+        d->in_bytes += take;
+        return (ssize_t)take;
+    }
+    do {
+        n = read(d->in_fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return dfail(d, -errno, "reading the %s-compressed archive failed: %s",
+                     vma_decomp_name(d->kind), strerror(errno));
+    }
+    d->in_bytes += (uint64_t)n;
+    return n;
+}
+
+/* Exactly len bytes, or an error naming `what` (a truncated stream). */
+static int in_read_exact(vma_decomp *d, void *buf, size_t len, const char *what)
+{
+    uint8_t *p = buf;
+
+    while (len > 0) {
+        ssize_t n = in_read(d, p, len);
+
+        if (n < 0) {
+            return (int)n;
+        }
+        if (n == 0) {
+            return dfail(d, -EINVAL, "truncated lzo stream: it ends inside %s "
+                         "(compressed byte %llu)", what, (unsigned long long)d->in_bytes);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int out_write(vma_decomp *d, const void *buf, size_t len)
+{
+    int ret = vma_write_all(d->out_fd, buf, len);
+
+    if (ret == -EPIPE) {
+        d->reader_gone = true;
+    }
+    return ret;
+}
+
+static void run_zstd(vma_decomp *d)
+{
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    uint8_t *in = malloc(IN_CHUNK), *out = malloc(OUT_CHUNK);
+    size_t last = 0;
+    bool any = false;
+
+    if (!dctx || !in || !out) {
+        dfail(d, -ENOMEM, "out of memory for the zstd decoder");
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = in_read(d, in, IN_CHUNK);
+        ZSTD_inBuffer ib = { in, n > 0 ? (size_t)n : 0, 0 };
+
+        if (n < 0) {
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        any = true;
+        while (ib.pos < ib.size) {
+            ZSTD_outBuffer ob = { out, OUT_CHUNK, 0 };
+
+            last = ZSTD_decompressStream(dctx, &ob, &ib);
+            if (ZSTD_isError(last)) {
+                dfail(d, -EINVAL, "corrupt zstd stream near compressed byte %llu: %s",
+                      (unsigned long long)(d->in_bytes - (uint64_t)(ib.size - ib.pos)),
+                      ZSTD_getErrorName(last));
+                goto out;
+            }
+            if (ob.pos && out_write(d, out, ob.pos) < 0) {
+                goto out;
+            }
+        }
+        /* Drain what the decoder still holds for this input. */
+        while (last != 0) {
+            ZSTD_outBuffer ob = { out, OUT_CHUNK, 0 };
+
+            last = ZSTD_decompressStream(dctx, &ob, &ib);
+            if (ZSTD_isError(last)) {
+                dfail(d, -EINVAL, "corrupt zstd stream: %s", ZSTD_getErrorName(last));
+                goto out;
+            }
+            if (ob.pos == 0) {
+                break;
+            }
+            if (out_write(d, out, ob.pos) < 0) {
+                goto out;
+            }
+        }
+    }
+    if (!any || last != 0) {
+        dfail(d, -EINVAL, "truncated zstd stream: it ends inside a frame after %llu "
+              "compressed bytes", (unsigned long long)d->in_bytes);
+    }
+out:
+    ZSTD_freeDCtx(dctx);
+    free(in);
+    free(out);
+}
+
+static void run_gzip(vma_decomp *d)
+{
+    z_stream zs;
+    uint8_t *in = malloc(IN_CHUNK), *out = malloc(OUT_CHUNK);
+    int zret = Z_OK;
+    bool ended = false, ready = false;
+
+    memset(&zs, 0, sizeof(zs));
+    if (!in || !out || inflateInit2(&zs, 15 + 16) != Z_OK) {
+        dfail(d, -ENOMEM, "out of memory for the gzip decoder");
+        goto out;
+    }
+    ready = true;
+    for (;;) {
+        ssize_t n = in_read(d, in, IN_CHUNK);
+
+        if (n < 0) {
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        zs.next_in = in;
+        zs.avail_in = (uInt)n;
+        while (zs.avail_in > 0) {
+            if (ended) {
+                /* gzip files may be several members back to back. */
+                inflateReset(&zs);
+                ended = false;
+            }
+            zs.next_out = out;
+            zs.avail_out = OUT_CHUNK;
+            zret = inflate(&zs, Z_NO_FLUSH);
+            if (zret != Z_OK && zret != Z_STREAM_END && zret != Z_BUF_ERROR) {
+                dfail(d, -EINVAL, "corrupt gzip stream near compressed byte %llu: %s",
+                      (unsigned long long)(d->in_bytes - zs.avail_in),
+                      zs.msg ? zs.msg : "inflate failed");
+                goto out;
+            }
+            if (OUT_CHUNK - zs.avail_out &&
+                out_write(d, out, OUT_CHUNK - zs.avail_out) < 0) {
+                goto out;
+            }
+            ended = zret == Z_STREAM_END;
+        }
+        /* Output pending with no more input needed. */
+        while (!ended) {
+            zs.next_out = out;
+            zs.avail_out = OUT_CHUNK;
+            zret = inflate(&zs, Z_NO_FLUSH);
+            if (zret != Z_OK && zret != Z_STREAM_END) {
+                break;
+            }
+            if (OUT_CHUNK - zs.avail_out == 0) {
+                break;
+            }
+            if (out_write(d, out, OUT_CHUNK - zs.avail_out) < 0) {
+                goto out;
+            }
+            ended = zret == Z_STREAM_END;
+        }
+    }
+    if (!ended) {
+        dfail(d, -EINVAL, "truncated gzip stream: it ends inside a member after %llu "
+              "compressed bytes", (unsigned long long)d->in_bytes);
+    }
+out:
+    if (ready) {
+        inflateEnd(&zs);
+    }
+    free(in);
+    free(out);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* lzop's file format: a header, then blocks (uncompressed length,
+ * compressed length, checksums, data) up to a block of length 0. */
+enum {
+    LZOP_ADLER32_D = 0x1, LZOP_ADLER32_C = 0x2, LZOP_EXTRA_FIELD = 0x40,
+    LZOP_CRC32_D = 0x100, LZOP_CRC32_C = 0x200, LZOP_FILTER = 0x800,
+    LZOP_H_CRC32 = 0x1000,
+};
+
+static void run_lzo(vma_decomp *d)
+{
+    uint8_t hdr[512], b4[4];
+    uint8_t *src = NULL, *dst = NULL;
+    size_t hl = 0;
+    uint32_t flags, version, sum;
+    uint8_t method;
+
+    if (lzo_init() != LZO_E_OK) {
+        dfail(d, -EIO, "liblzo2 failed to initialise");
+        return;
+    }
+    if (in_read_exact(d, hdr, 9 + 2 + 2, "the header") < 0) {
+        return;
+    }
+    version = (uint32_t)hdr[9] << 8 | hdr[10];
+    hl = 13;
+    if (version >= 0x0940) {
+        if (in_read_exact(d, hdr + hl, 2, "the header") < 0) {
+            return;
+        }
+        hl += 2;
+    }
+    if (in_read_exact(d, hdr + hl, 1, "the header") < 0) {
+        return;
+    }
+    method = hdr[hl++];
+    if (version >= 0x0940) {
+        if (in_read_exact(d, hdr + hl, 1, "the header") < 0) {
+            return;
+        }
+        hl++;
+    }
+    if (in_read_exact(d, hdr + hl, 4, "the header") < 0) {
+        return;
+    }
+    flags = be32(hdr + hl);
+    hl += 4;
+    if (method < 1 || method > 3) {
+        dfail(d, -EINVAL, "lzo stream: compression method %u is not LZO1X", method);
+        return;
+    }
+    if (flags & LZOP_FILTER) {
+        dfail(d, -ENOTSUP, "lzo stream: lzop filters are not supported");
+        return;
+    }
+    /* mode, mtime (and its high half from 0.94 on), name length */
+    if (in_read_exact(d, hdr + hl, version >= 0x0940 ? 13 : 9, "the header") < 0) {
+        return;
+    }
+    hl += version >= 0x0940 ? 13 : 9;
+    if (in_read_exact(d, hdr + hl, hdr[hl - 1], "the header") < 0) {
+        return;
+    }
+    hl += hdr[hl - 1];
+    if (in_read_exact(d, b4, 4, "the header") < 0) {
+        return;
+    }
+    sum = (flags & LZOP_H_CRC32) ? lzo_crc32(0, hdr + 9, (lzo_uint)(hl - 9))
+                                 : lzo_adler32(1, hdr + 9, (lzo_uint)(hl - 9));
+    if (sum != be32(b4)) {
+        dfail(d, -EINVAL, "lzo stream: header checksum mismatch");
+        return;
+    }
+    if (flags & LZOP_EXTRA_FIELD) {
+        dfail(d, -ENOTSUP, "lzo stream: lzop extra fields are not supported");
+        return;
+    }
+    src = malloc(LZO_MAX_BLOCK);
+    dst = malloc(LZO_MAX_BLOCK);
+    if (!src || !dst) {
+        dfail(d, -ENOMEM, "out of memory for the lzo decoder");
+        goto out;
+    }
+    for (uint64_t block = 0;; block++) {
+        uint32_t dlen, slen, dsum = 0, csum = 0;
+        bool has_dsum = false, has_csum = false;
+        lzo_uint got;
+
+        if (in_read_exact(d, b4, 4, "a block header") < 0) {
+            goto out;
+        }
+        dlen = be32(b4);
+        if (dlen == 0) {
+            break;
+        }
+        if (in_read_exact(d, b4, 4, "a block header") < 0) {
+            goto out;
+        }
+        slen = be32(b4);
+        if (dlen > LZO_MAX_BLOCK || slen > dlen || slen == 0) {
+            dfail(d, -EINVAL, "lzo stream: block %llu has impossible lengths "
+                  "(%u compressed, %u uncompressed)", (unsigned long long)block, slen,
+                  dlen);
+            goto out;
+        }
+        if (flags & (LZOP_ADLER32_D | LZOP_CRC32_D)) {
+            if (in_read_exact(d, b4, 4, "a block header") < 0) {
+                goto out;
+            }
+            dsum = be32(b4);
+            has_dsum = true;
+            if ((flags & LZOP_ADLER32_D) && (flags & LZOP_CRC32_D) &&
+                in_read_exact(d, b4, 4, "a block header") < 0) {
+                goto out;
+            }
+        }
+        if (slen < dlen && (flags & (LZOP_ADLER32_C | LZOP_CRC32_C))) {
+            if (in_read_exact(d, b4, 4, "a block header") < 0) {
+                goto out;
+            }
+            csum = be32(b4);
+            has_csum = true;
+            if ((flags & LZOP_ADLER32_C) && (flags & LZOP_CRC32_C) &&
+                in_read_exact(d, b4, 4, "a block header") < 0) {
+                goto out;
+            }
+        }
+        if (in_read_exact(d, src, slen, "a block") < 0) {
+            goto out;
+        }
+        if (has_csum) {
+            uint32_t c = (flags & LZOP_ADLER32_C) ? lzo_adler32(1, src, slen)
+                                                  : lzo_crc32(0, src, slen);
+
+            if (c != csum) {
+                dfail(d, -EINVAL, "lzo stream: block %llu: compressed data checksum "
+                      "mismatch", (unsigned long long)block);
+                goto out;
+            }
+        }
+        if (slen == dlen) {
+            memcpy(dst, src, dlen);
+        } else {
+            got = dlen;
+            if (lzo1x_decompress_safe(src, slen, dst, &got, NULL) != LZO_E_OK ||
+                got != dlen) {
+                dfail(d, -EINVAL, "corrupt lzo stream: block %llu does not decompress "
+                      "to its %u bytes", (unsigned long long)block, dlen);
+                goto out;
+            }
+        }
+        if (has_dsum) {
+            uint32_t c = (flags & LZOP_ADLER32_D) ? lzo_adler32(1, dst, dlen)
+                                                  : lzo_crc32(0, dst, dlen);
+
+            if (c != dsum) {
+                dfail(d, -EINVAL, "lzo stream: block %llu: data checksum mismatch",
+                      (unsigned long long)block);
+                goto out;
+            }
+        }
+        if (out_write(d, dst, dlen) < 0) {
+            goto out;
+        }
+    }
+out:
+    free(src);
+    free(dst);
+}
+
+static void *decomp_thread(void *opaque)
+{
+    vma_decomp *d = opaque;
+    sigset_t set;
+
+    /* A reader that stops early makes our writes fail with EPIPE instead of
+     * killing the process; interrupting signals go to the main thread. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    switch (d->kind) {
+    case VMA_COMP_ZSTD: run_zstd(d); break;
+    case VMA_COMP_GZIP: run_gzip(d); break;
+    default:            run_lzo(d); break;
+    }
+    close(d->out_fd);
+    d->out_fd = -1;
+    if (d->own_fd) {
+        close(d->in_fd);
+    }
+    return NULL;
+}
+
+vma_decomp *vma_decomp_start(int kind, int fd, bool own_fd, const uint8_t *prefix,
+                             size_t prefix_len, int *out_fd, vma_error *err)
+{
+    vma_decomp *d = calloc(1, sizeof(*d));
+    int p[2];
+
+    if (!d || (prefix_len && !(d->prefix = malloc(prefix_len)))) {
+        free(d);
+        vma_fail(err, -ENOMEM, "out of memory for the decompressor");
+        return NULL;
+    }
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        vma_fail(err, -errno, "cannot create a pipe for decompression: %s",
+                 strerror(errno));
+        free(d->prefix);
+        free(d);
+        return NULL;
+    }
+    /* A bigger pipe means fewer switches between the two threads. */
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    memcpy(d->prefix, prefix, prefix_len);
+    d->prefix_len = prefix_len;
+    d->kind = kind;
+    d->in_fd = fd;
+    d->own_fd = own_fd;
+    d->read_fd = p[0];
+    d->out_fd = p[1];
+    if (pthread_create(&d->thread, NULL, decomp_thread, d) != 0) {
+        vma_fail(err, -EAGAIN, "cannot start the decompression thread");
+        close(p[0]);
+        close(p[1]);
+        free(d->prefix);
+        free(d);
+        return NULL;
+    }
+    d->started = true;
+    *out_fd = p[0];
+    return d;
+}
+
+int vma_decomp_finish(vma_decomp *d, vma_error *err)
+{
+    int code;
+
+    if (!d) {
+        return 0;
+    }
+    close(d->read_fd);
+    pthread_join(d->thread, NULL);
+    code = d->reader_gone ? 0 : d->code;
+    if (code) {
+        vma_fail(err, code, "%s", d->msg);
+    }
+    free(d->prefix);
+    free(d);
+    return code;
+}
