@@ -421,6 +421,35 @@ static void q_destroy(bs_backend *b)
     free(q);
 }
 
+/* An image a client tool opens: a file, or an NBD URI naming a socket. */
+static int refuse_image(bs_backend *b, const char *tool, const char *image, char **err)
+{
+    char *argv[] = { (char *)tool, (char *)image, NULL }, *why = NULL;
+    int bad;
+
+    if (confine_tool_args(b->test_dir, argv, &bad, &why) == 0)
+        return 0;
+    set_err(err, "%s refused: %s", tool, why ? why : "?");
+    free(why);
+    return 1;
+}
+
+static char *q_qemu_io(bs_backend *b, const char *image, const char *fmt, int read_only,
+                       const char *const *cmds, size_t ncmds, char **err)
+{
+    if (refuse_image(b, "qemu-io", image, err))
+        return NULL;
+    return real_qemu_io(b, image, fmt, read_only, cmds, ncmds, err);
+}
+
+static struct json_object *q_img_map(bs_backend *b, const char *image, const char *context,
+                                     char **err)
+{
+    if (refuse_image(b, "qemu-img map", image, err))
+        return NULL;
+    return real_img_map(b, image, context, err);
+}
+
 static const bs_backend_ops qemu_ops = {
     .name = "qemu",
     .launch = q_launch,
@@ -432,8 +461,8 @@ static const bs_backend_ops qemu_ops = {
     .img_compare = q_img_compare,
     .destroy = q_destroy,
     /* the client tools are the real programs, against QEMU's own export */
-    .qemu_io = real_qemu_io,
-    .img_map = real_img_map,
+    .qemu_io = q_qemu_io,
+    .img_map = q_img_map,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

@@ -747,6 +747,19 @@ static int confined(interp *I, const stmt *s, const char *what, const char *path
     return -1;
 }
 
+/* An image a client tool opens (a file, or an NBD URI whose socket= is a
+ * path): the rule of `run`'s arguments (confine_tool_args). */
+static int confined_image(interp *I, const stmt *s, const char *tool, const char *image)
+{
+    char *argv[] = { (char *)tool, (char *)image, NULL }, *why = NULL;
+    int bad;
+    if (confine_tool_args(I->be->test_dir, argv, &bad, &why) == 0)
+        return 0;
+    rt_fail(I, s->args[0].line, s->args[0].col, "%s: %s", tool, why ? why : "refused");
+    free(why);
+    return -1;
+}
+
 static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
@@ -1456,7 +1469,7 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         goto out;
     }
     if (!(image = get_str(I, s->args[0].e)) || kw_bool(I, s, "read_only", 0, &ro) < 0 ||
-        (fa && !(fmt = get_str(I, fa->e))))
+        (fa && !(fmt = get_str(I, fa->e))) || confined_image(I, s, "qemu_io_run", image) < 0)
         goto out;
     for (size_t i = 1; i < s->nargs; i++) {
         if (s->args[i].key)
@@ -1496,7 +1509,8 @@ static int exec_img_map(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img map", I->be->ops->name);
         return -1;
     }
-    if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))))
+    if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))) ||
+        confined_image(I, s, "img_map", image) < 0)
         goto out;
     json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
                         : I->be->ops->img_map)(I->be, image, ctx, &err);

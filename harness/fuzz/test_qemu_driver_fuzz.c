@@ -164,6 +164,17 @@ static void test_backend_confines_paths(void **state)
     assert_string_equal(err, "img_rebase_unsafe backing refused: '../b' is outside the test "
                              "directory /tmp/bs-fake");
     free(err);
+    err = NULL;
+    const char *cmds[] = { "write 0 512" };
+    assert_null(b->ops->qemu_io(b, "/etc/passwd", NULL, 0, cmds, 1, &err));
+    assert_string_equal(err, "qemu-io refused: '/etc/passwd' is outside the test directory "
+                             "/tmp/bs-fake");
+    free(err);
+    err = NULL;
+    assert_null(b->ops->img_map(b, "nbd+unix:///e?socket=/tmp/x.sock", NULL, &err));
+    assert_string_equal(err, "qemu-img map refused: '/tmp/x.sock' is outside the test directory "
+                             "/tmp/bs-fake");
+    free(err);
     /* nothing was sent */
     int fl = fcntl(to[0], F_GETFL);
     fcntl(to[0], F_SETFL, fl | O_NONBLOCK);
