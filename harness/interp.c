@@ -1386,8 +1386,10 @@ out:
 static int exec_img_compare_log(interp *I, const stmt *s)
 {
     char *a = get_str(I, s->args[0].e), *b = a ? get_str(I, s->args[1].e) : NULL, *err = NULL;
-    if (!b) {
+    if (!b || confined(I, s, "img_compare_log", a, 0) < 0 ||
+        confined(I, s, "img_compare_log", b, 0) < 0) {
         free(a);
+        free(b);
         return -1;
     }
     int ret = I->be->ops->img_compare(I->be, a, b, &err);
@@ -2063,7 +2065,8 @@ static int exec_cmd(interp *I, const stmt *s)
         if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
             confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
-        } else if (img_backing(I, s, &bk, &bkf) < 0) {
+        } else if (img_backing(I, s, &bk, &bkf) < 0 ||
+                   (bk && confined(I, s, "img_create backing", bk, 1) < 0)) {
             r = -1;
         } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");

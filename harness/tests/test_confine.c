@@ -113,6 +113,18 @@ static void test_qmp_keys(void **state)
     free(why);
     assert_int_equal(qmp_check("drive-mirror", "{\"target\": \"rel\"}", &why), -1);
     free(why);
+    /* HMP: drive_add's file= and qemu-io's words */
+    assert_int_equal(qmp_check("human-monitor-command",
+                               "{\"command-line\": \"drive_add 0 if=none,file=/etc/passwd\"}", &why),
+                     -1);
+    assert_non_null(strstr(why, "command-line: '/etc/passwd' is outside"));
+    free(why);
+    snprintf(j, sizeof j, "{\"command-line\": \"drive_add 0 if=none,id=d,file=%s/a,format=raw\"}",
+             dir);
+    assert_int_equal(qmp_check("human-monitor-command", j, &why), 0);
+    assert_int_equal(qmp_check("human-monitor-command",
+                               "{\"command-line\": \"qemu-io drive0 \\\"write -P 0x11 0 64k\\\"\"}",
+                               &why), 0);
     /* not strings: left to the command's own type check */
     assert_int_equal(qmp_check("blockdev-add", "{\"filename\": 5}", &why), 0);
     assert_int_equal(confine_qmp_args(dir, "x", NULL, &why), 0);
