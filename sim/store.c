@@ -138,7 +138,9 @@ static void ext_open(sim_store *s, size_t i, size_t k)
         }
         s->ext = xrealloc(s->ext, s->ecap * sizeof *s->ext);
     }
-    memmove(&s->ext[i + k], &s->ext[i], (s->n - i) * sizeof *s->ext);
+    if (s->n > i) {             /* never memmove from NULL (an empty store) */
+        memmove(&s->ext[i + k], &s->ext[i], (s->n - i) * sizeof *s->ext);
+    }
     s->n += k;
 }
 
@@ -187,7 +189,9 @@ static size_t ext_punch(sim_store *s, uint64_t off, uint64_t len)
     if (j < s->n && s->ext[j].off < end) {
         ext_cut_head(&s->ext[j], end - s->ext[j].off);
     }
-    memmove(&s->ext[i], &s->ext[j], (s->n - j) * sizeof *s->ext);
+    if (j > i && s->n > j) {    /* never memmove from NULL (an empty store) */
+        memmove(&s->ext[i], &s->ext[j], (s->n - j) * sizeof *s->ext);
+    }
     s->n -= j - i;
     return i;
 }
