@@ -28,6 +28,10 @@ typedef struct bs_backend_ops {
      * monitor, capabilities negotiated. The image files in the test
      * directory survive launches. */
     int (*launch)(bs_backend *b, char **err);
+    /* launch, with extra QEMU command-line arguments (iotests' VM.add_drive
+     * gives "-drive" "if=...,id=drive0,file=..."; "-machine" "pc" when a
+     * drive has a virtio device). NULL where a backend cannot. */
+    int (*launch_args)(bs_backend *b, const char *const *argv, size_t argc, char **err);
     /* Quit the VM (QMP quit or equivalent); drops its nodes, jobs, bitmaps
      * (persistent bitmaps are stored back into their qcow2 images). */
     int (*shutdown)(bs_backend *b, char **err);
@@ -54,6 +58,13 @@ typedef struct bs_backend_ops {
     /* qemu-img compare A B: 0 identical, 1 mismatch, negative on error. */
     int (*img_compare)(bs_backend *b, const char *a, const char *b2, char **err);
 
+    /* qemu-img with any arguments (argv without the program name):
+     * its exit code, *out and *errout its stdout and stderr (malloc'd).
+     * Negative with *err when it cannot be run. NULL where a backend
+     * lacks it. */
+    int (*img_run)(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                   char **errout, char **err);
+
     void (*destroy)(bs_backend *b);
 
     /* Client tools for shell-style tests; NULL where a backend lacks them.
@@ -77,6 +88,18 @@ typedef struct bs_backend_ops {
      * when all is well, negative on failure. NULL where the VM serves by
      * itself (a real QEMU process). */
     int (*serve)(bs_backend *b, int timeout_ms);
+
+    /* qemu-img create -f FMT -o OPTIONS PATH SIZE (e.g. "cluster_size=4k");
+     * NULL where a backend takes no options. */
+    int (*img_create_opts)(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                           const char *options, char **err);
+
+    /* A qemu-nbd server process beside the VM (iotests' common.nbd):
+     * argv is qemu-nbd's command line (argv[0] "qemu-nbd", -k SOCKET among
+     * the options); it replaces a running one and is serving when this
+     * returns. stop ends it (no-op when none). NULL where not modelled. */
+    int (*qemu_nbd_start)(bs_backend *b, char *const argv[], char **err);
+    void (*qemu_nbd_stop)(bs_backend *b);
 } bs_backend_ops;
 
 struct bs_backend {

@@ -50,6 +50,7 @@ typedef struct qemu_backend {
     char *test_dir;
     char *pid;
     int dead;       /* the driver is gone or out of step: refuse further ops */
+    pid_t nbd_pid;  /* a qemu-nbd server process (qemu_nbd_start), 0 when none */
 } qemu_backend;
 
 static void set_err(char **err, const char *fmt, ...)
@@ -260,6 +261,60 @@ static int q_launch(bs_backend *b, char **err)
     return call_void((qemu_backend *)b, new_req("launch"), T_LAUNCH, err);
 }
 
+static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    struct json_object *req, *a;
+    char *why = NULL;
+
+    for (size_t i = 0; i < argc; i++) {
+        if (confine_words(b->test_dir, argv[i], &why) < 0) {
+            set_err(err, "launch refused: %s", why ? why : "?");
+            free(why);
+            return -1;
+        }
+    }
+    req = new_req("launch");
+    a = json_object_new_array();
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    return call_void((qemu_backend *)b, req, T_LAUNCH, err);
+}
+
+static int refuse_args(bs_backend *b, const char *tool, const char *const *argv, size_t argc,
+                       char **err);
+
+static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                     char **errout, char **err)
+{
+    struct json_object *req, *a, *r, *v;
+    int ok, rc = -1;
+
+    if (refuse_args(b, "qemu-img", argv, argc, err))
+        return -1;
+    req = new_req("img");
+    a = json_object_new_array();
+
+    for (size_t i = 0; i < argc; i++)
+        json_object_array_add(a, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", a);
+    r = call((qemu_backend *)b, req, T_IMG, &ok, err);
+    char *why = NULL;
+    if (ok && qemu_proto_img_result(r, &why) < 0) {
+        set_err(err, "qemu-img: the driver returned a malformed result: %s", why ? why : "?");
+        free(why);
+        ok = 0;
+    }
+    if (ok && r) {
+        rc = json_object_object_get_ex(r, "rc", &v) ? json_object_get_int(v) : -1;
+        *out = strdup(json_object_object_get_ex(r, "stdout", &v) ? json_object_get_string(v) : "");
+        *errout = strdup(json_object_object_get_ex(r, "stderr", &v) ? json_object_get_string(v) : "");
+    }
+    json_object_put(r);
+    return rc;
+}
+
 static int q_shutdown(bs_backend *b, char **err)
 {
     return call_void((qemu_backend *)b, new_req("shutdown"), T_SHUTDOWN, err);
@@ -386,12 +441,39 @@ static int reap(pid_t pid, double secs)
     }
 }
 
+static int q_qemu_nbd_start(bs_backend *b, char *const argv[], char **err)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    char *why = NULL;
+    int bad;
+    if (confine_tool_args(b->test_dir, argv, &bad, &why) < 0) {
+        set_err(err, "qemu-nbd refused: %s", why ? why : "?");
+        free(why);
+        return -1;
+    }
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = real_qemu_nbd_spawn(argv, err);
+    if (q->nbd_pid < 0) {
+        q->nbd_pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void q_qemu_nbd_stop(bs_backend *b)
+{
+    qemu_backend *q = (qemu_backend *)b;
+    real_qemu_nbd_kill(q->nbd_pid);
+    q->nbd_pid = 0;
+}
+
 static void q_destroy(bs_backend *b)
 {
     qemu_backend *q = (qemu_backend *)b;
 
     if (!q)
         return;
+    q_qemu_nbd_stop(b);
     if (q->child > 0) {
         if (!q->dead) {
             char *err = NULL;
@@ -419,6 +501,31 @@ static void q_destroy(bs_backend *b)
     free(q->test_dir);
     free(q->pid);
     free(q);
+}
+
+/* A tool's arguments (argv without the tool's name): harness/confine.h's
+ * rule for them. */
+static int refuse_args(bs_backend *b, const char *tool, const char *const *argv, size_t argc,
+                       char **err)
+{
+    const char **full = calloc(argc + 2, sizeof(*full));
+    char *why = NULL;
+    int bad, r = 0;
+
+    if (!full) {
+        set_err(err, "out of memory");
+        return 1;
+    }
+    full[0] = tool;
+    for (size_t i = 0; i < argc; i++)
+        full[i + 1] = argv[i];
+    if (confine_tool_args(b->test_dir, (char *const *)full, &bad, &why) < 0) {
+        set_err(err, "%s refused: %s", tool, why ? why : "?");
+        r = 1;
+    }
+    free(why);
+    free(full);
+    return r;
 }
 
 /* An image a client tool opens: a file, or an NBD URI naming a socket. */
@@ -453,6 +560,8 @@ static struct json_object *q_img_map(bs_backend *b, const char *image, const cha
 static const bs_backend_ops qemu_ops = {
     .name = "qemu",
     .launch = q_launch,
+    .launch_args = q_launch_args,
+    .img_run = q_img_run,
     .shutdown = q_shutdown,
     .qmp = q_qmp,
     .next_event = q_next_event,
@@ -463,6 +572,9 @@ static const bs_backend_ops qemu_ops = {
     /* the client tools are the real programs, against QEMU's own export */
     .qemu_io = q_qemu_io,
     .img_map = q_img_map,
+    .img_create_opts = real_img_create,
+    .qemu_nbd_start = q_qemu_nbd_start,
+    .qemu_nbd_stop = q_qemu_nbd_stop,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

@@ -75,7 +75,10 @@ typedef enum {
     C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
     /* unittest-style checks */
     C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
-    C_IMG_COMPARE_LOG
+    C_IMG_COMPARE_LOG, C_QEMU_IMG, C_QEMU_IMG_INFO,
+    C_SH_CMD, C_QEMU_NBD, C_QEMU_NBD_STOP,
+    /* iotests' sock_dir files and QemuIoInteractive (299) */
+    C_SOCK_FILE, C_QEMU_IO_OPEN, C_QEMU_IO_CMD, C_QEMU_IO_CLOSE
 } cmd_id;
 
 struct proc;

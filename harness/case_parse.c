@@ -6,6 +6,7 @@
  * the first error.
  */
 #include "harness/case.h"
+#include "harness/case_funcs.h"
 #include "harness/sbuf.h"
 
 #include <errno.h>
@@ -498,8 +499,6 @@ static expr *deepen(parser *p, expr *e)
 
 static expr *parse_expr(parser *p);
 
-static const char *const functions[] = { "basename", "dictpath", NULL };
-static const size_t function_arity[] = { 1, 2 };
 
 static expr *parse_list(parser *p, const token *open, const char *close, int object)
 {
@@ -579,11 +578,8 @@ static expr *parse_atom_inner(parser *p)
         if (!strcmp(t->text, "none"))
             return new_expr(E_NONE, t);
         if (is_punct(peek(p), "(") && !peek(p)->spaced) {
-            const char *const *f;
-            for (f = functions; *f; f++)
-                if (!strcmp(*f, t->text))
-                    break;
-            if (!*f) {
+            size_t amin, amax;
+            if (case_func_arity(t->text, &amin, &amax) < 0) {
                 fail(p, t->line, t->col, "unknown function '%s'", t->text);
                 return NULL;
             }
@@ -595,10 +591,13 @@ static expr *parse_atom_inner(parser *p)
             e->line = t->line;
             e->col = t->col;
             e->name = xstrndup(t->text, strlen(t->text));
-            size_t want = function_arity[f - functions];
-            if (e->nitems != want) {
-                fail(p, t->line, t->col, "%s() takes %zu argument%s, got %zu", t->text, want,
-                     want == 1 ? "" : "s", e->nitems);
+            if (e->nitems < amin || e->nitems > amax) {
+                if (amin == amax)
+                    fail(p, t->line, t->col, "%s() takes %zu argument%s, got %zu", t->text, amin,
+                         amin == 1 ? "" : "s", e->nitems);
+                else
+                    fail(p, t->line, t->col, "%s() takes %zu to %zu arguments, got %zu", t->text,
+                         amin, amax, e->nitems);
                 expr_free(e);
                 return NULL;
             }
@@ -836,13 +835,15 @@ typedef struct cmd_spec {
 } cmd_spec;
 
 static const cmd_spec cmds[] = {
-    { "log", C_LOG, 1, 1, "" },
+    { "log", C_LOG, 1, 1, "indent" },
     { "blank", C_BLANK, 0, 0, "" },
     { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt" },
-    { "launch", C_LAUNCH, 0, 0, "" },
+    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt options" },
+    { "qemu_img", C_QEMU_IMG, 1, -1, "" },
+    { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
+    { "launch", C_LAUNCH, 0, 0, "drives args" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
-    { "qmp_log", C_QMP_LOG, 1, 2, "" },
+    { "qmp_log", C_QMP_LOG, 1, 2, "indent" },
     { "qmp_return", C_QMP_RETURN, 1, 2, "" },
     { "qmp", C_QMP, 1, 2, "" },
     { "hmp_io", C_HMP_IO, 2, 2, "" },
@@ -857,11 +858,18 @@ static const cmd_spec cmds[] = {
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
-    { "shell_test", C_SHELL_TEST, 1, 1, "" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only" },
+    { "shell_test", C_SHELL_TEST, 1, 1, "qemu" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
-    { "img_map", C_IMG_MAP, 1, 1, "context" },
+    { "img_map", C_IMG_MAP, 1, 1, "context image_opts start_offset max_length" },
+    { "sh_cmd", C_SH_CMD, 1, 1, "" },
+    { "qemu_nbd", C_QEMU_NBD, 1, -1, "" },
+    { "qemu_nbd_stop", C_QEMU_NBD_STOP, 0, 0, "" },
+    { "sock_file", C_SOCK_FILE, 2, 2, "" },
+    { "qemu_io_interactive", C_QEMU_IO_OPEN, 1, -1, "" },
+    { "qemu_io_cmd", C_QEMU_IO_CMD, 1, 1, "" },
+    { "qemu_io_close", C_QEMU_IO_CLOSE, 0, 0, "" },
     /* unittest-style checks (harness/checks.h) */
     { "qmp_get", C_QMP_GET, 2, 3, "" },
     { "event_get", C_EVENT_GET, 2, 2, "device" },
@@ -978,10 +986,26 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
     case C_SH_QMP:
         if (npos > 1)
             want_expr(p, pos[1], "the command's arguments");
+        for (size_t i = 0; i < s->nargs && !p->err; i++)
+            if (s->args[i].key)
+                want_expr(p, &s->args[i], "an expression");
+        return;
+    case C_QEMU_IMG:
+        /* qemu-img's arguments: bare words are taken as text */
+        return;
+    case C_QEMU_IMG_INFO:
+        if (want_word(p, pos[0], "a variable name") == 0)
+            want_expr(p, pos[1], "an image file name");
+        for (size_t i = 0; i < s->nargs && !p->err; i++)
+            if (s->args[i].key)
+                want_expr(p, &s->args[i], "an expression");
         return;
     case C_RUN:
         /* the tool, then its arguments: bare words are taken as text */
         want_word(p, pos[0], "a tool name");
+        return;
+    case C_SOCK_FILE:
+        want_word(p, pos[0], "a variable name");
         return;
     case C_IMAGE:
         if (want_word(p, pos[0], "an image model name") < 0 ||

@@ -130,10 +130,7 @@ static int is_file_key(const char *command, const char *key)
 
 static int check_piece(const char *test_dir, const char *s, char **why);
 
-/* An HMP command line (drive_add 0 if=none,file=PATH, qemu-io NODE "CMD"):
- * every word and every comma-separated option in it goes by the rule of
- * a tool's arguments. */
-static int confine_hmp_line(const char *test_dir, const char *line, char **why)
+int confine_words(const char *test_dir, const char *line, char **why)
 {
     char *copy = strdup(line), *rest = copy, *tok;
     int r = 0;
@@ -148,12 +145,6 @@ static int confine_hmp_line(const char *test_dir, const char *line, char **why)
             r = check_piece(test_dir, eq + 1, why);
     }
     free(copy);
-    if (r < 0) {
-        char *inner = *why;
-        *why = NULL;
-        refuse(why, "command-line: %s", inner ? inner : "refused");
-        free(inner);
-    }
     return r;
 }
 
@@ -173,8 +164,12 @@ static int walk_qmp(const char *test_dir, const char *command, struct json_objec
     json_object_object_foreach(v, key, val) {
         if (!strcmp(command, "human-monitor-command") && !strcmp(key, "command-line") &&
             json_object_is_type(val, json_type_string)) {
-            if (confine_hmp_line(test_dir, json_object_get_string(val), why) < 0)
+            char *inner = NULL;
+            if (confine_words(test_dir, json_object_get_string(val), &inner) < 0) {
+                refuse(why, "command-line: %s", inner ? inner : "refused");
+                free(inner);
                 return -1;
+            }
         } else if (is_file_key(command, key) && json_object_is_type(val, json_type_string)) {
             char *inner = NULL;
             if (confine_path(test_dir, json_object_get_string(val), 0, &inner) < 0) {

@@ -11,6 +11,7 @@
 #include "harness/interp.h"
 #include "harness/checks.h"
 #include "harness/confine.h"
+#include "harness/case_funcs.h"
 #include "harness/json_render.h"
 #include "harness/limits.h"
 #include "harness/sbuf.h"
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_DEPTH 200
@@ -71,6 +73,14 @@ typedef struct interp {
     oracle_images *imgs;        /* image-content models (image, check_image) */
     int shell;                  /* shell_test: shell filters on */
     char *shell_fmt;            /* its IMGFMT */
+    int shell72;                /* shell_test qemu="7.2": 7.2's common.rc / common.qemu */
+    char *sock_dir;             /* its SOCK_DIR, printed as SOCK_DIR */
+    int qemu_nbd;               /* a qemu-nbd server process was started */
+    /* qemu_io_interactive: a real process, or (internal clients) what
+     * each command reopens */
+    real_io_session *io;
+    int io_open, io_ro;
+    char *io_image, *io_fmt;
     int session;                /* vm_session: 0 none, 1 run, 2 launch */
     int session_caps;           /* its qmp_capabilities was answered */
     size_t checks_failed;       /* expect* lines that printed FAIL */
@@ -118,9 +128,22 @@ static char *xstrdup(const char *s)
 /* ------------------------------------------------------------------ */
 
 /* One log() call: the message, filtered, then a newline. */
+static char *replace_str(const char *text, const char *from, const char *to);
+
 static void emit(interp *I, const char *text)
 {
+    char *sd = NULL;
+    if (I->sock_dir && I->be->pid) {
+        /* 7.2's filter_testfiles: sock_dir files too */
+        char *from = NULL;
+        if (asprintf(&from, "%s/%s-", I->sock_dir, I->be->pid) < 0)
+            abort();
+        sd = replace_str(text, from, "SOCK_DIR/PID-");
+        free(from);
+        text = sd;
+    }
     char *f = filter_testfiles(text, I->be->test_dir, I->be->pid);
+    free(sd);
     sbuf_adds(&I->out, f);
     sbuf_addc(&I->out, '\n');
     free(f);
@@ -646,13 +669,37 @@ static int eval_inner(interp *I, const expr *e, json_object **out)
     case E_FUNC: {
         if (!strcmp(e->name, "dictpath"))
             return eval_dictpath(I, e, out);
-        char *s = get_str(I, e->items[0]);
-        if (!s)
-            return -1;
-        const char *slash = strrchr(s, '/');
-        *out = json_object_new_string(slash ? slash + 1 : s);
-        free(s);
-        return 0;
+        if (!strcmp(e->name, "basename")) {
+            /* os.path.basename; a wrong argument is reported where it is */
+            char *s = get_str(I, e->items[0]);
+            if (!s)
+                return -1;
+            const char *slash = strrchr(s, '/');
+            *out = json_object_new_string(slash ? slash + 1 : s);
+            free(s);
+            return 0;
+        }
+        json_object **av = calloc(e->nitems + 1, sizeof(*av));
+        if (!av)
+            abort();
+        size_t k;
+        for (k = 0; k < e->nitems; k++)
+            if (eval(I, e->items[k], &av[k]) < 0)
+                break;
+        char *ferr = NULL;
+        if (k == e->nitems &&
+            case_func_call(e->name, av, e->nitems, I->none, out, &ferr) < 0) {
+            rt_fail(I, e->line, e->col, "%s", ferr);
+            free(ferr);
+            k = 0;
+            ret = -1;
+        } else if (k < e->nitems) {
+            ret = -1;
+        }
+        for (size_t i = 0; i < e->nitems; i++)
+            json_object_put(av[i]);
+        free(av);
+        return ret;
     }
     case E_NOT:
         if (eval(I, e->l, &l) < 0)
@@ -780,22 +827,16 @@ static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *
 }
 
 /* iotests' qmp_log: the command (arguments sorted), then the reply. */
-static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args)
+static json_object *qmp_log(interp *I, const stmt *s, const char *cmd, json_object *args,
+                            int indent)
 {
     sbuf b = {0};
-    sbuf_adds(&b, "{\"execute\": ");
-    json_render_string(&b, cmd, strlen(cmd));
-    sbuf_adds(&b, ", \"arguments\": ");
-    if (args)
-        json_render_qmp_args(&b, args);
-    else
-        sbuf_adds(&b, "{}");
-    sbuf_addc(&b, '}');
+    json_render_qmp_command(&b, cmd, args, indent);
     emit(I, sbuf_str(&b));
     sbuf_free(&b);
     json_object *reply = qmp(I, s, cmd, args);
     if (reply)
-        emit_json(I, reply, -1);
+        emit_json(I, reply, indent);
     return reply;
 }
 
@@ -811,6 +852,81 @@ static json_object *hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
     return reply;
 }
 
+/* iotests' VM.add_drive(path, opts='', interface='virtio', img_format):
+ * each drive {"path": P, "opts": O, "interface": I, "format": F} becomes
+ * -drive if=I,id=driveN,file=P,format=F,cache=writeback,aio=threads[,O]
+ * (the cache and aio modes ./check uses by default). A virtio drive needs a
+ * PC machine; the backends see the whole argv. */
+static int drive_argv(interp *I, const arg *a, json_object *drives, const arg *xa,
+                      json_object *extra, char ***argv, size_t *argc)
+{
+    if (drives && (!json_object_is_type(drives, json_type_array) || is_none(I, drives))) {
+        rt_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
+                type_name(I, drives));
+        return -1;
+    }
+    if (xa && (!json_object_is_type(extra, json_type_array) || is_none(I, extra))) {
+        rt_fail(I, xa->line, xa->col, "args must be a list of strings, got %s",
+                type_name(I, extra));
+        return -1;
+    }
+    size_t n = drives ? json_object_array_length(drives) : 0;
+    size_t nx = extra ? json_object_array_length(extra) : 0;
+    *argv = calloc(2 * n + nx + 5, sizeof(**argv));
+    if (!*argv)
+        abort();
+    int virtio = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *d = json_object_array_get_idx(drives, i);
+        const char *path = NULL, *opts = "", *iface = "virtio", *fmt = "qcow2";
+        if (!json_object_is_type(d, json_type_object) || is_none(I, d)) {
+            rt_fail(I, a->line, a->col, "drives[%zu] must be an object", i);
+            return -1;
+        }
+        json_object_object_foreach(d, key, val) {
+            const char **slot = !strcmp(key, "path") ? &path : !strcmp(key, "opts") ? &opts
+                : !strcmp(key, "interface") ? &iface : !strcmp(key, "format") ? &fmt : NULL;
+            if (!slot) {
+                rt_fail(I, a->line, a->col,
+                        "drives[%zu]: unknown key \"%s\" (path, opts, interface, format)", i, key);
+                return -1;
+            }
+            if (!json_object_is_type(val, json_type_string) || is_none(I, val)) {
+                rt_fail(I, a->line, a->col, "drives[%zu].%s must be a string", i, key);
+                return -1;
+            }
+            *slot = json_object_get_string(val);
+        }
+        if (!path) {
+            rt_fail(I, a->line, a->col, "drives[%zu] needs a \"path\"", i);
+            return -1;
+        }
+        virtio |= !strcmp(iface, "virtio");
+        sbuf b = {0};
+        sbuf_printf(&b, "if=%s,id=drive%zu,file=%s,format=%s,cache=writeback,aio=threads%s%s",
+                    iface, i, path, fmt, *opts ? "," : "", opts);
+        (*argv)[(*argc)++] = xstrdup("-drive");
+        (*argv)[(*argc)++] = sbuf_take(&b);
+    }
+    /* iotests' VM.add_object / add_device arguments, as given */
+    for (size_t i = 0; i < nx; i++) {
+        json_object *v = json_object_array_get_idx(extra, i);
+        if (!json_object_is_type(v, json_type_string) || is_none(I, v)) {
+            rt_fail(I, xa->line, xa->col, "args[%zu] must be a string", i);
+            return -1;
+        }
+        (*argv)[(*argc)++] = xstrdup(json_object_get_string(v));
+        virtio |= !strcmp(json_object_get_string(v), "-device");
+    }
+    if (virtio) {
+        (*argv)[(*argc)++] = xstrdup("-machine");
+        (*argv)[(*argc)++] = xstrdup("pc");
+        (*argv)[(*argc)++] = xstrdup("-accel");
+        (*argv)[(*argc)++] = xstrdup("tcg");
+    }
+    return 0;
+}
+
 static int launch(interp *I, const stmt *s)
 {
     char *err = NULL;
@@ -818,7 +934,45 @@ static int launch(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the VM is already running");
         return -1;
     }
-    if (I->be->ops->launch(I->be, &err) < 0) {
+    const arg *da = s ? stmt_kwarg(s, "drives") : NULL, *xa = s ? stmt_kwarg(s, "args") : NULL;
+    int r;
+    if (da || xa) {
+        json_object *drives = NULL, *extra = NULL;
+        if (da && eval(I, da->e, &drives) < 0)
+            return -1;
+        if (xa && eval(I, xa->e, &extra) < 0) {
+            json_object_put(drives);
+            return -1;
+        }
+        char **argv = NULL;
+        size_t argc = 0;
+        r = drive_argv(I, da ? da : xa, drives, xa, extra, &argv, &argc);
+        json_object_put(drives);
+        json_object_put(extra);
+        if (r == 0 && !I->be->ops->launch_args) {
+            rt_fail(I, s->line, s->col, "the %s backend cannot launch with drives",
+                    I->be->ops->name);
+            r = -1;
+        } else if (r == 0) {
+            for (size_t i = 0; i < argc && r == 0; i++) {
+                if (confine_words(I->be->test_dir, argv[i], &err) < 0) {
+                    rt_fail(I, s->line, s->col, "launch: %s",
+                            err ? err : "a path outside the test directory");
+                    r = -1;
+                }
+            }
+            if (r == 0)
+                r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
+        }
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        if (r < 0 && I->err)
+            return -1;
+    } else {
+        r = I->be->ops->launch(I->be, &err);
+    }
+    if (r < 0) {
         rt_fail(I, s->line, s->col, "launch failed: %s", err ? err : "?");
         free(err);
         return -1;
@@ -935,7 +1089,7 @@ static int job_command(interp *I, const stmt *s, const char *cmd, const char *jo
 {
     json_object *args = json_object_new_object();
     json_object_object_add(args, "id", json_object_new_string(job));
-    json_object *reply = qmp_log(I, s, cmd, args);
+    json_object *reply = qmp_log(I, s, cmd, args, -1);
     json_object_put(args);
     json_object_put(reply);
     return reply ? 0 : -1;
@@ -1253,6 +1407,21 @@ static int kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out
     return 0;
 }
 
+/* Optional keyword argument: a small non-negative int (indent=N). */
+static int kw_int(interp *I, const stmt *s, const char *key, int64_t *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    if (!a)
+        return 0;
+    if (get_int(I, a->e, out) < 0)
+        return -1;
+    if (*out < 0 || *out > 64) {
+        rt_fail(I, a->line, a->col, "%s must be between 0 and 64", key);
+        return -1;
+    }
+    return 0;
+}
+
 static char *qmp_name(interp *I, const arg *a)
 {
     return a->word ? xstrdup(a->word) : get_str(I, a->e);
@@ -1284,7 +1453,10 @@ static int exec_qmp(interp *I, const stmt *s)
     if (!name || qmp_args(I, s, &args) < 0)
         goto out;
     if (s->cmd == C_QMP_LOG) {
-        reply = qmp_log(I, s, name, args);
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0)
+            goto out;
+        reply = qmp_log(I, s, name, args, (int)indent);
     } else {
         reply = qmp(I, s, name, args);
         if (reply && s->cmd == C_QMP_RETURN) {
@@ -1432,9 +1604,33 @@ static void emit_text(interp *I, const char *text)
 }
 
 /* _filter_testdir and _filter_imgfmt, once shell_test has set them up. */
+/* text with every `from` replaced by `to` (malloc'd). */
+static char *replace_str(const char *text, const char *from, const char *to)
+{
+    sbuf b = {0};
+    size_t fl = strlen(from);
+    for (const char *p = text, *q; *p; p = q + fl) {
+        q = fl ? strstr(p, from) : NULL;
+        if (!q) {
+            sbuf_adds(&b, p);
+            break;
+        }
+        sbuf_printf(&b, "%.*s%s", (int)(q - p), p, to);
+    }
+    char *r = xstrdup(sbuf_str(&b));
+    sbuf_free(&b);
+    return r;
+}
+
 static void emit_shell(interp *I, const char *text)
 {
+    /* 7.2's _filter_testdir also prints the socket directory as SOCK_DIR;
+     * ours lies inside TEST_DIR, so it goes first */
+    char *sd = I->sock_dir ? replace_str(text, I->sock_dir, "SOCK_DIR") : NULL;
+    if (sd)
+        text = sd;
     char *f = shell_filter_paths(text, I->shell ? I->be->test_dir : NULL, I->shell_fmt);
+    free(sd);
     emit_text(I, f);
     free(f);
 }
@@ -1454,7 +1650,77 @@ static int exec_shell_test(interp *I, const stmt *s)
     free(I->shell_fmt);
     I->shell_fmt = fmt;
     I->shell = 1;
+    const arg *qa = stmt_kwarg(s, "qemu");
+    if (qa) {
+        char *v = get_str(I, qa->e);
+        if (!v)
+            return -1;
+        if (strcmp(v, "7.2") && strcmp(v, "3.0")) {
+            rt_fail(I, qa->line, qa->col, "shell_test knows the dialects of QEMU \"3.0\" and "
+                    "\"7.2\", not \"%s\"", v);
+            free(v);
+            return -1;
+        }
+        I->shell72 = !strcmp(v, "7.2");
+        free(v);
+    }
+    if (I->shell72) {
+        /* 7.2's SOCK_DIR: sockets go there, and print as SOCK_DIR */
+        free(I->sock_dir);
+        if (asprintf(&I->sock_dir, "%s/sock", dir) < 0)
+            abort();
+        if (mkdir(I->sock_dir, 0700) < 0 && errno != EEXIST) {
+            rt_fail(I, s->line, s->col, "cannot create %s: %s", I->sock_dir, strerror(errno));
+            return -1;
+        }
+        bind(I, "SOCK_DIR", json_object_new_string(I->sock_dir));
+    }
     return 0;
+}
+
+/* --image-opts "driver=nbd,export=E,server.type=unix,server.path=P
+ * [,x-dirty-bitmap=C]" as the NBD URI nbd+unix:///E?socket=P and the
+ * context C; other options are refused. */
+static int image_opts_nbd(interp *I, const stmt *s, const char *opts, char **uri, char **ctx)
+{
+    char *copy = xstrdup(opts), *save = NULL, *exp = NULL, *path = NULL;
+    int nbd = 0, r = -1;
+    *uri = *ctx = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            rt_fail(I, s->line, s->col, "image options: '%s' is not KEY=VALUE", kv);
+            goto out;
+        }
+        *eq++ = 0;
+        if (!strcmp(kv, "driver") && !strcmp(eq, "nbd"))
+            nbd = 1;
+        else if (!strcmp(kv, "export"))
+            exp = eq;
+        else if (!strcmp(kv, "server.path"))
+            path = eq;
+        else if (!strcmp(kv, "x-dirty-bitmap"))
+            *ctx = xstrdup(eq);
+        else if (strcmp(kv, "server.type") || strcmp(eq, "unix")) {
+            rt_fail(I, s->line, s->col, "image options: the harness maps NBD exports on unix "
+                    "sockets only, not %s=%s", kv, eq);
+            goto out;
+        }
+    }
+    if (!nbd || !path) {
+        rt_fail(I, s->line, s->col, "image options need driver=nbd and server.path");
+        goto out;
+    }
+    if (asprintf(uri, "nbd+unix:///%s?socket=%s", exp ? exp : "", path) < 0)
+        abort();
+    r = 0;
+out:
+    if (r < 0) {
+        free(*ctx);
+        *ctx = NULL;
+    }
+    free(copy);
+    return r;
 }
 
 static int exec_qemu_io_run(interp *I, const stmt *s)
@@ -1470,8 +1736,19 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-io", I->be->ops->name);
         goto out;
     }
+    int io_opts = 0;
     if (!(image = get_str(I, s->args[0].e)) || kw_bool(I, s, "read_only", 0, &ro) < 0 ||
-        (fa && !(fmt = get_str(I, fa->e))) || confined_image(I, s, "qemu_io_run", image) < 0)
+        kw_bool(I, s, "image_opts", 0, &io_opts) < 0 || (fa && !(fmt = get_str(I, fa->e))))
+        goto out;
+    if (io_opts) {
+        char *uri, *ctx;
+        if (image_opts_nbd(I, s, image, &uri, &ctx) < 0)
+            goto out;
+        free(ctx);
+        free(image);
+        image = uri;
+    }
+    if (confined_image(I, s, "qemu_io_run", image) < 0)
         goto out;
     for (size_t i = 1; i < s->nargs; i++) {
         if (s->args[i].key)
@@ -1502,6 +1779,37 @@ out:
     return r;
 }
 
+/* qemu-img map --start-offset S --max-length L: the extents cut to
+ * [S, S + L) (merged extents cut at the window's edges are what qemu-img
+ * prints when it maps only the window). */
+static void map_window(json_object *map, uint64_t start, uint64_t len)
+{
+    uint64_t end = len > UINT64_MAX - start ? UINT64_MAX : start + len;
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(map); i++) {
+        json_object *e = json_object_array_get_idx(map, i), *v;
+        uint64_t st = json_object_object_get_ex(e, "start", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+        uint64_t l = json_object_object_get_ex(e, "length", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+        uint64_t a = st > start ? st : start, b = st + l < end ? st + l : end;
+        if (a >= b)
+            continue;
+        json_object *c = NULL;
+        json_object_deep_copy(e, &c, NULL);
+        json_object_object_add(c, "start", json_object_new_int64((int64_t)a));
+        json_object_object_add(c, "length", json_object_new_int64((int64_t)(b - a)));
+        if (json_object_object_get_ex(c, "offset", &v))
+            json_object_object_add(c, "offset",
+                                   json_object_new_int64(json_object_get_int64(v) + (int64_t)(a - st)));
+        json_object_array_add(out, c);
+    }
+    /* replace map's items with the cut ones */
+    while (json_object_array_length(map))
+        json_object_array_del_idx(map, 0, 1);
+    for (size_t i = 0; i < json_object_array_length(out); i++)
+        json_object_array_add(map, json_object_get(json_object_array_get_idx(out, i)));
+    json_object_put(out);
+}
+
 static int exec_img_map(interp *I, const stmt *s)
 {
     char *image = NULL, *ctx = NULL, *err = NULL;
@@ -1511,8 +1819,22 @@ static int exec_img_map(interp *I, const stmt *s)
         rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img map", I->be->ops->name);
         return -1;
     }
+    int io_opts = 0;
     if (!(image = get_str(I, s->args[0].e)) || (ca && !(ctx = get_str(I, ca->e))) ||
-        confined_image(I, s, "img_map", image) < 0)
+        kw_bool(I, s, "image_opts", 0, &io_opts) < 0)
+        goto out;
+    if (io_opts) {
+        char *uri, *octx;
+        if (image_opts_nbd(I, s, image, &uri, &octx) < 0)
+            goto out;
+        free(image);
+        image = uri;
+        if (octx) {
+            free(ctx);
+            ctx = octx;
+        }
+    }
+    if (confined_image(I, s, "img_map", image) < 0)
         goto out;
     json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
                         : I->be->ops->img_map)(I->be, image, ctx, &err);
@@ -1522,7 +1844,26 @@ static int exec_img_map(interp *I, const stmt *s)
         r = 0;
         goto out;
     }
+    uint64_t win_start = 0, win_len = UINT64_MAX;
+    const arg *wa = stmt_kwarg(s, "start_offset"), *wl = stmt_kwarg(s, "max_length");
+    if ((wa && get_uint(I, wa->e, &win_start) < 0) || (wl && get_uint(I, wl->e, &win_len) < 0)) {
+        json_object_put(map);
+        goto out;
+    }
+    if ((wa || wl) && json_object_is_type(map, json_type_array))
+        map_window(map, win_start, win_len);
     sbuf b = {0};
+    if (I->shell72) {
+        if (!json_object_is_type(map, json_type_array) || shell_map_json72(&b, map) < 0)
+            rt_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
+        else {
+            emit_shell(I, sbuf_str(&b));
+            r = 0;
+        }
+        sbuf_free(&b);
+        json_object_put(map);
+        goto out;
+    }
     if (json_object_is_type(map, json_type_array) && real_is_nbd_uri(image)) {
         /* QEMU 3.0's NBD client reported no offsets; today's qemu-img does */
         for (size_t i = 0; i < json_object_array_length(map); i++)
@@ -1579,13 +1920,52 @@ static void emit_reply(interp *I, json_object *reply)
     free(line);
 }
 
+static int sh_send(interp *I, const stmt *s, char *name, json_object *args);
+
 static int exec_sh_qmp(interp *I, const stmt *s)
 {
-    char *name = qmp_name(I, &s->args[0]), *err = NULL;
-    json_object *args = NULL, *reply = NULL;
+    char *name = qmp_name(I, &s->args[0]);
+    json_object *args = NULL;
+    if (!name || qmp_args(I, s, &args) < 0) {
+        free(name);
+        return -1;
+    }
+    return sh_send(I, s, name, args);
+}
+
+/* sh_cmd TEXT: QEMU 7.2's _send_qemu_cmd, which echoes the command as the
+ * test wrote it (through _filter_testdir and _filter_imgfmt), then shows
+ * the reply. TEXT is the command's JSON. */
+static int exec_sh_cmd(interp *I, const stmt *s)
+{
+    char *text = get_str(I, s->args[0].e);
+    if (!text)
+        return -1;
+    json_object *cmd = json_tokener_parse(text), *ex, *args = NULL;
+    if (!cmd || !json_object_is_type(cmd, json_type_object) ||
+        !json_object_object_get_ex(cmd, "execute", &ex) || !json_object_is_type(ex, json_type_string)) {
+        rt_fail(I, s->line, s->col, "sh_cmd needs a QMP command in JSON ({\"execute\": ...}), "
+                "not: %s", text);
+        json_object_put(cmd);
+        free(text);
+        return -1;
+    }
+    emit_shell(I, text);
+    free(text);
+    if (json_object_object_get_ex(cmd, "arguments", &args))
+        json_object_get(args);
+    char *name = xstrdup(json_object_get_string(ex));
+    json_object_put(cmd);
+    return sh_send(I, s, name, args);
+}
+
+/* Sends one command of a vm_session and shows the reply; takes name and
+ * args. */
+static int sh_send(interp *I, const stmt *s, char *name, json_object *args)
+{
+    char *err = NULL;
+    json_object *reply = NULL;
     int r = -1;
-    if (!name || qmp_args(I, s, &args) < 0)
-        goto out;
     if (!I->session) {
         rt_fail(I, s->line, s->col, "sh_qmp outside a vm_session");
         goto out;
@@ -1605,7 +1985,15 @@ static int exec_sh_qmp(interp *I, const stmt *s)
         if (shutdown_vm(I, s) < 0)
             goto out;
         emit_reply(I, reply);
-        if (run) {
+        if (I->shell72) {
+            /* QEMU 7.2's SHUTDOWN through 7.2's _filter_qmp (two spaces
+             * before TIMESTAMP); run_qemu then echoes a blank line */
+            emit(I, "{\"timestamp\": {\"seconds\":  TIMESTAMP, \"microseconds\":  TIMESTAMP}, "
+                    "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                    "\"reason\": \"host-qmp-quit\"}}");
+            if (run)
+                emit(I, "");
+        } else if (run) {
             /* QEMU 3.0's SHUTDOWN on a monitor quit; run_qemu then echoes */
             emit(I, "{\"timestamp\": {\"seconds\": TIMESTAMP, \"microseconds\": TIMESTAMP}, "
                     "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false}}");
@@ -1644,6 +2032,176 @@ static int has_word(const stmt *s, const char *w)
 /* ------------------------------------------------------------------ */
 /* VMA archives: the vma tool, events, image-content models             */
 /* ------------------------------------------------------------------ */
+
+/* The sockets' directory (iotests' SOCK_DIR): inside the test directory
+ * here, made on first use. */
+static int make_sock_dir(interp *I, const stmt *s)
+{
+    if (I->sock_dir)
+        return 0;
+    const char *dir = I->be->test_dir ? I->be->test_dir : ".";
+    if (asprintf(&I->sock_dir, "%s/sock", dir) < 0)
+        abort();
+    if (mkdir(I->sock_dir, 0700) < 0 && errno != EEXIST) {
+        rt_fail(I, s->line, s->col, "cannot create %s: %s", I->sock_dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* `sock_file VAR NAME`: iotests.file_path(NAME, base_dir=iotests.sock_dir):
+ * $VAR is SOCK_DIR/PID-NAME, printed so. */
+static int exec_sock_file(interp *I, const stmt *s)
+{
+    char *name = get_str(I, s->args[1].e), *path;
+    if (!name)
+        return -1;
+    if (!*name || strchr(name, '/')) {
+        rt_fail(I, s->args[1].line, s->args[1].col, "sock_file: '%s' is not a file name", name);
+        free(name);
+        return -1;
+    }
+    if (make_sock_dir(I, s) < 0) {
+        free(name);
+        return -1;
+    }
+    if (asprintf(&path, "%s/%s-%s", I->sock_dir, I->be->pid ? I->be->pid : "0", name) < 0)
+        abort();
+    bind(I, s->args[0].word, json_object_new_string(path));
+    free(path);
+    free(name);
+    return 0;
+}
+
+/* Are the client programs the real ones? QEMU's backend (its VM serves by
+ * itself) always, the simulator with --nbd-clients real. */
+static int real_clients(interp *I)
+{
+    return I->be->real_nbd_clients || !I->be->ops->serve;
+}
+
+/* `qemu_io_interactive ARG...`: iotests' QemuIoInteractive(ARG...), a
+ * qemu-io that stays open; with internal clients, each command reopens
+ * the image (-r, -f FMT, IMAGE are what matter). */
+static int exec_qemu_io_open(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 2, sizeof(*argv)), *err = NULL;
+    int r = 0;
+    if (!argv)
+        abort();
+    if (I->io_open) {
+        rt_fail(I, s->line, s->col, "a qemu_io_interactive is already open");
+        free(argv);
+        return -1;
+    }
+    argv[0] = xstrdup("qemu-io");
+    for (size_t i = 0; i < s->nargs && r == 0; i++)
+        if (!(argv[i + 1] = get_str(I, s->args[i].e)))
+            r = -1;
+    free(I->io_image);
+    free(I->io_fmt);
+    I->io_image = I->io_fmt = NULL;
+    I->io_ro = 0;
+    for (size_t i = 1; r == 0 && argv[i]; i++) {
+        if (!strcmp(argv[i], "-r"))
+            I->io_ro = 1;
+        else if (!strcmp(argv[i], "-f") && argv[i + 1])
+            I->io_fmt = xstrdup(argv[++i]);
+        else if (argv[i][0] == '-') {
+            rt_fail(I, s->line, s->col, "qemu_io_interactive takes -r, -f FMT and the image, "
+                    "not '%s'", argv[i]);
+            r = -1;
+        } else {
+            free(I->io_image);
+            I->io_image = xstrdup(argv[i]);
+        }
+    }
+    if (r == 0 && !I->io_image) {
+        rt_fail(I, s->line, s->col, "qemu_io_interactive needs an image");
+        r = -1;
+    }
+    if (r == 0 && real_clients(I)) {
+        if (!(I->io = real_io_open(I->be, argv, &err))) {
+            rt_fail(I, s->line, s->col, "qemu-io did not start: %s", err ? err : "?");
+            r = -1;
+        }
+    } else if (r == 0 && !I->be->ops->qemu_io) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-io", I->be->ops->name);
+        r = -1;
+    }
+    if (r == 0)
+        I->io_open = 1;
+    for (size_t i = 0; i <= s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(err);
+    return r;
+}
+
+/* `qemu_io_cmd CMD`: log(p.cmd(CMD).rstrip(), filters=[filter_qemu_io]) */
+static int exec_qemu_io_cmd(interp *I, const stmt *s)
+{
+    char *cmd = get_str(I, s->args[0].e), *out = NULL, *err = NULL;
+    if (!cmd)
+        return -1;
+    if (!I->io_open) {
+        rt_fail(I, s->line, s->col, "qemu_io_cmd without a qemu_io_interactive");
+        free(cmd);
+        return -1;
+    }
+    const char *one[] = { cmd };
+    out = I->io ? real_io_cmd(I->io, I->be, cmd, &err)
+                : I->be->ops->qemu_io(I->be, I->io_image, I->io_fmt, I->io_ro, one, 1, &err);
+    if (!out) {
+        rt_fail(I, s->line, s->col, "qemu-io: %s", err ? err : "?");
+        free(cmd);
+        free(err);
+        return -1;
+    }
+    size_t len = strlen(out);
+    while (len && (out[len - 1] == '\n' || out[len - 1] == ' ' || out[len - 1] == '\r'))
+        out[--len] = 0;
+    char *f = shell_filter_qemu_io(out);
+    emit(I, f);
+    free(f);
+    free(out);
+    free(cmd);
+    free(err);
+    return 0;
+}
+
+/* `qemu_nbd ARG...`: iotests' nbd_server_start_unix_socket: a qemu-nbd
+ * server process with these arguments (-k SOCKET among them), replacing a
+ * running one; prints nothing. */
+static int exec_qemu_nbd(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 2, sizeof(*argv)), *err = NULL;
+    int r = 0, bad;
+    if (!argv)
+        abort();
+    argv[0] = xstrdup("qemu-nbd");
+    for (size_t i = 0; i < s->nargs && r == 0; i++)
+        if (!(argv[i + 1] = get_str(I, s->args[i].e)))
+            r = -1;
+    if (r == 0 && !I->be->ops->qemu_nbd_start) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot start qemu-nbd", I->be->ops->name);
+        r = -1;
+    } else if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
+        rt_fail(I, s->args[bad - 1].line, s->args[bad - 1].col, "qemu_nbd: %s",
+                err ? err : "a path outside the test directory");
+        r = -1;
+    } else if (r == 0 && I->be->ops->qemu_nbd_start(I->be, argv, &err) < 0) {
+        rt_fail(I, s->line, s->col, "cannot start qemu-nbd: %s", err ? err : "?");
+        r = -1;
+    } else if (r == 0) {
+        I->qemu_nbd = 1;
+    }
+    for (size_t i = 0; i <= s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(err);
+    return r;
+}
 
 /* `run TOOL ARG...`: runs one of the project's tools (build/vma) and logs
  * its output line by line, filtered; a non-zero exit adds "(exit N)". */
@@ -1697,6 +2255,103 @@ static int exec_run(interp *I, const stmt *s)
     free(argv);
     free(out);
     free(err);
+    free(path);
+    return r;
+}
+
+/* Run qemu-img with argv; its exit code, or -1 after a runtime error. */
+static int img_run(interp *I, const stmt *s, const char *const *argv, size_t argc, char **out,
+                   char **errout)
+{
+    char *err = NULL;
+    *out = *errout = NULL;
+    if (!I->be->ops->img_run) {
+        rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img", I->be->ops->name);
+        return -1;
+    }
+    const char **full = calloc(argc + 2, sizeof(*full));
+    int bad;
+    if (!full)
+        harness_out_of_memory((argc + 2) * sizeof(*full));
+    full[0] = "qemu-img";
+    for (size_t i = 0; i < argc; i++)
+        full[i + 1] = argv[i];
+    int refused = confine_tool_args(I->be->test_dir, (char *const *)full, &bad, &err);
+    free(full);
+    if (refused < 0) {
+        rt_fail(I, s->line, s->col, "qemu-img: %s", err ? err : "a path outside the test directory");
+        free(err);
+        return -1;
+    }
+    int rc = I->be->ops->img_run(I->be, argv, argc, out, errout, &err);
+    if (rc < 0)
+        rt_fail(I, s->line, s->col, "cannot run qemu-img: %s", err ? err : "?");
+    free(err);
+    return rc;
+}
+
+/* `qemu_img ARG...`: iotests' qemu_img(): nothing printed; a failure
+ * (non-zero exit) stops the case. */
+static int exec_qemu_img(interp *I, const stmt *s)
+{
+    char **argv = calloc(s->nargs + 1, sizeof(*argv));
+    if (!argv)
+        abort();
+    int r = 0;
+    for (size_t i = 0; i < s->nargs && r == 0; i++) {
+        argv[i] = s->args[i].word ? xstrdup(s->args[i].word) : get_str(I, s->args[i].e);
+        if (!argv[i])
+            r = -1;
+    }
+    char *out = NULL, *errout = NULL;
+    if (r == 0) {
+        int rc = img_run(I, s, (const char *const *)argv, s->nargs, &out, &errout);
+        if (rc > 0)
+            rt_fail(I, s->line, s->col, "qemu-img %s failed (exit %d): %s", argv[0], rc,
+                    errout && *errout ? errout : out ? out : "");
+        r = rc == 0 ? 0 : -1;
+    }
+    for (size_t i = 0; i < s->nargs; i++)
+        free(argv[i]);
+    free(argv);
+    free(out);
+    free(errout);
+    return r;
+}
+
+/* `qemu_img_info VAR PATH [force_share=B]`: iotests' qemu_img_info():
+ * `qemu-img info --output=json [--force-share] PATH`, parsed, bound to VAR. */
+static int exec_qemu_img_info(interp *I, const stmt *s)
+{
+    int force = 0;
+    char *path = get_str(I, s->args[1].e);
+    if (!path || kw_bool(I, s, "force_share", 0, &force) < 0) {
+        free(path);
+        return -1;
+    }
+    const char *argv[] = { "info", "--output=json", path, NULL, NULL };
+    if (force) {
+        argv[2] = "--force-share";
+        argv[3] = path;
+    }
+    char *out = NULL, *errout = NULL;
+    int rc = img_run(I, s, argv, force ? 4 : 3, &out, &errout);
+    int r = -1;
+    if (rc > 0) {
+        rt_fail(I, s->line, s->col, "qemu-img info %s failed (exit %d): %s", path, rc,
+                errout ? errout : "");
+    } else if (rc == 0) {
+        json_object *v = json_tokener_parse(out);
+        if (!v || !json_object_is_type(v, json_type_object)) {
+            rt_fail(I, s->line, s->col, "qemu-img info %s printed no JSON object", path);
+            json_object_put(v);
+        } else {
+            bind(I, s->args[0].word, v);
+            r = 0;
+        }
+    }
+    free(out);
+    free(errout);
     free(path);
     return r;
 }
@@ -2027,18 +2682,25 @@ static int img_backing(interp *I, const stmt *s, char **bk, char **bkf)
 
 static int exec_cmd(interp *I, const stmt *s)
 {
-    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     json_object *v = NULL;
     char *x = NULL, *y = NULL, *err = NULL;
+    char *bk = NULL, *bkf = NULL;   /* img_create's backing file and format */
     int r = 0;
     uint64_t size;
+    const arg *z;
 
     switch (s->cmd) {
     case C_LOG: {
-        if (eval(I, s->args[0].e, &v) < 0)
+        int64_t indent = -1;
+        if (kw_int(I, s, "indent", &indent) < 0 || eval(I, s->args[0].e, &v) < 0)
             return -1;
         sbuf b = {0};
-        to_text(I, &b, v);
+        /* log(msg, indent=N): dicts and lists as json.dumps(indent=N) */
+        if (indent >= 0 && v && !is_none(I, v) && (json_object_is_type(v, json_type_object) ||
+                                                  json_object_is_type(v, json_type_array)))
+            json_render(&b, v, (int)indent);
+        else
+            to_text(I, &b, v);
         emit(I, sbuf_str(&b));
         sbuf_free(&b);
         json_object_put(v);
@@ -2068,10 +2730,28 @@ static int exec_cmd(interp *I, const stmt *s)
         } else if (img_backing(I, s, &bk, &bkf) < 0 ||
                    (bk && confined(I, s, "img_create backing", bk, 1) < 0)) {
             r = -1;
+        } else if ((z = stmt_kwarg(s, "options")) != NULL) {
+            /* qemu-img create -o OPTIONS */
+            char *o = get_str(I, z->e);
+            if (!o || !I->be->ops->img_create_opts || bk) {
+                if (o)
+                    rt_fail(I, s->line, s->col, bk ? "img_create takes options or a backing "
+                            "file, not both" : "the %s backend takes no qemu-img create options",
+                            I->be->ops->name);
+                r = -1;
+            } else if (I->be->ops->img_create_opts(I->be, x, y, size, o, &err) < 0) {
+                rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
+                r = -1;
+            }
+            free(o);
+        }
+        if (r < 0 || stmt_kwarg(s, "options")) {
+            /* created above (or failed) */
         } else if (I->be->ops->img_create(I->be, x, y, size, bk, bkf, &err) < 0) {
             rt_fail(I, s->line, s->col, "qemu-img create failed: %s", err ? err : "?");
             r = -1;
-        } else if (stmt_kwarg(s, "print")) {
+        }
+        if (r == 0 && stmt_kwarg(s, "print")) {
             /* _make_test_img's line, as _filter_img_create leaves it */
             int pr;
             if (kw_bool(I, s, "print", 0, &pr) < 0) {
@@ -2167,6 +2847,30 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_expect(I, s);
     case C_IMG_COMPARE_LOG:
         return exec_img_compare_log(I, s);
+    case C_QEMU_IMG:
+        return exec_qemu_img(I, s);
+    case C_QEMU_IMG_INFO:
+        return exec_qemu_img_info(I, s);
+    case C_SH_CMD:
+        return exec_sh_cmd(I, s);
+    case C_QEMU_NBD:
+        return exec_qemu_nbd(I, s);
+    case C_SOCK_FILE:
+        return exec_sock_file(I, s);
+    case C_QEMU_IO_OPEN:
+        return exec_qemu_io_open(I, s);
+    case C_QEMU_IO_CMD:
+        return exec_qemu_io_cmd(I, s);
+    case C_QEMU_IO_CLOSE:
+        real_io_close(I->io, I->be);
+        I->io = NULL;
+        I->io_open = 0;
+        return 0;
+    case C_QEMU_NBD_STOP:
+        if (I->qemu_nbd && I->be->ops->qemu_nbd_stop)
+            I->be->ops->qemu_nbd_stop(I->be);
+        I->qemu_nbd = 0;
+        return 0;
     }
     return -1;
 }
@@ -2294,6 +2998,11 @@ int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
     int r = exec_block(&I, &prog->top);
     if (shutdown_vm(&I, NULL) < 0)
         r = -1;
+    if (I.qemu_nbd && be->ops->qemu_nbd_stop)
+        be->ops->qemu_nbd_stop(be);
+    real_io_close(I.io, be);
+    free(I.io_image);
+    free(I.io_fmt);
     while (I.nframes)
         pop_frame(&I);
     free(I.frames);
@@ -2304,6 +3013,7 @@ int case_run_limited(const program *prog, bs_backend *be, double timeout_s,
     free(I.events);
     json_object_put(I.listing);
     free(I.shell_fmt);
+    free(I.sock_dir);
     oracle_free(I.orc);
     oracle_images_free(I.imgs);
     json_object_put(I.none);

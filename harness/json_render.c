@@ -220,24 +220,37 @@ static void render(sbuf *out, struct json_object *o, int indent, int level)
     }
 }
 
-static void render_qmp(sbuf *out, struct json_object *o, int conv)
+static void render_qmp(sbuf *out, struct json_object *o, int conv, int indent, int level)
 {
+    const char *sep = indent >= 0 ? "," : ", ";
     if (json_object_is_type(o, json_type_array)) {
         size_t n = json_object_array_length(o);
+        if (n == 0) {
+            sbuf_adds(out, "[]");
+            return;
+        }
         sbuf_addc(out, '[');
         for (size_t i = 0; i < n; i++) {
             if (i)
-                sbuf_adds(out, ", ");
-            render_qmp(out, json_object_array_get_idx(o, i), 1);
+                sbuf_adds(out, sep);
+            if (indent >= 0)
+                newline(out, indent, level + 1);
+            render_qmp(out, json_object_array_get_idx(o, i), 1, indent, level + 1);
         }
+        if (indent >= 0)
+            newline(out, indent, level);
         sbuf_addc(out, ']');
         return;
     }
     if (!json_object_is_type(o, json_type_object)) {
-        render(out, o, -1, 0);
+        render(out, o, indent, level);
         return;
     }
     size_t n = (size_t)json_object_object_length(o), k = 0;
+    if (n == 0 && indent >= 0) {
+        sbuf_adds(out, "{}");
+        return;
+    }
     const char **keys = malloc((n ? n : 1) * sizeof(*keys));
     if (!keys)
         abort();
@@ -249,7 +262,9 @@ static void render_qmp(sbuf *out, struct json_object *o, int conv)
     sbuf_addc(out, '{');
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sbuf_adds(out, ", ");
+            sbuf_adds(out, sep);
+        if (indent >= 0)
+            newline(out, indent, level + 1);
         char *shown = strdup(keys[i]);
         if (!shown)
             abort();
@@ -259,15 +274,46 @@ static void render_qmp(sbuf *out, struct json_object *o, int conv)
         json_render_string(out, shown, strlen(shown));
         free(shown);
         sbuf_adds(out, ": ");
-        render_qmp(out, json_object_object_get(o, keys[i]), 0);
+        render_qmp(out, json_object_object_get(o, keys[i]), 0, indent, level + 1);
     }
     free(keys);
+    if (indent >= 0 && n)
+        newline(out, indent, level);
+    sbuf_addc(out, '}');
+}
+
+void json_render_qmp_command(sbuf *out, const char *cmd, struct json_object *args, int indent)
+{
+    if (indent < 0) {
+        sbuf_adds(out, "{\"execute\": ");
+        json_render_string(out, cmd, strlen(cmd));
+        sbuf_adds(out, ", \"arguments\": ");
+        if (args)
+            render_qmp(out, args, 1, -1, 0);
+        else
+            sbuf_adds(out, "{}");
+        sbuf_addc(out, '}');
+        return;
+    }
+    /* json.dumps(OrderedDict(execute=..., arguments=...), indent=N) */
+    sbuf_addc(out, '{');
+    newline(out, indent, 1);
+    sbuf_adds(out, "\"execute\": ");
+    json_render_string(out, cmd, strlen(cmd));
+    sbuf_addc(out, ',');
+    newline(out, indent, 1);
+    sbuf_adds(out, "\"arguments\": ");
+    if (args)
+        render_qmp(out, args, 1, indent, 1);
+    else
+        sbuf_adds(out, "{}");
+    newline(out, indent, 0);
     sbuf_addc(out, '}');
 }
 
 void json_render_qmp_args(sbuf *out, struct json_object *args)
 {
-    render_qmp(out, args, 1);
+    render_qmp(out, args, 1, -1, 0);
 }
 
 struct json_object *qmp_convert_top_keys(struct json_object *args)

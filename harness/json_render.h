@@ -23,6 +23,9 @@ void json_render_double(sbuf *out, double d);
  * lists (not in other nested objects), and orders every object by its
  * original keys. One line. */
 void json_render_qmp_args(sbuf *out, struct json_object *args);
+/* iotests' qmp_log line {"execute": CMD, "arguments": ARGS} (args NULL:
+ * {}), on one line (indent < 0) or as log(..., indent=N) prints it. */
+void json_render_qmp_command(sbuf *out, const char *cmd, struct json_object *args, int indent);
 /* What QEMUMachine.qmp() sends: a copy with '_' turned into '-' in the
  * top-level keys only. NULL stays NULL. */
 struct json_object *qmp_convert_top_keys(struct json_object *args);

@@ -169,3 +169,32 @@ int shell_map_json(sbuf *out, json_object *extents)
     sbuf_addc(out, ']');
     return 0;
 }
+
+int shell_map_json72(sbuf *out, json_object *extents)
+{
+    static const char *const need[] = { "start", "length", "depth", "present", "zero", "data" };
+    size_t n = json_object_array_length(extents);
+    if (n == 0) {
+        sbuf_adds(out, "[]");
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(extents, i), *v[6], *off;
+        for (int k = 0; k < 6; k++)
+            if (!json_object_object_get_ex(e, need[k], &v[k]))
+                return -1;
+        sbuf_adds(out, i ? ",\n" : "[");
+        sbuf_printf(out, "{ \"start\": %lld, \"length\": %lld, \"depth\": %lld,"
+                    " \"present\": %s, \"zero\": %s, \"data\": %s",
+                    (long long)json_object_get_int64(v[0]), (long long)json_object_get_int64(v[1]),
+                    (long long)json_object_get_int64(v[2]),
+                    json_object_get_boolean(v[3]) ? "true" : "false",
+                    json_object_get_boolean(v[4]) ? "true" : "false",
+                    json_object_get_boolean(v[5]) ? "true" : "false");
+        if (json_object_object_get_ex(e, "offset", &off))
+            sbuf_adds(out, ", \"offset\": OFFSET");
+        sbuf_addc(out, '}');
+    }
+    sbuf_addc(out, ']');
+    return 0;
+}

@@ -34,4 +34,8 @@ char *shell_filter_paths(const char *text, const char *test_dir, const char *fmt
  * member. */
 int shell_map_json(sbuf *out, struct json_object *extents);
 
+/* The same in QEMU 7.2's form: `"present": P` after depth, as 7.2's
+ * qemu-img prints it. Returns -1 when an extent lacks a member. */
+int shell_map_json72(sbuf *out, struct json_object *extents);
+
 #endif

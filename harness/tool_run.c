@@ -22,6 +22,7 @@ static const char *const client_tools[][2] = {
     { "qemu-img", "BLOCKSIM_QEMU_IMG" },
     { "qemu-io", "BLOCKSIM_QEMU_IO" },
     { "nbdinfo", "BLOCKSIM_NBDINFO" },
+    { "qemu-nbd", "BLOCKSIM_QEMU_NBD" },    /* its -L export listing */
 };
 
 static char *path_search(const char *name)

@@ -7,9 +7,9 @@
 #define BLOCKSIM_HARNESS_TOOL_RUN_H
 
 /* The path of tool `name`: "vma" is $BLOCKSIM_VMA if set, else beside the
- * running harness program; the NBD clients "qemu-img", "qemu-io" and
- * "nbdinfo" are $BLOCKSIM_QEMU_IMG / _QEMU_IO / _NBDINFO if set, else found
- * on PATH. malloc'd, or NULL for a tool we do not know. */
+ * running harness program; the NBD clients "qemu-img", "qemu-io",
+ * "nbdinfo" and "qemu-nbd" are $BLOCKSIM_QEMU_IMG / _QEMU_IO / _NBDINFO /
+ * _QEMU_NBD if set, else found on PATH. malloc'd, or NULL for a tool we do not know. */
 char *tool_path(const char *name);
 
 /* Run path with argv (argv[0] is the name shown in its messages), in the

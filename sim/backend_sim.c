@@ -13,6 +13,7 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/blk.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -40,6 +41,8 @@ static void machine_reset(sim *s)
     iothread_free_all(s);
     pve_free(s);
     jobs_free_all(s);
+    blk_free_all(s);
+    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -52,6 +55,25 @@ static int sim_launch(bs_backend *b, char **err)
     machine_reset(s);
     s->running = true;
     return 0;
+}
+
+/* launch with -drive arguments (sim/drive.c) */
+static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    sim *s = to_sim(b);
+    sim_launch(b, err);
+    if (drive_launch_args(s, argv, argc, err) < 0) {
+        machine_reset(s);
+        s->running = false;
+        return -1;
+    }
+    return 0;
+}
+
+static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                          char **errout, char **err)
+{
+    return sim_img_run(to_sim(b), argv, argc, out, errout);
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -108,9 +130,9 @@ static bool file_open_by_node(sim *s, const sim_file *f)
     return false;
 }
 
-static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
-                          uint64_t size, const char *backing,
-                          const char *backing_fmt, char **err)
+static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                      const char *backing, const char *backing_fmt, uint64_t cluster_size,
+                      char **err)
 {
     sim *s = to_sim(b);
     if (!path || path[0] != '/') {
@@ -155,7 +177,7 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         *err = xasprintf("qemu-img: %s: Image size must be a multiple of 512 bytes", path);
         return -EINVAL;
     }
-    int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
+    int too_big = q2_size_check(size, cluster_size);
     if (too_big == -EFBIG) {
         *err = xasprintf("qemu-img: %s: The image size is too large for file format 'qcow2' "
                          "(try using a larger cluster size)", path);
@@ -166,13 +188,55 @@ static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
         return too_big;
     }
     sim_file *f = fs_create(s, path);
-    f->qcow2 = q2_new(size, Q2_DEFAULT_CLUSTER_SIZE);
+    f->qcow2 = q2_new(size, cluster_size);
     if (backing) {
         f->qcow2->backing = xstrdup(backing);
         f->qcow2->backing_fmt = backing_fmt ? xstrdup(backing_fmt) : NULL;
     }
-    store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    /* qcow2_co_create: header, refcount table and block in one cluster
+     * each, then the L1 table, which the file ends with (not padded) */
+    uint64_t l1_entries = (f->qcow2->nclusters + cluster_size / 8 - 1) / (cluster_size / 8);
+    store_truncate(&f->data, 3 * cluster_size + 8 * l1_entries);
     return 0;
+}
+
+static int sim_img_create(bs_backend *b, const char *fmt, const char *path,
+                          uint64_t size, const char *backing,
+                          const char *backing_fmt, char **err)
+{
+    return img_create(b, fmt, path, size, backing, backing_fmt, Q2_DEFAULT_CLUSTER_SIZE, err);
+}
+
+/* -o: the simulator models qcow2's cluster_size (QEMU's cvtnum suffixes;
+ * a power of two from 512 bytes to 2 MiB). */
+static int sim_img_create_opts(bs_backend *b, const char *fmt, const char *path, uint64_t size,
+                               const char *options, char **err)
+{
+    uint64_t cs = Q2_DEFAULT_CLUSTER_SIZE;
+    char *copy = xstrdup(options), *save = NULL;
+    int r = 0;
+    for (char *o = strtok_r(copy, ",", &save); o && !r; o = strtok_r(NULL, ",", &save)) {
+        char *end;
+        if (strncmp(o, "cluster_size=", 13)) {
+            *err = xasprintf("qemu-img: the simulator takes only cluster_size in -o, not '%s'", o);
+            r = -EINVAL;
+            break;
+        }
+        unsigned long long v = strtoull(o + 13, &end, 10);
+        int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' || *end == 'm' ? 20 : 0;
+        if (shift) {
+            end++;
+        }
+        cs = (uint64_t)v << shift;
+        if (*end || end == o + 13 || strcmp(fmt, "qcow2") || cs < 512 || cs > (2u << 20) ||
+            (cs & (cs - 1))) {
+            *err = xasprintf("qemu-img: %s: Cluster size must be a power of two between 512 "
+                             "and 2048k", path);
+            r = -EINVAL;
+        }
+    }
+    free(copy);
+    return r ? r : img_create(b, fmt, path, size, NULL, NULL, cs, err);
 }
 
 static int sim_img_rebase_unsafe(bs_backend *b, const char *path,
@@ -309,12 +373,29 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
 static int sim_serve(bs_backend *b, int timeout_ms)
 {
     sim *s = to_sim(b);
-    if (!s->nbd) {
+    if (!s->nbd && !s->qemu_nbd) {
         /* nothing to serve: just let the time pass */
         poll(NULL, 0, timeout_ms);
         return 0;
     }
-    return nbd_server_serve(s, timeout_ms);
+    /* the VM's server, then a qemu-nbd process's; whoever has work goes
+     * first, the wait is spent on one of them */
+    int r = s->nbd ? nbd_server_serve(s, s->qemu_nbd ? 0 : timeout_ms) : 0;
+    if (r < 0) {
+        return r;
+    }
+    int q = s->qemu_nbd ? sim_qemu_nbd_serve(s, r ? 0 : timeout_ms) : 0;
+    return q < 0 ? q : r + q;
+}
+
+static int sim_qemu_nbd_start_op(bs_backend *b, char *const argv[], char **err)
+{
+    return sim_qemu_nbd_start(to_sim(b), argv, err);
+}
+
+static void sim_qemu_nbd_stop_op(bs_backend *b)
+{
+    sim_qemu_nbd_stop(to_sim(b));
 }
 
 static void sim_destroy(bs_backend *b)
@@ -324,6 +405,7 @@ static void sim_destroy(bs_backend *b)
         return;
     }
     machine_reset(s);
+    sim_qemu_nbd_stop(s);
     fs_free_all(s);
     if (s->scratch) {
         remove_tree(s->scratch);
@@ -335,6 +417,8 @@ static void sim_destroy(bs_backend *b)
 static const bs_backend_ops sim_ops = {
     .name = "sim",
     .launch = sim_launch,
+    .launch_args = sim_launch_args,
+    .img_run = sim_img_run_op,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,
@@ -345,6 +429,9 @@ static const bs_backend_ops sim_ops = {
     .qemu_io = sim_qemu_io,
     .img_map = sim_img_map,
     .serve = sim_serve,
+    .img_create_opts = sim_img_create_opts,
+    .qemu_nbd_start = sim_qemu_nbd_start_op,
+    .qemu_nbd_stop = sim_qemu_nbd_stop_op,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -119,6 +119,24 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
     return q;
 }
 
+void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
+{
+    uint64_t *l2 = l2_alloc(ncl);
+    memcpy(l2, q->l2, (ncl < q->nclusters ? ncl : q->nclusters) * sizeof *l2);
+    uint64_t per_table = q->cluster_size / 8;
+    uint64_t old_tables = q->nclusters / per_table + 1, new_tables = ncl / per_table + 1;
+    uint8_t *tables = calloc(new_tables, 1);
+    if (!tables) {
+        abort();
+    }
+    memcpy(tables, q->l2_table, old_tables < new_tables ? old_tables : new_tables);
+    l2_free(q->l2, q->nclusters);
+    free(q->l2_table);
+    q->l2 = l2;
+    q->l2_table = tables;
+    q->nclusters = ncl;
+}
+
 void q2_free(sim_qcow2 *q)
 {
     if (!q) {

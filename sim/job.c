@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/blk.h"
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
 
@@ -437,7 +438,7 @@ static int64_t jint(json_object *args, const char *key, int64_t dflt)
 
 static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
 {
-    *out = node_find(s, name);
+    *out = blk_lookup_bs(s, name);
     if (!*out) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
     }

@@ -178,10 +178,12 @@ static json_object *nbd_start(sim *s, json_object *args)
     /* the socket is a real file: it must live in the test directory */
     const char *dir = s->base.test_dir;
     size_t dl = dir ? strlen(dir) : 0;
-    if (!dir || strncmp(path, dir, dl) || path[dl] != '/' || strstr(path + dl, "/../") ||
-        strchr(path + dl + 1, '/') || !path[dl + 1] || !strcmp(path + dl + 1, "..")) {
+    size_t pl = strlen(path);
+    if (!dir || strncmp(path, dir, dl) || path[dl] != '/' || !path[dl + 1] ||
+        strstr(path + dl, "/../") || strstr(path + dl, "/./") || path[pl - 1] == '/' ||
+        (pl >= 3 && !strcmp(path + pl - 3, "/..")) || (pl >= 2 && !strcmp(path + pl - 2, "/."))) {
         return qmp_error("GenericError", "the simulator's NBD server listens only on sockets "
-                         "directly in its test directory %s, not '%s'", dir ? dir : "", path);
+                         "inside its test directory %s, not '%s'", dir ? dir : "", path);
     }
     sim_nbd *srv = calloc(1, sizeof *srv);
     char *lerr = NULL;
@@ -283,6 +285,33 @@ static json_object *export_create(sim *s, const char *id, const char *node_name,
         pp = &(*pp)->next;
     }
     *pp = e;
+    return qmp_ok();
+}
+
+json_object *nbd_export_node(sim *s, sim_node *n, const char *name, bool writable,
+                             const char *bitmap)
+{
+    sim_bitmap *b = NULL;
+    if (bitmap && !(b = bitmap_find(n, bitmap))) {
+        return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
+    }
+    if (b && (cl_bitmap_busy(b->bm) || b->exported)) {
+        return qmp_error("GenericError", "Bitmap '%s' is currently in use by another "
+                         "operation and cannot be used", bitmap);
+    }
+    sim_nbd_export *e = calloc(1, sizeof *e);
+    e->name = xstrdup(name);
+    e->node = n;
+    e->writable = writable;
+    e->single_conn = true;
+    if (b) {
+        e->bitmap = xstrdup(bitmap);
+        e->bitmap_export = xstrdup(bitmap);
+        b->exported++;
+        e->bitmap_busy = true;
+    }
+    e->next = s->nbd->exports;
+    s->nbd->exports = e;
     return qmp_ok();
 }
 
@@ -523,6 +552,15 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
     }
     char *ename = strndup(name, (size_t)(q - name));
     const char *sock = q + strlen("?socket=");
+    /* a qemu-nbd process beside the VM listens on its own socket */
+    sim *pm = sim_qemu_nbd_machine(s);
+    if (pm && pm->nbd && !strcmp(pm->nbd->socket, sock)) {
+        if (!(*exp = export_find(pm->nbd, ename))) {
+            *err = xasprintf("Could not open '%s': Requested export not available", image);
+        }
+        free(ename);
+        return true;
+    }
     if (!s->running || !s->nbd || strcmp(s->nbd->socket, sock)) {
         *err = xasprintf("Could not open '%s': Failed to connect socket %s: "
                          "No such file or directory", image, sock);
@@ -535,22 +573,6 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
 }
 
 /* ---- what a client sees: block status and qemu-img map ------------------ */
-
-/* base:allocation as QEMU 3.0's server computes it (bdrv_block_status_above
- * with no base): HOLE when no layer of the chain allocates the range, ZERO
- * when it reads as zeroes. */
-static unsigned alloc_flags(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
-{
-    int st = node_block_status(s, n, off, len, pnum);
-    if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing &&
-        off < node_size(n->backing)) {
-        uint64_t bnum;
-        unsigned f = alloc_flags(s, n->backing, off, *pnum, &bnum);
-        *pnum = bnum;
-        return f;
-    }
-    return (st & CL_STATUS_ALLOCATED ? 0u : 1u) | (st & CL_STATUS_ZERO ? 2u : 0u);
-}
 
 size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **out)
 {
@@ -586,7 +608,8 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
             data = !dirty;
             zero = false;
         } else {
-            unsigned fl = alloc_flags(s, e->node, off, size - off, &len);
+            /* what the server's base:allocation says (nbd_server.c) */
+            unsigned fl = nbd_alloc_state(s, e->node, off, size - off, &len);
             data = !(fl & 1u);
             zero = fl & 2u;
         }

@@ -23,6 +23,7 @@ typedef struct sim_nbd_export {
     char *bitmap_export;        /* its name in "qemu:dirty-bitmap:NAME" */
     sim_node *bitmap_owner;     /* the bitmap's node when given as {node, name} */
     bool bitmap_busy;           /* it marked its bitmap busy (7.2 exports) */
+    bool single_conn;           /* qemu-nbd's: no CAN_MULTI_CONN */
     char *description;          /* NBD_INFO_DESCRIPTION, or NULL */
     char *id;                   /* block export id (7.2), or NULL */
     struct sim_nbd_export *next;
@@ -49,6 +50,11 @@ bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err)
 sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e);
 
 /* nbd_server.c: the protocol on the socket */
+/* base:allocation of [off, off+len) from node n (QEMU's
+ * bdrv_block_status_above over the chain): NBD_STATE_HOLE (1) unless the
+ * answering layer holds data, NBD_STATE_ZERO (2) when it reads as zeroes;
+ * *pnum the bytes that share it. */
+uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 int nbd_server_listen(sim_nbd *srv, const char *path, char **err);
 /* Hang up on every client, stop listening, remove the socket file. */
 void nbd_server_close(sim_nbd *srv);
@@ -60,6 +66,20 @@ void nbd_server_export_gone(sim_nbd *srv, sim_nbd_export *e);
 int nbd_server_serve(sim *s, int timeout_ms);
 /* Does any client stay connected? */
 bool nbd_server_busy(sim *s);
+
+/* qemu-nbd's export of node n: name, writable, bitmap (NULL: none) looked
+ * up on the node; a QMP reply. */
+json_object *nbd_export_node(sim *s, sim_node *n, const char *name, bool writable,
+                             const char *bitmap);
+
+/* qemu_nbd.c: a qemu-nbd server process (argv as qemu-nbd's, argv[0] the
+ * program); one at a time, a new one replaces the old. */
+int sim_qemu_nbd_start(sim *s, char *const argv[], char **err);
+void sim_qemu_nbd_stop(sim *s);
+int sim_qemu_nbd_serve(sim *s, int timeout_ms);
+/* The qemu-nbd process's machine (its file list in step with the VM's),
+ * or NULL when none runs. */
+sim *sim_qemu_nbd_machine(sim *s);
 
 /* iothread.c: object-add iothread, x-blockdev-set-iothread; NULL when cmd
  * is neither. */

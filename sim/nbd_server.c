@@ -212,7 +212,8 @@ static sim_nbd_export *find_export(sim_nbd *srv, const char *name)
 
 static uint16_t export_tflags(const sim_nbd_export *e, bool structured)
 {
-    uint16_t f = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_CACHE | TF_CAN_MULTI;
+    uint16_t f = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_CACHE |
+                 (e->single_conn ? 0 : TF_CAN_MULTI);
     if (e->writable) {
         f |= TF_SEND_TRIM | TF_SEND_WZEROES | TF_SEND_FAST_ZERO;
     } else {
@@ -227,13 +228,13 @@ static uint16_t export_tflags(const sim_nbd_export *e, bool structured)
 /* base:allocation of one extent as QEMU's server computes it
  * (bdrv_block_status_above over the whole chain): HOLE unless the layer
  * that answers holds data, ZERO when it reads as zeroes. */
-static uint32_t alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
     int st = node_block_status(s, n, off, len, pnum);
     if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing &&
         off < node_size(n->backing)) {
         uint64_t bnum;
-        uint32_t f = alloc_state(s, n->backing, off, *pnum, &bnum);
+        uint32_t f = nbd_alloc_state(s, n->backing, off, *pnum, &bnum);
         *pnum = bnum;
         return f;
     }
@@ -681,7 +682,7 @@ static void do_read(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags, uint64
         uint64_t done = 0;
         while (done < len) {
             uint64_t pnum;
-            uint32_t st = alloc_state(s, n, off + done, len - done, &pnum);
+            uint32_t st = nbd_alloc_state(s, n, off + done, len - done, &pnum);
             bool final = done + pnum == len;
             if (st & NBD_STATE_ZERO) {
                 chunk_header(c, final ? RF_DONE : 0, RT_OFFSET_HOLE, handle, 12);
@@ -785,7 +786,7 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
     if (c->meta_base) {
         for (uint64_t pos = off; pos < end;) {
             uint64_t pnum;
-            uint32_t st = alloc_state(s, c->exp->node, pos, end - pos, &pnum);
+            uint32_t st = nbd_alloc_state(s, c->exp->node, pos, end - pos, &pnum);
             if (!ext_add(&x, pnum, st)) {
                 break;
             }

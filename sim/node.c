@@ -11,6 +11,8 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/bitmap_extra.h"
+#include "sim/qcow2_bitmap.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -232,7 +234,8 @@ uint64_t node_size(sim_node *n)
 {
     switch (n->drv) {
     case DRV_FILE:
-        return n->f->data.size;
+        /* bdrv_getlength: the file's length in whole sectors */
+        return (n->f->data.size + 511) / 512 * 512;
     case DRV_QCOW2:
         return n->q->size;
     case DRV_RAW:
@@ -749,8 +752,7 @@ static json_object *bitmap_info(sim_bitmap *b)
     }
     json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
     json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy",
-                           json_object_new_boolean(cl_bitmap_busy(b->bm) || b->exported));
+    json_object_object_add(o, "busy", json_object_new_boolean(bitmap_busy(b)));
     json_object_object_add(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_object_object_add(o, "count",
@@ -783,6 +785,9 @@ static json_object *image_info(sim_node *n, int depth)
         json_object_object_add(d, "compat", json_object_new_string("1.1"));
         json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
         json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        if (n->q->bitmaps) {
+            json_object_object_add(d, "bitmaps", q2_bitmap_info_list(n));
+        }
         json_object_object_add(d, "refcount-bits", json_object_new_int(16));
         json_object_object_add(d, "corrupt", json_object_new_boolean(false));
         json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
@@ -795,6 +800,9 @@ static json_object *image_info(sim_node *n, int depth)
         }
     }
     json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
+        json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
+    }
     return img;
 }
 

@@ -19,7 +19,8 @@ void persist_store(sim_node *n)
         return;
     }
     for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
-        if (!b->persistent || !b->name) {
+        /* a bitmap a transaction is removing is not stored (skip_store) */
+        if (!b->persistent || !b->name || b->txn_busy) {
             continue;
         }
         sim_saved_bitmap **pp = &n->q->bitmaps;

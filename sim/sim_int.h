@@ -103,6 +103,7 @@ typedef struct sim_bitmap {
     bool persistent;
     bool owned;             /* we free bm when unlisting */
     int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
+    bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -218,6 +219,9 @@ typedef struct sim {
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
+    struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    void *commit_jobs;          /* block-commit jobs, sim/commit.c */
+    struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
@@ -232,6 +236,8 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size);
 #define SIM_Q2_MAX_CLUSTERS (1ull << 24)
 int q2_size_check(uint64_t size, uint64_t cluster_size);
 void q2_free(sim_qcow2 *q);
+/* Grow or shrink the image to ncl guest clusters (kept entries stay). */
+void q2_set_clusters(sim_qcow2 *q, uint64_t ncl);
 int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
                         void *buf, int depth);
 int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,

@@ -138,7 +138,7 @@ static void ext_open(sim_store *s, size_t i, size_t k)
         }
         s->ext = xrealloc(s->ext, s->ecap * sizeof *s->ext);
     }
-    if (s->n > i) {             /* never memmove from NULL (an empty store) */
+    if (s->n > i) {     /* with k == 0 an empty store may have no array */
         memmove(&s->ext[i + k], &s->ext[i], (s->n - i) * sizeof *s->ext);
     }
     s->n += k;
@@ -189,7 +189,7 @@ static size_t ext_punch(sim_store *s, uint64_t off, uint64_t len)
     if (j < s->n && s->ext[j].off < end) {
         ext_cut_head(&s->ext[j], end - s->ext[j].off);
     }
-    if (j > i && s->n > j) {    /* never memmove from NULL (an empty store) */
+    if (j > i && s->n > j) {    /* an empty store has no array at all */
         memmove(&s->ext[i], &s->ext[j], (s->n - j) * sizeof *s->ext);
     }
     s->n -= j - i;

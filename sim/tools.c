@@ -295,8 +295,15 @@ json_object *sim_tool_img_map(sim *s, const char *image, const char *context, ch
         json_object_object_add(o, "start", json_object_new_int64((int64_t)v[i].start));
         json_object_object_add(o, "length", json_object_new_int64((int64_t)v[i].length));
         json_object_object_add(o, "depth", json_object_new_int(v[i].depth));
+        /* today's NBD client: an extent that is data or zero is present,
+         * at its own offset */
+        bool present = v[i].data || v[i].zero;
+        json_object_object_add(o, "present", json_object_new_boolean(present));
         json_object_object_add(o, "zero", json_object_new_boolean(v[i].zero));
         json_object_object_add(o, "data", json_object_new_boolean(v[i].data));
+        if (present) {
+            json_object_object_add(o, "offset", json_object_new_int64((int64_t)v[i].start));
+        }
         json_object_array_add(list, o);
     }
     free(v);

@@ -58,6 +58,19 @@ static void test_parse_errors(void **state)
         { "img_map \"u\" bitmap=\"b\"", "x.case:1:13: error: img_map has no argument 'bitmap'" },
         { "img_create \"qcow2\" \"f\" 1 show=true",
           "x.case:1:26: error: img_create has no argument 'show'" },
+        { "sh_cmd", "x.case:1:1: error: sh_cmd takes 1 argument, got 0" },
+        { "sh_cmd quit", "x.case:1:8: error: expected an expression, found word 'quit' "
+                         "(variables need '$', strings quotes)" },
+        { "qemu_nbd", "x.case:1:1: error: qemu_nbd takes at least 1 argument, got 0" },
+        { "qemu_nbd_stop \"x\"", "x.case:1:1: error: qemu_nbd_stop takes 0 arguments, got 1" },
+        { "img_map \"u\" start=1", "x.case:1:13: error: img_map has no argument 'start'" },
+        { "shell_test \"qcow2\" version=\"7.2\"",
+          "x.case:1:20: error: shell_test has no argument 'version'" },
+        { "sock_file \"s\" \"nbd.sock\"", "x.case:1:11: error: expected a variable name (a bare word)" },
+        { "sock_file s", "x.case:1:1: error: sock_file takes 2 arguments, got 1" },
+        { "qemu_io_interactive", "x.case:1:1: error: qemu_io_interactive takes at least 1 argument, got 0" },
+        { "qemu_io_cmd", "x.case:1:1: error: qemu_io_cmd takes 1 argument, got 0" },
+        { "qemu_io_close \"x\"", "x.case:1:1: error: qemu_io_close takes 0 arguments, got 1" },
         { "bitmaps loud=true", "x.case:1:9: error: bitmaps has no argument 'loud'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -136,6 +149,27 @@ static void test_runtime_errors(void **state)
                          "t.case:1:1: runtime error: the fake backend cannot run qemu-img map");
     expect_runtime_error("vm_session run\nvm_session launch",
                          "t.case:2:1: runtime error: the VM is already running");
+    expect_runtime_error("shell_test \"qcow2\" qemu=\"9.9\"",
+                         "t.case:1:20: runtime error: shell_test knows the dialects of QEMU "
+                         "\"3.0\" and \"7.2\", not \"9.9\"");
+    expect_runtime_error("vm_session launch\nsh_cmd \"{\\\"arguments\\\": {}}\"",
+                         "t.case:2:1: runtime error: sh_cmd needs a QMP command in JSON "
+                         "({\"execute\": ...}), not: {\"arguments\": {}}");
+    expect_runtime_error("img_map \"driver=file,filename=/x\" image_opts=true",
+                         "t.case:1:1: runtime error: the fake backend cannot run qemu-img map");
+    expect_runtime_error("qemu_io_run \"driver=file,filename=/x\" \"r 0 1\" image_opts=true",
+                         "t.case:1:1: runtime error: the fake backend cannot run qemu-io");
+    expect_runtime_error("qemu_nbd \"-k\" \"/s\" \"/x\"",
+                         "t.case:1:1: runtime error: the fake backend cannot start qemu-nbd");
+    expect_runtime_error("qemu_io_cmd \"read 0 1\"",
+                         "t.case:1:1: runtime error: qemu_io_cmd without a qemu_io_interactive");
+    expect_runtime_error("qemu_io_interactive \"-f\" \"raw\"",
+                         "t.case:1:1: runtime error: qemu_io_interactive needs an image");
+    expect_runtime_error("qemu_io_interactive \"-z\" \"/x\"",
+                         "t.case:1:1: runtime error: qemu_io_interactive takes -r, -f FMT and the "
+                         "image, not '-z'");
+    expect_runtime_error("sock_file s \"a/b\"",
+                         "t.case:1:13: runtime error: sock_file: 'a/b' is not a file name");
 }
 
 static void test_filter_qemu_io(void **state)
@@ -191,6 +225,31 @@ static void test_map_json(void **state)
     json_object_put(m);
 }
 
+/* 7.2's qemu-img map: "present" after depth, offset as OFFSET */
+static void test_map_json72(void **state)
+{
+    json_object *m = json_tokener_parse(
+        "[{\"start\": 0, \"length\": 512, \"depth\": 0, \"present\": true, \"zero\": false,"
+        "  \"data\": true, \"offset\": 0},"
+        " {\"start\": 512, \"length\": 512, \"depth\": 0, \"present\": false, \"zero\": false,"
+        "  \"data\": false}]");
+    sbuf b = {0};
+    assert_int_equal(shell_map_json72(&b, m), 0);
+    assert_string_equal(sbuf_str(&b),
+        "[{ \"start\": 0, \"length\": 512, \"depth\": 0, \"present\": true, \"zero\": false,"
+        " \"data\": true, \"offset\": OFFSET},\n"
+        "{ \"start\": 512, \"length\": 512, \"depth\": 0, \"present\": false, \"zero\": false,"
+        " \"data\": false}]");
+    sbuf_free(&b);
+    json_object_put(m);
+    /* the 3.0 form has no "present": a 7.2 renderer needs it */
+    m = json_tokener_parse("[{\"start\": 0, \"length\": 1, \"depth\": 0, \"zero\": true,"
+                           " \"data\": false}]");
+    assert_int_equal(shell_map_json72(&b, m), -1);
+    sbuf_free(&b);
+    json_object_put(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_filter_qemu_io),
         cmocka_unit_test(test_paths_and_qmp_lines),
         cmocka_unit_test(test_map_json),
+        cmocka_unit_test(test_map_json72),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

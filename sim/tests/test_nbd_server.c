@@ -580,8 +580,8 @@ static void test_stop_with_clients(void **state)
     /* a socket outside the test directory is refused */
     b = vm_new();
     char want[1024];
-    snprintf(want, sizeof want, "the simulator's NBD server listens only on sockets directly "
-             "in its test directory %s, not '/tmp/elsewhere'", b->test_dir);
+    snprintf(want, sizeof want, "the simulator's NBD server listens only on sockets inside "
+             "its test directory %s, not '/tmp/elsewhere'", b->test_dir);
     QMP_ERR(b, want, "nbd-server-start",
             "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"%s\"}}}", "/tmp/elsewhere");
     vm_free(b);

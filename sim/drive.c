@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * -drive and block backends: iotests' VM.add_drive gives QEMU
+ * "-drive if=virtio,id=drive0,file=PATH,format=qcow2,cache=writeback,
+ * aio=threads[,OPTS]". QEMU 7.2 (blockdev.c drive_new / blockdev_init)
+ * opens the image as an anonymous (or node-name=) format node over an
+ * anonymous file node and hangs it under a BlockBackend named by id, which
+ * query-block lists and which QMP commands find by that name
+ * (bdrv_lookup_bs: device names first, then node names).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/blk.h"
+#include "sim/qapi.h"
+
+sim_blk *blk_find(sim *s, const char *name)
+{
+    for (sim_blk *b = s->blks; name && b; b = b->next) {
+        if (!strcmp(b->name, name)) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+sim_node *blk_lookup_bs(sim *s, const char *name)
+{
+    sim_blk *b = blk_find(s, name);
+    if (b && b->root) {
+        return b->root;
+    }
+    return name ? node_find(s, name) : NULL;
+}
+
+void blk_replace_node(sim *s, sim_node *old, sim_node *new_node, sim_node *except)
+{
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == old) {
+            b->root = new_node;
+            old->parents--;
+            new_node->parents++;
+        }
+    }
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p == except || p == new_node) {
+            continue;
+        }
+        if (p->file == old) {
+            p->file = new_node;
+            old->parents--;
+            new_node->parents++;
+        }
+        if (p->backing == old) {
+            p->backing = new_node;
+            old->parents--;
+            new_node->parents++;
+        }
+    }
+}
+
+void blk_free_all(sim *s)
+{
+    while (s->blks) {
+        sim_blk *b = s->blks;
+        s->blks = b->next;
+        free(b->name);
+        free(b->qdev);
+        free(b);
+    }
+}
+
+/* One -drive option string, split at commas (",," is a literal comma). */
+typedef struct drive_opt {
+    char *key, *val;
+} drive_opt;
+
+static size_t split_opts(const char *str, drive_opt **out)
+{
+    size_t n = 0;
+    *out = NULL;
+    const char *p = str;
+    while (*p) {
+        char *buf = malloc(strlen(p) + 1);
+        size_t len = 0;
+        while (*p && !(*p == ',' && p[1] != ',')) {
+            if (*p == ',' && p[1] == ',') {
+                p++;
+            }
+            buf[len++] = *p++;
+        }
+        buf[len] = '\0';
+        if (*p == ',') {
+            p++;
+        }
+        *out = realloc(*out, (n + 1) * sizeof **out);
+        char *eq = strchr(buf, '=');
+        (*out)[n].key = buf;
+        (*out)[n].val = eq ? eq + 1 : NULL;
+        if (eq) {
+            *eq = '\0';
+        }
+        n++;
+    }
+    return n;
+}
+
+static bool opt_bool(const char *v, bool *out)
+{
+    if (!v || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+        *out = true;
+    } else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) {
+        *out = false;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err)
+{
+    drive_opt *o;
+    size_t n = split_opts(optstr, &o);
+    const char *iface = "ide", *id = NULL, *file = NULL, *format = NULL;
+    const char *node_name = NULL, *backing_name = NULL;
+    bool read_only = false;
+    int ret = -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = o[i].key, *v = o[i].val ? o[i].val : "";
+        if (!strcmp(k, "if")) {
+            iface = v;
+        } else if (!strcmp(k, "id")) {
+            id = v;
+        } else if (!strcmp(k, "file")) {
+            file = v;
+        } else if (!strcmp(k, "format")) {
+            format = v;
+        } else if (!strcmp(k, "node-name")) {
+            node_name = v;
+        } else if (!strcmp(k, "backing.node-name")) {
+            backing_name = v;
+        } else if (!strcmp(k, "read-only")) {
+            if (!opt_bool(o[i].val, &read_only)) {
+                *err = xasprintf("-drive %s: Parameter 'read-only' expects 'on' or 'off'", optstr);
+                goto out;
+            }
+        } else if (strcmp(k, "cache") && strcmp(k, "aio")) {
+            /* the simulator models no other -drive option */
+            *err = xasprintf("-drive %s: the simulator does not model option '%s'", optstr, k);
+            goto out;
+        }
+    }
+    if (strcmp(iface, "virtio") && strcmp(iface, "none")) {
+        *err = xasprintf("-drive %s: the simulator models if=virtio and if=none only", optstr);
+        goto out;
+    }
+    if (!id || !file || !format) {
+        *err = xasprintf("-drive %s: the simulator needs id=, file= and format=", optstr);
+        goto out;
+    }
+    if (blk_find(s, id)) {
+        *err = xasprintf("-drive %s: Duplicate ID '%s' for drive", optstr, id);
+        goto out;
+    }
+    json_object *opts = json_object_new_object();
+    json_object_object_add(opts, "driver", json_object_new_string(format));
+    if (node_name) {
+        json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+    }
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "driver", json_object_new_string("file"));
+    json_object_object_add(f, "filename", json_object_new_string(file));
+    json_object_object_add(opts, "file", f);
+    json_object *e = qapi_check_blockdev_options(opts, "");
+    sim_node *root = NULL;
+    if (!e) {
+        e = blockdev_open(s, opts, NULL, &root, false);
+    }
+    json_object_put(opts);
+    if (e) {
+        json_object *ej = NULL, *d = NULL;
+        json_object_object_get_ex(e, "error", &ej);
+        json_object_object_get_ex(ej, "desc", &d);
+        *err = xasprintf("-drive %s: %s", optstr, d ? json_object_get_string(d) : "?");
+        json_object_put(e);
+        goto out;
+    }
+    node_set_read_only(root, read_only);
+    /* an image's backing chain is opened read-only */
+    for (sim_node *b = root->backing; b; b = b->backing) {
+        node_set_read_only(b, true);
+    }
+    if (backing_name && root->backing) {
+        free(root->backing->name);
+        root->backing->name = xstrdup(backing_name);
+        root->backing->auto_named = false;
+    }
+    root->parents++;
+    sim_blk *blk = calloc(1, sizeof *blk);
+    blk->name = xstrdup(id);
+    blk->root = root;
+    blk->has_dev = !strcmp(iface, "virtio");
+    if (blk->has_dev) {
+        /* if=virtio: an anonymous virtio-blk-pci device */
+        blk->qdev = xasprintf("/machine/peripheral-anon/device[%u]/virtio-backend", (*anon_devs)++);
+    }
+    sim_blk **pp = &s->blks;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = blk;
+    ret = 0;
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(o[i].key);
+    }
+    free(o);
+    return ret;
+}
+
+/* -object iothread (iothreads do not change what the block layer does) and
+ * the storage devices: virtio-scsi controllers, and scsi-hd disks, which
+ * attach their drive= backend to a guest device. */
+static int guest_arg(sim *s, const char *opt, const char *val, unsigned *anon_devs, char **err)
+{
+    drive_opt *o;
+    size_t n = split_opts(val, &o);
+    int ret = 0;
+    const char *type = n && !o[0].val ? o[0].key : NULL;
+    if (!strcmp(opt, "-object")) {
+        if (!type || strcmp(type, "iothread")) {
+            *err = xasprintf("-object %s: the simulator models iothread objects only", val);
+            ret = -1;
+        }
+    } else if (type && !strcmp(type, "scsi-hd")) {
+        sim_blk *blk = NULL;
+        for (size_t i = 1; i < n; i++) {
+            if (!strcmp(o[i].key, "drive")) {
+                blk = blk_find(s, o[i].val);
+                if (!blk) {
+                    *err = xasprintf("-device %s: Property 'scsi-hd.drive' can't find value '%s'",
+                                     val, o[i].val ? o[i].val : "");
+                    ret = -1;
+                }
+            }
+        }
+        if (blk && !blk->has_dev) {
+            blk->has_dev = true;
+            const char *id = NULL;
+            for (size_t i = 1; i < n; i++) {
+                if (!strcmp(o[i].key, "id")) {
+                    id = o[i].val ? o[i].val : "";
+                }
+            }
+            blk->qdev = id ? xstrdup(id)
+                : xasprintf("/machine/peripheral-anon/device[%u]", (*anon_devs)++);
+        }
+    } else if (!type || strcmp(type, "virtio-scsi")) {
+        *err = xasprintf("-device %s: the simulator models virtio-scsi and scsi-hd devices only",
+                         val);
+        ret = -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(o[i].key);
+    }
+    free(o);
+    return ret;
+}
+
+int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err)
+{
+    unsigned anon_devs = 0;
+    for (size_t i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-drive")) {
+            if (i + 1 >= argc) {
+                *err = xstrdup("-drive needs an argument");
+                return -1;
+            }
+            if (drive_new(s, argv[++i], &anon_devs, err) < 0) {
+                return -1;
+            }
+        } else if (!strcmp(argv[i], "-machine") || !strcmp(argv[i], "-accel")) {
+            i++;    /* the machine type does not change the block layer */
+        } else if (!strcmp(argv[i], "-object") || !strcmp(argv[i], "-device")) {
+            if (i + 1 >= argc) {
+                *err = xasprintf("%s needs an argument", argv[i]);
+                return -1;
+            }
+            if (guest_arg(s, argv[i], argv[i + 1], &anon_devs, err) < 0) {
+                return -1;
+            }
+            i++;
+        } else {
+            *err = xasprintf("the simulator does not model the QEMU option '%s'", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* query-block (QEMU 7.2 qmp_query_block / bdrv_query_info): the named
+ * backends in creation order, members in QEMU's order. */
+json_object *qmp_query_block(sim *s)
+{
+    json_object *list = json_object_new_array();
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        json_object *o = json_object_new_object();
+        if (b->has_dev) {
+            json_object_object_add(o, "io-status", json_object_new_string("ok"));
+        }
+        json_object_object_add(o, "device", json_object_new_string(b->name));
+        json_object_object_add(o, "locked", json_object_new_boolean(false));
+        json_object_object_add(o, "removable", json_object_new_boolean(false));
+        if (b->root) {
+            json_object_object_add(o, "inserted", node_info(s, b->root));
+        }
+        if (b->has_dev) {
+            json_object_object_add(o, "qdev", json_object_new_string(b->qdev));
+        }
+        json_object_object_add(o, "type", json_object_new_string("unknown"));
+        json_object_array_add(list, o);
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "return", list);
+    return r;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QAPI-style argument schemas: what QEMU's generated visitors check before a
+ * command runs (missing, unexpected and mistyped members, enum values), with
+ * QEMU 7.2's error texts. The checker lives in sim/qmp.c; command files
+ * describe their arguments with these tables.
+ */
+#ifndef BLOCKSIM_SIM_QAPI_H
+#define BLOCKSIM_SIM_QAPI_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+typedef enum {
+    F_STR, F_INT, F_UINT32, F_BOOL, F_ENUM, F_OBJ, F_ARR_OBJ, F_ARR, F_REF, F_REF_NULL,
+    F_ANY, F_BITMAP_LIST,
+} ftype;
+
+typedef struct field {
+    const char *name;
+    ftype type;
+    bool required;
+    const char *const *values;          /* F_ENUM */
+    const struct field *sub;            /* F_OBJ, F_ARR_OBJ */
+} field;
+
+#define END { NULL, F_ANY, false, NULL, NULL }
+
+/* NULL when args (an object, or NULL for none) fit fs; else the QMP error
+ * reply. Members are named "prefix.member" ("member" with an empty prefix). */
+json_object *qapi_check_fields(json_object *args, const field *fs, const char *prefix);
+/* The arguments of a command of sim/qmp.c's table, as a member named
+ * prefix (a transaction action's data); NULL for unknown commands. */
+json_object *qapi_check_command(const char *cmd, json_object *args, const char *prefix);
+/* BlockdevOptions, recursively through inline children. */
+json_object *qapi_check_blockdev_options(json_object *opts, const char *prefix);
+
+#endif
