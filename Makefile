@@ -133,10 +133,12 @@ coverage:
 bench: $(BENCHES) $(B)/harness
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 	@echo "== conformance replay, simulator vs real QEMU 7.2"
-	$(PYTHON) tools/bench_conformance.py --harness $(B)/harness $(sort $(wildcard cases/*.case))
+	$(PYTHON) tools/bench_conformance.py --harness $(B)/harness \
+	  --conformance-cmd "$(MAKE) -s --no-print-directory conformance B=$(B)" \
+	  $(sort $(wildcard cases/*.case))
 
 # Debian packages. Later modules add to DEB_PACKAGES in their fragments.
-DEB_PACKAGES += build-essential pkg-config clang libcmocka-dev libjson-c-dev lcov valgrind python3
+DEB_PACKAGES += build-essential pkg-config clang libcmocka-dev libjson-c-dev lcov valgrind python3 time
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(sort $(DEB_PACKAGES))

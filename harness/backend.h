@@ -30,7 +30,8 @@ typedef struct bs_backend_ops {
     int (*launch)(bs_backend *b, char **err);
     /* launch, with extra QEMU command-line arguments (iotests' VM.add_drive
      * gives "-drive" "if=...,id=drive0,file=..."; "-machine" "pc" when a
-     * drive has a virtio device). NULL where a backend cannot. */
+     * drive has a virtio device; -blockdev, -device). NULL where a backend
+     * cannot. */
     int (*launch_args)(bs_backend *b, const char *const *argv, size_t argc, char **err);
     /* Quit the VM (QMP quit or equivalent); drops its nodes, jobs, bitmaps
      * (persistent bitmaps are stored back into their qcow2 images). */
@@ -65,6 +66,11 @@ typedef struct bs_backend_ops {
     int (*img_run)(bs_backend *b, const char *const *argv, size_t argc, char **out,
                    char **errout, char **err);
 
+    /* XOR mask into the byte at offset off of image file path (iotests that
+     * corrupt an image on purpose, e.g. 242's toggle_flag). NULL where a
+     * backend lacks it. */
+    int (*file_xor)(bs_backend *b, const char *path, uint64_t off, uint8_t mask, char **err);
+
     void (*destroy)(bs_backend *b);
 
     /* Client tools for shell-style tests; NULL where a backend lacks them.
@@ -82,6 +88,12 @@ typedef struct bs_backend_ops {
      * [, offset]}]. NULL and *err: what qemu-img printed on failure. */
     struct json_object *(*img_map)(bs_backend *b, const char *image, const char *context,
                                    char **err);
+
+    /* What the VM launched last printed on its stdout and stderr so far
+     * (iotests' vm.get_log(); HMP qemu-io's output lands there), also
+     * after its shutdown (malloc'd). NULL where a backend lacks it. */
+    char *(*vm_log)(bs_backend *b, char **err);
+
 
     /* Serve the VM's sockets (its NBD server) for up to timeout_ms while a
      * client program runs: accept, read requests, answer them. 0 or more

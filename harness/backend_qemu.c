@@ -263,7 +263,7 @@ static int q_launch(bs_backend *b, char **err)
 
 static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
 {
-    struct json_object *req, *a;
+    struct json_object *req, *list;
     char *why = NULL;
 
     for (size_t i = 0; i < argc; i++) {
@@ -273,12 +273,31 @@ static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, ch
             return -1;
         }
     }
+
+    /* the files a -blockdev opens stay inside the test directory too */
+    for (size_t i = 0; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "-blockdev"))
+            continue;
+        char *copy = strdup(argv[i + 1]), *save = NULL;
+        int bad = 0;
+        if (!copy)
+            return -1;
+        for (char *kv = strtok_r(copy, ",", &save); kv && !bad; kv = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(kv, '=');
+            size_t klen = eq ? (size_t)(eq - kv) : 0;
+            if (eq && klen >= 8 && !strncmp(eq - 8, "filename", 8))
+                bad = refuse_path(b, "launch", eq + 1, 0, err);
+        }
+        free(copy);
+        if (bad)
+            return -1;
+    }
     req = new_req("launch");
-    a = json_object_new_array();
+    list = json_object_new_array();
 
     for (size_t i = 0; i < argc; i++)
-        json_object_array_add(a, json_object_new_string(argv[i]));
-    json_object_object_add(req, "args", a);
+        json_object_array_add(list, json_object_new_string(argv[i]));
+    json_object_object_add(req, "args", list);
     return call_void((qemu_backend *)b, req, T_LAUNCH, err);
 }
 
@@ -313,6 +332,26 @@ static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char *
     }
     json_object_put(r);
     return rc;
+}
+
+/* The images are real files in the driver's test directory, on this
+ * machine: flip the byte in place. */
+static int q_file_xor(bs_backend *b, const char *path, uint64_t off, uint8_t mask, char **err)
+{
+    (void)b;
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    int ok = fd >= 0 && pread(fd, &c, 1, (off_t)off) == 1;
+    if (ok) {
+        c ^= mask;
+        ok = pwrite(fd, &c, 1, (off_t)off) == 1;
+    }
+    if (!ok)
+        set_err(err, "cannot change byte %llu of %s: %s", (unsigned long long)off, path,
+                strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : -1;
 }
 
 static int q_shutdown(bs_backend *b, char **err)
@@ -424,6 +463,26 @@ static int q_img_compare(bs_backend *b, const char *a, const char *b2, char **er
     rc = json_object_get_int(r);
     json_object_put(r);
     return rc;
+}
+
+static char *string_result(qemu_backend *q, struct json_object *req, double timeout,
+                           const char *what, char **err)
+{
+    int ok;
+    struct json_object *r = call(q, req, timeout, &ok, err);
+    char *out = NULL;
+
+    if (ok && json_object_is_type(r, json_type_string))
+        out = strdup(json_object_get_string(r));
+    else if (ok)
+        set_err(err, "%s: the driver returned no text", what);
+    json_object_put(r);
+    return out;
+}
+
+static char *q_vm_log(bs_backend *b, char **err)
+{
+    return string_result((qemu_backend *)b, new_req("vm_log"), T_IMG, "vm_log", err);
 }
 
 /* Wait up to `secs` for the child; 1 when reaped. */
@@ -562,6 +621,7 @@ static const bs_backend_ops qemu_ops = {
     .launch = q_launch,
     .launch_args = q_launch_args,
     .img_run = q_img_run,
+    .file_xor = q_file_xor,
     .shutdown = q_shutdown,
     .qmp = q_qmp,
     .next_event = q_next_event,
@@ -575,6 +635,7 @@ static const bs_backend_ops qemu_ops = {
     .img_create_opts = real_img_create,
     .qemu_nbd_start = q_qemu_nbd_start,
     .qemu_nbd_stop = q_qemu_nbd_stop,
+    .vm_log = q_vm_log,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

@@ -78,7 +78,11 @@ typedef enum {
     C_IMG_COMPARE_LOG, C_QEMU_IMG, C_QEMU_IMG_INFO,
     C_SH_CMD, C_QEMU_NBD, C_QEMU_NBD_STOP,
     /* iotests' sock_dir files and QemuIoInteractive (299) */
-    C_SOCK_FILE, C_QEMU_IO_OPEN, C_QEMU_IO_CMD, C_QEMU_IO_CLOSE
+    C_SOCK_FILE, C_QEMU_IO_OPEN, C_QEMU_IO_CMD, C_QEMU_IO_CLOSE,
+    /* iotest 242: qemu-img info and qemu-io as iotests log them, a poked byte */
+    C_IMG_INFO_LOG, C_FILE_XOR, C_QEMU_IO_LOG,
+    /* silent asserts and the VM's log (iotests 283, copy-before-write) */
+    C_ASSERT, C_VM_LOG
 } cmd_id;
 
 struct proc;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The scenario language's functions (see case_funcs.h, cases/README.md). */
 #include "harness/case_funcs.h"
+#include "harness/shell_style.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@ static const struct {
 } funcs[] = {
     { "basename", 1, 1 },   /* os.path.basename */
     { "dictpath", 2, 2 },   /* iotests' dictpath(d, "a/b[0]/c"); evaluated by interp.c */
+    { "filter_qemu_io", 1, 1 },     /* iotests.filter_qemu_io: the timing line */
     { "get", 2, 3 },        /* dict.get(key[, default]); default none */
     { "has", 2, 2 },        /* key in dict */
     { "len", 1, 1 },        /* len() of a list, object or string */
@@ -64,6 +66,14 @@ int case_func_call(const char *name, json_object *const *args, size_t n, json_ob
         const char *s = json_object_get_string(args[0]);
         const char *slash = strrchr(s, '/');
         *out = json_object_new_string(slash ? slash + 1 : s);
+        return 0;
+    }
+    if (!strcmp(name, "filter_qemu_io")) {
+        if (!is_str(args[0], none))
+            return fail(err, "filter_qemu_io() needs a string");
+        char *f = shell_filter_qemu_io(json_object_get_string(args[0]));
+        *out = json_object_new_string(f);
+        free(f);
         return 0;
     }
     if (!strcmp(name, "get") || !strcmp(name, "has")) {

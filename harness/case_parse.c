@@ -841,6 +841,9 @@ static const cmd_spec cmds[] = {
     { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt options" },
     { "qemu_img", C_QEMU_IMG, 1, -1, "" },
     { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
+    { "img_info_log", C_IMG_INFO_LOG, 1, 1, "extra check" },
+    { "file_xor", C_FILE_XOR, 3, 3, "" },
+    { "qemu_io_log", C_QEMU_IO_LOG, 2, -1, "fmt" },
     { "launch", C_LAUNCH, 0, 0, "drives args" },
     { "shutdown", C_SHUTDOWN, 0, 0, "" },
     { "qmp_log", C_QMP_LOG, 1, 2, "indent" },
@@ -854,12 +857,12 @@ static const cmd_spec cmds[] = {
     { "run_job", C_RUN_JOB, 1, 1, "auto_finalize auto_dismiss cancel pre_finalize" },
     { "compare", C_COMPARE, 2, 2, "base match" },
     { "run", C_RUN, 1, -1, "" },
-    { "event_wait", C_EVENT_WAIT, 1, 1, "device" },
+    { "event_wait", C_EVENT_WAIT, 1, 1, "device match quiet" },
     { "image", C_IMAGE, 3, 3, "" },
     { "check_image", C_CHECK_IMAGE, 2, 2, "" },
     { "write_file", C_WRITE_FILE, 2, 2, "" },
     { "shell_test", C_SHELL_TEST, 1, 1, "qemu" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts" },
+    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts quiet log_failure" },
     { "vm_session", C_VM_SESSION, 1, 1, "args" },
     { "sh_qmp", C_SH_QMP, 1, 2, "" },
     { "img_map", C_IMG_MAP, 1, 1, "context image_opts start_offset max_length" },
@@ -878,6 +881,9 @@ static const cmd_spec cmds[] = {
     { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
     { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
     { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
+    /* silent asserts, the VM's log */
+    { "assert", C_ASSERT, 2, 2, "" },
+    { "vm_log", C_VM_LOG, 1, 1, "" },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -999,6 +1005,9 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
         for (size_t i = 0; i < s->nargs && !p->err; i++)
             if (s->args[i].key)
                 want_expr(p, &s->args[i], "an expression");
+        return;
+    case C_VM_LOG:
+        want_word(p, pos[0], "a variable name");
         return;
     case C_RUN:
         /* the tool, then its arguments: bare words are taken as text */

@@ -116,6 +116,9 @@ int confine_path(const char *test_dir, const char *path, int relative_ok, char *
 
 static int is_file_key(const char *command, const char *key)
 {
+    /* qom-set/qom-get's "path" is a QOM path (/machine/peripheral/ID) */
+    if (!strncmp(command, "qom-", 4) && !strcmp(key, "path"))
+        return 0;
     static const char *const keys[] = {
         "filename", "backup-file", "config-filename", "snapshot-file", "backing-file", "path",
         NULL
@@ -129,6 +132,25 @@ static int is_file_key(const char *command, const char *key)
 }
 
 static int check_piece(const char *test_dir, const char *s, char **why);
+
+/* An HMP command line: its other words name nodes, QOM paths (qemu-io -d
+ * /machine/peripheral/sda) and qemu-io commands; the host files are the
+ * file= and filename= options (drive_add 0 if=none,file=PATH). */
+static int confine_hmp_line(const char *test_dir, const char *line, char **why)
+{
+    char *copy = strdup(line), *rest = copy, *tok;
+    int r = 0;
+    if (!copy)
+        return refuse(why, "out of memory");
+    while (r == 0 && (tok = strsep(&rest, " \t,\"'")) != NULL) {
+        if (!strncmp(tok, "file=", 5))
+            r = check_piece(test_dir, tok + 5, why);
+        else if (!strncmp(tok, "filename=", 9))
+            r = check_piece(test_dir, tok + 9, why);
+    }
+    free(copy);
+    return r;
+}
 
 int confine_words(const char *test_dir, const char *line, char **why)
 {
@@ -165,7 +187,7 @@ static int walk_qmp(const char *test_dir, const char *command, struct json_objec
         if (!strcmp(command, "human-monitor-command") && !strcmp(key, "command-line") &&
             json_object_is_type(val, json_type_string)) {
             char *inner = NULL;
-            if (confine_words(test_dir, json_object_get_string(val), &inner) < 0) {
+            if (confine_hmp_line(test_dir, json_object_get_string(val), &inner) < 0) {
                 refuse(why, "command-line: %s", inner ? inner : "refused");
                 free(inner);
                 return -1;

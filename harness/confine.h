@@ -36,8 +36,9 @@ int confine_qmp_args(const char *test_dir, const char *command, struct json_obje
  * arguments go through it. *bad: the index of the argument refused. */
 int confine_tool_args(const char *test_dir, char *const argv[], int *bad, char **why);
 
-/* A command line given as one string (an HMP command line such as
- * `drive_add 0 if=none,file=PATH`, a QEMU option `-drive file=PATH,...`):
+/* A command line given as one string (a QEMU option such as
+ * `-drive file=PATH,...`; an HMP command line gets only its file= and
+ * filename= options checked, its other words name nodes and QOM paths):
  * every word and every comma-separated option in it goes by the rule of
  * confine_tool_args. */
 int confine_words(const char *test_dir, const char *line, char **why);

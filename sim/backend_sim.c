@@ -14,6 +14,7 @@
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
 #include "sim/blk.h"
+#include "sim/qcow2_bitmap.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -37,6 +38,11 @@ static void machine_reset(sim *s)
     for (sim_node *n = s->nodes; n; n = n->next) {
         persist_store(n);
     }
+    /* stored once, as a close does: node_remove below must not store again
+     * (nor look at file children it has freed by then) */
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        n->read_only = true;
+    }
     nbd_stop_all(s);
     iothread_free_all(s);
     pve_free(s);
@@ -46,6 +52,7 @@ static void machine_reset(sim *s)
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
+    throttle_groups_free(s);
     events_clear(s);
 }
 
@@ -54,26 +61,119 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    free(s->vm_log);            /* a new QEMU process, a new log */
+    s->vm_log = NULL;
     return 0;
 }
 
-/* launch with -drive arguments (sim/drive.c) */
+/* -blockdev's keyval syntax (a.b=v,c=w) as the nested JSON object
+ * blockdev-add takes; every value a string. NULL on a malformed one. */
+static json_object *keyval_parse(const char *spec)
+{
+    json_object *root = json_object_new_object();
+    char *copy = xstrdup(spec), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            json_object_put(root);
+            free(copy);
+            return NULL;
+        }
+        *eq = '\0';
+        json_object *obj = root;
+        char *key = kv;
+        for (char *dot = strchr(key, '.'); dot; key = dot + 1, dot = strchr(key, '.')) {
+            *dot = '\0';
+            json_object *sub = NULL;
+            if (!json_object_object_get_ex(obj, key, &sub)) {
+                sub = json_object_new_object();
+                json_object_object_add(obj, key, sub);
+            } else if (!json_object_is_type(sub, json_type_object)) {
+                json_object_put(root);
+                free(copy);
+                return NULL;
+            }
+            obj = sub;
+        }
+        json_object_object_add(obj, key, json_object_new_string(eq + 1));
+    }
+    free(copy);
+    return root;
+}
+
+/* Start the VM with a command line: -blockdev is blockdev-add at start-up
+ * (before the devices, as in QEMU); -S changes nothing we model; the rest
+ * (-drive, -device, -object, -machine, -accel) is drive.c's. */
 static int sim_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
 {
     sim *s = to_sim(b);
-    sim_launch(b, err);
-    if (drive_launch_args(s, argv, argc, err) < 0) {
-        machine_reset(s);
-        s->running = false;
+    const char **rest = calloc(argc + 1, sizeof *rest);
+    size_t nrest = 0;
+    if (!rest || sim_launch(b, err) < 0) {
+        free(rest);
         return -1;
     }
+    for (size_t i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-S")) {
+            continue;
+        }
+        if (strcmp(argv[i], "-blockdev")) {
+            rest[nrest++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= argc) {
+            *err = xstrdup("qemu-system-x86_64: -blockdev: requires an argument");
+            goto fail;
+        }
+        const char *val = argv[++i];
+        json_object *o = keyval_parse(val);
+        if (!o) {
+            *err = xasprintf("qemu-system-x86_64: -blockdev %s: Invalid parameter list", val);
+            goto fail;
+        }
+        json_object *r = sim_dispatch(s, "blockdev-add", o), *e = NULL, *d = NULL;
+        json_object_put(o);
+        if (json_object_object_get_ex(r, "error", &e)) {
+            json_object_object_get_ex(e, "desc", &d);
+            *err = xasprintf("qemu-system-x86_64: -blockdev %s: %s", val,
+                             json_object_get_string(d));
+            json_object_put(r);
+            goto fail;
+        }
+        json_object_put(r);
+    }
+    if (drive_launch_args(s, rest, nrest, err) < 0) {
+        goto fail;
+    }
+    free(rest);
     return 0;
+fail:
+    free(rest);
+    machine_reset(s);
+    s->running = false;
+    return -1;
 }
 
 static int sim_img_run_op(bs_backend *b, const char *const *argv, size_t argc, char **out,
                           char **errout, char **err)
 {
     return sim_img_run(to_sim(b), argv, argc, out, errout);
+}
+
+static int sim_file_xor(bs_backend *b, const char *path, uint64_t off, uint8_t mask, char **err)
+{
+    sim_file *f = fs_lookup(to_sim(b), path);
+    if (!f) {
+        *err = xasprintf("%s: No such file or directory", path);
+        return -1;
+    }
+    if (off >= f->data.size) {
+        *err = xasprintf("%s: offset %llu is past the end of the file", path,
+                         (unsigned long long)off);
+        return -1;
+    }
+    q2_file_xor(f, off, mask);
+    return 0;
 }
 
 static int sim_shutdown(bs_backend *b, char **err)
@@ -94,7 +194,13 @@ static struct json_object *sim_qmp(bs_backend *b, const char *command,
     }
     json_object *r = nbd_dispatch(s, command, args);
     if (!r) {
+        r = throttle_dispatch(s, command, args);    /* before iothread's object-add */
+    }
+    if (!r) {
         r = iothread_dispatch(s, command, args);
+    }
+    if (!r) {
+        r = device_dispatch(s, command, args);
     }
     return r ? r : sim_dispatch(s, command, args);
 }
@@ -310,10 +416,12 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     for (uint64_t off = 0; off < end && !result; off += step) {
         /* requests over which both images read as zeroes without an error
          * neither mismatch nor fail: skip them whole */
-        uint64_t za_n, zb_n;
+        uint64_t za_n, zb_n, window = end - off < 64 * step ? end - off : 64 * step;
         bool za, zb;
-        if (img_chain_extent(s, pa, off, end - off, &za_n, &za, NULL, 0) == 0 && za &&
-            img_chain_extent(s, pb, off, end - off, &zb_n, &zb, NULL, 0) == 0 && zb) {
+        /* look ahead a window at a time, so that a long zero run on one side
+         * is not walked again and again while the other side has data */
+        if (img_chain_extent(s, pa, off, window, &za_n, &za, NULL, 0) == 0 && za &&
+            img_chain_extent(s, pb, off, za_n, &zb_n, &zb, NULL, 0) == 0 && zb) {
             uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
             if (skip) {
                 off += skip - step;
@@ -370,6 +478,12 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
     return sim_tool_img_map(to_sim(b), image, context, err);
 }
 
+static char *sim_vm_log(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    return xstrdup(s->vm_log ? s->vm_log : "");
+}
+
 static int sim_serve(bs_backend *b, int timeout_ms)
 {
     sim *s = to_sim(b);
@@ -407,6 +521,7 @@ static void sim_destroy(bs_backend *b)
     machine_reset(s);
     sim_qemu_nbd_stop(s);
     fs_free_all(s);
+    free(s->vm_log);
     if (s->scratch) {
         remove_tree(s->scratch);
         free(s->scratch);
@@ -419,6 +534,7 @@ static const bs_backend_ops sim_ops = {
     .launch = sim_launch,
     .launch_args = sim_launch_args,
     .img_run = sim_img_run_op,
+    .file_xor = sim_file_xor,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
     .next_event = sim_next_event,
@@ -432,6 +548,7 @@ static const bs_backend_ops sim_ops = {
     .img_create_opts = sim_img_create_opts,
     .qemu_nbd_start = sim_qemu_nbd_start_op,
     .qemu_nbd_stop = sim_qemu_nbd_stop_op,
+    .vm_log = sim_vm_log,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -22,6 +22,9 @@ typedef struct sim_blk {
 int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err);
 void blk_free_all(sim *s);
 sim_blk *blk_find(sim *s, const char *name);
+/* bdrv_get_device_name: the name of the named backend whose root is n
+ * (-drive or drive_add), "" when none. */
+const char *blk_device_name(sim *s, const sim_node *n);
 /* bdrv_lookup_bs(name, name): a device's root node, else the node so named. */
 sim_node *blk_lookup_bs(sim *s, const char *name);
 /* Every parent of old (backends, nodes' file/backing links) but `except`
@@ -67,6 +70,9 @@ char *bitmap_sha256_hex(const cl_bitmap *bm);
 int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 
 /* resize.c */
+/* A copy of a bitmap for a node of `size` bytes: bits below the new end
+ * kept, a grown part clean, enabled as it was. */
+cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size);
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);
 /* HMP block_resize's reply text (as a json string) */
 json_object *hmp_block_resize(sim *s, const char *args);

@@ -161,8 +161,7 @@ json_object *qmp_block_commit(sim *s, json_object *args)
     /* qmp_get_root_bs */
     sim_node *bs = blk_lookup_bs(s, device);
     if (!bs) {
-        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
-                         device, device);
+        return qmp_error("DeviceNotFound", "Device '%s' not found", device);
     }
     if (speed < 0) {
         return qmp_error("GenericError", "Parameter 'speed' expects a non-negative value");
@@ -247,6 +246,8 @@ json_object *qmp_block_commit(sim *s, json_object *args)
         c->len = c->offset = (uint64_t)copied;
     }
     if (!c->active) {
+        /* commit_run: progress covers the whole top, copied or not */
+        c->len = c->offset = node_size(top);
         finish(s, find_slot(s, id), 0);
         if (base_was_ro) {
             persist_store(base);

@@ -18,7 +18,8 @@
 sim_blk *blk_find(sim *s, const char *name)
 {
     for (sim_blk *b = s->blks; name && b; b = b->next) {
-        if (!strcmp(b->name, name)) {
+        /* a device's anonymous BlockBackend (device.c) has no name to find */
+        if (b->name[0] && !strcmp(b->name, name)) {
             return b;
         }
     }
@@ -239,6 +240,11 @@ static int guest_arg(sim *s, const char *opt, const char *val, unsigned *anon_de
             if (!strcmp(o[i].key, "drive")) {
                 blk = blk_find(s, o[i].val);
                 if (!blk) {
+                    /* drive= may name a node: the device gets an anonymous
+                     * BlockBackend on it (device.c) */
+                    blk = blk_new_anonymous(s, o[i].val);
+                }
+                if (!blk) {
                     *err = xasprintf("-device %s: Property 'scsi-hd.drive' can't find value '%s'",
                                      val, o[i].val ? o[i].val : "");
                     ret = -1;
@@ -324,4 +330,17 @@ json_object *qmp_query_block(sim *s)
     json_object *r = json_object_new_object();
     json_object_object_add(r, "return", list);
     return r;
+}
+
+const char *blk_device_name(sim *s, const sim_node *n)
+{
+    if (n->blk_name) {
+        return n->blk_name;     /* drive_add's backend */
+    }
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == n && b->name[0]) {
+            return b->name;
+        }
+    }
+    return "";
 }

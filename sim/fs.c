@@ -113,7 +113,7 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
     q->nclusters = (size + cluster_size - 1) / cluster_size;
     q->l2 = l2_alloc(q->nclusters);
     uint64_t per_table = cluster_size / 8;
-    q->l2_table = calloc(q->nclusters / per_table + 1, 1);
+    q->l2_table = calloc(q->nclusters / per_table + 1, sizeof *q->l2_table);
     /* header, refcount table, refcount block, L1 table */
     q->next_host = 4 * cluster_size;
     return q;
@@ -125,11 +125,11 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
     memcpy(l2, q->l2, (ncl < q->nclusters ? ncl : q->nclusters) * sizeof *l2);
     uint64_t per_table = q->cluster_size / 8;
     uint64_t old_tables = q->nclusters / per_table + 1, new_tables = ncl / per_table + 1;
-    uint8_t *tables = calloc(new_tables, 1);
+    uint64_t *tables = calloc(new_tables, sizeof *tables);
     if (!tables) {
         abort();
     }
-    memcpy(tables, q->l2_table, old_tables < new_tables ? old_tables : new_tables);
+    memcpy(tables, q->l2_table, (old_tables < new_tables ? old_tables : new_tables) * sizeof *tables);
     l2_free(q->l2, q->nclusters);
     free(q->l2_table);
     q->l2 = l2;
@@ -175,6 +175,22 @@ uint64_t img_guest_size(sim *s, const char *path)
         return 0;
     }
     return f->qcow2 ? f->qcow2->size : f->data.size;
+}
+
+/* The first cluster index from cj (below lim) with an L2 entry, eight
+ * entries at a time over unallocated stretches: scans of big, mostly empty
+ * images (qemu-img compare, map) walk the flat L2 array. */
+static uint64_t l2_skip_unallocated(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
+{
+    const uint64_t *l2 = q->l2;
+    while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
+                              l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
+        cj += 8;
+    }
+    while (cj < lim && !l2[cj]) {
+        cj++;
+    }
+    return cj;
 }
 
 /* qemu-img's block status through the chain, without any node: the leading
@@ -223,10 +239,15 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
             if ((e & Q2_ZERO) || (!e && !q->backing)) {
                 /* zero clusters, unallocated ones with nothing below: all
                  * the following ones too in one go */
-                uint64_t cj = ci + 1;
-                while (cj << bits < end &&
-                       ((q->l2[cj] & Q2_ZERO) || (!q->l2[cj] && !q->backing))) {
-                    cj++;
+                uint64_t cj = ci + 1, lim = (end + cs - 1) >> bits;
+                while (cj < lim) {
+                    if (!q->l2[cj] && !q->backing) {
+                        cj = l2_skip_unallocated(q, cj, lim);
+                    } else if (q->l2[cj] & Q2_ZERO) {
+                        cj++;
+                    } else {
+                        break;
+                    }
                 }
                 n = (cj << bits < end ? cj << bits : end) - pos;
             } else if (e) {
@@ -236,10 +257,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                 }
             } else if (q->backing) {
                 /* ask the backing file once for the whole unallocated run */
-                uint64_t cj = ci + 1;
-                while (cj << bits < end && !q->l2[cj]) {
-                    cj++;
-                }
+                uint64_t cj = l2_skip_unallocated(q, ci + 1, (end + cs - 1) >> bits);
                 n = (cj << bits < end ? cj << bits : end) - pos;
                 char *bp = path_relative_to(path, q->backing);
                 int r = img_chain_extent(s, bp, pos, n, &n, &z, first ? data : NULL,
@@ -291,9 +309,13 @@ int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
         uint64_t n = cs - in < end - off ? cs - in : end - off;
         if (e & Q2_ZERO || !e) {
             /* the following clusters of the same kind in one go */
-            uint64_t cj = ci + 1;
-            while (cj << bits < end && (e & Q2_ZERO ? (q->l2[cj] & Q2_ZERO) != 0 : !q->l2[cj])) {
-                cj++;
+            uint64_t cj = ci + 1, lim = (end + cs - 1) >> bits;
+            if (e & Q2_ZERO) {
+                while (cj < lim && (q->l2[cj] & Q2_ZERO)) {
+                    cj++;
+                }
+            } else {
+                cj = l2_skip_unallocated(q, cj, lim);
             }
             n = (cj << bits < end ? cj << bits : end) - off;
         } else {

@@ -101,6 +101,7 @@ static sim_job *job_new(sim *s, const char *id, job_type type)
 
 static void job_free(sim *s, sim_job *j)
 {
+    job_txn_unref(j->txn);
     sim_job **pp = &s->jobs;
     while (*pp && *pp != j) {
         pp = &(*pp)->next;
@@ -175,6 +176,7 @@ static void backup_clean(sim *s, sim_job *j)
         for (sim_node *p = s->nodes; p; p = p->next)   /* bdrv_cbw_drop moves them back */
             if (p->file == j->filter)
                 p->file = j->source;
+        device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
         j->source->blk_name = j->filter->blk_name;
         j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
@@ -218,6 +220,9 @@ static void backup_sync_bitmap(sim *s, sim_job *j, int ret)
 
 static void job_event_completed(sim *s, sim_job *j)
 {
+    if (j->unstarted) {
+        return;     /* "Emit events only if we actually started" */
+    }
     if (j->type != JOB_BACKUP) {
         return;
     }
@@ -257,7 +262,7 @@ void job_dismiss(sim *s, sim_job *j)
     job_free(s, j);
 }
 
-static void job_update_rc(sim *s, sim_job *j)
+void job_update_rc(sim *s, sim_job *j)
 {
     if (!j->ret && j->cancelled) {
         j->ret = -ECANCELED;
@@ -287,6 +292,9 @@ void job_finalize_single(sim *s, sim_job *j)
 /* The job's run returned ret (QEMU's job_completed). */
 void job_completed(sim *s, sim_job *j, int ret)
 {
+    if (j->txn && job_txn_completed(s, j, ret)) {
+        return;     /* a grouped transaction's jobs end together */
+    }
     j->finished_work = true;
     if (!j->ret) {
         j->ret = ret;
@@ -561,6 +569,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
                              "Could not create node: Duplicate nodes with node-name='%s'", filter_name);
         }
     }
+    if ((err = cbw_append_perm_check(s, src))) {
+        return err;     /* bdrv_cbw_append's permission update */
+    }
     uint64_t cluster = node_cluster_size(tgt);
     if (cluster < BACKUP_MIN_CLUSTER_SIZE) {
         cluster = BACKUP_MIN_CLUSTER_SIZE;
@@ -573,7 +584,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (!job_id) {
         /* block_job_create: the id defaults to the device name (the
          * source's BlockBackend), "" for a node without one */
-        job_id = src->blk_name ? src->blk_name : "";
+        job_id = blk_device_name(s, src);
     }
     if (!id_wellformed(job_id)) {
         return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
@@ -592,6 +603,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     }
 
     sim_job *j = job_new(s, job_id, JOB_BACKUP);
+    j->inflight = (unsigned)max_workers;
     backup_priv *priv = calloc(1, sizeof *priv);
     priv->ctx = bk_ctx_for(s, j);
     j->speed = speed;
@@ -649,9 +661,11 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     filter->busy_job = j;
     j->filter = filter;
     /* bdrv_cbw_append: the filter takes the source's place under its
-     * BlockBackend, so the device name finds the filter meanwhile */
+     * BlockBackend, so the device name finds the filter meanwhile, and
+     * the guest's devices write through it */
     filter->blk_name = src->blk_name;
     src->blk_name = NULL;
+    device_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
     j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);
@@ -659,6 +673,10 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     tgt->busy_job = j;
 
     job_transition(s, j, JS_CREATED);
+    if (s->defer_job_start) {
+        j->unstarted = true;    /* a transaction starts it at commit (job_txn.c) */
+        return qmp_ok();
+    }
     job_transition(s, j, JS_RUNNING);
     /* blockdev-backup ends its drained section with the job started: one
      * pause/resume pair, always (later drains add timing-dependent pairs,

@@ -119,7 +119,11 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
         cl_backup_cancel(j->bk);
     }
     if (j->status == JS_PENDING || j->status == JS_WAITING) {
-        job_finalize_single(s, j);
+        if (j->txn) {
+            job_txn_abort(s, j);    /* the whole group ends cancelled */
+        } else {
+            job_finalize_single(s, j);
+        }
         return qmp_ok();
     }
     if (j->pause_count == 0 && (j->status == JS_PAUSED || j->status == JS_STANDBY)) {
@@ -212,7 +216,11 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args)
         if (err) {
             return err;
         }
-        job_finalize_single(s, j);
+        if (j->txn) {
+            job_txn_finalize(s, j);     /* job_do_finalize: the whole group */
+        } else {
+            job_finalize_single(s, j);
+        }
         return qmp_ok();
     }
     if (!strcmp(verb, "dismiss")) {

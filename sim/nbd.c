@@ -9,6 +9,7 @@
  * sim/MODEL.md. The server listens on a real unix socket (nbd_server.c);
  * internal clients reach an export through the socket path and its name.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -534,6 +535,35 @@ json_object *nbd_dispatch(sim *s, const char *cmd, json_object *args)
         }
     }
     return NULL;
+}
+
+/* The NBD protocol carries few errnos: the server maps its errno
+ * (system_errno_to_nbd_errno, everything unknown is EINVAL) and the client
+ * maps back (nbd_errno_to_system_errno). A snapshot-access EACCES reads
+ * as "Invalid argument" over NBD. */
+int nbd_wire_errno(int err)
+{
+    switch (err) {
+    case EPERM:
+    case EROFS:
+        return EPERM;
+    case EIO:
+        return EIO;
+    case ENOMEM:
+        return ENOMEM;
+    case EDQUOT:
+    case EFBIG:
+    case ENOSPC:
+        return ENOSPC;
+    case EOVERFLOW:
+        return EOVERFLOW;
+    case ENOTSUP:
+        return ENOTSUP;
+    case ESHUTDOWN:
+        return ESHUTDOWN;
+    default:
+        return EINVAL;
+    }
 }
 
 /* nbd+unix:///EXPORT?socket=PATH (QEMU's NBD URI form). */

@@ -228,13 +228,20 @@ static uint16_t export_tflags(const sim_nbd_export *e, bool structured)
 /* base:allocation of one extent as QEMU's server computes it
  * (bdrv_block_status_above over the whole chain): HOLE unless the layer
  * that answers holds data, ZERO when it reads as zeroes. */
-uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+static uint32_t alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum,
+                            int *err)
 {
     int st = node_block_status(s, n, off, len, pnum);
+    if (st < 0) {
+        /* e.g. EACCES outside a snapshot-access node's snapshot */
+        *err = -st;
+        *pnum = len;
+        return 0;
+    }
     if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing &&
         off < node_size(n->backing)) {
         uint64_t bnum;
-        uint32_t f = nbd_alloc_state(s, n->backing, off, *pnum, &bnum);
+        uint32_t f = alloc_state(s, n->backing, off, *pnum, &bnum, err);
         *pnum = bnum;
         return f;
     }
@@ -242,6 +249,14 @@ uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64
         *pnum = len;
     }
     return (st & CL_STATUS_DATA ? 0u : NBD_STATE_HOLE) | (st & CL_STATUS_ZERO ? NBD_STATE_ZERO : 0u);
+}
+
+/* The same for the simulator's own clients (nbd.c): a failed query reads
+ * as data there. */
+uint32_t nbd_alloc_state(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    int err = 0;
+    return alloc_state(s, n, off, len, pnum, &err);
 }
 
 /* ---- option replies ---------------------------------------------------------- */
@@ -682,7 +697,15 @@ static void do_read(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags, uint64
         uint64_t done = 0;
         while (done < len) {
             uint64_t pnum;
-            uint32_t st = nbd_alloc_state(s, n, off + done, len - done, &pnum);
+            int err = 0;
+            uint32_t st = alloc_state(s, n, off + done, len - done, &pnum, &err);
+            if (err) {
+                /* nbd_co_send_sparse_read */
+                char *msg = xasprintf("unable to check for holes: %s", strerror(err));
+                generic_reply(c, handle, err, msg);
+                free(msg);
+                return;
+            }
             bool final = done + pnum == len;
             if (st & NBD_STATE_ZERO) {
                 chunk_header(c, final ? RF_DONE : 0, RT_OFFSET_HOLE, handle, 12);
@@ -786,7 +809,13 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
     if (c->meta_base) {
         for (uint64_t pos = off; pos < end;) {
             uint64_t pnum;
-            uint32_t st = nbd_alloc_state(s, c->exp->node, pos, end - pos, &pnum);
+            int err = 0;
+            uint32_t st = alloc_state(s, c->exp->node, pos, end - pos, &pnum, &err);
+            if (err) {
+                /* nbd_co_send_block_status */
+                generic_reply(c, handle, err, "can't get block status");
+                return;
+            }
             if (!ext_add(&x, pnum, st)) {
                 break;
             }

@@ -13,6 +13,7 @@
 #include "sim/nbd.h"
 #include "sim/bitmap_extra.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/qcow2_meta.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
 
@@ -195,6 +196,9 @@ void node_remove(sim *s, sim_node *n)
     if (*pp) {
         *pp = n->next;
     }
+    if (n->cbw) {
+        cbw_teardown(n);    /* machine teardown: children may be gone already */
+    }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
     for (int e = 0; e < BD_NEVENTS; e++) {
@@ -223,9 +227,11 @@ void node_unref(sim *s, sim_node *n)
         return;
     }
     sim_node *file = n->file, *backing = n->backing;
+    sim_node *target = cbw_close(s, n);
     node_remove(s, n);
     node_unref(s, file);
     node_unref(s, backing);
+    node_unref(s, target);
 }
 
 /* ---- sizes and names ----------------------------------------------------- */
@@ -245,6 +251,8 @@ uint64_t node_size(sim_node *n)
         return node_size(n->file) > n->raw_offset ? node_size(n->file) - n->raw_offset : 0;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_SNAPSHOT_ACCESS:
+    case DRV_THROTTLE:
         return node_size(n->file);
     case DRV_NULL:
         return n->raw_size;
@@ -260,6 +268,7 @@ uint64_t node_cluster_size(sim_node *n)
         return n->q->cluster_size;
     case DRV_BLKDEBUG:
     case DRV_CBW:
+    case DRV_THROTTLE:      /* a filter: bdrv_get_info asks the child */
         return node_cluster_size(n->file);
     default:
         return 0;
@@ -271,6 +280,7 @@ const char *node_drv_name(sim_node *n)
     static const char *const names[] = {
         [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
         [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
+        [DRV_SNAPSHOT_ACCESS] = "snapshot-access", [DRV_THROTTLE] = "throttle",
     };
     return names[n->drv];
 }
@@ -300,21 +310,34 @@ static q2_kind q2_cluster_kind(const sim_qcow2 *q, uint64_t ci)
  * are contiguous on the host: QEMU's qcow2_get_host_offset run. */
 static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *kind)
 {
-    uint64_t cs = q->cluster_size, ci = off / cs;
+    /* cluster sizes are powers of two: shifts, not divisions, per cluster */
+    const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
+    const uint64_t *l2 = q->l2;
+    uint64_t ci = off >> bits;
     uint64_t end = off + len > q->size ? q->size : off + len;
+    uint64_t lim = (end + q->cluster_size - 1) >> bits;
     q2_kind k = q2_cluster_kind(q, ci);
-    uint64_t host = q->l2[ci] & ~Q2_ZERO;
-    uint64_t pos = (ci + 1) * cs;
-    while (pos < end) {
-        uint64_t cj = pos / cs;
-        if (q2_cluster_kind(q, cj) != k) {
-            break;
+    uint64_t cj = ci + 1;
+    if (k == Q_UNALLOC) {
+        /* unallocated stretches: eight entries at a time */
+        while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
+                                  l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
+            cj += 8;
         }
-        if (k == Q_DATA && (q->l2[cj] & ~Q2_ZERO) != host + (cj - ci) * cs) {
-            break;
+        while (cj < lim && !l2[cj]) {
+            cj++;
         }
-        pos += cs;
+    } else if (k == Q_ZERO) {
+        while (cj < lim && (l2[cj] & Q2_ZERO)) {
+            cj++;
+        }
+    } else {
+        /* data: as long as the host clusters follow each other */
+        while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
+            cj++;
+        }
     }
+    uint64_t pos = cj << bits;
     *kind = k;
     return (pos < end ? pos : end) - off;
 }
@@ -358,6 +381,9 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     while (len) {
         uint64_t pnum = 0;
         int st = node_block_status(s, n, off, len, &pnum);
+        if (st < 0) {
+            return false;       /* is_zero: a failed query is not zero */
+        }
         if (st & CL_STATUS_ZERO) {
             /* zero here */
         } else if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing) {
@@ -376,13 +402,6 @@ static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
     return true;
 }
 
-static bool q2_reads_zero(sim *s, sim_node *n, uint64_t ci)
-{
-    uint64_t cs = n->q->cluster_size, off = ci * cs;
-    uint64_t len = off + cs > n->q->size ? n->q->size - off : cs;
-    return chain_is_zero(s, n, off, len);
-}
-
 static uint64_t q2_alloc_host(sim_node *n)
 {
     uint64_t h = n->q->next_host;
@@ -397,14 +416,16 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     sim_qcow2 *q = n->q;
     uint64_t cs = q->cluster_size;
     uint64_t per_table = cs / 8;
-    uint64_t first = off / cs, last = (off + len - 1) / cs;
+    const unsigned bits = (unsigned)__builtin_ctzll(cs);
+    uint64_t first = off >> bits, last = (off + len - 1) >> bits;
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
-            /* runs of zero clusters and of unallocated ones with nothing
-             * below read as zeroes already: step over them at once */
+            /* runs of zero clusters stay as they are (zero_in_l2_slice
+             * leaves an entry alone when nothing changes): step over them
+             * at once. Unallocated ones become zero clusters, below. */
             q2_kind k0 = q2_cluster_kind(q, ci);
-            if (k0 == Q_ZERO || (k0 == Q_UNALLOC && !n->backing)) {
+            if (k0 == Q_ZERO) {
                 while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
                     ci++;
                 }
@@ -413,11 +434,22 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
             uint64_t w_off = off > c_off ? off : c_off;
             uint64_t w_end = off + len < c_end ? off + len : c_end;
-            if (q2_reads_zero(s, n, ci)) {
-                continue;
-            }
-            if (w_off == c_off && w_end == c_end) {
+            /* qcow2_co_pwrite_zeroes: a partial cluster becomes a zero
+             * cluster only if it holds no data and the rest of it reads as
+             * zeroes; otherwise the generic layer writes a zero buffer. A
+             * whole cluster always gets the zero flag (zero_in_l2_slice),
+             * even where it already reads as zeroes: a backing file may
+             * change later, a fleecing target's source does. */
+            bool whole = w_off == c_off && w_end == c_end;
+            if (whole || (q2_cluster_kind(q, ci) != Q_DATA &&
+                          chain_is_zero(s, n, c_off, w_off - c_off) &&
+                          chain_is_zero(s, n, w_end, c_end - w_end))) {
+                if (!q->l2_table[ci / per_table]) {
+                    q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
+                    q2_alloc_host(n);
+                }
                 q->l2[ci] |= Q2_ZERO;
+                q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
                 data_init(&z);
@@ -437,8 +469,8 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
      * a new cluster outside the write keep their old contents (COW). */
     for (uint64_t ci = first; ci <= last; ci++) {
         if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = 1;
-            q2_alloc_host(n);
+            q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
+            q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
         }
         q2_kind k = q2_cluster_kind(q, ci);
         uint64_t host = q->l2[ci] & ~Q2_ZERO;
@@ -455,6 +487,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             q2_read(s, n, c_off, c_len, &old);
             data_add_zero(&old, cs - old.len);
         }
+        bool new_host = !host;
         if (!host) {
             host = q2_alloc_host(n);
             blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
@@ -474,6 +507,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         }
         data_free(&old);
         q->l2[ci] = host;
+        q2_meta_cluster_alloc(n, ci, host, new_host);
     }
     uint64_t done = 0;
     while (len) {
@@ -529,6 +563,11 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         }
         data_add_zero(out, len);
         return 0;
+    case DRV_SNAPSHOT_ACCESS:
+        return snapshot_access_read(s, n, off, len, out);
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, false);
+        return node_read_data(s, n->file, off, len, out);
     }
     return -EIO;
 }
@@ -564,7 +603,7 @@ static void record_write(sim_node *n, uint64_t off, uint64_t len)
 int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
                bool zeroes)
 {
-    if (zeroes || !len) {
+    if (zeroes || !buf || !len) {
         return node_write_data(s, n, off, len, NULL);
     }
     sim_data d;
@@ -581,6 +620,9 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     bool zeroes = !in;
     if (!len) {
         return 0;
+    }
+    if (in && in->len != len) {
+        return -EINVAL;     /* a caller's mistake: the spans must be len bytes */
     }
     /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
     if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
@@ -615,10 +657,20 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         break;
     case DRV_NULL:
         break;      /* null-co drops what it is given */
+    case DRV_SNAPSHOT_ACCESS:
+        return -ENOTSUP;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_write_data(s, n->file, off, len, in);
+        break;
     case DRV_CBW: {
         cl_copy_failure fail;
         if (off + len > node_size(n)) {
             return -EIO;
+        }
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, in, false);
+            break;
         }
         r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
         if (!r) {
@@ -641,6 +693,9 @@ int node_flush(sim *s, sim_node *n)
         return 0;
     }
     blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
+    if (n->drv == DRV_QCOW2) {
+        q2_meta_flush(n);   /* qcow2_write_caches: dirty L2 tables and refcounts */
+    }
     if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
         if (n->drv == DRV_BLKDEBUG) {
@@ -652,6 +707,75 @@ int node_flush(sim *s, sim_node *n)
     }
     int child = node_flush(s, n->file);
     return ret ? ret : child;
+}
+
+/* QEMU's bdrv_co_pdiscard: nothing happens unless the node was opened with
+ * discard=unmap (children default to it, a blockdev-add root does not).
+ * qcow2 drops whole clusters only (qcow2_co_pdiscard), which then read as
+ * zeroes where a backing file or an allocation was (discard_in_l2_slice);
+ * a file punches a hole. Dirty bitmaps record the range, as for a write. */
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    int r = 0;
+    if (!len || !n->discard_unmap) {
+        return 0;
+    }
+    uint64_t size = node_size(n);
+    if (off > size || len > size - off) {
+        return -EIO;
+    }
+    switch (n->drv) {
+    case DRV_FILE:
+        store_zero(&n->f->data, off, len);
+        break;
+    case DRV_QCOW2: {
+        sim_qcow2 *q = n->q;
+        uint64_t cs = q->cluster_size, per_table = cs / 8;
+        uint64_t first = (off + cs - 1) / cs;
+        uint64_t end = off + len == q->size ? q->nclusters : (off + len) / cs;
+        for (uint64_t ci = first; ci < end; ci++) {
+            if (!q->l2_table[ci / per_table]) {
+                q->l2_table[ci / per_table] = 1;
+                q2_alloc_host(n);
+            }
+            if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
+                q->l2[ci] = Q2_ZERO;
+            }
+        }
+        break;
+    }
+    case DRV_BLKDEBUG:
+        r = bd_rule_check(n, off, len, IOT_DISCARD);
+        if (!r) {
+            r = node_discard(s, n->file, off, len);
+        }
+        break;
+    case DRV_RAW:
+        r = node_discard(s, n->file, off + n->raw_offset, len);
+        break;
+    case DRV_CBW:
+        if (n->cbw) {
+            r = cbw_write(s, n, off, len, NULL, true);
+        } else {
+            cl_copy_failure fail;
+            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+            if (!r) {
+                r = node_discard(s, n->file, off, len);
+            }
+        }
+        break;
+    case DRV_SNAPSHOT_ACCESS:
+        r = snapshot_access_discard(s, n, off, len);
+        break;
+    case DRV_THROTTLE:
+        throttle_intercept(s, n, len, true);
+        r = node_discard(s, n->file, off, len);
+        break;
+    case DRV_NULL:
+        break;
+    }
+    record_write(n, off, len);
+    return r;
 }
 
 /* QEMU's bdrv_block_status (this layer only, base = its backing file). */
@@ -687,9 +811,14 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
         }
         return 0;
     }
+    case DRV_SNAPSHOT_ACCESS:
+        /* may fail (EACCES outside the snapshot): callers decide, as
+         * block-copy reads what it cannot query and NBD reports it */
+        return snapshot_access_block_status(s, n, off, len, pnum);
     case DRV_BLKDEBUG:
     case DRV_CBW:
     case DRV_RAW:
+    case DRV_THROTTLE:
         return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
                                  len, pnum);
     case DRV_NULL:
@@ -799,7 +928,10 @@ static json_object *image_info(sim_node *n, int depth)
                                    json_object_new_string(n->q->backing));
         }
     }
-    json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
+        /* from bdrv_get_info, which these drivers lack */
+        json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+    }
     if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
         json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
     }

@@ -12,12 +12,16 @@
 
 #include "sim/sim_int.h"
 #include "sim/nbd.h"
+#include "sim/qcow2_bitmap.h"
 
 void persist_store(sim_node *n)
 {
-    if (n->drv != DRV_QCOW2 || !n->q) {
+    /* read-only bitmaps are not written (qcow2_store_persistent_dirty_bitmaps) */
+    if (n->drv != DRV_QCOW2 || !n->q || n->read_only) {
         return;
     }
+    size_t nwritten = 0;
+    sim_saved_bitmap **written = NULL;
     for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
         /* a bitmap a transaction is removing is not stored (skip_store) */
         if (!b->persistent || !b->name || b->txn_busy) {
@@ -36,5 +40,9 @@ void persist_store(sim_node *n)
         cl_bitmap_copy((*pp)->bm, b->bm, NULL);
         /* a bitmap frozen by a job is stored as the enabled bitmap it was */
         cl_bitmap_set_enabled((*pp)->bm, cl_bitmap_enabled(b->bm) || cl_bitmap_busy(b->bm), NULL);
+        written = realloc(written, (nwritten + 1) * sizeof *written);
+        written[nwritten++] = *pp;
     }
+    q2_bitmaps_written(node_image_file(n), n->q, written, nwritten);
+    free(written);
 }

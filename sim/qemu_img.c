@@ -128,6 +128,10 @@ static int img_bitmap(sim *s, const char *const *argv, size_t argc, char **errou
     if (!f->qcow2) {
         return fail(errout, 1, "Could not create bitmap: Operation not supported");
     }
+    if (q2_bitmaps_bad_entry(f->qcow2)) {
+        return fail(errout, 1, "Could not open '%s': Bitmap '%s' doesn't satisfy the constraints",
+                    pos[0], q2_bitmaps_bad_entry(f->qcow2));
+    }
     const char *name = pos[1];
     for (size_t k = 0; k < nops; k++) {
         sim_saved_bitmap **pp = find_saved(f->qcow2, name);
@@ -156,17 +160,25 @@ static int img_bitmap(sim *s, const char *const *argv, size_t argc, char **errou
             return fail(errout, 1, "Dirty bitmap '%s' not found", name);
         }
         if (ops[k] == OP_REMOVE) {
-            sim_saved_bitmap *d = *pp;
-            *pp = d->next;
-            free(d->name);
-            cl_bitmap_free(d->bm);
-            free(d);
+            q2_saved_remove(f, f->qcow2, name);
         } else if (ops[k] == OP_CLEAR) {
             cl_bitmap_clear((*pp)->bm);
         } else {
             cl_bitmap_set_enabled((*pp)->bm, ops[k] == OP_ENABLE, NULL);
         }
     }
+    /* closing the image stores every bitmap it loaded */
+    size_t n = 0;
+    for (sim_saved_bitmap *sb = f->qcow2->bitmaps; sb; sb = sb->next) {
+        n++;
+    }
+    sim_saved_bitmap **all = calloc(n ? n : 1, sizeof *all);
+    n = 0;
+    for (sim_saved_bitmap *sb = f->qcow2->bitmaps; sb; sb = sb->next) {
+        all[n++] = sb;
+    }
+    q2_bitmaps_written(f, f->qcow2, all, n);
+    free(all);
     return 0;
 }
 
@@ -335,6 +347,11 @@ static int img_info(sim *s, const char *const *argv, size_t argc, char **out, ch
     if (node && !force) {
         return fail(errout, 1, "Could not open '%s': Failed to get shared \"write\" lock\n"
                                "Is another process using the image [%s]?", path, path);
+    }
+    if (f->qcow2 && q2_bitmaps_bad_entry(f->qcow2)) {
+        /* qcow2_load_dirty_bitmaps -> bitmap_list_load -> check_dir_entry */
+        return fail(errout, 1, "Could not open '%s': Bitmap '%s' doesn't satisfy the constraints",
+                    path, q2_bitmaps_bad_entry(f->qcow2));
     }
     json_object *o = image_json(s, f, node);
     char *text = NULL;

@@ -199,7 +199,23 @@ static const field f_dev_raw[] = {
     { "size", F_INT, false, NULL, NULL },
     END,
 };
-
+static const char *const e_on_cbw_error[] = { "break-guest-write", "break-snapshot", NULL };
+static const field f_bitmap_ref[] = {
+    { "node", F_STR, true, NULL, NULL }, { "name", F_STR, true, NULL, NULL },
+    { NULL, F_ANY, false, NULL, NULL },
+};
+static const field f_dev_cbw[] = {
+    { "file", F_REF, true, NULL, NULL },
+    { "target", F_REF, true, NULL, NULL },
+    { "bitmap", F_OBJ, false, NULL, f_bitmap_ref },
+    { "on-cbw-error", F_ENUM, false, e_on_cbw_error, NULL },
+    { "cbw-timeout", F_UINT32, false, NULL, NULL },
+    END,
+};
+static const field f_dev_generic_format[] = { { "file", F_REF, true, NULL, NULL }, END };
+static const field f_dev_throttle[] = {
+    { "throttle-group", F_STR, true, NULL, NULL }, { "file", F_REF, true, NULL, NULL }, END,
+};
 static const field f_perf[] = {
     { "use-copy-range", F_BOOL, false, NULL, NULL },
     { "max-workers", F_INT, false, NULL, NULL },
@@ -550,6 +566,15 @@ static const field *dev_variant(const char *driver)
     if (!strcmp(driver, "raw")) {
         return f_dev_raw;
     }
+    if (!strcmp(driver, "copy-before-write")) {
+        return f_dev_cbw;
+    }
+    if (!strcmp(driver, "snapshot-access")) {
+        return f_dev_generic_format;
+    }
+    if (!strcmp(driver, "throttle")) {
+        return f_dev_throttle;
+    }
     return NULL;
 }
 
@@ -571,7 +596,8 @@ static json_object *check_blockdev_options(json_object *opts, const char *prefix
     if (err) {
         return err;
     }
-    static const char *const child_keys[] = { "file", "backing", "image", "data-file", NULL };
+    static const char *const child_keys[] = { "file", "backing", "image", "data-file", "target",
+                                               NULL };
     for (const char *const *k = child_keys; *k; k++) {
         json_object *c = jget(opts, *k);
         if (c && json_object_is_type(c, json_type_object)) {
@@ -602,6 +628,11 @@ static json_object *open_child(sim *s, json_object *ref, sim_node **out)
     return open_child_of(s, ref, out, NULL, NULL);
 }
 
+json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out)
+{
+    return open_child(s, ref, out);
+}
+
 /* A format node takes write and resize on its file child and shares
  * neither: a second format node on the same file child conflicts. */
 static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
@@ -614,7 +645,8 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
             return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
         }
         for (sim_node *p = s->nodes; parent_drv && p; p = p->next) {
-            if (p->file == c && p->drv == DRV_CBW && !strcmp(parent_drv, "qcow2")) {
+            if (p->file == c && p->drv == DRV_CBW && cbw_unshares_write(s, p) &&
+                !strcmp(parent_drv, "qcow2")) {
                 /* a copy-before-write filter with no writer above it needs
                  * nothing of its child: only the new node's needs clash
                  * (measured) */
@@ -624,7 +656,8 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
                                  "unshared by node '%s' (uses node '%s' as 'file' child).",
                                  c->name, parent_name ? parent_name : "", c->name, p->name, c->name);
             }
-            if (p->file == c && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) &&
+            if (p->file == c && (p->drv == DRV_QCOW2 ||
+                                 (p->drv == DRV_CBW && cbw_unshares_write(s, p))) &&
                 !strcmp(parent_drv, "qcow2")) {
                 return qmp_error("GenericError",
                                  "Permission conflict on node '%s': permissions 'write, resize' are "
@@ -731,6 +764,11 @@ static json_object *check_node_name(sim *s, const char *name)
     return NULL;
 }
 
+json_object *node_name_check(sim *s, const char *name)
+{
+    return check_node_name(s, name);
+}
+
 /* Open a node from (already checked) BlockdevOptions: children first, as
  * QEMU names them before their parent. */
 json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
@@ -817,6 +855,11 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             q2_load_bitmaps(n);
         } else if (is_bd) {
             parse_blkdebug_rules(n, opts);
+            json_object *take = jget(opts, "take-child-perms");
+            for (size_t i = 0; take && i < json_object_array_length(take); i++) {
+                const char *perm = json_object_get_string(json_object_array_get_idx(take, i));
+                n->bd_take_write = n->bd_take_write || (perm && !strcmp(perm, "write"));
+            }
         } else {
             /* raw_read_options / raw_apply_options, in QEMU's order */
             int64_t off = jget(opts, "offset") ? json_object_get_int64(jget(opts, "offset")) : 0;
@@ -847,9 +890,20 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             n->raw_has_size = jget(opts, "size") != NULL;
             n->raw_size = n->raw_has_size ? (uint64_t)json_object_get_int64(jget(opts, "size")) : 0;
         }
+    } else if (!strcmp(driver, "copy-before-write")) {
+        err = cbw_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "snapshot-access")) {
+        err = snapshot_access_open(s, opts, name, &n);
+    } else if (!strcmp(driver, "throttle")) {
+        err = throttle_open(s, opts, name, &n);
     } else {
         return qmp_error("GenericError", "Driver '%s' is not modelled by the simulator", driver);
     }
+    if (err) {
+        return err;
+    }
+    const char *discard = jstr(opts, "discard");
+    n->discard_unmap = discard ? !strcmp(discard, "unmap") : !top;
     *out = n;
     return NULL;
 }
@@ -1005,19 +1059,8 @@ static json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
         if (b->persistent && n->drv == DRV_QCOW2) {
-            /* also gone from the image */
-            sim_saved_bitmap **pp = &n->q->bitmaps;
-            while (*pp) {
-                if (!strcmp((*pp)->name, b->name)) {
-                    sim_saved_bitmap *d = *pp;
-                    *pp = d->next;
-                    free(d->name);
-                    cl_bitmap_free(d->bm);
-                    free(d);
-                } else {
-                    pp = &(*pp)->next;
-                }
-            }
+            /* also gone from the image (sim/qcow2_bitmap.c) */
+            q2_saved_remove(node_image_file(n), n->q, b->name);
         }
         bitmap_list_remove(n, b);
     } else if (!strcmp(cmd, "block-dirty-bitmap-clear")) {
@@ -1087,7 +1130,7 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
 {
     for (sim_node *p = s->nodes; p; p = p->next) {
         if (p->file == n) {
-            if (p->drv == DRV_QCOW2 || p->drv == DRV_CBW) {
+            if (p->drv == DRV_QCOW2 || (p->drv == DRV_CBW && cbw_unshares_write(s, p))) {
                 *who = p;
                 *role = "file";
                 return true;
@@ -1119,7 +1162,8 @@ static bool write_unshared_below(sim *s, sim_node *n, sim_node **req, sim_node *
     for (sim_node *prev = n; prev->file && (prev->drv == DRV_RAW || prev->drv == DRV_BLKDEBUG ||
                                             prev->drv == DRV_CBW); prev = prev->file) {
         for (sim_node *p = s->nodes; p; p = p->next) {
-            if (p != prev && p->file == prev->file && (p->drv == DRV_QCOW2 || p->drv == DRV_CBW)) {
+            if (p != prev && p->file == prev->file && (p->drv == DRV_QCOW2 ||
+                                                  (p->drv == DRV_CBW && cbw_unshares_write(s, p)))) {
                 *req = prev;
                 *c = prev->file;
                 *who = p;
@@ -1130,37 +1174,9 @@ static bool write_unshared_below(sim *s, sim_node *n, sim_node **req, sim_node *
     return false;
 }
 
-/* qemu-io's cvtnum: a number with an optional binary suffix. */
-static int64_t cvtnum(const char *str)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(str, &end, 0);
-    if (errno || end == str) {
-        return -1;
-    }
-    uint64_t mul = 1;
-    switch (*end) {
-    case '\0': break;
-    case 'b': case 'B': mul = 1; end++; break;
-    case 'k': case 'K': mul = 1ull << 10; end++; break;
-    case 'm': case 'M': mul = 1ull << 20; end++; break;
-    case 'g': case 'G': mul = 1ull << 30; end++; break;
-    case 't': case 'T': mul = 1ull << 40; end++; break;
-    default: return -1;
-    }
-    if (*end) {
-        return -1;
-    }
-    if (v > (uint64_t)INT64_MAX / mul) {
-        return -1;
-    }
-    return (int64_t)(v * mul);
-}
-
-/* Run one qemu-io command on node n. Its output would go to QEMU's stdout,
- * which the monitor never sees, so only permission errors are returned. */
-static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
+/* Run one qemu-io command on node n. Its output goes to QEMU's stdout (the
+ * VM log), which the monitor never sees: only permission errors are returned. */
+static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
 {
     char *copy = xstrdup(cmdline);
     char *argv[32];
@@ -1173,73 +1189,52 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline)
     if (!argc) {
         goto out;
     }
-    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
-    bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
+    bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w") ||
+                    !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
     if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {
         node_flush(s, n);
         goto out;
     }
-    if (!is_write && !is_read) {
+    /* a writer needs the write permission on n before anything runs */
+    sim_node *who;
+    const char *role;
+    if (is_write && !device && write_unshared_by(s, n, &who, &role)) {
+        free(reply);
+        reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                          "required by an unnamed block device (uses node '%s' as 'root' "
+                          "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
+                          n->name, n->name, who->name, n->name, role);
         goto out;
     }
-    int pattern = is_write ? 0xcd : -1;
-    bool zero = false;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        const char *opt = argv[i] + 1;
-        if (opt[0] == 'P') {
-            const char *val = opt[1] ? opt + 1 : (i + 1 < argc ? argv[++i] : "0");
-            pattern = (int)(strtol(val, NULL, 0) & 0xff);
-        } else if (opt[0] == 'z') {
-            zero = true;
-        }
-    }
-    if (argc - i != 2) {
+    sim_node *req, *child;
+    if (is_write && !device && write_unshared_below(s, n, &req, &child, &who)) {
+        free(reply);
+        reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                          "required by node '%s' (uses node '%s' as '%s' child) and unshared "
+                          "by node '%s' (uses node '%s' as 'file' child).\r\n",
+                          child->name, req->name, child->name,
+                          req->drv == DRV_BLKDEBUG ? "image" : "file", who->name, child->name);
         goto out;
     }
-    int64_t off = cvtnum(argv[i]), len = cvtnum(argv[i + 1]);
-    if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > node_size(n)) {
+    if (is_write && !device && n->read_only) {
+        /* qemu-io's block backend asks for write permission (measured) */
+        free(reply);
+        reply = xasprintf("Block node is read-only\r\n");
         goto out;
     }
-    if (is_write) {
-        sim_node *who;
-        const char *role;
-        if (write_unshared_by(s, n, &who, &role)) {
-            free(reply);
-            reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
-                              "required by an unnamed block device (uses node '%s' as 'root' "
-                              "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
-                              n->name, n->name, who->name, n->name, role);
-            goto out;
-        }
-        sim_node *req, *child;
-        if (write_unshared_below(s, n, &req, &child, &who)) {
-            free(reply);
-            reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
-                              "required by node '%s' (uses node '%s' as '%s' child) and unshared "
-                              "by node '%s' (uses node '%s' as 'file' child).\r\n",
-                              child->name, req->name, child->name,
-                              req->drv == DRV_BLKDEBUG ? "image" : "file", who->name, child->name);
-            goto out;
-        }
-        if (n->read_only) {
-            /* qemu-io's block backend asks for write permission (measured) */
-            free(reply);
-            reply = xasprintf("Block node is read-only\r\n");
-            goto out;
-        }
-        /* the pattern as a run: no bytes */
-        sim_data d;
-        data_init(&d);
-        data_add_byte(&d, (uint64_t)len, (uint8_t)pattern);
-        node_write_data(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : &d);
-        data_free(&d);
-    } else {
-        sim_data d;
-        data_init(&d);
-        node_read_data(s, n, (uint64_t)off, (uint64_t)len, &d);
-        data_free(&d);
+    /* qemu-io prints to QEMU's stdout: the VM's log, not the reply */
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *log = open_memstream(&text, &textlen);
+    if (!log) {
+        abort();
     }
+    sim_io_command(s, n, true, false, cmdline, log);
+    fclose(log);
+    char *joined = xasprintf("%s%s", s->vm_log ? s->vm_log : "", text);
+    free(s->vm_log);
+    free(text);
+    s->vm_log = joined;
 out:
     free(copy);
     return reply;
@@ -1274,7 +1269,8 @@ static json_object *qmp_hmp(sim *s, json_object *args)
     while (*p == ' ') {
         p++;
     }
-    if (!strncmp(p, "-d ", 3)) {
+    bool qdev = !strncmp(p, "-d ", 3);      /* a device's BlockBackend */
+    if (qdev) {
         p += 3;
         while (*p == ' ') {
             p++;
@@ -1298,13 +1294,15 @@ static json_object *qmp_hmp(sim *s, json_object *args)
         r = qmp_return(json_object_new_string(
             "qemu-io: string expected\r\nTry \"help qemu-io\" for more information\r\n"));
     } else {
-        sim_node *n = blk_lookup_bs(s, dev);
+        struct sim_blk *d = qdev ? device_find(s, dev) : NULL;
+        sim_node *n = qdev ? (d ? device_root(d) : NULL) : blk_lookup_bs(s, dev);
         if (!n) {
-            char *m = xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
+            char *m = qdev ? xasprintf("Error: Device '%s' not found\r\n", dev)
+                : xasprintf("Error: Cannot find device='' nor node-name='%s'\r\n", dev);
             r = qmp_return(json_object_new_string(m));
             free(m);
         } else {
-            char *out = qemu_io(s, n, cmd);
+            char *out = qemu_io(s, n, cmd, qdev);
             r = qmp_return(json_object_new_string(out));
             free(out);
         }
@@ -1434,14 +1432,14 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     if (!strncmp(cmd, "block-dirty-bitmap-", 19)) {
         return qmp_bitmap_simple(s, cmd, args);
     }
-    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
-        if (!strcmp(cmd, "block-job-complete")) {
-            /* commit jobs live apart (sim/commit.c) until they are sim_jobs */
-            json_object *r = commit_complete(s, jstr(args, "device"));
-            if (r) {
-                return r;
-            }
+    if (!strcmp(cmd, "block-job-complete") || !strcmp(cmd, "job-complete")) {
+        /* a block-commit job (sim/commit.c) */
+        json_object *r = commit_complete(s, jstr(args, cmd[0] == 'b' ? "device" : "id"));
+        if (r) {
+            return r;
         }
+    }
+    if (!strncmp(cmd, "job-", 4) || !strncmp(cmd, "block-job-", 10)) {
         return qmp_job_command(s, cmd, args);
     }
     if (!strcmp(cmd, "backup")) {

@@ -15,7 +15,7 @@
 #include "sim/blk.h"
 #include "sim/bitmap_extra.h"
 
-static cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size)
+cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size)
 {
     cl_bitmap *bm = cl_bitmap_new(size, cl_bitmap_granularity(old), NULL);
     if (!bm) {

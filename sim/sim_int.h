@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "cluster/cluster.h"
@@ -68,6 +69,8 @@ size_t store_extent_count(const sim_store *s);
 typedef struct sim_saved_bitmap {
     char *name;
     cl_bitmap *bm;
+    uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
+    uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
     struct sim_saved_bitmap *next;
 } sim_saved_bitmap;
 
@@ -76,11 +79,14 @@ typedef struct sim_qcow2 {
     uint64_t cluster_size;
     uint64_t nclusters;
     uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
-    uint8_t *l2_table;      /* per L2 table: has its host cluster */
+    uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
+                             * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
+    bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
     sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
+    uint64_t bm_dir_offset, bm_dir_size;    /* the bitmap directory, 0 when none */
 } sim_qcow2;
 
 typedef struct sim_file {
@@ -95,6 +101,7 @@ typedef struct sim_file {
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
     DRV_NULL,                   /* null-co: raw_size bytes of nothing */
+    DRV_SNAPSHOT_ACCESS, DRV_THROTTLE,
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -126,6 +133,7 @@ typedef struct bd_rule {
 enum { IOT_READ, IOT_WRITE, IOT_WRITE_ZEROES, IOT_DISCARD, IOT_FLUSH, IOT_BLOCK_STATUS };
 
 typedef struct sim_job sim_job;
+typedef struct sim_throttle_group sim_throttle_group;
 
 typedef struct sim_node {
     char *name;
@@ -144,8 +152,12 @@ typedef struct sim_node {
     int bd_state;
     bd_rule *bd_rules[BD_NEVENTS];
     bd_rule *bd_active;
-    /* copy-before-write filter */
+    bool bd_take_write;         /* take-child-perms holds 'write' */
+    bool discard_unmap;         /* discard=unmap: discards reach the driver */
+    /* copy-before-write filter: a backup job's, or one of blockdev-add */
     sim_job *cbw_job;
+    struct sim_cbw *cbw;        /* blockdev-add'ed (copy_before_write.c) */
+    sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
     char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
@@ -188,6 +200,9 @@ struct sim_job {
     bool force_cancel;
     int io_status;              /* IOS_* (block job iostatus) */
     int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
+    struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
+    bool unstarted;             /* made by a transaction's prepare, not started yet */
+    unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
     struct sim_job *next;       /* creation order */
 };
 
@@ -213,13 +228,17 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
-    json_object *hmp_stdout;    /* unused; qemu-io output is discarded */
+    char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
+    sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
+    uint64_t io_deadline_ns;    /* a timed copy-before-write in progress: its end */
+    bool io_timed_out;          /* ... and a request of it ran past that end */
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
+    bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
     void *commit_jobs;          /* block-commit jobs, sim/commit.c */
     struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
@@ -259,6 +278,7 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
 int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
 int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in);
 int node_flush(sim *s, sim_node *n);
+int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
 int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 uint64_t node_size(sim_node *n);
 uint64_t node_cluster_size(sim_node *n);
@@ -274,6 +294,8 @@ sim_bitmap *bitmap_find(sim_node *n, const char *name);
 json_object *node_info(sim *s, sim_node *n);
 json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
                            sim_node **out, bool top);
+json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out);
+json_object *node_name_check(sim *s, const char *name);
 int blkdebug_event_name(const char *name);
 void blkdebug_event(sim *s, sim_node *n, int event);
 bool id_wellformed(const char *id);
@@ -290,6 +312,25 @@ void job_transition(sim *s, sim_job *j, job_status st);
 void job_completed(sim *s, sim_job *j, int ret);
 void job_finalize_single(sim *s, sim_job *j);
 void job_dismiss(sim *s, sim_job *j);
+void job_update_rc(sim *s, sim_job *j);
+
+/* job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) */
+typedef struct sim_txn sim_txn;
+sim_txn *job_txn_new(void);
+void job_txn_add(sim_txn *t, sim_job *j);       /* takes a reference */
+void job_txn_unref(sim_txn *t);
+/* job_completed of a job in a transaction: true when handled here */
+bool job_txn_completed(sim *s, sim_job *j, int ret);
+/* job-finalize of a job in a group finalizes the group; a cancel of a
+ * waiting or pending one aborts it */
+void job_txn_finalize(sim *s, sim_job *j);
+void job_txn_abort(sim *s, sim_job *j);
+/* A transaction's jobs: job_start at commit (running, then paused by the
+ * drained section), resumed when clean ends that section; a job never
+ * started ends with no BLOCK_JOB_* event (job_finalize_single_locked). */
+void job_start_deferred(sim *s, sim_job *j);
+void job_resume_deferred(sim *s, sim_job *j);
+void job_cancel_unstarted(sim *s, sim_job *j);
 const char *job_type_name(sim_job *j);
 uint64_t job_offset(sim_job *j);
 uint64_t job_len(sim_job *j);
@@ -315,6 +356,43 @@ bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
 
+/* copy_before_write.c: the copy-before-write driver of blockdev-add */
+typedef struct sim_cbw sim_cbw;
+json_object *cbw_open(sim *s, json_object *opts, const char *name, sim_node **out);
+sim_node *cbw_close(sim *s, sim_node *n);     /* returns the target child to unref */
+void cbw_teardown(sim_node *n);               /* frees the state, touches no other node */
+int cbw_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in,
+              bool discard);
+int cbw_snapshot_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+int cbw_snapshot_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                              uint64_t *pnum);
+int cbw_snapshot_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+bool cbw_unshares_write(sim *s, sim_node *n);
+json_object *cbw_append_perm_check(sim *s, sim_node *src);
+sim_node *cbw_target(sim_node *n);
+
+/* device.c: guest devices, -device and qom-set */
+struct sim_blk;
+struct sim_blk *blk_new_anonymous(sim *s, const char *name);
+struct sim_blk *device_find(sim *s, const char *path);
+sim_node *device_root(struct sim_blk *d);
+bool device_uses(sim *s, const sim_node *n);
+void device_retarget(sim *s, sim_node *from, sim_node *to);
+json_object *device_dispatch(sim *s, const char *cmd, json_object *args);
+
+/* snapshot_access.c: the snapshot-access driver */
+json_object *snapshot_access_open(sim *s, json_object *opts, const char *name, sim_node **out);
+int snapshot_access_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+int snapshot_access_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                                 uint64_t *pnum);
+int snapshot_access_discard(sim *s, sim_node *n, uint64_t off, uint64_t len);
+
+/* throttle.c: throttle-group objects and the throttle driver */
+json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args);
+json_object *throttle_open(sim *s, json_object *opts, const char *name, sim_node **out);
+void throttle_intercept(sim *s, sim_node *n, uint64_t bytes, bool is_write);
+void throttle_groups_free(sim *s);
+
 /* pve_backup.c */
 json_object *qmp_backup(sim *s, json_object *args);
 json_object *qmp_query_backup(sim *s);
@@ -326,6 +404,12 @@ void pve_free(sim *s);
 uint8_t pve_ram_byte(uint64_t off);
 /* For tests: the seed the backup uuids derive from. */
 void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed);
+
+/* tools.c: one qemu-io command on node n, its output to out */
+void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
+                    FILE *out);
+/* nbd.c: the errno an NBD client sees for a server-side errno */
+int nbd_wire_errno(int err);
 
 /* qmp.c */
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);

@@ -32,6 +32,9 @@ static bool is_filter(const sim_node *n)
  * a backend, or a format/filter node's file or backing link. */
 static bool consistently_read(sim *s, const sim_node *n)
 {
+    if (n->blk_name) {
+        return true;    /* drive_add's backend */
+    }
     for (sim_blk *b = s->blks; b; b = b->next) {
         if (b->root == n) {
             return true;
@@ -69,6 +72,12 @@ static json_object *lookup_bs(sim *s, const char *device, const char *node_name,
             }
             *out = b->root;
             return NULL;
+        }
+        for (sim_node *n = s->nodes; n; n = n->next) {
+            if (n->blk_name && !strcmp(n->blk_name, device)) {
+                *out = n;       /* drive_add's backend */
+                return NULL;
+            }
         }
     }
     if (node_name) {
@@ -121,6 +130,10 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
         }
         if (snap_name && blk_lookup_bs(s, snap_name)) {
             return qmp_error("GenericError", "New overlay node-name already in use");
+        }
+        if (!strcmp(format, "raw") && strcmp(mode, "existing")) {
+            /* bdrv_img_create with a backing file */
+            return qmp_error("GenericError", "Backing file not supported for file format 'raw'");
         }
         if (strcmp(format, "qcow2")) {
             return qmp_error("GenericError", "the simulator models qcow2 overlays only");

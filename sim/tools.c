@@ -72,8 +72,9 @@ static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
               1.0 / secs);
 }
 
-/* One qemu-io command (read/write with -P, write -z). */
-static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, FILE *out)
+/* One qemu-io command (read/write with -P, write -z, discard). */
+void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
+                    FILE *out)
 {
     char *copy = xstrdup(cmdline);
     char *argv[32];
@@ -86,7 +87,8 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
     }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
     bool is_read = !strcmp(argv[0], "read") || !strcmp(argv[0], "r");
-    if (!is_write && !is_read) {
+    bool is_discard = !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
+    if (!is_write && !is_read && !is_discard) {
         fprintf(out, "command \"%s\" not found\n", argv[0]);
         goto out;
     }
@@ -127,7 +129,7 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
         goto out;
     }
     uint64_t size = node_size(n);
-    const char *verb = is_write ? "write" : "read";
+    const char *verb = is_write ? "write" : is_discard ? "discard" : "read";
     if ((uint64_t)off > size || (uint64_t)len > size - (uint64_t)off) {
         fprintf(out, "%s failed: Input/output error\n", verb);
         goto out;
@@ -136,7 +138,9 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
     sim_data d;
     int ret;
     data_init(&d);
-    if (is_write) {
+    if (is_discard) {
+        ret = writable ? node_discard(s, n, (uint64_t)off, (uint64_t)len) : -EPERM;
+    } else if (is_write) {
         if (!writable) {
             fprintf(out, "write failed: Operation not permitted\n");
             goto out;
@@ -145,6 +149,9 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
         ret = node_write_data(s, n, (uint64_t)off, (uint64_t)len, zero ? NULL : &d);
     } else {
         ret = node_read_data(s, n, (uint64_t)off, (uint64_t)len, &d);
+    }
+    if (ret < 0 && over_nbd) {
+        ret = -nbd_wire_errno(-ret);
     }
     if (ret < 0) {
         fprintf(out, "%s failed: %s\n", verb, strerror(-ret));
@@ -157,7 +164,7 @@ static void io_command(sim *s, sim_node *n, bool writable, const char *cmdline, 
     }
     data_free(&d);
     if (!quiet) {
-        io_report(out, is_write ? "wrote" : "read", off, len);
+        io_report(out, is_write ? "wrote" : is_discard ? "discard" : "read", off, len);
     }
 out:
     free(copy);
@@ -207,7 +214,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
             return text;
         }
         for (size_t i = 0; i < ncmds; i++) {
-            io_command(s, exp->node, !read_only, cmds[i], out);
+            sim_io_command(s, exp->node, !read_only, true, cmds[i], out);
         }
         fclose(out);
         return text;
@@ -261,7 +268,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
         json_object_put(e);
     } else {
         for (size_t i = 0; i < ncmds; i++) {
-            io_command(&m, n, !read_only, cmds[i], out);
+            sim_io_command(&m, n, !read_only, false, cmds[i], out);
         }
         node_unref(&m, n);      /* close: persistent bitmaps are stored */
     }

@@ -14,6 +14,7 @@
 #include "sim/blk.h"
 #include "sim/bitmap_extra.h"
 #include "sim/qapi.h"
+#include "sim/qcow2_bitmap.h"
 
 /* TransactionActionKind values QEMU 7.2 accepts, and the command whose
  * arguments each action's data has (NULL: its own type). */
@@ -75,7 +76,7 @@ static cl_bitmap *bitmap_dup(const cl_bitmap *bm)
 
 /* ---- prepare / commit / abort per action kind ---------------------------- */
 
-static json_object *prepare(sim *s, action *a, const char *mode_err)
+static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *txn)
 {
     const char *t = a->type;
     json_object *err;
@@ -85,13 +86,19 @@ static json_object *prepare(sim *s, action *a, const char *mode_err)
     if (!strcmp(t, "blockdev-backup") || !strcmp(t, "drive-backup")) {
         /* the job is made now; QEMU starts it at commit, which the virtual
          * clock cannot tell apart: nothing runs before the reply */
+        s->defer_job_start = true;
         json_object *r = sim_dispatch(s, t, a->data);
+        s->defer_job_start = false;
         if (is_error(r)) {
             return r;
         }
         json_object_put(r);
         const char *id = jstr_(a->data, "job-id");
         a->job_id = xstrdup(id ? id : jstr_(a->data, "device"));
+        sim_job *j = job_find(s, a->job_id);
+        if (j && txn) {
+            job_txn_add(txn, j);    /* completion-mode grouped */
+        }
         return NULL;
     }
     if (!strcmp(t, "blockdev-snapshot-sync") || !strcmp(t, "blockdev-snapshot")) {
@@ -165,18 +172,7 @@ static json_object *prepare(sim *s, action *a, const char *mode_err)
         return err;
     }
     if (b->persistent && n->drv == DRV_QCOW2) {
-        sim_saved_bitmap **pp = &n->q->bitmaps;
-        while (*pp) {
-            if (!strcmp((*pp)->name, b->name)) {
-                sim_saved_bitmap *d = *pp;
-                *pp = d->next;
-                free(d->name);
-                cl_bitmap_free(d->bm);
-                free(d);
-            } else {
-                pp = &(*pp)->next;
-            }
-        }
+        q2_saved_remove(node_image_file(n), n->q, b->name);
     }
     a->node = n;
     a->bitmap = b;
@@ -192,6 +188,12 @@ static void commit(sim *s, action *a)
         bitmap_list_remove(a->node, a->bitmap);
     } else if (!strcmp(t, "blockdev-snapshot-sync") || !strcmp(t, "blockdev-snapshot")) {
         snapshot_commit(s, &a->snap);
+    } else if (a->job_id) {
+        /* blockdev_backup_commit: job_start */
+        sim_job *j = job_find(s, a->job_id);
+        if (j) {
+            job_start_deferred(s, j);
+        }
     }
 }
 
@@ -221,16 +223,24 @@ static void abort_action(sim *s, action *a)
     } else if (!strcmp(t, "blockdev-snapshot-sync") || !strcmp(t, "blockdev-snapshot")) {
         snapshot_abort(s, &a->snap);
     } else if (a->job_id) {
-        /* blockdev_backup_abort: job_cancel_sync(job, force) */
-        json_object *args = json_object_new_object();
-        json_object_object_add(args, "id", json_object_new_string(a->job_id));
-        json_object_put(qmp_job_command(s, "job-cancel", args));
-        json_object_put(args);
+        /* blockdev_backup_abort: job_cancel_sync(job, force) of a job that
+         * never started */
+        sim_job *j = job_find(s, a->job_id);
+        if (j && j->unstarted) {
+            job_cancel_unstarted(s, j);
+        }
     }
 }
 
 static void clean(sim *s, action *a)
 {
+    if (a->job_id) {
+        /* blockdev_backup_clean: the drained section ends, the job runs */
+        sim_job *j = job_find(s, a->job_id);
+        if (j) {
+            job_resume_deferred(s, j);
+        }
+    }
     if (!strcmp(a->type, "blockdev-snapshot-sync") || !strcmp(a->type, "blockdev-snapshot")) {
         snapshot_clean(s, &a->snap);
     }
@@ -276,6 +286,8 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
     char *mode_err = NULL;
     json_object *err = NULL;
     size_t prepared = 0;
+    /* grouped: the backup jobs share a JobTxn */
+    sim_txn *txn = strcmp(mode, "individual") ? job_txn_new() : NULL;
     for (size_t i = 0; i < n && !err; i++) {
         json_object *el = json_object_array_get_idx(list, i);
         acts[i].type = jstr_(el, "type");
@@ -286,7 +298,7 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
                         acts[i].type, mode)
             : NULL;
         prepared = i + 1;
-        err = prepare(s, &acts[i], mode_err);
+        err = prepare(s, &acts[i], mode_err, txn);
     }
     free(mode_err);
     if (err) {
@@ -302,6 +314,7 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
         clean(s, &acts[i]);
     }
     free(acts);
+    job_txn_unref(txn);
     return err ? err : qmp_ok();
 }
 

@@ -37,6 +37,8 @@ holding QEMU's {"error": {...}} reply.
   qemu_log      -                                   QEMU's stdout+stderr so far
                                                     (qemu-io's own messages
                                                     land there, not in HMP)
+  vm_log        -                                   the same, of the VM
+                                                    launched last only
   quit          -                                   null, then the driver exits
 
 Events: every event QEMU sends (while waiting for a reply or for an event)
@@ -108,6 +110,7 @@ class VM:
         self.test_dir = test_dir
         self.sock_path = os.path.join(test_dir, "qmp.sock")
         self.log_path = os.path.join(test_dir, "qemu.log")
+        self.log_start = 0      # where the last launched VM's log begins
         self.proc = None
         self.conn = None
         self.buf = b""
@@ -137,6 +140,7 @@ class VM:
                     "-chardev", "socket,id=mon,path=%s" % self.sock_path,
                     "-mon", "chardev=mon,mode=control"] + list(extra)
             log = open(self.log_path, "ab")
+            self.log_start = log.seek(0, os.SEEK_END)
             try:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -353,6 +357,13 @@ def handle(vm, req):
         return r["rc"]
     if op == "qemu_log":
         return vm.log_tail(1 << 20)
+    if op == "vm_log":
+        try:
+            with open(vm.log_path, "rb") as f:
+                f.seek(vm.log_start)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
     if op == "img":
         args = req.get("args")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):

@@ -5,16 +5,19 @@
  * output lines, and its split of them: listings, DEVINFO and extract/verify
  * progress on stdout; create's progress, messages and errors on stderr.
  *
- * Exit status: 0 success, 1 failure or usage error (Proxmox's help exits
+ * Exit status: 0 success, 255 when `config` finds no such blob (as
+ * Proxmox), 1 other failure or usage error (Proxmox's help exits
  * 1; its errors abort). A signal (INT, TERM, HUP) removes what the run
  * created and then ends the process as the signal would.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +26,8 @@
 #include "vma/vma_cleanup.h"
 #include "vma/vma_cli.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1 };
+/* EXIT_NOT_FOUND: Proxmox's `vma config` returns -1 from main for a missing blob. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_NOT_FOUND = 255 };
 
 static const char *progname = "vma";
 
@@ -131,12 +135,15 @@ static int cmd_config(const vma_cli *cli)
         if (cli->config_all || strcmp(ci->name, name) == 0) {
             fwrite(ci->data, 1, ci->len, stdout);
             found++;
+            if (!cli->config_all) {
+                break;      /* Proxmox prints the first blob of that name */
+            }
         }
     }
     vma_reader_free(r);
     if (!found && !cli->config_all) {
         fprintf(stderr, "%s: unable to find configuration data '%s'\n", progname, name);
-        return EXIT_FAIL;
+        return EXIT_NOT_FOUND;
     }
     return EXIT_OK;
 }
@@ -150,6 +157,34 @@ typedef struct create_progress {
     int last_percent;
 } create_progress;
 
+/* Proxmox's writer counts as zero every 4 KiB block it does not store,
+ * whole, the blocks past a device's end in its last cluster included. Of a
+ * stream's accepted bytes, the non-zero ones fill whole blocks but for a
+ * partial last block, so the stored blocks are those bytes rounded up. */
+static uint64_t pve_zero_bytes(const vma_stream_status *st)
+{
+    uint64_t stored = (st->transferred - st->zero_bytes + VMA_BLOCK_SIZE - 1) /
+                      VMA_BLOCK_SIZE;
+
+    return st->clusters * VMA_CLUSTER_SIZE - stored * VMA_BLOCK_SIZE;
+}
+
+/* Proxmox's create totals: the header sizes; transferred bytes, of the
+ * vmstate whole clusters; zero bytes counted as above. */
+static void pve_totals(const vma_writer *w, uint64_t *size, uint64_t *done, uint64_t *zero)
+{
+    *size = *done = *zero = 0;
+    for (unsigned id = 1; id <= VMA_MAX_DEVICES; id++) {
+        vma_stream_status st;
+
+        if (vma_writer_stream_status(w, id, &st)) {
+            *size += st.size;
+            *done += st.is_vmstate ? st.clusters * VMA_CLUSTER_SIZE : st.transferred;
+            *zero += pve_zero_bytes(&st);
+        }
+    }
+}
+
 /* The reference's create progress (stderr), when the percentage changes. */
 static void create_step(void *opaque, const vma_writer *w)
 {
@@ -160,7 +195,7 @@ static void create_step(void *opaque, const vma_writer *w)
     if (!p->verbose) {
         return;
     }
-    vma_writer_total_status(w, &size, &done, &zero);
+    pve_totals(w, &size, &done, &zero);
     if (!size) {
         return;
     }
@@ -185,14 +220,75 @@ static void create_done(void *opaque, const vma_writer *w)
         vma_stream_status st;
 
         if (vma_writer_stream_status(w, id, &st)) {
-            fprintf(stderr, "image %s: size=%" PRIu64 " zeros=%" PRIu64 " saved=%" PRIu64
-                    "\n", st.name, st.transferred, st.zero_bytes,
-                    st.transferred - st.zero_bytes);
+            uint64_t zero = pve_zero_bytes(&st);
+
+            /* saved goes negative for a device smaller than its last
+             * cluster's zero blocks; Proxmox prints it signed. */
+            fprintf(stderr, "image %s: size=%" PRIu64 " zeros=%" PRIu64 " saved=%" PRId64
+                    "\n", st.name, st.size, zero, (int64_t)(st.size - zero));
         }
     }
 }
 
+static int create_to(const vma_cli *cli, const char *archive);
+
+/* Proxmox's create writes an archive named "exec:COMMAND" into the standard
+ * input of COMMAND run by the shell (popen). Ours points its stdout at that
+ * pipe and writes "-"; a command that fails fails the create. */
+static int create_exec(const vma_cli *cli, const char *command)
+{
+    FILE *pipe;
+    int saved, ret, status;
+
+    fflush(stdout);
+    pipe = popen(command, "w");
+    if (!pipe) {
+        fprintf(stderr, "%s: create: cannot run '%s': %s\n", progname, command,
+                strerror(errno));
+        return EXIT_FAIL;
+    }
+    saved = dup(STDOUT_FILENO);
+    if (saved < 0 || dup2(fileno(pipe), STDOUT_FILENO) < 0) {
+        fprintf(stderr, "%s: create: cannot redirect output to '%s': %s\n", progname,
+                command, strerror(errno));
+        if (saved >= 0) {
+            close(saved);
+        }
+        pclose(pipe);
+        return EXIT_FAIL;
+    }
+    /* A command that stops reading is an error message, not SIGPIPE (the
+     * command itself, already started, keeps the default). */
+    signal(SIGPIPE, SIG_IGN);
+    ret = create_to(cli, "-");
+    /* Our copy of the pipe must close before pclose waits for the reader. */
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    status = pclose(pipe);
+    if (ret == EXIT_OK && status != 0) {
+        if (status > 0 && WIFEXITED(status)) {
+            fprintf(stderr, "%s: create: '%s' exited %d\n", progname, command,
+                    WEXITSTATUS(status));
+        } else if (status > 0 && WIFSIGNALED(status)) {
+            fprintf(stderr, "%s: create: '%s' was killed by signal %d\n", progname,
+                    command, WTERMSIG(status));
+        } else {
+            fprintf(stderr, "%s: create: waiting for '%s' failed\n", progname, command);
+        }
+        ret = EXIT_FAIL;
+    }
+    return ret;
+}
+
 static int cmd_create(const vma_cli *cli)
+{
+    if (strncmp(cli->archive, "exec:", 5) == 0) {
+        return create_exec(cli, cli->archive + 5);
+    }
+    return create_to(cli, cli->archive);
+}
+
+static int create_to(const vma_cli *cli, const char *archive)
 {
     vma_create_options opts = { 0 };
     create_progress prog = { cli->verbose, -1 };
@@ -206,7 +302,7 @@ static int cmd_create(const vma_cli *cli)
             return EXIT_FAIL;
         }
     }
-    if (strcmp(cli->archive, "-") == 0 && isatty(STDOUT_FILENO)) {
+    if (strcmp(archive, "-") == 0 && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "%s: create: refusing to write an archive to a terminal\n",
                 progname);
         return EXIT_FAIL;
@@ -217,7 +313,7 @@ static int cmd_create(const vma_cli *cli)
     opts.progress = create_step;
     opts.progress_opaque = &prog;
     opts.on_done = create_done;
-    if (vma_create_archive(cli->archive, cli->devs, cli->ndevs, &opts, &err) < 0) {
+    if (vma_create_archive(archive, cli->devs, cli->ndevs, &opts, &err) < 0) {
         return failure(&err);
     }
     return EXIT_OK;
@@ -233,32 +329,51 @@ typedef struct read_report {
     const vma_reader *r;
     int last_percent;
     uint64_t start_ns;
+    uint64_t clusters;        /* clusters already accounted for */
+    uint64_t whole_clusters;  /* the percentage's denominator */
 } read_report;
 
-/* The reference reader's progress (stdout): percent of the header's
- * device sizes, whether the archive comes from a file or a pipe. */
+/* Proxmox's reader counts progress in clusters: clusters read over the sum
+ * of each device's whole 64 KiB clusters (size / 65536, rounded down; the
+ * vmstate counted by verify, not by extract), one line at each cluster that
+ * changes the percentage from the last one printed (0 at the start, so
+ * "progress 0%" never appears). It can pass 100 when a device ends in a partial
+ * cluster; with no whole cluster at all Proxmox divides by zero, and we
+ * print nothing. */
+static void count_whole_clusters(read_report *rr, const vma_reader *r, bool with_vmstate)
+{
+    rr->whole_clusters = 0;
+    for (unsigned id = 1; id < 255; id++) {
+        const vma_device_info *d = vma_reader_device(r, id);
+
+        if (d && (with_vmstate || !d->is_vmstate)) {
+            rr->whole_clusters += d->size / VMA_CLUSTER_SIZE;
+        }
+    }
+}
+
+/* Called after each extent: the lines Proxmox prints for its clusters. */
 static void read_progress(void *opaque, uint64_t bytes_read)
 {
     read_report *rr = opaque;
-    uint64_t done, total;
-    int percent;
+    uint64_t now;
 
     (void)bytes_read;
-    if (!rr->verbose || !rr->r) {
+    if (!rr->verbose || !rr->r || !rr->whole_clusters) {
         return;
     }
-    done = vma_reader_cluster_bytes(rr->r);
-    total = vma_reader_total_bytes(rr->r);
-    percent = total ? (int)((unsigned __int128)done * 100 / total) : 100;
-    if (percent > 100) {
-        percent = 100;
+    now = vma_reader_cluster_bytes(rr->r) / VMA_CLUSTER_SIZE;
+    for (uint64_t c = rr->clusters + 1; c <= now; c++) {
+        int percent = (int)((unsigned __int128)c * 100 / rr->whole_clusters);
+
+        if (percent != rr->last_percent) {
+            printf("progress %d%% (read %" PRIu64 " bytes, duration %" PRIu64 " sec)\n",
+                   percent, c * VMA_CLUSTER_SIZE, (now_ns() - rr->start_ns) / 1000000000u);
+            rr->last_percent = percent;
+        }
     }
-    if (percent != rr->last_percent) {
-        printf("progress %d%% (read %" PRIu64 " bytes, duration %" PRIu64 " sec)\n",
-               percent, done, (now_ns() - rr->start_ns) / 1000000000u);
-        fflush(stdout);
-        rr->last_percent = percent;
-    }
+    rr->clusters = now;
+    fflush(stdout);
 }
 
 static void read_summary(read_report *rr, const vma_reader *r)
@@ -274,6 +389,10 @@ static void read_summary(read_report *rr, const vma_reader *r)
     if (done) {
         printf("total bytes read %" PRIu64 ", sparse bytes %" PRIu64 " (%.3g%%)\n", done,
                zero, 100.0 * (double)zero / (double)done);
+        if (done > zero) {  /* Proxmox skips this line when nothing is data */
+            printf("space reduction due to 4K zero blocks %.3g%%\n",
+                   100.0 * (double)vma_reader_partial_zero_bytes(r) / (double)(done - zero));
+        }
     } else {
         printf("vma archive contains no image data\n");
     }
@@ -284,18 +403,22 @@ static void extract_header(void *opaque, const vma_reader *r)
     read_report *rr = opaque;
 
     rr->r = r;
+    count_whole_clusters(rr, r, false);
     if (rr->listing) {
         print_listing(r);
     }
 }
 
-/* DEVINFO for every device restored, with -v or -r (see CONTRIBUTING.md:
- * Proxmox prints it always). */
+/* DEVINFO for every device restored to a tmp-disk file: Proxmox prints it
+ * whenever there is no map (we only with -v, see CONTRIBUTING.md), never
+ * under -r, where the map names the targets. */
 static void extract_device(void *opaque, const char *path, uint64_t size)
 {
     read_report *rr = opaque;
 
-    if (rr->verbose || rr->listing) {
+    /* Proxmox's duration counts from the restore's start, after the map. */
+    rr->start_ns = now_ns();
+    if (rr->verbose && !rr->listing) {
         printf("DEVINFO %s %" PRIu64 "\n", path, size);
         fflush(stdout);
     }
@@ -310,7 +433,7 @@ static int cmd_extract(const vma_cli *cli)
 {
     vma_extract_options opts = { 0 };
     read_report rr = { .verbose = cli->verbose, .listing = cli->map != NULL,
-                       .last_percent = -1, .start_ns = now_ns() };
+                       .last_percent = 0, .start_ns = now_ns() };
     vma_error err = { 0 };
 
     opts.map_path = cli->map;
@@ -329,7 +452,7 @@ static int cmd_extract(const vma_cli *cli)
 
 static int cmd_verify(const vma_cli *cli)
 {
-    read_report rr = { .verbose = cli->verbose, .last_percent = -1, .start_ns = now_ns() };
+    read_report rr = { .verbose = cli->verbose, .last_percent = 0, .start_ns = now_ns() };
     vma_error err = { 0 };
     vma_reader *r = vma_reader_open(cli->archive, &err);
     int ret;
@@ -338,6 +461,10 @@ static int cmd_verify(const vma_cli *cli)
         return failure(&err);
     }
     rr.r = r;
+    count_whole_clusters(&rr, r, true);
+    if (cli->verbose) {
+        print_listing(r);   /* Proxmox's verify -v lists the archive first */
+    }
     vma_reader_set_progress(r, read_progress, &rr);
     ret = vma_reader_restore(r, &err);
     if (ret == 0) {
@@ -348,10 +475,7 @@ static int cmd_verify(const vma_cli *cli)
         fflush(stdout);
         return failure(&err);
     }
-    if (cli->verbose) {
-        fprintf(stderr, "%s: archive is valid\n", cli->archive);
-    }
-    return EXIT_OK;
+    return EXIT_OK;     /* silent on success, as Proxmox's verify */
 }
 
 int main(int argc, char **argv)

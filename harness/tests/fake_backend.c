@@ -118,6 +118,40 @@ static int f_launch(bs_backend *b, char **err)
     return 0;
 }
 
+static int f_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
+{
+    fake_backend *f = (fake_backend *)b;
+    sbuf_adds(&f->calls, "launch_args");
+    for (size_t i = 0; i < argc; i++)
+        sbuf_printf(&f->calls, " %s", argv[i]);
+    sbuf_addc(&f->calls, '\n');
+    if (f->fail_launch) {
+        *err = strdup("no VM for you");
+        return -1;
+    }
+    return 0;
+}
+
+/* qemu-img: "info" prints the JSON set with fake_reply(f, "qemu-img info", ...);
+ * anything else succeeds silently; "fail" exits 1. */
+static int f_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
+                     char **errout, char **err)
+{
+    fake_backend *f = (fake_backend *)b;
+    struct json_object *r = NULL;
+    sbuf_adds(&f->calls, "qemu-img");
+    for (size_t i = 0; i < argc; i++)
+        sbuf_printf(&f->calls, " %s", argv[i]);
+    sbuf_addc(&f->calls, '\n');
+    *errout = strdup(argc && !strcmp(argv[0], "fail") ? "qemu-img: it failed\n" : "");
+    if (argc && !strcmp(argv[0], "info") && f->replies &&
+        json_object_object_get_ex(f->replies, "qemu-img info", &r))
+        *out = strdup(json_object_to_json_string(r));
+    else
+        *out = strdup("");
+    return argc && !strcmp(argv[0], "fail") ? 1 : 0;
+}
+
 static int f_shutdown(bs_backend *b, char **err)
 {
     fake_backend *f = (fake_backend *)b;
@@ -214,6 +248,8 @@ static void f_destroy(bs_backend *b)
 static const bs_backend_ops fake_ops = {
     .name = "fake",
     .launch = f_launch,
+    .launch_args = f_launch_args,
+    .img_run = f_img_run,
     .shutdown = f_shutdown,
     .qmp = f_qmp,
     .next_event = f_next_event,

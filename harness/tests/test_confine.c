@@ -125,6 +125,10 @@ static void test_qmp_keys(void **state)
     assert_int_equal(qmp_check("human-monitor-command",
                                "{\"command-line\": \"qemu-io drive0 \\\"write -P 0x11 0 64k\\\"\"}",
                                &why), 0);
+    /* QOM paths in HMP are not files */
+    assert_int_equal(qmp_check("human-monitor-command",
+                               "{\"command-line\": \"qemu-io -d /machine/peripheral/sda \\\"read 0 1\\\"\"}",
+                               &why), 0);
     /* not strings: left to the command's own type check */
     assert_int_equal(qmp_check("blockdev-add", "{\"filename\": 5}", &why), 0);
     assert_int_equal(confine_qmp_args(dir, "x", NULL, &why), 0);

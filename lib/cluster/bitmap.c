@@ -300,30 +300,48 @@ static __attribute__((noinline)) int fix_upper_levels(cl_bitmap *bm, uint64_t w)
  * library call on baseline x86-64), level 0 of both trees by arithmetic,
  * and only when a level-0 summary word turns zero or non-zero do the
  * levels above change (fix_upper_levels). Returns 0. */
-static inline int change_bit(cl_bitmap *bm, uint64_t bit, bool dirty)
+static inline int set_bit(cl_bitmap *bm, uint64_t bit)
 {
-    uint64_t w = bit / WORD_BITS, mask = (uint64_t)1 << (bit % WORD_BITS);
-    uint64_t old = bm->words[w];
-    uint64_t vmask = w == bm->nwords - 1 ? bm->last_word_mask : ~(uint64_t)0;
-    uint64_t new_word = dirty ? old | mask : old & ~mask;
+    uint64_t w = bit / WORD_BITS, sw = w / WORD_BITS;
     unsigned sb = (unsigned)(w % WORD_BITS);
-    uint64_t *dw = &bm->dirty.level[0][w / WORD_BITS], *cw = &bm->clean.level[0][w / WORD_BITS];
-    uint64_t d0 = *dw, c0 = *cw;
-    uint64_t d1 = (d0 & ~((uint64_t)1 << sb)) | ((uint64_t)(new_word != 0) << sb);
-    uint64_t c1 = (c0 & ~((uint64_t)1 << sb)) | ((uint64_t)(new_word != vmask) << sb);
+    uint64_t old = bm->words[w], new_word = old | (uint64_t)1 << (bit % WORD_BITS);
+    uint64_t vmask = w == bm->nwords - 1 ? bm->last_word_mask : ~(uint64_t)0;
+    uint64_t d0 = bm->dirty.level[0][sw], c0 = bm->clean.level[0][sw];
+    /* the word has a dirty bit now; it may have become all dirty */
+    uint64_t c1 = c0 & ~((uint64_t)(new_word == vmask) << sb);
 
     bm->words[w] = new_word;
-    if (dirty) {
-        bm->count += new_word != old;
-    } else {
-        bm->count -= new_word != old;
-    }
-    *dw = d1;
-    *cw = c1;
-    if (__builtin_expect((d0 == 0) != (d1 == 0) || (c0 == 0) != (c1 == 0), 0)) {
+    bm->count += new_word != old;
+    bm->dirty.level[0][sw] = d0 | (uint64_t)1 << sb;
+    bm->clean.level[0][sw] = c1;
+    if (__builtin_expect(!d0 || (c0 && !c1), 0)) {
         return fix_upper_levels(bm, w);
     }
     return 0;
+}
+
+static inline int reset_bit(cl_bitmap *bm, uint64_t bit)
+{
+    uint64_t w = bit / WORD_BITS, sw = w / WORD_BITS;
+    unsigned sb = (unsigned)(w % WORD_BITS);
+    uint64_t old = bm->words[w], new_word = old & ~((uint64_t)1 << (bit % WORD_BITS));
+    uint64_t d0 = bm->dirty.level[0][sw], c0 = bm->clean.level[0][sw];
+    /* the word has a clean bit now; it may have become all clean */
+    uint64_t d1 = d0 & ~((uint64_t)(new_word == 0) << sb);
+
+    bm->words[w] = new_word;
+    bm->count -= new_word != old;
+    bm->dirty.level[0][sw] = d1;
+    bm->clean.level[0][sw] = c0 | (uint64_t)1 << sb;
+    if (__builtin_expect(!c0 || (d0 && !d1), 0)) {
+        return fix_upper_levels(bm, w);
+    }
+    return 0;
+}
+
+static inline int change_bit(cl_bitmap *bm, uint64_t bit, bool dirty)
+{
+    return dirty ? set_bit(bm, bit) : reset_bit(bm, bit);
 }
 
 /* Set (or clear) bits first..last inclusive. The two end words go through
@@ -477,13 +495,11 @@ static int check_range(const cl_bitmap *bm, uint64_t offset, uint64_t len, uint6
     return 0;
 }
 
-int cl_bitmap_set(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
+/* cl_bitmap_set/reset beyond their one-granule fast paths. Out of line, so
+ * that the fast paths stay leaf code that saves no registers. */
+static __attribute__((noinline)) int set_range(cl_bitmap *bm, uint64_t offset, uint64_t len,
+                                               cl_error *err)
 {
-    /* within one granule inside the bitmap: the common case, checked first */
-    if (len && offset < bm->size && len <= bm->size - offset &&
-        offset >> bm->gran_shift == (offset + len - 1) >> bm->gran_shift) {
-        return change_bit(bm, offset >> bm->gran_shift, true);
-    }
     int ret = check_range(bm, offset, len, bm->size, "set", err);
 
     uint64_t first = offset >> bm->gran_shift, last = (offset + len - 1) >> bm->gran_shift;
@@ -498,12 +514,19 @@ int cl_bitmap_set(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
     return 0;
 }
 
-int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
+int cl_bitmap_set(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
 {
-    /* one whole granule inside the bitmap: the common case, checked first */
-    if (len == bm->granularity && !(offset & (len - 1)) && offset < bm->size) {
-        return change_bit(bm, offset >> bm->gran_shift, false);
+    /* within one granule inside the bitmap: the common case, checked first */
+    if (len && offset < bm->size && len <= bm->size - offset &&
+        offset >> bm->gran_shift == (offset + len - 1) >> bm->gran_shift) {
+        return change_bit(bm, offset >> bm->gran_shift, true);
     }
+    return set_range(bm, offset, len, err);
+}
+
+static __attribute__((noinline)) int reset_range(cl_bitmap *bm, uint64_t offset, uint64_t len,
+                                                 cl_error *err)
+{
     uint64_t rounded_size = bm->nbits << bm->gran_shift;
     uint64_t mask = bm->granularity - 1;
     int ret = check_range(bm, offset, len, rounded_size, "reset", err);
@@ -527,6 +550,15 @@ int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
     }
     change_bits(bm, first, last, false);
     return 0;
+}
+
+int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
+{
+    /* one whole granule inside the bitmap: the common case, checked first */
+    if (len == bm->granularity && !(offset & (len - 1)) && offset < bm->size) {
+        return change_bit(bm, offset >> bm->gran_shift, false);
+    }
+    return reset_range(bm, offset, len, err);
 }
 
 void cl_bitmap_clear(cl_bitmap *bm)
@@ -559,7 +591,24 @@ static int64_t next_match(const cl_bitmap *bm, bool clean, uint64_t offset, uint
     if (offset >= end) {
         return -1;
     }
-    bit = tree_find(bm, clean, -1, offset >> bm->gran_shift);
+    bit = offset >> bm->gran_shift;
+    if (((end - 1) >> bm->gran_shift) / WORD_BITS - bit / WORD_BITS < 3) {
+        /* a short range (a copy task's next clean cluster): its few words
+         * directly, without climbing the tree */
+        uint64_t last_w = ((end - 1) >> bm->gran_shift) / WORD_BITS;
+        for (uint64_t w = bit / WORD_BITS; w <= last_w; w++) {
+            uint64_t word = tree_word(bm, NULL, clean, -1, w);
+            if (w == bit / WORD_BITS) {
+                word &= ~(uint64_t)0 << (bit % WORD_BITS);
+            }
+            if (word) {
+                pos = (w * WORD_BITS + (uint64_t)__builtin_ctzll(word)) << bm->gran_shift;
+                return pos < end ? (int64_t)cl_max(pos, offset) : -1;
+            }
+        }
+        return -1;
+    }
+    bit = tree_find(bm, clean, -1, bit);
     if (bit == NOT_FOUND) {
         return -1;
     }

@@ -283,6 +283,9 @@ uint64_t vma_reader_zero_bytes(const vma_reader *r, unsigned dev_id);
  * vmstate's estimate included). */
 uint64_t vma_reader_cluster_bytes(const vma_reader *r);
 uint64_t vma_reader_total_bytes(const vma_reader *r);
+/* Zero bytes inside clusters that also hold data (Proxmox's "space
+ * reduction due to 4K zero blocks"). */
+uint64_t vma_reader_partial_zero_bytes(const vma_reader *r);
 /* The compression the archive was read through: "zstd", "gzip", "lzo" or
  * NULL for a plain archive. */
 const char *vma_reader_compression(const vma_reader *r);

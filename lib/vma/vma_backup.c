@@ -476,7 +476,9 @@ int vma_create_archive(const char *archive, const char *const *specs, unsigned n
             d->vmstate = strcmp(d->name, VMA_VMSTATE_NAME) == 0;
             ret = vma_file_source_open(&d->src, d->path, err);
         }
-        if (ret == 0 && !d->vmstate) {
+        if (ret == 0) {
+            /* Proxmox sizes every input, the vmstate file too, as QEMU
+             * reports it: rounded up to 512, the tail read as zeros. */
             d->src.size = vma_qemu_disk_size(d->src.file_size);
         }
     }

@@ -20,6 +20,9 @@
 #include "vma/vma_int.h"
 #include "vma/vma_map.h"
 
+/* How much larger than its device an existing restore target may be. */
+#define VMA_TARGET_SLACK (4u * 1024 * 1024)
+
 /* Something this run created, removed on failure. */
 typedef struct created {
     char *path;
@@ -122,12 +125,30 @@ static int create_file(extract_state *s, const char *name, int *fd, vma_error *e
     return 0;
 }
 
+/* Does a config after index i carry the same name? */
+static bool config_named_later(const vma_reader *r, unsigned i)
+{
+    const char *name = vma_reader_config(r, i)->name;
+
+    for (unsigned j = i + 1; j < vma_reader_config_count(r); j++) {
+        if (strcmp(vma_reader_config(r, j)->name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int write_configs(extract_state *s, vma_error *err)
 {
     for (unsigned i = 0; i < vma_reader_config_count(s->r); i++) {
         const vma_config_info *c = vma_reader_config(s->r, i);
         int fd, ret;
 
+        /* Proxmox's writer archives two configs of one base name, and its
+         * extract writes them in turn: the last one is what stays. */
+        if (config_named_later(s->r, i)) {
+            continue;
+        }
         if ((ret = vma_name_check("config", c->name, err)) < 0 ||
             (ret = create_file(s, c->name, &fd, err)) < 0) {
             return ret;
@@ -231,6 +252,15 @@ static int open_map_target(extract_state *s, unsigned id, const vma_device_info 
             return vma_fail(err, -ENOSPC, "target '%s' for device '%s' has %lld bytes, "
                             "the device %llu", m->path, di->name, (long long)end,
                             (unsigned long long)di->size);
+        }
+        /* Proxmox's reader tolerates a target up to 4 MiB larger than the
+         * device (storage granularity), measured as QEMU does, in whole
+         * 512-byte sectors, and refuses anything larger as a wrong volume. */
+        if (end >= 0 && ((uint64_t)end + 511) / 512 * 512 - di->size > VMA_TARGET_SLACK) {
+            close(fd);
+            return vma_fail(err, -EINVAL, "target '%s' for device '%s' has %lld bytes, "
+                            "more than 4 MiB over the device's %llu", m->path, di->name,
+                            (long long)end, (unsigned long long)di->size);
         }
     }
     if (fd < 0) {
@@ -366,7 +396,13 @@ static int extract(const char *archive, const char *dir,
     if (!s.r) {
         return err ? err->code : -EINVAL;
     }
-    ret = track(&s, dir, true, err);
+    /* Refuse an existing directory before registering the name, so a
+     * signal can never remove a directory that is not ours. */
+    struct stat st;
+
+    ret = lstat(dir, &st) == 0
+              ? vma_fail(err, -EEXIST, "target directory '%s' already exists", dir)
+              : track(&s, dir, true, err);
     if (ret == 0 && mkdir(dir, 0777) < 0) {
         int e = errno;
 

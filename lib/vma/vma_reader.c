@@ -47,6 +47,7 @@ struct vma_reader {
     int compression;
     uint64_t cluster_bytes;
     uint64_t total_bytes;
+    uint64_t partial_zero_bytes;    /* zero blocks of clusters with data */
     uint8_t *header;
     uint32_t header_size;
     uint8_t uuid[VMA_UUID_SIZE];
@@ -783,6 +784,9 @@ static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
                 data += VMA_BLOCK_SIZE;
             } else {
                 d->zero_bytes += len;
+                if (mask) {
+                    r->partial_zero_bytes += len;
+                }
                 if (len && d->fd >= 0 && d->write_zeroes &&
                     (ret = queue_write(r, d, pos, zero_block, len, err)) < 0) {
                     return ret;
@@ -944,6 +948,11 @@ uint64_t vma_reader_cluster_bytes(const vma_reader *r)
 uint64_t vma_reader_total_bytes(const vma_reader *r)
 {
     return r->total_bytes;
+}
+
+uint64_t vma_reader_partial_zero_bytes(const vma_reader *r)
+{
+    return r->partial_zero_bytes;
 }
 
 const char *vma_reader_compression(const vma_reader *r)

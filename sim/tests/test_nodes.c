@@ -193,8 +193,10 @@ static void test_hmp(void **state)
     json_object_put(r);
     r = qmp(b, "human-monitor-command", "{\"command-line\": \"\"}");
     json_object_put(r);
+    /* -d names a device, not a node (real QEMU 7.2 says so too) */
     r = qmp(b, "human-monitor-command", "{\"command-line\": \"qemu-io -d drive0 flush\"}");
-    assert_string_equal(json_object_to_json_string(r), "{ \"return\": \"\" }");
+    assert_string_equal(json_object_to_json_string(r),
+                        "{ \"return\": \"Error: Device 'drive0' not found\\r\\n\" }");
     json_object_put(r);
     assert_string_equal(hmp(b, "nonode", "write 0 64k"),
                         "Error: Cannot find device='' nor node-name='nonode'\r\n");

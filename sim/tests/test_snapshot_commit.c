@@ -217,6 +217,45 @@ static void test_block_resize_with_bitmaps(void **state)
     b->ops->destroy(b);
 }
 
+/* 242's Test 5: one stored bitmap on a fresh 1 MiB image has its
+ * directory entry's flags at 0x5000c..f; a reserved flag stops qemu-img,
+ * flipping it back makes the image readable again; auto is bit 1. */
+static void test_bitmap_directory_and_flags(void **state)
+{
+    char *err = NULL, *out = NULL;
+    bs_backend *b = bs_backend_sim_new(&err);
+    img_create(b, IMG, 1 * MiB);
+    vm_drive(b, IMG, "node-name=n");
+    QMP_OK(b, "block-dirty-bitmap-add", "{\"node\": \"n\", \"name\": \"bitmap-0\", "
+           "\"granularity\": 16384, \"persistent\": true}");
+    assert_int_equal(b->ops->shutdown(b, &err), 0);
+    assert_int_equal(b->ops->file_xor(b, IMG, 0x5000f, 4, &err), 0);
+    assert_int_equal(img_run(b, "info", IMG, NULL, NULL, &out), 1);
+    assert_string_equal(out, "qemu-img: Could not open '" IMG "': Bitmap 'bitmap-0' doesn't "
+                        "satisfy the constraints\n");
+    free(out);
+    assert_int_equal(b->ops->file_xor(b, IMG, 0x5000f, 4, &err), 0);
+    assert_int_equal(img_run(b, "info", IMG, NULL, NULL, &out), 0);
+    assert_non_null(strstr(out, "                [0]: auto\n"));
+    free(out);
+    /* bit 1 of the flags is auto: the bitmap is stored disabled now */
+    assert_int_equal(b->ops->file_xor(b, IMG, 0x5000f, 2, &err), 0);
+    assert_int_equal(img_run(b, "info", "--output=json", IMG, NULL, &out), 0);
+    json_object *info = json_tokener_parse(out), *fs, *d, *bms, *fl;
+    assert_true(json_object_object_get_ex(info, "format-specific", &fs));
+    assert_true(json_object_object_get_ex(fs, "data", &d));
+    assert_true(json_object_object_get_ex(d, "bitmaps", &bms));
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(bms, 0), "flags", &fl));
+    assert_int_equal(json_object_array_length(fl), 0);
+    json_object_put(info);
+    free(out);
+    /* a byte outside the directory is plain data */
+    assert_int_equal(b->ops->file_xor(b, IMG, 0x100, 0xff, &err), 0);
+    assert_int_equal(b->ops->file_xor(b, IMG, 1ull << 40, 1, &err), -1);
+    free(err);
+    b->ops->destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_active_commit_records_into_base_bitmap),
         cmocka_unit_test(test_reopen_and_persistent_bitmaps),
         cmocka_unit_test(test_block_resize_with_bitmaps),
+        cmocka_unit_test(test_bitmap_directory_and_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

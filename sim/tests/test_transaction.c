@@ -156,6 +156,54 @@ static void test_sha256(void **state)
     vm_free(b);
 }
 
+/* completion-mode grouped: a failing backup cancels the other one, whose
+ * in-flight task still lands; both bitmaps keep their bits (on-success) */
+static void test_grouped_backups(void **state)
+{
+    char *err = NULL;
+    bs_backend *b = bs_backend_sim_new(&err);
+    assert_int_equal(b->ops->launch(b, &err), 0);
+    img_create(b, IMG, 8 * MiB);
+    QMP_OK(b, "blockdev-add", "{\"node-name\": \"d0\", \"driver\": \"qcow2\", \"file\": "
+           "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": \""
+           IMG "\"}, \"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5}]}}");
+    add_drive(b, "d1", "/tmp/blocksim/1000-img1", 8 * MiB);
+    make_target(b, "t0", TGT, 8 * MiB);
+    make_target(b, "t1", "/tmp/blocksim/1000-t1", 8 * MiB);
+    QMP_OK(b, "block-dirty-bitmap-add", "{\"node\": \"d0\", \"name\": \"b0\"}");
+    QMP_OK(b, "block-dirty-bitmap-add", "{\"node\": \"d1\", \"name\": \"b1\"}");
+    hmp(b, "d0", "write 0 128k");
+    hmp(b, "d1", "write 1M 64k");
+    QMP_OK(b, "transaction", "{\"actions\": ["
+           "{\"type\": \"blockdev-backup\", \"data\": {\"device\": \"d0\", \"target\": \"t0\","
+           " \"sync\": \"incremental\", \"bitmap\": \"b0\", \"job-id\": \"j0\"}},"
+           "{\"type\": \"blockdev-backup\", \"data\": {\"device\": \"d1\", \"target\": \"t1\","
+           " \"sync\": \"incremental\", \"bitmap\": \"b1\", \"job-id\": \"j1\"}}],"
+           " \"properties\": {\"completion-mode\": \"grouped\"}}");
+    char evs[8192];
+    snprintf(evs, sizeof evs, "%s", drain_events(b));
+    const char *tail = strstr(evs, "BLOCK_JOB_ERROR");
+    assert_non_null(tail);
+    assert_string_equal(tail, "BLOCK_JOB_ERROR JOB_STATUS_CHANGE:aborting JOB_STATUS_CHANGE:aborting "
+                        "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null "
+                        "BLOCK_JOB_CANCELLED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
+    assert_string_equal(bitmaps_of(b, "d0"), "b0:131072:rec");
+    assert_string_equal(bitmaps_of(b, "d1"), "b1:65536:rec");
+    vm_free(b);
+}
+
+/* block_job_create: a job without an id takes the device's name */
+static void test_job_id_defaults_to_device(void **state)
+{
+    bs_backend *b = vm_with_drive("node-name=n");
+    make_target(b, "t0", TGT, 64 * MiB);
+    QMP_OK(b, "blockdev-backup", "{\"device\": \"drive0\", \"target\": \"t0\", \"sync\": \"full\"}");
+    assert_non_null(strstr(wait_event(b, "BLOCK_JOB_COMPLETED"), "\"device\":\"drive0\""));
+    QMP_ERR(b, "Invalid job ID ''", "blockdev-backup",
+            "{\"device\": \"n\", \"target\": \"t0\", \"sync\": \"full\", \"job-id\": \"\"}");
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +212,8 @@ int main(void)
         cmocka_unit_test(test_failure_midway_and_commit),
         cmocka_unit_test(test_grouped_and_arguments),
         cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_grouped_backups),
+        cmocka_unit_test(test_job_id_defaults_to_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 #define NBITS (DISK / GRAN)
 #define NWORDS (NBITS / 64)
 #define RANDOM_OPS 2000000
-#define ROUNDS 3
+#define ROUNDS 5
 
 static double now_sec(void)
 {

@@ -330,6 +330,51 @@ static void test_failures_put_clusters_back(void **state)
     fake_free(d);
 }
 
+/* cl_io.copy: one call per data task instead of a read and a write; zero
+ * runs still go to write_zeroes; a failure says which side it was. */
+static int fake_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
+{
+    fake_disk *d = opaque;
+    int ret = fake_check_fault(&d->read_fault, off, len);
+
+    *is_read = ret < 0;
+    if (ret == 0) {
+        ret = fake_check_fault(&d->write_fault, off, len);
+    }
+    fake_log(d, 'C', off, len, false, ret);
+    if (ret == 0) {
+        memcpy(d->dst + off, d->src + off, len);
+    }
+    return ret;
+}
+
+static void test_copy_callback(void **state)
+{
+    fake_disk *d = fake_new(2 * MiB + 4 * KiB);
+    cl_io io = fake_io(d, true, true);
+    io.copy = fake_copy;
+    fake_make_zero(d, 1 * MiB, 1 * MiB);
+    cl_copy *cs = new_copy(d, &io);
+    cl_copy_failure fail = { 0 };
+
+    d->read_fault = (fake_fault){ 0, 1, -EIO, 1 };
+    assert_int_equal(cl_copy_step(cs, 0, 0, &fail), -EIO);
+    assert_true(fail.is_read);
+    d->write_fault = (fake_fault){ 0, 1, -ENOSPC, 1 };
+    assert_int_equal(cl_copy_step(cs, 0, 0, &fail), -ENOSPC);
+    assert_false(fail.is_read);
+    while (cl_copy_step(cs, 0, 0, &fail) == 1) {
+    }
+    assert_int_equal(fake_count(d, 'R'), 0);
+    assert_int_equal(fake_count(d, 'W'), 0);
+    assert_int_equal(fake_count(d, 'C'), 4);    /* two failed, 1 MiB, the last cluster */
+    assert_op(d, 'C', 2, 0, 1 * MiB);
+    assert_op(d, 'Z', 0, 1 * MiB, 1 * MiB);
+    assert_memory_equal(d->dst, d->src, d->size);
+    cl_copy_free(cs);
+    fake_free(d);
+}
+
 static void test_copy_range(void **state)
 {
     fake_disk *d = fake_new(2 * MiB + 4 * KiB);
@@ -632,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_misbehaving_status),
         cmocka_unit_test(test_progress_remaining),
         cmocka_unit_test(test_cbw_basic),
+        cmocka_unit_test(test_copy_callback),
         cmocka_unit_test(test_cbw_point_in_time),
     };
 

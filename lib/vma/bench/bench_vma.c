@@ -6,8 +6,9 @@
  * and of extracting the archive compressed with zstd directly
  * (`vma extract X.vma.zst`) beside `zstd -dc X.vma.zst | vma extract -`.
  * Targets (issue 13): create and extract each take at most cp's time, and
- * the direct .zst extract no longer than the pipe. Each line says PASS or
- * FAIL; the page cache is warm for every run.
+ * the direct .zst extract no longer than the pipe (best of three rounds
+ * each, alternating). Each line says PASS or FAIL; the page cache is warm
+ * for every run.
  *
  * Size: VMA_BENCH_MB (default 2048) MiB. Files live under $TMPDIR (or /tmp)
  * and are removed at the end.
@@ -189,18 +190,32 @@ int main(void)
     }
     snprintf(cmd, sizeof(cmd), "zstd -dc '%s' > /dev/null", zst);
     run_shell(cmd);
-    snprintf(cmd, sizeof(cmd), "zstd -dc '%s' | '%s' extract - '%s'", zst, vma, pout);
-    t_zpipe = run_shell(cmd);
-    t0 = now();
-    if (vma_extract_archive(zst, zout, NULL, &err) < 0) {
-        fprintf(stderr, "bench: .zst extract failed: %s\n", err.msg);
-        rc = 1;
-        goto out;
+    /* Three rounds, alternating, best of each: the machine is shared. */
+    t_zpipe = t_zdirect = 1e9;
+    for (int round = 0; round < 3; round++) {
+        double t;
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", pout, zout);
+        run_shell(cmd);
+        snprintf(cmd, sizeof(cmd), "zstd -dc '%s' | '%s' extract - '%s'", zst, vma, pout);
+        t = run_shell(cmd);
+        if (t < 0) {
+            rc = 1;
+            goto out;
+        }
+        t_zpipe = t < t_zpipe ? t : t_zpipe;
+        t0 = now();
+        if (vma_extract_archive(zst, zout, NULL, &err) < 0) {
+            fprintf(stderr, "bench: .zst extract failed: %s\n", err.msg);
+            rc = 1;
+            goto out;
+        }
+        t = now() - t0;
+        t_zdirect = t < t_zdirect ? t : t_zdirect;
     }
-    t_zdirect = now() - t0;
     snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s/disk-drive-scsi0.raw' && "
              "cmp -s '%s' '%s/disk-drive-scsi0.raw'", image, zout, image, pout);
-    if (t_zpipe < 0 || run_shell(cmd) < 0) {
+    if (run_shell(cmd) < 0) {
         fprintf(stderr, "bench: .zst extraction differs\n");
         rc = 1;
         goto out;

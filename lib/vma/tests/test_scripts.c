@@ -6,6 +6,7 @@
  *   qmrestore.sh  Proxmox's restore flow: stdin archive, map fifo, CTIME
  *   signals.sh    SIGINT/SIGTERM/SIGHUP during create and extract
  *   compress.sh   .vma.zst/.gz/.lzo read directly, equal to piping
+ *   proxmox.sh    archives written by Proxmox's own vma (tests/data)
  * Both take the build directory, found from this binary's own path
  * (<B>/tests/vma_scripts), and run from the repository root.
  */
@@ -84,6 +85,12 @@ static void test_compress(void **state)
     run_script("lib/vma/tests/compress.sh");
 }
 
+static void test_proxmox(void **state)
+{
+    (void)state;
+    run_script("lib/vma/tests/proxmox.sh");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +99,7 @@ int main(void)
         cmocka_unit_test(test_qmrestore),
         cmocka_unit_test(test_signals),
         cmocka_unit_test(test_compress),
+        cmocka_unit_test(test_proxmox),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
