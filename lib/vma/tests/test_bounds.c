@@ -177,6 +177,7 @@ static void test_blob_of_65535_bytes(void **state)
     assert_int_equal(vma_writer_add_config(w, name, data, VMA_MAX_BLOB_SIZE, &err), 0);
     assert_int_equal(vma_writer_add_config(w, "big.conf", data, VMA_MAX_BLOB_SIZE + 1,
                                            &err), -E2BIG);
+    assert_msg(err, "config 'big.conf' is 65536 bytes (limit 65535)");
     assert_int_equal(vma_writer_write_cluster(w, 1, 0, cluster, sizeof(cluster), NULL,
                                               &err), 0);
     assert_int_equal(vma_writer_close(w, &err), 0);
