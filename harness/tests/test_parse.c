@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness/case.h"
+#include "harness/command.h"
 
 static void expect_error(const char *src, const char *want)
 {
@@ -206,7 +207,7 @@ static void test_accepts(void **state)
     assert_string_equal(p->top.v[3]->gitems[0].pattern, "0x49");
     assert_null(p->top.v[3]->gitems[1].len);
     const stmt *rj = p->top.v[9];
-    assert_int_equal(rj->cmd, C_RUN_JOB);
+    assert_string_equal(rj->cmd->name, "run_job");
     assert_non_null(rj->proc);
     assert_string_equal(rj->proc->name, "hook");
     assert_non_null(stmt_kwarg(rj, "auto_finalize"));
