@@ -923,6 +923,22 @@ void case_check_exprs(case_parser *p, const stmt *s, arg **pos, size_t npos)
     }
 }
 
+/* Keywords may sit anywhere on the line; the commands read their positional
+ * arguments as s->args[0..], so those go first (each group keeps its order). */
+static void positional_first(stmt *s)
+{
+    if (!s->nargs)
+        return;
+    arg *v = xcalloc(s->nargs, sizeof(*v));
+    size_t n = 0;
+    for (int key = 0; key < 2; key++)
+        for (size_t i = 0; i < s->nargs; i++)
+            if (!s->args[i].key == !key)
+                v[n++] = s->args[i];
+    free(s->args);
+    s->args = v;
+}
+
 static stmt *parse_command(parser *p, token *t)
 {
     const case_command *spec = case_command_find(t->text);
@@ -970,6 +986,7 @@ static stmt *parse_command(parser *p, token *t)
     free(pos);
     if (p->err)
         goto bad;
+    positional_first(s);
     return s;
 bad:
     stmt_free(s);

@@ -536,7 +536,8 @@ static void check_qemu_img_info(case_parser *p, const stmt *s, arg **pos, size_t
 
 static void check_sock_file(case_parser *p, const stmt *s, arg **pos, size_t npos)
 {
-    case_want_word(p, pos[0], "a variable name");
+    if (case_want_word(p, pos[0], "a variable name") == 0)
+        case_check_exprs(p, s, pos + 1, npos - 1);
 }
 
 const case_command cmd_tools_commands[] = {

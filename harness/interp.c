@@ -291,7 +291,7 @@ char *interp_qmp_name(interp *I, const arg *a)
 int interp_qmp_args(interp *I, const stmt *s, json_object **args)
 {
     *args = NULL;
-    if (s->nargs < 2)
+    if (s->nargs < 2 || s->args[1].key)     /* no second positional argument */
         return 0;
     const expr *e = s->args[1].e;
     if (interp_eval(I, e, args) < 0)
