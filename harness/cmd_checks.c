@@ -33,7 +33,8 @@ static int exec_vm_log(interp *I, const stmt *s)
 {
     char *err = NULL, *text;
     if (!I->be->ops->vm_log) {
-        interp_fail(I, s->line, s->col, "the %s backend cannot read the VM's log", I->be->ops->name);
+        interp_fail(I, s->line, s->col, "the %s backend cannot read the VM's log",
+                    I->be->ops->name);
         return -1;
     }
     if (!(text = I->be->ops->vm_log(I->be, &err))) {
@@ -72,7 +73,7 @@ static int exec_qmp_get(interp *I, const stmt *s)
             goto out;
         if (!json_object_is_type(args, json_type_object) || interp_is_none(I, args)) {
             interp_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
-                    interp_type_name(I, args));
+                        interp_type_name(I, args));
             goto out;
         }
         if (interp_check_plain(I, e, args) < 0)
@@ -126,7 +127,7 @@ static int expect(interp *I, const stmt *s, enum expect_kind kind)
                 break;
             if (interp_is_none(I, b)) {
                 interp_fail(I, s->args[2].e->line, s->args[2].e->col,
-                        "expect_qmp compares with a JSON value, not 'none'");
+                            "expect_qmp compares with a JSON value, not 'none'");
                 break;
             }
             ok = check_assert_qmp(d, path, b, &what, &why);

@@ -81,7 +81,7 @@ static int check_bitmap(interp *I, const stmt *s, const char *model, const char 
     }
     if (!found) {
         interp_fail(I, s->line, s->col, "node '%s' has no %sbitmap named '%s' in the last listing",
-                node, recording ? "recording " : "", name);
+                    node, recording ? "recording " : "", name);
         return -1;
     }
     json_object *count, *gran, *nm;
@@ -100,8 +100,8 @@ static int check_bitmap(interp *I, const stmt *s, const char *model, const char 
     if (quiet) {
         /* nothing to print: a mismatch stops the case instead */
         if (oracle_count(m) != have) {
-            interp_fail(I, s->line, s->col, "bitmap '%s' of '%s': expecting %llu dirty bits, have %llu",
-                    name, node, (unsigned long long)oracle_count(m), (unsigned long long)have);
+            interp_fail(I, s->line, s->col,
+                        "bitmap '%s' of '%s': expecting %llu dirty bits, have %llu", name, node, (unsigned long long)oracle_count(m), (unsigned long long)have);
             return -1;
         }
         return 0;
@@ -130,8 +130,8 @@ static int model_op(interp *I, const stmt *s)
     }
     oracle_model *m = oracle_find(I->orc, name);
     if (!m) {
-        interp_fail(I, s->args[0].line, s->args[0].col, "no model named '%s' (use 'model %s new G')",
-                name, name);
+        interp_fail(I, s->args[0].line, s->args[0].col,
+                    "no model named '%s' (use 'model %s new G')", name, name);
         return -1;
     }
     if (!strcmp(op, "dirty") || !strcmp(op, "clear_group")) {
@@ -203,7 +203,8 @@ static int exec_write(interp *I, const stmt *s)
 
 static int exec_compare(interp *I, const stmt *s)
 {
-    char *a = interp_get_str(I, s->args[0].e), *b = a ? interp_get_str(I, s->args[1].e) : NULL, *base = NULL;
+    char *a = interp_get_str(I, s->args[0].e);
+    char *b = a ? interp_get_str(I, s->args[1].e) : NULL, *base = NULL;
     char *err = NULL;
     int match = 1, r = -1;
     const arg *ba = stmt_kwarg(s, "base");
@@ -227,7 +228,7 @@ static int exec_compare(interp *I, const stmt *s)
         goto out;
     if (base && I->be->ops->img_rebase_unsafe(I->be, a, base, &err) < 0) {
         interp_fail(I, s->line, s->col, "qemu-img rebase -u -b %s %s failed: %s", base, a,
-                err ? err : "?");
+                    err ? err : "?");
         goto out;
     }
     int ret = I->be->ops->img_compare(I->be, a, b, &err);

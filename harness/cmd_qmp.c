@@ -20,12 +20,12 @@ static __attribute__((noinline)) int drive_argv(interp *I, const arg *a, json_ob
 {
     if (drives && (!json_object_is_type(drives, json_type_array) || interp_is_none(I, drives))) {
         interp_fail(I, a->line, a->col, "drives must be a list of objects, got %s",
-                interp_type_name(I, drives));
+                    interp_type_name(I, drives));
         return -1;
     }
     if (xa && (!json_object_is_type(extra, json_type_array) || interp_is_none(I, extra))) {
         interp_fail(I, xa->line, xa->col, "args must be a list of strings, got %s",
-                interp_type_name(I, extra));
+                    interp_type_name(I, extra));
         return -1;
     }
     size_t n = drives ? json_object_array_length(drives) : 0;
@@ -115,7 +115,7 @@ int cmd_qmp_launch(interp *I, const stmt *s)
         json_object_put(extra);
         if (r == 0 && !I->be->ops->launch_args) {
             interp_fail(I, s->line, s->col, "the %s backend cannot launch with drives",
-                    I->be->ops->name);
+                        I->be->ops->name);
             r = -1;
         } else if (r == 0) {
             r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
@@ -355,7 +355,8 @@ static int exec_event_wait(interp *I, const stmt *s)
     const arg *da = stmt_kwarg(s, "device"), *ma = stmt_kwarg(s, "match");
     json_object *match = NULL;
     int quiet = 0;
-    if (!name || (da && !(device = interp_get_str(I, da->e))) || interp_kw_bool(I, s, "quiet", 0, &quiet) < 0 ||
+    if (!name || (da && !(device = interp_get_str(I, da->e))) ||
+        interp_kw_bool(I, s, "quiet", 0, &quiet) < 0 ||
         (ma && interp_eval(I, ma->e, &match) < 0)) {
         free(name);
         free(device);
@@ -376,7 +377,7 @@ static int exec_event_wait(interp *I, const stmt *s)
         json_object *e = I->be->ops->next_event(I->be, I->timeout, &err);
         if (!e) {
             interp_fail(I, s->line, s->col, "no %s event%s%s: %s", name, device ? " of " : "",
-                    device ? device : "", err ? err : "the backend has no more events");
+                        device ? device : "", err ? err : "the backend has no more events");
             free(err);
             free(name);
             free(device);

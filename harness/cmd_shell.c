@@ -39,7 +39,7 @@ static int exec_shell_test(interp *I, const stmt *s)
             return -1;
         if (strcmp(v, "7.2") && strcmp(v, "3.0")) {
             interp_fail(I, qa->line, qa->col, "shell_test knows the dialects of QEMU \"3.0\" and "
-                    "\"7.2\", not \"%s\"", v);
+                        "\"7.2\", not \"%s\"", v);
             free(v);
             return -1;
         }
@@ -85,7 +85,7 @@ static int image_opts_nbd(interp *I, const stmt *s, const char *opts, char **uri
             *ctx = xstrdup(eq);
         else if (strcmp(kv, "server.type") || strcmp(eq, "unix")) {
             interp_fail(I, s->line, s->col, "image options: the harness maps NBD exports on unix "
-                    "sockets only, not %s=%s", kv, eq);
+                        "sockets only, not %s=%s", kv, eq);
             goto out;
         }
     }
@@ -144,8 +144,10 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         goto out;
     }
     int io_opts = 0;
-    if (!(image = interp_get_str(I, s->args[0].e)) || interp_kw_bool(I, s, "read_only", 0, &ro) < 0 ||
-        interp_kw_bool(I, s, "image_opts", 0, &io_opts) < 0 || (fa && !(fmt = interp_get_str(I, fa->e))))
+    if (!(image = interp_get_str(I, s->args[0].e)) ||
+        interp_kw_bool(I, s, "read_only", 0, &ro) < 0 ||
+        interp_kw_bool(I, s, "image_opts", 0, &io_opts) < 0 ||
+        (fa && !(fmt = interp_get_str(I, fa->e))))
         goto out;
     if (io_opts) {
         char *uri, *ctx;
@@ -170,7 +172,8 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         goto out;
     }
     int quiet = 0, log_failure = 0;
-    if (interp_kw_bool(I, s, "quiet", 0, &quiet) < 0 || interp_kw_bool(I, s, "log_failure", 0, &log_failure) < 0)
+    if (interp_kw_bool(I, s, "quiet", 0, &quiet) < 0 ||
+        interp_kw_bool(I, s, "log_failure", 0, &log_failure) < 0)
         goto out;
     if (!quiet) {
         char *f = shell_filter_qemu_io(out);
@@ -265,7 +268,8 @@ static int exec_img_map(interp *I, const stmt *s)
     }
     uint64_t win_start = 0, win_len = UINT64_MAX;
     const arg *wa = stmt_kwarg(s, "start_offset"), *wl = stmt_kwarg(s, "max_length");
-    if ((wa && interp_get_uint(I, wa->e, &win_start) < 0) || (wl && interp_get_uint(I, wl->e, &win_len) < 0)) {
+    if ((wa && interp_get_uint(I, wa->e, &win_start) < 0) ||
+        (wl && interp_get_uint(I, wl->e, &win_len) < 0)) {
         json_object_put(map);
         goto out;
     }
@@ -274,7 +278,8 @@ static int exec_img_map(interp *I, const stmt *s)
     sbuf b = {0};
     if (I->shell72) {
         if (!json_object_is_type(map, json_type_array) || shell_map_json72(&b, map) < 0)
-            interp_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents", image);
+            interp_fail(I, s->line, s->col, "the backend's map of %s is not a list of extents",
+                        image);
         else {
             interp_emit_shell(I, sbuf_str(&b));
             r = 0;
@@ -362,7 +367,7 @@ static int exec_sh_cmd(interp *I, const stmt *s)
     if (!cmd || !json_object_is_type(cmd, json_type_object) ||
         !json_object_object_get_ex(cmd, "execute", &ex) || !json_object_is_type(ex, json_type_string)) {
         interp_fail(I, s->line, s->col, "sh_cmd needs a QMP command in JSON ({\"execute\": ...}), "
-                "not: %s", text);
+                    "not: %s", text);
         json_object_put(cmd);
         free(text);
         return -1;
@@ -405,15 +410,16 @@ static int sh_send(interp *I, const stmt *s, char *name, json_object *args)
         if (I->shell72) {
             /* QEMU 7.2's SHUTDOWN through 7.2's _filter_qmp (two spaces
              * before TIMESTAMP); run_qemu then echoes a blank line */
-            interp_emit(I, "{\"timestamp\": {\"seconds\":  TIMESTAMP, \"microseconds\":  TIMESTAMP}, "
-                    "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
-                    "\"reason\": \"host-qmp-quit\"}}");
+            interp_emit(I, "{\"timestamp\": {\"seconds\":  TIMESTAMP, "
+                        "\"microseconds\":  TIMESTAMP}, "
+                        "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                        "\"reason\": \"host-qmp-quit\"}}");
             if (run)
                 interp_emit(I, "");
         } else if (run) {
             /* QEMU 3.0's SHUTDOWN on a monitor quit; run_qemu then echoes */
             interp_emit(I, "{\"timestamp\": {\"seconds\": TIMESTAMP, \"microseconds\": TIMESTAMP}, "
-                    "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false}}");
+                        "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false}}");
             interp_emit(I, "");
         }
         r = 0;
@@ -423,7 +429,8 @@ static int sh_send(interp *I, const stmt *s, char *name, json_object *args)
     /* shell tests send the arguments exactly as written */
     reply = I->be->ops->qmp(I->be, name, args, &err);
     if (!reply) {
-        interp_fail(I, s->line, s->col, "backend failed to run '%s': %s", name, err ? err : "no reply");
+        interp_fail(I, s->line, s->col, "backend failed to run '%s': %s", name,
+                    err ? err : "no reply");
         goto out;
     }
     emit_reply(I, reply);
@@ -441,8 +448,8 @@ static void check_vm_session(case_parser *p, const stmt *s, arg **pos, size_t np
     if (case_want_word(p, pos[0], "'run' or 'launch'") < 0)
         return;
     if (strcmp(pos[0]->word, "run") && strcmp(pos[0]->word, "launch")) {
-        case_check_fail(p, pos[0]->line, pos[0]->col, "vm_session takes 'run' or 'launch', not '%s'",
-                        pos[0]->word);
+        case_check_fail(p, pos[0]->line, pos[0]->col,
+                        "vm_session takes 'run' or 'launch', not '%s'", pos[0]->word);
         return;
     }
     case_check_exprs(p, s, pos + 1, npos - 1);

@@ -21,7 +21,8 @@
  * offset, so only the identical line is qemu-img's own. */
 static int exec_img_compare_log(interp *I, const stmt *s)
 {
-    char *a = interp_get_str(I, s->args[0].e), *b = a ? interp_get_str(I, s->args[1].e) : NULL, *err = NULL;
+    char *a = interp_get_str(I, s->args[0].e);
+    char *b = a ? interp_get_str(I, s->args[1].e) : NULL, *err = NULL;
     if (!b) {
         free(a);
         return -1;
@@ -120,7 +121,7 @@ static int exec_qemu_io_open(interp *I, const stmt *s)
             I->io_fmt = xstrdup(argv[++i]);
         else if (argv[i][0] == '-') {
             interp_fail(I, s->line, s->col, "qemu_io_interactive takes -r, -f FMT and the image, "
-                    "not '%s'", argv[i]);
+                        "not '%s'", argv[i]);
             r = -1;
         } else {
             free(I->io_image);
@@ -199,7 +200,7 @@ static int exec_qemu_nbd(interp *I, const stmt *s)
         r = -1;
     } else if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
         interp_fail(I, s->args[bad - 1].line, s->args[bad - 1].col, "qemu_nbd: %s",
-                err ? err : "a path outside the test directory");
+                    err ? err : "a path outside the test directory");
         r = -1;
     } else if (r == 0 && I->be->ops->qemu_nbd_start(I->be, argv, &err) < 0) {
         interp_fail(I, s->line, s->col, "cannot start qemu-nbd: %s", err ? err : "?");
@@ -250,7 +251,7 @@ static int exec_qemu_img(interp *I, const stmt *s)
         int rc = img_run(I, s, (const char *const *)argv, s->nargs, &out, &errout);
         if (rc > 0)
             interp_fail(I, s->line, s->col, "qemu-img %s failed (exit %d): %s", argv[0], rc,
-                    errout && *errout ? errout : out ? out : "");
+                        errout && *errout ? errout : out ? out : "");
         r = rc == 0 ? 0 : -1;
     }
     for (size_t i = 0; i < s->nargs; i++)
@@ -282,7 +283,7 @@ static int exec_qemu_img_info(interp *I, const stmt *s)
     int r = -1;
     if (rc > 0) {
         interp_fail(I, s->line, s->col, "qemu-img info %s failed (exit %d): %s", path, rc,
-                errout ? errout : "");
+                    errout ? errout : "");
     } else if (rc == 0) {
         json_object *v = json_tokener_parse(out);
         if (!v || !json_object_is_type(v, json_type_object)) {
@@ -353,7 +354,8 @@ static int exec_img_info_log(interp *I, const stmt *s)
     char *path = interp_get_str(I, s->args[0].e), *out = NULL, *errout = NULL;
     const char **argv = NULL;
     if (!path || interp_kw_bool(I, s, "check", 1, &check) < 0 ||
-        interp_confined(I, s, "img_info_log", path, 0) < 0 || (xa && interp_eval(I, xa->e, &extra) < 0))
+        interp_confined(I, s, "img_info_log", path, 0) < 0 ||
+        (xa && interp_eval(I, xa->e, &extra) < 0))
         goto out;
     size_t nx = 0;
     if (extra) {
@@ -384,7 +386,7 @@ static int exec_img_info_log(interp *I, const stmt *s)
         goto out;
     if (rc > 0 && check) {
         interp_fail(I, s->line, s->col, "qemu-img info %s failed (exit %d): %s", path, rc,
-                errout ? errout : "");
+                    errout ? errout : "");
         goto out;
     }
     sbuf all = {0};
@@ -411,7 +413,8 @@ static int exec_file_xor(interp *I, const stmt *s)
     char *path = interp_get_str(I, s->args[0].e), *err = NULL;
     int64_t off, mask;
     int r = -1;
-    if (!path || interp_get_int(I, s->args[1].e, &off) < 0 || interp_get_int(I, s->args[2].e, &mask) < 0 ||
+    if (!path || interp_get_int(I, s->args[1].e, &off) < 0 ||
+        interp_get_int(I, s->args[2].e, &mask) < 0 ||
         interp_confined(I, s, "file_xor", path, 0) < 0)
         goto out;
     if (off < 0 || mask < 0 || mask > 255) {

@@ -37,7 +37,7 @@ static int exec_run(interp *I, const stmt *s)
     int bad;
     if (r == 0 && confine_tool_args(I->be->test_dir, argv, &bad, &err) < 0) {
         interp_fail(I, s->args[bad].line, s->args[bad].col, "run %s: %s", argv[0],
-                err ? err : "a path outside the test directory");
+                    err ? err : "a path outside the test directory");
         r = -1;
     }
     int status = r ? -1 : tool_run_serving(I->be, path, argv, &out, &err);
@@ -79,7 +79,7 @@ static int model_fits(interp *I, const stmt *s, const char *name, uint64_t size)
     uint64_t others = oracle_images_bytes(I->imgs) - (old ? oracle_image_size(old) : 0);
     if (size > I->lim.model_bytes || others > I->lim.model_bytes - size) {
         interp_fail(I, s->line, s->col,
-                "image model '%s': %llu bytes would take the image models to %llu bytes, "
+                    "image model '%s': %llu bytes would take the image models to %llu bytes, "
                 "over the limit of %llu (raise it with --max-model-memory)", name,
                 (unsigned long long)size, (unsigned long long)value_size_add(others, size),
                 (unsigned long long)I->lim.model_bytes);
@@ -100,7 +100,7 @@ static int image_op(interp *I, const stmt *s)
             return -1;
         if (!oracle_image_new(I->imgs, name, size)) {
             interp_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
-                    (unsigned long long)size);
+                        (unsigned long long)size);
             return -1;
         }
         return 0;
@@ -109,14 +109,14 @@ static int image_op(interp *I, const stmt *s)
         oracle_image *src = oracle_image_find(I->imgs, s->args[2].word);
         if (!src) {
             interp_fail(I, s->args[2].line, s->args[2].col, "no image model named '%s'",
-                    s->args[2].word);
+                        s->args[2].word);
             return -1;
         }
         if (!model_fits(I, s, name, oracle_image_size(src)))
             return -1;
         if (!oracle_image_copy(I->imgs, name, src)) {
             interp_fail(I, s->line, s->col, "image model '%s': cannot allocate %llu bytes", name,
-                    (unsigned long long)oracle_image_size(src));
+                        (unsigned long long)oracle_image_size(src));
             return -1;
         }
         return 0;
@@ -134,7 +134,7 @@ static int image_op(interp *I, const stmt *s)
         unsigned long pat = strtoul(g->pattern[i], &end, 0);
         if (*end || pat > 255 || oracle_image_write(img, g->off[i], g->len[i], (uint8_t)pat) < 0) {
             interp_fail(I, s->line, s->col, "write %s@0x%llx:0x%llx does not fit image model '%s'",
-                    g->pattern[i], (unsigned long long)g->off[i], (unsigned long long)g->len[i],
+                        g->pattern[i], (unsigned long long)g->off[i], (unsigned long long)g->len[i],
                     name);
             return -1;
         }
@@ -197,7 +197,7 @@ static int write_file(interp *I, const stmt *s)
     if (!n || strncmp(path, dir, n) || path[n] != '/' || !*name || strchr(name, '/') ||
         !strcmp(name, ".") || !strcmp(name, "..")) {
         interp_fail(I, s->args[0].line, s->args[0].col,
-                "write_file: '%s' is not a file directly in the test directory %.*s", path,
+                    "write_file: '%s' is not a file directly in the test directory %.*s", path,
                 (int)n, dir);
         r = -1;
     } else {
@@ -215,7 +215,7 @@ static int write_file(interp *I, const stmt *s)
         int saved = errno;
         if (fd < 0 || done < len || close(fd) < 0) {
             interp_fail(I, s->line, s->col, "write_file: cannot write %s: %s", path,
-                    strerror(fd < 0 || done < len ? saved : errno));
+                        strerror(fd < 0 || done < len ? saved : errno));
             r = -1;
         }
     }

@@ -26,6 +26,10 @@
 static int exec_block(interp *I, const block *b);
 static int exec_block_inner(interp *I, const block *b);
 
+/* ------------------------------------------------------------------ */
+/* Errors and output                                                    */
+/* ------------------------------------------------------------------ */
+
 void interp_fail(interp *I, int line, int col, const char *fmt, ...)
 {
     if (I->err)
@@ -67,6 +71,59 @@ void interp_emit_json(interp *I, json_object *o, int indent)
     interp_emit(I, s);
     free(s);
 }
+
+/* Print a tool's output as the test's pipe would: one line per line, no
+ * line for an empty output. */
+void interp_emit_text(interp *I, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = strndup(p, len);
+        if (!line)
+            abort();
+        interp_emit(I, line);
+        free(line);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+/* _filter_testdir and _filter_imgfmt, once shell_test has set them up. */
+/* text with every `from` replaced by `to` (malloc'd). */
+char *interp_replace_str(const char *text, const char *from, const char *to)
+{
+    sbuf b = {0};
+    size_t fl = strlen(from);
+    for (const char *p = text, *q; *p; p = q + fl) {
+        q = fl ? strstr(p, from) : NULL;
+        if (!q) {
+            sbuf_adds(&b, p);
+            break;
+        }
+        sbuf_printf(&b, "%.*s%s", (int)(q - p), p, to);
+    }
+    char *r = xstrdup(sbuf_str(&b));
+    sbuf_free(&b);
+    return r;
+}
+
+void interp_emit_shell(interp *I, const char *text)
+{
+    /* 7.2's _filter_testdir also prints the socket directory as SOCK_DIR;
+     * ours lies inside TEST_DIR, so it goes first */
+    char *sd = I->sock_dir ? interp_replace_str(text, I->sock_dir, "SOCK_DIR") : NULL;
+    if (sd)
+        text = sd;
+    char *f = shell_filter_paths(text, I->shell ? I->be->test_dir : NULL, I->shell_fmt);
+    free(sd);
+    interp_emit_text(I, f);
+    free(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Variables (dynamic scope)                                            */
+/* ------------------------------------------------------------------ */
 
 json_object *interp_lookup(interp *I, const char *name)
 {
@@ -121,7 +178,10 @@ static void pop_frame(interp *I)
     free(fr->v);
 }
 
-/* Sends like QEMUMachine.qmp(): top-level '_' in keys become '-'. */
+/* ------------------------------------------------------------------ */
+/* Backend calls                                                        */
+/* ------------------------------------------------------------------ */
+
 /* A path the case gave must stay in the test directory (harness/confine.h);
  * the runtime error names the statement. */
 int interp_confined(interp *I, const stmt *s, const char *what, const char *path, int rel)
@@ -134,12 +194,13 @@ int interp_confined(interp *I, const stmt *s, const char *what, const char *path
     return -1;
 }
 
+/* Sends like QEMUMachine.qmp(): top-level '_' in keys become '-'. */
 json_object *interp_qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
     if (confine_qmp_args(I->be->test_dir, cmd, args, &err) < 0) {
         interp_fail(I, s ? s->line : 0, s ? s->col : 0, "'%s' refused: %s", cmd,
-                err ? err : "a path outside the test directory");
+                    err ? err : "a path outside the test directory");
         free(err);
         return NULL;
     }
@@ -148,7 +209,7 @@ json_object *interp_qmp(interp *I, const stmt *s, const char *cmd, json_object *
     json_object_put(sent);
     if (!reply)
         interp_fail(I, s->line, s->col, "backend failed to run '%s': %s", cmd,
-                err ? err : "no reply");
+                    err ? err : "no reply");
     free(err);
     return reply;
 }
@@ -178,6 +239,77 @@ json_object *interp_hmp_qemu_io(interp *I, const stmt *s, const char *node, cons
     json_object_put(args);
     return reply;
 }
+
+/* ------------------------------------------------------------------ */
+/* A command's arguments                                                */
+/* ------------------------------------------------------------------ */
+
+/* Optional boolean keyword argument. */
+int interp_kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    *out = dflt;
+    if (!a)
+        return 0;
+    json_object *v;
+    if (interp_eval(I, a->e, &v) < 0)
+        return -1;
+    *out = interp_truthy(I, v);
+    json_object_put(v);
+    return 0;
+}
+
+/* Optional keyword argument: a small non-negative int (indent=N). */
+int interp_kw_int(interp *I, const stmt *s, const char *key, int64_t *out)
+{
+    const arg *a = stmt_kwarg(s, key);
+    if (!a)
+        return 0;
+    if (interp_get_int(I, a->e, out) < 0)
+        return -1;
+    if (*out < 0 || *out > 64) {
+        interp_fail(I, a->line, a->col, "%s must be between 0 and 64", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* A positional bare word such as check's "recording" (keywords may sit
+ * anywhere on the line, so positions do not tell). */
+int interp_has_word(const stmt *s, const char *w)
+{
+    for (size_t i = 0; i < s->nargs; i++)
+        if (!s->args[i].key && s->args[i].word && !strcmp(s->args[i].word, w))
+            return 1;
+    return 0;
+}
+
+char *interp_qmp_name(interp *I, const arg *a)
+{
+    return a->word ? xstrdup(a->word) : interp_get_str(I, a->e);
+}
+
+int interp_qmp_args(interp *I, const stmt *s, json_object **args)
+{
+    *args = NULL;
+    if (s->nargs < 2 || s->args[1].key)     /* no second positional argument */
+        return 0;
+    const expr *e = s->args[1].e;
+    if (interp_eval(I, e, args) < 0)
+        return -1;
+    if (!json_object_is_type(*args, json_type_object) || interp_is_none(I, *args)) {
+        interp_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
+                    interp_type_name(I, *args));
+        json_object_put(*args);
+        *args = NULL;
+        return -1;
+    }
+    return interp_check_plain(I, e, *args);
+}
+
+/* ------------------------------------------------------------------ */
+/* Write groups                                                         */
+/* ------------------------------------------------------------------ */
 
 static wgroup *find_group(interp *I, const char *name)
 {
@@ -221,7 +353,7 @@ static int define_group(interp *I, const stmt *s)
             if (!interp_defined(I, "WRITE_LEN") || !json_object_is_type(d, json_type_int) ||
                 json_object_get_int64(d) < 0) {
                 interp_fail(I, it->line, it->col,
-                        "write without a length needs $WRITE_LEN (a non-negative int)");
+                            "write without a length needs $WRITE_LEN (a non-negative int)");
                 goto bad;
             }
             g.len[i] = (uint64_t)json_object_get_int64(d);
@@ -253,117 +385,9 @@ wgroup *interp_need_group(interp *I, const expr *e)
     return g;
 }
 
-/* Optional boolean keyword argument. */
-int interp_kw_bool(interp *I, const stmt *s, const char *key, int dflt, int *out)
-{
-    const arg *a = stmt_kwarg(s, key);
-    *out = dflt;
-    if (!a)
-        return 0;
-    json_object *v;
-    if (interp_eval(I, a->e, &v) < 0)
-        return -1;
-    *out = interp_truthy(I, v);
-    json_object_put(v);
-    return 0;
-}
-
-/* Optional keyword argument: a small non-negative int (indent=N). */
-int interp_kw_int(interp *I, const stmt *s, const char *key, int64_t *out)
-{
-    const arg *a = stmt_kwarg(s, key);
-    if (!a)
-        return 0;
-    if (interp_get_int(I, a->e, out) < 0)
-        return -1;
-    if (*out < 0 || *out > 64) {
-        interp_fail(I, a->line, a->col, "%s must be between 0 and 64", key);
-        return -1;
-    }
-    return 0;
-}
-
-char *interp_qmp_name(interp *I, const arg *a)
-{
-    return a->word ? xstrdup(a->word) : interp_get_str(I, a->e);
-}
-
-int interp_qmp_args(interp *I, const stmt *s, json_object **args)
-{
-    *args = NULL;
-    if (s->nargs < 2 || s->args[1].key)     /* no second positional argument */
-        return 0;
-    const expr *e = s->args[1].e;
-    if (interp_eval(I, e, args) < 0)
-        return -1;
-    if (!json_object_is_type(*args, json_type_object) || interp_is_none(I, *args)) {
-        interp_fail(I, e->line, e->col, "QMP arguments must be an object, got %s",
-                interp_type_name(I, *args));
-        json_object_put(*args);
-        *args = NULL;
-        return -1;
-    }
-    return interp_check_plain(I, e, *args);
-}
-
-/* Print a tool's output as the test's pipe would: one line per line, no
- * line for an empty output. */
-void interp_emit_text(interp *I, const char *text)
-{
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char *line = strndup(p, len);
-        if (!line)
-            abort();
-        interp_emit(I, line);
-        free(line);
-        p += len + (nl ? 1 : 0);
-    }
-}
-
-/* _filter_testdir and _filter_imgfmt, once shell_test has set them up. */
-/* text with every `from` replaced by `to` (malloc'd). */
-char *interp_replace_str(const char *text, const char *from, const char *to)
-{
-    sbuf b = {0};
-    size_t fl = strlen(from);
-    for (const char *p = text, *q; *p; p = q + fl) {
-        q = fl ? strstr(p, from) : NULL;
-        if (!q) {
-            sbuf_adds(&b, p);
-            break;
-        }
-        sbuf_printf(&b, "%.*s%s", (int)(q - p), p, to);
-    }
-    char *r = xstrdup(sbuf_str(&b));
-    sbuf_free(&b);
-    return r;
-}
-
-void interp_emit_shell(interp *I, const char *text)
-{
-    /* 7.2's _filter_testdir also prints the socket directory as SOCK_DIR;
-     * ours lies inside TEST_DIR, so it goes first */
-    char *sd = I->sock_dir ? interp_replace_str(text, I->sock_dir, "SOCK_DIR") : NULL;
-    if (sd)
-        text = sd;
-    char *f = shell_filter_paths(text, I->shell ? I->be->test_dir : NULL, I->shell_fmt);
-    free(sd);
-    interp_emit_text(I, f);
-    free(f);
-}
-
-/* A positional bare word such as check's "recording" (keywords may sit
- * anywhere on the line, so positions do not tell). */
-int interp_has_word(const stmt *s, const char *w)
-{
-    for (size_t i = 0; i < s->nargs; i++)
-        if (!s->args[i].key && s->args[i].word && !strcmp(s->args[i].word, w))
-            return 1;
-    return 0;
-}
+/* ------------------------------------------------------------------ */
+/* Statements and procedures                                            */
+/* ------------------------------------------------------------------ */
 
 int interp_call_proc(interp *I, const stmt *s, const proc *pr, json_object **args)
 {
@@ -427,7 +451,8 @@ static int exec_stmt(interp *I, const stmt *s)
         if (interp_eval(I, s->e, &v) < 0)
             return -1;
         if (!json_object_is_type(v, json_type_array) || interp_is_none(I, v)) {
-            interp_fail(I, s->e->line, s->e->col, "'for' needs a list, got %s", interp_type_name(I, v));
+            interp_fail(I, s->e->line, s->e->col, "'for' needs a list, got %s",
+                        interp_type_name(I, v));
             json_object_put(v);
             return -1;
         }
@@ -450,7 +475,7 @@ static int exec_block(interp *I, const block *b)
     if (I->nest + 1 > MAX_RUN_NESTING) {
         if (b->n)
             interp_fail(I, b->v[0]->line, b->v[0]->col,
-                    "blocks, calls and expressions nested more than %d deep", MAX_RUN_NESTING);
+                        "blocks, calls and expressions nested more than %d deep", MAX_RUN_NESTING);
         return -1;
     }
     I->nest++;

@@ -164,12 +164,12 @@ static int seal_checked(interp *I, const expr *e, json_object *v)
     }
     if (depth + 1 > CASE_MAX_VALUE_DEPTH) {
         interp_fail(I, e->line, e->col, "value nested more than %d levels deep",
-                CASE_MAX_VALUE_DEPTH);
+                    CASE_MAX_VALUE_DEPTH);
         return -1;
     }
     if (size > I->lim.value_bytes) {
         interp_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
-                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+                    (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
         return -1;
     }
     value_seal(v, size, depth + 1);
@@ -186,7 +186,7 @@ static int value_too_big(interp *I, const expr *e, json_object *l, json_object *
     uint64_t size = value_size_add(a, b);
     if (size > I->lim.value_bytes) {
         interp_fail(I, e->line, e->col, "value too large: about %llu bytes, the limit is %llu (%s)",
-                (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
+                    (unsigned long long)size, (unsigned long long)I->lim.value_bytes, limit_hint);
         return -1;
     }
     return 0;
@@ -232,7 +232,7 @@ static int eval_arith(interp *I, const expr *e, json_object *l, json_object *r, 
         static const char *const names[] = { [OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*",
                                              [OP_DIV] = "/", [OP_MOD] = "%" };
         interp_fail(I, e->line, e->col, "cannot apply '%s' to %s and %s", names[e->op],
-                interp_type_name(I, l), interp_type_name(I, r));
+                    interp_type_name(I, l), interp_type_name(I, r));
         return -1;
     }
     int64_t a = json_object_get_int64(l), b = json_object_get_int64(r), v = 0;
@@ -284,11 +284,12 @@ static int eval_compare(interp *I, const expr *e, json_object *l, json_object *r
             int64_t a = json_object_get_int64(l), b = json_object_get_int64(r);
             c = a < b ? -1 : a > b;
         } else if (json_object_is_type(l, json_type_string) &&
-                   json_object_is_type(r, json_type_string) && !interp_is_none(I, l) && !interp_is_none(I, r)) {
+                   json_object_is_type(r, json_type_string) && !interp_is_none(I, l) &&
+                   !interp_is_none(I, r)) {
             c = strcmp(json_object_get_string(l), json_object_get_string(r));
         } else {
             interp_fail(I, e->line, e->col, "cannot order %s and %s", interp_type_name(I, l),
-                    interp_type_name(I, r));
+                        interp_type_name(I, r));
             return -1;
         }
         switch (e->op) {
@@ -312,7 +313,7 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
             i += n;
         if (i < 0 || i >= n) {
             interp_fail(I, e->line, e->col, "index %lld out of range (list of %lld)",
-                    (long long)json_object_get_int64(r), (long long)n);
+                        (long long)json_object_get_int64(r), (long long)n);
             return -1;
         }
         *out = json_object_get(json_object_array_get_idx(l, (size_t)i));
@@ -328,7 +329,8 @@ static int eval_index(interp *I, const expr *e, json_object *l, json_object *r, 
         *out = json_object_get(v);
         return 0;
     }
-    interp_fail(I, e->line, e->col, "cannot index %s with %s", interp_type_name(I, l), interp_type_name(I, r));
+    interp_fail(I, e->line, e->col, "cannot index %s with %s", interp_type_name(I, l),
+                interp_type_name(I, r));
     return -1;
 }
 
@@ -378,7 +380,7 @@ int interp_eval(interp *I, const expr *e, json_object **out)
     int r;
     if (++I->nest > MAX_RUN_NESTING) {
         interp_fail(I, e->line, e->col, "blocks, calls and expressions nested more than %d deep",
-                MAX_RUN_NESTING);
+                    MAX_RUN_NESTING);
         *out = NULL;
         r = -1;
     } else {
@@ -417,15 +419,15 @@ static int eval_inner(interp *I, const expr *e, json_object **out)
                 sbuf_adds(&b, e->parts[i].text);
             } else if (!interp_defined(I, e->parts[i].text)) {
                 interp_fail(I, e->line, e->col, "undefined variable '%s' in string",
-                        e->parts[i].text);
+                            e->parts[i].text);
                 sbuf_free(&b);
                 return -1;
             } else {
                 interp_to_text(I, &b, interp_lookup(I, e->parts[i].text));
             }
             if (b.len > I->lim.value_bytes) {
-                interp_fail(I, e->line, e->col, "string too large: %zu bytes, the limit is %llu (%s)",
-                        b.len, (unsigned long long)I->lim.value_bytes, limit_hint);
+                interp_fail(I, e->line, e->col,
+                            "string too large: %zu bytes, the limit is %llu (%s)", b.len, (unsigned long long)I->lim.value_bytes, limit_hint);
                 sbuf_free(&b);
                 return -1;
             }
