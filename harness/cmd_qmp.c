@@ -412,6 +412,38 @@ static int exec_event_wait(interp *I, const stmt *s)
     return 0;
 }
 
+/* events_pending NAME: iotests' get_qmp_events(wait=False): every event
+ * received and not yet taken, oldest first, into $NAME (a list); they are
+ * taken. */
+static int exec_events_pending(interp *I, const stmt *s)
+{
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < I->nevents; i++)
+        json_object_array_add(list, I->events[i]);
+    I->nevents = 0;
+    for (;;) {
+        char *err = NULL;
+        json_object *ev = I->be->ops->next_event(I->be, 0, &err);
+        if (!ev) {
+            if (err) {
+                interp_fail(I, s->line, s->col, "taking the pending events: %s", err);
+                free(err);
+                json_object_put(list);
+                return -1;
+            }
+            break;
+        }
+        json_object_array_add(list, ev);
+    }
+    interp_bind(I, s->args[0].word, list);
+    return 0;
+}
+
+static void check_events_pending(case_parser *p, const stmt *s, arg **pos, size_t npos)
+{
+    case_want_word(p, pos[0], "a variable name (without '$')");
+}
+
 /* hmp_io NODE CMD: iotests' vm.hmp_qemu_io, its reply logged */
 static int exec_hmp_io(interp *I, const stmt *s)
 {
@@ -472,5 +504,7 @@ const case_command cmd_qmp_commands[] = {
       .proc_key = "pre_finalize", .exec = exec_run_job },
     { "event_wait", 1, 1, "device match quiet", .exec = exec_event_wait },
     { "event_get", 2, 2, "device", .check = check_event_get, .exec = exec_event_wait },
+    { "events_pending", 1, 1, "", .check = check_events_pending,
+      .exec = exec_events_pending },
     { NULL }
 };

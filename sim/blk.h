@@ -27,6 +27,13 @@ sim_blk *blk_find(sim *s, const char *name);
 const char *blk_device_name(sim *s, const sim_node *n);
 /* bdrv_lookup_bs(name, name): a device's root node, else the node so named. */
 sim_node *blk_lookup_bs(sim *s, const char *name);
+/* HMP drive_add with if=none (drive_new); *err is QEMU's bare message */
+int drive_add_if_none(sim *s, const char *optstr, char **err);
+/* bdrv_get_device_or_node_name */
+const char *device_or_node_name(sim *s, const sim_node *n);
+/* Backends whose root is `from` now show `to` (a filter put above a node
+ * takes its place under its backends, and gives it back). */
+void blk_retarget(sim *s, sim_node *from, sim_node *to);
 /* Every parent of old (backends, nodes' file/backing links) but `except`
  * now points at new (QEMU's bdrv_replace_node). */
 void blk_replace_node(sim *s, sim_node *old, sim_node *new_node, sim_node *except);
@@ -66,6 +73,10 @@ json_object *qmp_bitmap_sha256(sim *s, json_object *args);
 /* hbitmap_sha256: SHA-256 of the bitmap's lowest level, lowercase hex. */
 char *bitmap_sha256_hex(const cl_bitmap *bm);
 
+/* qemu_img_create.c: qemu-img create / rebase -u (through sim_img_run) */
+int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+
 /* qemu_img.c: qemu-img ARGV as its own process (bitmap, info) */
 int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 
@@ -74,6 +85,8 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
  * kept, a grown part clean, enabled as it was. */
 cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size);
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);
+/* QMP block_resize */
+json_object *qmp_block_resize(sim *s, json_object *args);
 /* HMP block_resize's reply text (as a json string) */
 json_object *hmp_block_resize(sim *s, const char *args);
 

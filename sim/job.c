@@ -34,7 +34,9 @@ void ev_emit(sim *s, const char *name, json_object *data)
     json_object_object_add(ts, "microseconds",
                            json_object_new_int64((int64_t)(s->clock_ns % 1000000000ull / 1000)));
     json_object_object_add(ev, "event", json_object_new_string(name));
-    json_object_object_add(ev, "data", data);
+    if (data) {     /* some events (STOP, RESUME) have no data */
+        json_object_object_add(ev, "data", data);
+    }
     json_object_object_add(ev, "timestamp", ts);
     sim_event *e = calloc(1, sizeof *e);
     e->ev = ev;
@@ -70,20 +72,22 @@ void job_transition(sim *s, sim_job *j, job_status st)
 
 const char *job_type_name(sim_job *j)
 {
-    return j->type == JOB_BACKUP ? "backup" : "create";
+    return j->type == JOB_BACKUP ? "backup" : j->type == JOB_MIRROR ? "mirror" : "create";
 }
 
 uint64_t job_offset(sim_job *j)
 {
-    return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_offset(j->bk) : j->type == JOB_MIRROR ? j->mirror_done
+                                                                   : j->create_progress;
 }
 
 uint64_t job_len(sim_job *j)
 {
-    return j->bk ? cl_backup_len(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_len(j->bk) : j->type == JOB_MIRROR ? j->mirror_len
+                                                                : j->create_progress;
 }
 
-static sim_job *job_new(sim *s, const char *id, job_type type)
+sim_job *job_new(sim *s, const char *id, job_type type)
 {
     sim_job *j = calloc(1, sizeof *j);
     j->id = xstrdup(id);
@@ -173,9 +177,8 @@ static void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        blk_retarget(s, j->filter, j->source);
         device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
-        j->source->blk_name = j->filter->blk_name;
-        j->filter->blk_name = NULL;
         j->filter->cbw_job = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
@@ -220,7 +223,7 @@ static void job_event_completed(sim *s, sim_job *j)
     if (j->unstarted) {
         return;     /* "Emit events only if we actually started" */
     }
-    if (j->type != JOB_BACKUP) {
+    if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
         return;
     }
     json_object *d = json_object_new_object();
@@ -278,6 +281,8 @@ void job_finalize_single(sim *s, sim_job *j)
     if (j->type == JOB_BACKUP) {
         backup_sync_bitmap(s, j, j->ret ? -1 : 0);
         backup_clean(s, j);
+    } else if (j->type == JOB_MIRROR) {
+        mirror_clean(s, j);
     }
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
@@ -302,28 +307,47 @@ void job_completed(sim *s, sim_job *j, int ret)
         return;
     }
     job_transition(s, j, JS_WAITING);
-    job_transition(s, j, JS_PENDING);
+    job_to_pending(s, j);
     if (!j->auto_finalize) {
-        if (j->type == JOB_BACKUP) {
-            json_object *d = json_object_new_object();
-            json_object_object_add(d, "id", json_object_new_string(j->id));
-            json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
-            ev_emit(s, "BLOCK_JOB_PENDING", d);
-        }
         return;
     }
     job_finalize_single(s, j);
+}
+
+/* job_transition_to_pending: BLOCK_JOB_PENDING when it waits for
+ * job-finalize */
+void job_to_pending(sim *s, sim_job *j)
+{
+    job_transition(s, j, JS_PENDING);
+    if (!j->auto_finalize && (j->type == JOB_BACKUP || j->type == JOB_MIRROR)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "id", json_object_new_string(j->id));
+        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        ev_emit(s, "BLOCK_JOB_PENDING", d);
+    }
 }
 
 /* ---- ticking --------------------------------------------------------------- */
 
 static int create_run(sim *s, sim_job *j);
 
-static bool job_tick(sim *s, sim_job *j)
+bool job_tick(sim *s, sim_job *j)
 {
+    if (j->type == JOB_MIRROR) {
+        return job_speed_step(s, j, mirror_step);
+    }
     if (j->status != JS_RUNNING || j->finished_work) {
         return false;
     }
+    if (j->type == JOB_BACKUP) {
+        return job_speed_step(s, j, backup_step);
+    }
+    return backup_step(s, j);
+}
+
+/* One unit of a job's own work (QEMU: its coroutine between two yields). */
+bool backup_step(sim *s, sim_job *j)
+{
     if (j->type == JOB_CREATE) {
         int r = create_run(s, j);
         job_completed(s, j, r);
@@ -343,6 +367,9 @@ static bool job_tick(sim *s, sim_job *j)
         job_completed(s, j, -ECANCELED);
         return true;
     case CL_STEP_FAILED:
+        if (fail.ret == BD_SUSPENDED) {
+            return false;   /* held at a blkdebug breakpoint: no progress yet */
+        }
         if (!backup_copy_error(s, j, &fail)) {
             job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
         }
@@ -363,7 +390,8 @@ bool jobs_tick(sim *s)
             break;
         }
     }
-    return any;
+    /* only rate-limited jobs wait: sleep until the first may go on */
+    return any || job_speed_sleep(s);
 }
 
 void jobs_free_all(sim *s)
@@ -450,13 +478,13 @@ static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
     return NULL;
 }
 
-static json_object *op_blocked(sim_node *n)
+static json_object *op_blocked(sim *s, sim_node *n)
 {
     for (sim_node *m = n; m; m = m->file) {
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
+                             device_or_node_name(s, n), job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -542,7 +570,12 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (src == tgt) {
         return qmp_error("GenericError", "Source and target cannot be the same");
     }
-    if ((err = op_blocked(src)) || (err = op_blocked(tgt))) {
+    if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
+        /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
+        return qmp_error("GenericError", "Compression is not supported for this drive %s",
+                         blk_device_name(s, tgt));
+    }
+    if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
         return err;
     }
     if (max_workers < 1 || max_workers > 2147483647) {
@@ -653,8 +686,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     /* bdrv_cbw_append: the filter takes the source's place under its
      * BlockBackend, so the device name finds the filter meanwhile, and
      * the guest's devices write through it */
-    filter->blk_name = src->blk_name;
-    src->blk_name = NULL;
+    blk_retarget(s, src, filter);
     device_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);

@@ -58,6 +58,7 @@ void blkdebug_event(sim *s, sim_node *n, int event)
     if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
         return;
     }
+    blkdebug_break_event(n, event);
     bool injected = false;
     int new_state = n->bd_state;
     for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
@@ -124,12 +125,6 @@ static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
 
 sim_node *node_find(sim *s, const char *name)
 {
-    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->blk_name && !strcmp(n->blk_name, name)) {
-            return n;
-        }
-    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -208,8 +203,8 @@ void node_remove(sim *s, sim_node *n)
             free(r);
         }
     }
+    blkdebug_breaks_free(n);
     free(n->name);
-    free(n->blk_name);
     free(n);
 }
 
@@ -550,7 +545,10 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         }
         return q2_read(s, n, off, len, out);
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, IOT_READ);
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, IOT_READ);
+        }
         return r ? r : node_read_data(s, n->file, off, len, out);
     case DRV_RAW:
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
@@ -647,7 +645,10 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         r = q2_write(s, n, off, len, in);
         break;
     case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        r = blkdebug_break_check(n);
+        if (!r) {
+            r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        }
         if (!r) {
             r = node_write_data(s, n->file, off, len, in);
         }

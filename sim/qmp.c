@@ -259,6 +259,32 @@ static const field f_drive_backup[] = {
     { "mode", F_ENUM, false, e_newmode, NULL },
     END,
 };
+static const field f_drive_mirror[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "replaces", F_STR, false, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "granularity", F_UINT32, false, NULL, NULL },
+    { "buf-size", F_INT, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "unmap", F_BOOL, false, NULL, NULL },
+    { "copy-mode", F_STR, false, NULL, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_block_resize[] = {
+    { "device", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "size", F_INT, true, NULL, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -1156,6 +1182,11 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
     if (!argc) {
         goto out;
     }
+    if (!strcmp(argv[0], "break") || !strcmp(argv[0], "remove_break")) {
+        /* its error text goes to QEMU's stdout, not into the reply */
+        free(blkdebug_break_cmd(s, n, argc, argv));
+        goto out;
+    }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w") ||
                     !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
     if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {
@@ -1281,6 +1312,10 @@ static const command commands[] = {
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
     { "drive-backup", f_drive_backup },
+    { "drive-mirror", f_drive_mirror },
+    { "block_resize", f_block_resize },
+    { "stop", f_none },
+    { "cont", f_none },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },
@@ -1318,6 +1353,7 @@ json_object *qapi_check_command(const char *cmd, json_object *args, const char *
 
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
+    job_speed_qmp_elapsed(s);   /* rate-limited jobs go on while QMP talks */
     const command *c = commands;
     while (c->name && strcmp(c->name, cmd)) {
         c++;
@@ -1361,6 +1397,18 @@ json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "drive-backup")) {
         return qmp_drive_backup(s, args);
+    }
+    if (!strcmp(cmd, "drive-mirror")) {
+        return qmp_drive_mirror(s, args);
+    }
+    if (!strcmp(cmd, "stop")) {
+        return qmp_stop(s);     /* sim/runstate.c */
+    }
+    if (!strcmp(cmd, "cont")) {
+        return qmp_cont(s);
+    }
+    if (!strcmp(cmd, "block_resize")) {
+        return qmp_block_resize(s, args);   /* sim/resize.c */
     }
     if (!strcmp(cmd, "query-named-block-nodes")) {
         return qmp_query_named_block_nodes(s);

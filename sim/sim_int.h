@@ -160,7 +160,8 @@ typedef struct sim_node {
     sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
-    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
+    struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
+    bool bd_suspended;          /* the next request waits at a breakpoint */
     struct sim_node *next;      /* creation order */
 } sim_node;
 
@@ -171,7 +172,7 @@ typedef enum {
     JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
 } job_status;
 
-typedef enum { JOB_BACKUP, JOB_CREATE } job_type;
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR } job_type;
 
 struct sim_job {
     char *id;
@@ -203,6 +204,10 @@ struct sim_job {
     struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
     bool unstarted;             /* made by a transaction's prepare, not started yet */
     unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
+    uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
+    /* drive-mirror (mirror.c) */
+    uint64_t mirror_done, mirror_len, mirror_chunk;
+    bool should_complete;
     struct sim_job *next;       /* creation order */
 };
 
@@ -228,6 +233,7 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
+    bool vm_stopped;            /* QMP stop (runstate.c) */
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
@@ -341,11 +347,44 @@ json_object *qmp_query_block_jobs(sim *s);
 void job_pause(sim *s, sim_job *j);
 void job_resume(sim *s, sim_job *j);
 
+/* job.c: one unit of a backup or create job's work; one tick of a job */
+bool backup_step(sim *s, sim_job *j);
+bool job_tick(sim *s, sim_job *j);
+sim_job *job_new(sim *s, const char *id, job_type type);
+
+/* job.c: job_transition_to_pending */
+void job_to_pending(sim *s, sim_job *j);
+
+/* job_speed.c: rate-limited jobs (speed > 0) on the virtual clock */
+bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
+bool job_speed_sleep(sim *s);
+void job_speed_qmp_elapsed(sim *s);
+
+/* mirror.c: drive-mirror, as far as iotest 219 needs it */
+json_object *qmp_drive_mirror(sim *s, json_object *args);
+bool mirror_step(sim *s, sim_job *j);
+void mirror_clean(sim *s, sim_job *j);
+json_object *mirror_complete(sim *s, sim_job *j);
+
+/* blkdebug_break.c: breakpoints; a request held at one fails with this */
+#define BD_SUSPENDED (-EINPROGRESS)
+void blkdebug_break_event(sim_node *n, int event);
+int blkdebug_break_check(sim_node *n);
+void blkdebug_breaks_free(sim_node *n);
+char *blkdebug_break_cmd(sim *s, sim_node *n, int argc, char **argv);
+
+/* runstate.c: QMP stop / cont */
+json_object *qmp_stop(sim *s);
+json_object *qmp_cont(sim *s);
+
 /* drive_add.c: HMP drive_add ARGS (if=none); the reply text */
 char *hmp_drive_add(sim *s, const char *args);
 
 /* drive_backup.c */
 json_object *qmp_drive_backup(sim *s, json_object *args);
+/* bdrv_img_create for drive-backup and drive-mirror targets */
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size);
 
 /* backup_error.c: on-source-error / on-target-error */
 int backup_onerr_parse(const char *name);
