@@ -189,5 +189,5 @@ const case_command cmd_checks_commands[] = {
     /* silent asserts, the VM's log */
     { "assert", 2, 2, "", .exec = exec_assert },
     { "vm_log", 1, 1, "", .check = check_vm_log, .exec = exec_vm_log },
-    { NULL }
+    { .name = NULL }
 };

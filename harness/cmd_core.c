@@ -61,5 +61,5 @@ const case_command cmd_core_commands[] = {
     { "log", 1, 1, "indent", .exec = exec_log },
     { "blank", 0, 0, "", .exec = exec_blank },
     { "files", 1, -1, "", .check = check_files, .exec = exec_files },
-    { NULL }
+    { .name = NULL }
 };

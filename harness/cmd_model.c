@@ -309,5 +309,5 @@ const case_command cmd_model_commands[] = {
     { "model", 2, 4, "", .check = check_model, .exec = model_op },
     { "check", 3, 4, "quiet", .check = check_check, .exec = exec_check },
     { "compare", 2, 2, "base match", .exec = exec_compare },
-    { NULL }
+    { .name = NULL }
 };

@@ -506,5 +506,5 @@ const case_command cmd_qmp_commands[] = {
     { "event_get", 2, 2, "device", .check = check_event_get, .exec = exec_event_wait },
     { "events_pending", 1, 1, "", .check = check_events_pending,
       .exec = exec_events_pending },
-    { NULL }
+    { .name = NULL }
 };

@@ -464,5 +464,5 @@ const case_command cmd_shell_commands[] = {
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
     { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
     { "sh_cmd", 1, 1, "", .exec = exec_sh_cmd },
-    { NULL }
+    { .name = NULL }
 };

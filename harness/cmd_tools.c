@@ -558,5 +558,5 @@ const case_command cmd_tools_commands[] = {
     { "qemu_io_interactive", 1, -1, "", .exec = exec_qemu_io_open },
     { "qemu_io_cmd", 1, 1, "", .exec = exec_qemu_io_cmd },
     { "qemu_io_close", 0, 0, "", .exec = exec_qemu_io_close },
-    { NULL }
+    { .name = NULL }
 };

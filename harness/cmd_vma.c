@@ -264,5 +264,5 @@ const case_command cmd_vma_commands[] = {
     { "image", 3, 3, "", .check = check_image_op, .exec = image_op },
     { "check_image", 2, 2, "", .check = check_check_image, .exec = check_image },
     { "write_file", 2, 2, "", .check = check_write_file, .exec = write_file },
-    { NULL }
+    { .name = NULL }
 };
