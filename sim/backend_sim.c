@@ -524,6 +524,7 @@ static void sim_destroy(bs_backend *b)
     sim_qemu_nbd_stop(s);
     fs_free_all(s);
     free(s->vm_log);
+    free(s->sched_moved_reply);
     if (s->scratch) {
         remove_tree(s->scratch);
         free(s->scratch);
@@ -551,6 +552,8 @@ static const bs_backend_ops sim_ops = {
     .qemu_nbd_start = sim_qemu_nbd_start_op,
     .qemu_nbd_stop = sim_qemu_nbd_stop_op,
     .vm_log = sim_vm_log,
+    .set_schedule = sim_set_schedule,
+    .schedule_counts = sim_schedule_counts,
 };
 
 bs_backend *bs_backend_sim_new(char **err)

@@ -129,12 +129,20 @@ static bk_ctx bk_ctx_for(sim *s, sim_job *j) { bk_ctx c = { s, j }; return c; }
 static int io_read(void *opaque, uint64_t off, uint64_t len, void *buf)
 {
     bk_ctx *c = opaque;
+    int r = sched_job_read(c->s);
+    if (r < 0) {
+        return r;
+    }
     return node_read(c->s, c->j->source, off, len, buf);
 }
 
 static int io_write(void *opaque, uint64_t off, uint64_t len, const void *buf)
 {
     bk_ctx *c = opaque;
+    int r = sched_job_write(c->s, c->j);
+    if (r < 0) {
+        return r;
+    }
     return node_write(c->s, c->j->target, off, len, buf, false);
 }
 
@@ -144,8 +152,14 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
     bk_ctx *c = opaque;
     sim_data d;
     data_init(&d);
-    int r = node_read_data(c->s, c->j->source, off, len, &d);
+    int r = sched_job_read(c->s);
+    if (r == 0) {
+        r = node_read_data(c->s, c->j->source, off, len, &d);
+    }
     *is_read = r < 0;
+    if (r == 0) {
+        r = sched_job_write(c->s, c->j);
+    }
     if (r == 0) {
         r = node_write_data(c->s, c->j->target, off, len, &d);
     }
@@ -156,6 +170,10 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
 static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
 {
     bk_ctx *c = opaque;
+    int r = sched_job_write(c->s, c->j);
+    if (r < 0) {
+        return r;
+    }
     return node_write(c->s, c->j->target, off, len, NULL, true);
 }
 
@@ -382,6 +400,7 @@ bool jobs_tick(sim *s)
 {
     s->clock_ns += 1000000;     /* 1 ms of virtual time per unit of work */
     bool any = pve_tick(s);     /* the VMA backup's jobs run beside these */
+    sched_tick(s);      /* the explorer: a guest write moved to this point */
     for (sim_job *j = s->jobs, *next; j; j = next) {
         next = j->next;
         if (job_tick(s, j)) {

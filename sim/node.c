@@ -549,6 +549,9 @@ int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         if (!r) {
             r = bd_rule_check(n, off, len, IOT_READ);
         }
+        if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
+            r = 0;      /* the explorer's schedule: this error does not land */
+        }
         return r ? r : node_read_data(s, n->file, off, len, out);
     case DRV_RAW:
         return node_read_data(s, n->file, off + n->raw_offset, len, out);
@@ -648,6 +651,9 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         r = blkdebug_break_check(n);
         if (!r) {
             r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
+        }
+        if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
+            r = 0;      /* the explorer's schedule: this error does not land */
         }
         if (!r) {
             r = node_write_data(s, n->file, off, len, in);

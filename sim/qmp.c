@@ -965,6 +965,12 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     if (node_has_parent(s, n)) {
         return qmp_error("GenericError", "Block device %s is in use", name);
     }
+    /* QEMU's bdrv_close flushes the node before closing it, and with it the
+     * children it may write: deleting a copy-before-write filter flushes its
+     * source, which reaches a blkdebug below as flush_to_disk when the source
+     * was written since its last flush (difftest finding,
+     * cases/blockdev-del-flush.case) */
+    node_flush(s, n);
     n->monitor_owned = false;
     n->parents = 1;
     node_unref(s, n);
@@ -1222,6 +1228,11 @@ out:
     return reply;
 }
 
+char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device)
+{
+    return qemu_io(s, n, cmdline, device);
+}
+
 static json_object *qmp_hmp(sim *s, json_object *args)
 {
     const char *line = jstr(args, "command-line");
@@ -1284,7 +1295,7 @@ static json_object *qmp_hmp(sim *s, json_object *args)
             r = qmp_return(json_object_new_string(m));
             free(m);
         } else {
-            char *out = qemu_io(s, n, cmd, qdev);
+            char *out = sched_qemu_io(s, n, cmd, qdev);
             r = qmp_return(json_object_new_string(out));
             free(out);
         }

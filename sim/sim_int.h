@@ -242,6 +242,12 @@ typedef struct sim {
     pve_state *pve;             /* the VMA backup (pve_backup.c), NULL before one */
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    bs_schedule sched;          /* the explorer's choices (sim/schedule.c) */
+    bs_schedule_counts sched_seen;
+    const void *sched_job;      /* the backup job whose writes were counted last */
+    long sched_job_first;       /* job writes before its first one */
+    bool sched_moved;           /* the moved guest write has happened */
+    char *sched_moved_reply;    /* and its reply, for when the case issues it */
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
     bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
@@ -250,6 +256,21 @@ typedef struct sim {
 } sim;
 
 #define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
+
+/* schedule.c: the explorer's choices. Each returns 0, or -EIO for the one
+ * job I/O the schedule fails; sched_skip_injection says whether this
+ * blkdebug injection is the one that does not land. */
+int sched_job_read(sim *s);
+int sched_job_write(sim *s, const void *job);
+/* An HMP qemu-io command line, through the schedule (a write may have been
+ * moved); sched_tick runs a moved write once its point has come. */
+char *sched_qemu_io(sim *s, sim_node *n, const char *cmd, bool device);
+void sched_tick(sim *s);
+/* qmp.c: one qemu-io command on node n, the reply text (malloc'd) */
+char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device);
+bool sched_skip_injection(sim *s);
+void sim_set_schedule(bs_backend *b, const bs_schedule *plan);
+void sim_schedule_counts(bs_backend *b, bs_schedule_counts *seen);
 
 /* fs.c */
 sim_file *fs_lookup(sim *s, const char *path);
