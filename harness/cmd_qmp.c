@@ -118,7 +118,15 @@ int cmd_qmp_launch(interp *I, const stmt *s)
                         I->be->ops->name);
             r = -1;
         } else if (r == 0) {
-            r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
+            for (size_t i = 0; i < argc && r == 0; i++) {
+                if (confine_words(I->be->test_dir, argv[i], &err) < 0) {
+                    interp_fail(I, s->line, s->col, "launch: %s",
+                                err ? err : "a path outside the test directory");
+                    r = -1;
+                }
+            }
+            if (r == 0)
+                r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
         }
         for (size_t i = 0; i < argc; i++)
             free(argv[i]);

@@ -17,6 +17,19 @@
 
 static int sh_send(interp *I, const stmt *s, char *name, json_object *args);
 
+/* An image a client tool opens (a file, or an NBD URI whose socket= is a
+ * path): the rule of `run`'s arguments (confine_tool_args). */
+static int confined_image(interp *I, const stmt *s, const char *tool, const char *image)
+{
+    char *argv[] = { (char *)tool, (char *)image, NULL }, *why = NULL;
+    int bad;
+    if (confine_tool_args(I->be->test_dir, argv, &bad, &why) == 0)
+        return 0;
+    interp_fail(I, s->args[0].line, s->args[0].col, "%s: %s", tool, why ? why : "refused");
+    free(why);
+    return -1;
+}
+
 static int exec_shell_test(interp *I, const stmt *s)
 {
     char *fmt = interp_get_str(I, s->args[0].e), *img;
@@ -157,6 +170,8 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         free(image);
         image = uri;
     }
+    if (confined_image(I, s, "qemu_io_run", image) < 0)
+        goto out;
     for (size_t i = 1; i < s->nargs; i++) {
         if (s->args[i].key)
             continue;
@@ -258,6 +273,8 @@ static int exec_img_map(interp *I, const stmt *s)
             ctx = octx;
         }
     }
+    if (confined_image(I, s, "img_map", image) < 0)
+        goto out;
     json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
                         : I->be->ops->img_map)(I->be, image, ctx, &err);
     if (!map) {

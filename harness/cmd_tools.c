@@ -23,8 +23,10 @@ static int exec_img_compare_log(interp *I, const stmt *s)
 {
     char *a = interp_get_str(I, s->args[0].e);
     char *b = a ? interp_get_str(I, s->args[1].e) : NULL, *err = NULL;
-    if (!b) {
+    if (!b || interp_confined(I, s, "img_compare_log", a, 0) < 0 ||
+        interp_confined(I, s, "img_compare_log", b, 0) < 0) {
         free(a);
+        free(b);
         return -1;
     }
     int ret = I->be->ops->img_compare(I->be, a, b, &err);
@@ -223,6 +225,21 @@ static int img_run(interp *I, const stmt *s, const char *const *argv, size_t arg
     *out = *errout = NULL;
     if (!I->be->ops->img_run) {
         interp_fail(I, s->line, s->col, "the %s backend cannot run qemu-img", I->be->ops->name);
+        return -1;
+    }
+    const char **full = calloc(argc + 2, sizeof(*full));
+    int bad;
+    if (!full)
+        harness_out_of_memory((argc + 2) * sizeof(*full));
+    full[0] = "qemu-img";
+    for (size_t i = 0; i < argc; i++)
+        full[i + 1] = argv[i];
+    int refused = confine_tool_args(I->be->test_dir, (char *const *)full, &bad, &err);
+    free(full);
+    if (refused < 0) {
+        interp_fail(I, s->line, s->col, "qemu-img: %s",
+                    err ? err : "a path outside the test directory");
+        free(err);
         return -1;
     }
     int rc = I->be->ops->img_run(I->be, argv, argc, out, errout, &err);
@@ -462,7 +479,8 @@ static int exec_img_create(interp *I, const stmt *s)
     if (!y || interp_get_uint(I, s->args[2].e, &size) < 0 ||
         interp_confined(I, s, "img_create", y, 0) < 0) {
         r = -1;
-    } else if (img_backing(I, s, &bk, &bkf) < 0) {
+    } else if (img_backing(I, s, &bk, &bkf) < 0 ||
+               (bk && interp_confined(I, s, "img_create backing", bk, 1) < 0)) {
         r = -1;
     } else if ((z = stmt_kwarg(s, "options")) != NULL) {
         /* qemu-img create -o OPTIONS */
