@@ -1256,6 +1256,21 @@ static void step_fleecing(gen *g)
              tmp, job, filt);
         cmd(g, "blockdev-backup");
     }
+    /* a sync=none job only waits for its cancel: pausing it is deterministic,
+     * and a second pause is refused while the first holds (job_user_pause) */
+    int paused = !cbw && rchance(&g->r, 50);
+    if (paused) {
+        int blk = rchance(&g->r, 50);
+        line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-pause" : "job-pause",
+             blk ? "device" : "id", job);
+        cmd(g, blk ? "block-job-pause" : "job-pause");
+        opt(g, "pause a running job");
+        if (rchance(&g->r, 50)) {
+            line(g, "qmp_log job-pause {\"id\": \"%s\"}", job);
+            cmd(g, "job-pause");
+            opt(g, "error: pause a paused job");
+        }
+    }
     uint8_t **before = disk_copy(g);
     uint8_t *had = calloc(g->nclusters, 1);
     if (!had)
@@ -1268,6 +1283,14 @@ static void step_fleecing(gen *g)
     g->touched = NULL;
     if (rchance(&g->r, 30)) {
         emit_checks(g);
+    }
+    /* resumed, or cancelled while paused (job_cancel resumes it) */
+    if (paused && rchance(&g->r, 60)) {
+        int blk = rchance(&g->r, 50);
+        line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-resume" : "job-resume",
+             blk ? "device" : "id", job);
+        cmd(g, blk ? "block-job-resume" : "job-resume");
+        opt(g, "resume a paused job");
     }
     if (access)
         line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", acc);
@@ -1297,6 +1320,75 @@ static void step_fleecing(gen *g)
     disk_free(g, before);
     free(had);
     line(g, "blank");
+}
+
+/* An external snapshot of drive0 (blockdev-snapshot of an added overlay),
+ * guest writes into the overlay, then an active block-commit back into drive0: the overlay's
+ * writes leave drive0's bitmaps alone until the commit copies the overlay's
+ * allocated clusters (its 64 KiB clusters) into drive0, which records them.
+ * Last in a case: drive0 stays under the overlay, read-only. */
+static void step_snapshot_commit(gen *g)
+{
+    /* the snapshot flushes drive0 and the overlay's COW reads it: keep
+     * blkdebug's armed read error out of it */
+    if (g->blkdebug)
+        return;
+    begin_step(g, "external snapshot, writes, active commit");
+    char ov[16], job[16];
+    int id = g->next_id++;
+    snprintf(ov, sizeof(ov), "s%d", id);
+    snprintf(job, sizeof(job), "k%d", id);
+    line(g, "files %s", ov);
+    /* blockdev-snapshot of a monitor-owned overlay: with no parent above
+     * drive0, blockdev-snapshot-sync's overlay would be dropped at once */
+    line(g, "img_create $FMT $%s $SIZE", ov);
+    line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+            "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": null}", ov, ov);
+    line(g, "qmp_log blockdev-snapshot {\"node\": \"drive0\", \"overlay\": \"%s\"}", ov);
+    cmd(g, "blockdev-add");
+    cmd(g, "blockdev-snapshot");
+    g->dirty_since_flush = 0;
+    uint8_t *alloc_base = malloc(g->nclusters);
+    uint8_t *top = calloc(g->nclusters, 1);
+    int en[MAX_BITMAPS];
+    if (!alloc_base || !top)
+        abort();
+    memcpy(alloc_base, g->alloc, g->nclusters);
+    for (int i = 0; i < g->nbm; i++) {
+        en[i] = g->bm[i].enabled;
+        g->bm[i].enabled = 0;
+    }
+    g->touched = top;
+    int nw = 1 + (int)rbelow(&g->r, 2);
+    for (int i = 0; i < nw; i++)
+        emit_writes(g, ov, NULL, 0, 0);
+    g->touched = NULL;
+    for (int i = 0; i < g->nbm; i++)
+        g->bm[i].enabled = en[i];
+    memcpy(g->alloc, alloc_base, g->nclusters);
+    if (rchance(&g->r, 50))
+        emit_checks(g);     /* the overlay's writes are not drive0's */
+    line(g, "qmp_log block-commit {\"device\": \"%s\", \"job-id\": \"%s\"}", ov, job);
+    cmd(g, "block-commit");
+    opt(g, "block-commit active");
+    line(g, "event_wait \"BLOCK_JOB_READY\"");
+    line(g, "qmp_log block-job-complete {\"device\": \"%s\"}", job);
+    cmd(g, "block-job-complete");
+    line(g, "event_wait \"BLOCK_JOB_COMPLETED\"");
+    for (size_t c = 0; c < g->nclusters; c++) {
+        if (!top[c])
+            continue;
+        g->alloc[c] = 1;
+        uint64_t lo = c * CLUSTER, n = lo + CLUSTER > g->size ? g->size - lo : CLUSTER;
+        for (int k = 0; k < g->nbm; k++)
+            if (g->bm[k].enabled)
+                bits_dirty_range(&g->bm[k], lo, n);
+    }
+    g->dirty_since_flush = 1;
+    emit_checks(g);
+    line(g, "blank");
+    free(alloc_base);
+    free(top);
 }
 
 /* An iothread, drive0 moved into it and maybe back (jobs then run there). */
@@ -1446,6 +1538,10 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
             x -= step_kinds[k++].weight[p];
         step_kinds[k].emit(&g);
     }
+
+    /* drive0 stays read-only under the overlay after the commit: last */
+    if (rchance(&g.r, 25))
+        step_snapshot_commit(&g);
 
     /* the final check: bitmaps, and the whole source image */
     begin_step(&g, "final checks");
