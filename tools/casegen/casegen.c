@@ -759,7 +759,16 @@ static void step_backup(gen *g)
     if (mode)
         sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
     sbuf_adds(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
-    line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+    if (rchance(&g->r, 15)) {
+        /* the one job of a grouped transaction: its group is itself */
+        line(g, "qmp_log transaction {\"actions\": [{\"type\": \"%s\", \"data\": %s}], "
+                "\"properties\": {\"completion-mode\": \"grouped\"}}",
+             drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+        cmd(g, "transaction");
+        opt(g, "transaction: completion-mode=grouped backup");
+    } else {
+        line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+    }
     sbuf_free(&a);
     cmd(g, drive ? "drive-backup" : "blockdev-backup");
 
@@ -1162,7 +1171,18 @@ static void step_transaction(gen *g)
         opt(g, "transaction: a failing action");
         fails = 1;
     }
-    line(g, "qmp_log transaction {\"actions\": [%s]}", sbuf_str(&acts));
+    /* bitmap actions refuse completion-mode grouped (action_check_completion_mode),
+     * which fails the whole transaction; individual is the default */
+    const char *props = "";
+    if (!fails && neff && rchance(&g->r, 12)) {
+        props = ", \"properties\": {\"completion-mode\": \"grouped\"}";
+        opt(g, "transaction: completion-mode=grouped (refused)");
+        fails = 1;
+    } else if (rchance(&g->r, 8)) {
+        props = ", \"properties\": {\"completion-mode\": \"individual\"}";
+        opt(g, "transaction: completion-mode=individual");
+    }
+    line(g, "qmp_log transaction {\"actions\": [%s]%s}", sbuf_str(&acts), props);
     sbuf_free(&acts);
     if (!fails) {
         /* removals last, so the indexes stay valid while applying */
