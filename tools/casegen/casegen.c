@@ -125,6 +125,8 @@ typedef struct gen {
     int dirty_since_flush;      /* drive0 written since launch or the last flush:
                                  * only then does a flush reach blkdebug
                                  * (QEMU's write_gen / flushed_gen) */
+    int werr;                   /* drive0's file fails its first write once */
+    int fail_next;              /* emit_writes: the group's first write fails */
 } gen;
 
 static void line(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -387,6 +389,15 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
     g->dirty_since_flush = 1;  /* every node written here sits on drive0 */
     cmd(g, "human-monitor-command");
     for (size_t i = 0; i < n; i++) {
+        if (i == 0 && g->fail_next) {
+            /* nothing written, yet the bitmaps take the range
+             * (bdrv_co_write_req_finish marks them on failure too) */
+            g->fail_next = 0;
+            for (int k = 0; k < g->nbm; k++)
+                if (g->bm[k].enabled)
+                    bits_dirty_range(&g->bm[k], off[i], len[i]);
+            continue;
+        }
         disk_fill(g, off[i], len[i], pat[i]);
         for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++) {
             g->alloc[c] = 1;
@@ -1043,6 +1054,13 @@ static void emit_drive0(gen *g)
                 "\"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5, \"state\": 2, "
                 "\"once\": true}]}}");
         g->armed = 1;
+    } else if (g->werr) {
+        /* once: only this first open arms it (a restart adds a plain file) */
+        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+                "\"inject-error\": [{\"event\": \"write_aio\", \"errno\": 5, \"once\": true}]}}");
+        g->werr = 0;
+        g->fail_next = 1;
     } else {
         line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
                 "{\"driver\": \"file\", \"filename\": $img}}");
@@ -1544,8 +1562,22 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     opt(&g, "size=%llu", (unsigned long long)g.size);
     if (g.blkdebug)
         opt(&g, "blkdebug source read error");
+    g.werr = !g.blkdebug && rchance(&g.r, 15);
+    if (g.werr)
+        opt(&g, "blkdebug source write error");
     emit_drive0(&g);
     line(&g, "blank");
+    if (g.fail_next) {
+        /* the image is fresh: the first guest write needs an L2 table, and
+         * the refcount flush before it is the file's first write, which
+         * fails; the whole guest write fails, the rest of the group lands */
+        if (rchance(&g.r, 70))
+            step_bitmap_add(&g);
+        begin_step(&g, "guest writes, the first one failing");
+        emit_writes(&g, "drive0", NULL, 0, 0);
+        emit_checks(&g);
+        line(&g, "blank");
+    }
 
     unsigned total = 0;
     for (size_t k = 0; k < sizeof(step_kinds) / sizeof(step_kinds[0]); k++)
