@@ -85,6 +85,9 @@ static void test_coverage(void **state)
     assert_true(count_of(cov.options, cov.noptions, "pause a running job") > 0);
     assert_true(count_of(cov.options, cov.noptions, "error: pause a paused job") > 0);
     assert_true(count_of(cov.options, cov.noptions, "resume a paused job") > 0);
+    assert_true(count_of(cov.options, cov.noptions, "blkdebug source write error") > 0);
+    assert_true(count_of(cov.options, cov.noptions,
+                         "transaction: completion-mode=grouped backup") > 0);
     sbuf rep = {0};
     cg_cover_report(&cov, &rep);
     char want[96];
