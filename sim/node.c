@@ -553,7 +553,9 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             data_free(&piece);
         }
         if (r < 0) {
-            memcpy(&q->l2[first], was, (last - first + 1) * sizeof(*was));
+            for (uint64_t ci = first; ci <= last; ci++) {
+                l2_put(q, ci, was[ci - first]);     /* keeps l2_scan.c's counts */
+            }
             free(was);
             return r;
         }
