@@ -12,9 +12,6 @@
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
-#include "sim/nbd.h"
-#include "sim/blk.h"
-#include "sim/qcow2_bitmap.h"
 
 static sim *to_sim(bs_backend *b)
 {

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Dirty-bitmap pieces the transaction and snapshot code share with the
- * plain commands: QEMU 7.2's bdrv_dirty_bitmap_check (busy / read-only),
- * block_dirty_bitmap_lookup, and x-debug-block-dirty-bitmap-sha256
- * (hbitmap_sha256 over the bitmap's lowest level).
+ * plain commands: QEMU 7.2's block_dirty_bitmap_lookup, and
+ * x-debug-block-dirty-bitmap-sha256 (hbitmap_sha256 over the bitmap's
+ * lowest level). The checks a node's bitmaps need are sim/dirty_bitmap.c's.
  */
 #include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
-#include "sim/bitmap_extra.h"
+#include "sim/qmp.h"
+#include "sim/error.h"
 
 json_object *bitmap_lookup_qmp(sim *s, const char *node, const char *name, sim_node **pn,
                                sim_bitmap **pb)
@@ -26,34 +26,6 @@ json_object *bitmap_lookup_qmp(sim *s, const char *node, const char *name, sim_n
     }
     *pn = n;
     *pb = b;
-    return NULL;
-}
-
-bool bitmap_readonly(const sim_node *n, const sim_bitmap *b)
-{
-    /* qcow2 marks its persistent bitmaps read-only while the image is
-     * (qcow2_load_dirty_bitmaps on a read-only open, qcow2_reopen_bitmaps_ro);
-     * a read-write reopen clears the flag (qcow2_reopen_bitmaps_rw) */
-    return b->persistent && n->read_only;
-}
-
-bool bitmap_busy(const sim_bitmap *b)
-{
-    /* a job, an NBD export (nbd.c) or a transaction's removal holds it */
-    return cl_bitmap_busy(b->bm) || b->exported || b->txn_busy;
-}
-
-json_object *bitmap_check(const sim_node *n, const sim_bitmap *b, unsigned flags)
-{
-    if ((flags & BITMAP_CHECK_BUSY) && bitmap_busy(b)) {
-        return qmp_error("GenericError",
-                         "Bitmap '%s' is currently in use by another operation and cannot be used",
-                         b->name);
-    }
-    if ((flags & BITMAP_CHECK_RO) && bitmap_readonly(n, b)) {
-        return qmp_error("GenericError", "Bitmap '%s' is readonly and cannot be modified",
-                         b->name);
-    }
     return NULL;
 }
 

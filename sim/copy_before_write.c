@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 struct sim_cbw {
     sim *s;
@@ -187,7 +187,7 @@ sim_node *cbw_target(sim_node *n)
     if (n->cbw) {
         return n->cbw->target;
     }
-    return n->cbw_job ? n->cbw_job->target : NULL;
+    return n->cbw_backup ? n->cbw_backup_target : NULL;
 }
 
 /* cbw_child_perm: the filter unshares write on its file child only while
@@ -259,9 +259,9 @@ static bool cbw_view(sim_node *n, cl_cbw **cbw, sim_node **target, int *snapshot
         *snapshot_error = n->cbw->snapshot_error;
         return true;
     }
-    if (n->cbw_job && n->cbw_job->bk) {
-        *cbw = cl_backup_cbw(n->cbw_job->bk);
-        *target = n->cbw_job->target;
+    if (n->cbw_backup) {
+        *cbw = cl_backup_cbw(n->cbw_backup);
+        *target = n->cbw_backup_target;
         *snapshot_error = 0;
         return true;
     }
@@ -352,7 +352,7 @@ int cbw_snapshot_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
         /* block_copy_reset */
         cl_bitmap_reset(cl_copy_bitmap(n->cbw->bcs), off, len, NULL);
     } else {
-        cl_bitmap_reset(cl_copy_bitmap(cl_backup_copy(n->cbw_job->bk)), off, len, NULL);
+        cl_bitmap_reset(cl_copy_bitmap(cl_backup_copy(n->cbw_backup)), off, len, NULL);
     }
     return node_discard(s, target, off, len);
 }

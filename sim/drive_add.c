@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/blk.h"
 
 /* One key=value of the option string; ",," is a literal comma in QEMU's
  * option syntax. */

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
-#include "sim/blk.h"
+#include "sim/job.h"
 
-#define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
 
 static const char *const status_names[] = {
     "undefined", "created", "running", "paused", "ready", "standby",
@@ -22,28 +20,6 @@ static const char *const status_names[] = {
 const char *job_status_name(job_status st)
 {
     return status_names[st];
-}
-
-void ev_emit(sim *s, const char *name, json_object *data)
-{
-    s->clock_ns += 1000;    /* events are at least 1 us apart */
-    json_object *ev = json_object_new_object();
-    json_object *ts = json_object_new_object();
-    json_object_object_add(ts, "seconds",
-                           json_object_new_int64((int64_t)(SIM_EPOCH_S + s->clock_ns / 1000000000ull)));
-    json_object_object_add(ts, "microseconds",
-                           json_object_new_int64((int64_t)(s->clock_ns % 1000000000ull / 1000)));
-    json_object_object_add(ev, "event", json_object_new_string(name));
-    json_object_object_add(ev, "data", data);
-    json_object_object_add(ev, "timestamp", ts);
-    sim_event *e = calloc(1, sizeof *e);
-    e->ev = ev;
-    if (s->ev_tail) {
-        s->ev_tail->next = e;
-    } else {
-        s->ev_head = e;
-    }
-    s->ev_tail = e;
 }
 
 sim_job *job_find(sim *s, const char *id)
@@ -176,7 +152,8 @@ static void backup_clean(sim *s, sim_job *j)
         device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
         j->source->blk_name = j->filter->blk_name;
         j->filter->blk_name = NULL;
-        j->filter->cbw_job = NULL;
+        j->filter->cbw_backup = NULL;
+        j->filter->cbw_backup_target = NULL;
         j->filter->busy_job = NULL;
         j->filter->file = NULL;
         node_remove(s, j->filter);      /* its bitmaps belong to the engine */
@@ -647,7 +624,8 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     sim_node *filter = node_new(s, DRV_CBW, filter_name);
     filter->file = src;
     src->parents++;
-    filter->cbw_job = j;
+    filter->cbw_backup = j->bk;
+    filter->cbw_backup_target = tgt;
     filter->busy_job = j;
     j->filter = filter;
     /* bdrv_cbw_append: the filter takes the source's place under its

@@ -9,31 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
-#include "sim/nbd.h"
-#include "sim/bitmap_extra.h"
+#include "sim/node.h"
 #include "sim/qcow2_bitmap.h"
 #include "sim/qcow2_meta.h"
+#include "sim/qapi.h"
 
 /* ---- blkdebug events ----------------------------------------------------- */
-
-/* QEMU 7.2's BlkdebugEvent names, in enum order. */
-static const char *const bd_event_names[] = {
-    "l1_update", "l1_grow_alloc_table", "l1_grow_write_table",
-    "l1_grow_activate_table", "l2_load", "l2_update", "l2_update_compressed",
-    "l2_alloc_cow_read", "l2_alloc_write", "read_aio", "read_backing_aio",
-    "read_compressed", "write_aio", "write_compressed", "vmstate_load",
-    "vmstate_save", "cow_read", "cow_write", "reftable_load", "reftable_grow",
-    "reftable_update", "refblock_load", "refblock_update",
-    "refblock_update_part", "refblock_alloc", "refblock_alloc_hookup",
-    "refblock_alloc_write", "refblock_alloc_write_blocks",
-    "refblock_alloc_write_table", "refblock_alloc_switch_table",
-    "cluster_alloc", "cluster_alloc_bytes", "cluster_free", "flush_to_os",
-    "flush_to_disk", "pwritev_rmw_head", "pwritev_rmw_after_head",
-    "pwritev_rmw_tail", "pwritev_rmw_after_tail", "pwritev", "pwritev_zero",
-    "pwritev_done", "empty_image_prepare", "l1_shrink_write_table",
-    "l1_shrink_free_l2_clusters", "cor_write", "cluster_alloc_space", "none",
-};
 
 enum {
     EV_READ_AIO = 9, EV_WRITE_AIO = 12, EV_COW_READ = 16, EV_COW_WRITE = 17,
@@ -42,12 +23,7 @@ enum {
 
 int blkdebug_event_name(const char *name)
 {
-    for (size_t i = 0; i < sizeof bd_event_names / sizeof *bd_event_names; i++) {
-        if (!strcmp(bd_event_names[i], name)) {
-            return (int)i;
-        }
-    }
-    return -1;
+    return qapi_enum_index(qapi_blkdebug_events, name);
 }
 
 /* An event on node n (QEMU's BLKDBG_EVENT on a child: only blkdebug reacts).
@@ -624,8 +600,8 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     if (in && in->len != len) {
         return -EINVAL;     /* a caller's mistake: the spans must be len bytes */
     }
-    /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
-    if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
+    /* e.g. a device in a VMA backup: copy-before-write first (pve_backup.c) */
+    if (s->before_write && (r = s->before_write(s, n, off, len)) < 0) {
         record_write(n, off, len);
         return r;
     }
@@ -672,7 +648,7 @@ int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             r = cbw_write(s, n, off, len, in, false);
             break;
         }
-        r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+        r = cl_cbw_before_write(cl_backup_cbw(n->cbw_backup), off, len, &fail);
         if (!r) {
             r = node_write_data(s, n->file, off, len, in);
         }
@@ -758,7 +734,7 @@ int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
             r = cbw_write(s, n, off, len, NULL, true);
         } else {
             cl_copy_failure fail;
-            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
+            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_backup), off, len, &fail);
             if (!r) {
                 r = node_discard(s, n->file, off, len);
             }

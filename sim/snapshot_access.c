@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 /* snapshot_access_open: the file child, which must be given. It takes no
  * permissions on it and shares all (snapshot_access_child_perm). */
