@@ -92,47 +92,6 @@ static json_object *open_backing_file(sim *s, sim_node *n)
     return err;
 }
 
-static json_object *parse_blkdebug_rules(sim_node *n, json_object *opts)
-{
-    json_object *list = json_member(opts, "inject-error");
-    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-        json_object *r = json_object_array_get_idx(list, i);
-        bd_rule *rule = calloc(1, sizeof *rule);
-        rule->inject = true;
-        rule->event = blkdebug_event_name(json_str(r, "event"));
-        rule->state = json_member(r, "state") ? json_object_get_int(json_member(r, "state")) : 0;
-        rule->err = json_member(r, "errno") ? json_object_get_int(json_member(r, "errno")) : EIO;
-        rule->once = json_member(r, "once") && json_object_get_boolean(json_member(r, "once"));
-        rule->immediately = json_member(r, "immediately") && json_object_get_boolean(json_member(r, "immediately"));
-        int64_t sector = json_member(r, "sector") ? json_object_get_int64(json_member(r, "sector")) : -1;
-        rule->offset = sector == -1 ? -1 : (int64_t)((uint64_t)sector * 512);
-        const char *iot = json_str(r, "iotype");
-        if (iot) {
-            for (int t = 0; qapi_blkdebug_iotypes[t]; t++) {
-                if (!strcmp(qapi_blkdebug_iotypes[t], iot)) {
-                    rule->iotype_mask = 1u << t;
-                }
-            }
-        } else {
-            rule->iotype_mask = (1u << IOT_READ) | (1u << IOT_WRITE) | (1u << IOT_WRITE_ZEROES) |
-                                (1u << IOT_DISCARD) | (1u << IOT_FLUSH);
-        }
-        rule->next = n->bd_rules[rule->event];  /* QEMU inserts at the head */
-        n->bd_rules[rule->event] = rule;
-    }
-    list = json_member(opts, "set-state");
-    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-        json_object *r = json_object_array_get_idx(list, i);
-        bd_rule *rule = calloc(1, sizeof *rule);
-        rule->event = blkdebug_event_name(json_str(r, "event"));
-        rule->state = json_member(r, "state") ? json_object_get_int(json_member(r, "state")) : 0;
-        rule->new_state = json_object_get_int(json_member(r, "new_state"));
-        rule->next = n->bd_rules[rule->event];
-        n->bd_rules[rule->event] = rule;
-    }
-    return NULL;
-}
-
 static json_object *check_node_name(sim *s, const char *name)
 {
     if (!id_wellformed(name)) {
@@ -237,7 +196,7 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
             }
             q2_load_bitmaps(n);
         } else if (is_bd) {
-            parse_blkdebug_rules(n, opts);
+            blkdebug_parse_rules(n, opts);
             json_object *take = json_member(opts, "take-child-perms");
             for (size_t i = 0; take && i < json_object_array_length(take); i++) {
                 const char *perm = json_object_get_string(json_object_array_get_idx(take, i));

@@ -384,3 +384,78 @@ json_object *cbw_append_perm_check(sim *s, sim_node *src)
     }
     return NULL;
 }
+
+/* ---- the driver ----------------------------------------------------------- */
+
+/* A node of this driver is either blockdev-add's filter (n->cbw) or the one
+ * a backup job inserts above its source (n->cbw_backup, job.c). */
+
+static uint64_t cbw_size(sim_node *n)
+{
+    return node_size(n->file);
+}
+
+static uint64_t cbw_cluster_size(sim_node *n)
+{
+    return node_cluster_size(n->file);  /* a filter: bdrv_get_info asks the child */
+}
+
+static int cbw_refuse(sim_node *n, uint64_t off, uint64_t len, bool write)
+{
+    return write && off + len > node_size(n) ? -EIO : 0;
+}
+
+static int cbw_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
+{
+    return node_read_data(s, n->file, off, len, out);
+}
+
+static int cbw_drv_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
+{
+    if (n->cbw) {
+        return cbw_write(s, n, off, len, in, false);
+    }
+    cl_copy_failure fail;
+    int r = cl_cbw_before_write(cl_backup_cbw(n->cbw_backup), off, len, &fail);
+    if (!r) {
+        r = node_write_data(s, n->file, off, len, in);
+    }
+    return r;
+}
+
+static int cbw_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    if (n->cbw) {
+        return cbw_write(s, n, off, len, NULL, true);
+    }
+    cl_copy_failure fail;
+    int r = cl_cbw_before_write(cl_backup_cbw(n->cbw_backup), off, len, &fail);
+    if (!r) {
+        r = node_discard(s, n->file, off, len);
+    }
+    return r;
+}
+
+static int cbw_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    return node_block_status(s, n->file, off, len, pnum);
+}
+
+static void cbw_drv_close(sim_node *n)
+{
+    if (n->cbw) {
+        cbw_teardown(n);    /* machine teardown: children may be gone already */
+    }
+}
+
+const sim_drv_ops drv_cbw = {
+    .name = "copy-before-write",
+    .size = cbw_size,
+    .cluster_size = cbw_cluster_size,
+    .refuse = cbw_refuse,
+    .read = cbw_read,
+    .write = cbw_drv_write,
+    .discard = cbw_discard,
+    .block_status = cbw_block_status,
+    .close = cbw_drv_close,
+};

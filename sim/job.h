@@ -59,11 +59,12 @@ struct sim_job {
 enum { IOS_OK, IOS_FAILED, IOS_NOSPACE };
 enum { ONERR_REPORT, ONERR_IGNORE, ONERR_ENOSPC, ONERR_STOP, ONERR_AUTO };
 
-/* ---- job.c: the job life cycle, blockdev-backup and blockdev-create ------ */
+/* ---- job.c: the job life cycle ------------------------------------------ */
 
 sim_job *job_find(sim *s, const char *id);
-json_object *qmp_blockdev_backup(sim *s, json_object *args);
-json_object *qmp_blockdev_create(sim *s, json_object *args);
+/* A new job at the end of the list (JS_UNDEFINED); job_free unlinks one. */
+sim_job *job_new(sim *s, const char *id, job_type type);
+void job_free(sim *s, sim_job *j);
 json_object *qmp_query_jobs(sim *s);
 /* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
  * job_completed, job_finalize_single, job_do_dismiss) */
@@ -75,6 +76,22 @@ void job_update_rc(sim *s, sim_job *j);
 bool jobs_tick(sim *s);
 void jobs_free_all(sim *s);
 const char *job_status_name(job_status st);
+
+/* ---- backup.c: the backup job -------------------------------------------- */
+
+json_object *qmp_blockdev_backup(sim *s, json_object *args);
+bool backup_run_step(sim *s, sim_job *j);
+/* backup_cleanup_sync_bitmap: the named bitmap after a run ending in ret */
+void backup_sync_bitmap(sim *s, sim_job *j, int ret);
+/* backup_clean + bdrv_cbw_drop: the filter and the job's bitmaps go */
+void backup_clean(sim *s, sim_job *j);
+void backup_destroy(sim *s, sim_job *j);
+
+/* ---- create.c: the blockdev-create job ------------------------------------ */
+
+json_object *qmp_blockdev_create(sim *s, json_object *args);
+/* The job's one unit of work: 0, or a negative errno with j->error set. */
+int create_run(sim *s, sim_job *j);
 
 /* ---- job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) ------------ */
 

@@ -81,7 +81,46 @@ struct sim_node {
     struct sim_node *next;      /* creation order */
 };
 
+/* ---- drivers: each fills one table of operations (QEMU's BlockDriver) ---- */
+
+/* Offsets are checked against node_size before block_status and discard. */
+typedef struct sim_drv_ops {
+    const char *name;           /* query-named-block-nodes' "drv" */
+    uint64_t (*size)(sim_node *n);
+    uint64_t (*cluster_size)(sim_node *n);      /* bdrv_get_info's; NULL: 0 */
+    /* A request refused before it starts (no dirty bit is set): a negative
+     * errno, else 0. NULL: none is. */
+    int (*refuse)(sim_node *n, uint64_t off, uint64_t len, bool write);
+    /* read appends len bytes to out; write writes in (in->len == len), or
+     * with in NULL len zeroes; NULL write: -ENOTSUP. */
+    int (*read)(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out);
+    int (*write)(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in);
+    int (*discard)(sim *s, sim_node *n, uint64_t off, uint64_t len);
+    /* CL_STATUS_* of [off, off + *pnum), this layer only */
+    int (*block_status)(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
+    void (*write_caches)(sim_node *n);          /* flush: metadata caches out */
+    int (*flush_to_disk)(sim *s, sim_node *n);  /* flush: the driver's own part */
+    void (*close)(sim_node *n);                 /* frees the driver's state */
+} sim_drv_ops;
+
+extern const sim_drv_ops drv_file;              /* drv_file.c */
+extern const sim_drv_ops drv_raw;               /* drv_raw.c */
+extern const sim_drv_ops drv_qcow2;             /* drv_qcow2.c */
+extern const sim_drv_ops drv_blkdebug;          /* drv_blkdebug.c */
+extern const sim_drv_ops drv_null;              /* drv_null.c */
+extern const sim_drv_ops drv_cbw;               /* copy_before_write.c */
+extern const sim_drv_ops drv_snapshot_access;   /* snapshot_access.c */
+extern const sim_drv_ops drv_throttle;          /* throttle.c */
+
+/* BlkdebugEvent values other drivers raise on their file child */
+enum {
+    EV_READ_AIO = 9, EV_WRITE_AIO = 12, EV_COW_READ = 16, EV_COW_WRITE = 17,
+    EV_CLUSTER_ALLOC = 30, EV_FLUSH_TO_OS = 33, EV_FLUSH_TO_DISK = 34,
+};
+
 /* ---- node.c: the node registry and I/O through the drivers ---------------- */
+
+const sim_drv_ops *node_drv(const sim_node *n);
 
 sim_node *node_find(sim *s, const char *name);
 int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
@@ -108,9 +147,15 @@ sim_bitmap *bitmap_list_add(sim_node *n, const char *name, cl_bitmap *bm,
 void bitmap_list_remove(sim_node *n, sim_bitmap *e);
 sim_bitmap *bitmap_find(sim_node *n, const char *name);
 json_object *node_info(sim *s, sim_node *n);
-int blkdebug_event_name(const char *name);
-void blkdebug_event(sim *s, sim_node *n, int event);
 bool id_wellformed(const char *id);
+
+/* ---- drv_blkdebug.c ------------------------------------------------------- */
+
+int blkdebug_event_name(const char *name);
+/* An event on node n (QEMU's BLKDBG_EVENT on a child: only blkdebug reacts). */
+void blkdebug_event(sim *s, sim_node *n, int event);
+/* The inject-error and set-state rules of (checked) options. */
+void blkdebug_parse_rules(sim_node *n, json_object *opts);
 
 /* ---- blockdev.c: opening nodes from BlockdevOptions (QEMU's bdrv_open) ---- */
 

@@ -54,3 +54,9 @@ json_object *json_member(json_object *o, const char *key)
     }
     return v;
 }
+
+int64_t json_int(json_object *o, const char *key, int64_t dflt)
+{
+    json_object *v = json_member(o, key);
+    return v ? json_object_get_int64(v) : dflt;
+}

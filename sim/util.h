@@ -9,6 +9,7 @@
 #define BLOCKSIM_SIM_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 /* strdup of s ("" for NULL); aborts when memory runs out. */
@@ -21,5 +22,7 @@ void *xcalloc(size_t n, size_t size);
  * or any value (NULL when absent). o may be NULL. */
 const char *json_str(json_object *o, const char *key);
 json_object *json_member(json_object *o, const char *key);
+/* Member key of o as an integer, dflt when absent. */
+int64_t json_int(json_object *o, const char *key, int64_t dflt);
 
 #endif /* BLOCKSIM_SIM_UTIL_H */
