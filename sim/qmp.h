@@ -51,7 +51,12 @@ void snapshot_commit(sim *s, snap_state *st);
 void snapshot_abort(sim *s, snap_state *st);
 void snapshot_clean(sim *s, snap_state *st);
 
-/* ---- bitmap_extra.c: bitmap lookups by QMP arguments, x-debug sha256 ----- */
+/* ---- qmp_bitmap.c: the dirty-bitmap commands ----------------------------- */
+
+json_object *qmp_bitmap_add(sim *s, json_object *args);
+json_object *qmp_bitmap_merge(sim *s, json_object *args);
+/* block-dirty-bitmap-remove, -clear, -enable, -disable */
+json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args);
 
 /* block_dirty_bitmap_lookup: "Node 'X' not found", "Dirty bitmap 'X' not found" */
 json_object *bitmap_lookup_qmp(sim *s, const char *node, const char *name, sim_node **pn,
@@ -59,6 +64,10 @@ json_object *bitmap_lookup_qmp(sim *s, const char *node, const char *name, sim_n
 json_object *qmp_bitmap_sha256(sim *s, json_object *args);
 /* hbitmap_sha256: SHA-256 of the bitmap's lowest level, lowercase hex. */
 char *bitmap_sha256_hex(const cl_bitmap *bm);
+
+/* ---- hmp.c: human-monitor-command ----------------------------------------- */
+
+json_object *qmp_hmp(sim *s, json_object *args);
 
 /* ---- resize.c ------------------------------------------------------------ */
 

@@ -30,7 +30,7 @@ LAYERS = [
     ("jobs", ["job", "job_*", "backup", "backup_error", "create", "commit",
               "drive_backup", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
-                  "bitmap_extra", "nbd", "nbd_server", "qemu_nbd", "iothread",
+                  "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
                   "tools", "qemu_img"]),
     ("backend", ["backend_sim", "sim_int"]),
 ]
