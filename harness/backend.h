@@ -46,7 +46,10 @@ typedef struct bs_backend_ops {
     /* The next QMP event, in emission order: {"event", "data", "timestamp"}.
      * The simulator runs its virtual machine (jobs progress on the virtual
      * clock) until an event exists, and returns NULL with *err == NULL when
-     * nothing more can ever happen. QEMU waits up to timeout_s seconds. */
+     * nothing more can ever happen. QEMU waits up to timeout_s seconds.
+     * timeout_s <= 0 asks only for what has already arrived (iotests'
+     * get_qmp_events(wait=False)): the simulator does not run its machine
+     * then, QEMU is given a millisecond. */
     struct json_object *(*next_event)(bs_backend *b, double timeout_s, char **err);
 
     /* qemu-img, on files named by absolute path (inside test_dir). */

@@ -881,6 +881,7 @@ static const cmd_spec cmds[] = {
     { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
     { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
     { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
+    { "events_pending", C_EVENTS_PENDING, 1, 1, "" },
     /* silent asserts, the VM's log */
     { "assert", C_ASSERT, 2, 2, "" },
     { "vm_log", C_VM_LOG, 1, 1, "" },
@@ -974,6 +975,9 @@ static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_
         pos++;
         npos--;
         break;
+    case C_EVENTS_PENDING:
+        want_word(p, pos[0], "a variable name (without '$')");
+        return;
     case C_QMP_GET:
     case C_EVENT_GET:
         if (want_word(p, pos[0], "a variable name (without '$')") < 0)

@@ -1539,6 +1539,33 @@ out:
     return r;
 }
 
+/* events_pending NAME: iotests' get_qmp_events(wait=False): every event
+ * received and not yet taken, oldest first, into $NAME (a list); they are
+ * taken. */
+static int exec_events_pending(interp *I, const stmt *s)
+{
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < I->nevents; i++)
+        json_object_array_add(list, I->events[i]);
+    I->nevents = 0;
+    for (;;) {
+        char *err = NULL;
+        json_object *ev = I->be->ops->next_event(I->be, 0, &err);
+        if (!ev) {
+            if (err) {
+                rt_fail(I, s->line, s->col, "taking the pending events: %s", err);
+                free(err);
+                json_object_put(list);
+                return -1;
+            }
+            break;
+        }
+        json_object_array_add(list, ev);
+    }
+    bind(I, s->args[0].word, list);
+    return 0;
+}
+
 /* img_compare_log A B: iotests' qemu_img_log('compare', A, B). The
  * backend reports identical/mismatch/error, not qemu-img's mismatch
  * offset, so only the identical line is qemu-img's own. */
@@ -3065,6 +3092,8 @@ static int exec_cmd(interp *I, const stmt *s)
         return exec_expect(I, s);
     case C_IMG_COMPARE_LOG:
         return exec_img_compare_log(I, s);
+    case C_EVENTS_PENDING:
+        return exec_events_pending(I, s);
     case C_QEMU_IMG:
         return exec_qemu_img(I, s);
     case C_QEMU_IMG_INFO:

@@ -58,6 +58,7 @@ static int sim_launch(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = true;
+    s->vm_stopped = false;
     free(s->vm_log);            /* a new QEMU process, a new log */
     s->vm_log = NULL;
     return 0;
@@ -207,7 +208,8 @@ static struct json_object *sim_next_event(bs_backend *b, double timeout_s, char 
     sim *s = to_sim(b);
     *err = NULL;
     while (!s->ev_head) {
-        if (!jobs_tick(s)) {
+        /* no time to wait: only what has happened already */
+        if (timeout_s <= 0 || !jobs_tick(s)) {
             return NULL;
         }
     }

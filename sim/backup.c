@@ -69,9 +69,8 @@ void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        blk_retarget(s, j->filter, j->source);
         device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
-        j->source->blk_name = j->filter->blk_name;
-        j->filter->blk_name = NULL;
         j->filter->cbw_backup = NULL;
         j->filter->cbw_backup_target = NULL;
         j->filter->busy_job = NULL;
@@ -144,6 +143,9 @@ bool backup_run_step(sim *s, sim_job *j)
         job_completed(s, j, -ECANCELED);
         return true;
     case CL_STEP_FAILED:
+        if (fail.ret == BD_SUSPENDED) {
+            return false;   /* held at a blkdebug breakpoint: no progress yet */
+        }
         if (!backup_copy_error(s, j, &fail)) {
             job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
         }
@@ -196,13 +198,13 @@ static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
     return NULL;
 }
 
-static json_object *op_blocked(sim_node *n)
+static json_object *op_blocked(sim *s, sim_node *n)
 {
     for (sim_node *m = n; m; m = m->file) {
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             n->blk_name ? n->blk_name : n->name, job_type_name(m->busy_job));
+                             device_or_node_name(s, n), job_type_name(m->busy_job));
         }
         if (m->drv != DRV_CBW) {
             break;
@@ -288,7 +290,12 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (src == tgt) {
         return qmp_error("GenericError", "Source and target cannot be the same");
     }
-    if ((err = op_blocked(src)) || (err = op_blocked(tgt))) {
+    if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
+        /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
+        return qmp_error("GenericError", "Compression is not supported for this drive %s",
+                         blk_device_name(s, tgt));
+    }
+    if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
         return err;
     }
     if (max_workers < 1 || max_workers > 2147483647) {
@@ -400,8 +407,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     /* bdrv_cbw_append: the filter takes the source's place under its
      * BlockBackend, so the device name finds the filter meanwhile, and
      * the guest's devices write through it */
-    filter->blk_name = src->blk_name;
-    src->blk_name = NULL;
+    blk_retarget(s, src, filter);
     device_retarget(s, src, filter);
     cl_cbw *cbw = cl_backup_cbw(j->bk);
     j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);

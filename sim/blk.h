@@ -32,6 +32,13 @@ sim_blk *blk_find(sim *s, const char *name);
 const char *blk_device_name(sim *s, const sim_node *n);
 /* bdrv_lookup_bs(name, name): a device's root node, else the node so named. */
 sim_node *blk_lookup_bs(sim *s, const char *name);
+/* HMP drive_add with if=none (drive_new); *err is QEMU's bare message */
+int drive_add_if_none(sim *s, const char *optstr, char **err);
+/* bdrv_get_device_or_node_name */
+const char *device_or_node_name(sim *s, const sim_node *n);
+/* Backends whose root is `from` now show `to` (a filter put above a node
+ * takes its place under its backends, and gives it back). */
+void blk_retarget(sim *s, sim_node *from, sim_node *to);
 /* Every parent of old (backends, nodes' file/backing links) but `except`
  * now points at new (QEMU's bdrv_replace_node). */
 void blk_replace_node(sim *s, sim_node *old, sim_node *new_node, sim_node *except);

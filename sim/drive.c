@@ -119,13 +119,81 @@ static bool opt_bool(const char *v, bool *out)
     return true;
 }
 
+/* The node a file= string names: "blkdebug::REST" is blkdebug over REST
+ * (blkdebug's protocol prefix with an empty config), "null-co://" the
+ * null-co protocol, anything else a file. */
+static json_object *protocol_options(const char *file)
+{
+    json_object *o = json_object_new_object();
+    if (!strncmp(file, "blkdebug::", 10)) {
+        json_object_object_add(o, "driver", json_object_new_string("blkdebug"));
+        json_object_object_add(o, "image", protocol_options(file + 10));
+    } else if (!strcmp(file, "null-co://")) {
+        json_object_object_add(o, "driver", json_object_new_string("null-co"));
+    } else {
+        json_object_object_add(o, "driver", json_object_new_string("file"));
+        json_object_object_add(o, "filename", json_object_new_string(file));
+    }
+    return o;
+}
+
+/* The node a drive opens: with driver=blkdebug, the blkdebug node file=
+ * names (align= is its option); else FORMAT (probed when absent: qcow2
+ * when the file holds one, else raw) over the file= node. */
+static json_object *drive_node_options(sim *s, const char *file, const char *format,
+                                       const char *driver, int64_t align, const char *node_name)
+{
+    json_object *proto = protocol_options(file), *opts, *pd = NULL;
+    json_object_object_get_ex(proto, "driver", &pd);
+    if (driver && !strcmp(driver, "blkdebug") && !strcmp(json_object_get_string(pd), "blkdebug")) {
+        opts = proto;
+        if (align) {
+            json_object_object_add(opts, "align", json_object_new_int64(align));
+        }
+    } else {
+        if (!format) {
+            sim_file *f = fs_lookup(s, file);
+            format = f && f->qcow2 ? "qcow2" : "raw";
+        }
+        opts = json_object_new_object();
+        json_object_object_add(opts, "driver", json_object_new_string(format));
+        json_object_object_add(opts, "file", proto);
+    }
+    if (node_name) {
+        json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+    }
+    return opts;
+}
+
+/* bdrv_fill_options: a node given by a filename alone is a file (no
+ * protocol prefix names another), at any depth */
+static void fill_protocol(json_object *o)
+{
+    json_object *v;
+    if (json_object_object_get_ex(o, "filename", &v) && !json_object_object_get_ex(o, "driver", &v)) {
+        json_object_object_add(o, "driver", json_object_new_string("file"));
+    }
+    json_object_object_foreach(o, k, child) {
+        (void)k;
+        if (json_object_is_type(child, json_type_object)) {
+            fill_protocol(child);
+        }
+    }
+}
+
+/* drive_new/blockdev_init for one option string; *err is the bare message
+ * (-drive prefixes it with the option, HMP drive_add prints it as is). */
 static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err)
 {
     drive_opt *o;
     size_t n = split_opts(optstr, &o);
     const char *iface = "ide", *id = NULL, *file = NULL, *format = NULL;
-    const char *node_name = NULL, *backing_name = NULL;
+    const char *node_name = NULL, *backing_name = NULL, *driver = NULL;
+    int64_t align = 0;
     bool read_only = false;
+    /* the driver's own options, dotted keys nested (qdict_crumple):
+     * driver=throttle,throttle-group=tg0,file.driver=qcow2,... */
+    json_object *own = json_object_new_object();
     int ret = -1;
     for (size_t i = 0; i < n; i++) {
         const char *k = o[i].key, *v = o[i].val ? o[i].val : "";
@@ -141,38 +209,66 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
             node_name = v;
         } else if (!strcmp(k, "backing.node-name")) {
             backing_name = v;
+        } else if (!strcmp(k, "driver")) {
+            driver = v;
+        } else if (!strcmp(k, "align")) {
+            align = strtoll(v, NULL, 0);
+        } else if (!strcmp(k, "throttle-group") || !strncmp(k, "file.", 5)) {
+            json_object *at = own;
+            char *path = xstrdup(k), *save = NULL;
+            char *part = strtok_r(path, ".", &save);
+            for (char *next; (next = strtok_r(NULL, ".", &save)); part = next) {
+                json_object *sub = NULL;
+                if (!json_object_object_get_ex(at, part, &sub) ||
+                    !json_object_is_type(sub, json_type_object)) {
+                    sub = json_object_new_object();
+                    json_object_object_add(at, part, sub);
+                }
+                at = sub;
+            }
+            json_object_object_add(at, part, json_object_new_string(v));
+            free(path);
         } else if (!strcmp(k, "read-only")) {
             if (!opt_bool(o[i].val, &read_only)) {
-                *err = xasprintf("-drive %s: Parameter 'read-only' expects 'on' or 'off'", optstr);
+                *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
                 goto out;
             }
         } else if (strcmp(k, "cache") && strcmp(k, "aio")) {
             /* the simulator models no other -drive option */
-            *err = xasprintf("-drive %s: the simulator does not model option '%s'", optstr, k);
+            *err = xasprintf("the simulator does not model option '%s'", k);
             goto out;
         }
     }
+    /* the option group's id is checked when the options are parsed */
+    if (id && blk_find(s, id)) {
+        *err = xasprintf("Duplicate ID '%s' for drive", id);
+        goto out;
+    }
     if (strcmp(iface, "virtio") && strcmp(iface, "none")) {
-        *err = xasprintf("-drive %s: the simulator models if=virtio and if=none only", optstr);
+        *err = xstrdup("the simulator models if=virtio and if=none only");
         goto out;
     }
-    if (!id || !file || !format) {
-        *err = xasprintf("-drive %s: the simulator needs id=, file= and format=", optstr);
+    if (!id || (!file && (!driver || !strcmp(driver, "blkdebug")))) {
+        *err = xstrdup("the simulator needs id= and file= (or driver=)");
         goto out;
     }
-    if (blk_find(s, id)) {
-        *err = xasprintf("-drive %s: Duplicate ID '%s' for drive", optstr, id);
-        goto out;
+    json_object *opts;
+    if (driver && strcmp(driver, "blkdebug")) {
+        /* another driver: its options come from the dotted keys */
+        if (strcmp(driver, "throttle")) {
+            *err = xasprintf("the simulator models driver=blkdebug and throttle only, not '%s'",
+                             driver);
+            goto out;
+        }
+        opts = json_object_get(own);
+        fill_protocol(opts);
+        json_object_object_add(opts, "driver", json_object_new_string(driver));
+        if (node_name) {
+            json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+        }
+    } else {
+        opts = drive_node_options(s, file, format, driver, align, node_name);
     }
-    json_object *opts = json_object_new_object();
-    json_object_object_add(opts, "driver", json_object_new_string(format));
-    if (node_name) {
-        json_object_object_add(opts, "node-name", json_object_new_string(node_name));
-    }
-    json_object *f = json_object_new_object();
-    json_object_object_add(f, "driver", json_object_new_string("file"));
-    json_object_object_add(f, "filename", json_object_new_string(file));
-    json_object_object_add(opts, "file", f);
     json_object *e = qapi_check_blockdev_options(opts, "");
     sim_node *root = NULL;
     if (!e) {
@@ -183,7 +279,7 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         json_object *ej = NULL, *d = NULL;
         json_object_object_get_ex(e, "error", &ej);
         json_object_object_get_ex(ej, "desc", &d);
-        *err = xasprintf("-drive %s: %s", optstr, d ? json_object_get_string(d) : "?");
+        *err = xstrdup(d ? json_object_get_string(d) : "?");
         json_object_put(e);
         goto out;
     }
@@ -213,11 +309,35 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     *pp = blk;
     ret = 0;
 out:
+    json_object_put(own);
     for (size_t i = 0; i < n; i++) {
         free(o[i].key);
     }
     free(o);
     return ret;
+}
+
+int drive_add_if_none(sim *s, const char *optstr, char **err)
+{
+    unsigned no_devices = 0;
+    return drive_new(s, optstr, &no_devices, err);
+}
+
+const char *device_or_node_name(sim *s, const sim_node *n)
+{
+    const char *name = blk_device_name(s, n);
+    return name[0] ? name : n->name;
+}
+
+void blk_retarget(sim *s, sim_node *from, sim_node *to)
+{
+    for (sim_blk *b = s->blks; b; b = b->next) {
+        if (b->root == from) {
+            b->root = to;
+            from->parents--;
+            to->parents++;
+        }
+    }
 }
 
 /* -object iothread (iothreads do not change what the block layer does) and
@@ -283,9 +403,13 @@ int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err)
                 *err = xstrdup("-drive needs an argument");
                 return -1;
             }
-            if (drive_new(s, argv[++i], &anon_devs, err) < 0) {
+            char *e = NULL;
+            if (drive_new(s, argv[i + 1], &anon_devs, &e) < 0) {
+                *err = xasprintf("-drive %s: %s", argv[i + 1], e);
+                free(e);
                 return -1;
             }
+            i++;
         } else if (!strcmp(argv[i], "-machine") || !strcmp(argv[i], "-accel")) {
             i++;    /* the machine type does not change the block layer */
         } else if (!strcmp(argv[i], "-object") || !strcmp(argv[i], "-device")) {
@@ -334,9 +458,6 @@ json_object *qmp_query_block(sim *s)
 
 const char *blk_device_name(sim *s, const sim_node *n)
 {
-    if (n->blk_name) {
-        return n->blk_name;     /* drive_add's backend */
-    }
     for (sim_blk *b = s->blks; b; b = b->next) {
         if (b->root == n && b->name[0]) {
             return b->name;

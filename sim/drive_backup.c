@@ -23,11 +23,11 @@ static const char *str_arg(json_object *args, const char *key)
 }
 
 /* bdrv_img_create(target, format, backing, backing format, size) */
-static json_object *create_target(sim *s, const char *path, const char *format,
-                                  sim_node *backing, uint64_t size)
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size)
 {
-    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
-        if (!strcmp(format, "file") || !strcmp(format, "blkdebug")) {
+    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file")) {
+        if (!strcmp(format, "blkdebug")) {
             return qmp_error("GenericError", "Format driver '%s' does not support image creation",
                              format);
         }
@@ -37,12 +37,19 @@ static json_object *create_target(sim *s, const char *path, const char *format,
         return qmp_error("GenericError", "the simulator wants an absolute target path, not '%s'",
                          path);
     }
+    sim_file *old = fs_lookup(s, path);
+    for (sim_node *n = s->nodes; old && n; n = n->next) {
+        if (n->f == old || (old->qcow2 && n->q == old->qcow2)) {
+            /* an image open in the VM holds its write lock */
+            return qmp_error("GenericError", "Failed to get \"write\" lock");
+        }
+    }
     sim_file *f = fs_create(s, path);
     q2_free(f->qcow2);
     f->qcow2 = NULL;
     store_truncate(&f->data, 0);
-    if (!strcmp(format, "raw")) {
-        store_truncate(&f->data, size);
+    if (!strcmp(format, "raw") || !strcmp(format, "file")) {
+        store_truncate(&f->data, size);     /* "file": the protocol creates a plain file */
         return NULL;
     }
     int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
@@ -69,7 +76,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     const char *format = str_arg(args, "format");
     const char *sync = str_arg(args, "sync");
     bool existing = mode && !strcmp(mode, "existing");
-    sim_node *bs = node_find(s, device);
+    sim_node *bs = blk_lookup_bs(s, device);
     if (!bs) {
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
                          device);
@@ -82,7 +89,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         if (m->busy_job) {
             return qmp_error("GenericError",
                              "Node '%s' is busy: block device is in use by block job: %s",
-                             bs->blk_name ? bs->blk_name : bs->name,
+                             device_or_node_name(s, bs),
                              job_type_name(m->busy_job));
         }
     }
@@ -102,7 +109,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     }
     json_object *err = NULL;
     if (!existing) {
-        err = create_target(s, target, format, backing, node_size(bs));
+        err = drive_create_target(s, target, format, backing, node_size(bs));
         if (err) {
             json_object_put(bargs);
             return err;
@@ -117,16 +124,21 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     if (!format) {
         format = f->qcow2 ? "qcow2" : "raw";
     }
-    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
+    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file")) {
         json_object_put(bargs);
         return qmp_error("GenericError", "Unknown driver '%s'", format);
     }
     json_object *o = json_object_new_object(), *file = json_object_new_object();
     json_object_object_add(file, "driver", json_object_new_string("file"));
     json_object_object_add(file, "filename", json_object_new_string(target));
-    json_object_object_add(o, "driver", json_object_new_string(format));
-    json_object_object_add(o, "file", file);
-    if (backing && !strcmp(sync, "none")) {
+    if (!strcmp(format, "file")) {
+        json_object_put(o);     /* the protocol node itself is the target */
+        o = file;
+    } else {
+        json_object_object_add(o, "driver", json_object_new_string(format));
+        json_object_object_add(o, "file", file);
+    }
+    if (backing && !strcmp(sync, "none") && strcmp(format, "file")) {
         json_object_object_add(o, "backing", NULL);     /* BDRV_O_NO_BACKING */
     }
     sim_node *tgt = NULL;
@@ -136,7 +148,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         json_object_put(bargs);
         return err;
     }
-    if (backing && !strcmp(sync, "none")) {
+    if (backing && !strcmp(sync, "none") && strcmp(format, "file")) {
         tgt->backing = bs;          /* bdrv_set_backing_hd(target, source) */
         bs->parents++;
     }

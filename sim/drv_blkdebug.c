@@ -24,6 +24,7 @@ void blkdebug_event(sim *s, sim_node *n, int event)
     if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
         return;
     }
+    blkdebug_break_event(n, event);
     bool injected = false;
     int new_state = n->bd_state;
     for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
@@ -143,13 +144,19 @@ static uint64_t blkdebug_cluster_size(sim_node *n)
 
 static int blkdebug_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
 {
-    int r = bd_rule_check(n, off, len, IOT_READ);
+    int r = blkdebug_break_check(n);
+    if (!r) {
+        r = bd_rule_check(n, off, len, IOT_READ);
+    }
     return r ? r : node_read_data(s, n->file, off, len, out);
 }
 
 static int blkdebug_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
 {
-    int r = bd_rule_check(n, off, len, !in ? IOT_WRITE_ZEROES : IOT_WRITE);
+    int r = blkdebug_break_check(n);
+    if (!r) {
+        r = bd_rule_check(n, off, len, !in ? IOT_WRITE_ZEROES : IOT_WRITE);
+    }
     if (!r) {
         r = node_write_data(s, n->file, off, len, in);
     }

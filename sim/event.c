@@ -19,7 +19,9 @@ void ev_emit(sim *s, const char *name, json_object *data)
     json_object_object_add(ts, "microseconds",
                            json_object_new_int64((int64_t)(s->clock_ns % 1000000000ull / 1000)));
     json_object_object_add(ev, "event", json_object_new_string(name));
-    json_object_object_add(ev, "data", data);
+    if (data) {     /* some events (STOP, RESUME) have no data */
+        json_object_object_add(ev, "data", data);
+    }
     json_object_object_add(ev, "timestamp", ts);
     sim_event *e = xcalloc(1, sizeof *e);
     e->ev = ev;

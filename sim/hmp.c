@@ -56,6 +56,11 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
     if (!argc) {
         goto out;
     }
+    if (!strcmp(argv[0], "break") || !strcmp(argv[0], "remove_break")) {
+        /* its error text goes to QEMU's stdout, not into the reply */
+        free(blkdebug_break_cmd(s, n, argc, argv));
+        goto out;
+    }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w") ||
                     !strcmp(argv[0], "discard") || !strcmp(argv[0], "d");
     if (!strcmp(argv[0], "flush") || !strcmp(argv[0], "f")) {

@@ -47,17 +47,19 @@ void job_transition(sim *s, sim_job *j, job_status st)
 
 const char *job_type_name(sim_job *j)
 {
-    return j->type == JOB_BACKUP ? "backup" : "create";
+    return j->type == JOB_BACKUP ? "backup" : j->type == JOB_MIRROR ? "mirror" : "create";
 }
 
 uint64_t job_offset(sim_job *j)
 {
-    return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_offset(j->bk) : j->type == JOB_MIRROR ? j->mirror_done
+                                                                   : j->create_progress;
 }
 
 uint64_t job_len(sim_job *j)
 {
-    return j->bk ? cl_backup_len(j->bk) : j->create_progress;
+    return j->bk ? cl_backup_len(j->bk) : j->type == JOB_MIRROR ? j->mirror_len
+                                                                : j->create_progress;
 }
 
 sim_job *job_new(sim *s, const char *id, job_type type)
@@ -98,7 +100,7 @@ static void job_event_completed(sim *s, sim_job *j)
     if (j->unstarted) {
         return;     /* "Emit events only if we actually started" */
     }
-    if (j->type != JOB_BACKUP) {
+    if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
         return;
     }
     json_object *d = json_object_new_object();
@@ -143,6 +145,8 @@ void job_finalize_single(sim *s, sim_job *j)
     if (j->type == JOB_BACKUP) {
         backup_sync_bitmap(s, j, j->ret ? -1 : 0);
         backup_clean(s, j);
+    } else if (j->type == JOB_MIRROR) {
+        mirror_clean(s, j);
     }
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
@@ -167,32 +171,51 @@ void job_completed(sim *s, sim_job *j, int ret)
         return;
     }
     job_transition(s, j, JS_WAITING);
-    job_transition(s, j, JS_PENDING);
+    job_to_pending(s, j);
     if (!j->auto_finalize) {
-        if (j->type == JOB_BACKUP) {
-            json_object *d = json_object_new_object();
-            json_object_object_add(d, "id", json_object_new_string(j->id));
-            json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
-            ev_emit(s, "BLOCK_JOB_PENDING", d);
-        }
         return;
     }
     job_finalize_single(s, j);
 }
 
+/* job_transition_to_pending: BLOCK_JOB_PENDING when it waits for
+ * job-finalize */
+void job_to_pending(sim *s, sim_job *j)
+{
+    job_transition(s, j, JS_PENDING);
+    if (!j->auto_finalize && (j->type == JOB_BACKUP || j->type == JOB_MIRROR)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "id", json_object_new_string(j->id));
+        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        ev_emit(s, "BLOCK_JOB_PENDING", d);
+    }
+}
+
 /* ---- ticking --------------------------------------------------------------- */
 
-static bool job_tick(sim *s, sim_job *j)
+/* One unit of a job's own work (QEMU: its coroutine between two yields). */
+static bool job_own_step(sim *s, sim_job *j)
 {
-    if (j->status != JS_RUNNING || j->finished_work) {
-        return false;
-    }
     if (j->type == JOB_CREATE) {
         int r = create_run(s, j);
         job_completed(s, j, r);
         return true;
     }
     return backup_run_step(s, j);
+}
+
+bool job_tick(sim *s, sim_job *j)
+{
+    if (j->type == JOB_MIRROR) {
+        return job_speed_step(s, j, mirror_step);
+    }
+    if (j->status != JS_RUNNING || j->finished_work) {
+        return false;
+    }
+    if (j->type == JOB_BACKUP) {
+        return job_speed_step(s, j, job_own_step);
+    }
+    return job_own_step(s, j);
 }
 
 bool jobs_tick(sim *s)
@@ -207,7 +230,8 @@ bool jobs_tick(sim *s)
             break;
         }
     }
-    return any;
+    /* only rate-limited jobs wait: sleep until the first may go on */
+    return any || job_speed_sleep(s);
 }
 
 void jobs_free_all(sim *s)

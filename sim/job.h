@@ -20,7 +20,7 @@ typedef enum {
     JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
 } job_status;
 
-typedef enum { JOB_BACKUP, JOB_CREATE } job_type;
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR } job_type;
 
 struct sim_job {
     char *id;
@@ -52,6 +52,10 @@ struct sim_job {
     struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
     bool unstarted;             /* made by a transaction's prepare, not started yet */
     unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
+    uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
+    /* drive-mirror (mirror.c) */
+    uint64_t mirror_done, mirror_len, mirror_chunk;
+    bool should_complete;
     struct sim_job *next;       /* creation order */
 };
 
@@ -65,6 +69,10 @@ sim_job *job_find(sim *s, const char *id);
 /* A new job at the end of the list (JS_UNDEFINED); job_free unlinks one. */
 sim_job *job_new(sim *s, const char *id, job_type type);
 void job_free(sim *s, sim_job *j);
+/* One tick of a job: a unit of its work, rate limits permitting */
+bool job_tick(sim *s, sim_job *j);
+/* job_transition_to_pending */
+void job_to_pending(sim *s, sim_job *j);
 json_object *qmp_query_jobs(sim *s);
 /* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
  * job_completed, job_finalize_single, job_do_dismiss) */
@@ -92,6 +100,19 @@ void backup_destroy(sim *s, sim_job *j);
 json_object *qmp_blockdev_create(sim *s, json_object *args);
 /* The job's one unit of work: 0, or a negative errno with j->error set. */
 int create_run(sim *s, sim_job *j);
+
+/* ---- job_speed.c: rate-limited jobs (speed > 0) on the virtual clock ----- */
+
+bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
+bool job_speed_sleep(sim *s);
+void job_speed_qmp_elapsed(sim *s);
+
+/* ---- mirror.c: drive-mirror, as far as iotest 219 needs it ---------------- */
+
+json_object *qmp_drive_mirror(sim *s, json_object *args);
+bool mirror_step(sim *s, sim_job *j);
+void mirror_clean(sim *s, sim_job *j);
+json_object *mirror_complete(sim *s, sim_job *j);
 
 /* ---- job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) ------------ */
 
@@ -125,6 +146,9 @@ void job_resume(sim *s, sim_job *j);
 /* ---- drive_backup.c ------------------------------------------------------ */
 
 json_object *qmp_drive_backup(sim *s, json_object *args);
+/* bdrv_img_create for drive-backup and drive-mirror targets */
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size);
 
 /* ---- backup_error.c: on-source-error / on-target-error ------------------- */
 

@@ -88,7 +88,7 @@ static json_object *user_resume(sim *s, sim_job *j)
     if (err) {
         return err;
     }
-    if (j->type == JOB_BACKUP) {
+    if (j->type != JOB_CREATE) {
         j->io_status = IOS_OK;      /* block_job_user_resume */
     }
     j->user_paused = false;
@@ -107,7 +107,7 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
         return err;
     }
     if (j->user_paused) {
-        if (j->type == JOB_BACKUP) {
+        if (j->type != JOB_CREATE) {
             j->io_status = IOS_OK;
         }
         j->user_paused = false;
@@ -150,12 +150,15 @@ static json_object *set_speed(sim_job *j, int64_t speed)
     return qmp_ok();
 }
 
-/* job_complete_locked: no job type the simulator runs can complete */
-static json_object *complete(sim_job *j)
+/* job_complete_locked: only a mirror job can complete */
+static json_object *complete(sim *s, sim_job *j)
 {
     json_object *err = apply_verb(j, VERB_COMPLETE);
     if (err) {
         return err;
+    }
+    if (j->type == JOB_MIRROR && !j->cancelled) {
+        return mirror_complete(s, j);
     }
     return qmp_error("GenericError", "The active block job '%s' cannot be completed", j->id);
 }
@@ -182,7 +185,7 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args)
         }
         return qmp_error("GenericError", "Job not found");
     }
-    if (block && j->type != JOB_BACKUP) {
+    if (block && j->type == JOB_CREATE) {
         return qmp_error("DeviceNotActive", "Block job '%s' not found", id);
     }
     if (!strcmp(verb, "pause")) {
@@ -209,7 +212,7 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args)
         return set_speed(j, json_object_get_int64(v));
     }
     if (!strcmp(verb, "complete")) {
-        return complete(j);
+        return complete(s, j);
     }
     if (!strcmp(verb, "finalize")) {
         json_object *err = apply_verb(j, VERB_FINALIZE);
@@ -253,7 +256,7 @@ json_object *qmp_query_block_jobs(sim *s)
 {
     json_object *list = json_object_new_array();
     for (sim_job *j = s->jobs; j; j = j->next) {
-        if (j->type != JOB_BACKUP) {
+        if (j->type == JOB_CREATE) {
             continue;
         }
         json_object *o = json_object_new_object();

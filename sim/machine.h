@@ -34,6 +34,7 @@ typedef struct sim {
     uint64_t clock_ns;
     unsigned node_counter;
     bool running;               /* a VM is launched */
+    bool vm_stopped;            /* QMP stop (runstate.c) */
     char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */

@@ -31,12 +31,6 @@ const sim_drv_ops *node_drv(const sim_node *n)
 
 sim_node *node_find(sim *s, const char *name)
 {
-    /* bdrv_lookup_bs: a BlockBackend's name first, then node names */
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->blk_name && !strcmp(n->blk_name, name)) {
-            return n;
-        }
-    }
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->name && !strcmp(n->name, name)) {
             return n;
@@ -108,8 +102,8 @@ void node_remove(sim *s, sim_node *n)
     }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
+    blkdebug_breaks_free(n);
     free(n->name);
-    free(n->blk_name);
     free(n);
 }
 

@@ -7,6 +7,7 @@
 #ifndef BLOCKSIM_SIM_NODE_H
 #define BLOCKSIM_SIM_NODE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <json-c/json.h>
@@ -77,7 +78,8 @@ struct sim_node {
     sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
-    char *blk_name;             /* the BlockBackend of a drive_add (drive_add.c) */
+    struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
+    bool bd_suspended;          /* the next request waits at a breakpoint */
     struct sim_node *next;      /* creation order */
 };
 
@@ -156,6 +158,15 @@ int blkdebug_event_name(const char *name);
 void blkdebug_event(sim *s, sim_node *n, int event);
 /* The inject-error and set-state rules of (checked) options. */
 void blkdebug_parse_rules(sim_node *n, json_object *opts);
+
+/* ---- blkdebug_break.c: breakpoints; a request held at one fails with this */
+
+#define BD_SUSPENDED (-EINPROGRESS)
+void blkdebug_break_event(sim_node *n, int event);
+int blkdebug_break_check(sim_node *n);
+void blkdebug_breaks_free(sim_node *n);
+/* qemu-io's break / remove_break on node n: NULL, or the error text */
+char *blkdebug_break_cmd(sim *s, sim_node *n, int argc, char **argv);
 
 /* ---- blockdev.c: opening nodes from BlockdevOptions (QEMU's bdrv_open) ---- */
 

@@ -195,6 +195,32 @@ static const field f_drive_backup[] = {
     { "mode", F_ENUM, false, e_newmode, NULL },
     END,
 };
+static const field f_drive_mirror[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "target", F_STR, true, NULL, NULL },
+    { "format", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "replaces", F_STR, false, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "mode", F_ENUM, false, e_newmode, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "granularity", F_UINT32, false, NULL, NULL },
+    { "buf-size", F_INT, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "unmap", F_BOOL, false, NULL, NULL },
+    { "copy-mode", F_STR, false, NULL, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    END,
+};
+static const field f_block_resize[] = {
+    { "device", F_STR, false, NULL, NULL },
+    { "node-name", F_STR, false, NULL, NULL },
+    { "size", F_INT, true, NULL, NULL },
+    END,
+};
 static const field f_bitmap_add[] = {
     { "node", F_STR, true, NULL, NULL },
     { "name", F_STR, true, NULL, NULL },
@@ -586,6 +612,10 @@ static const struct {
     { "blockdev-create", f_create },
     { "blockdev-backup", f_backup },
     { "drive-backup", f_drive_backup },
+    { "drive-mirror", f_drive_mirror },
+    { "block_resize", f_block_resize },
+    { "stop", f_none },
+    { "cont", f_none },
     { "block-dirty-bitmap-add", f_bitmap_add },
     { "block-dirty-bitmap-remove", f_bitmap },
     { "block-dirty-bitmap-clear", f_bitmap },

@@ -383,6 +383,10 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
         rc = img_bitmap(s, argv + 1, argc - 1, &e);
     } else if (!strcmp(argv[0], "info")) {
         rc = img_info(s, argv + 1, argc - 1, &o, &e);
+    } else if (!strcmp(argv[0], "create")) {
+        rc = img_create_cmd(s, argv + 1, argc - 1, &e);     /* sim/qemu_img_create.c */
+    } else if (!strcmp(argv[0], "rebase")) {
+        rc = img_rebase_cmd(s, argv + 1, argc - 1, &e);
     } else {
         rc = fail(&e, 1, "the simulator does not model the command '%s'", argv[0]);
     }

@@ -120,6 +120,10 @@ RUN_ARGS(qmp_blockdev_add)
 RUN_ARGS(qmp_blockdev_del)
 RUN_ARGS(qmp_blockdev_backup)
 RUN_ARGS(qmp_drive_backup)
+RUN_ARGS(qmp_drive_mirror)
+RUN_ARGS(qmp_block_resize)
+RUN_NOARGS(qmp_stop)
+RUN_NOARGS(qmp_cont)
 RUN_ARGS(qmp_bitmap_add)
 RUN_ARGS(qmp_bitmap_merge)
 RUN_ARGS(qmp_backup)
@@ -149,6 +153,10 @@ static const command commands[] = {
     { "blockdev-create", run_blockdev_create },
     { "blockdev-backup", run_qmp_blockdev_backup },
     { "drive-backup", run_qmp_drive_backup },
+    { "drive-mirror", run_qmp_drive_mirror },
+    { "block_resize", run_qmp_block_resize },      /* sim/resize.c */
+    { "stop", run_qmp_stop },                      /* sim/runstate.c */
+    { "cont", run_qmp_cont },
     { "block-dirty-bitmap-add", run_qmp_bitmap_add },
     { "block-dirty-bitmap-remove", qmp_bitmap_simple },
     { "block-dirty-bitmap-clear", qmp_bitmap_simple },
@@ -177,6 +185,7 @@ static const command commands[] = {
 
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args)
 {
+    job_speed_qmp_elapsed(s);   /* rate-limited jobs go on while QMP talks */
     const command *c = commands;
     while (c->name && strcmp(c->name, cmd)) {
         c++;

@@ -72,8 +72,20 @@ json_object *qmp_hmp(sim *s, json_object *args);
 /* ---- resize.c ------------------------------------------------------------ */
 
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);
+/* QMP block_resize */
+json_object *qmp_block_resize(sim *s, json_object *args);
 /* HMP block_resize's reply text (as a json string) */
 json_object *hmp_block_resize(sim *s, const char *args);
+
+/* ---- runstate.c: QMP stop / cont ------------------------------------------ */
+
+json_object *qmp_stop(sim *s);
+json_object *qmp_cont(sim *s);
+
+/* ---- qemu_img_create.c: qemu-img create / rebase -u (through sim_img_run) - */
+
+int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
 
 /* ---- qemu_img.c: qemu-img ARGV as its own process (bitmap, info) --------- */
 

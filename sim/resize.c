@@ -108,3 +108,41 @@ json_object *hmp_block_resize(sim *s, const char *args)
     free(m);
     return r;
 }
+
+/* QMP block_resize (qmp_block_resize): device or node-name, then size;
+ * a node a job holds is in use. */
+json_object *qmp_block_resize(sim *s, json_object *args)
+{
+    json_object *v;
+    const char *device = json_object_object_get_ex(args, "device", &v) ? json_object_get_string(v)
+                                                                       : NULL;
+    const char *node_name = json_object_object_get_ex(args, "node-name", &v)
+                            ? json_object_get_string(v) : NULL;
+    int64_t size = json_object_object_get_ex(args, "size", &v) ? json_object_get_int64(v) : 0;
+    sim_node *n = device ? blk_lookup_bs(s, device) : NULL;
+    if (!n && node_name) {
+        n = node_find(s, node_name);
+    }
+    if (!n) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'",
+                         device ? device : "", node_name ? node_name : "");
+    }
+    if (size < 0) {
+        return qmp_error("GenericError", "Parameter 'size' expects a >0 size");
+    }
+    if (n->busy_job) {
+        return qmp_error("GenericError", "Device '%s' is in use", device ? device : "(null)");
+    }
+    /* the resize permission: a backup's copy-before-write filter does not
+     * share it on its source (real QEMU 7.2's text) */
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p->file == n && p->drv == DRV_CBW) {
+            return qmp_error("GenericError", "Permission conflict on node '%s': permissions "
+                             "'resize' are both required by an unnamed block device (uses node "
+                             "'%s' as 'root' child) and unshared by node '%s' (uses node '%s' as "
+                             "'file' child).", n->name, n->name, p->name, n->name);
+        }
+    }
+    json_object *err = node_resize(s, n, (uint64_t)size);
+    return err ? err : qmp_ok();
+}

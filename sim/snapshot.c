@@ -31,9 +31,6 @@ static bool is_filter(const sim_node *n)
  * a backend, or a format/filter node's file or backing link. */
 static bool consistently_read(sim *s, const sim_node *n)
 {
-    if (n->blk_name) {
-        return true;    /* drive_add's backend */
-    }
     for (sim_blk *b = s->blks; b; b = b->next) {
         if (b->root == n) {
             return true;
@@ -71,12 +68,6 @@ static json_object *lookup_bs(sim *s, const char *device, const char *node_name,
             }
             *out = b->root;
             return NULL;
-        }
-        for (sim_node *n = s->nodes; n; n = n->next) {
-            if (n->blk_name && !strcmp(n->blk_name, device)) {
-                *out = n;       /* drive_add's backend */
-                return NULL;
-            }
         }
     }
     if (node_name) {

@@ -24,14 +24,14 @@ LAYERS = [
     ("base", ["util", "error", "data", "qapi", "machine", "event"]),
     ("files", ["store", "fs"]),
     ("graph", ["node", "blockdev", "dirty_bitmap", "persist", "qcow2_meta",
-               "qcow2_bitmap", "drv_*", "copy_before_write", "snapshot_access",
+               "qcow2_bitmap", "drv_*", "blkdebug_break", "copy_before_write", "snapshot_access",
                "throttle"]),
     ("backends", ["blk", "drive", "device", "drive_add"]),
     ("jobs", ["job", "job_*", "backup", "backup_error", "create", "commit",
-              "drive_backup", "pve_backup"]),
+              "drive_backup", "mirror", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
                   "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
-                  "tools", "qemu_img"]),
+                  "tools", "qemu_img", "qemu_img_create", "runstate"]),
     ("backend", ["backend_sim", "sim_int"]),
 ]
 

@@ -205,7 +205,10 @@ static int f_img_create(bs_backend *b, const char *fmt, const char *path, uint64
                         const char *backing, const char *backing_fmt, char **err)
 {
     fake_backend *f = (fake_backend *)b;
-    sbuf_printf(&f->calls, "img_create %s %s %llu\n", fmt, path, (unsigned long long)size);
+    sbuf_printf(&f->calls, "img_create %s %s %llu", fmt, path, (unsigned long long)size);
+    if (backing)
+        sbuf_printf(&f->calls, " -b %s -F %s", backing, backing_fmt ? backing_fmt : "-");
+    sbuf_printf(&f->calls, "\n");
     if (f->fail_img_create) {
         *err = strdup("disk full");
         return -1;

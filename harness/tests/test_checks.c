@@ -242,6 +242,47 @@ static void test_img_compare_log(void **state)
     }
 }
 
+static void test_img_create_backing(void **state)
+{
+    (void)state;
+    fake_backend *f = fake_new();
+    char *out, *err = NULL;
+    int r = run(f, "files t u b\n"
+                   "img_create \"qcow2\" $t 1024 backing=$b backing_fmt=\"raw\"\n"
+                   "img_create \"qcow2\" $u 1024\n", &out, &err);
+    if (r)
+        fail_msg("%s", err);
+    assert_non_null(strstr(f->calls.s, "-t 1024 -b "));
+    assert_non_null(strstr(f->calls.s, "-b -F raw\nimg_create qcow2 "));
+    assert_non_null(strstr(f->calls.s, "-u 1024\n"));
+    free(out);
+    f->base.ops->destroy(&f->base);
+}
+
+static void test_events_pending(void **state)
+{
+    (void)state;
+    fake_backend *f = fake_new();
+    fake_push(f, "BLOCK_JOB_READY", "{\"device\": \"a\"}");
+    fake_push(f, "BLOCK_JOB_COMPLETED", "{\"device\": \"b\"}");
+    fake_push(f, "STOP", "{}");
+    char *out, *err = NULL;
+    int r = run(f,
+                "launch\n"
+                "event_get ev \"BLOCK_JOB_COMPLETED\"\n"
+                "events_pending evs\n"
+                "expect_eq $evs[0][\"event\"] \"BLOCK_JOB_READY\" \"the cached one first\"\n"
+                "expect_eq $evs[1][\"event\"] \"STOP\" \"then the backend's\"\n"
+                "events_pending evs\n"
+                "expect (not $evs) \"none left\"\n",
+                &out, &err);
+    if (r)
+        fail_msg("%s", err);
+    assert_string_equal(out, "ok: the cached one first\nok: then the backend's\nok: none left\n");
+    free(out);
+    f->base.ops->destroy(&f->base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +295,8 @@ int main(void)
         cmocka_unit_test(test_event_get),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_img_compare_log),
+        cmocka_unit_test(test_img_create_backing),
+        cmocka_unit_test(test_events_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,6 +225,22 @@ static void test_on_target_error(void **state)
     vm_free(b);
 }
 
+static void test_compress_needs_qcow2(void **state)
+{
+    bs_backend *b = vm_new();
+    add_drive(b, "drive0", IMG, 1 * MiB);
+    char *err = NULL;
+    assert_int_equal(b->ops->img_create(b, "raw", TGT, 1 * MiB, NULL, NULL, &err), 0);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"raw\", \"node-name\": \"tgt\", \"file\": "
+           "{\"driver\": \"file\", \"filename\": \"%s\"}}", TGT);
+    QMP_ERR(b, "Compression is not supported for this drive ", "blockdev-backup",
+            BK("\"sync\": \"full\", \"compress\": true"));
+    QMP_ERR(b, "Source and target cannot be the same", "blockdev-backup",
+            "{\"device\": \"drive0\", \"target\": \"drive0\", \"job-id\": \"j\", "
+            "\"sync\": \"full\", \"compress\": true}");
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_on_error_stop),
         cmocka_unit_test(test_on_error_ignore_enospc_report),
         cmocka_unit_test(test_on_target_error),
+        cmocka_unit_test(test_compress_needs_qcow2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

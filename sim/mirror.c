@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * drive-mirror (QEMU 7.2 block/mirror.c, blockdev.c qmp_drive_mirror), as
+ * far as iotest 219 needs it: the target created like drive-backup's,
+ * a bulk copy of the whole source in buf-size units, READY (with
+ * BLOCK_JOB_READY) when everything is copied, standby while paused there,
+ * and job-complete ending the job (waiting, pending, BLOCK_JOB_COMPLETED,
+ * concluded, null). Not modelled: guest writes mirrored after READY, the
+ * graph change at completion (the target taking the source's place), a
+ * soft cancel in READY, sync top/none, granularity and error policies.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/job.h"
+
+#define MIRROR_DEFAULT_BUF_SIZE (16ull * 1024 * 1024)  /* DEFAULT_MIRROR_BUF_SIZE */
+#define MIRROR_MAX_UNIT MIRROR_DEFAULT_BUF_SIZE         /* bytes one step copies, at most */
+
+static const char *str_arg(json_object *args, const char *key)
+{
+    json_object *v = NULL;
+    if (json_object_object_get_ex(args, key, &v) && json_object_is_type(v, json_type_string)) {
+        return json_object_get_string(v);
+    }
+    return NULL;
+}
+
+static int64_t int_arg(json_object *args, const char *key, int64_t dflt)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(args, key, &v) ? json_object_get_int64(v) : dflt;
+}
+
+static bool bool_arg(json_object *args, const char *key, bool dflt)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(args, key, &v) ? json_object_get_boolean(v) : dflt;
+}
+
+json_object *qmp_drive_mirror(sim *s, json_object *args)
+{
+    const char *device = str_arg(args, "device");
+    const char *target = str_arg(args, "target");
+    const char *format = str_arg(args, "format");
+    const char *mode = str_arg(args, "mode");
+    const char *sync = str_arg(args, "sync");
+    const char *job_id = str_arg(args, "job-id");
+    bool existing = mode && !strcmp(mode, "existing");
+    sim_node *bs = blk_lookup_bs(s, device);
+    if (!bs) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
+                         device);
+    }
+    if (strcmp(sync, "full")) {
+        return qmp_error("GenericError", "the simulator models drive-mirror with sync 'full' only");
+    }
+    int64_t speed = int_arg(args, "speed", 0);
+    int64_t buf_size = int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE);
+    if (speed < 0) {
+        return qmp_error("GenericError", "Parameter 'speed' expects a non-negative value");
+    }
+    if (buf_size <= 0) {
+        return qmp_error("GenericError", "Parameter 'buf-size' expects a positive value");
+    }
+    for (sim_node *m = bs; m; m = m->drv == DRV_CBW ? m->file : NULL) {
+        if (m->busy_job) {
+            return qmp_error("GenericError",
+                             "Node '%s' is busy: block device is in use by block job: %s",
+                             device_or_node_name(s, bs), job_type_name(m->busy_job));
+        }
+    }
+    if (!job_id) {
+        job_id = blk_device_name(s, bs);
+    }
+    if (!id_wellformed(job_id)) {
+        return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
+    }
+    if (job_find(s, job_id)) {
+        return qmp_error("GenericError", "Job ID '%s' already in use", job_id);
+    }
+    if (!format && !existing) {
+        format = node_drv_name(bs);
+    }
+    json_object *err = NULL;
+    if (!existing && (err = drive_create_target(s, target, format, NULL, node_size(bs)))) {
+        return err;
+    }
+    sim_file *f = fs_lookup(s, target);
+    if (!f) {
+        return qmp_error("GenericError", "Could not open '%s': No such file or directory", target);
+    }
+    if (!format) {
+        format = f->qcow2 ? "qcow2" : "raw";
+    }
+    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
+        return qmp_error("GenericError", "Unknown driver '%s'", format);
+    }
+    json_object *o = json_object_new_object(), *file = json_object_new_object();
+    json_object_object_add(file, "driver", json_object_new_string("file"));
+    json_object_object_add(file, "filename", json_object_new_string(target));
+    json_object_object_add(o, "driver", json_object_new_string(format));
+    json_object_object_add(o, "file", file);
+    json_object_object_add(o, "backing", NULL);
+    sim_node *tgt = NULL;
+    err = blockdev_open(s, o, NULL, &tgt, false);
+    json_object_put(o);
+    if (err) {
+        return err;
+    }
+    if (node_size(tgt) != node_size(bs)) {
+        node_unref(s, tgt);
+        return qmp_error("GenericError", "Source and target image have different sizes");
+    }
+    sim_job *j = job_new(s, job_id, JOB_MIRROR);
+    j->speed = speed;
+    j->auto_finalize = bool_arg(args, "auto-finalize", true);
+    j->auto_dismiss = bool_arg(args, "auto-dismiss", true);
+    j->source = bs;
+    j->target = tgt;
+    tgt->parents++;
+    tgt->busy_job = j;
+    bs->parents++;
+    j->mirror_len = node_size(bs);
+    j->mirror_chunk = (uint64_t)buf_size;
+    job_transition(s, j, JS_CREATED);
+    job_transition(s, j, JS_RUNNING);
+    return qmp_ok();
+}
+
+static void event_ready(sim *s, sim_job *j)
+{
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "device", json_object_new_string(j->id));
+    json_object_object_add(d, "len", json_object_new_int64((int64_t)j->mirror_len));
+    json_object_object_add(d, "offset", json_object_new_int64((int64_t)j->mirror_done));
+    json_object_object_add(d, "speed", json_object_new_int64(j->speed));
+    json_object_object_add(d, "type", json_object_new_string("mirror"));
+    ev_emit(s, "BLOCK_JOB_READY", d);
+}
+
+/* mirror_run: one buf-size unit of the bulk copy; then READY
+ * (job_transition_to_ready: the state change, then BLOCK_JOB_READY);
+ * in READY, a requested completion ends the job. */
+bool mirror_step(sim *s, sim_job *j)
+{
+    if (j->finished_work) {
+        return false;
+    }
+    if (j->status == JS_READY) {
+        if (!j->should_complete) {
+            return false;
+        }
+        job_completed(s, j, 0);
+        return true;
+    }
+    if (j->status != JS_RUNNING) {
+        return false;
+    }
+    if (j->cancelled) {
+        job_completed(s, j, -ECANCELED);
+        return true;
+    }
+    if (j->mirror_done < j->mirror_len) {
+        uint64_t n = j->mirror_len - j->mirror_done;
+        if (n > j->mirror_chunk) {
+            n = j->mirror_chunk;
+        }
+        if (n > MIRROR_MAX_UNIT) {
+            n = MIRROR_MAX_UNIT;
+        }
+        uint8_t *buf = malloc(n ? n : 1);
+        int r = buf ? node_read(s, j->source, j->mirror_done, n, buf) : -ENOMEM;
+        if (r >= 0) {
+            r = node_write(s, j->target, j->mirror_done, n, buf, false);
+        }
+        free(buf);
+        if (r < 0) {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "device", json_object_new_string(j->id));
+            json_object_object_add(d, "operation", json_object_new_string("read"));
+            json_object_object_add(d, "action", json_object_new_string("report"));
+            ev_emit(s, "BLOCK_JOB_ERROR", d);
+            job_completed(s, j, r);
+            return true;
+        }
+        j->mirror_done += n;
+        return true;
+    }
+    job_transition(s, j, JS_READY);
+    event_ready(s, j);
+    return true;
+}
+
+/* mirror_complete: only a ready job; it ends on its next step */
+json_object *mirror_complete(sim *s, sim_job *j)
+{
+    (void)s;
+    if (j->status != JS_READY && j->status != JS_STANDBY) {
+        return qmp_error("GenericError", "The active block job '%s' cannot be completed", j->id);
+    }
+    j->should_complete = true;
+    return qmp_ok();
+}
+
+void mirror_clean(sim *s, sim_job *j)
+{
+    if (j->target) {
+        j->target->busy_job = NULL;
+        node_unref(s, j->target);
+        j->target = NULL;
+    }
+    if (j->source) {
+        node_unref(s, j->source);
+        j->source = NULL;
+    }
+}
