@@ -450,6 +450,7 @@ static void cbw_drv_close(sim_node *n)
 
 const sim_drv_ops drv_cbw = {
     .name = "copy-before-write",
+    .open = cbw_open,
     .size = cbw_size,
     .cluster_size = cbw_cluster_size,
     .refuse = cbw_refuse,

@@ -132,6 +132,24 @@ void blkdebug_parse_rules(sim_node *n, json_object *opts)
 
 /* ---- the driver ----------------------------------------------------------- */
 
+static json_object *blkdebug_open(sim *s, json_object *opts, const char *name, sim_node **out)
+{
+    sim_node *child = NULL, *n = NULL;
+    json_object *err = blockdev_open_file_child(s, json_member(opts, "image"), name, "blkdebug",
+                                                &child);
+    if (err || (err = blockdev_new_node(s, DRV_BLKDEBUG, name, child, &n))) {
+        return err;
+    }
+    blkdebug_parse_rules(n, opts);
+    json_object *take = json_member(opts, "take-child-perms");
+    for (size_t i = 0; take && i < json_object_array_length(take); i++) {
+        const char *perm = json_object_get_string(json_object_array_get_idx(take, i));
+        n->bd_take_write = n->bd_take_write || (perm && !strcmp(perm, "write"));
+    }
+    *out = n;
+    return NULL;
+}
+
 static uint64_t blkdebug_size(sim_node *n)
 {
     return node_size(n->file);
@@ -195,6 +213,7 @@ static void blkdebug_close(sim_node *n)
 
 const sim_drv_ops drv_blkdebug = {
     .name = "blkdebug",
+    .open = blkdebug_open,
     .size = blkdebug_size,
     .cluster_size = blkdebug_cluster_size,
     .read = blkdebug_read,

@@ -5,6 +5,20 @@
  */
 #include "sim/node.h"
 
+static json_object *file_open(sim *s, json_object *opts, const char *name, sim_node **out)
+{
+    const char *path = json_str(opts, "filename");
+    sim_file *f = fs_lookup(s, path);
+    if (!f) {
+        return qmp_error("GenericError", "Could not open '%s': No such file or directory", path);
+    }
+    json_object *err = blockdev_new_node(s, DRV_FILE, name, NULL, out);
+    if (!err) {
+        (*out)->f = f;
+    }
+    return err;
+}
+
 static uint64_t file_size(sim_node *n)
 {
     /* bdrv_getlength: the file's length in whole sectors */
@@ -44,6 +58,7 @@ static int file_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, ui
 
 const sim_drv_ops drv_file = {
     .name = "file",
+    .open = file_open,
     .size = file_size,
     .read = file_read,
     .write = file_write,

@@ -7,6 +7,22 @@
 
 #include "sim/node.h"
 
+/* null-co: a size (default 1 GiB) and nothing behind it */
+static json_object *null_open(sim *s, json_object *opts, const char *name, sim_node **out)
+{
+    json_object *sz = json_member(opts, "size");
+    if (sz && json_object_get_int64(sz) < 0) {
+        return qmp_error("GenericError", "Parameter 'size' expects a non-negative number "
+                         "below 2^64");
+    }
+    json_object *err = blockdev_new_node(s, DRV_NULL, name, NULL, out);
+    if (!err) {
+        (*out)->raw_has_size = true;
+        (*out)->raw_size = sz ? (uint64_t)json_object_get_int64(sz) : 1ull << 30;
+    }
+    return err;
+}
+
 static uint64_t null_size(sim_node *n)
 {
     return n->raw_size;
@@ -41,6 +57,7 @@ static int null_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, ui
 
 const sim_drv_ops drv_null = {
     .name = "null-co",
+    .open = null_open,
     .size = null_size,
     .read = null_read,
     .write = null_write,

@@ -9,8 +9,10 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/node.h"
+#include "sim/qcow2_bitmap.h"
 #include "sim/qcow2_meta.h"
 
 typedef enum { Q_UNALLOC, Q_ZERO, Q_DATA } q2_kind;
@@ -253,6 +255,81 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     return 0;
 }
 
+/* The backing file the image names, relative to it: a chain of nodes as
+ * QEMU opens it without options (bdrv_open_backing_file). */
+static json_object *open_backing_file(sim *s, sim_node *n)
+{
+    sim_qcow2 *q = n->q;
+    char *path = path_relative_to(node_filename(n), q->backing);
+    sim_file *f = fs_lookup(s, path);
+    json_object *err = NULL;
+    if (!f) {
+        err = qmp_error("GenericError",
+                        "Could not open backing file: Could not open '%s': No such file or directory",
+                        path);
+        free(path);
+        return err;
+    }
+    sim_node *fn = node_new(s, DRV_FILE, NULL);
+    fn->f = f;
+    sim_node *b = fn;
+    if (f->qcow2 && !(q->backing_fmt && strcmp(q->backing_fmt, "qcow2"))) {
+        b = node_new(s, DRV_QCOW2, NULL);
+        b->file = fn;
+        fn->parents++;
+        b->q = f->qcow2;
+        q2_load_bitmaps(b);
+        if (b->q->backing) {
+            err = open_backing_file(s, b);
+        }
+    }
+    b->parents++;
+    n->backing = b;
+    free(path);
+    return err;
+}
+
+static json_object *q2_open(sim *s, json_object *opts, const char *name, sim_node **out)
+{
+    sim_node *child = NULL, *n = NULL;
+    json_object *err = blockdev_open_file_child(s, json_member(opts, "file"), name, "qcow2",
+                                                &child);
+    if (err) {
+        return err;
+    }
+    sim_node *fn = child;
+    while (fn && fn->drv != DRV_FILE) {
+        fn = fn->file;
+    }
+    if (!fn || !fn->f->qcow2) {
+        node_unref(s, child);
+        return qmp_error("GenericError", "Image is not in qcow2 format");
+    }
+    if ((err = blockdev_new_node(s, DRV_QCOW2, name, child, &n))) {
+        return err;
+    }
+    n->q = fn->f->qcow2;
+    json_object *backing = NULL;
+    bool has_backing = json_object_object_get_ex(opts, "backing", &backing);
+    if (backing) {
+        err = blockdev_open_child(s, backing, &n->backing);
+        if (err) {
+            json_object *e = err;
+            err = qmp_error("GenericError", "Could not open backing file: %s", qmp_error_desc(e));
+            json_object_put(e);
+        }
+    } else if (!has_backing && n->q->backing) {
+        err = open_backing_file(s, n);
+    }
+    if (err) {
+        blockdev_drop_new(s, n);
+        return err;
+    }
+    q2_load_bitmaps(n);
+    *out = n;
+    return NULL;
+}
+
 /* qcow2_co_pdiscard: whole clusters only (discard_in_l2_slice); they then
  * read as zeroes where a backing file or an allocation was. */
 static int q2_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
@@ -313,6 +390,7 @@ static int q2_refuse(sim_node *n, uint64_t off, uint64_t len, bool write)
 
 const sim_drv_ops drv_qcow2 = {
     .name = "qcow2",
+    .open = q2_open,
     .size = q2_size,
     .cluster_size = q2_cluster_size,
     .refuse = q2_refuse,

@@ -27,6 +27,16 @@ const sim_drv_ops *node_drv(const sim_node *n)
     return drivers[n->drv];
 }
 
+const sim_drv_ops *node_drv_by_name(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof drivers / sizeof drivers[0]; i++) {
+        if (!strcmp(drivers[i]->name, name)) {
+            return drivers[i];
+        }
+    }
+    return NULL;
+}
+
 /* ---- node registry ------------------------------------------------------- */
 
 sim_node *node_find(sim *s, const char *name)

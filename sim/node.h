@@ -103,6 +103,9 @@ typedef struct sim_drv_ops {
     void (*write_caches)(sim_node *n);          /* flush: metadata caches out */
     int (*flush_to_disk)(sim *s, sim_node *n);  /* flush: the driver's own part */
     void (*close)(sim_node *n);                 /* frees the driver's state */
+    /* A new node from checked BlockdevOptions (children first) named name
+     * (NULL: automatic), in *out; NULL or the error reply. */
+    json_object *(*open)(sim *s, json_object *opts, const char *name, sim_node **out);
 } sim_drv_ops;
 
 extern const sim_drv_ops drv_file;              /* drv_file.c */
@@ -123,6 +126,8 @@ enum {
 /* ---- node.c: the node registry and I/O through the drivers ---------------- */
 
 const sim_drv_ops *node_drv(const sim_node *n);
+/* The driver of BlockdevOptions' "driver" name, NULL when not modelled. */
+const sim_drv_ops *node_drv_by_name(const char *name);
 
 sim_node *node_find(sim *s, const char *name);
 int node_read(sim *s, sim_node *n, uint64_t off, uint64_t len, void *buf);
@@ -177,6 +182,14 @@ json_object *blockdev_open(sim *s, json_object *opts, const char *qualifier,
 json_object *blockdev_open_child(sim *s, json_object *ref, sim_node **out);
 /* NULL when name can be a new node's name, else QEMU's error. */
 json_object *node_name_check(sim *s, const char *name);
+/* For the drivers' open: a format driver's file child (with the permission
+ * check of a format parent); a new node of drv named name (checked; on
+ * error child is dropped) over child; dropping a node that failed to open. */
+json_object *blockdev_open_file_child(sim *s, json_object *ref, const char *name,
+                                      const char *driver, sim_node **child);
+json_object *blockdev_new_node(sim *s, sim_driver drv, const char *name, sim_node *child,
+                               sim_node **out);
+void blockdev_drop_new(sim *s, sim_node *n);
 /* n and the file children under it become read-only / read-write */
 void node_set_read_only(sim_node *n, bool ro);
 

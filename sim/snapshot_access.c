@@ -70,6 +70,7 @@ static int snapshot_access_status(sim *s, sim_node *n, uint64_t off, uint64_t le
 
 const sim_drv_ops drv_snapshot_access = {
     .name = "snapshot-access",
+    .open = snapshot_access_open,
     .size = snapshot_access_size,
     .refuse = snapshot_access_refuse,
     .read = snapshot_access_read,

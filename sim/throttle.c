@@ -369,6 +369,7 @@ static int throttle_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len
 
 const sim_drv_ops drv_throttle = {
     .name = "throttle",
+    .open = throttle_open,
     .size = throttle_size,
     .cluster_size = throttle_cluster_size,
     .read = throttle_read,
