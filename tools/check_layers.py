@@ -4,7 +4,8 @@
 below it (sim/README.md draws them).
 
 Two checks, both against the table LAYERS below:
-  includes  every sim/*.c and sim/*.h: no #include "sim/X.h" of a higher layer;
+  includes  every sim/*.c and sim/*.h: no #include "sim/X.h" (or "X.h") of a
+            higher layer;
   calls     with --objs DIR (the built sim objects): no undefined symbol of an
             object that a higher layer's object defines (nm), so a call
             upward cannot hide behind a declaration in a lower header.
@@ -35,7 +36,8 @@ LAYERS = [
     ("backend", ["backend_sim", "sim_int"]),
 ]
 
-INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"sim/([A-Za-z0-9_]+)\.h"', re.M)
+# "sim/X.h", or "X.h" beside the file (the same header, found relative to it)
+INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"(?:sim/)?([A-Za-z0-9_]+)\.h"', re.M)
 
 
 def layer_of(name, layers=LAYERS):

@@ -39,6 +39,13 @@ class TestLayers(unittest.TestCase):
         self.assertEqual(len(errs), 1)
         self.assertIn("a_x.c:2: layer 'low' includes sim/b.h of higher layer 'high'", errs[0])
 
+    def test_relative_include_counts(self):
+        # "b.h" from a file in sim/ is sim/b.h
+        write(self.d, "a.c", '#include "b.h"\n')
+        errs = check_layers.check_includes(self.d, LAYERS)
+        self.assertEqual(len(errs), 1)
+        self.assertIn("includes sim/b.h of higher layer", errs[0])
+
     def test_file_in_no_layer_fails(self):
         write(self.d, "stray.c", "\n")
         errs = check_layers.check_includes(self.d, LAYERS)
