@@ -101,6 +101,7 @@ include lib/cluster/cluster.mk
 -include sim/sim.mk
 -include harness/harness.mk
 -include tools/tools.mk
+-include tools/casegen/casegen.mk
 
 all: $(LIBS) $(PROGS) $(UNIT_TESTS)
 

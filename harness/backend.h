@@ -21,6 +21,35 @@
 struct json_object;
 typedef struct bs_backend bs_backend;
 
+/* One schedule: each index is 1-based among the events of its kind since
+ * set_schedule, 0 for none. */
+#define BS_SCHED_TEXT 160
+#define BS_SCHED_MOVABLE 32
+
+typedef struct bs_schedule {
+    long fail_read;             /* this job read (a cluster copy's read) fails: EIO */
+    long fail_write;            /* this job write (data or zeroes to the target) fails: EIO */
+    long skip_injection;        /* this blkdebug-injected error does not land */
+    /* guest write move_write (an HMP qemu-io write issued while a backup
+     * job exists) happens once move_after job writes are done instead of
+     * when the case issues it; its reply is kept for that moment */
+    long move_write, move_after;
+    char move_node[BS_SCHED_TEXT], move_cmd[BS_SCHED_TEXT];
+    char move_job[BS_SCHED_TEXT];   /* the job it moves within, by id */
+} bs_schedule;
+
+typedef struct bs_schedule_counts {
+    long reads, writes, injections;
+    long guest_writes;
+    /* guest writes issued while a backup job existed: where they can go,
+     * after lo .. hi job writes (hi: where the case put them) */
+    size_t nmovable;
+    struct {
+        long index, lo, hi;
+        char node[BS_SCHED_TEXT], cmd[BS_SCHED_TEXT], job[BS_SCHED_TEXT];
+    } movable[BS_SCHED_MOVABLE];
+} bs_schedule_counts;
+
 typedef struct bs_backend_ops {
     const char *name;                         /* "sim", "qemu" */
 
@@ -115,7 +144,14 @@ typedef struct bs_backend_ops {
      * returns. stop ends it (no-op when none). NULL where not modelled. */
     int (*qemu_nbd_start)(bs_backend *b, char *const argv[], char **err);
     void (*qemu_nbd_stop)(bs_backend *b);
+
+    /* The explorer (harness --explore): a schedule the machine follows from
+     * now on, and what it has counted since. NULL where a backend cannot
+     * choose its schedule (real QEMU). */
+    void (*set_schedule)(bs_backend *b, const struct bs_schedule *plan);
+    void (*schedule_counts)(bs_backend *b, struct bs_schedule_counts *seen);
 } bs_backend_ops;
+
 
 struct bs_backend {
     const bs_backend_ops *ops;

@@ -4,6 +4,7 @@
 #include "harness/case.h"
 #include "harness/cleanup.h"
 #include "harness/diff.h"
+#include "harness/explore.h"
 #include "harness/interp.h"
 #include "harness/sbuf.h"
 
@@ -22,9 +23,13 @@ typedef struct options {
     const char *golden_dir;
     int real_nbd_clients;           /* --nbd-clients real */
     int bless, tap, print;
+    int self_check;             /* no golden: the case's own checks decide */
+    int explore;                /* --explore: every schedule, simulator only */
+    explore_opts xo;
     long jobs;              /* -j: cases replayed in this many processes */
     const char **only;
     size_t nonly;
+    unsigned shard_k, shard_n;  /* --shard K/N: cases K-1, K-1+N, ... of those given */
     const char **defines;       /* -D NAME=VALUE, in order */
     size_t ndefines;
     case_limits lim;
@@ -32,15 +37,23 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fputs("usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
+    fprintf(f, "usage: harness [--backend sim|qemu] [--bless] [--tap] [--golden-dir DIR]\n"
           "               [--print] [--only NAME]... [-D NAME=VALUE]... [-j N]\n"
-          "               [--nbd-clients internal|real] CASE...\n"
+          "               [--nbd-clients internal|real] [--explore] CASE...\n"
           "Replays each CASE (a cases/*.case file) and compares its transcript with\n"
           "DIR/NAME.out (default DIR: golden), NAME being the file name without .case.\n"
           "  --bless   write the transcripts as the new goldens instead of comparing\n"
           "  --print   write the transcripts to standard output (reports go to stderr)\n"
+          "  --self-check  compare with no golden: a case passes when it runs to its\n"
+          "            end and no line of its transcript ends in ERROR! (generated cases)\n"
           "  --tap     report in TAP\n"
           "  --only    run only the named cases (repeatable)\n"
+          "  --explore [--budget N] [--explore-dir DIR]  replay each case on the simulator\n"
+          "            under every schedule it can choose (each job read or write failing\n"
+          "            once, each injected error not landing), at most N (default %d);\n"
+          "            report the distinct transcripts, one schedule each\n"
+          "  --shard K/N  run only cases K-1, K-1+N, K-1+2N, ... of those given (a CI\n"
+          "            matrix of N jobs covers a batch once)\n"
           "  -D NAME=VALUE  every top-level 'let NAME' binds VALUE (an expression,\n"
           "            e.g. -D GRAN=32768 -D 'FMT=\"raw\"') instead; repeatable\n"
           "  -j N      replay N cases at a time, each in its own process; the\n"
@@ -49,7 +62,8 @@ static void usage(FILE *f)
           "  --max-model-memory BYTES  all image models together (default 1G)\n"
           "            (BYTES takes a K, M or G suffix: powers of 1024)\n"
           "  --nbd-clients real   qemu_io_run / img_map on an NBD export run the real\n"
-          "            qemu-io / qemu-img against the VM's socket (default internal)\n", f);
+          "            qemu-io / qemu-img against the VM's socket (default internal)\n",
+            EXPLORE_DEFAULT_BUDGET);
 }
 
 /* "16M" -> 16 MiB; -1 unless a positive number that fits. */
@@ -142,6 +156,23 @@ static void note(FILE *f, const options *o, const char *text)
     }
 }
 
+/* The first line ending in ERROR! (an oracle check that failed), reported
+ * with its line number; 0 when there is none. */
+static int self_check_failure(const char *transcript, sbuf *diag)
+{
+    size_t lineno = 1;
+    for (const char *p = transcript; *p; lineno++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len >= 6 && !memcmp(p + len - 6, "ERROR!", 6)) {
+            sbuf_printf(diag, "transcript line %zu: %.*s\n", lineno, (int)len, p);
+            return 1;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    return 0;
+}
+
 /* The programs a case needs besides the backend (`# requires: PROG...`
  * header lines, e.g. nbdinfo), and qemu-img / qemu-io for --nbd-clients
  * real: the first one not installed (malloc'd), or NULL when all are. */
@@ -204,6 +235,10 @@ static int run_case(const options *o, backend_factory make, const char *path, co
         sbuf_printf(diag, "%s\n", err);
         free(err);
         err = NULL;
+    }
+    if (o->self_check) {
+        r = rr == 0 && !self_check_failure(transcript, diag) ? 0 : -1;
+        goto out;
     }
     if (asprintf(&golden_path, "%s/%s.out", o->golden_dir, name) < 0)
         abort();
@@ -441,8 +476,10 @@ static void run_parallel(const options *o, backend_factory make, const char **ca
     free(done);
 }
 
-static int wanted(const options *o, const char *name)
+static int wanted(const options *o, const char *name, size_t index)
 {
+    if (o->shard_n && index % o->shard_n != o->shard_k - 1)
+        return 0;
     if (o->nonly == 0)
         return 1;
     for (size_t i = 0; i < o->nonly; i++)
@@ -471,10 +508,34 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
             o.tap = 1;
         } else if (!strcmp(a, "--print")) {
             o.print = 1;
+        } else if (!strcmp(a, "--self-check")) {
+            o.self_check = 1;
+        } else if (!strcmp(a, "--explore")) {
+            o.explore = 1;
+        } else if (!strcmp(a, "--budget") || !strcmp(a, "--explore-dir")) {
+            char *end;
+            if (i + 1 >= argc) {
+                fprintf(errf, "harness: %s needs a value\n", a);
+                goto done;
+            }
+            if (!strcmp(a, "--explore-dir")) {
+                o.xo.dir = argv[++i];
+            } else if ((o.xo.budget = strtol(argv[++i], &end, 10)) < 1 || *end) {
+                fprintf(errf, "harness: --budget needs a positive number of schedules\n");
+                goto done;
+            }
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(out);
             status = 0;
             goto done;
+        } else if (!strcmp(a, "--shard")) {
+            char extra;
+            if (i + 1 >= argc || sscanf(argv[i + 1], "%u/%u%c", &o.shard_k, &o.shard_n, &extra) != 2 ||
+                o.shard_k < 1 || o.shard_k > o.shard_n) {
+                fprintf(errf, "harness: --shard wants K/N with 1 <= K <= N\n");
+                goto done;
+            }
+            i++;
         } else if (!strncmp(a, "-D", 2) && a[2]) {
             o.defines[o.ndefines++] = a + 2;
         } else if (!strncmp(a, "-j", 2) || !strcmp(a, "--jobs")) {
@@ -533,6 +594,22 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
         goto done;
     }
 
+    if (o.explore) {
+        if (strcmp(o.backend, "sim")) {
+            fprintf(errf, "harness: --explore runs on the simulator only\n");
+            goto done;
+        }
+        o.xo.defines = o.defines;
+        o.xo.ndefines = o.ndefines;
+        status = 0;
+        for (size_t i = 0; i < ncases; i++) {
+            int r = harness_explore(cases[i], &o.xo, make, out, errf);
+            if (r > status)
+                status = r;
+        }
+        goto done;
+    }
+
     FILE *report = o.print ? errf : out;
     char **names = calloc(ncases, sizeof(*names));
     size_t nrun = 0, passed = 0, failed = 0, skipped = 0;
@@ -540,7 +617,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
         abort();
     for (size_t i = 0; i < ncases; i++) {
         names[i] = case_name(cases[i]);
-        if (wanted(&o, names[i]))
+        if (wanted(&o, names[i], i))
             nrun++;
     }
     for (size_t k = 0; k < o.nonly; k++) {
@@ -556,7 +633,7 @@ int harness_main(int argc, char **argv, backend_factory make, FILE *out, FILE *e
     if (!todo)
         abort();
     for (size_t i = 0; i < ncases; i++)
-        if (wanted(&o, names[i]))
+        if (wanted(&o, names[i], i))
             todo[num++] = i;
     case_result *res = calloc(nrun + 1, sizeof(*res));
     if (!res)

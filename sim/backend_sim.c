@@ -521,6 +521,7 @@ static void sim_destroy(bs_backend *b)
     sim_qemu_nbd_stop(s);
     fs_free_all(s);
     free(s->vm_log);
+    free(s->sched_moved_reply);
     if (s->scratch) {
         remove_tree(s->scratch);
         free(s->scratch);
@@ -548,6 +549,8 @@ static const bs_backend_ops sim_ops = {
     .qemu_nbd_start = sim_qemu_nbd_start_op,
     .qemu_nbd_stop = sim_qemu_nbd_stop_op,
     .vm_log = sim_vm_log,
+    .set_schedule = sim_set_schedule,
+    .schedule_counts = sim_schedule_counts,
 };
 
 bs_backend *bs_backend_sim_new(char **err)
@@ -558,6 +561,7 @@ bs_backend *bs_backend_sim_new(char **err)
         return NULL;
     }
     s->base.ops = &sim_ops;
+    s->tick_hook = sched_tick;  /* the explorer's moved write, between job ticks */
     /* Images live in memory under this path; VMA archives, which the real
      * `vma` tool reads, are real files in it. One directory per backend, so
      * runs side by side do not meet. */

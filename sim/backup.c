@@ -21,12 +21,20 @@ static bk_ctx bk_ctx_for(sim *s, sim_job *j) { bk_ctx c = { s, j }; return c; }
 static int io_read(void *opaque, uint64_t off, uint64_t len, void *buf)
 {
     bk_ctx *c = opaque;
+    int r = sched_job_read(c->s);
+    if (r < 0) {
+        return r;
+    }
     return node_read(c->s, c->j->source, off, len, buf);
 }
 
 static int io_write(void *opaque, uint64_t off, uint64_t len, const void *buf)
 {
     bk_ctx *c = opaque;
+    int r = sched_job_write(c->s, c->j);
+    if (r < 0) {
+        return r;
+    }
     return node_write(c->s, c->j->target, off, len, buf, false);
 }
 
@@ -36,8 +44,14 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
     bk_ctx *c = opaque;
     sim_data d;
     data_init(&d);
-    int r = node_read_data(c->s, c->j->source, off, len, &d);
+    int r = sched_job_read(c->s);
+    if (r == 0) {
+        r = node_read_data(c->s, c->j->source, off, len, &d);
+    }
     *is_read = r < 0;
+    if (r == 0) {
+        r = sched_job_write(c->s, c->j);
+    }
     if (r == 0) {
         r = node_write_data(c->s, c->j->target, off, len, &d);
     }
@@ -48,6 +62,10 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
 static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
 {
     bk_ctx *c = opaque;
+    int r = sched_job_write(c->s, c->j);
+    if (r < 0) {
+        return r;
+    }
     return node_write(c->s, c->j->target, off, len, NULL, true);
 }
 

@@ -166,6 +166,9 @@ static int blkdebug_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_da
     if (!r) {
         r = bd_rule_check(n, off, len, IOT_READ);
     }
+    if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
+        r = 0;      /* the explorer's schedule: this error does not land */
+    }
     return r ? r : node_read_data(s, n->file, off, len, out);
 }
 
@@ -174,6 +177,9 @@ static int blkdebug_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const
     int r = blkdebug_break_check(n);
     if (!r) {
         r = bd_rule_check(n, off, len, !in ? IOT_WRITE_ZEROES : IOT_WRITE);
+    }
+    if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
+        r = 0;      /* the explorer's schedule: this error does not land */
     }
     if (!r) {
         r = node_write_data(s, n->file, off, len, in);

@@ -96,6 +96,11 @@ out:
     return reply;
 }
 
+char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device)
+{
+    return qemu_io(s, n, cmdline, device);
+}
+
 json_object *qmp_hmp(sim *s, json_object *args)
 {
     const char *line = json_str(args, "command-line");
@@ -158,7 +163,7 @@ json_object *qmp_hmp(sim *s, json_object *args)
             r = qmp_return(json_object_new_string(m));
             free(m);
         } else {
-            char *out = qemu_io(s, n, cmd, qdev);
+            char *out = sched_qemu_io(s, n, cmd, qdev);
             r = qmp_return(json_object_new_string(out));
             free(out);
         }

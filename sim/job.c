@@ -222,6 +222,9 @@ bool jobs_tick(sim *s)
 {
     s->clock_ns += 1000000;     /* 1 ms of virtual time per unit of work */
     bool any = pve_tick(s);     /* the VMA backup's jobs run beside these */
+    if (s->tick_hook) {
+        s->tick_hook(s);        /* the explorer: a guest write moved to this point */
+    }
     for (sim_job *j = s->jobs, *next; j; j = next) {
         next = j->next;
         if (job_tick(s, j)) {

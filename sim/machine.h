@@ -47,6 +47,16 @@ typedef struct sim {
     int (*before_write)(struct sim *s, sim_node *n, uint64_t off, uint64_t len);
     uint64_t seed;              /* varies generated uuids; 0 unless a test sets it */
     char *scratch;              /* real directory for archives: base.test_dir */
+    bs_schedule sched;          /* the explorer's choices (sim/schedule.c) */
+    bs_schedule_counts sched_seen;
+    const void *sched_job;      /* the backup job whose writes were counted last */
+    long sched_job_first;       /* job writes before its first one */
+    bool sched_moved;           /* the moved guest write has happened */
+    char *sched_moved_reply;    /* and its reply, for when the case issues it */
+    /* Called on every tick of the jobs' clock, before the jobs run; the
+     * backend sets it to the explorer's sched_tick (schedule_io.c), which
+     * lives above the jobs. */
+    void (*tick_hook)(struct sim *s);
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
     bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
@@ -58,5 +68,14 @@ typedef struct sim {
 
 /* event.c: queue a QMP event at the virtual clock (1 us after the last). */
 void ev_emit(sim *s, const char *name, json_object *data);
+
+/* schedule.c: the explorer's choices. Each returns 0, or -EIO for the one
+ * job I/O the schedule fails; sched_skip_injection says whether this
+ * blkdebug injection is the one that does not land. */
+int sched_job_read(sim *s);
+int sched_job_write(sim *s, const void *job);
+bool sched_skip_injection(sim *s);
+void sim_set_schedule(bs_backend *b, const bs_schedule *plan);
+void sim_schedule_counts(bs_backend *b, bs_schedule_counts *seen);
 
 #endif /* BLOCKSIM_SIM_MACHINE_H */

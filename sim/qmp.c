@@ -61,6 +61,12 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     if (node_has_parent(s, n)) {
         return qmp_error("GenericError", "Block device %s is in use", name);
     }
+    /* QEMU's bdrv_close flushes the node before closing it, and with it the
+     * children it may write: deleting a copy-before-write filter flushes its
+     * source, which reaches a blkdebug below as flush_to_disk when the source
+     * was written since its last flush (difftest finding,
+     * cases/blockdev-del-flush.case) */
+    node_flush(s, n);
     n->monitor_owned = false;
     n->parents = 1;
     node_unref(s, n);

@@ -69,6 +69,15 @@ char *bitmap_sha256_hex(const cl_bitmap *bm);
 
 json_object *qmp_hmp(sim *s, json_object *args);
 
+/* ---- hmp.c, schedule_io.c: qemu-io through the explorer's schedule -------- */
+
+/* One qemu-io command on node n, the reply text (malloc'd) */
+char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device);
+/* An HMP qemu-io command line, through the schedule (a write may have been
+ * moved); sched_tick runs a moved write once its point has come. */
+char *sched_qemu_io(sim *s, sim_node *n, const char *cmd, bool device);
+void sched_tick(sim *s);
+
 /* ---- resize.c ------------------------------------------------------------ */
 
 json_object *node_resize(sim *s, sim_node *n, uint64_t size);

@@ -22,7 +22,7 @@ import sys
 
 # Bottom up. A name is a file's base name without .c/.h (patterns allowed).
 LAYERS = [
-    ("base", ["util", "error", "data", "qapi", "machine", "event"]),
+    ("base", ["util", "error", "data", "qapi", "machine", "event", "schedule"]),
     ("files", ["store", "fs"]),
     ("graph", ["node", "blockdev", "dirty_bitmap", "persist", "qcow2_meta",
                "qcow2_bitmap", "drv_*", "blkdebug_break", "copy_before_write", "snapshot_access",
@@ -32,7 +32,7 @@ LAYERS = [
               "drive_backup", "mirror", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
                   "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
-                  "tools", "qemu_img", "qemu_img_create", "runstate"]),
+                  "tools", "qemu_img", "qemu_img_create", "runstate", "schedule_io"]),
     ("backend", ["backend_sim", "sim_int"]),
 ]
 

@@ -221,6 +221,49 @@ static void test_print_and_only(void **state)
     free(err);
 }
 
+/* --shard K/N, --self-check and -D, the options generated batches use */
+static void test_shard_self_check_define(void **state)
+{
+    char *out, *err;
+    put("c.case", "let X = 1\nlog \"x=${X}\"\n");
+    put("oracle.case", "log \"= check =\"\nlog \"expecting 1; have 2. ERROR!\"\n");
+    /* no goldens exist: --self-check passes what runs to its end */
+    assert_int_equal(run("--self-check --shard 1/2 @/a.case @/b.case @/c.case", &out, &err), 0);
+    assert_string_equal(out, "PASS a\nPASS c\n2 passed, 0 failed\n");
+    free(out);
+    free(err);
+    assert_int_equal(run("--self-check --shard 2/2 @/a.case @/b.case @/c.case", &out, &err), 0);
+    assert_string_equal(out, "PASS b\n1 passed, 0 failed\n");
+    free(out);
+    free(err);
+    assert_int_equal(run("--self-check @/oracle.case @/rt.case", &out, &err), 1);
+    assert_non_null(strstr(out, "FAIL oracle\ntranscript line 2: expecting 1; have 2. ERROR!\n"));
+    assert_non_null(strstr(out, "FAIL rt\n"));
+    free(out);
+    free(err);
+    const char *bad[] = { "--shard 0/2", "--shard 3/2", "--shard 1", "--shard 1/2x", "--shard" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char args[64];
+        snprintf(args, sizeof(args), "%s @/a.case", bad[i]);
+        assert_int_equal(run(args, &out, &err), 2);
+        assert_string_equal(err, "harness: --shard wants K/N with 1 <= K <= N\n");
+        free(out);
+        free(err);
+    }
+    assert_int_equal(run("--print --self-check -D X=41+1 @/c.case", &out, &err), 0);
+    assert_string_equal(out, "x=42\n");
+    free(out);
+    free(err);
+    assert_int_equal(run("--print --self-check -DX=7 @/c.case", &out, &err), 0);
+    assert_string_equal(out, "x=7\n");
+    free(out);
+    free(err);
+    assert_int_equal(run("--self-check -D Y=1 @/c.case", &out, &err), 1);
+    assert_non_null(strstr(out, "has no top-level 'let Y'"));
+    free(out);
+    free(err);
+}
+
 /* -j N: the same report and transcripts, in the order of the cases given. */
 static void test_jobs(void **state)
 {
@@ -273,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bless_then_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_and_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shard_self_check_define, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

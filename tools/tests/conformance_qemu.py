@@ -14,7 +14,8 @@ A case with a comment line `# conformance-qemu: skip REASON` is not run on
 QEMU (e.g. 223: its golden is QEMU 2018's, with commands 7.2 lacks); its
 qemu comparisons are skipped with that reason.
 Transcripts land in --out as NAME.sim.out, NAME.qemu.out (NAME.qemu.K.out).
-Exit status: 1 if any comparison failed, else 0.
+With --shard K/M only every M-th case from the K-th on runs, so M jobs of
+a CI matrix share a batch. Exit status: 1 if any comparison failed, else 0.
 """
 
 import argparse
@@ -85,8 +86,16 @@ def main():
     ap.add_argument("--out", default="build/conformance-qemu")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--shard", default="1/1",
+                    help="K/M: run only the cases at positions K-1 modulo M (a CI matrix job)")
     ap.add_argument("cases", nargs="+")
     a = ap.parse_args()
+    try:
+        k, m = (int(x) for x in a.shard.split("/"))
+        assert 1 <= k <= m
+    except (ValueError, AssertionError):
+        ap.error("--shard wants K/M with 1 <= K <= M")
+    a.cases = [c for i, c in enumerate(a.cases) if i % m == k - 1]
     os.makedirs(a.out, exist_ok=True)
 
     no_qemu = qemu_missing()

@@ -1,0 +1,1462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The case generator. A case is a setup, a list of steps and a final
+ * check; each step starts with a "# step N: ..." comment line and is
+ * self-contained, so a minimiser can drop whole steps. The generator models
+ * what QEMU 7.2 should do (sim/MODEL.md states the rules it relies on) and
+ * writes that prediction into the case as oracle checks; the transcript
+ * itself (events, replies, listings) comes from the backend.
+ *
+ * Adding a command: write an emit function for a step kind and give it a
+ * row in step_kinds[] with a weight per profile.
+ */
+#include "tools/casegen/casegen.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLUSTER (64 * 1024)     /* the source qcow2 image's cluster size */
+#define MAX_BITMAPS 6
+
+/* ---- random numbers (splitmix64: tiny, and the same everywhere) ---------- */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rnext(rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n). */
+static uint64_t rbelow(rng *r, uint64_t n)
+{
+    return n ? rnext(r) % n : 0;
+}
+
+static int rchance(rng *r, unsigned percent)
+{
+    return rbelow(r, 100) < percent;
+}
+
+/* ---- coverage ---------------------------------------------------------------- */
+
+void cg_cover_add(cg_cover_item **v, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (!strcmp((*v)[i].name, name)) {
+            (*v)[i].count++;
+            return;
+        }
+    }
+    *v = realloc(*v, (*n + 1) * sizeof(**v));
+    if (!*v)
+        abort();
+    (*v)[*n].name = strdup(name);
+    if (!(*v)[*n].name)
+        abort();
+    (*v)[*n].count = 1;
+    (*n)++;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const cg_cover_item *)a)->name, ((const cg_cover_item *)b)->name);
+}
+
+void cg_cover_report(const cg_cover *c, sbuf *out)
+{
+    cg_cover_item *v[2] = { c->commands, c->options };
+    size_t n[2] = { c->ncommands, c->noptions };
+    const char *what[2] = { "command", "option" };
+    for (int k = 0; k < 2; k++) {
+        qsort(v[k], n[k], sizeof(*v[k]), by_name);
+        for (size_t i = 0; i < n[k]; i++)
+            sbuf_printf(out, "%s %s %lu\n", what[k], v[k][i].name, v[k][i].count);
+    }
+    sbuf_printf(out, "coverage: %zu distinct QMP commands, %zu distinct options\n", n[0], n[1]);
+}
+
+void cg_cover_free(cg_cover *c)
+{
+    for (size_t i = 0; i < c->ncommands; i++)
+        free(c->commands[i].name);
+    for (size_t i = 0; i < c->noptions; i++)
+        free(c->options[i].name);
+    free(c->commands);
+    free(c->options);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- the generator's model ---------------------------------------------------- */
+
+typedef struct bitmap {
+    char name[16];
+    uint64_t gran;
+    size_t nbits;
+    uint8_t *bits;              /* one byte per bit: simple beats clever here */
+    int enabled, persistent;
+} bitmap;
+
+typedef struct gen {
+    rng r;
+    sbuf *o;
+    cg_cover *cov;
+    const char *profile;
+    uint64_t size;
+    uint8_t **disk;             /* guest-visible bytes per source cluster
+                                 * (NULL: all zero); 0 = never written */
+    uint8_t *alloc;             /* per source cluster: allocated in the qcow2 image */
+    size_t nclusters;
+    bitmap bm[MAX_BITMAPS];
+    int nbm;
+    int next_id;                /* names: b<N>, w<N>, t<N>, j<N>, e<N> */
+    int step;
+    int blkdebug;               /* drive0's file is blkdebug with a read error armed */
+    int armed;                  /* the read error has not fired yet */
+    uint8_t *touched;           /* when set: per source cluster, a write touched it */
+    int primed;                 /* blkdebug moved to state 2: the next read fails */
+    int dirty_since_flush;      /* drive0 written since launch or the last flush:
+                                 * only then does a flush reach blkdebug
+                                 * (QEMU's write_gen / flushed_gen) */
+} gen;
+
+static void line(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(gen *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    sbuf_adds(g->o, s);
+    sbuf_addc(g->o, '\n');
+    free(s);
+}
+
+static void cmd(gen *g, const char *name)
+{
+    if (g->cov)
+        cg_cover_add(&g->cov->commands, &g->cov->ncommands, name);
+}
+
+static void opt(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void opt(gen *g, const char *fmt, ...)
+{
+    if (!g->cov)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *s;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    cg_cover_add(&g->cov->options, &g->cov->noptions, s);
+    free(s);
+}
+
+static void begin_step(gen *g, const char *what)
+{
+    line(g, "%s", "");
+    line(g, "# step %d: %s", ++g->step, what);
+}
+
+static void bits_dirty_range(bitmap *b, uint64_t off, uint64_t len)
+{
+    if (!len)
+        return;
+    uint64_t first = off / b->gran, last = (off + len - 1) / b->gran;
+    for (uint64_t i = first; i <= last && i < b->nbits; i++)
+        b->bits[i] = 1;
+}
+
+static void drop_bitmap(gen *g, bitmap *b)
+{
+    free(b->bits);
+    *b = g->bm[--g->nbm];
+    memset(&g->bm[g->nbm], 0, sizeof(g->bm[g->nbm]));
+}
+
+static uint8_t byte_at(const gen *g, uint8_t *const *d, uint64_t i)
+{
+    const uint8_t *c = d[i / CLUSTER];
+    return c ? c[i % CLUSTER] : 0;
+}
+
+static void disk_fill(gen *g, uint64_t off, uint64_t len, uint8_t pat)
+{
+    while (len) {
+        uint64_t c = off / CLUSTER, in = off % CLUSTER;
+        uint64_t n = CLUSTER - in < len ? CLUSTER - in : len;
+        if (!g->disk[c]) {
+            g->disk[c] = calloc(CLUSTER, 1);
+            if (!g->disk[c])
+                abort();
+        }
+        memset(g->disk[c] + in, pat, n);
+        off += n;
+        len -= n;
+    }
+}
+
+static uint8_t **disk_copy(const gen *g)
+{
+    uint8_t **d = calloc(g->nclusters, sizeof(*d));
+    if (!d)
+        abort();
+    for (size_t c = 0; c < g->nclusters; c++) {
+        if (g->disk[c]) {
+            d[c] = malloc(CLUSTER);
+            if (!d[c])
+                abort();
+            memcpy(d[c], g->disk[c], CLUSTER);
+        }
+    }
+    return d;
+}
+
+static void disk_free(const gen *g, uint8_t **d)
+{
+    for (size_t c = 0; c < g->nclusters; c++)
+        free(d[c]);
+    free(d);
+}
+
+/* ---- emitting checks ----------------------------------------------------------- */
+
+/* `model M new G` plus one dirty_bits per run of set bits. */
+static void emit_model(gen *g, const char *model, uint64_t gran, const uint8_t *bits, size_t n)
+{
+    line(g, "model %s new %llu", model, (unsigned long long)gran);
+    for (size_t i = 0; i < n;) {
+        if (!bits[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && bits[j])
+            j++;
+        line(g, "model %s dirty_bits %zu %zu", model, i, j);
+        i = j;
+    }
+}
+
+/* A listing, then a check of every bitmap the generator knows. */
+static void emit_checks(gen *g)
+{
+    line(g, "bitmaps");
+    cmd(g, "query-named-block-nodes");
+    for (int i = 0; i < g->nbm; i++) {
+        bitmap *b = &g->bm[i];
+        char model[24];
+        snprintf(model, sizeof(model), "m%s", b->name);
+        emit_model(g, model, b->gran, b->bits, b->nbits);
+        line(g, "check %s \"drive0\" \"%s\"", model, b->name);
+    }
+}
+
+/* An image holding exactly the bytes of `disk` where `keep` (per source
+ * cluster; NULL: everywhere) says so, named by files variable `var` and
+ * node `node`; written through the VM, then closed. */
+static void emit_expect_image(gen *g, const char *var, const uint8_t *keep)
+{
+    line(g, "files %s", var);
+    line(g, "img_create $FMT $%s $SIZE", var);
+    line(g, "qmp blockdev-add {\"node-name\": \"%s\", \"driver\": $FMT, "
+            "\"file\": {\"driver\": \"file\", \"filename\": $%s}}", var, var);
+    cmd(g, "blockdev-add");
+    for (uint64_t i = 0; i < g->size;) {
+        if (!g->disk[i / CLUSTER] || (keep && !keep[i / CLUSTER])) {
+            i = (i / CLUSTER + 1) * CLUSTER;
+            continue;
+        }
+        uint8_t p = byte_at(g, g->disk, i);
+        if (!p) {
+            i++;
+            continue;
+        }
+        uint64_t j = i;
+        while (j < g->size && byte_at(g, g->disk, j) == p && (!keep || keep[j / CLUSTER]))
+            j++;
+        line(g, "qmp human-monitor-command {\"command-line\": "
+                "\"qemu-io %s \\\"write -P 0x%02x 0x%llx 0x%llx\\\"\"}",
+             var, p, (unsigned long long)i, (unsigned long long)(j - i));
+        cmd(g, "human-monitor-command");
+        i = j;
+    }
+    line(g, "qmp blockdev-del {\"node-name\": \"%s\"}", var);
+    cmd(g, "blockdev-del");
+}
+
+/* ---- writes ---------------------------------------------------------------------- */
+
+/* One random write inside the image, of a kind the issue asks for. */
+static void pick_write(gen *g, uint64_t *off, uint64_t *len, const uint64_t *prev_off,
+                       const uint64_t *prev_len, size_t nprev)
+{
+    uint64_t size = g->size;
+    switch (rbelow(&g->r, 6)) {
+    case 0: /* aligned clusters */
+        *len = CLUSTER * (1 + rbelow(&g->r, 4));
+        if (*len > size)
+            *len = size;
+        *off = rbelow(&g->r, (size - *len) / CLUSTER + 1) * CLUSTER;
+        opt(g, "write=aligned");
+        break;
+    case 1: /* 4 KiB or 512-byte aligned, not cluster aligned */
+        *len = (rchance(&g->r, 50) ? 4096 : 512) * (1 + rbelow(&g->r, 24));
+        if (*len > size)
+            *len = size;
+        *off = rbelow(&g->r, (size - *len) / 512 + 1) * 512;
+        opt(g, "write=unaligned");
+        break;
+    case 2: /* odd bytes */
+        *len = 1 + rbelow(&g->r, 3000);
+        if (*len > size)
+            *len = size;
+        *off = rbelow(&g->r, size - *len + 1);
+        opt(g, "write=bytes");
+        break;
+    case 3: /* at the image's end */
+        *len = rchance(&g->r, 50) ? CLUSTER : 512 * (1 + rbelow(&g->r, 200));
+        if (*len > size)
+            *len = size;
+        *off = size - *len;
+        opt(g, "write=end");
+        break;
+    case 4: /* at the start, maybe crossing clusters */
+        *off = 0;
+        *len = 512 * (1 + rbelow(&g->r, 300));
+        if (*len > size)
+            *len = size;
+        opt(g, "write=start");
+        break;
+    default: /* overlapping an earlier write of this group, or anywhere */
+        if (nprev) {
+            size_t k = rbelow(&g->r, nprev);
+            uint64_t lo = prev_off[k] > 4096 ? prev_off[k] - 4096 : 0;
+            *off = lo + rbelow(&g->r, prev_len[k] + 4096) / 512 * 512;
+            if (*off >= size)
+                *off = size - 512;
+            *len = 512 * (1 + rbelow(&g->r, 256));
+            if (*off + *len > size)
+                *len = size - *off;
+            opt(g, "write=overlap");
+        } else {
+            *len = CLUSTER * 2;
+            if (*len > size)
+                *len = size;
+            *off = rbelow(&g->r, size - *len + 1) / CLUSTER * CLUSTER + CLUSTER / 2;
+            if (*off + *len > size)
+                *off = size - *len;
+            opt(g, "write=straddle");
+        }
+        break;
+    }
+}
+
+/* Defines a group of 1-4 writes, writes it to `node`, and updates the
+ * models: every enabled bitmap in `dirty` (NULL: all enabled) gets the
+ * bits, `succ` (if not NULL) too. */
+static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_gran,
+                        size_t succ_nbits)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "w%d", g->next_id++);
+    size_t n = 1 + rbelow(&g->r, 4);
+    uint64_t off[4], len[4];
+    uint8_t pat[4];
+    sbuf gl = {0};
+    sbuf_printf(&gl, "group \"%s\" =", name);
+    for (size_t i = 0; i < n; i++) {
+        pick_write(g, &off[i], &len[i], off, len, i);
+        pat[i] = (uint8_t)(1 + rbelow(&g->r, 255));
+        sbuf_printf(&gl, " 0x%02x@0x%llx:0x%llx", pat[i], (unsigned long long)off[i],
+                    (unsigned long long)len[i]);
+    }
+    line(g, "%s", sbuf_str(&gl));
+    sbuf_free(&gl);
+    line(g, "write \"%s\" \"%s\"", node, name);
+    g->dirty_since_flush = 1;  /* every node written here sits on drive0 */
+    cmd(g, "human-monitor-command");
+    for (size_t i = 0; i < n; i++) {
+        disk_fill(g, off[i], len[i], pat[i]);
+        for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++) {
+            g->alloc[c] = 1;
+            if (g->touched)
+                g->touched[c] = 1;
+        }
+        for (int k = 0; k < g->nbm; k++)
+            if (g->bm[k].enabled)
+                bits_dirty_range(&g->bm[k], off[i], len[i]);
+        if (succ) {
+            for (uint64_t b = off[i] / succ_gran; b <= (off[i] + len[i] - 1) / succ_gran &&
+                 b < succ_nbits; b++)
+                succ[b] = 1;
+        }
+    }
+}
+
+/* ---- step kinds ------------------------------------------------------------------------ */
+
+static void step_write(gen *g)
+{
+    begin_step(g, "guest writes");
+    emit_writes(g, "drive0", NULL, 0, 0);
+    if (rchance(&g->r, 30))
+        emit_checks(g);
+    line(g, "blank");
+}
+
+static uint64_t pick_granularity(gen *g)
+{
+    /* every power of two QEMU allows (512 B .. 2 GiB), 64 KiB most often */
+    static const unsigned shifts[] = { 16, 16, 16, 9, 12, 15, 17, 20, 21, 24, 31 };
+    return 1ull << shifts[rbelow(&g->r, sizeof(shifts) / sizeof(shifts[0]))];
+}
+
+static void step_bitmap_add(gen *g)
+{
+    if (g->nbm == MAX_BITMAPS)
+        return;
+    bitmap *b = &g->bm[g->nbm];
+    snprintf(b->name, sizeof(b->name), "b%d", g->next_id++);
+    b->gran = pick_granularity(g);
+    b->nbits = (g->size + b->gran - 1) / b->gran;
+    b->bits = calloc(b->nbits, 1);
+    if (!b->bits)
+        abort();
+    b->persistent = rchance(&g->r, 30);
+    b->enabled = !rchance(&g->r, 15);
+    g->nbm++;
+    begin_step(g, "add a bitmap");
+    sbuf a = {0};
+    sbuf_printf(&a, "{\"node\": \"drive0\", \"name\": \"%s\"", b->name);
+    if (b->gran != 65536 || rchance(&g->r, 50))
+        sbuf_printf(&a, ", \"granularity\": %llu", (unsigned long long)b->gran);
+    if (b->persistent)
+        sbuf_adds(&a, ", \"persistent\": true");
+    if (!b->enabled)
+        sbuf_adds(&a, ", \"disabled\": true");
+    sbuf_adds(&a, "}");
+    line(g, "qmp_log block-dirty-bitmap-add %s", sbuf_str(&a));
+    sbuf_free(&a);
+    cmd(g, "block-dirty-bitmap-add");
+    opt(g, "granularity=%llu", (unsigned long long)b->gran);
+    if (b->persistent)
+        opt(g, "bitmap-add persistent");
+    if (!b->enabled)
+        opt(g, "bitmap-add disabled");
+    line(g, "blank");
+}
+
+static bitmap *any_bitmap(gen *g)
+{
+    return g->nbm ? &g->bm[rbelow(&g->r, (uint64_t)g->nbm)] : NULL;
+}
+
+static void step_bitmap_op(gen *g)
+{
+    bitmap *b = any_bitmap(g);
+    if (!b)
+        return;
+    static const char *const ops[] = { "clear", "enable", "disable", "remove", "merge" };
+    const char *op = ops[rbelow(&g->r, 5)];
+    if (!strcmp(op, "merge") && g->nbm < 2)
+        op = "clear";
+    char what[64];
+    snprintf(what, sizeof(what), "bitmap %s", op);
+    begin_step(g, what);
+    char full[40];
+    snprintf(full, sizeof(full), "block-dirty-bitmap-%s", op);
+    cmd(g, full);
+    if (!strcmp(op, "merge")) {
+        /* target gets the union of 1-2 sources (any granularity, even itself) */
+        bitmap *src[2];
+        int ns = 1 + (int)rbelow(&g->r, 2);
+        sbuf l = {0};
+        for (int i = 0; i < ns; i++) {
+            src[i] = any_bitmap(g);
+            sbuf_printf(&l, "%s\"%s\"", i ? ", " : "", src[i]->name);
+        }
+        line(g, "qmp_log block-dirty-bitmap-merge {\"node\": \"drive0\", \"target\": \"%s\", "
+                "\"bitmaps\": [%s]}", b->name, sbuf_str(&l));
+        sbuf_free(&l);
+        for (int i = 0; i < ns; i++) {
+            if (src[i]->gran != b->gran)
+                opt(g, "merge across granularities");
+            for (size_t k = 0; k < src[i]->nbits; k++)
+                if (src[i]->bits[k])
+                    bits_dirty_range(b, k * src[i]->gran,
+                                     k * src[i]->gran + src[i]->gran > g->size
+                                         ? g->size - k * src[i]->gran : src[i]->gran);
+        }
+    } else {
+        line(g, "qmp_log %s {\"node\": \"drive0\", \"name\": \"%s\"}", full, b->name);
+        if (!strcmp(op, "clear"))
+            memset(b->bits, 0, b->nbits);
+        else if (!strcmp(op, "enable"))
+            b->enabled = 1;
+        else if (!strcmp(op, "disable"))
+            b->enabled = 0;
+        else
+            drop_bitmap(g, b);
+    }
+    line(g, "blank");
+    if (rchance(&g->r, 60)) {
+        emit_checks(g);
+        line(g, "blank");
+    }
+}
+
+/* The job's cluster: max(64 KiB, the target's cluster size). */
+typedef struct target {
+    char name[16];
+    uint64_t cluster;
+    int via_create;             /* blockdev-create: a separate file node */
+} target;
+
+static void emit_target(gen *g, target *t, int write_error)
+{
+    snprintf(t->name, sizeof(t->name), "t%d", g->next_id++);
+    t->cluster = 65536;
+    t->via_create = rchance(&g->r, 50);
+    line(g, "files %s", t->name);
+    if (t->via_create) {
+        static const uint64_t sizes[] = { 65536, 65536, 131072, 32768 };
+        t->cluster = sizes[rbelow(&g->r, 4)];
+        line(g, "qmp_return blockdev-create {\"job-id\": \"c%s\", \"options\": {\"driver\": "
+                "\"file\", \"filename\": $%s, \"size\": 0}}", t->name, t->name);
+        line(g, "run_job \"c%s\"", t->name);
+        line(g, "qmp_return blockdev-add {\"driver\": \"file\", \"node-name\": \"%sf\", "
+                "\"filename\": $%s}", t->name, t->name);
+        line(g, "qmp_return blockdev-create {\"job-id\": \"c%s\", \"options\": {\"driver\": "
+                "$FMT, \"file\": \"%sf\", \"size\": $SIZE%s}}", t->name, t->name,
+             t->cluster != 65536 ? (t->cluster == 131072 ? ", \"cluster-size\": 131072"
+                                                         : ", \"cluster-size\": 32768") : "");
+        line(g, "run_job \"c%s\"", t->name);
+        cmd(g, "blockdev-create");
+        cmd(g, "job-dismiss");
+        opt(g, "target=blockdev-create");
+        opt(g, "target cluster-size=%llu", (unsigned long long)t->cluster);
+    } else {
+        line(g, "img_create $FMT $%s $SIZE", t->name);
+        opt(g, "target=qemu-img create");
+    }
+    char file[160];
+    if (t->via_create)
+        snprintf(file, sizeof(file), "\"%sf\"", t->name);
+    else
+        snprintf(file, sizeof(file), "{\"driver\": \"file\", \"filename\": $%s}", t->name);
+    if (write_error) {
+        line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+                "{\"driver\": \"blkdebug\", \"image\": %s, \"inject-error\": [{\"event\": "
+                "\"write_aio\", \"errno\": 28, \"once\": true}]}}", t->name, file);
+        opt(g, "blkdebug target write error");
+    } else {
+        line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": %s}",
+             t->name, file);
+    }
+    cmd(g, "blockdev-add");
+}
+
+static void emit_target_del(gen *g, const target *t)
+{
+    line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", t->name);
+    if (t->via_create)
+        line(g, "qmp_log blockdev-del {\"node-name\": \"%sf\"}", t->name);
+    cmd(g, "blockdev-del");
+}
+
+/* Clusters (of size cs) the job's copy bitmap starts with. */
+static uint8_t *initial_copy_set(gen *g, const char *sync, const bitmap *b, uint64_t cs,
+                                 size_t *n)
+{
+    *n = (g->size + cs - 1) / cs;
+    uint8_t *set = calloc(*n, 1);
+    if (!set)
+        abort();
+    for (size_t c = 0; c < *n; c++) {
+        uint64_t lo = c * cs, hi = lo + cs < g->size ? lo + cs : g->size;
+        int any_alloc = 0;
+        for (uint64_t s = lo / CLUSTER; s <= (hi - 1) / CLUSTER; s++)
+            any_alloc |= g->alloc[s];
+        if (!strcmp(sync, "full")) {
+            set[c] = 1;
+        } else if (!strcmp(sync, "top")) {
+            set[c] = (uint8_t)any_alloc;
+        } else {
+            for (uint64_t k = lo / b->gran; k <= (hi - 1) / b->gran && k < b->nbits; k++)
+                set[c] |= b->bits[k];
+        }
+    }
+    return set;
+}
+
+/* The first cluster of the first task that reads the source, as QEMU 7.2's
+ * block-copy runs them with one worker (sim/MODEL.md): a task starts at the
+ * lowest remaining cluster, spans following remaining clusters up to
+ * max(cluster, 1 MiB), and is cut to the block-status run of its start; a
+ * run shorter than a cluster is copied as data, a zero run is written as
+ * zeroes without a read. ncl when no task reads. */
+static size_t first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs)
+{
+    uint64_t maxb = cs > (1 << 20) ? cs : (1 << 20);
+    size_t c = 0;
+    while (c < ncl) {
+        if (!init[c]) {
+            c++;
+            continue;
+        }
+        size_t e = c;
+        while (e < ncl && init[e] && (e - c + 1) * cs <= maxb)
+            e++;
+        uint64_t start = c * cs, end = e * cs < g->size ? e * cs : g->size;
+        int a0 = g->alloc[start / CLUSTER];
+        uint64_t p = start;
+        while (p < end && g->alloc[p / CLUSTER] == a0)
+            p = (p / CLUSTER + 1) * CLUSTER;
+        uint64_t run = (p < end ? p : end) - start;
+        if (a0 || run < cs)
+            return c;
+        uint64_t num = start + run == g->size ? (run + cs - 1) / cs * cs : run / cs * cs;
+        c += num / cs;
+    }
+    return ncl;
+}
+
+static void step_backup(gen *g)
+{
+    static const char *const syncs[] = { "full", "top", "bitmap", "incremental" };
+    const char *sync = syncs[rbelow(&g->r, 4)];
+    bitmap *b = NULL;
+    const char *mode = NULL;
+    int need_bitmap = !strcmp(sync, "bitmap") || !strcmp(sync, "incremental");
+    if (need_bitmap || (g->nbm && rchance(&g->r, 50))) {
+        b = any_bitmap(g);
+        if (!b)
+            sync = "full";
+    }
+    if (b) {
+        if (!strcmp(sync, "incremental")) {
+            mode = rchance(&g->r, 50) ? "on-success" : NULL;
+        } else {
+            static const char *const modes[] = { "on-success", "always", "never" };
+            mode = modes[rbelow(&g->r, !strcmp(sync, "bitmap") ? 3 : 2)];
+        }
+    }
+    int sync_bitmap = 0;
+    if (b && mode && strcmp(mode, "never"))
+        sync_bitmap = 1;
+    else if (b && !mode)    /* incremental: on-success */
+        sync_bitmap = 1;
+
+    /* outcome: finalize, cancel while pending, a source read error, a
+     * target write error */
+    const char *outcome = "finalize";
+    unsigned pick = (unsigned)rbelow(&g->r, 100);
+    if (pick < 20)
+        outcome = "cancel";
+    else if (pick < 35 && g->blkdebug && g->armed && g->dirty_since_flush)
+        outcome = "read-error";
+    else if (pick < 45)
+        outcome = "write-error";
+    else if (pick < 60)
+        outcome = "auto-finalize";
+    if (g->primed)
+        outcome = "read-error";     /* a flush moved blkdebug on already */
+
+    /* drive-backup makes its own target (and has no blkdebug on it) */
+    int drive = strcmp(outcome, "write-error") && rchance(&g->r, 20);
+    /* what a failed copy does: report ends the job; ignore retries the
+     * clusters at once, so a one-shot error costs nothing; enospc and auto
+     * report EIO (sim/MODEL.md, QEMU's block_job_error_action) */
+    const char *policy = NULL;
+    int is_read_err = !strcmp(outcome, "read-error");
+    if ((is_read_err || !strcmp(outcome, "write-error")) && rchance(&g->r, 60)) {
+        static const char *const rp[] = { "report", "ignore", "enospc", "auto" };
+        policy = rp[rbelow(&g->r, is_read_err ? 4 : 2)];
+    }
+    int ignored = policy && !strcmp(policy, "ignore");
+
+    target t;
+    char what[200];
+    snprintf(what, sizeof(what), "%s sync=%s bitmap=%s mode=%s outcome=%s%s%s",
+             drive ? "drive-backup" : "backup", sync, b ? b->name : "-", mode ? mode : "-",
+             outcome, policy ? " policy=" : "", policy ? policy : "");
+    begin_step(g, what);
+    opt(g, "sync=%s", sync);
+    if (mode)
+        opt(g, "sync=%s bitmap-mode=%s", sync, mode);
+    opt(g, "outcome=%s", outcome);
+    if (policy)
+        opt(g, "%s=%s", is_read_err ? "on-source-error" : "on-target-error", policy);
+    if (drive) {
+        snprintf(t.name, sizeof(t.name), "t%d", g->next_id++);
+        t.cluster = 65536;
+        t.via_create = 0;
+        line(g, "files %s", t.name);
+        opt(g, "drive-backup");
+    } else {
+        emit_target(g, &t, !strcmp(outcome, "write-error"));
+    }
+    uint64_t cs = t.cluster > 65536 ? t.cluster : 65536;
+
+    size_t ncl;
+    /* drive-backup's sync top with no backing file is sync full (QEMU's
+     * drive_backup_prepare) */
+    uint8_t *init = initial_copy_set(g, drive && !strcmp(sync, "top") ? "full" : sync, b, cs,
+                                     &ncl);
+    int fails = !strcmp(outcome, "read-error") || !strcmp(outcome, "write-error");
+    /* the error hits the first data read (or write): without one, nothing fails */
+    size_t first_data = first_data_task(g, init, ncl, cs);
+    if (fails && first_data == ncl)
+        fails = 0;
+    int error_event = fails;    /* a BLOCK_JOB_ERROR is seen */
+    if (ignored)
+        fails = 0;
+
+    /* the error lands (and is used up) even when the policy ignores it */
+    if (!strcmp(outcome, "read-error") && error_event) {
+        if (!g->primed) {
+            line(g, "hmp_io \"drive0\" \"flush\"");
+            cmd(g, "human-monitor-command");
+            line(g, "blank");
+            g->dirty_since_flush = 0;
+        }
+        g->armed = 0;
+        g->primed = 0;
+    }
+    char job[16];
+    snprintf(job, sizeof(job), "j%d", g->next_id++);
+    int autofin = !strcmp(outcome, "auto-finalize");
+    sbuf a = {0};
+    if (drive)
+        sbuf_printf(&a, "{\"device\": \"drive0\", \"target\": $%s, \"format\": $FMT, "
+                    "\"sync\": \"%s\", \"job-id\": \"%s\"", t.name, sync, job);
+    else
+        sbuf_printf(&a, "{\"device\": \"drive0\", \"target\": \"%s\", \"sync\": \"%s\", "
+                    "\"job-id\": \"%s\"", t.name, sync, job);
+    if (policy)
+        sbuf_printf(&a, ", \"%s\": \"%s\"", is_read_err ? "on-source-error" : "on-target-error",
+                    policy);
+    if (rchance(&g->r, 15)) {
+        /* fast enough for real QEMU not to wait long */
+        sbuf_printf(&a, ", \"speed\": %d", 64 << 20);
+        opt(g, "speed");
+    }
+    if (!autofin)
+        sbuf_adds(&a, ", \"auto-finalize\": false");
+    if (b)
+        sbuf_printf(&a, ", \"bitmap\": \"%s\"", b->name);
+    if (mode)
+        sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
+    sbuf_adds(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
+    line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+    sbuf_free(&a);
+    cmd(g, drive ? "drive-backup" : "blockdev-backup");
+
+    /* What the target must hold after a success: the source as it was now,
+     * on the clusters the job copies. */
+    uint8_t **disk_then = disk_copy(g);
+    uint8_t *keep = calloc(g->nclusters, 1);
+    if (!keep)
+        abort();
+    for (size_t c = 0; c < ncl; c++)
+        if (init[c])
+            for (uint64_t s = c * cs / CLUSTER; s < g->nclusters && s * CLUSTER < (c + 1) * cs; s++)
+                keep[s] = 1;
+
+    /* writes while pending land in the successor (when the bitmap records) */
+    uint8_t *succ = NULL;
+    if (b) {
+        succ = calloc(b->nbits, 1);
+        if (!succ)
+            abort();
+    }
+    uint8_t *frozen = b ? malloc(b->nbits) : NULL;
+    if (b)
+        memcpy(frozen, b->bits, b->nbits);
+
+    char hook[24] = "";
+    if (!autofin && !fails) {
+        snprintf(hook, sizeof(hook), "pending_%s", job);
+        line(g, "proc %s", hook);
+        if (rchance(&g->r, 60)) {
+            /* the bitmap in use must not take these bits: write with it set
+             * aside, then put it back */
+            int was = b ? b->enabled : 0;
+            if (b)
+                b->enabled = 0;
+            emit_writes(g, "backup-top", b && was ? succ : NULL, b ? b->gran : 0,
+                        b ? b->nbits : 0);
+            if (b)
+                b->enabled = was;
+        }
+        switch (rbelow(&g->r, 7)) {
+        case 5: {
+            /* verbs a pending job refuses (QEMU's JobVerbTable) */
+            static const char *const verbs[][2] = {
+                { "job-pause", "id" }, { "job-resume", "id" }, { "job-dismiss", "id" },
+                { "block-job-pause", "device" }, { "block-job-resume", "device" },
+                { "block-job-complete", "device" }, { "block-job-dismiss", "id" },
+            };
+            size_t k = rbelow(&g->r, 7);
+            line(g, "    qmp_log %s {\"%s\": \"%s\"}", verbs[k][0], verbs[k][1], job);
+            cmd(g, verbs[k][0]);
+            opt(g, "%s while pending", verbs[k][0]);
+            break;
+        }
+        case 6:
+            line(g, "    qmp_log block-job-set-speed {\"device\": \"%s\", \"speed\": %d}", job,
+                 rchance(&g->r, 50) ? 1 << 20 : -1);
+            cmd(g, "block-job-set-speed");
+            opt(g, "block-job-set-speed while pending");
+            break;
+        case 0:
+            line(g, "    qmp_log query-jobs");
+            cmd(g, "query-jobs");
+            break;
+        case 1:
+            line(g, "    qmp_log query-block-jobs");
+            cmd(g, "query-block-jobs");
+            break;
+        case 2:
+            line(g, "    qmp_log job-complete {\"id\": \"%s\"}", job);
+            cmd(g, "job-complete");
+            opt(g, "job-complete while pending");
+            break;
+        case 3:
+            line(g, "    qmp_log blockdev-del {\"node-name\": \"%s\"}", t.name);
+            cmd(g, "blockdev-del");
+            opt(g, "blockdev-del of a busy node");
+            break;
+        default:
+            break;
+        }
+        emit_checks(g);
+        if (b && b->enabled) {
+            emit_model(g, "msucc", b->gran, succ, b->nbits);
+            line(g, "check msucc \"drive0\" \"\" recording");
+        }
+        line(g, "end");
+        opt(g, "writes while pending");
+    }
+    int cancel = !strcmp(outcome, "cancel");
+    line(g, "run_job \"%s\" auto_finalize=%s auto_dismiss=true%s%s%s", job,
+         autofin ? "true" : "false", hook[0] ? " pre_finalize=" : "", hook,
+         cancel ? " cancel=true" : "");
+    if (!autofin && !fails)
+        cmd(g, cancel ? "job-cancel" : "job-finalize");
+    int ok = !cancel && !fails;
+
+    /* the named bitmap at the end (sim/MODEL.md, QEMU's backup_cleanup_sync_bitmap) */
+    if (b) {
+        int always = mode && !strcmp(mode, "always");
+        int abdicate = (ok || always) && sync_bitmap;
+        if (abdicate) {
+            memcpy(b->bits, succ, b->nbits);
+        } else {
+            memcpy(b->bits, frozen, b->nbits);
+            for (size_t k = 0; k < b->nbits; k++)
+                b->bits[k] |= succ[k];
+        }
+        if (!ok && always && fails) {
+            /* what the job had not copied: its clusters from the failed one on */
+            for (size_t c = first_data; c < ncl; c++)
+                if (init[c])
+                    bits_dirty_range(b, c * cs, (c + 1) * cs > g->size ? g->size - c * cs : cs);
+        }
+    }
+    emit_checks(g);
+    line(g, "blank");
+    if (!drive)
+        emit_target_del(g, &t);
+    if (ok && rchance(&g->r, 70)) {
+        uint8_t **now = g->disk;
+        g->disk = disk_then;
+        char e[24];
+        snprintf(e, sizeof(e), "e%s", t.name);
+        emit_expect_image(g, e, strcmp(sync, "full") ? keep : NULL);
+        g->disk = now;
+        line(g, "compare $%s $%s", t.name, e);
+        opt(g, "compare backup");
+    }
+    line(g, "blank");
+    disk_free(g, disk_then);
+    free(keep);
+    free(init);
+    free(succ);
+    free(frozen);
+}
+
+/* Commands that must fail, with the state unchanged. */
+static void step_api_error(gen *g)
+{
+    begin_step(g, "a command that fails");
+    bitmap *b = any_bitmap(g);
+    switch (rbelow(&g->r, 11)) {
+    case 9:
+        line(g, "qmp_log block-job-cancel {\"device\": \"nojob\"}");
+        cmd(g, "block-job-cancel");
+        opt(g, "error: no such block job");
+        break;
+    case 10:
+        line(g, "qmp_log qmp_capabilities");
+        cmd(g, "qmp_capabilities");
+        opt(g, "error: capabilities negotiated twice");
+        break;
+    case 0:
+        if (b) {
+            line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"%s\"}",
+                 b->name);
+            cmd(g, "block-dirty-bitmap-add");
+            opt(g, "error: bitmap exists");
+            break;
+        }
+        /* fall through */
+    case 1: {
+        static const unsigned bad[] = { 256, 1000, 12288, 4096 * 3 };
+        line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"bad\", "
+                "\"granularity\": %u}", bad[rbelow(&g->r, 4)]);
+        cmd(g, "block-dirty-bitmap-add");
+        opt(g, "error: granularity");
+        break;
+    }
+    case 2: {
+        static const char *const ops[] = { "remove", "clear", "enable", "disable" };
+        const char *op = ops[rbelow(&g->r, 4)];
+        line(g, "qmp_log block-dirty-bitmap-%s {\"node\": \"drive0\", \"name\": \"nobitmap\"}", op);
+        char full[40];
+        snprintf(full, sizeof(full), "block-dirty-bitmap-%s", op);
+        cmd(g, full);
+        opt(g, "error: no such bitmap");
+        break;
+    }
+    case 3:
+        line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"nonode\", \"name\": \"x\"}");
+        cmd(g, "block-dirty-bitmap-add");
+        opt(g, "error: no such node");
+        break;
+    case 4:
+        line(g, "qmp_log block-dirty-bitmap-merge {\"node\": \"drive0\", \"target\": \"%s\", "
+                "\"bitmaps\": [\"nobitmap\"]}", b ? b->name : "nobitmap");
+        cmd(g, "block-dirty-bitmap-merge");
+        opt(g, "error: merge");
+        break;
+    case 5: {
+        static const char *const verbs[] = { "job-finalize", "job-cancel", "job-dismiss",
+                                             "job-complete" };
+        const char *v = verbs[rbelow(&g->r, 4)];
+        line(g, "qmp_log %s {\"id\": \"nojob\"}", v);
+        cmd(g, v);
+        opt(g, "error: no such job");
+        break;
+    }
+    case 6:
+        line(g, "qmp_log blockdev-del {\"node-name\": \"nonode\"}");
+        cmd(g, "blockdev-del");
+        opt(g, "error: blockdev-del");
+        break;
+    case 7:
+        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": \"file\", "
+                "\"filename\": $img}");
+        cmd(g, "blockdev-add");
+        opt(g, "error: duplicate node name");
+        break;
+    default: {
+        /* blockdev-backup argument checks (sim/MODEL.md's order) */
+        target t;
+        emit_target(g, &t, 0);
+        static const char *const syncs[] = { "incremental", "bitmap", "full", "top", "none" };
+        static const char *const modes[] = { "on-success", "always", "never", NULL };
+        for (int i = 0; i < 2; i++) {
+            const char *sync = syncs[rbelow(&g->r, 5)];
+            const char *mode = modes[rbelow(&g->r, 4)];
+            const char *bm = rchance(&g->r, 40) ? "bitmap404" : b ? b->name : NULL;
+            int legal = 1;
+            int need = !strcmp(sync, "bitmap") || !strcmp(sync, "incremental");
+            if (need && !bm)
+                legal = 0;
+            else if (!strcmp(sync, "incremental") && mode && strcmp(mode, "on-success"))
+                legal = 0;
+            else if (bm && !strcmp(bm, "bitmap404"))
+                legal = 0;
+            else if (bm && !mode && strcmp(sync, "incremental"))
+                legal = 0;
+            else if (bm && !strcmp(sync, "none"))
+                legal = 0;
+            else if (bm && mode && !strcmp(mode, "never") && strcmp(sync, "bitmap"))
+                legal = 0;
+            else if (!bm && mode)
+                legal = 0;
+            if (legal) {
+                /* make it illegal: a bitmap-mode without a bitmap */
+                bm = NULL;
+                mode = "always";
+                if (need)
+                    sync = "full";
+            }
+            sbuf a = {0};
+            sbuf_printf(&a, "{\"device\": \"drive0\", \"target\": \"%s\", \"sync\": \"%s\", "
+                        "\"job-id\": \"api\"", t.name, sync);
+            if (bm)
+                sbuf_printf(&a, ", \"bitmap\": \"%s\"", bm);
+            if (mode)
+                sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
+            sbuf_adds(&a, "}");
+            line(g, "qmp_log blockdev-backup %s", sbuf_str(&a));
+            sbuf_free(&a);
+            cmd(g, "blockdev-backup");
+            opt(g, "error: backup sync=%s%s%s", sync, bm ? " bitmap" : "",
+                mode ? " bitmap-mode" : "");
+        }
+        emit_target_del(g, &t);
+        break;
+    }
+    }
+    line(g, "blank");
+}
+
+static void emit_drive0(gen *g)
+{
+    if (g->blkdebug) {
+        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+                "\"set-state\": [{\"event\": \"flush_to_disk\", \"state\": 1, \"new_state\": 2}], "
+                "\"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5, \"state\": 2, "
+                "\"once\": true}]}}");
+        g->armed = 1;
+    } else {
+        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"file\", \"filename\": $img}}");
+    }
+    cmd(g, "blockdev-add");
+}
+
+/* Quit and start again: persistent bitmaps come back from the image (their
+ * bits and whether they record), the others are gone. */
+static void step_restart(gen *g)
+{
+    begin_step(g, "restart the VM");
+    line(g, "shutdown");
+    line(g, "launch");
+    emit_drive0(g);
+    g->dirty_since_flush = 0;
+    g->primed = 0;
+    for (int i = 0; i < g->nbm;) {
+        if (!g->bm[i].persistent)
+            drop_bitmap(g, &g->bm[i]);
+        else
+            i++;
+    }
+    opt(g, "restart");
+    line(g, "blank");
+    emit_checks(g);
+    line(g, "blank");
+}
+
+/* The NBD server: start it on a unix socket in the test directory, maybe
+ * start it again (refused), stop it, maybe stop it again (refused). */
+static void step_nbd(gen *g)
+{
+    begin_step(g, "NBD server");
+    char sock[16];
+    snprintf(sock, sizeof(sock), "n%d", g->next_id++);
+    line(g, "files %s", sock);
+    int twice = rchance(&g->r, 40);
+    for (int i = 0; i < 1 + twice; i++) {
+        line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", "
+                "\"data\": {\"path\": $%s}}}", sock);
+        cmd(g, "nbd-server-start");
+    }
+    if (twice)
+        opt(g, "error: NBD server already running");
+    twice = rchance(&g->r, 40);
+    for (int i = 0; i < 1 + twice; i++) {
+        line(g, "qmp_log nbd-server-stop");
+        cmd(g, "nbd-server-stop");
+    }
+    if (twice)
+        opt(g, "error: NBD server not running");
+    line(g, "blank");
+}
+
+/* Bitmap commands inside one `transaction`: each action on another bitmap;
+ * an `abort` action, or an action on a bitmap that does not exist, makes the
+ * whole transaction fail and change nothing. */
+static void step_transaction(gen *g)
+{
+    begin_step(g, "transaction");
+    cmd(g, "transaction");
+    int used[MAX_BITMAPS] = {0};
+    int nact = 1 + (int)rbelow(&g->r, 3);
+    sbuf acts = {0};
+    /* the effects, applied only when the transaction succeeds */
+    struct { int kind; int target; int src; char name[16]; uint64_t gran; int persistent; }
+        eff[4];
+    int neff = 0, fails = 0;
+    for (int i = 0; i < nact; i++) {
+        int k = (int)rbelow(&g->r, 6);
+        int free_idx = -1;
+        for (int b = 0; b < g->nbm; b++)
+            if (!used[b] && (free_idx < 0 || rchance(&g->r, 50)))
+                free_idx = b;
+        if (k > 0 && free_idx < 0)
+            k = 0;
+        if (k == 0 && g->nbm + neff >= MAX_BITMAPS)
+            continue;
+        if (k == 0) {
+            /* add */
+            eff[neff].kind = 0;
+            snprintf(eff[neff].name, sizeof(eff[neff].name), "b%d", g->next_id++);
+            eff[neff].gran = pick_granularity(g);
+            eff[neff].persistent = rchance(&g->r, 30);
+            sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-add\", \"data\": {\"node\": "
+                        "\"drive0\", \"name\": \"%s\", \"granularity\": %llu%s}}",
+                        acts.len ? ", " : "", eff[neff].name, (unsigned long long)eff[neff].gran,
+                        eff[neff].persistent ? ", \"persistent\": true" : "");
+            opt(g, "transaction: block-dirty-bitmap-add");
+            neff++;
+            continue;
+        }
+        static const char *const ops[] = { NULL, "clear", "enable", "disable", "remove", "merge" };
+        used[free_idx] = 1;
+        eff[neff].kind = k;
+        eff[neff].target = free_idx;
+        if (k == 5) {
+            /* merge from any bitmap that stays (not removed in here) */
+            int src = (int)rbelow(&g->r, (uint64_t)g->nbm);
+            int removed = 0;
+            for (int e = 0; e < neff; e++)
+                removed |= eff[e].kind == 4 && eff[e].target == src;
+            if (removed)
+                src = free_idx;
+            eff[neff].src = src;
+            sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-merge\", \"data\": {\"node\": "
+                        "\"drive0\", \"target\": \"%s\", \"bitmaps\": [\"%s\"]}}",
+                        acts.len ? ", " : "", g->bm[free_idx].name, g->bm[src].name);
+            used[src] = 1;  /* not removed later in this transaction */
+        } else {
+            sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-%s\", \"data\": {\"node\": "
+                        "\"drive0\", \"name\": \"%s\"}}", acts.len ? ", " : "", ops[k],
+                        g->bm[free_idx].name);
+        }
+        opt(g, "transaction: block-dirty-bitmap-%s", ops[k]);
+        neff++;
+    }
+    if (rchance(&g->r, 15)) {
+        sbuf_printf(&acts, "%s{\"type\": \"abort\", \"data\": {}}", acts.len ? ", " : "");
+        opt(g, "transaction: abort");
+        fails = 1;
+    } else if (rchance(&g->r, 10)) {
+        sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-clear\", \"data\": {\"node\": "
+                    "\"drive0\", \"name\": \"nobitmap\"}}", acts.len ? ", " : "");
+        opt(g, "transaction: a failing action");
+        fails = 1;
+    }
+    line(g, "qmp_log transaction {\"actions\": [%s]}", sbuf_str(&acts));
+    sbuf_free(&acts);
+    if (!fails) {
+        /* removals last, so the indexes stay valid while applying */
+        for (int e = 0; e < neff; e++) {
+            bitmap *t = eff[e].kind ? &g->bm[eff[e].target] : NULL;
+            switch (eff[e].kind) {
+            case 0: {
+                bitmap *b = &g->bm[g->nbm++];
+                snprintf(b->name, sizeof(b->name), "%s", eff[e].name);
+                b->gran = eff[e].gran;
+                b->nbits = (g->size + b->gran - 1) / b->gran;
+                b->bits = calloc(b->nbits, 1);
+                if (!b->bits)
+                    abort();
+                b->persistent = eff[e].persistent;
+                b->enabled = 1;
+                break;
+            }
+            case 1:
+                memset(t->bits, 0, t->nbits);
+                break;
+            case 2:
+                t->enabled = 1;
+                break;
+            case 3:
+                t->enabled = 0;
+                break;
+            case 5: {
+                bitmap *src = &g->bm[eff[e].src];
+                for (size_t k = 0; k < src->nbits; k++)
+                    if (src->bits[k])
+                        bits_dirty_range(t, k * src->gran,
+                                         k * src->gran + src->gran > g->size
+                                             ? g->size - k * src->gran : src->gran);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        /* removals: highest index first (drop_bitmap moves the last one) */
+        for (int b = g->nbm - 1; b >= 0; b--)
+            for (int e = 0; e < neff; e++)
+                if (eff[e].kind == 4 && eff[e].target == b)
+                    drop_bitmap(g, &g->bm[b]);
+    }
+    line(g, "blank");
+    if (rchance(&g->r, 70)) {
+        emit_checks(g);
+        line(g, "blank");
+    }
+}
+
+/* Image fleecing, either scheme of QEMU 7.2: a qcow2 overlay of drive0
+ * (backing given as a node, so its file names none) that keeps the old data
+ * of every cluster the guest writes, filled by a backup job with sync none
+ * (the old scheme) or by a copy-before-write filter added with blockdev-add
+ * (the new one, maybe with a snapshot-access node on top). Afterwards the
+ * overlay file holds the old contents of exactly the clusters written. */
+static void step_fleecing(gen *g)
+{
+    if (g->primed)
+        return;     /* copy-before-write would read drive0 and meet the error */
+    int cbw = rchance(&g->r, 50);
+    begin_step(g, cbw ? "fleecing: copy-before-write filter" : "fleecing: backup sync none");
+    opt(g, cbw ? "fleecing: copy-before-write" : "fleecing: backup sync=none");
+    char tmp[16], filt[16], job[16], acc[16];
+    int id = g->next_id++;
+    snprintf(tmp, sizeof(tmp), "f%d", id);
+    snprintf(filt, sizeof(filt), "fc%d", id);
+    snprintf(job, sizeof(job), "fj%d", id);
+    snprintf(acc, sizeof(acc), "fa%d", id);
+    line(g, "files %s", tmp);
+    line(g, "img_create $FMT $%s $SIZE", tmp);
+    line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+            "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": \"drive0\"}", tmp, tmp);
+    cmd(g, "blockdev-add");
+    int access = 0;
+    if (cbw) {
+        line(g, "qmp_log blockdev-add {\"driver\": \"copy-before-write\", \"node-name\": \"%s\", "
+                "\"file\": \"drive0\", \"target\": \"%s\"}", filt, tmp);
+        access = rchance(&g->r, 50);
+        if (access) {
+            line(g, "qmp_log blockdev-add {\"driver\": \"snapshot-access\", \"node-name\": "
+                    "\"%s\", \"file\": \"%s\"}", acc, filt);
+            opt(g, "fleecing: snapshot-access");
+        }
+    } else {
+        line(g, "qmp_log blockdev-backup {\"device\": \"drive0\", \"target\": \"%s\", "
+                "\"sync\": \"none\", \"job-id\": \"%s\", \"filter-node-name\": \"%s\"}",
+             tmp, job, filt);
+        cmd(g, "blockdev-backup");
+    }
+    uint8_t **before = disk_copy(g);
+    uint8_t *had = calloc(g->nclusters, 1);
+    if (!had)
+        abort();
+    /* copy-before-write keeps the old data of every cluster a write touches */
+    g->touched = had;
+    int nw = 1 + (int)rbelow(&g->r, 2);
+    for (int i = 0; i < nw; i++)
+        emit_writes(g, filt, NULL, 0, 0);
+    g->touched = NULL;
+    if (rchance(&g->r, 30)) {
+        emit_checks(g);
+    }
+    if (access)
+        line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", acc);
+    if (cbw) {
+        line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", filt);
+        /* closing the filter flushes drive0 (QEMU's bdrv_close) */
+        if (g->dirty_since_flush) {
+            g->dirty_since_flush = 0;
+            if (g->blkdebug && g->armed)
+                g->primed = 1;
+        }
+    } else {
+        line(g, "qmp_log job-cancel {\"id\": \"%s\"}", job);
+        line(g, "event_wait \"BLOCK_JOB_CANCELLED\"");
+        cmd(g, "job-cancel");
+    }
+    line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", tmp);
+    cmd(g, "blockdev-del");
+    uint8_t **now = g->disk;
+    g->disk = before;
+    char e[24];
+    snprintf(e, sizeof(e), "e%s", tmp);
+    emit_expect_image(g, e, had);
+    g->disk = now;
+    line(g, "compare $%s $%s", tmp, e);
+    opt(g, "compare fleecing overlay");
+    disk_free(g, before);
+    free(had);
+    line(g, "blank");
+}
+
+/* An iothread, drive0 moved into it and maybe back (jobs then run there). */
+static void step_iothread(gen *g)
+{
+    begin_step(g, "iothread");
+    char id[16];
+    snprintf(id, sizeof(id), "io%d", g->next_id++);
+    line(g, "qmp_log object-add {\"qom-type\": \"iothread\", \"id\": \"%s\"}", id);
+    cmd(g, "object-add");
+    line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": \"%s\"}",
+         id);
+    cmd(g, "x-blockdev-set-iothread");
+    if (rchance(&g->r, 50)) {
+        line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": null}");
+        opt(g, "iothread back to the main loop");
+    }
+    if (rchance(&g->r, 30)) {
+        line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": "
+                "\"noiothread\"}");
+        opt(g, "error: no such iothread");
+    }
+    line(g, "blank");
+}
+
+/* drive0 exported over NBD (read-only, no bitmap: a bitmap it exports is
+ * busy, which the other steps do not model), listed, removed. */
+static void step_export(gen *g)
+{
+    begin_step(g, "NBD export");
+    char sock[16], id[16];
+    snprintf(sock, sizeof(sock), "n%d", g->next_id++);
+    snprintf(id, sizeof(id), "x%d", g->next_id++);
+    line(g, "files %s", sock);
+    line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": $%s}}}",
+         sock);
+    cmd(g, "nbd-server-start");
+    line(g, "qmp_log block-export-add {\"type\": \"nbd\", \"id\": \"%s\", "
+            "\"node-name\": \"drive0\"%s}", id, rchance(&g->r, 50) ? ", \"name\": \"disk\"" : "");
+    cmd(g, "block-export-add");
+    line(g, "qmp_log query-block-exports");
+    cmd(g, "query-block-exports");
+    if (rchance(&g->r, 40)) {
+        line(g, "qmp_log blockdev-del {\"node-name\": \"drive0\"}");
+        opt(g, "error: blockdev-del of an exported node");
+    }
+    line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
+    cmd(g, "block-export-del");
+    if (rchance(&g->r, 30)) {
+        line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
+        opt(g, "error: export deleted twice");
+    }
+    line(g, "qmp_log nbd-server-stop");
+    cmd(g, "nbd-server-stop");
+    line(g, "blank");
+}
+
+static void step_query(gen *g)
+{
+    static const char *const q[] = { "query-jobs", "query-block-jobs", "query-block" };
+    const char *c = q[rbelow(&g->r, 3)];
+    begin_step(g, c);
+    line(g, "qmp_log %s", c);
+    cmd(g, c);
+    line(g, "blank");
+}
+
+/* ---- profiles ------------------------------------------------------------------------- */
+
+const char *const cg_profiles[] = { "mixed", "bitmaps", "backup", "api", NULL };
+
+typedef struct step_kind {
+    const char *name;
+    void (*emit)(gen *g);
+    unsigned weight[4];         /* per profile, in cg_profiles order */
+} step_kind;
+
+static const step_kind step_kinds[] = {
+    { "write", step_write, { 30, 35, 25, 20 } },
+    { "bitmap-add", step_bitmap_add, { 15, 20, 15, 15 } },
+    { "bitmap-op", step_bitmap_op, { 15, 30, 5, 10 } },
+    { "backup", step_backup, { 25, 0, 45, 10 } },
+    { "restart", step_restart, { 5, 10, 3, 5 } },
+    { "api-error", step_api_error, { 7, 3, 5, 35 } },
+    { "query", step_query, { 3, 2, 2, 5 } },
+    { "nbd", step_nbd, { 2, 1, 1, 5 } },
+    { "iothread", step_iothread, { 2, 1, 2, 3 } },
+    { "transaction", step_transaction, { 8, 15, 3, 6 } },
+    { "fleecing", step_fleecing, { 5, 0, 8, 2 } },
+    { "export", step_export, { 2, 1, 1, 4 } },
+};
+
+int cg_profile_valid(const char *name)
+{
+    for (int i = 0; cg_profiles[i]; i++)
+        if (!strcmp(cg_profiles[i], name))
+            return i;
+    return -1;
+}
+
+void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, cg_cover *cov)
+{
+    int p = cg_profile_valid(profile);
+    if (p < 0)
+        p = 0;
+    gen g = { .o = out, .cov = cov, .profile = cg_profiles[p] };
+    /* case i of seed S: its own stream, whatever the batch size */
+    g.r.s = seed * 0x9e3779b97f4a7c15ull ^ ((uint64_t)index + 1) * 0xd1b54a32d192ed03ull;
+    rnext(&g.r);
+    static const uint64_t sizes[] = {
+        1 << 20, 2 << 20, 4 << 20, 4 << 20, 8 << 20, (2 << 20) + 32768, (3 << 20) + 512,
+        16 << 20, 64 << 20,
+    };
+    g.size = sizes[rbelow(&g.r, sizeof(sizes) / sizeof(sizes[0]))];
+    g.nclusters = (g.size + CLUSTER - 1) / CLUSTER;
+    g.disk = calloc(g.nclusters, sizeof(*g.disk));
+    g.alloc = calloc(g.nclusters, 1);
+    if (!g.disk || !g.alloc)
+        abort();
+    g.blkdebug = p != 1 && rchance(&g.r, 35);
+
+    line(&g, "# SPDX-License-Identifier: GPL-2.0-or-later");
+    line(&g, "# Generated by build/casegen --seed %llu (case %u, profile %s).",
+         (unsigned long long)seed, index, g.profile);
+    line(&g, "# Self-checking: every check and compare must print OK!.");
+    line(&g, "%s", "");
+    line(&g, "# step 0: setup");
+    line(&g, "let FMT = \"qcow2\"");
+    line(&g, "let SIZE = %llu", (unsigned long long)g.size);
+    line(&g, "files img");
+    line(&g, "img_create $FMT $img $SIZE");
+    line(&g, "launch");
+    opt(&g, "size=%llu", (unsigned long long)g.size);
+    if (g.blkdebug)
+        opt(&g, "blkdebug source read error");
+    emit_drive0(&g);
+    line(&g, "blank");
+
+    unsigned total = 0;
+    for (size_t k = 0; k < sizeof(step_kinds) / sizeof(step_kinds[0]); k++)
+        total += step_kinds[k].weight[p];
+    int nsteps = 4 + (int)rbelow(&g.r, 9);
+    for (int i = 0; i < nsteps; i++) {
+        unsigned x = (unsigned)rbelow(&g.r, total);
+        size_t k = 0;
+        while (x >= step_kinds[k].weight[p])
+            x -= step_kinds[k++].weight[p];
+        step_kinds[k].emit(&g);
+    }
+
+    /* the final check: bitmaps, and the whole source image */
+    begin_step(&g, "final checks");
+    emit_checks(&g);
+    line(&g, "blank");
+    emit_expect_image(&g, "efinal", NULL);
+    line(&g, "shutdown");
+    line(&g, "compare $img $efinal");
+    opt(&g, "compare source");
+    for (int i = 0; i < g.nbm; i++)
+        free(g.bm[i].bits);
+    disk_free(&g, g.disk);
+    free(g.alloc);
+}
