@@ -100,12 +100,15 @@ const char *vma_decomp_name(int kind);
 
 typedef struct vma_decomp vma_decomp;
 
-/* Decompress fd (after the `prefix` bytes already read from it) in a thread
- * into a pipe; *out_fd is its read end, owned by the caller until
- * vma_decomp_finish(). With own_fd the thread closes fd at the end. */
+/* Decompress fd (after the `prefix` bytes already read from it) in a
+ * thread; vma_decomp_read() takes the result. With own_fd the thread closes
+ * fd at the end. */
 vma_decomp *vma_decomp_start(int kind, int fd, bool own_fd, const uint8_t *prefix,
-                             size_t prefix_len, int *out_fd, vma_error *err);
-/* Close the read end (out_fd), wait for the thread, free. Returns 0, or the
- * decoder's error (corrupt or truncated stream, read error) in err; a
- * decoder stopped because the reader went away is not an error. */
+                             size_t prefix_len, vma_error *err);
+/* Up to len decompressed bytes, short only at the end (of the stream, or
+ * where the decoder failed: vma_decomp_finish() then says why). */
+ssize_t vma_decomp_read(vma_decomp *d, void *buf, size_t len);
+/* Stop the thread (it may be waiting for room), wait for it, free. Returns
+ * 0, or the decoder's error (corrupt or truncated stream, read error) in
+ * err; a decoder stopped because the reader went away is not an error. */
 int vma_decomp_finish(vma_decomp *d, vma_error *err);

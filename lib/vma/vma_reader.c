@@ -87,7 +87,8 @@ static ssize_t reader_read(vma_reader *r, void *buf, size_t len)
     if (done == len) {
         return (ssize_t)done;
     }
-    n = vma_read_full(r->fd, (uint8_t *)buf + done, len - done);
+    n = r->decomp ? vma_decomp_read(r->decomp, (uint8_t *)buf + done, len - done)
+                  : vma_read_full(r->fd, (uint8_t *)buf + done, len - done);
     return n < 0 ? n : (ssize_t)done + n;
 }
 
@@ -401,17 +402,15 @@ vma_reader *vma_reader_open_fd(int fd, bool own_fd, vma_error *err)
     r->peek_len = (size_t)n;
     r->compression = vma_decomp_detect(r->peek, r->peek_len);
     if (r->compression != VMA_COMP_NONE) {
-        int pipe_fd;
-
         r->decomp = vma_decomp_start(r->compression, fd, own_fd, r->peek, r->peek_len,
-                                     &pipe_fd, err);
+                                     err);
         if (!r->decomp) {
             vma_reader_free(r);
             return NULL;
         }
-        /* The decoder owns fd now; pipe_fd is closed by vma_decomp_finish. */
+        /* The decoder owns fd now. */
         r->own_fd = false;
-        r->fd = pipe_fd;
+        r->fd = -1;
         r->peek_len = 0;
     }
     if (parse_header(r, err) < 0) {
