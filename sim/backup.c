@@ -172,6 +172,42 @@ bool backup_run_step(sim *s, sim_job *j)
     return false;
 }
 
+/* ---- the job type ----------------------------------------------------------- */
+
+static uint64_t backup_offset(sim_job *j)
+{
+    return j->bk ? cl_backup_offset(j->bk) : j->create_progress;
+}
+
+static uint64_t backup_len(sim_job *j)
+{
+    return j->bk ? cl_backup_len(j->bk) : j->create_progress;
+}
+
+/* A running backup copies one cluster per tick, rate limits permitting. */
+static bool backup_tick(sim *s, sim_job *j)
+{
+    if (j->status != JS_RUNNING || j->finished_work) {
+        return false;
+    }
+    return job_speed_step(s, j, backup_run_step);
+}
+
+static void backup_finalize(sim *s, sim_job *j)
+{
+    backup_sync_bitmap(s, j, j->ret ? -1 : 0);
+    backup_clean(s, j);
+}
+
+const sim_job_driver backup_job_driver = {
+    .type = "backup",
+    .block_job = true,
+    .offset = backup_offset,
+    .len = backup_len,
+    .tick = backup_tick,
+    .finalize = backup_finalize,
+};
+
 /* ---- blockdev-backup ---------------------------------------------------- */
 
 static const char *jstr_(json_object *args, const char *key)

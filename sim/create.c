@@ -124,3 +124,28 @@ int create_run(sim *s, sim_job *j)
     free(m);
     return -ENOTSUP;
 }
+
+/* ---- the job type ----------------------------------------------------------- */
+
+static uint64_t create_progress(sim_job *j)
+{
+    return j->create_progress;
+}
+
+/* The whole creation is one unit of work. */
+static bool create_tick(sim *s, sim_job *j)
+{
+    if (j->status != JS_RUNNING || j->finished_work) {
+        return false;
+    }
+    int r = create_run(s, j);
+    job_completed(s, j, r);
+    return true;
+}
+
+const sim_job_driver create_job_driver = {
+    .type = "create",
+    .offset = create_progress,
+    .len = create_progress,
+    .tick = create_tick,
+};

@@ -45,21 +45,30 @@ void job_transition(sim *s, sim_job *j, job_status st)
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
+static const sim_job_driver *const job_drivers[] = {
+    [JOB_BACKUP] = &backup_job_driver,
+    [JOB_CREATE] = &create_job_driver,
+    [JOB_MIRROR] = &mirror_job_driver,
+};
+
+const sim_job_driver *job_driver(const sim_job *j)
+{
+    return job_drivers[j->type];
+}
+
 const char *job_type_name(sim_job *j)
 {
-    return j->type == JOB_BACKUP ? "backup" : j->type == JOB_MIRROR ? "mirror" : "create";
+    return job_driver(j)->type;
 }
 
 uint64_t job_offset(sim_job *j)
 {
-    return j->bk ? cl_backup_offset(j->bk) : j->type == JOB_MIRROR ? j->mirror_done
-                                                                   : j->create_progress;
+    return job_driver(j)->offset(j);
 }
 
 uint64_t job_len(sim_job *j)
 {
-    return j->bk ? cl_backup_len(j->bk) : j->type == JOB_MIRROR ? j->mirror_len
-                                                                : j->create_progress;
+    return job_driver(j)->len(j);
 }
 
 sim_job *job_new(sim *s, const char *id, job_type type)
@@ -100,7 +109,7 @@ static void job_event_completed(sim *s, sim_job *j)
     if (j->unstarted) {
         return;     /* "Emit events only if we actually started" */
     }
-    if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
+    if (!job_driver(j)->block_job) {
         return;
     }
     json_object *d = json_object_new_object();
@@ -142,11 +151,8 @@ void job_update_rc(sim *s, sim_job *j)
 void job_finalize_single(sim *s, sim_job *j)
 {
     job_update_rc(s, j);
-    if (j->type == JOB_BACKUP) {
-        backup_sync_bitmap(s, j, j->ret ? -1 : 0);
-        backup_clean(s, j);
-    } else if (j->type == JOB_MIRROR) {
-        mirror_clean(s, j);
+    if (job_driver(j)->finalize) {
+        job_driver(j)->finalize(s, j);
     }
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
@@ -183,7 +189,7 @@ void job_completed(sim *s, sim_job *j, int ret)
 void job_to_pending(sim *s, sim_job *j)
 {
     job_transition(s, j, JS_PENDING);
-    if (!j->auto_finalize && (j->type == JOB_BACKUP || j->type == JOB_MIRROR)) {
+    if (!j->auto_finalize && job_driver(j)->block_job) {
         json_object *d = json_object_new_object();
         json_object_object_add(d, "id", json_object_new_string(j->id));
         json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
@@ -193,29 +199,9 @@ void job_to_pending(sim *s, sim_job *j)
 
 /* ---- ticking --------------------------------------------------------------- */
 
-/* One unit of a job's own work (QEMU: its coroutine between two yields). */
-static bool job_own_step(sim *s, sim_job *j)
-{
-    if (j->type == JOB_CREATE) {
-        int r = create_run(s, j);
-        job_completed(s, j, r);
-        return true;
-    }
-    return backup_run_step(s, j);
-}
-
 bool job_tick(sim *s, sim_job *j)
 {
-    if (j->type == JOB_MIRROR) {
-        return job_speed_step(s, j, mirror_step);
-    }
-    if (j->status != JS_RUNNING || j->finished_work) {
-        return false;
-    }
-    if (j->type == JOB_BACKUP) {
-        return job_speed_step(s, j, job_own_step);
-    }
-    return job_own_step(s, j);
+    return job_driver(j)->tick(s, j);
 }
 
 bool jobs_tick(sim *s)

@@ -63,7 +63,29 @@ struct sim_job {
 enum { IOS_OK, IOS_FAILED, IOS_NOSPACE };
 enum { ONERR_REPORT, ONERR_IGNORE, ONERR_ENOSPC, ONERR_STOP, ONERR_AUTO };
 
+/* ---- job types: each fills one table (QEMU's JobDriver / BlockJobDriver) - */
+
+typedef struct sim_job_driver {
+    const char *type;           /* query-jobs' "type" */
+    bool block_job;             /* sends BLOCK_JOB_* events */
+    /* query-jobs' current-progress and total-progress */
+    uint64_t (*offset)(sim_job *j);
+    uint64_t (*len)(sim_job *j);
+    /* One tick of the job: a unit of its work if it may run now; true when
+     * something happened */
+    bool (*tick)(sim *s, sim_job *j);
+    /* job_finalize_single's part of the job type: commit or abort (j->ret),
+     * then clean up; NULL: nothing */
+    void (*finalize)(sim *s, sim_job *j);
+} sim_job_driver;
+
+extern const sim_job_driver backup_job_driver;  /* backup.c */
+extern const sim_job_driver create_job_driver;  /* create.c */
+extern const sim_job_driver mirror_job_driver;  /* mirror.c */
+
 /* ---- job.c: the job life cycle ------------------------------------------ */
+
+const sim_job_driver *job_driver(const sim_job *j);
 
 sim_job *job_find(sim *s, const char *id);
 /* A new job at the end of the list (JS_UNDEFINED); job_free unlinks one. */

@@ -2,7 +2,8 @@
 /*
  * The driver tables (sim_drv_ops, sim/node.h): every driver fills the
  * operations node.c calls without asking, names resolve both ways, and
- * requests reach the driver they belong to.
+ * requests reach the driver they belong to; likewise the job types'
+ * tables (sim_job_driver, sim/job.h).
  */
 #include "sim/tests/sim_test.h"
 #include "sim/sim_int.h"
@@ -76,12 +77,52 @@ static void test_requests_reach_their_driver(void **state)
     vm_free(b);
 }
 
+/* The job types' tables (sim_job_driver, sim/job.h): each names its type
+ * once and fills what job.c calls without asking. */
+static void test_every_job_type_fills_its_table(void **state)
+{
+    static const job_type types[] = { JOB_BACKUP, JOB_CREATE, JOB_MIRROR };
+    static const char *const names[] = { "backup", "create", "mirror" };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        sim_job j = { .type = types[i] };
+        const sim_job_driver *d = job_driver(&j);
+        assert_non_null(d);
+        assert_string_equal(d->type, names[i]);
+        assert_string_equal(job_type_name(&j), names[i]);
+        assert_non_null(d->offset);
+        assert_non_null(d->len);
+        assert_non_null(d->tick);
+        /* only block jobs send BLOCK_JOB_* events: create is a plain job */
+        assert_int_equal(d->block_job, types[i] != JOB_CREATE);
+    }
+}
+
+/* A blockdev-create job ticks through create.c's table: one tick makes the
+ * image and concludes the job. */
+static void test_create_job_runs_through_its_table(void **state)
+{
+    bs_backend *b = vm_new();
+    QMP_OK(b, "blockdev-create", "{\"job-id\": \"c\", \"options\": {\"driver\": \"file\", "
+           "\"filename\": \"" TGT "\", \"size\": 0}}");
+    sim *s = (sim *)b;
+    sim_job *j = job_find(s, "c");
+    assert_non_null(j);
+    assert_int_equal(j->status, JS_RUNNING);
+    assert_true(job_tick(s, j));
+    assert_int_equal(j->status, JS_CONCLUDED);
+    assert_false(job_tick(s, j));   /* nothing left to do */
+    assert_non_null(fs_lookup(s, TGT));
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_driver_fills_its_table),
         cmocka_unit_test(test_unknown_driver_is_refused_by_name),
         cmocka_unit_test(test_requests_reach_their_driver),
+        cmocka_unit_test(test_every_job_type_fills_its_table),
+        cmocka_unit_test(test_create_job_runs_through_its_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
