@@ -264,6 +264,15 @@ static int q_launch(bs_backend *b, char **err)
 static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, char **err)
 {
     struct json_object *req, *list;
+    char *why = NULL;
+
+    for (size_t i = 0; i < argc; i++) {
+        if (confine_words(b->test_dir, argv[i], &why) < 0) {
+            set_err(err, "launch refused: %s", why ? why : "?");
+            free(why);
+            return -1;
+        }
+    }
 
     /* the files a -blockdev opens stay inside the test directory too */
     for (size_t i = 0; i + 1 < argc; i++) {
@@ -292,16 +301,30 @@ static int q_launch_args(bs_backend *b, const char *const *argv, size_t argc, ch
     return call_void((qemu_backend *)b, req, T_LAUNCH, err);
 }
 
+static int refuse_args(bs_backend *b, const char *tool, const char *const *argv, size_t argc,
+                       char **err);
+
 static int q_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
                      char **errout, char **err)
 {
-    struct json_object *req = new_req("img"), *a = json_object_new_array(), *r, *v;
+    struct json_object *req, *a, *r, *v;
     int ok, rc = -1;
+
+    if (refuse_args(b, "qemu-img", argv, argc, err))
+        return -1;
+    req = new_req("img");
+    a = json_object_new_array();
 
     for (size_t i = 0; i < argc; i++)
         json_object_array_add(a, json_object_new_string(argv[i]));
     json_object_object_add(req, "args", a);
     r = call((qemu_backend *)b, req, T_IMG, &ok, err);
+    char *why = NULL;
+    if (ok && qemu_proto_img_result(r, &why) < 0) {
+        set_err(err, "qemu-img: the driver returned a malformed result: %s", why ? why : "?");
+        free(why);
+        ok = 0;
+    }
     if (ok && r) {
         rc = json_object_object_get_ex(r, "rc", &v) ? json_object_get_int(v) : -1;
         *out = strdup(json_object_object_get_ex(r, "stdout", &v) ? json_object_get_string(v) : "");
@@ -480,6 +503,13 @@ static int reap(pid_t pid, double secs)
 static int q_qemu_nbd_start(bs_backend *b, char *const argv[], char **err)
 {
     qemu_backend *q = (qemu_backend *)b;
+    char *why = NULL;
+    int bad;
+    if (confine_tool_args(b->test_dir, argv, &bad, &why) < 0) {
+        set_err(err, "qemu-nbd refused: %s", why ? why : "?");
+        free(why);
+        return -1;
+    }
     real_qemu_nbd_kill(q->nbd_pid);
     q->nbd_pid = real_qemu_nbd_spawn(argv, err);
     if (q->nbd_pid < 0) {
@@ -532,6 +562,60 @@ static void q_destroy(bs_backend *b)
     free(q);
 }
 
+/* A tool's arguments (argv without the tool's name): harness/confine.h's
+ * rule for them. */
+static int refuse_args(bs_backend *b, const char *tool, const char *const *argv, size_t argc,
+                       char **err)
+{
+    const char **full = calloc(argc + 2, sizeof(*full));
+    char *why = NULL;
+    int bad, r = 0;
+
+    if (!full) {
+        set_err(err, "out of memory");
+        return 1;
+    }
+    full[0] = tool;
+    for (size_t i = 0; i < argc; i++)
+        full[i + 1] = argv[i];
+    if (confine_tool_args(b->test_dir, (char *const *)full, &bad, &why) < 0) {
+        set_err(err, "%s refused: %s", tool, why ? why : "?");
+        r = 1;
+    }
+    free(why);
+    free(full);
+    return r;
+}
+
+/* An image a client tool opens: a file, or an NBD URI naming a socket. */
+static int refuse_image(bs_backend *b, const char *tool, const char *image, char **err)
+{
+    char *argv[] = { (char *)tool, (char *)image, NULL }, *why = NULL;
+    int bad;
+
+    if (confine_tool_args(b->test_dir, argv, &bad, &why) == 0)
+        return 0;
+    set_err(err, "%s refused: %s", tool, why ? why : "?");
+    free(why);
+    return 1;
+}
+
+static char *q_qemu_io(bs_backend *b, const char *image, const char *fmt, int read_only,
+                       const char *const *cmds, size_t ncmds, char **err)
+{
+    if (refuse_image(b, "qemu-io", image, err))
+        return NULL;
+    return real_qemu_io(b, image, fmt, read_only, cmds, ncmds, err);
+}
+
+static struct json_object *q_img_map(bs_backend *b, const char *image, const char *context,
+                                     char **err)
+{
+    if (refuse_image(b, "qemu-img map", image, err))
+        return NULL;
+    return real_img_map(b, image, context, err);
+}
+
 static const bs_backend_ops qemu_ops = {
     .name = "qemu",
     .launch = q_launch,
@@ -546,8 +630,8 @@ static const bs_backend_ops qemu_ops = {
     .img_compare = q_img_compare,
     .destroy = q_destroy,
     /* the client tools are the real programs, against QEMU's own export */
-    .qemu_io = real_qemu_io,
-    .img_map = real_img_map,
+    .qemu_io = q_qemu_io,
+    .img_map = q_img_map,
     .img_create_opts = real_img_create,
     .qemu_nbd_start = q_qemu_nbd_start,
     .qemu_nbd_stop = q_qemu_nbd_stop,

@@ -131,6 +131,45 @@ static int is_file_key(const char *command, const char *key)
            (!strcmp(command, "drive-backup") || !strcmp(command, "drive-mirror"));
 }
 
+static int check_piece(const char *test_dir, const char *s, char **why);
+
+/* An HMP command line: its other words name nodes, QOM paths (qemu-io -d
+ * /machine/peripheral/sda) and qemu-io commands; the host files are the
+ * file= and filename= options (drive_add 0 if=none,file=PATH). */
+static int confine_hmp_line(const char *test_dir, const char *line, char **why)
+{
+    char *copy = strdup(line), *rest = copy, *tok;
+    int r = 0;
+    if (!copy)
+        return refuse(why, "out of memory");
+    while (r == 0 && (tok = strsep(&rest, " \t,\"'")) != NULL) {
+        if (!strncmp(tok, "file=", 5))
+            r = check_piece(test_dir, tok + 5, why);
+        else if (!strncmp(tok, "filename=", 9))
+            r = check_piece(test_dir, tok + 9, why);
+    }
+    free(copy);
+    return r;
+}
+
+int confine_words(const char *test_dir, const char *line, char **why)
+{
+    char *copy = strdup(line), *rest = copy, *tok;
+    int r = 0;
+    if (!copy)
+        return refuse(why, "out of memory");
+    while (r == 0 && (tok = strsep(&rest, " \t,\"'")) != NULL) {
+        const char *eq = strchr(tok, '=');
+        if (!*tok || tok[0] == '-')
+            continue;
+        r = check_piece(test_dir, tok, why);
+        if (r == 0 && eq)
+            r = check_piece(test_dir, eq + 1, why);
+    }
+    free(copy);
+    return r;
+}
+
 static int walk_qmp(const char *test_dir, const char *command, struct json_object *v,
                     int depth, char **why)
 {
@@ -145,7 +184,15 @@ static int walk_qmp(const char *test_dir, const char *command, struct json_objec
     if (!json_object_is_type(v, json_type_object))
         return 0;
     json_object_object_foreach(v, key, val) {
-        if (is_file_key(command, key) && json_object_is_type(val, json_type_string)) {
+        if (!strcmp(command, "human-monitor-command") && !strcmp(key, "command-line") &&
+            json_object_is_type(val, json_type_string)) {
+            char *inner = NULL;
+            if (confine_hmp_line(test_dir, json_object_get_string(val), &inner) < 0) {
+                refuse(why, "command-line: %s", inner ? inner : "refused");
+                free(inner);
+                return -1;
+            }
+        } else if (is_file_key(command, key) && json_object_is_type(val, json_type_string)) {
             char *inner = NULL;
             if (confine_path(test_dir, json_object_get_string(val), 0, &inner) < 0) {
                 refuse(why, "%s: %s", key, inner ? inner : "refused");

@@ -36,4 +36,11 @@ int confine_qmp_args(const char *test_dir, const char *command, struct json_obje
  * arguments go through it. *bad: the index of the argument refused. */
 int confine_tool_args(const char *test_dir, char *const argv[], int *bad, char **why);
 
+/* A command line given as one string (a QEMU option such as
+ * `-drive file=PATH,...`; an HMP command line gets only its file= and
+ * filename= options checked, its other words name nodes and QOM paths):
+ * every word and every comma-separated option in it goes by the rule of
+ * confine_tool_args. */
+int confine_words(const char *test_dir, const char *line, char **why);
+
 #endif

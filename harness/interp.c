@@ -795,6 +795,19 @@ static int confined(interp *I, const stmt *s, const char *what, const char *path
     return -1;
 }
 
+/* An image a client tool opens (a file, or an NBD URI whose socket= is a
+ * path): the rule of `run`'s arguments (confine_tool_args). */
+static int confined_image(interp *I, const stmt *s, const char *tool, const char *image)
+{
+    char *argv[] = { (char *)tool, (char *)image, NULL }, *why = NULL;
+    int bad;
+    if (confine_tool_args(I->be->test_dir, argv, &bad, &why) == 0)
+        return 0;
+    rt_fail(I, s->args[0].line, s->args[0].col, "%s: %s", tool, why ? why : "refused");
+    free(why);
+    return -1;
+}
+
 static json_object *qmp(interp *I, const stmt *s, const char *cmd, json_object *args)
 {
     char *err = NULL;
@@ -949,7 +962,15 @@ static int launch(interp *I, const stmt *s)
                     I->be->ops->name);
             r = -1;
         } else if (r == 0) {
-            r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
+            for (size_t i = 0; i < argc && r == 0; i++) {
+                if (confine_words(I->be->test_dir, argv[i], &err) < 0) {
+                    rt_fail(I, s->line, s->col, "launch: %s",
+                            err ? err : "a path outside the test directory");
+                    r = -1;
+                }
+            }
+            if (r == 0)
+                r = I->be->ops->launch_args(I->be, (const char *const *)argv, argc, &err);
         }
         for (size_t i = 0; i < argc; i++)
             free(argv[i]);
@@ -1572,8 +1593,10 @@ static int exec_events_pending(interp *I, const stmt *s)
 static int exec_img_compare_log(interp *I, const stmt *s)
 {
     char *a = get_str(I, s->args[0].e), *b = a ? get_str(I, s->args[1].e) : NULL, *err = NULL;
-    if (!b) {
+    if (!b || confined(I, s, "img_compare_log", a, 0) < 0 ||
+        confined(I, s, "img_compare_log", b, 0) < 0) {
         free(a);
+        free(b);
         return -1;
     }
     int ret = I->be->ops->img_compare(I->be, a, b, &err);
@@ -1785,6 +1808,8 @@ static int exec_qemu_io_run(interp *I, const stmt *s)
         free(image);
         image = uri;
     }
+    if (confined_image(I, s, "qemu_io_run", image) < 0)
+        goto out;
     for (size_t i = 1; i < s->nargs; i++) {
         if (s->args[i].key)
             continue;
@@ -1885,6 +1910,8 @@ static int exec_img_map(interp *I, const stmt *s)
             ctx = octx;
         }
     }
+    if (confined_image(I, s, "img_map", image) < 0)
+        goto out;
     json_object *map = (I->be->real_nbd_clients && real_is_nbd_uri(image) ? real_img_map
                         : I->be->ops->img_map)(I->be, image, ctx, &err);
     if (!map) {
@@ -2316,6 +2343,20 @@ static int img_run(interp *I, const stmt *s, const char *const *argv, size_t arg
     *out = *errout = NULL;
     if (!I->be->ops->img_run) {
         rt_fail(I, s->line, s->col, "the %s backend cannot run qemu-img", I->be->ops->name);
+        return -1;
+    }
+    const char **full = calloc(argc + 2, sizeof(*full));
+    int bad;
+    if (!full)
+        harness_out_of_memory((argc + 2) * sizeof(*full));
+    full[0] = "qemu-img";
+    for (size_t i = 0; i < argc; i++)
+        full[i + 1] = argv[i];
+    int refused = confine_tool_args(I->be->test_dir, (char *const *)full, &bad, &err);
+    free(full);
+    if (refused < 0) {
+        rt_fail(I, s->line, s->col, "qemu-img: %s", err ? err : "a path outside the test directory");
+        free(err);
         return -1;
     }
     int rc = I->be->ops->img_run(I->be, argv, argc, out, errout, &err);
@@ -2967,7 +3008,8 @@ static int exec_cmd(interp *I, const stmt *s)
         if (!y || get_uint(I, s->args[2].e, &size) < 0 ||
             confined(I, s, "img_create", y, 0) < 0) {
             r = -1;
-        } else if (img_backing(I, s, &bk, &bkf) < 0) {
+        } else if (img_backing(I, s, &bk, &bkf) < 0 ||
+                   (bk && confined(I, s, "img_create backing", bk, 1) < 0)) {
             r = -1;
         } else if ((z = stmt_kwarg(s, "options")) != NULL) {
             /* qemu-img create -o OPTIONS */

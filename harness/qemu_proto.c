@@ -133,3 +133,16 @@ int qemu_proto_event(struct json_object *ev, char **err)
         return -1;
     return 0;
 }
+
+int qemu_proto_img_result(struct json_object *r, char **err)
+{
+    struct json_object *v;
+    const char *w = "qemu-img result";
+    if (!r || !json_object_is_type(r, json_type_object))
+        return bad(err, "%s is %s, expected an object", w, type_of(r));
+    if (member(r, w, "rc", json_type_int, 1, &v, err) < 0 ||
+        member(r, w, "stdout", json_type_string, 1, &v, err) < 0 ||
+        member(r, w, "stderr", json_type_string, 1, &v, err) < 0)
+        return -1;
+    return 0;
+}

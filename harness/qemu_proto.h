@@ -28,4 +28,8 @@ int qemu_proto_qmp_reply(struct json_object *reply, char **err);
  * INT, "microseconds": INT}]}. */
 int qemu_proto_event(struct json_object *ev, char **err);
 
+/* The result of op "img" (any qemu-img command): {"rc": INT, "stdout":
+ * TEXT, "stderr": TEXT}. */
+int qemu_proto_img_result(struct json_object *r, char **err);
+
 #endif

@@ -87,6 +87,9 @@ void backup_clean(sim *s, sim_job *j)
         j->copy_entry = NULL;
     }
     if (j->filter) {
+        for (sim_node *p = s->nodes; p; p = p->next)   /* bdrv_cbw_drop moves them back */
+            if (p->file == j->filter)
+                p->file = j->source;
         blk_retarget(s, j->filter, j->source);
         device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
         j->filter->cbw_backup = NULL;
@@ -452,6 +455,13 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     }
     j->copy_entry = bitmap_list_add(src, NULL, cl_copy_bitmap(cl_backup_copy(j->bk)), false, false);
     sim_node *filter = node_new(s, DRV_CBW, filter_name);
+    /* QEMU inserts the filter with bdrv_replace_node: the source's node
+     * parents (a raw node stacked on it) now reach it through the filter,
+     * so their writes are copied before (measured: they count in the
+     * job's progress) */
+    for (sim_node *p = s->nodes; p; p = p->next)
+        if (p->file == src && p != filter && p->drv != DRV_CBW)
+            p->file = filter;
     filter->file = src;
     src->parents++;
     filter->cbw_backup = j->bk;

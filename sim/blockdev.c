@@ -36,6 +36,17 @@ static json_object *open_child_of(sim *s, json_object *ref, sim_node **out,
             return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
         }
         for (sim_node *p = s->nodes; parent_drv && p; p = p->next) {
+            if (p->file == c && p->drv == DRV_CBW && cbw_unshares_write(s, p) &&
+                !strcmp(parent_drv, "qcow2")) {
+                /* a copy-before-write filter with no writer above it needs
+                 * nothing of its child: only the new node's needs clash
+                 * (measured) */
+                return qmp_error("GenericError",
+                                 "Permission conflict on node '%s': permissions 'write, resize' are "
+                                 "both required by node '%s' (uses node '%s' as 'file' child) and "
+                                 "unshared by node '%s' (uses node '%s' as 'file' child).",
+                                 c->name, parent_name ? parent_name : "", c->name, p->name, c->name);
+            }
             if (p->file == c && (p->drv == DRV_QCOW2 ||
                                  (p->drv == DRV_CBW && cbw_unshares_write(s, p))) &&
                 !strcmp(parent_drv, "qcow2")) {

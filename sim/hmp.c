@@ -41,6 +41,28 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
     return false;
 }
 
+/* Who forbids the write that filters pass down from n: a filter (raw,
+ * blkdebug, copy-before-write) asks its child for write, which another
+ * parent of that child may unshare. *req is the filter asking, *c the
+ * child, *who the parent that unshares. */
+static bool write_unshared_below(sim *s, sim_node *n, sim_node **req, sim_node **c,
+                                 sim_node **who)
+{
+    for (sim_node *prev = n; prev->file && (prev->drv == DRV_RAW || prev->drv == DRV_BLKDEBUG ||
+                                            prev->drv == DRV_CBW); prev = prev->file) {
+        for (sim_node *p = s->nodes; p; p = p->next) {
+            if (p != prev && p->file == prev->file && (p->drv == DRV_QCOW2 ||
+                                                  (p->drv == DRV_CBW && cbw_unshares_write(s, p)))) {
+                *req = prev;
+                *c = prev->file;
+                *who = p;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Run one qemu-io command on node n. Its output goes to QEMU's stdout (the
  * VM log), which the monitor never sees: only permission errors are returned. */
 static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
@@ -76,6 +98,22 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
                           "required by an unnamed block device (uses node '%s' as 'root' "
                           "child) and unshared by node '%s' (uses node '%s' as '%s' child).\r\n",
                           n->name, n->name, who->name, n->name, role);
+        goto out;
+    }
+    sim_node *req, *child;
+    if (is_write && !device && write_unshared_below(s, n, &req, &child, &who)) {
+        free(reply);
+        reply = xasprintf("Permission conflict on node '%s': permissions 'write' are both "
+                          "required by node '%s' (uses node '%s' as '%s' child) and unshared "
+                          "by node '%s' (uses node '%s' as 'file' child).\r\n",
+                          child->name, req->name, child->name,
+                          req->drv == DRV_BLKDEBUG ? "image" : "file", who->name, child->name);
+        goto out;
+    }
+    if (is_write && !device && n->read_only) {
+        /* qemu-io's block backend asks for write permission (measured) */
+        free(reply);
+        reply = xasprintf("Block node is read-only\r\n");
         goto out;
     }
     /* qemu-io prints to QEMU's stdout: the VM's log, not the reply */

@@ -103,6 +103,10 @@ CASES = [
      'files a\nrun vma create $a "d=../../etc/hostname"\n'),
     ('`img_create` path outside the test directory (at run time)',
      'img_create "qcow2" "/tmp/z.qcow2" 1048576\n'),
+    ('`qemu_io_run` image outside the test directory (at run time)',
+     'qemu_io_run "/etc/hostname" "write 0 512"\n'),
+    ('`img_map` NBD socket outside the test directory (at run time)',
+     'img_map "nbd+unix:///e?socket=/tmp/other.sock"\n'),
 ]
 
 

@@ -125,6 +125,17 @@ int qemu_driver_fuzz_run(const uint8_t *data, size_t size, char **last)
 
     done += b->ops->img_create(b, "qcow2", path, 1 << 20, NULL, NULL, &err) == 0;
     keep_err(last, &err);
+    if (b->ops->img_run) {
+        const char *argv[] = { "info", "--output=json", path };
+        char *out = NULL, *errout = NULL;
+        int rc2 = b->ops->img_run(b, argv, 3, &out, &errout, &err);
+        if (rc2 >= 0)
+            must_be_valid(out && errout);
+        done += rc2 >= 0;
+        free(out);
+        free(errout);
+        keep_err(last, &err);
+    }
     done += b->ops->shutdown(b, &err) == 0;
     keep_err(last, &err);
 

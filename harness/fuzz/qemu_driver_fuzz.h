@@ -11,7 +11,7 @@
 /* The fake driver's output is data: a greeting line, then one answer line
  * per request. The backend is attached to it and asked, in order: launch,
  * qmp query-block, next_event, img_compare, qmp blockdev-add (a file in the
- * test directory), next_event, img_create, shutdown. Every reply the
+ * test directory), next_event, img_create, qemu-img info, shutdown. Every reply the
  * backend hands back is checked against the protocol (a malformed one
  * aborts: the backend let it through). Returns how many requests
  * succeeded, or -1 when the greeting was refused; *err (malloc'd, may be

@@ -72,10 +72,21 @@ static void test_greeting_fields(void **state)
 
 static void test_answer_fields(void **state)
 {
-    /* all eight requests answered well */
-    expect(HELLO OK_NULL OK_RET OK_NULL "{\"ok\": true, \"result\": 0}\n" OK_RET
-           "{\"ok\": true, \"result\": {\"event\": \"X\", \"data\": {}, \"timestamp\": "
-           "{\"seconds\": 1, \"microseconds\": 2}}}\n" OK_NULL OK_NULL, 8, NULL);
+    /* all nine requests answered well */
+#define SEVEN OK_NULL OK_RET OK_NULL "{\"ok\": true, \"result\": 0}\n" OK_RET \
+    "{\"ok\": true, \"result\": {\"event\": \"X\", \"data\": {}, \"timestamp\": " \
+    "{\"seconds\": 1, \"microseconds\": 2}}}\n" OK_NULL
+    expect(HELLO SEVEN "{\"ok\": true, \"result\": {\"rc\": 0, \"stdout\": \"{}\", "
+           "\"stderr\": \"\"}}\n" OK_NULL, 9, NULL);
+    /* qemu-img's result: rc, stdout, stderr */
+    expect(HELLO SEVEN "{\"ok\": true, \"result\": {\"rc\": 0, \"stdout\": null, "
+           "\"stderr\": \"\"}}\n", 7,
+           "qemu-img: the driver returned a malformed result: qemu-img result: \"stdout\" is "
+           "null, expected string");
+    expect(HELLO SEVEN "{\"ok\": true, \"result\": {\"rc\": \"0\", \"stdout\": \"\", "
+           "\"stderr\": \"\"}}\n", 7, "qemu-img result: \"rc\" is string, expected int");
+    expect(HELLO SEVEN "{\"ok\": true, \"result\": null}\n", 7,
+           "qemu-img result is null, expected an object");
     /* the driver says no */
     expect(HELLO "{\"ok\": false, \"error\": \"no VM\"}\n", 0, "no VM");
     /* answers */
@@ -163,6 +174,17 @@ static void test_backend_confines_paths(void **state)
     assert_int_equal(b->ops->img_rebase_unsafe(b, "/tmp/bs-fake/a", "../b", &err), -1);
     assert_string_equal(err, "img_rebase_unsafe backing refused: '../b' is outside the test "
                              "directory /tmp/bs-fake");
+    free(err);
+    err = NULL;
+    const char *cmds[] = { "write 0 512" };
+    assert_null(b->ops->qemu_io(b, "/etc/passwd", NULL, 0, cmds, 1, &err));
+    assert_string_equal(err, "qemu-io refused: '/etc/passwd' is outside the test directory "
+                             "/tmp/bs-fake");
+    free(err);
+    err = NULL;
+    assert_null(b->ops->img_map(b, "nbd+unix:///e?socket=/tmp/x.sock", NULL, &err));
+    assert_string_equal(err, "qemu-img map refused: '/tmp/x.sock' is outside the test directory "
+                             "/tmp/bs-fake");
     free(err);
     /* nothing was sent */
     int fl = fcntl(to[0], F_GETFL);

@@ -235,7 +235,9 @@ static void test_img_compare_log(void **state)
         fake_backend *f = fake_new();
         f->compare_ret = cases[i].ret;
         char *out, *err = NULL;
-        assert_int_equal(run(f, "img_compare_log \"/a\" \"/b\"\n", &out, &err), 0);
+        /* paths inside the fake's test directory (harness/confine.h) */
+        assert_int_equal(run(f, "img_compare_log \"/tmp/fake-td/a\" \"/tmp/fake-td/b\"\n", &out,
+                             &err), 0);
         assert_string_equal(out, cases[i].out);
         free(out);
         f->base.ops->destroy(&f->base);
