@@ -409,16 +409,16 @@ static void extract_header(void *opaque, const vma_reader *r)
     }
 }
 
-/* DEVINFO for every device restored to a tmp-disk file: Proxmox prints it
- * whenever there is no map (we only with -v, see CONTRIBUTING.md), never
- * under -r, where the map names the targets. */
+/* DEVINFO for every device restored to a tmp-disk file: as Proxmox, whenever
+ * there is no map, -v or not; never under -r, where the map names the
+ * targets. */
 static void extract_device(void *opaque, const char *path, uint64_t size)
 {
     read_report *rr = opaque;
 
     /* Proxmox's duration counts from the restore's start, after the map. */
     rr->start_ns = now_ns();
-    if (rr->verbose && !rr->listing) {
+    if (!rr->listing) {
         printf("DEVINFO %s %" PRIu64 "\n", path, size);
         fflush(stdout);
     }
