@@ -641,6 +641,16 @@ static const struct {
     { "backup-cancel", f_none },
 };
 
+bool qapi_command_known(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof command_args / sizeof command_args[0]; i++) {
+        if (!strcmp(command_args[i].name, cmd)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 json_object *qapi_check_command(const char *cmd, json_object *args, const char *prefix)
 {
     for (size_t i = 0; i < sizeof command_args / sizeof command_args[0]; i++) {

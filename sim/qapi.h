@@ -34,6 +34,9 @@ json_object *qapi_check_fields(json_object *args, const field *fs, const char *p
  * (a transaction action's data); NULL when they fit or the command has no
  * schema here. */
 json_object *qapi_check_command(const char *cmd, json_object *args, const char *prefix);
+/* Does sim/qapi.c's table list the command (its schema may be NULL: the
+ * command checks its own arguments)? */
+bool qapi_command_known(const char *cmd);
 /* BlockdevOptions, recursively through inline children. */
 json_object *qapi_check_blockdev_options(json_object *opts, const char *prefix);
 /* BlockdevCreateOptions (blockdev-create's options). */

@@ -115,6 +115,38 @@ static void test_create_job_runs_through_its_table(void **state)
     vm_free(b);
 }
 
+/* Every command of the dispatch table has its row in sim/qapi.c's table,
+ * so none skips QAPI's checks: a command with a schema rejects an
+ * unexpected member. */
+static void test_every_command_is_checked(void **state)
+{
+    static const char *const with_schema[] = {
+        "query-named-block-nodes", "query-block", "query-jobs", "query-block-jobs",
+        "blockdev-del", "blockdev-create", "blockdev-backup", "drive-backup", "drive-mirror",
+        "block_resize", "stop", "cont", "block-dirty-bitmap-add", "block-dirty-bitmap-remove",
+        "block-dirty-bitmap-clear", "block-dirty-bitmap-enable", "block-dirty-bitmap-disable",
+        "block-dirty-bitmap-merge", "job-finalize", "job-cancel", "job-dismiss",
+        "job-complete", "job-pause", "job-resume", "block-job-cancel", "block-job-pause",
+        "block-job-resume", "block-job-complete", "block-job-set-speed",
+        "block-job-finalize", "block-job-dismiss", "human-monitor-command", "backup",
+        "query-backup", "backup-cancel",
+    };
+    bs_backend *b = vm_new();
+    for (size_t i = 0; i < sizeof with_schema / sizeof with_schema[0]; i++) {
+        assert_true(qapi_command_known(with_schema[i]));
+        json_object *r = qmp(b, with_schema[i], "{\"no-such-member\": 1}");
+        const char *e = reply_error(r);
+        if (!e || (!strstr(e, "no-such-member") && !strstr(e, "is missing"))) {
+            fail_msg("%s: not checked by QAPI: %s", with_schema[i],
+                     e ? e : json_object_to_json_string(r));
+        }
+        json_object_put(r);
+    }
+    assert_true(qapi_command_known("blockdev-add"));    /* checks its own */
+    assert_false(qapi_command_known("no-such-command"));
+    vm_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_requests_reach_their_driver),
         cmocka_unit_test(test_every_job_type_fills_its_table),
         cmocka_unit_test(test_create_job_runs_through_its_table),
+        cmocka_unit_test(test_every_command_is_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
