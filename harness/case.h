@@ -65,25 +65,8 @@ typedef struct block {
 
 typedef enum { S_LET, S_GROUP, S_CALL, S_IF, S_FOR, S_CMD } stmt_kind;
 
-typedef enum {
-    C_LOG, C_BLANK, C_FILES, C_IMG_CREATE, C_LAUNCH, C_SHUTDOWN,
-    C_QMP_LOG, C_QMP_RETURN, C_QMP, C_HMP_IO, C_WRITE, C_BITMAPS,
-    C_MODEL, C_CHECK, C_RUN_JOB, C_COMPARE,
-    /* VMA archives (cases/vma-*.case) */
-    C_RUN, C_EVENT_WAIT, C_IMAGE, C_CHECK_IMAGE, C_WRITE_FILE,
-    /* shell-style tests (bash iotests) */
-    C_SHELL_TEST, C_QEMU_IO_RUN, C_VM_SESSION, C_SH_QMP, C_IMG_MAP,
-    /* unittest-style checks */
-    C_QMP_GET, C_EVENT_GET, C_EXPECT, C_EXPECT_EQ, C_EXPECT_QMP, C_EXPECT_QMP_ABSENT,
-    C_IMG_COMPARE_LOG, C_QEMU_IMG, C_QEMU_IMG_INFO, C_EVENTS_PENDING,
-    C_SH_CMD, C_QEMU_NBD, C_QEMU_NBD_STOP,
-    /* iotests' sock_dir files and QemuIoInteractive (299) */
-    C_SOCK_FILE, C_QEMU_IO_OPEN, C_QEMU_IO_CMD, C_QEMU_IO_CLOSE,
-    /* iotest 242: qemu-img info and qemu-io as iotests log them, a poked byte */
-    C_IMG_INFO_LOG, C_FILE_XOR, C_QEMU_IO_LOG,
-    /* silent asserts and the VM's log (iotests 283, copy-before-write) */
-    C_ASSERT, C_VM_LOG
-} cmd_id;
+/* A command's table row (harness/command.h). */
+struct case_command;
 
 struct proc;
 
@@ -101,8 +84,8 @@ struct stmt {
     size_t nconds;
     block else_body;
     block body;                 /* S_FOR */
-    cmd_id cmd;                 /* S_CMD */
-    struct proc *proc;          /* S_CALL target; C_RUN_JOB pre_finalize */
+    const struct case_command *cmd; /* S_CMD */
+    struct proc *proc;          /* S_CALL target; a command's proc_key */
     const char *file;           /* the file it was read from (owned by the program) */
 };
 

@@ -6,6 +6,7 @@
  * the first error.
  */
 #include "harness/case.h"
+#include "harness/command.h"
 #include "harness/case_funcs.h"
 #include "harness/sbuf.h"
 
@@ -826,75 +827,6 @@ static stmt *new_stmt(stmt_kind k, const token *t)
     return s;
 }
 
-/* Builtin commands: name, id, positional arity, keywords allowed. */
-typedef struct cmd_spec {
-    const char *name;
-    cmd_id id;
-    int min, max;       /* positional arguments; max -1: unbounded */
-    const char *keys;   /* space-separated keyword arguments */
-} cmd_spec;
-
-static const cmd_spec cmds[] = {
-    { "log", C_LOG, 1, 1, "indent" },
-    { "blank", C_BLANK, 0, 0, "" },
-    { "files", C_FILES, 1, -1, "" },
-    { "img_create", C_IMG_CREATE, 3, 3, "print backing backing_fmt options" },
-    { "qemu_img", C_QEMU_IMG, 1, -1, "" },
-    { "qemu_img_info", C_QEMU_IMG_INFO, 2, 2, "force_share" },
-    { "img_info_log", C_IMG_INFO_LOG, 1, 1, "extra check" },
-    { "file_xor", C_FILE_XOR, 3, 3, "" },
-    { "qemu_io_log", C_QEMU_IO_LOG, 2, -1, "fmt" },
-    { "launch", C_LAUNCH, 0, 0, "drives args" },
-    { "shutdown", C_SHUTDOWN, 0, 0, "" },
-    { "qmp_log", C_QMP_LOG, 1, 2, "indent" },
-    { "qmp_return", C_QMP_RETURN, 1, 2, "" },
-    { "qmp", C_QMP, 1, 2, "" },
-    { "hmp_io", C_HMP_IO, 2, 2, "" },
-    { "write", C_WRITE, 2, 2, "" },
-    { "bitmaps", C_BITMAPS, 0, 0, "quiet" },
-    { "model", C_MODEL, 2, 4, "" },
-    { "check", C_CHECK, 3, 4, "quiet" },
-    { "run_job", C_RUN_JOB, 1, 1, "auto_finalize auto_dismiss cancel pre_finalize" },
-    { "compare", C_COMPARE, 2, 2, "base match" },
-    { "run", C_RUN, 1, -1, "" },
-    { "event_wait", C_EVENT_WAIT, 1, 1, "device match quiet" },
-    { "image", C_IMAGE, 3, 3, "" },
-    { "check_image", C_CHECK_IMAGE, 2, 2, "" },
-    { "write_file", C_WRITE_FILE, 2, 2, "" },
-    { "shell_test", C_SHELL_TEST, 1, 1, "qemu" },
-    { "qemu_io_run", C_QEMU_IO_RUN, 2, -1, "fmt read_only image_opts quiet log_failure" },
-    { "vm_session", C_VM_SESSION, 1, 1, "args" },
-    { "sh_qmp", C_SH_QMP, 1, 2, "" },
-    { "img_map", C_IMG_MAP, 1, 1, "context image_opts start_offset max_length" },
-    { "sh_cmd", C_SH_CMD, 1, 1, "" },
-    { "qemu_nbd", C_QEMU_NBD, 1, -1, "" },
-    { "qemu_nbd_stop", C_QEMU_NBD_STOP, 0, 0, "" },
-    { "sock_file", C_SOCK_FILE, 2, 2, "" },
-    { "qemu_io_interactive", C_QEMU_IO_OPEN, 1, -1, "" },
-    { "qemu_io_cmd", C_QEMU_IO_CMD, 1, 1, "" },
-    { "qemu_io_close", C_QEMU_IO_CLOSE, 0, 0, "" },
-    /* unittest-style checks (harness/checks.h) */
-    { "qmp_get", C_QMP_GET, 2, 3, "" },
-    { "event_get", C_EVENT_GET, 2, 2, "device" },
-    { "expect", C_EXPECT, 2, 2, "" },
-    { "expect_eq", C_EXPECT_EQ, 3, 3, "" },
-    { "expect_qmp", C_EXPECT_QMP, 3, 3, "" },
-    { "expect_qmp_absent", C_EXPECT_QMP_ABSENT, 2, 2, "" },
-    { "img_compare_log", C_IMG_COMPARE_LOG, 2, 2, "" },
-    { "events_pending", C_EVENTS_PENDING, 1, 1, "" },
-    /* silent asserts, the VM's log */
-    { "assert", C_ASSERT, 2, 2, "" },
-    { "vm_log", C_VM_LOG, 1, 1, "" },
-    { NULL, 0, 0, 0, NULL }
-};
-
-/* Model operations and how many expression operands each takes. */
-static const struct { const char *op; int nargs; } model_ops[] = {
-    { "new", 1 }, { "dirty", 1 }, { "dirty_write", 2 }, { "dirty_bits", 2 },
-    { "clear", 0 }, { "clear_group", 1 }, { "clear_bits", 2 }, { "clear_bit", 1 },
-    { "clear_first", 0 }, { "fill_from_first", 1 }, { NULL, 0 }
-};
-
 static int key_allowed(const char *keys, const char *key)
 {
     size_t n = strlen(key);
@@ -936,8 +868,10 @@ static void parse_args(parser *p, stmt *s)
     }
 }
 
-static int want_word(parser *p, const arg *a, const char *what)
+int case_want_word(case_parser *p, const arg *a, const char *what)
 {
+    if (p->err)
+        return -1;
     if (!a->word) {
         fail(p, a->line, a->col, "expected %s (a bare word)", what);
         return -1;
@@ -945,8 +879,10 @@ static int want_word(parser *p, const arg *a, const char *what)
     return 0;
 }
 
-static int want_expr(parser *p, const arg *a, const char *what)
+int case_want_expr(case_parser *p, const arg *a, const char *what)
 {
+    if (p->err)
+        return -1;
     if (!a->e) {
         fail(p, a->line, a->col, "expected %s, found word '%s' (variables need '$', strings quotes)",
              what, a->word);
@@ -955,156 +891,63 @@ static int want_expr(parser *p, const arg *a, const char *what)
     return 0;
 }
 
-/* Per-command checks beyond arity. */
-static void check_cmd(parser *p, stmt *s, const cmd_spec *spec, arg **pos, size_t npos)
+void case_check_fail(case_parser *p, int line, int col, const char *fmt, ...)
 {
-    switch (spec->id) {
-    case C_FILES:
-        for (size_t i = 0; i < npos; i++)
-            if (want_word(p, pos[i], "a file name") < 0)
-                return;
+    if (p->err)
         return;
-    case C_VM_SESSION:
-        if (want_word(p, pos[0], "'run' or 'launch'") < 0)
-            return;
-        if (strcmp(pos[0]->word, "run") && strcmp(pos[0]->word, "launch")) {
-            fail(p, pos[0]->line, pos[0]->col, "vm_session takes 'run' or 'launch', not '%s'",
-                 pos[0]->word);
-            return;
-        }
-        pos++;
-        npos--;
-        break;
-    case C_EVENTS_PENDING:
-        want_word(p, pos[0], "a variable name (without '$')");
-        return;
-    case C_QMP_GET:
-    case C_EVENT_GET:
-        if (want_word(p, pos[0], "a variable name (without '$')") < 0)
-            return;
-        if (spec->id == C_EVENT_GET) {
-            pos++;
-            npos--;
-            break;
-        }
-        if (npos > 2)
-            want_expr(p, pos[2], "the command's arguments");
-        return;
-    case C_QMP_LOG:
-    case C_QMP_RETURN:
-    case C_QMP:
-    case C_SH_QMP:
-        if (npos > 1)
-            want_expr(p, pos[1], "the command's arguments");
-        for (size_t i = 0; i < s->nargs && !p->err; i++)
-            if (s->args[i].key)
-                want_expr(p, &s->args[i], "an expression");
-        return;
-    case C_QEMU_IMG:
-        /* qemu-img's arguments: bare words are taken as text */
-        return;
-    case C_QEMU_IMG_INFO:
-        if (want_word(p, pos[0], "a variable name") == 0)
-            want_expr(p, pos[1], "an image file name");
-        for (size_t i = 0; i < s->nargs && !p->err; i++)
-            if (s->args[i].key)
-                want_expr(p, &s->args[i], "an expression");
-        return;
-    case C_VM_LOG:
-        want_word(p, pos[0], "a variable name");
-        return;
-    case C_RUN:
-        /* the tool, then its arguments: bare words are taken as text */
-        want_word(p, pos[0], "a tool name");
-        return;
-    case C_SOCK_FILE:
-        want_word(p, pos[0], "a variable name");
-        return;
-    case C_IMAGE:
-        if (want_word(p, pos[0], "an image model name") < 0 ||
-            want_word(p, pos[1], "an image operation") < 0)
-            return;
-        if (strcmp(pos[1]->word, "new") && strcmp(pos[1]->word, "write") &&
-            strcmp(pos[1]->word, "copy")) {
-            fail(p, pos[1]->line, pos[1]->col, "unknown image operation '%s' (new, write, copy)",
-                 pos[1]->word);
-            return;
-        }
-        if (!strcmp(pos[1]->word, "copy"))
-            want_word(p, pos[2], "an image model name");
-        else
-            want_expr(p, pos[2], "an operand");
-        return;
-    case C_CHECK_IMAGE:
-        if (want_word(p, pos[0], "an image model name") == 0)
-            want_expr(p, pos[1], "a file name");
-        return;
-    case C_WRITE_FILE:
-        if (want_expr(p, pos[0], "a file name") == 0)
-            want_expr(p, pos[1], "the file's text");
-        return;
-    case C_MODEL: {
-        if (want_word(p, pos[0], "a model name") < 0 || want_word(p, pos[1], "a model operation") < 0)
-            return;
-        int k;
-        for (k = 0; model_ops[k].op; k++)
-            if (!strcmp(model_ops[k].op, pos[1]->word))
-                break;
-        if (!model_ops[k].op) {
-            fail(p, pos[1]->line, pos[1]->col, "unknown model operation '%s'", pos[1]->word);
-            return;
-        }
-        if ((int)npos - 2 != model_ops[k].nargs) {
-            fail(p, pos[1]->line, pos[1]->col, "model %s takes %d operand%s, got %zu",
-                 model_ops[k].op, model_ops[k].nargs, model_ops[k].nargs == 1 ? "" : "s",
-                 npos - 2);
-            return;
-        }
-        for (size_t i = 2; i < npos; i++)
-            if (want_expr(p, pos[i], "an operand") < 0)
-                return;
-        return;
-    }
-    case C_CHECK:
-        if (want_word(p, pos[0], "a model name") < 0 || want_expr(p, pos[1], "a node name") < 0 ||
-            want_expr(p, pos[2], "a bitmap name") < 0)
-            return;
-        if (npos == 4 && (!pos[3]->word || strcmp(pos[3]->word, "recording"))) {
-            fail(p, pos[3]->line, pos[3]->col, "expected 'recording' or end of line");
-            return;
-        }
-        return;
-    default:
-        break;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    fail(p, line, col, "%s", msg);
+    free(msg);
+}
+
+void case_check_exprs(case_parser *p, const stmt *s, arg **pos, size_t npos)
+{
     for (size_t i = 0; i < npos; i++)
-        if (want_expr(p, pos[i], "an expression") < 0)
+        if (case_want_expr(p, pos[i], "an expression") < 0)
             return;
     for (size_t i = 0; i < s->nargs; i++) {
-        arg *a = &s->args[i];
+        const arg *a = &s->args[i];
         if (!a->key)
             continue;
-        if (spec->id == C_RUN_JOB && !strcmp(a->key, "pre_finalize"))
-            want_word(p, a, "a procedure name");
+        if (s->cmd->proc_key && !strcmp(a->key, s->cmd->proc_key))
+            case_want_word(p, a, "a procedure name");
         else
-            want_expr(p, a, "an expression");
+            case_want_expr(p, a, "an expression");
         if (p->err)
             return;
     }
 }
 
+/* Keywords may sit anywhere on the line; the commands read their positional
+ * arguments as s->args[0..], so those go first (each group keeps its order). */
+static void positional_first(stmt *s)
+{
+    if (!s->nargs)
+        return;
+    arg *v = xcalloc(s->nargs, sizeof(*v));
+    size_t n = 0;
+    for (int key = 0; key < 2; key++)
+        for (size_t i = 0; i < s->nargs; i++)
+            if (!s->args[i].key == !key)
+                v[n++] = s->args[i];
+    free(s->args);
+    s->args = v;
+}
+
 static stmt *parse_command(parser *p, token *t)
 {
-    const cmd_spec *spec;
-    for (spec = cmds; spec->name; spec++)
-        if (!strcmp(spec->name, t->text))
-            break;
-    if (!spec->name) {
+    const case_command *spec = case_command_find(t->text);
+    if (!spec) {
         fail(p, t->line, t->col, "unknown command '%s'", t->text);
         return NULL;
     }
     stmt *s = new_stmt(S_CMD, t);
-    s->cmd = spec->id;
+    s->cmd = spec;
     parse_args(p, s);
     if (p->err)
         goto bad;
@@ -1134,11 +977,16 @@ static stmt *parse_command(parser *p, token *t)
             fail(p, t->line, t->col, "%s takes %d to %d arguments, got %zu", spec->name,
                  spec->min, spec->max, npos);
     }
-    if (!p->err)
-        check_cmd(p, s, spec, pos, npos);
+    if (!p->err) {
+        if (spec->check)
+            spec->check(p, s, pos, npos);
+        else
+            case_check_exprs(p, s, pos, npos);
+    }
     free(pos);
     if (p->err)
         goto bad;
+    positional_first(s);
     return s;
 bad:
     stmt_free(s);
@@ -1429,7 +1277,7 @@ static stmt *parse_statement_or_proc(parser *p, int *was_proc)
                 fail(p, s->args[i].line, s->args[i].col,
                      "procedure arguments are positional (no '%s=')", s->args[i].key);
             else
-                want_expr(p, &s->args[i], "an argument expression");
+                case_want_expr(p, &s->args[i], "an argument expression");
         }
         if (p->err || expect_eol(p) < 0) {
             stmt_free(s);
@@ -1466,15 +1314,15 @@ static void resolve_block(parser *p, block *b)
             else if (s->proc->nparams != s->nargs)
                 fail(p, s->line, s->col, "procedure '%s' takes %zu argument%s, got %zu",
                      s->name, s->proc->nparams, s->proc->nparams == 1 ? "" : "s", s->nargs);
-        } else if (s->kind == S_CMD && s->cmd == C_RUN_JOB) {
-            const arg *a = stmt_kwarg(s, "pre_finalize");
+        } else if (s->kind == S_CMD && s->cmd->proc_key) {
+            const arg *a = stmt_kwarg(s, s->cmd->proc_key);
             if (a) {
                 s->proc = find_proc(p->prog, a->word);
                 if (!s->proc)
                     fail(p, a->line, a->col, "unknown procedure '%s'", a->word);
                 else if (s->proc->nparams)
-                    fail(p, a->line, a->col, "pre_finalize procedure '%s' must take no arguments",
-                         a->word);
+                    fail(p, a->line, a->col, "%s procedure '%s' must take no arguments",
+                         s->cmd->proc_key, a->word);
             }
         } else if (s->kind == S_IF) {
             for (size_t k = 0; k < s->nconds; k++)

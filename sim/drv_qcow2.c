@@ -184,6 +184,17 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         return 0;
     }
 
+    /* A failed write links none of its new clusters into L2 (QEMU links
+     * them after the data is written, qcow2_alloc_cluster_link_l2, and an
+     * L2 table whose allocation failed is never linked): keep the old
+     * entries to put back. */
+    uint64_t *was = malloc((last - first + 1) * sizeof(*was));
+    if (!was) {
+        return -ENOMEM;
+    }
+    for (uint64_t ci = first; ci <= last; ci++) {
+        was[ci - first] = q->l2[ci];
+    }
     /* Allocate in ascending order: an L2 table first when its region has
      * none, then one host cluster per untouched guest cluster. The parts of
      * a new cluster outside the write keep their old contents (COW). */
@@ -246,12 +257,15 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             data_free(&piece);
         }
         if (r < 0) {
+            memcpy(&q->l2[first], was, (last - first + 1) * sizeof(*was));
+            free(was);
             return r;
         }
         done += run;
         off += run;
         len -= run;
     }
+    free(was);
     return 0;
 }
 

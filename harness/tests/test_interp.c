@@ -66,6 +66,22 @@ static void test_log_values(void **state)
                "a\n\n42\nTrue\nFalse\nNone\nNone\n{\"a\": [1, \"x\"], \"b\": 1}\nx\ny\n");
 }
 
+/* Keywords before positional arguments mean the same as after them. */
+static void test_keywords_first(void **state)
+{
+    expect_out("log indent=2 {\"a\": 1}\nlog {\"a\": 1} indent=2\n",
+               "{\n  \"a\": 1\n}\n{\n  \"a\": 1\n}\n");
+    fake_backend *f = fake_new();
+    char *out1, *out2, *err;
+    assert_int_equal(run(f, "launch\nqmp_log indent=1 query-jobs\n", &out1, &err), 0);
+    assert_int_equal(run(f, "launch\nqmp_log query-jobs indent=1\n", &out2, &err), 0);
+    assert_string_equal(out1, out2);
+    assert_non_null(strstr(out1, "query-jobs"));
+    free(out1);
+    free(out2);
+    f->base.ops->destroy(&f->base);
+}
+
 static void test_expressions_out(void **state)
 {
     fake_backend *f = fake_new();
@@ -624,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_img_create),
         cmocka_unit_test(test_case_257_runs),
         cmocka_unit_test(test_write_file),
+        cmocka_unit_test(test_keywords_first),
         cmocka_unit_test(test_runtime_errors),
         cmocka_unit_test(test_backend_failures),
     };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness/case.h"
+#include "harness/command.h"
 
 static void expect_error(const char *src, const char *want)
 {
@@ -140,6 +141,8 @@ static void test_errors(void **state)
         { "log x", "x.case:1:5: error: expected an expression, found word 'x' "
                    "(variables need '$', strings quotes)" },
         { "log k=1", "x.case:1:5: error: log has no argument 'k'" },
+        { "sock_file v dirty", "x.case:1:13: error: expected an expression, found word 'dirty' "
+          "(variables need '$', strings quotes)" },
         { "compare \"a\" \"b\" base=1 base=2", "x.case:1:24: error: argument 'base' given twice" },
         { "compare \"a\" \"b\" base=x", "x.case:1:17: error: expected an expression, found word "
                                         "'x' (variables need '$', strings quotes)" },
@@ -206,7 +209,7 @@ static void test_accepts(void **state)
     assert_string_equal(p->top.v[3]->gitems[0].pattern, "0x49");
     assert_null(p->top.v[3]->gitems[1].len);
     const stmt *rj = p->top.v[9];
-    assert_int_equal(rj->cmd, C_RUN_JOB);
+    assert_string_equal(rj->cmd->name, "run_job");
     assert_non_null(rj->proc);
     assert_string_equal(rj->proc->name, "hook");
     assert_non_null(stmt_kwarg(rj, "auto_finalize"));
@@ -216,6 +219,28 @@ static void test_accepts(void **state)
     /* an empty file is an empty case */
     p = parse_ok("");
     assert_int_equal(p->top.n, 0);
+    case_free(p);
+}
+
+/* Keywords may come first: the positional arguments still start at args[0]. */
+static void test_keyword_order(void **state)
+{
+    program *p = parse_ok("check quiet=1 m \"n\" \"b\" recording\n"
+                          "img_create print=1 \"raw\" backing=\"b\" \"f\" 1\n");
+    const stmt *s = p->top.v[0];
+    assert_int_equal(s->nargs, 5);
+    assert_string_equal(s->args[0].word, "m");
+    assert_non_null(s->args[1].e);
+    assert_non_null(s->args[2].e);
+    assert_string_equal(s->args[3].word, "recording");
+    assert_string_equal(s->args[4].key, "quiet");
+    s = p->top.v[1];
+    assert_int_equal(s->nargs, 5);
+    for (int i = 0; i < 3; i++)
+        assert_null(s->args[i].key);
+    assert_int_equal(s->args[2].e->kind, E_INT);
+    assert_string_equal(s->args[3].key, "print");
+    assert_string_equal(s->args[4].key, "backing");
     case_free(p);
 }
 
@@ -261,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_accepts),
+        cmocka_unit_test(test_keyword_order),
         cmocka_unit_test(test_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,8 @@ typedef struct gen {
     int dirty_since_flush;      /* drive0 written since launch or the last flush:
                                  * only then does a flush reach blkdebug
                                  * (QEMU's write_gen / flushed_gen) */
+    int werr;                   /* drive0's file fails its first write once */
+    int fail_next;              /* emit_writes: the group's first write fails */
 } gen;
 
 static void line(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -387,6 +389,15 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
     g->dirty_since_flush = 1;  /* every node written here sits on drive0 */
     cmd(g, "human-monitor-command");
     for (size_t i = 0; i < n; i++) {
+        if (i == 0 && g->fail_next) {
+            /* nothing written, yet the bitmaps take the range
+             * (bdrv_co_write_req_finish marks them on failure too) */
+            g->fail_next = 0;
+            for (int k = 0; k < g->nbm; k++)
+                if (g->bm[k].enabled)
+                    bits_dirty_range(&g->bm[k], off[i], len[i]);
+            continue;
+        }
         disk_fill(g, off[i], len[i], pat[i]);
         for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++) {
             g->alloc[c] = 1;
@@ -759,7 +770,16 @@ static void step_backup(gen *g)
     if (mode)
         sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
     sbuf_adds(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
-    line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+    if (rchance(&g->r, 15)) {
+        /* the one job of a grouped transaction: its group is itself */
+        line(g, "qmp_log transaction {\"actions\": [{\"type\": \"%s\", \"data\": %s}], "
+                "\"properties\": {\"completion-mode\": \"grouped\"}}",
+             drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+        cmd(g, "transaction");
+        opt(g, "transaction: completion-mode=grouped backup");
+    } else {
+        line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+    }
     sbuf_free(&a);
     cmd(g, drive ? "drive-backup" : "blockdev-backup");
 
@@ -1034,6 +1054,13 @@ static void emit_drive0(gen *g)
                 "\"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5, \"state\": 2, "
                 "\"once\": true}]}}");
         g->armed = 1;
+    } else if (g->werr) {
+        /* once: only this first open arms it (a restart adds a plain file) */
+        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+                "\"inject-error\": [{\"event\": \"write_aio\", \"errno\": 5, \"once\": true}]}}");
+        g->werr = 0;
+        g->fail_next = 1;
     } else {
         line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
                 "{\"driver\": \"file\", \"filename\": $img}}");
@@ -1162,7 +1189,18 @@ static void step_transaction(gen *g)
         opt(g, "transaction: a failing action");
         fails = 1;
     }
-    line(g, "qmp_log transaction {\"actions\": [%s]}", sbuf_str(&acts));
+    /* bitmap actions refuse completion-mode grouped (action_check_completion_mode),
+     * which fails the whole transaction; individual is the default */
+    const char *props = "";
+    if (!fails && neff && rchance(&g->r, 12)) {
+        props = ", \"properties\": {\"completion-mode\": \"grouped\"}";
+        opt(g, "transaction: completion-mode=grouped (refused)");
+        fails = 1;
+    } else if (rchance(&g->r, 8)) {
+        props = ", \"properties\": {\"completion-mode\": \"individual\"}";
+        opt(g, "transaction: completion-mode=individual");
+    }
+    line(g, "qmp_log transaction {\"actions\": [%s]%s}", sbuf_str(&acts), props);
     sbuf_free(&acts);
     if (!fails) {
         /* removals last, so the indexes stay valid while applying */
@@ -1256,6 +1294,21 @@ static void step_fleecing(gen *g)
              tmp, job, filt);
         cmd(g, "blockdev-backup");
     }
+    /* a sync=none job only waits for its cancel: pausing it is deterministic,
+     * and a second pause is refused while the first holds (job_user_pause) */
+    int paused = !cbw && rchance(&g->r, 50);
+    if (paused) {
+        int blk = rchance(&g->r, 50);
+        line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-pause" : "job-pause",
+             blk ? "device" : "id", job);
+        cmd(g, blk ? "block-job-pause" : "job-pause");
+        opt(g, "pause a running job");
+        if (rchance(&g->r, 50)) {
+            line(g, "qmp_log job-pause {\"id\": \"%s\"}", job);
+            cmd(g, "job-pause");
+            opt(g, "error: pause a paused job");
+        }
+    }
     uint8_t **before = disk_copy(g);
     uint8_t *had = calloc(g->nclusters, 1);
     if (!had)
@@ -1268,6 +1321,14 @@ static void step_fleecing(gen *g)
     g->touched = NULL;
     if (rchance(&g->r, 30)) {
         emit_checks(g);
+    }
+    /* resumed, or cancelled while paused (job_cancel resumes it) */
+    if (paused && rchance(&g->r, 60)) {
+        int blk = rchance(&g->r, 50);
+        line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-resume" : "job-resume",
+             blk ? "device" : "id", job);
+        cmd(g, blk ? "block-job-resume" : "job-resume");
+        opt(g, "resume a paused job");
     }
     if (access)
         line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", acc);
@@ -1297,6 +1358,75 @@ static void step_fleecing(gen *g)
     disk_free(g, before);
     free(had);
     line(g, "blank");
+}
+
+/* An external snapshot of drive0 (blockdev-snapshot of an added overlay),
+ * guest writes into the overlay, then an active block-commit back into drive0: the overlay's
+ * writes leave drive0's bitmaps alone until the commit copies the overlay's
+ * allocated clusters (its 64 KiB clusters) into drive0, which records them.
+ * Last in a case: drive0 stays under the overlay, read-only. */
+static void step_snapshot_commit(gen *g)
+{
+    /* the snapshot flushes drive0 and the overlay's COW reads it: keep
+     * blkdebug's armed read error out of it */
+    if (g->blkdebug)
+        return;
+    begin_step(g, "external snapshot, writes, active commit");
+    char ov[16], job[16];
+    int id = g->next_id++;
+    snprintf(ov, sizeof(ov), "s%d", id);
+    snprintf(job, sizeof(job), "k%d", id);
+    line(g, "files %s", ov);
+    /* blockdev-snapshot of a monitor-owned overlay: with no parent above
+     * drive0, blockdev-snapshot-sync's overlay would be dropped at once */
+    line(g, "img_create $FMT $%s $SIZE", ov);
+    line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+            "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": null}", ov, ov);
+    line(g, "qmp_log blockdev-snapshot {\"node\": \"drive0\", \"overlay\": \"%s\"}", ov);
+    cmd(g, "blockdev-add");
+    cmd(g, "blockdev-snapshot");
+    g->dirty_since_flush = 0;
+    uint8_t *alloc_base = malloc(g->nclusters);
+    uint8_t *top = calloc(g->nclusters, 1);
+    int en[MAX_BITMAPS];
+    if (!alloc_base || !top)
+        abort();
+    memcpy(alloc_base, g->alloc, g->nclusters);
+    for (int i = 0; i < g->nbm; i++) {
+        en[i] = g->bm[i].enabled;
+        g->bm[i].enabled = 0;
+    }
+    g->touched = top;
+    int nw = 1 + (int)rbelow(&g->r, 2);
+    for (int i = 0; i < nw; i++)
+        emit_writes(g, ov, NULL, 0, 0);
+    g->touched = NULL;
+    for (int i = 0; i < g->nbm; i++)
+        g->bm[i].enabled = en[i];
+    memcpy(g->alloc, alloc_base, g->nclusters);
+    if (rchance(&g->r, 50))
+        emit_checks(g);     /* the overlay's writes are not drive0's */
+    line(g, "qmp_log block-commit {\"device\": \"%s\", \"job-id\": \"%s\"}", ov, job);
+    cmd(g, "block-commit");
+    opt(g, "block-commit active");
+    line(g, "event_wait \"BLOCK_JOB_READY\"");
+    line(g, "qmp_log block-job-complete {\"device\": \"%s\"}", job);
+    cmd(g, "block-job-complete");
+    line(g, "event_wait \"BLOCK_JOB_COMPLETED\"");
+    for (size_t c = 0; c < g->nclusters; c++) {
+        if (!top[c])
+            continue;
+        g->alloc[c] = 1;
+        uint64_t lo = c * CLUSTER, n = lo + CLUSTER > g->size ? g->size - lo : CLUSTER;
+        for (int k = 0; k < g->nbm; k++)
+            if (g->bm[k].enabled)
+                bits_dirty_range(&g->bm[k], lo, n);
+    }
+    g->dirty_since_flush = 1;
+    emit_checks(g);
+    line(g, "blank");
+    free(alloc_base);
+    free(top);
 }
 
 /* An iothread, drive0 moved into it and maybe back (jobs then run there). */
@@ -1432,8 +1562,22 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     opt(&g, "size=%llu", (unsigned long long)g.size);
     if (g.blkdebug)
         opt(&g, "blkdebug source read error");
+    g.werr = !g.blkdebug && rchance(&g.r, 15);
+    if (g.werr)
+        opt(&g, "blkdebug source write error");
     emit_drive0(&g);
     line(&g, "blank");
+    if (g.fail_next) {
+        /* the image is fresh: the first guest write needs an L2 table, and
+         * the refcount flush before it is the file's first write, which
+         * fails; the whole guest write fails, the rest of the group lands */
+        if (rchance(&g.r, 70))
+            step_bitmap_add(&g);
+        begin_step(&g, "guest writes, the first one failing");
+        emit_writes(&g, "drive0", NULL, 0, 0);
+        emit_checks(&g);
+        line(&g, "blank");
+    }
 
     unsigned total = 0;
     for (size_t k = 0; k < sizeof(step_kinds) / sizeof(step_kinds[0]); k++)
@@ -1446,6 +1590,10 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
             x -= step_kinds[k++].weight[p];
         step_kinds[k].emit(&g);
     }
+
+    /* drive0 stays read-only under the overlay after the commit: last */
+    if (rchance(&g.r, 25))
+        step_snapshot_commit(&g);
 
     /* the final check: bitmaps, and the whole source image */
     begin_step(&g, "final checks");

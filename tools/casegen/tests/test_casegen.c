@@ -79,6 +79,15 @@ static void test_coverage(void **state)
     assert_true(count_of(cov.options, cov.noptions, "sync=bitmap bitmap-mode=always") > 0);
     assert_true(count_of(cov.options, cov.noptions, "outcome=read-error") > 0);
     assert_true(count_of(cov.options, cov.noptions, "outcome=write-error") > 0);
+    /* external snapshots, active commit, a running job paused (twice) and resumed */
+    assert_true(count_of(cov.commands, cov.ncommands, "blockdev-snapshot") > 0);
+    assert_true(count_of(cov.commands, cov.ncommands, "block-commit") > 0);
+    assert_true(count_of(cov.options, cov.noptions, "pause a running job") > 0);
+    assert_true(count_of(cov.options, cov.noptions, "error: pause a paused job") > 0);
+    assert_true(count_of(cov.options, cov.noptions, "resume a paused job") > 0);
+    assert_true(count_of(cov.options, cov.noptions, "blkdebug source write error") > 0);
+    assert_true(count_of(cov.options, cov.noptions,
+                         "transaction: completion-mode=grouped backup") > 0);
     sbuf rep = {0};
     cg_cover_report(&cov, &rep);
     char want[96];
