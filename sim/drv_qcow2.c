@@ -39,18 +39,9 @@ static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *
     q2_kind k = q2_cluster_kind(q, ci);
     uint64_t cj = ci + 1;
     if (k == Q_UNALLOC) {
-        /* unallocated stretches: eight entries at a time */
-        while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
-                                  l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
-            cj += 8;
-        }
-        while (cj < lim && !l2[cj]) {
-            cj++;
-        }
+        cj = l2_skip_unalloc(q, cj, lim);
     } else if (k == Q_ZERO) {
-        while (cj < lim && (l2[cj] & Q2_ZERO)) {
-            cj++;
-        }
+        cj = l2_skip_zero(q, cj, lim);
     } else {
         /* data: as long as the host clusters follow each other */
         while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
@@ -130,6 +121,31 @@ static uint64_t q2_alloc_host(sim_node *n)
 }
 
 /* Writes in (in->len bytes), or with in NULL len zeroes. */
+/* Whole clusters [ci, end) get the zero flag, each L2 table allocated as
+ * the first cluster it covers that is not a zero cluster yet would allocate
+ * it, in ascending order: what the per-cluster loop below does, without its
+ * calls per cluster. Returns end. */
+static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
+{
+    sim_qcow2 *q = n->q;
+    const uint64_t per_table = q->cluster_size / 8;
+
+    while (ci < end) {
+        uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
+        uint64_t from = ci;
+        bool fresh = l2_flag_zero(q, ci, tend);
+        ci = tend;
+        if (fresh) {
+            if (!q->l2_table[t]) {
+                q->l2_table[t] = 1;   /* get_cluster_table */
+                q2_alloc_host(n);
+            }
+            q2_meta_l2_entry(n, from);  /* the table changed in the L2 cache */
+        }
+    }
+    return end;
+}
+
 static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
 {
     bool zeroes = !in;
@@ -141,6 +157,11 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
 
     if (zeroes) {
         for (uint64_t ci = first; ci <= last; ci++) {
+            if (ci > first && ci < last) {
+                /* whole clusters between the ends: flag them, by L2 table */
+                ci = q2_zero_whole(n, ci, last) - 1;
+                continue;
+            }
             /* runs of zero clusters stay as they are (zero_in_l2_slice
              * leaves an entry alone when nothing changes): step over them
              * at once. Unallocated ones become zero clusters, below. */
@@ -168,7 +189,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
                     q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
                     q2_alloc_host(n);
                 }
-                q->l2[ci] |= Q2_ZERO;
+                l2_put(q, ci, q->l2[ci] | Q2_ZERO);
                 q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
@@ -237,7 +258,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             store_zero(&fn->f->data, host, cs);
         }
         data_free(&old);
-        q->l2[ci] = host;
+        l2_put(q, ci, host);
         q2_meta_cluster_alloc(n, ci, host, new_host);
     }
     uint64_t done = 0;
@@ -257,7 +278,9 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             data_free(&piece);
         }
         if (r < 0) {
-            memcpy(&q->l2[first], was, (last - first + 1) * sizeof(*was));
+            for (uint64_t ci = first; ci <= last; ci++) {
+                l2_put(q, ci, was[ci - first]);     /* keeps l2_scan.c's counts */
+            }
             free(was);
             return r;
         }
@@ -358,7 +381,7 @@ static int q2_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
             q2_alloc_host(n);
         }
         if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
-            q->l2[ci] = Q2_ZERO;
+            l2_put(q, ci, Q2_ZERO);
         }
     }
     return 0;

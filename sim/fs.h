@@ -40,6 +40,10 @@ typedef struct sim_qcow2 {
     uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
                              * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
     bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
+    /* per block of L2_BLK entries: how many are 0 (unallocated) and how many
+     * exactly Q2_ZERO, so that scans step over uniform blocks (l2_scan.c);
+     * every write to l2[] goes through l2_put() or l2_scan.c */
+    uint8_t *l2_n_unalloc, *l2_n_zero;
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
@@ -73,5 +77,23 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                      uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
 uint64_t img_guest_size(sim *s, const char *path);
 char *path_relative_to(const char *image, const char *backing);
+
+/* l2_scan.c: the first entry of q->l2[i, lim) that is not unallocated (not
+ * a zero cluster), or lim; set the zero flag on [i, end), true if some entry
+ * lacked it; (re)count the blocks after the array was copied. */
+#define L2_BLK 64
+uint64_t l2_skip_unalloc(const sim_qcow2 *q, uint64_t i, uint64_t lim);
+uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t i, uint64_t lim);
+bool l2_flag_zero(sim_qcow2 *q, uint64_t i, uint64_t end);
+void l2_recount(sim_qcow2 *q);
+void l2_count_fresh(sim_qcow2 *q);     /* every entry unallocated */
+void l2_clear(sim_qcow2 *q);           /* make it so, clearing what is not */
+static inline void l2_put(sim_qcow2 *q, uint64_t ci, uint64_t v)
+{
+    uint64_t old = q->l2[ci], b = ci / L2_BLK;
+    q->l2_n_unalloc[b] += (uint8_t)((v == 0) - (old == 0));
+    q->l2_n_zero[b] += (uint8_t)((v == Q2_ZERO) - (old == Q2_ZERO));
+    q->l2[ci] = v;
+}
 
 #endif /* BLOCKSIM_SIM_FS_H */

@@ -111,6 +111,9 @@ const char *job_status_name(job_status st);
 
 json_object *qmp_blockdev_backup(sim *s, json_object *args);
 bool backup_run_step(sim *s, sim_job *j);
+/* copy_merge.c: may the engine merge a run of zero-writing copy tasks
+ * into one write (nothing could tell)? */
+bool backup_may_merge_zero_tasks(sim *s, sim_job *j);
 /* backup_cleanup_sync_bitmap: the named bitmap after a run ending in ret */
 void backup_sync_bitmap(sim *s, sim_job *j, int ret);
 /* backup_clean + bdrv_cbw_drop: the filter and the job's bitmaps go */

@@ -52,6 +52,7 @@ typedef struct sim {
     const void *sched_job;      /* the backup job whose writes were counted last */
     long sched_job_first;       /* job writes before its first one */
     bool sched_moved;           /* the moved guest write has happened */
+    bool sched_exploring;       /* a schedule was set: job I/O is being counted */
     char *sched_moved_reply;    /* and its reply, for when the case issues it */
     /* Called on every tick of the jobs' clock, before the jobs run; the
      * backend sets it to the explorer's sched_tick (schedule_io.c), which

@@ -42,6 +42,7 @@ void sim_set_schedule(bs_backend *b, const bs_schedule *plan)
 {
     sim *s = (sim *)b;
     s->sched = *plan;
+    s->sched_exploring = true;
     memset(&s->sched_seen, 0, sizeof(s->sched_seen));
     s->sched_job = NULL;
     s->sched_job_first = 0;

@@ -23,13 +23,13 @@ import sys
 # Bottom up. A name is a file's base name without .c/.h (patterns allowed).
 LAYERS = [
     ("base", ["util", "error", "data", "qapi", "machine", "event", "schedule"]),
-    ("files", ["store", "fs"]),
+    ("files", ["store", "fs", "l2_scan"]),
     ("graph", ["node", "blockdev", "dirty_bitmap", "persist", "qcow2_meta",
                "qcow2_bitmap", "drv_*", "blkdebug_break", "copy_before_write", "snapshot_access",
                "throttle"]),
     ("backends", ["blk", "drive", "device", "drive_add"]),
     ("jobs", ["job", "job_*", "backup", "backup_error", "create", "commit",
-              "drive_backup", "mirror", "pve_backup"]),
+              "drive_backup", "mirror", "copy_merge", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
                   "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
                   "tools", "qemu_img", "qemu_img_create", "runstate", "schedule_io"]),

@@ -207,7 +207,17 @@ uint64_t cl_backup_offset(const cl_backup *job)
 
 cl_step_result cl_backup_step(cl_backup *job, cl_copy_failure *fail)
 {
+    return cl_backup_steps(job, 1, NULL, fail);
+}
+
+cl_step_result cl_backup_steps(cl_backup *job, uint64_t max_tasks, uint64_t *tasks,
+                               cl_copy_failure *fail)
+{
     int ret;
+
+    if (tasks) {
+        *tasks = 1;
+    }
 
     if (job->cancelled) {
         return CL_STEP_CANCELLED;
@@ -229,7 +239,10 @@ cl_step_result cl_backup_step(cl_backup *job, cl_copy_failure *fail)
         job->top_pass_done = true;
         return CL_STEP_MORE;
     }
-    ret = cl_copy_step(job->cs, 0, 0, fail);
+    ret = cl_copy_steps(job->cs, max_tasks, tasks, fail);
+    if (tasks && *tasks == 0) {
+        *tasks = 1;     /* finding nothing left is a step too */
+    }
     if (ret < 0) {
         return CL_STEP_FAILED;
     }

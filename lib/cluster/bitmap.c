@@ -57,6 +57,20 @@ int cl_fail(cl_error *err, int code, const char *fmt, ...)
     return code;
 }
 
+/* Bits set in a word. Without the popcnt instruction the builtin is a call
+ * into libgcc; this is a handful of instructions inline. */
+static inline uint64_t pop64(uint64_t x)
+{
+#ifdef __POPCNT__
+    return (uint64_t)__builtin_popcountll(x);
+#else
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (x * 0x0101010101010101ull) >> 56;
+#endif
+}
+
 static uint64_t words_for(uint64_t bits)
 {
     return (bits + WORD_BITS - 1) / WORD_BITS;
@@ -163,18 +177,48 @@ static void tree_put_range(summary_tree *t, int lvl, uint64_t a, uint64_t b, boo
     }
 }
 
-/* Recompute a whole tree from the bit words (after clear, fill, copy). */
+static const uint64_t all_zeros[WORD_BITS];
+static const uint64_t all_ones[WORD_BITS] = { [0 ... WORD_BITS - 1] = ~(uint64_t)0 };
+
+/* Recompute a whole tree from the bit words (after clear, fill, copy), a
+ * summary word at a time: bit b of word w says whether entry 64w+b of the
+ * level below has anything of interest. */
 static void tree_rebuild(cl_bitmap *bm, bool clean)
 {
     summary_tree *t = clean ? &bm->clean : &bm->dirty;
 
     for (int lvl = 0; lvl < t->nlevels; lvl++) {
-        memset(t->level[lvl], 0, words_for(t->nbits[lvl] ? t->nbits[lvl] : 1) * sizeof(uint64_t));
-        for (uint64_t i = 0; i < t->nbits[lvl]; i++) {
-            bool val = lvl == 0 ? word_matches(bm, clean, i, bm->words[i])
-                                : t->level[lvl - 1][i] != 0;
-            if (val) {
-                t->level[lvl][i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+        uint64_t n = t->nbits[lvl], nw = words_for(n ? n : 1);
+        const uint64_t *below = lvl == 0 ? bm->words : t->level[lvl - 1];
+        /* the clean tree looks for zero bits: invert the bit words */
+        const uint64_t flip = lvl == 0 && clean ? ~(uint64_t)0 : 0;
+        uint64_t *dst = t->level[lvl];
+
+        for (uint64_t w = 0; w < nw; w++) {
+            uint64_t base = w * WORD_BITS, lim = n - base < WORD_BITS ? n - base : WORD_BITS;
+            uint64_t acc = 0;
+
+            if (base >= n || (lim == WORD_BITS &&
+                              !memcmp(below + base, flip ? all_ones : all_zeros, sizeof(all_zeros)))) {
+                dst[w] = 0;     /* nothing of interest in 64 words */
+                continue;
+            }
+            if (lim == WORD_BITS &&
+                !memcmp(below + base, flip ? all_zeros : all_ones, sizeof(all_zeros))) {
+                dst[w] = ~(uint64_t)0;  /* all of interest (a new or full map) */
+                continue;
+            }
+            for (uint64_t b = 0; b < lim; b++) {
+                acc |= (uint64_t)((below[base + b] ^ flip) != 0) << b;
+            }
+            dst[w] = acc;
+        }
+        if (lvl == 0 && clean && n) {
+            /* the last bit word's padding is not clean space */
+            uint64_t last = n - 1;
+
+            if (!word_matches(bm, true, last, bm->words[last])) {
+                dst[last / WORD_BITS] &= ~((uint64_t)1 << (last % WORD_BITS));
             }
         }
     }
@@ -231,8 +275,8 @@ static void put_word(cl_bitmap *bm, uint64_t idx, uint64_t new_word)
         return;
     }
     bm->words[idx] = new_word;
-    bm->count += (uint64_t)__builtin_popcountll(new_word);
-    bm->count -= (uint64_t)__builtin_popcountll(old);
+    bm->count += (uint64_t)pop64(new_word);
+    bm->count -= (uint64_t)pop64(old);
     if (word_matches(bm, false, idx, old) != word_matches(bm, false, idx, new_word)) {
         tree_put(&bm->dirty, 0, idx, new_word != 0);
     }
@@ -264,7 +308,7 @@ static inline void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool di
         uint64_t new_word = old | mask;
 
         bm->words[w] = new_word;
-        bm->count += (uint64_t)__builtin_popcountll(new_word ^ old);
+        bm->count += (uint64_t)pop64(new_word ^ old);
         tree_mark(&bm->dirty, w);
         if (__builtin_expect(new_word == valid_mask(bm, w), 0) && new_word != old) {
             tree_put(&bm->clean, 0, w, false);
@@ -273,7 +317,7 @@ static inline void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool di
         uint64_t new_word = old & ~mask;
 
         bm->words[w] = new_word;
-        bm->count -= (uint64_t)__builtin_popcountll(new_word ^ old);
+        bm->count -= (uint64_t)pop64(new_word ^ old);
         tree_mark(&bm->clean, w);
         if (__builtin_expect(new_word == 0, 0) && old != 0) {
             tree_put(&bm->dirty, 0, w, false);
@@ -366,7 +410,7 @@ static void change_bits(cl_bitmap *bm, uint64_t first, uint64_t last, bool dirty
     }
     /* Interior words are never the (possibly partial) last word. */
     for (uint64_t w = fw + 1; w < lw; w++) {
-        old_bits += (uint64_t)__builtin_popcountll(bm->words[w]);
+        old_bits += (uint64_t)pop64(bm->words[w]);
         bm->words[w] = fill;
     }
     bm->count -= old_bits;

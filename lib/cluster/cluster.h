@@ -151,6 +151,12 @@ typedef struct cl_io {
      * whether it was the source's read that failed. When NULL, read() into
      * a buffer, then write() it. */
     int (*copy)(void *opaque, uint64_t offset, uint64_t len, bool *is_read);
+    /* Optional: may a run of consecutive tasks that only write zeroes (or
+     * skip unallocated clusters) be done as one write? Say yes only where
+     * nothing can tell the difference: the target cannot fail part way or
+     * count requests, and nothing else runs between the tasks. When NULL,
+     * never (cl_copy_steps then does one task per call). */
+    bool (*merge_zero_tasks)(void *opaque);
 } cl_io;
 
 /* ------------------------------------------------------------------------ */
@@ -209,6 +215,15 @@ typedef struct cl_copy_failure {
  * clamped to the size, and 0 means "to the end", as for cl_bitmap_next_dirty.
  * With skip-unallocated, block_status is asked with top_only = true. */
 int cl_copy_step(cl_copy *cs, uint64_t offset, uint64_t end, cl_copy_failure *fail);
+
+/* Up to max_tasks tasks in one call, in the same order and with the same
+ * end state as that many cl_copy_step() calls over the whole disk: a run of
+ * tasks that write only zeroes (or skip unallocated clusters) becomes one
+ * target write when io.merge_zero_tasks says so; any other task is done
+ * alone. *tasks (may be NULL) gets how many tasks were done, so a caller
+ * that gives each task a slot of time can account for them. Returns as
+ * cl_copy_step(). */
+int cl_copy_steps(cl_copy *cs, uint64_t max_tasks, uint64_t *tasks, cl_copy_failure *fail);
 
 /* Copy every remaining cluster that [offset, offset+len) touches, task by
  * task, lowest first (what copy-before-write and block_copy() do). 0 or the
@@ -324,6 +339,11 @@ typedef enum cl_step_result {
  * none copies nothing and answers IDLE until cancelled. A caller models time between
  * steps (guest writes through cl_backup_cbw() may land in between). */
 cl_step_result cl_backup_step(cl_backup *job, cl_copy_failure *fail);
+/* cl_backup_step() worth up to max_tasks copy tasks (cl_copy_steps());
+ * *tasks (may be NULL) gets how many steps' worth it did (1 for anything but
+ * a merged run of zero tasks). */
+cl_step_result cl_backup_steps(cl_backup *job, uint64_t max_tasks, uint64_t *tasks,
+                               cl_copy_failure *fail);
 void cl_backup_cancel(cl_backup *job);
 
 /* What happens to the named bitmap when the job ends (QEMU 7.2's

@@ -260,6 +260,99 @@ int cl_copy_step(cl_copy *cs, uint64_t offset, uint64_t end, cl_copy_failure *fa
     return 1;
 }
 
+/*
+ * The tasks cl_copy_step() would do next, from the first dirty run, while
+ * they all write zeroes (or skip unallocated clusters), done as one: returns
+ * how many tasks that was (at most max_tasks), or 0 to leave the next task
+ * to cl_copy_step(). Tasks start at the run's start and take chunk bytes
+ * each (a multiple of the cluster size), the last one the rest of the run;
+ * each would ask block status for itself and get the same flags, since the
+ * answer for a byte does not depend on where the question starts. A task
+ * that reaches past the zero stretch is left out: it would be cut short and
+ * part of it put back, so cl_copy_step() does it.
+ */
+static uint64_t zero_tasks(cl_copy *cs, uint64_t max_tasks)
+{
+    uint64_t chunk = cl_copy_chunk(cs), r0, rlen, r1, pnum = 0, zero_end, n, covered, bytes;
+    bool skip;
+    int flags;
+
+    if (chunk % cs->cluster_size || !cs->io.block_status ||
+        !cl_bitmap_next_dirty_area(cs->bitmap, 0, cs->size, 0, &r0, &rlen)) {
+        return 0;
+    }
+    r1 = r0 + rlen;
+    flags = cs->io.block_status(cs->io.opaque, r0, rlen, cs->skip_unallocated, &pnum);
+    if (pnum > rlen) {
+        pnum = rlen;
+    }
+    if (flags < 0 || pnum < cs->cluster_size) {
+        return 0;
+    }
+    skip = cs->skip_unallocated && !(flags & CL_STATUS_ALLOCATED);
+    if (!skip && !((flags & CL_STATUS_ZERO) && cs->io.write_zeroes)) {
+        return 0;
+    }
+    zero_end = r0 + pnum == cs->size ? r1 : r0 + cl_align_down(pnum, cs->cluster_size);
+    if (zero_end >= r1) {
+        n = (rlen + chunk - 1) / chunk;
+        covered = r1;
+        if (rlen - (n - 1) * chunk < cs->cluster_size) {
+            /* a last task shorter than a cluster (the disk's partial last
+             * one) is copied as data whatever its status: not ours */
+            n--;
+            covered = r0 + n * chunk;
+        }
+    } else {
+        n = (zero_end - r0) / chunk;
+        covered = r0 + n * chunk;
+    }
+    if (n > max_tasks) {
+        n = max_tasks;
+        covered = r0 + n * chunk;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    if (!skip && cs->io.write_zeroes(cs->io.opaque, r0, covered - r0) < 0) {
+        /* merge_zero_tasks promised this cannot happen; whatever the
+         * target did, let the tasks run one by one from here */
+        return 0;
+    }
+    /* each task owned whole clusters, including a partial last one */
+    bytes = cl_align_up(covered - r0, cs->cluster_size);
+    cl_bitmap_reset(cs->bitmap, r0, bytes, NULL);
+    if (!skip) {
+        cs->progress_done += bytes;
+        if (cs->progress_total < cs->progress_done) {
+            cs->progress_total = cs->progress_done;
+        }
+    }
+    update_remaining(cs);
+    return n;
+}
+
+int cl_copy_steps(cl_copy *cs, uint64_t max_tasks, uint64_t *tasks, cl_copy_failure *fail)
+{
+    uint64_t n = 0;
+    int ret;
+
+    if (max_tasks > 1 && cs->io.merge_zero_tasks && cs->io.merge_zero_tasks(cs->io.opaque)) {
+        n = zero_tasks(cs, max_tasks);
+    }
+    if (n > 0) {
+        if (tasks) {
+            *tasks = n;
+        }
+        return 1;
+    }
+    ret = cl_copy_step(cs, 0, 0, fail);
+    if (tasks) {
+        *tasks = ret != 0;
+    }
+    return ret;
+}
+
 static int range_error(cl_copy_failure *fail, int ret)
 {
     if (fail) {

@@ -33,16 +33,16 @@ static void set_cluster(sim_file *f, uint64_t ci, cl_kind kind, uint8_t byte, ui
 {
     sim_qcow2 *q = f->qcow2;
     if (kind == C_UNALLOC) {
-        q->l2[ci] = 0;
+        l2_put(q, ci, 0);
         return;
     }
     if (kind == C_ZERO) {
-        q->l2[ci] = Q2_ZERO;
+        l2_put(q, ci, Q2_ZERO);
         return;
     }
     uint64_t host = q->next_host;
     q->next_host += CS;
-    q->l2[ci] = host;
+    l2_put(q, ci, host);
     static uint8_t buf[CS];
     memset(buf, 0, sizeof buf);
     if (kind == C_DATA) {
@@ -61,7 +61,7 @@ static void set_cluster_bytes(sim_file *f, uint64_t ci, const uint8_t *bytes)
     sim_qcow2 *q = f->qcow2;
     uint64_t host = q->next_host;
     q->next_host += CS;
-    q->l2[ci] = host;
+    l2_put(q, ci, host);
     store_write(&f->data, host, CS, bytes);
 }
 
@@ -267,11 +267,11 @@ static void test_chain_extent_cluster_sizes(void **state)
     ft->qcow2->backing = xstrdup(base);
     store_truncate(&ft->data, 3 * 4 * KiB);
     for (uint64_t ci = 0; ci < 8; ci++) {
-        ft->qcow2->l2[ci] = Q2_ZERO;
+        l2_put(ft->qcow2, ci, Q2_ZERO);
     }
     uint64_t host = ft->qcow2->next_host;
     ft->qcow2->next_host += 4 * KiB;
-    ft->qcow2->l2[256] = host;
+    l2_put(ft->qcow2, 256, host);
     uint8_t byte = 0x77;
     store_write(&ft->data, host + 4 * KiB - 1, 1, &byte);
     uint64_t n;
@@ -305,7 +305,7 @@ static void test_chain_extent_cluster_sizes(void **state)
     assert_int_equal(naive_compare(s, top, flat), 1);
     uint64_t fh = ff->qcow2->next_host;
     ff->qcow2->next_host += CS;
-    ff->qcow2->l2[16] = fh;
+    l2_put(ff->qcow2, 16, fh);
     store_write(&ff->data, fh + 4 * KiB - 1, 1, &byte);
     assert_int_equal(naive_compare(s, top, flat), 0);
     assert_int_equal(compare(b, top, flat), 0);

@@ -659,6 +659,183 @@ static void test_cbw_point_in_time(void **state)
     }
 }
 
+/* ---- cl_copy_steps: merged zero tasks against one task per step ---------- */
+
+static bool merge_yes(void *opaque)
+{
+    return true;
+}
+
+typedef struct step_trace {
+    char op[FAKE_LOG_MAX];          /* R and W calls, in order */
+    uint64_t off[FAKE_LOG_MAX], len[FAKE_LOG_MAX];
+    uint64_t tick[FAKE_LOG_MAX];    /* tasks done before the call's task */
+    int n;
+    uint64_t ticks;                 /* tasks done in all */
+    int merged;                     /* calls that did more than one task */
+    int ret;                        /* the last step's answer */
+} step_trace;
+
+static unsigned next_rand(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 8) & 0xffffff;
+}
+
+/* One random disk, copy bitmap and configuration from seed, copied to the
+ * end (or the first failure) with at most max_tasks tasks per call. */
+static void run_random(unsigned seed, uint64_t max_tasks, step_trace *t, uint8_t **dst,
+                       uint64_t *size, uint64_t *prog, uint64_t *left)
+{
+    uint64_t sectors = 1 + next_rand(&seed) % (6 * MiB / FAKE_SECTOR);
+    fake_disk *d = fake_new(sectors * FAKE_SECTOR);
+    cl_io io = fake_io(d, true, true);
+    cl_copy *cs;
+    int k;
+
+    io.merge_zero_tasks = merge_yes;
+    memset(d->dst, 0xaa, d->size);     /* so that zero writes show */
+    if (next_rand(&seed) % 2) {
+        /* mostly zeroes, some data: as a big, mostly empty disk */
+        fake_make_zero(d, 0, d->size);
+        for (k = next_rand(&seed) % 4; k > 0; k--) {
+            uint64_t off = next_rand(&seed) % sectors * FAKE_SECTOR;
+            uint64_t len = (1 + next_rand(&seed) % 300) * FAKE_SECTOR;
+
+            fake_mark(d->zero, off, off + len > d->size ? d->size - off : len, 0);
+        }
+    }
+    for (k = next_rand(&seed) % 6; k > 0; k--) {
+        uint64_t off = next_rand(&seed) % sectors * FAKE_SECTOR;
+        uint64_t len = (1 + next_rand(&seed) % (sectors / 2 + 1)) * FAKE_SECTOR;
+
+        fake_make_zero(d, off, off + len > d->size ? d->size - off : len);
+    }
+    for (k = next_rand(&seed) % 4; k > 0; k--) {
+        uint64_t off = next_rand(&seed) % sectors * FAKE_SECTOR;
+        uint64_t len = (1 + next_rand(&seed) % (sectors / 2 + 1)) * FAKE_SECTOR;
+
+        fake_mark(d->top, off, off + len > d->size ? d->size - off : len, 1);
+    }
+    for (k = next_rand(&seed) % 4; k > 0; k--) {
+        d->brk[next_rand(&seed) % sectors] = 1;
+    }
+    if (next_rand(&seed) % 4 == 0) {
+        d->read_fault = (fake_fault){ next_rand(&seed) % sectors * FAKE_SECTOR, 1, -EIO, 1 };
+    }
+    cs = cl_copy_new(d->size, CL, &io, NULL);
+    assert_non_null(cs);
+    switch (next_rand(&seed) % 4) {
+    case 0:
+        cl_copy_set_max_chunk(cs, CL * (1 + next_rand(&seed) % 20));
+        break;
+    case 1:
+        cl_copy_set_max_chunk(cs, 100000);  /* not whole clusters: never merged */
+        break;
+    default:
+        break;
+    }
+    cl_copy_set_skip_unallocated(cs, next_rand(&seed) % 2);
+    for (k = next_rand(&seed) % 5; k > 0; k--) {
+        uint64_t off = next_rand(&seed) % sectors * FAKE_SECTOR / CL * CL;
+        uint64_t len = (1 + next_rand(&seed) % 40) * CL;
+
+        cl_bitmap_reset(cl_copy_bitmap(cs), off,
+                        off + len > d->size ? d->size - off : len, NULL);
+    }
+    cl_copy_set_progress_remaining(cs, cl_bitmap_count_bytes(cl_copy_bitmap(cs)));
+
+    memset(t, 0, sizeof(*t));
+    do {
+        int before = d->nlog;
+        uint64_t n = 99;
+
+        t->ret = cl_copy_steps(cs, max_tasks, &n, NULL);
+        assert_true(n <= max_tasks);
+        assert_int_equal(n == 0, t->ret == 0);
+        for (int i = before; i < d->nlog; i++) {
+            if (d->log[i].op == 'R' || d->log[i].op == 'W') {
+                assert_true(t->n < FAKE_LOG_MAX);
+                t->op[t->n] = d->log[i].op;
+                t->off[t->n] = d->log[i].off;
+                t->len[t->n] = d->log[i].len;
+                t->tick[t->n++] = t->ticks;
+            }
+        }
+        t->ticks += n;
+        t->merged += n > 1;
+    } while (t->ret > 0);
+    assert_true(d->nlog < FAKE_LOG_MAX);
+    *size = d->size;
+    *dst = malloc(d->size);
+    memcpy(*dst, d->dst, d->size);
+    *prog = cl_copy_progress_offset(cs) << 1 ^ cl_copy_progress_len(cs);
+    *left = cl_bitmap_count_bytes(cl_copy_bitmap(cs));
+    cl_copy_free(cs);
+    fake_free(d);
+}
+
+static void test_merged_zero_tasks(void **state)
+{
+    static step_trace a, b;
+    uint64_t merged_calls = 0;
+
+    for (unsigned seed = 1; seed <= 200; seed++) {
+        uint8_t *da, *db;
+        uint64_t sa, sb, pa, pb, la, lb;
+
+        run_random(seed, 1, &a, &da, &sa, &pa, &la);
+        run_random(seed, seed % 3 ? UINT64_MAX : 1 + seed % 7, &b, &db, &sb, &pb, &lb);
+        assert_int_equal(a.ret, b.ret);
+        assert_int_equal(a.ticks, b.ticks);     /* each task keeps its slot */
+        assert_int_equal(a.n, b.n);
+        for (int i = 0; i < a.n; i++) {
+            assert_int_equal(a.op[i], b.op[i]);
+            assert_int_equal(a.off[i], b.off[i]);
+            assert_int_equal(a.len[i], b.len[i]);
+            assert_int_equal(a.tick[i], b.tick[i]);
+        }
+        assert_int_equal(sa, sb);
+        assert_memory_equal(da, db, sa);
+        assert_int_equal(pa, pb);
+        assert_int_equal(la, lb);
+        assert_int_equal(a.merged, 0);
+        merged_calls += b.merged;
+        free(da);
+        free(db);
+    }
+    assert_true(merged_calls > 30);     /* the test does test merging */
+}
+
+/* Without merge_zero_tasks, or asked for one task, cl_copy_steps is one
+ * cl_copy_step. */
+static void test_steps_without_merge(void **state)
+{
+    fake_disk *d = fake_new(4 * MiB);
+    cl_io io = fake_io(d, true, true);
+    cl_copy *cs = new_copy(d, &io);
+    uint64_t n = 0;
+
+    fake_make_zero(d, 0, 4 * MiB);
+    assert_int_equal(cl_copy_steps(cs, UINT64_MAX, &n, NULL), 1);
+    assert_int_equal(n, 1);
+    assert_op(d, 'Z', 0, 0, MiB);
+    io.merge_zero_tasks = merge_yes;
+    cl_copy_free(cs);
+    cs = new_copy(d, &io);
+    assert_int_equal(cl_copy_steps(cs, 1, &n, NULL), 1);
+    assert_int_equal(n, 1);
+    assert_op(d, 'Z', 1, 0, MiB);
+    assert_int_equal(cl_copy_steps(cs, UINT64_MAX, &n, NULL), 1);
+    assert_int_equal(n, 3);
+    assert_op(d, 'Z', 2, MiB, 3 * MiB);
+    assert_int_equal(cl_copy_progress_offset(cs), 4 * MiB);
+    assert_int_equal(cl_copy_steps(cs, UINT64_MAX, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    cl_copy_free(cs);
+    fake_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -679,6 +856,8 @@ int main(void)
         cmocka_unit_test(test_cbw_basic),
         cmocka_unit_test(test_copy_callback),
         cmocka_unit_test(test_cbw_point_in_time),
+        cmocka_unit_test(test_merged_zero_tasks),
+        cmocka_unit_test(test_steps_without_merge),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
