@@ -56,6 +56,7 @@ all:
 define add_lib
 $(B)/lib$(1).a: $(patsubst %.c,$(B)/objs/%.o,$(2))
 	@mkdir -p $$(@D)
+	@rm -f $$@     # a fresh archive: members of removed or renamed sources must not stay
 	$$(AR) rcs $$@ $$^
 LIBS += $(B)/lib$(1).a
 endef

@@ -12,9 +12,6 @@
 #include <sys/stat.h>
 
 #include "sim/sim_int.h"
-#include "sim/nbd.h"
-#include "sim/blk.h"
-#include "sim/qcow2_bitmap.h"
 
 static sim *to_sim(bs_backend *b)
 {
@@ -564,6 +561,7 @@ bs_backend *bs_backend_sim_new(char **err)
         return NULL;
     }
     s->base.ops = &sim_ops;
+    s->tick_hook = sched_tick;  /* the explorer's moved write, between job ticks */
     /* Images live in memory under this path; VMA archives, which the real
      * `vma` tool reads, are real files in it. One directory per backend, so
      * runs side by side do not meet. */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/job.h"
 
 static const char *const onerr_names[] = { "report", "ignore", "enospc", "stop", "auto", NULL };
 

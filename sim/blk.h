@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Block backends (QEMU's BlockBackend: a named device's view of a node, as
- * -drive makes them), and the commands built on them: query-block,
- * transaction, external snapshots, block-commit, blockdev-reopen.
+ * Layer 3 (block backends): QEMU's BlockBackend, a named device's view of
+ * a node as -drive and drive_add make them (drive.c, drive_add.c), and the
+ * guest devices attached to them (device.c).
  * See sim/MODEL.md ("Drives, transactions, snapshots and commit").
  */
 #ifndef BLOCKSIM_SIM_BLK_H
 #define BLOCKSIM_SIM_BLK_H
 
-#include "sim/sim_int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "sim/node.h"
 
 typedef struct sim_blk {
     char *name;                 /* device id, e.g. drive0 */
@@ -18,7 +22,8 @@ typedef struct sim_blk {
     struct sim_blk *next;       /* creation order */
 } sim_blk;
 
-/* drive.c */
+/* ---- drive.c ------------------------------------------------------------- */
+
 int drive_launch_args(sim *s, const char *const *argv, size_t argc, char **err);
 void blk_free_all(sim *s);
 sim_blk *blk_find(sim *s, const char *name);
@@ -38,62 +43,18 @@ void blk_retarget(sim *s, sim_node *from, sim_node *to);
  * now points at new (QEMU's bdrv_replace_node). */
 void blk_replace_node(sim *s, sim_node *old, sim_node *new_node, sim_node *except);
 json_object *qmp_query_block(sim *s);
-/* Commands of these files; NULL when cmd is not one of them. */
-json_object *blk_dispatch(sim *s, const char *cmd, json_object *args);
 
-/* transaction.c */
-json_object *qmp_transaction(sim *s, json_object *args);
-/* Prepare, then commit or abort, then clean a list of checked actions
- * [{"type", "data"}] (also how a lone snapshot command runs). */
-json_object *run_actions(sim *s, json_object *list, const char *mode);
+/* ---- drive_add.c: HMP drive_add ARGS (if=none); the reply text ----------- */
 
-/* qmp_blk.c */
-json_object *snapshot_check_args(const char *type, json_object *data, const char *prefix);
+char *hmp_drive_add(sim *s, const char *args);
 
-/* reopen.c */
-json_object *qmp_blockdev_reopen(sim *s, json_object *args);
-/* n and the file children under it become read-only / read-write */
-void node_set_read_only(sim_node *n, bool ro);
+/* ---- device.c: guest devices, -device and qom-set ------------------------ */
 
-/* snapshot.c: QEMU's external_snapshot_prepare/_commit/_abort/_clean for
- * blockdev-snapshot-sync (sync true) and blockdev-snapshot. */
-typedef struct snap_state {
-    sim_node *old_bs, *new_bs;
-    bool appended;
-    bool referenced;            /* blockdev-snapshot: took a reference to an existing node */
-} snap_state;
-json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *mode_err,
-                              snap_state *st);
-void snapshot_commit(sim *s, snap_state *st);
-void snapshot_abort(sim *s, snap_state *st);
-void snapshot_clean(sim *s, snap_state *st);
+sim_blk *blk_new_anonymous(sim *s, const char *name);
+sim_blk *device_find(sim *s, const char *path);
+sim_node *device_root(sim_blk *d);
+bool device_uses(sim *s, const sim_node *n);
+void device_retarget(sim *s, sim_node *from, sim_node *to);
+json_object *device_dispatch(sim *s, const char *cmd, json_object *args);
 
-/* bitmap_sha256.c */
-json_object *qmp_bitmap_sha256(sim *s, json_object *args);
-/* hbitmap_sha256: SHA-256 of the bitmap's lowest level, lowercase hex. */
-char *bitmap_sha256_hex(const cl_bitmap *bm);
-
-/* qemu_img_create.c: qemu-img create / rebase -u (through sim_img_run) */
-int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
-int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
-
-/* qemu_img.c: qemu-img ARGV as its own process (bitmap, info) */
-int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
-
-/* resize.c */
-/* A copy of a bitmap for a node of `size` bytes: bits below the new end
- * kept, a grown part clean, enabled as it was. */
-cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size);
-json_object *node_resize(sim *s, sim_node *n, uint64_t size);
-/* QMP block_resize */
-json_object *qmp_block_resize(sim *s, json_object *args);
-/* HMP block_resize's reply text (as a json string) */
-json_object *hmp_block_resize(sim *s, const char *args);
-
-/* commit.c */
-json_object *qmp_block_commit(sim *s, json_object *args);
-/* block-job-complete of a commit job; NULL when id names none. */
-json_object *commit_complete(sim *s, const char *id);
-void commit_free_all(sim *s);
-
-#endif
+#endif /* BLOCKSIM_SIM_BLK_H */

@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
-#include "sim/nbd.h"
+#include "sim/job.h"
 
 typedef struct commit_job {
     char *id;

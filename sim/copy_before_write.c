@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 struct sim_cbw {
     sim *s;
@@ -187,7 +187,7 @@ sim_node *cbw_target(sim_node *n)
     if (n->cbw) {
         return n->cbw->target;
     }
-    return n->cbw_job ? n->cbw_job->target : NULL;
+    return n->cbw_backup ? n->cbw_backup_target : NULL;
 }
 
 /* cbw_child_perm: the filter unshares write on its file child only while
@@ -259,9 +259,9 @@ static bool cbw_view(sim_node *n, cl_cbw **cbw, sim_node **target, int *snapshot
         *snapshot_error = n->cbw->snapshot_error;
         return true;
     }
-    if (n->cbw_job && n->cbw_job->bk) {
-        *cbw = cl_backup_cbw(n->cbw_job->bk);
-        *target = n->cbw_job->target;
+    if (n->cbw_backup) {
+        *cbw = cl_backup_cbw(n->cbw_backup);
+        *target = n->cbw_backup_target;
         *snapshot_error = 0;
         return true;
     }
@@ -352,7 +352,7 @@ int cbw_snapshot_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
         /* block_copy_reset */
         cl_bitmap_reset(cl_copy_bitmap(n->cbw->bcs), off, len, NULL);
     } else {
-        cl_bitmap_reset(cl_copy_bitmap(cl_backup_copy(n->cbw_job->bk)), off, len, NULL);
+        cl_bitmap_reset(cl_copy_bitmap(cl_backup_copy(n->cbw_backup)), off, len, NULL);
     }
     return node_discard(s, target, off, len);
 }
@@ -384,3 +384,79 @@ json_object *cbw_append_perm_check(sim *s, sim_node *src)
     }
     return NULL;
 }
+
+/* ---- the driver ----------------------------------------------------------- */
+
+/* A node of this driver is either blockdev-add's filter (n->cbw) or the one
+ * a backup job inserts above its source (n->cbw_backup, job.c). */
+
+static uint64_t cbw_size(sim_node *n)
+{
+    return node_size(n->file);
+}
+
+static uint64_t cbw_cluster_size(sim_node *n)
+{
+    return node_cluster_size(n->file);  /* a filter: bdrv_get_info asks the child */
+}
+
+static int cbw_refuse(sim_node *n, uint64_t off, uint64_t len, bool write)
+{
+    return write && off + len > node_size(n) ? -EIO : 0;
+}
+
+static int cbw_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
+{
+    return node_read_data(s, n->file, off, len, out);
+}
+
+static int cbw_drv_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
+{
+    if (n->cbw) {
+        return cbw_write(s, n, off, len, in, false);
+    }
+    cl_copy_failure fail;
+    int r = cl_cbw_before_write(cl_backup_cbw(n->cbw_backup), off, len, &fail);
+    if (!r) {
+        r = node_write_data(s, n->file, off, len, in);
+    }
+    return r;
+}
+
+static int cbw_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    if (n->cbw) {
+        return cbw_write(s, n, off, len, NULL, true);
+    }
+    cl_copy_failure fail;
+    int r = cl_cbw_before_write(cl_backup_cbw(n->cbw_backup), off, len, &fail);
+    if (!r) {
+        r = node_discard(s, n->file, off, len);
+    }
+    return r;
+}
+
+static int cbw_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    return node_block_status(s, n->file, off, len, pnum);
+}
+
+static void cbw_drv_close(sim_node *n)
+{
+    if (n->cbw) {
+        cbw_teardown(n);    /* machine teardown: children may be gone already */
+    }
+}
+
+const sim_drv_ops drv_cbw = {
+    .name = "copy-before-write",
+    .open = cbw_open,
+    .size = cbw_size,
+    .cluster_size = cbw_cluster_size,
+    .refuse = cbw_refuse,
+    .read = cbw_read,
+    .write = cbw_drv_write,
+    .discard = cbw_discard,
+    .block_status = cbw_block_status,
+    .close = cbw_drv_close,
+};

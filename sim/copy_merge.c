@@ -9,7 +9,7 @@
  * ours tick by tick, jobs that keep time (rate limits, mirrors), and the
  * explorer, which counts every job write.
  */
-#include "sim_int.h"
+#include "sim/job.h"
 
 /* Does a zero write to n land the same whether split at cluster boundaries
  * or not, never fail, and fire no blkdebug event anyone could see? */

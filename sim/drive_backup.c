@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
+#include "sim/job.h"
 
 static const char *str_arg(json_object *args, const char *key)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "sim/sim_int.h"
+#include "sim/fs.h"
 
 /* ---- files --------------------------------------------------------------- */
 

@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Jobs (QEMU 7.2 job.c semantics): the backup job over the cluster engine,
- * blockdev-create jobs, their state machine and events, and the virtual
- * clock that runs them one unit of work per tick.
+ * Jobs (QEMU 7.2 job.c semantics): their state machine and events, and the
+ * virtual clock that runs them one unit of work per tick. Each job type is
+ * its own file: backup.c, create.c, commit.c (and drive_backup.c on top of
+ * backup).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
-#include "sim/blk.h"
+#include "sim/job.h"
 
-#define SIM_EPOCH_S 1700000000ull   /* virtual wall clock start */
 
 static const char *const status_names[] = {
     "undefined", "created", "running", "paused", "ready", "standby",
@@ -22,30 +21,6 @@ static const char *const status_names[] = {
 const char *job_status_name(job_status st)
 {
     return status_names[st];
-}
-
-void ev_emit(sim *s, const char *name, json_object *data)
-{
-    s->clock_ns += 1000;    /* events are at least 1 us apart */
-    json_object *ev = json_object_new_object();
-    json_object *ts = json_object_new_object();
-    json_object_object_add(ts, "seconds",
-                           json_object_new_int64((int64_t)(SIM_EPOCH_S + s->clock_ns / 1000000000ull)));
-    json_object_object_add(ts, "microseconds",
-                           json_object_new_int64((int64_t)(s->clock_ns % 1000000000ull / 1000)));
-    json_object_object_add(ev, "event", json_object_new_string(name));
-    if (data) {     /* some events (STOP, RESUME) have no data */
-        json_object_object_add(ev, "data", data);
-    }
-    json_object_object_add(ev, "timestamp", ts);
-    sim_event *e = calloc(1, sizeof *e);
-    e->ev = ev;
-    if (s->ev_tail) {
-        s->ev_tail->next = e;
-    } else {
-        s->ev_head = e;
-    }
-    s->ev_tail = e;
 }
 
 sim_job *job_find(sim *s, const char *id)
@@ -70,21 +45,30 @@ void job_transition(sim *s, sim_job *j, job_status st)
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
+static const sim_job_driver *const job_drivers[] = {
+    [JOB_BACKUP] = &backup_job_driver,
+    [JOB_CREATE] = &create_job_driver,
+    [JOB_MIRROR] = &mirror_job_driver,
+};
+
+const sim_job_driver *job_driver(const sim_job *j)
+{
+    return job_drivers[j->type];
+}
+
 const char *job_type_name(sim_job *j)
 {
-    return j->type == JOB_BACKUP ? "backup" : j->type == JOB_MIRROR ? "mirror" : "create";
+    return job_driver(j)->type;
 }
 
 uint64_t job_offset(sim_job *j)
 {
-    return j->bk ? cl_backup_offset(j->bk) : j->type == JOB_MIRROR ? j->mirror_done
-                                                                   : j->create_progress;
+    return job_driver(j)->offset(j);
 }
 
 uint64_t job_len(sim_job *j)
 {
-    return j->bk ? cl_backup_len(j->bk) : j->type == JOB_MIRROR ? j->mirror_len
-                                                                : j->create_progress;
+    return job_driver(j)->len(j);
 }
 
 sim_job *job_new(sim *s, const char *id, job_type type)
@@ -103,7 +87,7 @@ sim_job *job_new(sim *s, const char *id, job_type type)
     return j;
 }
 
-static void job_free(sim *s, sim_job *j)
+void job_free(sim *s, sim_job *j)
 {
     job_txn_unref(j->txn);
     sim_job **pp = &s->jobs;
@@ -120,137 +104,12 @@ static void job_free(sim *s, sim_job *j)
     free(j);
 }
 
-/* ---- backup: attach and detach the copy-before-write filter --------------- */
-
-/* The cl_io callbacks need the machine: keep it in a small side table. */
-typedef struct bk_ctx { sim *s; sim_job *j; } bk_ctx;
-static bk_ctx bk_ctx_for(sim *s, sim_job *j) { bk_ctx c = { s, j }; return c; }
-
-static int io_read(void *opaque, uint64_t off, uint64_t len, void *buf)
-{
-    bk_ctx *c = opaque;
-    int r = sched_job_read(c->s);
-    if (r < 0) {
-        return r;
-    }
-    return node_read(c->s, c->j->source, off, len, buf);
-}
-
-static int io_write(void *opaque, uint64_t off, uint64_t len, const void *buf)
-{
-    bk_ctx *c = opaque;
-    int r = sched_job_write(c->s, c->j);
-    if (r < 0) {
-        return r;
-    }
-    return node_write(c->s, c->j->target, off, len, buf, false);
-}
-
-/* A cluster copy without bytes: the source's spans become the target's. */
-static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
-{
-    bk_ctx *c = opaque;
-    sim_data d;
-    data_init(&d);
-    int r = sched_job_read(c->s);
-    if (r == 0) {
-        r = node_read_data(c->s, c->j->source, off, len, &d);
-    }
-    *is_read = r < 0;
-    if (r == 0) {
-        r = sched_job_write(c->s, c->j);
-    }
-    if (r == 0) {
-        r = node_write_data(c->s, c->j->target, off, len, &d);
-    }
-    data_free(&d);
-    return r;
-}
-
-static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
-{
-    bk_ctx *c = opaque;
-    int r = sched_job_write(c->s, c->j);
-    if (r < 0) {
-        return r;
-    }
-    return node_write(c->s, c->j->target, off, len, NULL, true);
-}
-
-static int io_block_status(void *opaque, uint64_t off, uint64_t len, bool top_only,
-                           uint64_t *pnum)
-{
-    bk_ctx *c = opaque;
-    return node_block_status(c->s, c->j->source, off, len, pnum);
-}
-
-static bool io_merge_zero_tasks(void *opaque)
-{
-    bk_ctx *c = opaque;
-    return backup_may_merge_zero_tasks(c->s, c->j);
-}
-
-typedef struct backup_priv { bk_ctx ctx; } backup_priv;
-
-/* Job cleanup (QEMU's backup_clean + bdrv_cbw_drop): the filter and every
- * anonymous bitmap of the job leave the graph. */
-static void backup_clean(sim *s, sim_job *j)
-{
-    if (j->copy_entry) {
-        bitmap_list_remove(j->source, j->copy_entry);
-        j->copy_entry = NULL;
-    }
-    if (j->filter) {
-        for (sim_node *p = s->nodes; p; p = p->next)   /* bdrv_cbw_drop moves them back */
-            if (p->file == j->filter)
-                p->file = j->source;
-        blk_retarget(s, j->filter, j->source);
-        device_retarget(s, j->filter, j->source);   /* bdrv_cbw_drop */
-        j->filter->cbw_job = NULL;
-        j->filter->busy_job = NULL;
-        j->filter->file = NULL;
-        node_remove(s, j->filter);      /* its bitmaps belong to the engine */
-        j->filter = NULL;
-        node_unref(s, j->source);
-    }
-    if (j->target) {
-        j->target->busy_job = NULL;
-        node_unref(s, j->target);
-        j->target = NULL;
-    }
-}
-
-/* The named bitmap per bitmap-mode (QEMU's backup_cleanup_sync_bitmap). */
-static void backup_sync_bitmap(sim *s, sim_job *j, int ret)
-{
-    if (!j->sync_bitmap) {
-        return;
-    }
-    cl_bitmap *release = NULL;
-    cl_bitmap *lives = cl_backup_finish(j->bk, ret, &release);
-    sim_bitmap *named = j->sync_bitmap, *succ = j->successor_entry;
-    if (lives == succ->bm) {
-        /* abdicate: the successor, where it is listed, takes the name */
-        succ->name = named->name;
-        named->name = NULL;
-        succ->persistent = named->persistent;
-        succ->owned = true;
-        bitmap_list_remove(j->source, named);   /* frees the old parent */
-    } else {
-        succ->owned = false;
-        bitmap_list_remove(j->source, succ);
-        cl_bitmap_free(release);
-    }
-    j->sync_bitmap = NULL;
-    j->successor_entry = NULL;
-}
-
 static void job_event_completed(sim *s, sim_job *j)
 {
     if (j->unstarted) {
         return;     /* "Emit events only if we actually started" */
     }
-    if (j->type != JOB_BACKUP && j->type != JOB_MIRROR) {
+    if (!job_driver(j)->block_job) {
         return;
     }
     json_object *d = json_object_new_object();
@@ -269,23 +128,10 @@ static void job_event_completed(sim *s, sim_job *j)
     ev_emit(s, "BLOCK_JOB_COMPLETED", d);
 }
 
-static void job_destroy_backup(sim *s, sim_job *j)
-{
-    if (j->bk) {
-        if (j->successor_entry) {
-            bitmap_list_remove(j->source, j->successor_entry);
-            j->successor_entry = NULL;
-        }
-        backup_clean(s, j);
-        cl_backup_free(j->bk);
-        j->bk = NULL;
-    }
-}
-
 void job_dismiss(sim *s, sim_job *j)
 {
     job_transition(s, j, JS_NULL);
-    job_destroy_backup(s, j);
+    backup_destroy(s, j);
     job_free(s, j);
 }
 
@@ -305,11 +151,8 @@ void job_update_rc(sim *s, sim_job *j)
 void job_finalize_single(sim *s, sim_job *j)
 {
     job_update_rc(s, j);
-    if (j->type == JOB_BACKUP) {
-        backup_sync_bitmap(s, j, j->ret ? -1 : 0);
-        backup_clean(s, j);
-    } else if (j->type == JOB_MIRROR) {
-        mirror_clean(s, j);
+    if (job_driver(j)->finalize) {
+        job_driver(j)->finalize(s, j);
     }
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
@@ -346,7 +189,7 @@ void job_completed(sim *s, sim_job *j, int ret)
 void job_to_pending(sim *s, sim_job *j)
 {
     job_transition(s, j, JS_PENDING);
-    if (!j->auto_finalize && (j->type == JOB_BACKUP || j->type == JOB_MIRROR)) {
+    if (!j->auto_finalize && job_driver(j)->block_job) {
         json_object *d = json_object_new_object();
         json_object_object_add(d, "id", json_object_new_string(j->id));
         json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
@@ -356,65 +199,18 @@ void job_to_pending(sim *s, sim_job *j)
 
 /* ---- ticking --------------------------------------------------------------- */
 
-static int create_run(sim *s, sim_job *j);
-
 bool job_tick(sim *s, sim_job *j)
 {
-    if (j->type == JOB_MIRROR) {
-        return job_speed_step(s, j, mirror_step);
-    }
-    if (j->status != JS_RUNNING || j->finished_work) {
-        return false;
-    }
-    if (j->type == JOB_BACKUP) {
-        return job_speed_step(s, j, backup_step);
-    }
-    return backup_step(s, j);
-}
-
-/* One unit of a job's own work (QEMU: its coroutine between two yields). */
-bool backup_step(sim *s, sim_job *j)
-{
-    if (j->type == JOB_CREATE) {
-        int r = create_run(s, j);
-        job_completed(s, j, r);
-        return true;
-    }
-    cl_copy_failure fail = { 0, false };
-    /* A merged run of zero tasks took one millisecond per task, as the
-     * tasks would have one tick each (nothing else ran in between). */
-    uint64_t tasks = 1;
-    cl_step_result step = cl_backup_steps(j->bk, UINT64_MAX, &tasks, &fail);
-    s->clock_ns += (tasks - 1) * 1000000ull;
-    switch (step) {
-    case CL_STEP_IDLE:
-        /* sync none copies only through copy-before-write, until cancelled */
-        return false;
-    case CL_STEP_MORE:
-        return true;
-    case CL_STEP_DONE:
-        job_completed(s, j, 0);
-        return true;
-    case CL_STEP_CANCELLED:
-        job_completed(s, j, -ECANCELED);
-        return true;
-    case CL_STEP_FAILED:
-        if (fail.ret == BD_SUSPENDED) {
-            return false;   /* held at a blkdebug breakpoint: no progress yet */
-        }
-        if (!backup_copy_error(s, j, &fail)) {
-            job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
-        }
-        return true;
-    }
-    return false;
+    return job_driver(j)->tick(s, j);
 }
 
 bool jobs_tick(sim *s)
 {
     s->clock_ns += 1000000;     /* 1 ms of virtual time per unit of work */
     bool any = pve_tick(s);     /* the VMA backup's jobs run beside these */
-    sched_tick(s);      /* the explorer: a guest write moved to this point */
+    if (s->tick_hook) {
+        s->tick_hook(s);        /* the explorer: a guest write moved to this point */
+    }
     for (sim_job *j = s->jobs, *next; j; j = next) {
         next = j->next;
         if (job_tick(s, j)) {
@@ -431,7 +227,7 @@ void jobs_free_all(sim *s)
 {
     while (s->jobs) {
         sim_job *j = s->jobs;
-        job_destroy_backup(s, j);
+        backup_destroy(s, j);
         job_free(s, j);
     }
 }
@@ -465,403 +261,4 @@ json_object *qmp_query_jobs(sim *s)
     json_object *r = json_object_new_object();
     json_object_object_add(r, "return", list);
     return r;
-}
-
-/* ---- blockdev-backup ---------------------------------------------------- */
-
-static const char *jstr_(json_object *args, const char *key)
-{
-    json_object *v;
-    if (args && json_object_object_get_ex(args, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
-static bool jhas(json_object *args, const char *key)
-{
-    json_object *v;
-    return args && json_object_object_get_ex(args, key, &v);
-}
-
-static bool jbool(json_object *args, const char *key, bool dflt)
-{
-    json_object *v;
-    if (args && json_object_object_get_ex(args, key, &v)) {
-        return json_object_get_boolean(v);
-    }
-    return dflt;
-}
-
-static int64_t jint(json_object *args, const char *key, int64_t dflt)
-{
-    json_object *v;
-    if (args && json_object_object_get_ex(args, key, &v)) {
-        return json_object_get_int64(v);
-    }
-    return dflt;
-}
-
-static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
-{
-    *out = blk_lookup_bs(s, name);
-    if (!*out) {
-        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
-    }
-    return NULL;
-}
-
-static json_object *op_blocked(sim *s, sim_node *n)
-{
-    for (sim_node *m = n; m; m = m->file) {
-        if (m->busy_job) {
-            return qmp_error("GenericError",
-                             "Node '%s' is busy: block device is in use by block job: %s",
-                             device_or_node_name(s, n), job_type_name(m->busy_job));
-        }
-        if (m->drv != DRV_CBW) {
-            break;
-        }
-    }
-    return NULL;
-}
-
-static const char *sync_arg_name(cl_sync s)
-{
-    return cl_sync_name(s);
-}
-
-json_object *qmp_blockdev_backup(sim *s, json_object *args)
-{
-    const char *device = jstr_(args, "device");
-    const char *target_name = jstr_(args, "target");
-    const char *job_id = jstr_(args, "job-id");
-    const char *bitmap_name = jstr_(args, "bitmap");
-    const char *filter_name = jstr_(args, "filter-node-name");
-    sim_node *src, *tgt;
-    json_object *err;
-    cl_sync sync;
-    cl_bitmap_mode mode = CL_BITMAP_ON_SUCCESS;
-    bool has_mode = jhas(args, "bitmap-mode");
-
-    if ((err = node_lookup_err(s, device, &src)) || (err = node_lookup_err(s, target_name, &tgt))) {
-        return err;
-    }
-    cl_sync_parse(jstr_(args, "sync"), &sync);
-    if (has_mode) {
-        cl_bitmap_mode_parse(jstr_(args, "bitmap-mode"), &mode);
-    }
-    json_object *perf = NULL;
-    json_object_object_get_ex(args, "x-perf", &perf);
-    int64_t max_workers = jint(perf, "max-workers", 64);
-    int64_t max_chunk = jint(perf, "max-chunk", 0);
-
-    /* QEMU 7.2 do_backup_common, in its order */
-    if ((sync == CL_SYNC_BITMAP || sync == CL_SYNC_INCREMENTAL) && !bitmap_name) {
-        return qmp_error("GenericError", "must provide a valid bitmap name for '%s' sync mode",
-                         sync_arg_name(sync));
-    }
-    if (sync == CL_SYNC_INCREMENTAL) {
-        if (has_mode && mode != CL_BITMAP_ON_SUCCESS) {
-            return qmp_error("GenericError",
-                             "Bitmap sync mode must be '%s' when using sync mode '%s'",
-                             cl_bitmap_mode_name(CL_BITMAP_ON_SUCCESS), sync_arg_name(sync));
-        }
-        has_mode = true;
-        sync = CL_SYNC_BITMAP;
-        mode = CL_BITMAP_ON_SUCCESS;
-    }
-    sim_bitmap *bme = NULL;
-    if (bitmap_name) {
-        bme = bitmap_find(src, bitmap_name);
-        if (!bme) {
-            return qmp_error("GenericError", "Bitmap '%s' could not be found", bitmap_name);
-        }
-        if (!has_mode) {
-            return qmp_error("GenericError", "Bitmap sync mode must be given when providing a bitmap");
-        }
-        if (cl_bitmap_busy(bme->bm)) {
-            return qmp_error("GenericError",
-                             "Bitmap '%s' is currently in use by another operation and cannot be used",
-                             bitmap_name);
-        }
-        if (sync == CL_SYNC_NONE) {
-            return qmp_error("GenericError", "sync mode '%s' does not produce meaningful bitmap outputs",
-                             sync_arg_name(sync));
-        }
-        if (mode == CL_BITMAP_NEVER && sync != CL_SYNC_BITMAP) {
-            return qmp_error("GenericError",
-                             "Bitmap sync mode '%s' has no meaningful effect when combined with sync mode '%s'",
-                             cl_bitmap_mode_name(mode), sync_arg_name(sync));
-        }
-    }
-    if (!bitmap_name && has_mode) {
-        return qmp_error("GenericError", "Cannot specify bitmap sync mode without a bitmap");
-    }
-
-    /* QEMU 7.2 backup_job_create */
-    if (src == tgt) {
-        return qmp_error("GenericError", "Source and target cannot be the same");
-    }
-    if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
-        /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
-        return qmp_error("GenericError", "Compression is not supported for this drive %s",
-                         blk_device_name(s, tgt));
-    }
-    if ((err = op_blocked(s, src)) || (err = op_blocked(s, tgt))) {
-        return err;
-    }
-    if (max_workers < 1 || max_workers > 2147483647) {
-        return qmp_error("GenericError", "max-workers must be between 1 and %d", 2147483647);
-    }
-    if (max_chunk < 0) {
-        return qmp_error("GenericError", "max-chunk must be zero (which means no limit) or positive");
-    }
-    if (node_size(src) != node_size(tgt)) {
-        return qmp_error("GenericError", "Source and target image have different sizes");
-    }
-    if (filter_name) {
-        if (!id_wellformed(filter_name)) {
-            return qmp_error("GenericError", "Could not create node: Invalid node-name: '%s'", filter_name);
-        }
-        if (strlen(filter_name) >= 32) {
-            return qmp_error("GenericError", "Could not create node: Node name too long");
-        }
-        if (node_find(s, filter_name)) {
-            return qmp_error("GenericError",
-                             "Could not create node: Duplicate nodes with node-name='%s'", filter_name);
-        }
-    }
-    if ((err = cbw_append_perm_check(s, src))) {
-        return err;     /* bdrv_cbw_append's permission update */
-    }
-    uint64_t cluster = node_cluster_size(tgt);
-    if (cluster < BACKUP_MIN_CLUSTER_SIZE) {
-        cluster = BACKUP_MIN_CLUSTER_SIZE;
-    }
-    if (max_chunk && (uint64_t)max_chunk < cluster) {
-        return qmp_error("GenericError",
-                         "Required max-chunk (%lld) is less than backup cluster size (%llu)",
-                         (long long)max_chunk, (unsigned long long)cluster);
-    }
-    if (!job_id) {
-        /* block_job_create: the id defaults to the device name (the
-         * source's BlockBackend), "" for a node without one */
-        job_id = blk_device_name(s, src);
-    }
-    if (!id_wellformed(job_id)) {
-        return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
-    }
-    if (job_find(s, job_id)) {
-        return qmp_error("GenericError", "Job ID '%s' already in use", job_id);
-    }
-    int64_t speed = jint(args, "speed", 0);
-    if (speed < 0) {
-        /* QEMU creates the job before it checks the speed */
-        sim_job *tmp = job_new(s, job_id, JOB_BACKUP);
-        job_transition(s, tmp, JS_CREATED);
-        job_transition(s, tmp, JS_NULL);
-        job_free(s, tmp);
-        return qmp_error("GenericError", "Parameter 'speed' expects a non-negative value");
-    }
-
-    sim_job *j = job_new(s, job_id, JOB_BACKUP);
-    j->inflight = (unsigned)max_workers;
-    backup_priv *priv = calloc(1, sizeof *priv);
-    priv->ctx = bk_ctx_for(s, j);
-    j->speed = speed;
-    j->sync = sync;
-    j->auto_finalize = jbool(args, "auto-finalize", true);
-    j->auto_dismiss = jbool(args, "auto-dismiss", true);
-    j->on_source_error = backup_onerr_parse(jstr_(args, "on-source-error"));
-    j->on_target_error = backup_onerr_parse(jstr_(args, "on-target-error"));
-    j->source = src;
-    j->target = tgt;
-
-    cl_backup_config cfg = {
-        .sync = sync,
-        .bitmap = bme ? bme->bm : NULL,
-        .bitmap_mode = mode,
-        .size = node_size(src),
-        .cluster_size = cluster,
-        .max_chunk = (uint64_t)max_chunk,
-        .io = {
-            .opaque = &priv->ctx,
-            .read = io_read,
-            .write = io_write,
-            .write_zeroes = io_write_zeroes,
-            .copy = io_copy,
-            .block_status = io_block_status,
-            .merge_zero_tasks = io_merge_zero_tasks,
-        },
-    };
-    cl_error cerr = { 0, "" };
-    j->bk = cl_backup_new(&cfg, &cerr);
-    if (!j->bk) {
-        free(priv);
-        job_free(s, j);
-        return qmp_error("GenericError", "%s", cerr.msg);
-    }
-    j->priv = priv;
-
-    /* listing order: successor, then the copy state's bitmap on the source;
-     * on the filter: done, then access */
-    if (bme) {
-        j->sync_bitmap = bme;
-        j->successor_entry = bitmap_list_add(src, NULL, cl_backup_successor(j->bk), false, false);
-    }
-    j->copy_entry = bitmap_list_add(src, NULL, cl_copy_bitmap(cl_backup_copy(j->bk)), false, false);
-    sim_node *filter = node_new(s, DRV_CBW, filter_name);
-    /* QEMU inserts the filter with bdrv_replace_node: the source's node
-     * parents (a raw node stacked on it) now reach it through the filter,
-     * so their writes are copied before (measured: they count in the
-     * job's progress) */
-    for (sim_node *p = s->nodes; p; p = p->next)
-        if (p->file == src && p != filter && p->drv != DRV_CBW)
-            p->file = filter;
-    filter->file = src;
-    src->parents++;
-    filter->cbw_job = j;
-    filter->busy_job = j;
-    j->filter = filter;
-    /* bdrv_cbw_append: the filter takes the source's place under its
-     * BlockBackend, so the device name finds the filter meanwhile, and
-     * the guest's devices write through it */
-    blk_retarget(s, src, filter);
-    device_retarget(s, src, filter);
-    cl_cbw *cbw = cl_backup_cbw(j->bk);
-    j->done_entry = bitmap_list_add(filter, NULL, cl_cbw_done_bitmap(cbw), false, false);
-    j->access_entry = bitmap_list_add(filter, NULL, cl_cbw_access_bitmap(cbw), false, false);
-    tgt->parents++;
-    tgt->busy_job = j;
-
-    job_transition(s, j, JS_CREATED);
-    if (s->defer_job_start) {
-        j->unstarted = true;    /* a transaction starts it at commit (job_txn.c) */
-        return qmp_ok();
-    }
-    job_transition(s, j, JS_RUNNING);
-    /* blockdev-backup ends its drained section with the job started: one
-     * pause/resume pair, always (later drains add timing-dependent pairs,
-     * which we leave out) */
-    job_transition(s, j, JS_PAUSED);
-    job_transition(s, j, JS_RUNNING);
-    return qmp_ok();
-}
-
-/* ---- blockdev-create ---------------------------------------------------- */
-
-json_object *qmp_blockdev_create(sim *s, json_object *args)
-{
-    const char *job_id = jstr_(args, "job-id");
-    json_object *opts = NULL;
-    json_object_object_get_ex(args, "options", &opts);
-    if (!id_wellformed(job_id)) {
-        return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
-    }
-    if (job_find(s, job_id)) {
-        return qmp_error("GenericError", "Job ID '%s' already in use", job_id);
-    }
-    sim_job *j = job_new(s, job_id, JOB_CREATE);
-    j->auto_dismiss = false;
-    j->create_opts = json_object_get(opts);
-    job_transition(s, j, JS_CREATED);
-    job_transition(s, j, JS_RUNNING);
-    return qmp_ok();
-}
-
-static bool file_in_use(sim *s, sim_file *f)
-{
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->drv == DRV_QCOW2 && f->qcow2 && n->q == f->qcow2) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static int create_fail(sim_job *j, const char *msg)
-{
-    free(j->error);
-    j->error = xstrdup(msg);
-    return -EINVAL;
-}
-
-static int create_run(sim *s, sim_job *j)
-{
-    json_object *o = j->create_opts;
-    const char *drv = jstr_(o, "driver");
-    if (!strcmp(drv, "file")) {
-        const char *path = jstr_(o, "filename");
-        sim_file *f = fs_lookup(s, path);
-        if (f && file_in_use(s, f)) {
-            char *m = xasprintf("Failed to get \"write\" lock");
-            create_fail(j, m);
-            free(m);
-            return -EINVAL;
-        }
-        f = fs_create(s, path);
-        if (jint(o, "size", 0) < 0) {
-            return create_fail(j, "Could not resize file: Invalid argument");
-        }
-        store_truncate(&f->data, (uint64_t)jint(o, "size", 0));
-        return 0;
-    }
-    if (!strcmp(drv, "qcow2")) {
-        json_object *fileref = NULL;
-        json_object_object_get_ex(o, "file", &fileref);
-        sim_node *fn = NULL;
-        if (json_object_is_type(fileref, json_type_string)) {
-            const char *ref = json_object_get_string(fileref);
-            fn = node_find(s, ref);
-            if (!fn) {
-                char *m = xasprintf("Cannot find device='%s' nor node-name='%s'", ref, ref);
-                create_fail(j, m);
-                free(m);
-                return -EINVAL;
-            }
-        } else {
-            return create_fail(j, "Only a node-name reference is modelled for 'file'");
-        }
-        while (fn && fn->drv != DRV_FILE) {
-            fn = fn->file;
-        }
-        if (!fn) {
-            return create_fail(j, "The 'file' node holds no file");
-        }
-        uint64_t size = (uint64_t)jint(o, "size", 0);
-        uint64_t cs = (uint64_t)jint(o, "cluster-size", Q2_DEFAULT_CLUSTER_SIZE);
-        if (cs < 512 || cs > 2 * 1024 * 1024 || (cs & (cs - 1))) {
-            return create_fail(j, "Cluster size must be a power of two between 512 and 2048k");
-        }
-        if (size % 512) {
-            return create_fail(j, "Image size must be a multiple of 512 bytes");
-        }
-        int too_big = q2_size_check(size, cs);
-        if (too_big == -EFBIG) {
-            return create_fail(j, "Could not resize image: Failed to grow the L1 table: File too large");
-        } else if (too_big) {
-            return create_fail(j, "The simulator models qcow2 images of at most 16777216 clusters");
-        }
-        if (file_in_use(s, fn->f)) {
-            return create_fail(j, "Failed to get \"write\" lock");
-        }
-        q2_free(fn->f->qcow2);
-        store_truncate(&fn->f->data, 0);
-        fn->f->qcow2 = q2_new(size, cs);
-        const char *backing = jstr_(o, "backing-file");
-        if (backing) {
-            fn->f->qcow2->backing = xstrdup(backing);
-            const char *bf = jstr_(o, "backing-fmt");
-            fn->f->qcow2->backing_fmt = bf ? xstrdup(bf) : NULL;
-        }
-        uint8_t hdr[8] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
-        store_write(&fn->f->data, 0, sizeof hdr, hdr);
-        store_truncate(&fn->f->data, 3 * cs + 512);
-        return 0;
-    }
-    char *m = xasprintf("Driver '%s' does not support blockdev-create", drv);
-    create_fail(j, m);
-    free(m);
-    return -ENOTSUP;
 }

@@ -8,7 +8,7 @@
  * nothing else changes) and a rate-limited job whose time has come does
  * its next unit then. A job that is paused, waiting or done does no work.
  */
-#include "sim/sim_int.h"
+#include "sim/job.h"
 
 #define QMP_ROUND_TRIP_NS 1000000ull    /* 1 ms per command */
 #define MAX_STEPS_PER_COMMAND 64        /* a bound, whatever the jobs do */

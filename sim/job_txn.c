@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sim/sim_int.h"
+#include "sim/job.h"
 
 struct sim_txn {
     unsigned refs;

@@ -8,7 +8,7 @@
  * cluster): a scan steps over a uniform block at once, entry by entry only
  * through mixed ones.
  */
-#include "sim_int.h"
+#include "sim/fs.h"
 
 #include <stdlib.h>
 #include <string.h>

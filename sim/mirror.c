@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
+#include "sim/job.h"
 
 #define MIRROR_DEFAULT_BUF_SIZE (16ull * 1024 * 1024)  /* DEFAULT_MIRROR_BUF_SIZE */
 #define MIRROR_MAX_UNIT MIRROR_DEFAULT_BUF_SIZE         /* bytes one step copies, at most */
@@ -216,3 +216,30 @@ void mirror_clean(sim *s, sim_job *j)
         j->source = NULL;
     }
 }
+
+/* ---- the job type ----------------------------------------------------------- */
+
+static uint64_t mirror_offset(sim_job *j)
+{
+    return j->mirror_done;
+}
+
+static uint64_t mirror_len(sim_job *j)
+{
+    return j->mirror_len;
+}
+
+/* mirror_step decides itself whether it may run (a ready job idles). */
+static bool mirror_tick(sim *s, sim_job *j)
+{
+    return job_speed_step(s, j, mirror_step);
+}
+
+const sim_job_driver mirror_job_driver = {
+    .type = "mirror",
+    .block_job = true,
+    .offset = mirror_offset,
+    .len = mirror_len,
+    .tick = mirror_tick,
+    .finalize = mirror_clean,
+};

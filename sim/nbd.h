@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The simulator's persistent bitmaps (persist.c), NBD server (nbd.c) and
+ * Layer 5 (commands), beside sim/qmp.h: the simulator's NBD server (nbd.c) and
  * standalone client tools (tools.c: qemu-io and qemu-img map as separate
  * processes, internal ones or the real programs). The server listens on a
  * real unix socket (nbd_server.c speaks the protocol); the internal
@@ -9,10 +9,7 @@
 #ifndef BLOCKSIM_SIM_NBD_H
 #define BLOCKSIM_SIM_NBD_H
 
-#include "sim/sim_int.h"
-
-/* persist.c (loading is blockdev_open's, in qmp.c) */
-void persist_store(sim_node *n);        /* persistent bitmaps -> the image */
+#include "sim/qmp.h"
 
 /* nbd.c */
 typedef struct sim_nbd_export {
@@ -98,6 +95,9 @@ typedef struct sim_map_extent {
  * (x-dirty-bitmap). Extents merged as qemu-img merges them. Returns the
  * count and a malloc'd array in *out. */
 size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **out);
+
+/* nbd.c: the errno an NBD client sees for a server-side errno */
+int nbd_wire_errno(int err);
 
 /* tools.c: the backend ops */
 char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_only,

@@ -1,124 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Block nodes and their drivers (file, qcow2, blkdebug, raw and the
- * copy-before-write filter): I/O paths, blkdebug's state machine, dirty
- * bitmap listings and query-named-block-nodes entries.
+ * Block nodes: the registry, generic I/O that reaches each driver through
+ * its table of operations (QEMU's block/io.c over BlockDriver), dirty
+ * bitmap listings and query-named-block-nodes entries. The drivers live in
+ * their own files: drv_file.c, drv_raw.c, drv_qcow2.c, drv_blkdebug.c,
+ * drv_null.c, copy_before_write.c, snapshot_access.c, throttle.c.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
-#include "sim/nbd.h"
-#include "sim/bitmap_extra.h"
+#include "sim/node.h"
 #include "sim/qcow2_bitmap.h"
-#include "sim/qcow2_meta.h"
 
-/* ---- blkdebug events ----------------------------------------------------- */
+/* ---- drivers ---------------------------------------------------------------- */
 
-/* QEMU 7.2's BlkdebugEvent names, in enum order. */
-static const char *const bd_event_names[] = {
-    "l1_update", "l1_grow_alloc_table", "l1_grow_write_table",
-    "l1_grow_activate_table", "l2_load", "l2_update", "l2_update_compressed",
-    "l2_alloc_cow_read", "l2_alloc_write", "read_aio", "read_backing_aio",
-    "read_compressed", "write_aio", "write_compressed", "vmstate_load",
-    "vmstate_save", "cow_read", "cow_write", "reftable_load", "reftable_grow",
-    "reftable_update", "refblock_load", "refblock_update",
-    "refblock_update_part", "refblock_alloc", "refblock_alloc_hookup",
-    "refblock_alloc_write", "refblock_alloc_write_blocks",
-    "refblock_alloc_write_table", "refblock_alloc_switch_table",
-    "cluster_alloc", "cluster_alloc_bytes", "cluster_free", "flush_to_os",
-    "flush_to_disk", "pwritev_rmw_head", "pwritev_rmw_after_head",
-    "pwritev_rmw_tail", "pwritev_rmw_after_tail", "pwritev", "pwritev_zero",
-    "pwritev_done", "empty_image_prepare", "l1_shrink_write_table",
-    "l1_shrink_free_l2_clusters", "cor_write", "cluster_alloc_space", "none",
+static const sim_drv_ops *const drivers[] = {
+    [DRV_FILE] = &drv_file, [DRV_QCOW2] = &drv_qcow2, [DRV_BLKDEBUG] = &drv_blkdebug,
+    [DRV_RAW] = &drv_raw, [DRV_CBW] = &drv_cbw, [DRV_NULL] = &drv_null,
+    [DRV_SNAPSHOT_ACCESS] = &drv_snapshot_access, [DRV_THROTTLE] = &drv_throttle,
 };
 
-enum {
-    EV_READ_AIO = 9, EV_WRITE_AIO = 12, EV_COW_READ = 16, EV_COW_WRITE = 17,
-    EV_CLUSTER_ALLOC = 30, EV_FLUSH_TO_OS = 33, EV_FLUSH_TO_DISK = 34,
-};
-
-int blkdebug_event_name(const char *name)
+const sim_drv_ops *node_drv(const sim_node *n)
 {
-    for (size_t i = 0; i < sizeof bd_event_names / sizeof *bd_event_names; i++) {
-        if (!strcmp(bd_event_names[i], name)) {
-            return (int)i;
-        }
-    }
-    return -1;
+    return drivers[n->drv];
 }
 
-/* An event on node n (QEMU's BLKDBG_EVENT on a child: only blkdebug reacts).
- * Inject rules of the current state become the active set; set-state rules
- * pick the next state, which takes effect after every rule was seen. */
-void blkdebug_event(sim *s, sim_node *n, int event)
+const sim_drv_ops *node_drv_by_name(const char *name)
 {
-    if (!n || n->drv != DRV_BLKDEBUG || event < 0 || event >= BD_NEVENTS) {
-        return;
-    }
-    blkdebug_break_event(n, event);
-    bool injected = false;
-    int new_state = n->bd_state;
-    for (bd_rule *r = n->bd_rules[event]; r; r = r->next) {
-        if (r->state && r->state != n->bd_state) {
-            continue;
-        }
-        if (r->inject) {
-            if (!injected) {
-                for (bd_rule *a = n->bd_active; a; a = a->active_next) {
-                    a->active = false;
-                }
-                n->bd_active = NULL;
-                injected = true;
-            }
-            r->active = true;
-            r->active_next = n->bd_active;
-            n->bd_active = r;
-        } else {
-            new_state = r->new_state;
+    for (size_t i = 0; name && i < sizeof drivers / sizeof drivers[0]; i++) {
+        if (!strcmp(drivers[i]->name, name)) {
+            return drivers[i];
         }
     }
-    n->bd_state = new_state;
-}
-
-static void bd_remove_rule(sim_node *n, bd_rule *rule)
-{
-    bd_rule **pp = &n->bd_rules[rule->event];
-    while (*pp && *pp != rule) {
-        pp = &(*pp)->next;
-    }
-    if (*pp) {
-        *pp = rule->next;
-    }
-    if (rule->active) {
-        bd_rule **ap = &n->bd_active;
-        while (*ap && *ap != rule) {
-            ap = &(*ap)->active_next;
-        }
-        if (*ap) {
-            *ap = rule->active_next;
-        }
-    }
-    free(rule);
-}
-
-/* The first active rule that matches this request fails it. */
-static int bd_rule_check(sim_node *n, uint64_t off, uint64_t len, int iotype)
-{
-    for (bd_rule *r = n->bd_active; r; r = r->active_next) {
-        bool where = r->offset < 0 ||
-            (len && (uint64_t)r->offset < off + len && off <= (uint64_t)r->offset);
-        if (where && (r->iotype_mask & (1u << iotype))) {
-            int err = r->err;
-            if (r->once) {
-                bd_remove_rule(n, r);
-            }
-            return (int)(0u - (unsigned)err);   /* -err, defined for INT_MIN */
-        }
-    }
-    return 0;
+    return NULL;
 }
 
 /* ---- node registry ------------------------------------------------------- */
@@ -191,18 +107,11 @@ void node_remove(sim *s, sim_node *n)
     if (*pp) {
         *pp = n->next;
     }
-    if (n->cbw) {
-        cbw_teardown(n);    /* machine teardown: children may be gone already */
+    if (node_drv(n)->close) {
+        node_drv(n)->close(n);
     }
     persist_store(n);       /* closing a qcow2 image stores its bitmaps */
     bitmaps_free(n);
-    for (int e = 0; e < BD_NEVENTS; e++) {
-        while (n->bd_rules[e]) {
-            bd_rule *r = n->bd_rules[e];
-            n->bd_rules[e] = r->next;
-            free(r);
-        }
-    }
     blkdebug_breaks_free(n);
     free(n->name);
     free(n);
@@ -233,51 +142,18 @@ void node_unref(sim *s, sim_node *n)
 
 uint64_t node_size(sim_node *n)
 {
-    switch (n->drv) {
-    case DRV_FILE:
-        /* bdrv_getlength: the file's length in whole sectors */
-        return (n->f->data.size + 511) / 512 * 512;
-    case DRV_QCOW2:
-        return n->q->size;
-    case DRV_RAW:
-        if (n->raw_has_size) {
-            return n->raw_size;
-        }
-        return node_size(n->file) > n->raw_offset ? node_size(n->file) - n->raw_offset : 0;
-    case DRV_BLKDEBUG:
-    case DRV_CBW:
-    case DRV_SNAPSHOT_ACCESS:
-    case DRV_THROTTLE:
-        return node_size(n->file);
-    case DRV_NULL:
-        return n->raw_size;
-    }
-    return 0;
+    return node_drv(n)->size(n);
 }
 
 /* bdrv_get_info's cluster size; 0 when the driver has none. */
 uint64_t node_cluster_size(sim_node *n)
 {
-    switch (n->drv) {
-    case DRV_QCOW2:
-        return n->q->cluster_size;
-    case DRV_BLKDEBUG:
-    case DRV_CBW:
-    case DRV_THROTTLE:      /* a filter: bdrv_get_info asks the child */
-        return node_cluster_size(n->file);
-    default:
-        return 0;
-    }
+    return node_drv(n)->cluster_size ? node_drv(n)->cluster_size(n) : 0;
 }
 
 const char *node_drv_name(sim_node *n)
 {
-    static const char *const names[] = {
-        [DRV_FILE] = "file", [DRV_QCOW2] = "qcow2", [DRV_BLKDEBUG] = "blkdebug",
-        [DRV_RAW] = "raw", [DRV_CBW] = "copy-before-write", [DRV_NULL] = "null-co",
-        [DRV_SNAPSHOT_ACCESS] = "snapshot-access", [DRV_THROTTLE] = "throttle",
-    };
-    return names[n->drv];
+    return node_drv(n)->name;
 }
 
 const char *node_filename(sim_node *n)
@@ -288,326 +164,13 @@ const char *node_filename(sim_node *n)
     return n ? n->f->path : "";
 }
 
-/* ---- qcow2 --------------------------------------------------------------- */
-
-typedef enum { Q_UNALLOC, Q_ZERO, Q_DATA } q2_kind;
-
-static q2_kind q2_cluster_kind(const sim_qcow2 *q, uint64_t ci)
-{
-    uint64_t e = q->l2[ci];
-    if (e & Q2_ZERO) {
-        return Q_ZERO;
-    }
-    return e ? Q_DATA : Q_UNALLOC;
-}
-
-/* Bytes from off (< size) that share the cluster kind of off and, for data,
- * are contiguous on the host: QEMU's qcow2_get_host_offset run. */
-static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *kind)
-{
-    /* cluster sizes are powers of two: shifts, not divisions, per cluster */
-    const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
-    const uint64_t *l2 = q->l2;
-    uint64_t ci = off >> bits;
-    uint64_t end = off + len > q->size ? q->size : off + len;
-    uint64_t lim = (end + q->cluster_size - 1) >> bits;
-    q2_kind k = q2_cluster_kind(q, ci);
-    uint64_t cj = ci + 1;
-    if (k == Q_UNALLOC) {
-        cj = l2_skip_unalloc(q, cj, lim);
-    } else if (k == Q_ZERO) {
-        cj = l2_skip_zero(q, cj, lim);
-    } else {
-        /* data: as long as the host clusters follow each other */
-        while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
-            cj++;
-        }
-    }
-    uint64_t pos = cj << bits;
-    *kind = k;
-    return (pos < end ? pos : end) - off;
-}
-
-static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
-{
-    sim_qcow2 *q = n->q;
-    while (len) {
-        q2_kind k;
-        uint64_t run = q2_run(q, off, len, &k);
-        if (k == Q_DATA) {
-            uint64_t host = (q->l2[off / q->cluster_size] & ~Q2_ZERO) + off % q->cluster_size;
-            blkdebug_event(s, n->file, EV_READ_AIO);
-            int r = node_read_data(s, n->file, host, run, out);
-            if (r < 0) {
-                return r;
-            }
-        } else if (k == Q_UNALLOC && n->backing) {
-            uint64_t bsize = node_size(n->backing);
-            uint64_t from_backing = off >= bsize ? 0 : (run < bsize - off ? run : bsize - off);
-            if (from_backing) {
-                int r = node_read_data(s, n->backing, off, from_backing, out);
-                if (r < 0) {
-                    return r;
-                }
-            }
-            data_add_zero(out, run - from_backing);
-        } else {
-            data_add_zero(out, run);
-        }
-        off += run;
-        len -= run;
-    }
-    return 0;
-}
-
-/* Is the guest cluster ci known to read as zeroes? Like QEMU's is_zero(),
- * this asks block status through the chain and never peeks at data. */
-static bool chain_is_zero(sim *s, sim_node *n, uint64_t off, uint64_t len)
-{
-    while (len) {
-        uint64_t pnum = 0;
-        int st = node_block_status(s, n, off, len, &pnum);
-        if (st < 0) {
-            return false;       /* is_zero: a failed query is not zero */
-        }
-        if (st & CL_STATUS_ZERO) {
-            /* zero here */
-        } else if (!(st & CL_STATUS_ALLOCATED) && n->drv == DRV_QCOW2 && n->backing) {
-            if (!chain_is_zero(s, n->backing, off, pnum)) {
-                return false;
-            }
-        } else {
-            return false;
-        }
-        if (!pnum || pnum > len) {
-            pnum = len;
-        }
-        off += pnum;
-        len -= pnum;
-    }
-    return true;
-}
-
-static uint64_t q2_alloc_host(sim_node *n)
-{
-    uint64_t h = n->q->next_host;
-    n->q->next_host += n->q->cluster_size;
-    return h;
-}
-
-/* Writes in (in->len bytes), or with in NULL len zeroes. */
-/* Whole clusters [ci, end) get the zero flag, each L2 table allocated as
- * the first cluster it covers that is not a zero cluster yet would allocate
- * it, in ascending order: what the per-cluster loop below does, without its
- * calls per cluster. Returns end. */
-static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
-{
-    sim_qcow2 *q = n->q;
-    const uint64_t per_table = q->cluster_size / 8;
-
-    while (ci < end) {
-        uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
-        uint64_t from = ci;
-        bool fresh = l2_flag_zero(q, ci, tend);
-        ci = tend;
-        if (fresh) {
-            if (!q->l2_table[t]) {
-                q->l2_table[t] = 1;   /* get_cluster_table */
-                q2_alloc_host(n);
-            }
-            q2_meta_l2_entry(n, from);  /* the table changed in the L2 cache */
-        }
-    }
-    return end;
-}
-
-static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
-{
-    bool zeroes = !in;
-    sim_qcow2 *q = n->q;
-    uint64_t cs = q->cluster_size;
-    uint64_t per_table = cs / 8;
-    const unsigned bits = (unsigned)__builtin_ctzll(cs);
-    uint64_t first = off >> bits, last = (off + len - 1) >> bits;
-
-    if (zeroes) {
-        for (uint64_t ci = first; ci <= last; ci++) {
-            if (ci > first && ci < last) {
-                /* whole clusters between the ends: flag them, by L2 table */
-                ci = q2_zero_whole(n, ci, last) - 1;
-                continue;
-            }
-            /* runs of zero clusters stay as they are (zero_in_l2_slice
-             * leaves an entry alone when nothing changes): step over them
-             * at once. Unallocated ones become zero clusters, below. */
-            q2_kind k0 = q2_cluster_kind(q, ci);
-            if (k0 == Q_ZERO) {
-                while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
-                    ci++;
-                }
-                continue;
-            }
-            uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
-            uint64_t w_off = off > c_off ? off : c_off;
-            uint64_t w_end = off + len < c_end ? off + len : c_end;
-            /* qcow2_co_pwrite_zeroes: a partial cluster becomes a zero
-             * cluster only if it holds no data and the rest of it reads as
-             * zeroes; otherwise the generic layer writes a zero buffer. A
-             * whole cluster always gets the zero flag (zero_in_l2_slice),
-             * even where it already reads as zeroes: a backing file may
-             * change later, a fleecing target's source does. */
-            bool whole = w_off == c_off && w_end == c_end;
-            if (whole || (q2_cluster_kind(q, ci) != Q_DATA &&
-                          chain_is_zero(s, n, c_off, w_off - c_off) &&
-                          chain_is_zero(s, n, w_end, c_end - w_end))) {
-                if (!q->l2_table[ci / per_table]) {
-                    q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
-                    q2_alloc_host(n);
-                }
-                l2_put(q, ci, q->l2[ci] | Q2_ZERO);
-                q2_meta_l2_entry(n, ci);
-            } else {
-                sim_data z;
-                data_init(&z);
-                data_add_zero(&z, w_end - w_off);
-                int r = q2_write(s, n, w_off, w_end - w_off, &z);
-                data_free(&z);
-                if (r < 0) {
-                    return r;
-                }
-            }
-        }
-        return 0;
-    }
-
-    /* A failed write links none of its new clusters into L2 (QEMU links
-     * them after the data is written, qcow2_alloc_cluster_link_l2, and an
-     * L2 table whose allocation failed is never linked): keep the old
-     * entries to put back. */
-    uint64_t *was = malloc((last - first + 1) * sizeof(*was));
-    if (!was) {
-        return -ENOMEM;
-    }
-    for (uint64_t ci = first; ci <= last; ci++) {
-        was[ci - first] = q->l2[ci];
-    }
-    /* Allocate in ascending order: an L2 table first when its region has
-     * none, then one host cluster per untouched guest cluster. The parts of
-     * a new cluster outside the write keep their old contents (COW). */
-    for (uint64_t ci = first; ci <= last; ci++) {
-        if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
-            q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
-        }
-        q2_kind k = q2_cluster_kind(q, ci);
-        uint64_t host = q->l2[ci] & ~Q2_ZERO;
-        if (k == Q_DATA) {
-            continue;
-        }
-        uint64_t c_off = ci * cs, c_len = c_off + cs > q->size ? q->size - c_off : cs;
-        /* the cluster's old contents: the backing file's, else zeroes (a
-         * failed read leaves zeroes after what it read) */
-        sim_data old;
-        bool has_old = k == Q_UNALLOC && n->backing;
-        data_init(&old);
-        if (has_old) {
-            q2_read(s, n, c_off, c_len, &old);
-            data_add_zero(&old, cs - old.len);
-        }
-        bool new_host = !host;
-        if (!host) {
-            host = q2_alloc_host(n);
-            blkdebug_event(s, n->file, EV_CLUSTER_ALLOC);
-        }
-        sim_node *fn = n->file;
-        while (fn && fn->drv != DRV_FILE) {
-            fn = fn->file;
-        }
-        if (fn && has_old) {
-            store_write_data(&fn->f->data, host, &old);
-        } else if (fn) {
-            /* zeroes: holes in the file, no bytes written */
-            if (host + cs > fn->f->data.size) {
-                fn->f->data.size = host + cs;
-            }
-            store_zero(&fn->f->data, host, cs);
-        }
-        data_free(&old);
-        l2_put(q, ci, host);
-        q2_meta_cluster_alloc(n, ci, host, new_host);
-    }
-    uint64_t done = 0;
-    while (len) {
-        q2_kind k;
-        uint64_t run = q2_run(q, off, len, &k);
-        uint64_t host = q->l2[off / cs] + off % cs;
-        blkdebug_event(s, n->file, EV_WRITE_AIO);
-        int r;
-        if (done == 0 && run == in->len) {
-            r = node_write_data(s, n->file, host, run, in);
-        } else {
-            sim_data piece;
-            data_init(&piece);
-            data_add_range(&piece, in, done, run);
-            r = node_write_data(s, n->file, host, run, &piece);
-            data_free(&piece);
-        }
-        if (r < 0) {
-            for (uint64_t ci = first; ci <= last; ci++) {
-                l2_put(q, ci, was[ci - first]);     /* keeps l2_scan.c's counts */
-            }
-            free(was);
-            return r;
-        }
-        done += run;
-        off += run;
-        len -= run;
-    }
-    free(was);
-    return 0;
-}
-
 /* ---- generic I/O --------------------------------------------------------- */
 
 int node_read_data(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
 {
-    int r;
-    switch (n->drv) {
-    case DRV_FILE:
-        store_read_data(&n->f->data, off, len, out);
-        return 0;
-    case DRV_QCOW2:
-        if (off + len > n->q->size) {
-            return -EIO;
-        }
-        return q2_read(s, n, off, len, out);
-    case DRV_BLKDEBUG:
-        r = blkdebug_break_check(n);
-        if (!r) {
-            r = bd_rule_check(n, off, len, IOT_READ);
-        }
-        if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
-            r = 0;      /* the explorer's schedule: this error does not land */
-        }
-        return r ? r : node_read_data(s, n->file, off, len, out);
-    case DRV_RAW:
-        return node_read_data(s, n->file, off + n->raw_offset, len, out);
-    case DRV_CBW:
-        return node_read_data(s, n->file, off, len, out);
-    case DRV_NULL:
-        /* read-zeroes: the simulator's null-co reads zeroes */
-        if (off > n->raw_size || len > n->raw_size - off) {
-            return -EIO;
-        }
-        data_add_zero(out, len);
-        return 0;
-    case DRV_SNAPSHOT_ACCESS:
-        return snapshot_access_read(s, n, off, len, out);
-    case DRV_THROTTLE:
-        throttle_intercept(s, n, len, false);
-        return node_read_data(s, n->file, off, len, out);
-    }
-    return -EIO;
+    const sim_drv_ops *drv = node_drv(n);
+    int r = drv->refuse ? drv->refuse(n, off, len, false) : 0;
+    return r ? r : drv->read(s, n, off, len, out);
 }
 
 /* The bytes: what was read before an error stays in buf. */
@@ -655,74 +218,22 @@ int node_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const void *buf,
 int node_write_data(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
 {
     int r = 0;
-    bool zeroes = !in;
     if (!len) {
         return 0;
     }
     if (in && in->len != len) {
         return -EINVAL;     /* a caller's mistake: the spans must be len bytes */
     }
-    /* a device in a VMA backup: copy-before-write first (pve_backup.c) */
-    if (s->pve && (r = pve_before_write(s, n, off, len)) < 0) {
+    /* e.g. a device in a VMA backup: copy-before-write first (pve_backup.c) */
+    if (s->before_write && (r = s->before_write(s, n, off, len)) < 0) {
         record_write(n, off, len);
         return r;
     }
-    switch (n->drv) {
-    case DRV_FILE:
-        if (zeroes) {
-            if (off + len > n->f->data.size) {
-                n->f->data.size = off + len;
-            }
-            store_zero(&n->f->data, off, len);
-        } else {
-            store_write_data(&n->f->data, off, in);
-        }
-        break;
-    case DRV_QCOW2:
-        if (off + len > n->q->size) {
-            return -EIO;
-        }
-        r = q2_write(s, n, off, len, in);
-        break;
-    case DRV_BLKDEBUG:
-        r = blkdebug_break_check(n);
-        if (!r) {
-            r = bd_rule_check(n, off, len, zeroes ? IOT_WRITE_ZEROES : IOT_WRITE);
-        }
-        if (r && r != BD_SUSPENDED && sched_skip_injection(s)) {
-            r = 0;      /* the explorer's schedule: this error does not land */
-        }
-        if (!r) {
-            r = node_write_data(s, n->file, off, len, in);
-        }
-        break;
-    case DRV_RAW:
-        r = node_write_data(s, n->file, off + n->raw_offset, len, in);
-        break;
-    case DRV_NULL:
-        break;      /* null-co drops what it is given */
-    case DRV_SNAPSHOT_ACCESS:
-        return -ENOTSUP;
-    case DRV_THROTTLE:
-        throttle_intercept(s, n, len, true);
-        r = node_write_data(s, n->file, off, len, in);
-        break;
-    case DRV_CBW: {
-        cl_copy_failure fail;
-        if (off + len > node_size(n)) {
-            return -EIO;
-        }
-        if (n->cbw) {
-            r = cbw_write(s, n, off, len, in, false);
-            break;
-        }
-        r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
-        if (!r) {
-            r = node_write_data(s, n->file, off, len, in);
-        }
-        break;
+    const sim_drv_ops *drv = node_drv(n);
+    if (drv->refuse && (r = drv->refuse(n, off, len, true)) < 0) {
+        return r;           /* refused before it started: nothing is dirty */
     }
-    }
+    r = drv->write ? drv->write(s, n, off, len, in) : -ENOTSUP;
     /* QEMU sets dirty bits when the request finishes, whatever its result */
     record_write(n, off, len);
     return r;
@@ -736,14 +247,15 @@ int node_flush(sim *s, sim_node *n)
     if (!n) {
         return 0;
     }
+    const sim_drv_ops *drv = node_drv(n);
     blkdebug_event(s, n->file, EV_FLUSH_TO_OS);
-    if (n->drv == DRV_QCOW2) {
-        q2_meta_flush(n);   /* qcow2_write_caches: dirty L2 tables and refcounts */
+    if (drv->write_caches) {
+        drv->write_caches(n);
     }
     if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
-        if (n->drv == DRV_BLKDEBUG) {
-            ret = bd_rule_check(n, 0, 0, IOT_FLUSH);
+        if (drv->flush_to_disk) {
+            ret = drv->flush_to_disk(s, n);
         }
         if (!ret) {
             n->flushed_gen = n->write_gen;
@@ -768,56 +280,7 @@ int node_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
     if (off > size || len > size - off) {
         return -EIO;
     }
-    switch (n->drv) {
-    case DRV_FILE:
-        store_zero(&n->f->data, off, len);
-        break;
-    case DRV_QCOW2: {
-        sim_qcow2 *q = n->q;
-        uint64_t cs = q->cluster_size, per_table = cs / 8;
-        uint64_t first = (off + cs - 1) / cs;
-        uint64_t end = off + len == q->size ? q->nclusters : (off + len) / cs;
-        for (uint64_t ci = first; ci < end; ci++) {
-            if (!q->l2_table[ci / per_table]) {
-                q->l2_table[ci / per_table] = 1;
-                q2_alloc_host(n);
-            }
-            if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
-                l2_put(q, ci, Q2_ZERO);
-            }
-        }
-        break;
-    }
-    case DRV_BLKDEBUG:
-        r = bd_rule_check(n, off, len, IOT_DISCARD);
-        if (!r) {
-            r = node_discard(s, n->file, off, len);
-        }
-        break;
-    case DRV_RAW:
-        r = node_discard(s, n->file, off + n->raw_offset, len);
-        break;
-    case DRV_CBW:
-        if (n->cbw) {
-            r = cbw_write(s, n, off, len, NULL, true);
-        } else {
-            cl_copy_failure fail;
-            r = cl_cbw_before_write(cl_backup_cbw(n->cbw_job->bk), off, len, &fail);
-            if (!r) {
-                r = node_discard(s, n->file, off, len);
-            }
-        }
-        break;
-    case DRV_SNAPSHOT_ACCESS:
-        r = snapshot_access_discard(s, n, off, len);
-        break;
-    case DRV_THROTTLE:
-        throttle_intercept(s, n, len, true);
-        r = node_discard(s, n->file, off, len);
-        break;
-    case DRV_NULL:
-        break;
-    }
+    r = node_drv(n)->discard(s, n, off, len);
     record_write(n, off, len);
     return r;
 }
@@ -833,47 +296,7 @@ int node_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t 
     if (len > size - off) {
         len = size - off;
     }
-    switch (n->drv) {
-    case DRV_QCOW2: {
-        q2_kind k;
-        *pnum = q2_run(n->q, off, len, &k);
-        if (k == Q_DATA) {
-            return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
-        }
-        if (k == Q_ZERO) {
-            return CL_STATUS_ZERO | CL_STATUS_ALLOCATED;
-        }
-        if (!n->backing) {
-            return CL_STATUS_ZERO;
-        }
-        uint64_t bsize = node_size(n->backing);
-        if (off >= bsize) {
-            return CL_STATUS_ZERO;
-        }
-        if (*pnum > bsize - off) {
-            *pnum = bsize - off;
-        }
-        return 0;
-    }
-    case DRV_SNAPSHOT_ACCESS:
-        /* may fail (EACCES outside the snapshot): callers decide, as
-         * block-copy reads what it cannot query and NBD reports it */
-        return snapshot_access_block_status(s, n, off, len, pnum);
-    case DRV_BLKDEBUG:
-    case DRV_CBW:
-    case DRV_RAW:
-    case DRV_THROTTLE:
-        return node_block_status(s, n->file, off + (n->drv == DRV_RAW ? n->raw_offset : 0),
-                                 len, pnum);
-    case DRV_NULL:
-        /* null-co's block status: neither data nor (read-zeroes off) zero */
-        *pnum = len;
-        return CL_STATUS_ALLOCATED;
-    case DRV_FILE:
-    default:
-        *pnum = len;
-        return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
-    }
+    return node_drv(n)->block_status(s, n, off, len, pnum);
 }
 
 /* ---- dirty bitmap listing ------------------------------------------------ */

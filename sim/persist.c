@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
-#include "sim/nbd.h"
+#include "sim/node.h"
 #include "sim/qcow2_bitmap.h"
 
 void persist_store(sim_node *n)

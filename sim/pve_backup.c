@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/sim_int.h"
+#include "sim/job.h"
 #include "vma/vma.h"
 #include "vma/vma_backup.h"
 
@@ -158,12 +158,14 @@ void pve_free(sim *s)
     free(p->errmsg);
     free(p);
     s->pve = NULL;
+    s->before_write = NULL;
 }
 
 static pve_state *pve_get(sim *s)
 {
     if (!s->pve) {
-        s->pve = calloc(1, sizeof *s->pve);
+        s->pve = xcalloc(1, sizeof *s->pve);
+        s->before_write = pve_before_write;   /* guest writes to its devices */
     }
     return s->pve;
 }

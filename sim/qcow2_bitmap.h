@@ -3,7 +3,7 @@
 #ifndef BLOCKSIM_SIM_QCOW2_BITMAP_H
 #define BLOCKSIM_SIM_QCOW2_BITMAP_H
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 /* The stored bitmaps of n's image as qcow2_get_bitmap_info_list lists
  * them: [{"name", "granularity", "flags": ["in-use"?, "auto"?]}], in

@@ -19,7 +19,6 @@
  * beyond the first (images past cs/2 host clusters) are not modelled.
  */
 #include "sim/qcow2_meta.h"
-#include "sim/blk.h"
 #include "sim/qcow2_bitmap.h"
 
 static sim_node *file_node(sim_node *n)

@@ -3,7 +3,7 @@
 #ifndef BLOCKSIM_SIM_QCOW2_META_H
 #define BLOCKSIM_SIM_QCOW2_META_H
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 /* qcow2 node n gave L2 table `table` (index in the L1 table) a host cluster. */
 void q2_meta_l2_alloc(sim_node *n, uint64_t table);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
+#include "sim/qmp.h"
 #include "sim/qcow2_bitmap.h"
 
 /* A node of the running VM holding the image open read-write: the format

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
+#include "sim/qmp.h"
 
 /* qemu-img's sizes: a number with an optional k/M/G/T suffix */
 static int64_t img_size(const char *s)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
+#include "sim/qmp.h"
 #include "sim/qapi.h"
 
 static const char *const e_snap_mode[] = { "existing", "absolute-paths", NULL };

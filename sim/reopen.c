@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
-#include "sim/nbd.h"
+#include "sim/qmp.h"
 
 static const char *jstr_(json_object *o, const char *key)
 {
@@ -40,14 +39,6 @@ static bool same_child(sim_node *c, json_object *ref)
     }
     const char *fn = jstr_(ref, "filename");
     return !fn || !strcmp(fn, node_filename(c));
-}
-
-void node_set_read_only(sim_node *n, bool ro)
-{
-    /* a format node's file child is opened with the same access */
-    for (sim_node *m = n; m; m = m->file) {
-        m->read_only = ro;
-    }
 }
 
 json_object *qmp_blockdev_reopen(sim *s, json_object *args)

@@ -12,26 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
-#include "sim/bitmap_extra.h"
-
-cl_bitmap *bitmap_resized(const cl_bitmap *old, uint64_t size)
-{
-    cl_bitmap *bm = cl_bitmap_new(size, cl_bitmap_granularity(old), NULL);
-    if (!bm) {
-        return NULL;
-    }
-    uint64_t end = size < cl_bitmap_size(old) ? size : cl_bitmap_size(old);
-    int64_t off = 0;
-    while ((off = cl_bitmap_next_dirty(old, (uint64_t)off, end)) >= 0 && (uint64_t)off < end) {
-        int64_t clean = cl_bitmap_next_clean(old, (uint64_t)off, end);
-        uint64_t stop = clean < 0 ? end : (uint64_t)clean;
-        cl_bitmap_set(bm, (uint64_t)off, stop - (uint64_t)off, NULL);
-        off = (int64_t)stop;
-    }
-    cl_bitmap_set_enabled(bm, cl_bitmap_enabled(old), NULL);
-    return bm;
-}
+#include "sim/qmp.h"
+#include "sim/error.h"
+#include "sim/util.h"
 
 static json_object *q2_resize(sim_node *n, uint64_t size)
 {

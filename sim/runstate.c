@@ -5,7 +5,7 @@
  * nothing but the STOP/RESUME events; in particular block jobs keep
  * running (stop does not drain them, iotest 129).
  */
-#include "sim/sim_int.h"
+#include "sim/qmp.h"
 
 json_object *qmp_stop(sim *s)
 {

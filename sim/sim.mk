@@ -25,3 +25,11 @@ $(B)/objs/sim/tests/test_nbd_server.o: ALL_CFLAGS += $(if $(NBD_LIBS),-DBLOCKSIM
 $(eval $(call add_fuzz,sim_qmp,sim/fuzz/fuzz_sim_qmp.c sim/fuzz/sim_fuzz.c,$(SIM_LINK) $(SIM_LDLIBS)))
 $(eval $(call add_test,sim_fuzz_regressions,sim/fuzz/test_sim_fuzz_regressions.c sim/fuzz/sim_fuzz.c,$(SIM_LINK),$(SIM_LDLIBS)))
 
+
+# The layers of sim/ (sim/README.md): no file includes or calls a higher
+# layer's (tools/check_layers.py, with its own test).
+.PHONY: check-layers
+check-layers: $(B)/libsim.a
+	$(PYTHON) tools/tests/test_check_layers.py
+	$(PYTHON) tools/check_layers.py --objs $(B)/objs/sim sim
+CHECK_EXTRA += check-layers

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
-#include "sim/nbd.h"
+#include "sim/qmp.h"
 
 static const char *jstr_(json_object *o, const char *key)
 {

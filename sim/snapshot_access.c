@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 /* snapshot_access_open: the file child, which must be given. It takes no
  * permissions on it and shares all (snapshot_access_child_perm). */
@@ -47,3 +47,33 @@ int snapshot_access_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
 {
     return cbw_snapshot_discard(s, n->file, off, len);
 }
+
+/* ---- the driver ----------------------------------------------------------- */
+
+static uint64_t snapshot_access_size(sim_node *n)
+{
+    return node_size(n->file);
+}
+
+static int snapshot_access_refuse(sim_node *n, uint64_t off, uint64_t len, bool write)
+{
+    return write ? -ENOTSUP : 0;    /* the snapshot is read-only */
+}
+
+static int snapshot_access_status(sim *s, sim_node *n, uint64_t off, uint64_t len,
+                                  uint64_t *pnum)
+{
+    /* may fail (EACCES outside the snapshot): callers decide, as
+     * block-copy reads what it cannot query and NBD reports it */
+    return snapshot_access_block_status(s, n, off, len, pnum);
+}
+
+const sim_drv_ops drv_snapshot_access = {
+    .name = "snapshot-access",
+    .open = snapshot_access_open,
+    .size = snapshot_access_size,
+    .refuse = snapshot_access_refuse,
+    .read = snapshot_access_read,
+    .discard = snapshot_access_discard,
+    .block_status = snapshot_access_status,
+};

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/store.h"
 
 static void *xrealloc(void *p, size_t n)
 {

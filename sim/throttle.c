@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_int.h"
+#include "sim/node.h"
 
 enum { B_BPS_TOTAL, B_BPS_READ, B_BPS_WRITE, B_OPS_TOTAL, B_OPS_READ, B_OPS_WRITE, B_COUNT };
 
@@ -331,3 +331,49 @@ void throttle_intercept(sim *s, sim_node *n, uint64_t bytes, bool is_write)
         s->clock_ns = start;
     }
 }
+
+/* ---- the driver ----------------------------------------------------------- */
+
+static uint64_t throttle_size(sim_node *n)
+{
+    return node_size(n->file);
+}
+
+static uint64_t throttle_cluster_size(sim_node *n)
+{
+    return node_cluster_size(n->file);  /* a filter: bdrv_get_info asks the child */
+}
+
+static int throttle_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *out)
+{
+    throttle_intercept(s, n, len, false);
+    return node_read_data(s, n->file, off, len, out);
+}
+
+static int throttle_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_data *in)
+{
+    throttle_intercept(s, n, len, true);
+    return node_write_data(s, n->file, off, len, in);
+}
+
+static int throttle_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    throttle_intercept(s, n, len, true);
+    return node_discard(s, n->file, off, len);
+}
+
+static int throttle_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    return node_block_status(s, n->file, off, len, pnum);
+}
+
+const sim_drv_ops drv_throttle = {
+    .name = "throttle",
+    .open = throttle_open,
+    .size = throttle_size,
+    .cluster_size = throttle_cluster_size,
+    .read = throttle_read,
+    .write = throttle_write,
+    .discard = throttle_discard,
+    .block_status = throttle_block_status,
+};

@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/blk.h"
-#include "sim/bitmap_extra.h"
+#include "sim/qmp.h"
 #include "sim/qapi.h"
 #include "sim/qcow2_bitmap.h"
 

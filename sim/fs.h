@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Layer 1 (files): the in-memory file system, the qcow2 metadata kept beside
+ * an image file's bytes, and reads of image chains by path, as qemu-img and
+ * other processes see them without a block graph (sim/fs.c).
+ */
+#ifndef BLOCKSIM_SIM_FS_H
+#define BLOCKSIM_SIM_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/cluster.h"
+#include "sim/error.h"
+#include "sim/machine.h"
+#include "sim/store.h"
+#include "sim/util.h"
+
+/* QEMU 7.2 defaults the simulator follows. */
+#define Q2_DEFAULT_CLUSTER_SIZE 65536u     /* qemu-img create / blockdev-create qcow2 */
+#define BACKUP_MIN_CLUSTER_SIZE 65536u     /* backup: max(this, target's cluster) */
+#define BITMAP_DEFAULT_GRAN_MIN 4096u      /* default granularity: the cluster size, */
+#define BITMAP_DEFAULT_GRAN_MAX 65536u     /* clamped to [4 KiB, 64 KiB] */
+
+#define Q2_ZERO 1ull    /* L2 entry flag: reads as zeroes */
+
+typedef struct sim_saved_bitmap {
+    char *name;
+    cl_bitmap *bm;
+    uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
+    uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
+    struct sim_saved_bitmap *next;
+} sim_saved_bitmap;
+
+typedef struct sim_qcow2 {
+    uint64_t size;          /* virtual size */
+    uint64_t cluster_size;
+    uint64_t nclusters;
+    uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
+    uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
+                             * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
+    bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
+    /* per block of L2_BLK entries: how many are 0 (unallocated) and how many
+     * exactly Q2_ZERO, so that scans step over uniform blocks (l2_scan.c);
+     * every write to l2[] goes through l2_put() or l2_scan.c */
+    uint8_t *l2_n_unalloc, *l2_n_zero;
+    uint64_t next_host;     /* next free host offset */
+    char *backing;          /* backing file name, or NULL */
+    char *backing_fmt;
+    sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
+    uint64_t bm_dir_offset, bm_dir_size;    /* the bitmap directory, 0 when none */
+} sim_qcow2;
+
+struct sim_file {
+    char *path;
+    sim_store data;
+    sim_qcow2 *qcow2;       /* the bytes hold a qcow2 image */
+    struct sim_file *next;
+};
+
+sim_file *fs_lookup(sim *s, const char *path);
+sim_file *fs_create(sim *s, const char *path);
+void fs_free_all(sim *s);
+sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size);
+/* Can a qcow2 image of this size be made? 0; -EFBIG past QEMU's limit (its
+ * largest L1 table); -ENOMEM past the simulator's (SIM_Q2_MAX_CLUSTERS). */
+#define SIM_Q2_MAX_CLUSTERS (1ull << 24)
+int q2_size_check(uint64_t size, uint64_t cluster_size);
+void q2_free(sim_qcow2 *q);
+/* Grow or shrink the image to ncl guest clusters (kept entries stay). */
+void q2_set_clusters(sim_qcow2 *q, uint64_t ncl);
+int img_open_chain_read(sim *s, const char *path, uint64_t off, uint64_t len,
+                        void *buf, int depth);
+int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
+                        sim_data *out, int depth);
+int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
+                     uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
+uint64_t img_guest_size(sim *s, const char *path);
+char *path_relative_to(const char *image, const char *backing);
+
+/* l2_scan.c: the first entry of q->l2[i, lim) that is not unallocated (not
+ * a zero cluster), or lim; set the zero flag on [i, end), true if some entry
+ * lacked it; (re)count the blocks after the array was copied. */
+#define L2_BLK 64
+uint64_t l2_skip_unalloc(const sim_qcow2 *q, uint64_t i, uint64_t lim);
+uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t i, uint64_t lim);
+bool l2_flag_zero(sim_qcow2 *q, uint64_t i, uint64_t end);
+void l2_recount(sim_qcow2 *q);
+void l2_count_fresh(sim_qcow2 *q);     /* every entry unallocated */
+void l2_clear(sim_qcow2 *q);           /* make it so, clearing what is not */
+static inline void l2_put(sim_qcow2 *q, uint64_t ci, uint64_t v)
+{
+    uint64_t old = q->l2[ci], b = ci / L2_BLK;
+    q->l2_n_unalloc[b] += (uint8_t)((v == 0) - (old == 0));
+    q->l2_n_zero[b] += (uint8_t)((v == Q2_ZERO) - (old == Q2_ZERO));
+    q->l2[ci] = v;
+}
+
+#endif /* BLOCKSIM_SIM_FS_H */

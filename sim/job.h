@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Layer 4 (jobs): block jobs and their life cycle (job.c after QEMU's
+ * job.c), one file per job type (backup, create, commit, drive-backup),
+ * grouped transactions, the job verbs, and the Proxmox VMA backup.
+ */
+#ifndef BLOCKSIM_SIM_JOB_H
+#define BLOCKSIM_SIM_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "cluster/cluster.h"
+#include "sim/blk.h"
+#include "sim/node.h"
+
+typedef enum {
+    JS_UNDEFINED, JS_CREATED, JS_RUNNING, JS_PAUSED, JS_READY, JS_STANDBY,
+    JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
+} job_status;
+
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR } job_type;
+
+struct sim_job {
+    char *id;
+    job_type type;
+    job_status status;
+    bool auto_finalize, auto_dismiss;
+    int ret;                    /* 0, or negative errno */
+    bool cancelled;
+    char *error;
+    int64_t speed;
+    bool finished_work;
+    /* backup */
+    cl_backup *bk;
+    cl_sync sync;
+    sim_node *source, *target, *filter;
+    sim_bitmap *sync_bitmap;    /* the named bitmap's listing entry */
+    sim_bitmap *successor_entry, *copy_entry, *done_entry, *access_entry;
+    /* blockdev-create */
+    json_object *create_opts;
+    uint64_t create_progress;
+    void *priv;                 /* the cl_io context of a backup */
+    /* pause/resume/cancel (job_verbs.c, QEMU's Job fields) */
+    bool user_paused;
+    int pause_count;
+    job_status resume_status;   /* what a paused job goes back to */
+    bool force_cancel;
+    int io_status;              /* IOS_* (block job iostatus) */
+    int on_source_error, on_target_error;   /* ONERR_* (backup_error.c) */
+    struct sim_txn *txn;        /* grouped transaction (job_txn.c), NULL alone */
+    bool unstarted;             /* made by a transaction's prepare, not started yet */
+    unsigned inflight;          /* copy tasks QEMU keeps in flight (x-perf max-workers) */
+    uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
+    /* drive-mirror (mirror.c) */
+    uint64_t mirror_done, mirror_len, mirror_chunk;
+    bool should_complete;
+    struct sim_job *next;       /* creation order */
+};
+
+/* BlockDeviceIoStatus and BlockdevOnError, in QAPI order */
+enum { IOS_OK, IOS_FAILED, IOS_NOSPACE };
+enum { ONERR_REPORT, ONERR_IGNORE, ONERR_ENOSPC, ONERR_STOP, ONERR_AUTO };
+
+/* ---- job types: each fills one table (QEMU's JobDriver / BlockJobDriver) - */
+
+typedef struct sim_job_driver {
+    const char *type;           /* query-jobs' "type" */
+    bool block_job;             /* sends BLOCK_JOB_* events */
+    /* query-jobs' current-progress and total-progress */
+    uint64_t (*offset)(sim_job *j);
+    uint64_t (*len)(sim_job *j);
+    /* One tick of the job: a unit of its work if it may run now; true when
+     * something happened */
+    bool (*tick)(sim *s, sim_job *j);
+    /* job_finalize_single's part of the job type: commit or abort (j->ret),
+     * then clean up; NULL: nothing */
+    void (*finalize)(sim *s, sim_job *j);
+} sim_job_driver;
+
+extern const sim_job_driver backup_job_driver;  /* backup.c */
+extern const sim_job_driver create_job_driver;  /* create.c */
+extern const sim_job_driver mirror_job_driver;  /* mirror.c */
+
+/* ---- job.c: the job life cycle ------------------------------------------ */
+
+const sim_job_driver *job_driver(const sim_job *j);
+
+sim_job *job_find(sim *s, const char *id);
+/* A new job at the end of the list (JS_UNDEFINED); job_free unlinks one. */
+sim_job *job_new(sim *s, const char *id, job_type type);
+void job_free(sim *s, sim_job *j);
+/* One tick of a job: a unit of its work, rate limits permitting */
+bool job_tick(sim *s, sim_job *j);
+/* job_transition_to_pending */
+void job_to_pending(sim *s, sim_job *j);
+json_object *qmp_query_jobs(sim *s);
+/* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
+ * job_completed, job_finalize_single, job_do_dismiss) */
+void job_transition(sim *s, sim_job *j, job_status st);
+void job_completed(sim *s, sim_job *j, int ret);
+void job_finalize_single(sim *s, sim_job *j);
+void job_dismiss(sim *s, sim_job *j);
+void job_update_rc(sim *s, sim_job *j);
+bool jobs_tick(sim *s);
+void jobs_free_all(sim *s);
+const char *job_status_name(job_status st);
+
+/* ---- backup.c: the backup job -------------------------------------------- */
+
+json_object *qmp_blockdev_backup(sim *s, json_object *args);
+bool backup_run_step(sim *s, sim_job *j);
+/* copy_merge.c: may the engine merge a run of zero-writing copy tasks
+ * into one write (nothing could tell)? */
+bool backup_may_merge_zero_tasks(sim *s, sim_job *j);
+/* backup_cleanup_sync_bitmap: the named bitmap after a run ending in ret */
+void backup_sync_bitmap(sim *s, sim_job *j, int ret);
+/* backup_clean + bdrv_cbw_drop: the filter and the job's bitmaps go */
+void backup_clean(sim *s, sim_job *j);
+void backup_destroy(sim *s, sim_job *j);
+
+/* ---- create.c: the blockdev-create job ------------------------------------ */
+
+json_object *qmp_blockdev_create(sim *s, json_object *args);
+/* The job's one unit of work: 0, or a negative errno with j->error set. */
+int create_run(sim *s, sim_job *j);
+
+/* ---- job_speed.c: rate-limited jobs (speed > 0) on the virtual clock ----- */
+
+bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
+bool job_speed_sleep(sim *s);
+void job_speed_qmp_elapsed(sim *s);
+
+/* ---- mirror.c: drive-mirror, as far as iotest 219 needs it ---------------- */
+
+json_object *qmp_drive_mirror(sim *s, json_object *args);
+bool mirror_step(sim *s, sim_job *j);
+void mirror_clean(sim *s, sim_job *j);
+json_object *mirror_complete(sim *s, sim_job *j);
+
+/* ---- job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) ------------ */
+
+typedef struct sim_txn sim_txn;
+sim_txn *job_txn_new(void);
+void job_txn_add(sim_txn *t, sim_job *j);       /* takes a reference */
+void job_txn_unref(sim_txn *t);
+/* job_completed of a job in a transaction: true when handled here */
+bool job_txn_completed(sim *s, sim_job *j, int ret);
+/* job-finalize of a job in a group finalizes the group; a cancel of a
+ * waiting or pending one aborts it */
+void job_txn_finalize(sim *s, sim_job *j);
+void job_txn_abort(sim *s, sim_job *j);
+/* A transaction's jobs: job_start at commit (running, then paused by the
+ * drained section), resumed when clean ends that section; a job never
+ * started ends with no BLOCK_JOB_* event (job_finalize_single_locked). */
+void job_start_deferred(sim *s, sim_job *j);
+void job_resume_deferred(sim *s, sim_job *j);
+void job_cancel_unstarted(sim *s, sim_job *j);
+const char *job_type_name(sim_job *j);
+uint64_t job_offset(sim_job *j);
+uint64_t job_len(sim_job *j);
+
+/* ---- job_verbs.c: job-* and block-job-* commands, query-block-jobs ------- */
+
+json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
+json_object *qmp_query_block_jobs(sim *s);
+void job_pause(sim *s, sim_job *j);
+void job_resume(sim *s, sim_job *j);
+
+/* ---- drive_backup.c ------------------------------------------------------ */
+
+json_object *qmp_drive_backup(sim *s, json_object *args);
+/* bdrv_img_create for drive-backup and drive-mirror targets */
+json_object *drive_create_target(sim *s, const char *path, const char *format,
+                                 sim_node *backing, uint64_t size);
+
+/* ---- backup_error.c: on-source-error / on-target-error ------------------- */
+
+int backup_onerr_parse(const char *name);
+/* A copy of the job failed: BLOCK_JOB_ERROR with the policy's action;
+ * false when the job must end with the error (report). */
+bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
+
+/* ---- commit.c ------------------------------------------------------------ */
+
+json_object *qmp_block_commit(sim *s, json_object *args);
+/* block-job-complete of a commit job; NULL when id names none. */
+json_object *commit_complete(sim *s, const char *id);
+void commit_free_all(sim *s);
+
+/* ---- pve_backup.c: the Proxmox VMA backup -------------------------------- */
+
+json_object *qmp_backup(sim *s, json_object *args);
+json_object *qmp_query_backup(sim *s);
+json_object *qmp_backup_cancel(sim *s);
+bool pve_tick(sim *s);
+int pve_before_write(sim *s, sim_node *n, uint64_t off, uint64_t len);
+bool pve_node_busy(sim *s, sim_node *n);
+void pve_free(sim *s);
+uint8_t pve_ram_byte(uint64_t off);
+/* For tests: the seed the backup uuids derive from. */
+void bs_backend_sim_set_seed(bs_backend *b, uint64_t seed);
+
+#endif /* BLOCKSIM_SIM_JOB_H */
