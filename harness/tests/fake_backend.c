@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "harness/tests/fake_backend.h"
 
+#include "harness/case.h"
+#include "harness/interp.h"
+
 #include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,4 +281,15 @@ fake_backend *fake_new(void)
     f->nodes = json_object_new_array();
     f->replies = json_object_new_object();
     return f;
+}
+
+int fake_run_case(fake_backend *f, const char *src, char **out, char **err)
+{
+    char *perr = NULL;
+    program *p = case_parse_string("t.case", src, &perr);
+    if (!p)
+        fail_msg("parse error: %s", perr);
+    int r = case_run(p, &f->base, 1.0, out, err);
+    case_free(p);
+    return r;
 }

@@ -34,5 +34,8 @@ void fake_push_event(fake_backend *f, struct json_object *ev);
 void fake_push(fake_backend *f, const char *name, const char *data_json);
 /* Set the reply for a command (parsed from JSON text). */
 void fake_reply(fake_backend *f, const char *cmd, const char *reply_json);
+/* Parses src as "t.case" (a parse error fails the test) and runs it on f with
+ * a 1 s event timeout; case_run's result, transcript and error. */
+int fake_run_case(fake_backend *f, const char *src, char **out, char **err);
 
 #endif

@@ -99,24 +99,13 @@ static void test_assert_qmp(void **state)
     json_object_put(empty);
 }
 
-static int run(fake_backend *f, const char *src, char **out, char **err)
-{
-    char *perr = NULL;
-    program *p = case_parse_string("t.case", src, &perr);
-    if (!p)
-        fail_msg("parse error: %s", perr);
-    int r = case_run(p, &f->base, 1.0, out, err);
-    case_free(p);
-    return r;
-}
-
 static void test_case_checks_pass(void **state)
 {
     (void)state;
     fake_backend *f = fake_new();
     fake_reply(f, "query-block-jobs", reply_text);
     char *out, *err = NULL;
-    int r = run(f,
+    int r = fake_run_case(f,
                 "launch\n"
                 "qmp_get r query-block-jobs\n"
                 "expect_qmp $r \"return[0]/device\" \"drive0\"\n"
@@ -146,7 +135,7 @@ static void test_case_checks_fail(void **state)
     fake_backend *f = fake_new();
     fake_reply(f, "query-block-jobs", reply_text);
     char *out, *err = NULL;
-    int r = run(f,
+    int r = fake_run_case(f,
                 "launch\n"
                 "qmp_get r query-block-jobs\n"
                 "expect_qmp $r \"return[0]/offset\" 0\n"
@@ -172,7 +161,7 @@ static void test_dictpath_missing_stops(void **state)
     (void)state;
     fake_backend *f = fake_new();
     char *out, *err = NULL;
-    int r = run(f, "launch\nqmp_get r query-jobs\nlet x = dictpath($r, \"error/desc\")\nlog \"no\"\n",
+    int r = fake_run_case(f, "launch\nqmp_get r query-jobs\nlet x = dictpath($r, \"error/desc\")\nlog \"no\"\n",
                 &out, &err);
     assert_int_equal(r, -1);
     assert_non_null(strstr(err, "t.case:3:9: runtime error: dictpath: failed path traversal for \"error/desc\""));
@@ -189,7 +178,7 @@ static void test_event_get(void **state)
     fake_push(f, "BLOCK_JOB_READY", "{\"device\": \"other\"}");
     fake_push(f, "BLOCK_JOB_COMPLETED", "{\"device\": \"drive0\", \"len\": 5, \"offset\": 5}");
     char *out, *err = NULL;
-    int r = run(f,
+    int r = fake_run_case(f,
                 "launch\n"
                 "event_get ev \"BLOCK_JOB_COMPLETED\" device=\"drive0\"\n"
                 "expect_qmp $ev \"data/offset\" dictpath($ev, \"data/len\")\n"
@@ -236,7 +225,7 @@ static void test_img_compare_log(void **state)
         f->compare_ret = cases[i].ret;
         char *out, *err = NULL;
         /* paths inside the fake's test directory (harness/confine.h) */
-        assert_int_equal(run(f, "img_compare_log \"/tmp/fake-td/a\" \"/tmp/fake-td/b\"\n", &out,
+        assert_int_equal(fake_run_case(f, "img_compare_log \"/tmp/fake-td/a\" \"/tmp/fake-td/b\"\n", &out,
                              &err), 0);
         assert_string_equal(out, cases[i].out);
         free(out);
@@ -249,7 +238,7 @@ static void test_img_create_backing(void **state)
     (void)state;
     fake_backend *f = fake_new();
     char *out, *err = NULL;
-    int r = run(f, "files t u b\n"
+    int r = fake_run_case(f, "files t u b\n"
                    "img_create \"qcow2\" $t 1024 backing=$b backing_fmt=\"raw\"\n"
                    "img_create \"qcow2\" $u 1024\n", &out, &err);
     if (r)
@@ -269,7 +258,7 @@ static void test_events_pending(void **state)
     fake_push(f, "BLOCK_JOB_COMPLETED", "{\"device\": \"b\"}");
     fake_push(f, "STOP", "{}");
     char *out, *err = NULL;
-    int r = run(f,
+    int r = fake_run_case(f,
                 "launch\n"
                 "event_get ev \"BLOCK_JOB_COMPLETED\"\n"
                 "events_pending evs\n"

@@ -17,17 +17,6 @@
 #include "harness/interp.h"
 #include "harness/tests/fake_backend.h"
 
-static int run(fake_backend *f, const char *src, char **out, char **err)
-{
-    char *perr = NULL;
-    program *p = case_parse_string("t.case", src, &perr);
-    if (!p)
-        fail_msg("parse error: %s", perr);
-    int r = case_run(p, &f->base, 1.0, out, err);
-    case_free(p);
-    return r;
-}
-
 static void parse_fails(const char *src, const char *want)
 {
     char *err = NULL;
@@ -45,7 +34,7 @@ static void test_assert(void **state)
     fake_reply(f, "query-named-block-nodes",
                "{\"return\": [{\"node-name\": \"a\"}, {\"node-name\": \"b\"}]}");
     char *out = NULL, *err = NULL;
-    int r = run(f, "launch\n"
+    int r = fake_run_case(f, "launch\n"
                    "qmp_get nodes query-named-block-nodes\n"
                    "let found = false\n"
                    "for n in $nodes[\"return\"]\n"
@@ -75,7 +64,7 @@ static void test_event_wait_match_quiet(void **state)
     fake_push(f, "BLOCK_JOB_CANCELLED", "{\"device\": \"j\", \"len\": 1, \"offset\": 0, "
               "\"speed\": 0, \"type\": \"backup\"}");
     char *out = NULL, *err = NULL;
-    int r = run(f, "launch\n"
+    int r = fake_run_case(f, "launch\n"
                    "event_wait \"JOB_STATUS_CHANGE\" match={\"data\": {\"status\": \"null\"}} "
                    "quiet=true\n"
                    "event_wait \"JOB_STATUS_CHANGE\"\n"
@@ -98,7 +87,7 @@ static void test_filter_qemu_io(void **state)
 {
     fake_backend *f = fake_new();
     char *out = NULL, *err = NULL;
-    int r = run(f, "log filter_qemu_io(\"wrote 512/512 bytes at offset 0\\n"
+    int r = fake_run_case(f, "log filter_qemu_io(\"wrote 512/512 bytes at offset 0\\n"
                    "512 bytes, 1 ops; 00.00 sec (1.2 MiB/sec and 2.0 ops/sec)\\n\")\n", &out, &err);
     if (r != 0)
         fail_msg("runtime error: %s", err);
@@ -118,7 +107,7 @@ static void test_missing_backend_ops(void **state)
     for (size_t i = 0; i < 1; i++) {
         fake_backend *f = fake_new();
         char *out = NULL, *err = NULL;
-        assert_int_equal(run(f, srcs[i], &out, &err), -1);
+        assert_int_equal(fake_run_case(f, srcs[i], &out, &err), -1);
         assert_string_equal(err, want[i]);
         free(out);
         free(err);

@@ -17,24 +17,12 @@
 #include "harness/interp.h"
 #include "harness/tests/fake_backend.h"
 
-/* Runs src on f; returns case_run's result, transcript and error. */
-static int run(fake_backend *f, const char *src, char **out, char **err)
-{
-    char *perr = NULL;
-    program *p = case_parse_string("t.case", src, &perr);
-    if (!p)
-        fail_msg("parse error: %s", perr);
-    int r = case_run(p, &f->base, 1.0, out, err);
-    case_free(p);
-    return r;
-}
-
 /* Runs src on a fresh fake and checks the transcript. */
 static void expect_out(const char *src, const char *want)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    int r = run(f, src, &out, &err);
+    int r = fake_run_case(f, src, &out, &err);
     if (r != 0)
         fail_msg("runtime error: %s", err);
     assert_string_equal(out, want);
@@ -49,7 +37,7 @@ static void expect_err(fake_backend *f, const char *src, const char *want)
     if (own)
         f = fake_new();
     char *out, *err;
-    int r = run(f, src, &out, &err);
+    int r = fake_run_case(f, src, &out, &err);
     assert_int_equal(r, -1);
     assert_non_null(err);
     assert_string_equal(err, want);
@@ -73,8 +61,8 @@ static void test_keywords_first(void **state)
                "{\n  \"a\": 1\n}\n{\n  \"a\": 1\n}\n");
     fake_backend *f = fake_new();
     char *out1, *out2, *err;
-    assert_int_equal(run(f, "launch\nqmp_log indent=1 query-jobs\n", &out1, &err), 0);
-    assert_int_equal(run(f, "launch\nqmp_log query-jobs indent=1\n", &out2, &err), 0);
+    assert_int_equal(fake_run_case(f, "launch\nqmp_log indent=1 query-jobs\n", &out1, &err), 0);
+    assert_int_equal(fake_run_case(f, "launch\nqmp_log query-jobs indent=1\n", &out2, &err), 0);
     assert_string_equal(out1, out2);
     assert_non_null(strstr(out1, "query-jobs"));
     free(out1);
@@ -86,7 +74,7 @@ static void test_expressions_out(void **state)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    int r = run(f,
+    int r = fake_run_case(f,
                 "let a = 7\nlet b = -3\n"
                 "log $a / 2\nlog $a % 3\nlog $a / $b\nlog $a % $b\nlog -$a\n"
                 "log 2 + 3 * 4\nlog (2 + 3) * 4\nlog $a - 1 - 1\n"
@@ -131,7 +119,7 @@ static void test_qmp_commands(void **state)
     fake_backend *f = fake_new();
     char *out, *err;
     fake_reply(f, "bad-cmd", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}");
-    int r = run(f,
+    int r = fake_run_case(f,
                 "launch\n"
                 "qmp_log blockdev-add {\"node-name\": \"n\", \"driver\": \"qcow2\", "
                 "\"file\": {\"filename\": \"/tmp/fake-td/x\", \"driver\": \"file\"}, \"gone\": none}\n"
@@ -158,7 +146,7 @@ static void test_qmp_commands(void **state)
     assert_non_null(strstr(f->calls.s, "qmp silent-one -"));
     free(out);
     /* keys: sent with top-level '_' as '-', logged the iotests way */
-    assert_int_equal(run(f, "qmp_log x {\"job_id\": \"j\", \"o\": {\"a_b\": [{\"c_d\": 1}]}}\n",
+    assert_int_equal(fake_run_case(f, "qmp_log x {\"job_id\": \"j\", \"o\": {\"a_b\": [{\"c_d\": 1}]}}\n",
                          &out, &err), 0);
     assert_string_equal(out, "{\"execute\": \"x\", \"arguments\": {\"job-id\": \"j\", "
                              "\"o\": {\"a_b\": [{\"c-d\": 1}]}}}\n{\"return\": {}}\n");
@@ -172,7 +160,7 @@ static void test_qmp_return_string(void **state)
     fake_backend *f = fake_new();
     char *out, *err;
     fake_reply(f, "echo", "{\"return\": \"text\"}");
-    assert_int_equal(run(f, "qmp_return echo\n", &out, &err), 0);
+    assert_int_equal(fake_run_case(f, "qmp_return echo\n", &out, &err), 0);
     assert_string_equal(out, "text\n");
     free(out);
     f->base.ops->destroy(&f->base);
@@ -204,7 +192,7 @@ static void test_bitmaps_and_checks(void **state)
     char *out, *err;
     json_object_put(f->nodes);
     f->nodes = json_tokener_parse(nodes_json);
-    int r = run(f,
+    int r = fake_run_case(f,
                 "let WRITE_LEN = 65536\n"
                 "group \"g\" = 0@0 0@0x10000 0@0x30000\n"
                 "bitmaps\n"
@@ -238,7 +226,7 @@ static void test_model_ops(void **state)
     char *out, *err;
     json_object_put(f->nodes);
     f->nodes = json_tokener_parse(nodes_json);
-    int r = run(f,
+    int r = fake_run_case(f,
                 "bitmaps\nmodel m new 1\n"
                 "model m dirty_bits 5 10\nmodel m clear_bits 6 8\nmodel m clear_bit 9\n"
                 "check m \"drive0\" \"bitmap0\"\n"     /* {5} */
@@ -316,7 +304,7 @@ static void test_run_job_other_events_wait(void **state)
     fake_push_event(f, ev);
     fake_push(f, "JOB_STATUS_CHANGE", "{\"id\": \"m\", \"status\": \"ready\"}");
     fake_push(f, "SOMETHING_ELSE", "{}");
-    int r = run(f, "run_job \"m\"\nlog \"--\"\n"
+    int r = fake_run_case(f, "run_job \"m\"\nlog \"--\"\n"
                    "qmp_log job-dismiss {\"id\": \"other\"}\nrun_job \"other\"\n",
                 &out, &err);
     if (r)
@@ -341,7 +329,7 @@ static void test_compare(void **state)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    int r = run(f, "files a b c\ncompare $a $b base=$c\ncompare $a $b match=false base=none\n"
+    int r = fake_run_case(f, "files a b c\ncompare $a $b base=$c\ncompare $a $b match=false base=none\n"
                    "compare $a $b base=null\n", &out, &err);
     assert_int_equal(r, 0);
     assert_string_equal(out,
@@ -353,13 +341,13 @@ static void test_compare(void **state)
                                        "compare"));
     free(out);
     f->compare_ret = 1;
-    r = run(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" match=false\ncompare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\"\n", &out, &err);
+    r = fake_run_case(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" match=false\ncompare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\"\n", &out, &err);
     assert_int_equal(r, 0);
     assert_string_equal(out, "qemu_img compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" ==> Mismatch, OK!\n"
                              "qemu_img compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" ==> Mismatch, ERROR!\n");
     free(out);
     f->compare_ret = -1;
-    r = run(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" match=false\n", &out, &err);
+    r = fake_run_case(f, "compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" match=false\n", &out, &err);
     assert_int_equal(r, 0);
     assert_string_equal(out, "qemu_img compare \"/tmp/fake-td/a\" \"/tmp/fake-td/b\" ==> Mismatch, ERROR!\n");
     free(out);
@@ -370,7 +358,7 @@ static void test_img_create(void **state)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    assert_int_equal(run(f, "img_create \"qcow2\" \"/tmp/fake-td/x\" 1024\n", &out, &err), 0);
+    assert_int_equal(fake_run_case(f, "img_create \"qcow2\" \"/tmp/fake-td/x\" 1024\n", &out, &err), 0);
     assert_string_equal(f->calls.s, "img_create qcow2 /tmp/fake-td/x 1024\n");
     free(out);
     f->base.ops->destroy(&f->base);
@@ -404,7 +392,7 @@ static void test_write_file(void **state)
     fake_backend *f = fake_new();
     f->base.test_dir = dir;
     char *out, *err = NULL;
-    assert_int_equal(run(f, "files conf\nwrite_file $conf \"a = 1\\nb\"\n"
+    assert_int_equal(fake_run_case(f, "files conf\nwrite_file $conf \"a = 1\\nb\"\n"
                             "write_file $conf \"name: vm\\n\"\n", &out, &err), 0);
     assert_string_equal(out, "");      /* silent */
     free(out);

@@ -19,24 +19,13 @@
 #include "harness/interp.h"
 #include "harness/tests/fake_backend.h"
 
-static int run(fake_backend *f, const char *src, char **out, char **err)
-{
-    char *perr = NULL;
-    program *p = case_parse_string("t.case", src, &perr);
-    if (!p)
-        fail_msg("parse error: %s", perr);
-    int r = case_run(p, &f->base, 1.0, out, err);
-    case_free(p);
-    return r;
-}
-
 static void expect(fake_backend *f, const char *src, const char *want)
 {
     int own = !f;
     if (own)
         f = fake_new();
     char *out, *err;
-    if (run(f, src, &out, &err) != 0)
+    if (fake_run_case(f, src, &out, &err) != 0)
         fail_msg("runtime error: %s", err);
     assert_string_equal(out, want);
     free(out);
@@ -48,7 +37,7 @@ static void expect_runtime_err(const char *src, const char *want)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    assert_int_not_equal(run(f, src, &out, &err), 0);
+    assert_int_not_equal(fake_run_case(f, src, &out, &err), 0);
     assert_string_equal(err, want);
     free(out);
     free(err);

@@ -77,24 +77,13 @@ static void test_parse_errors(void **state)
         expect_parse_error(cases[i].src, cases[i].err);
 }
 
-static int run(fake_backend *f, const char *src, char **out, char **err)
-{
-    char *perr = NULL;
-    program *p = case_parse_string("t.case", src, &perr);
-    if (!p)
-        fail_msg("parse error: %s", perr);
-    int r = case_run(p, &f->base, 1.0, out, err);
-    case_free(p);
-    return r;
-}
-
 static void test_session_output(void **state)
 {
     fake_backend *f = fake_new();
     fake_reply(f, "nbd-server-add",
                "{\"error\": {\"class\": \"GenericError\", \"desc\": \"NBD server not running\"}}");
     char *out, *err;
-    int r = run(f,
+    int r = fake_run_case(f,
         "shell_test \"qcow2\"\n"
         "img_create $IMGFMT $TEST_IMG 4194304 print=true\n"
         "vm_session run\n"
@@ -132,7 +121,7 @@ static void expect_runtime_error(const char *src, const char *want)
 {
     fake_backend *f = fake_new();
     char *out, *err;
-    if (run(f, src, &out, &err) == 0)
+    if (fake_run_case(f, src, &out, &err) == 0)
         fail_msg("ran without error: %s", src);
     assert_string_equal(err, want);
     free(out);
