@@ -572,9 +572,12 @@ uint8_t *cg_initial_copy_set(gen *g, const char *sync, const bitmap *b, uint64_t
  * max(cluster, 1 MiB), and is cut to the block-status run of its start; a
  * run shorter than a cluster is copied as data, a zero run is written as
  * zeroes without a read. ncl when no task reads. */
-size_t cg_first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs)
+size_t cg_first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs,
+                          uint64_t max_chunk)
 {
     uint64_t maxb = cs > (1 << 20) ? cs : (1 << 20);
+    if (max_chunk && max_chunk < maxb)
+        maxb = max_chunk;   /* MIN_NON_ZERO(block_copy_chunk_size, max-chunk) */
     size_t c = 0;
     while (c < ncl) {
         if (!init[c]) {
@@ -682,7 +685,11 @@ static void step_backup(gen *g)
                                      &ncl);
     int fails = !strcmp(outcome, "read-error") || !strcmp(outcome, "write-error");
     /* the error hits the first data read (or write): without one, nothing fails */
-    size_t first_data = cg_first_data_task(g, init, ncl, cs);
+    /* x-perf: several workers only where no copy fails (which cluster
+     * fails first is then up to the order the workers finish in) */
+    sbuf perf = {0};
+    uint64_t max_chunk = cg_xperf(g, &perf, !fails, cs);
+    size_t first_data = cg_first_data_task(g, init, ncl, cs, max_chunk);
     if (fails && first_data == ncl)
         fails = 0;
     int error_event = fails;    /* a BLOCK_JOB_ERROR is seen */
@@ -724,7 +731,8 @@ static void step_backup(gen *g)
         sbuf_printf(&a, ", \"bitmap\": \"%s\"", b->name);
     if (mode)
         sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
-    sbuf_adds(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
+    sbuf_printf(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": %s}", sbuf_str(&perf));
+    sbuf_free(&perf);
     if (cg_rchance(&g->r, 15)) {
         /* the one job of a grouped transaction: its group is itself */
         cg_line(g, "qmp_log transaction {\"actions\": [{\"type\": \"%s\", \"data\": %s}], "
@@ -1004,7 +1012,7 @@ static void emit_drive0(gen *g)
 {
     if (g->blkdebug) {
         cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
-                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+                "{\"driver\": \"blkdebug\", \"node-name\": \"drive0-file\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
                 "\"set-state\": [{\"event\": \"flush_to_disk\", \"state\": 1, \"new_state\": 2}], "
                 "\"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5, \"state\": 2, "
                 "\"once\": true}]}}");
@@ -1012,13 +1020,13 @@ static void emit_drive0(gen *g)
     } else if (g->werr) {
         /* once: only this first open arms it (a restart adds a plain file) */
         cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
-                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+                "{\"driver\": \"blkdebug\", \"node-name\": \"drive0-file\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
                 "\"inject-error\": [{\"event\": \"write_aio\", \"errno\": 5, \"once\": true}]}}");
         g->werr = 0;
         g->fail_next = 1;
     } else {
         cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
-                "{\"driver\": \"file\", \"filename\": $img}}");
+                "{\"driver\": \"file\", \"node-name\": \"drive0-file\", \"filename\": $img}}");
     }
     cg_cmd(g, "blockdev-add");
 }
@@ -1451,27 +1459,32 @@ static void step_query(gen *g)
 
 /* ---- profiles ------------------------------------------------------------------------- */
 
-const char *const cg_profiles[] = { "mixed", "bitmaps", "backup", "api", NULL };
+const char *const cg_profiles[] = { "mixed", "bitmaps", "backup", "api", "jobs", NULL };
 
 typedef struct step_kind {
     const char *name;
     void (*emit)(gen *g);
-    unsigned weight[4];         /* per profile, in cg_profiles order */
+    unsigned weight[5];         /* per profile, in cg_profiles order */
 } step_kind;
 
 static const step_kind step_kinds[] = {
-    { "write", step_write, { 30, 35, 25, 20 } },
-    { "bitmap-add", step_bitmap_add, { 15, 20, 15, 15 } },
-    { "bitmap-op", step_bitmap_op, { 15, 30, 5, 10 } },
-    { "backup", step_backup, { 25, 0, 45, 10 } },
-    { "restart", step_restart, { 5, 10, 3, 5 } },
-    { "api-error", step_api_error, { 7, 3, 5, 35 } },
-    { "query", step_query, { 3, 2, 2, 5 } },
-    { "nbd", step_nbd, { 2, 1, 1, 5 } },
-    { "iothread", step_iothread, { 2, 1, 2, 3 } },
-    { "transaction", step_transaction, { 8, 15, 3, 6 } },
-    { "fleecing", step_fleecing, { 5, 0, 8, 2 } },
-    { "export", step_export, { 2, 1, 1, 4 } },
+    { "write", step_write, { 30, 35, 25, 20, 20 } },
+    { "bitmap-add", step_bitmap_add, { 15, 20, 15, 15, 15 } },
+    { "bitmap-op", step_bitmap_op, { 15, 30, 5, 10, 5 } },
+    { "backup", step_backup, { 25, 0, 45, 10, 10 } },
+    { "restart", step_restart, { 5, 10, 3, 5, 3 } },
+    { "api-error", step_api_error, { 7, 3, 5, 35, 3 } },
+    { "query", step_query, { 3, 2, 2, 5, 2 } },
+    { "nbd", step_nbd, { 2, 1, 1, 5, 0 } },
+    { "iothread", step_iothread, { 2, 1, 2, 3, 1 } },
+    { "transaction", step_transaction, { 8, 15, 3, 6, 3 } },
+    { "fleecing", step_fleecing, { 5, 0, 8, 2, 5 } },
+    { "export", step_export, { 2, 1, 1, 4, 0 } },
+    { "backup-group", cg_step_backup_group, { 6, 0, 10, 2, 20 } },
+    { "job-manual", cg_step_job_manual, { 6, 0, 8, 4, 20 } },
+    { "mirror", cg_step_mirror, { 4, 0, 4, 2, 12 } },
+    { "resize", cg_step_resize, { 4, 4, 2, 3, 6 } },
+    { "reopen", cg_step_reopen, { 3, 3, 1, 3, 4 } },
 };
 
 int cg_profile_valid(const char *name)

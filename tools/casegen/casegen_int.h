@@ -89,6 +89,18 @@ void cg_emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_gran,
 void cg_emit_target(gen *g, target *t, int write_error);
 void cg_emit_target_del(gen *g, const target *t);
 uint8_t *cg_initial_copy_set(gen *g, const char *sync, const bitmap *b, uint64_t cs, size_t *n);
-size_t cg_first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs);
+/* max_chunk: x-perf's max-chunk (0: none) */
+size_t cg_first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs,
+                          uint64_t max_chunk);
+/* Writes an x-perf object into *out; max-workers above 1 only when
+ * `parallel`; returns the max-chunk it chose (0: none). */
+uint64_t cg_xperf(gen *g, sbuf *out, int parallel, uint64_t cs);
+
+/* Step kinds in their own files (casegen_jobs.c, casegen_graph.c). */
+void cg_step_backup_group(gen *g);
+void cg_step_job_manual(gen *g);
+void cg_step_mirror(gen *g);
+void cg_step_resize(gen *g);
+void cg_step_reopen(gen *g);
 
 #endif

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * casegen step kinds that change drive0 itself rather than run a job on
+ * it: block_resize (the model's image and every bitmap follow the new
+ * size) and blockdev-reopen (read-only and back).
+ */
+#include "tools/casegen/casegen_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The model at a new size: clusters past the end are gone (qcow2 discards
+ * them when it shrinks, so they read as zero if it grows again); each
+ * bitmap keeps its bits below the new end and is clean past the old one
+ * (QEMU's bdrv_dirty_bitmap_truncate). */
+static void model_resize(gen *g, uint64_t size)
+{
+    size_t n = (size + CLUSTER - 1) / CLUSTER;
+    for (size_t c = n; c < g->nclusters; c++) {
+        free(g->disk[c]);
+        g->disk[c] = NULL;
+    }
+    uint8_t **disk = realloc(g->disk, n * sizeof(*disk));
+    uint8_t *alloc = realloc(g->alloc, n);
+    if (!disk || !alloc)
+        abort();
+    for (size_t c = g->nclusters; c < n; c++) {
+        disk[c] = NULL;
+        alloc[c] = 0;
+    }
+    g->disk = disk;
+    g->alloc = alloc;
+    /* a shrink inside a cluster: the bytes past the new end are gone too */
+    if (size % CLUSTER && g->disk[n - 1])
+        memset(g->disk[n - 1] + size % CLUSTER, 0, CLUSTER - size % CLUSTER);
+    g->nclusters = n;
+    for (int i = 0; i < g->nbm; i++) {
+        bitmap *b = &g->bm[i];
+        size_t nb = (size + b->gran - 1) / b->gran;
+        uint8_t *bits = realloc(b->bits, nb ? nb : 1);
+        if (!bits)
+            abort();
+        for (size_t k = b->nbits; k < nb; k++)
+            bits[k] = 0;
+        b->bits = bits;
+        b->nbits = nb;
+    }
+    g->size = size;
+}
+
+/* block_resize of drive0 to a whole number of the image's clusters, larger
+ * or smaller (at least 1 MiB, at most 64 MiB); then SIZE follows, so the
+ * targets and images made after it have the new size. */
+void cg_step_resize(gen *g)
+{
+    uint64_t size;
+    switch (cg_rbelow(&g->r, 4)) {
+    case 0:
+        size = (g->size / CLUSTER + 1 + cg_rbelow(&g->r, 32)) * CLUSTER;
+        cg_opt(g, "block_resize grow");
+        break;
+    case 1:
+        size = g->size * 2;
+        cg_opt(g, "block_resize grow");
+        break;
+    case 2:
+        size = (g->size + 511) / 512 * 512;    /* the same size, rounded up to a sector */
+        cg_opt(g, "block_resize same size");
+        break;
+    default:
+        size = g->size / CLUSTER > 17 ? (g->size / CLUSTER - 1 - cg_rbelow(&g->r, 16)) * CLUSTER
+                                      : g->size;
+        cg_opt(g, "block_resize shrink");
+        break;
+    }
+    if (size < (1 << 20))
+        size = 1 << 20;
+    if (size > (64u << 20))
+        size = 64u << 20;
+    char what[64];
+    snprintf(what, sizeof(what), "block_resize to %llu", (unsigned long long)size);
+    cg_begin_step(g, what);
+    cg_line(g, "qmp_log block_resize {\"node-name\": \"drive0\", \"size\": %llu}",
+            (unsigned long long)size);
+    cg_cmd(g, "block_resize");
+    cg_line(g, "let SIZE = %llu", (unsigned long long)size);
+    model_resize(g, size);
+    cg_emit_checks(g);
+    cg_line(g, "blank");
+}
+
+/* blockdev-reopen of drive0 read-only (a write through it is refused and
+ * marks nothing), maybe a listing, then read-write again. drive0's file
+ * child is named, as QAPI wants for qcow2, so it stays. */
+void cg_step_reopen(gen *g)
+{
+    cg_begin_step(g, "blockdev-reopen read-only, then read-write");
+    cg_line(g, "qmp_log blockdev-reopen {\"options\": [{\"node-name\": \"drive0\", "
+               "\"driver\": $FMT, \"file\": \"drive0-file\", \"read-only\": true}]}");
+    cg_cmd(g, "blockdev-reopen");
+    cg_opt(g, "blockdev-reopen read-only");
+    if (cg_rchance(&g->r, 50)) {
+        uint64_t off, len;
+        cg_pick_write(g, &off, &len, NULL, NULL, 0);
+        cg_line(g, "hmp_io \"drive0\" \"write -P 0x%02x 0x%llx 0x%llx\"",
+                (unsigned)(1 + cg_rbelow(&g->r, 255)), (unsigned long long)off,
+                (unsigned long long)len);
+        cg_cmd(g, "human-monitor-command");
+        cg_opt(g, "error: write to a read-only node");
+    }
+    if (cg_rchance(&g->r, 50))
+        cg_emit_checks(g);
+    cg_line(g, "qmp_log blockdev-reopen {\"options\": [{\"node-name\": \"drive0\", "
+               "\"driver\": $FMT, \"file\": \"drive0-file\", \"read-only\": false}]}");
+    cg_opt(g, "blockdev-reopen read-write");
+    cg_line(g, "blank");
+}
