@@ -55,6 +55,8 @@ struct sim_job {
     uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
     /* drive-mirror (mirror.c) */
     uint64_t mirror_done, mirror_len, mirror_chunk;
+    uint8_t *mirror_dirty;      /* per granule of mirror_gran: still to copy */
+    uint64_t mirror_gran;
     bool should_complete;
     struct sim_job *next;       /* creation order */
 };
@@ -138,6 +140,7 @@ json_object *qmp_drive_mirror(sim *s, json_object *args);
 bool mirror_step(sim *s, sim_job *j);
 void mirror_clean(sim *s, sim_job *j);
 json_object *mirror_complete(sim *s, sim_job *j);
+bool mirror_soft_cancel(sim *s, sim_job *j, bool force);
 
 /* ---- job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) ------------ */
 

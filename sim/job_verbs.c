@@ -113,6 +113,9 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
         j->user_paused = false;
         j->pause_count--;
     }
+    if (mirror_soft_cancel(s, j, force)) {
+        return qmp_ok();
+    }
     j->cancelled = true;
     j->force_cancel |= force || j->type == JOB_BACKUP;
     if (j->bk) {

@@ -39,6 +39,58 @@ static bool bool_arg(json_object *args, const char *key, bool dflt)
     return json_object_object_get_ex(args, key, &v) ? json_object_get_boolean(v) : dflt;
 }
 
+/* mirror_dirty_init: the granules to copy. A new target reads as zeroes
+ * (bdrv_has_zero_init), so only what the source has allocated is dirty; an
+ * existing one is copied whole (zero_target). The granularity is
+ * bdrv_get_default_bitmap_granularity(target): its cluster size within
+ * 4 KiB..64 KiB, 64 KiB without one. The job's length is what it copies,
+ * each granule cut at the source's end. */
+static void mirror_dirty_init(sim *s, sim_job *j, sim_node *bs, sim_node *tgt, bool existing)
+{
+    uint64_t gran = node_cluster_size(tgt), size = node_size(bs);
+    if (!gran) {
+        gran = 65536;
+    }
+    gran = gran < 4096 ? 4096 : gran > 65536 ? 65536 : gran;
+    uint64_t n = (size + gran - 1) / gran;
+    j->mirror_gran = gran;
+    j->mirror_dirty = calloc(n ? n : 1, 1);
+    j->mirror_len = 0;
+    for (uint64_t off = 0; off < size;) {
+        uint64_t pnum = 0;
+        int st = existing ? CL_STATUS_ALLOCATED : node_block_status(s, bs, off, size - off, &pnum);
+        if (existing || pnum == 0) {
+            pnum = size - off;
+        }
+        if (st & CL_STATUS_ALLOCATED) {
+            for (uint64_t g = off / gran; g <= (off + pnum - 1) / gran; g++) {
+                j->mirror_dirty[g] = 1;
+            }
+        }
+        off += pnum;
+    }
+    for (uint64_t g = 0; g < n; g++) {
+        if (j->mirror_dirty[g]) {
+            j->mirror_len += (g + 1) * gran > size ? size - g * gran : gran;
+        }
+    }
+}
+
+/* mirror_cancel: a cancel without force of a ready job is a request to
+ * finish without the switch to the target (the job ends as completed);
+ * before READY every cancel is a forced one. */
+bool mirror_soft_cancel(sim *s, sim_job *j, bool force)
+{
+    if (j->type != JOB_MIRROR || force || (j->status != JS_READY && j->status != JS_STANDBY)) {
+        return false;
+    }
+    j->should_complete = true;
+    if (j->pause_count == 0 && j->status == JS_STANDBY) {
+        job_transition(s, j, j->resume_status);
+    }
+    return true;
+}
+
 json_object *qmp_drive_mirror(sim *s, json_object *args)
 {
     const char *device = str_arg(args, "device");
@@ -122,7 +174,7 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     tgt->parents++;
     tgt->busy_job = j;
     bs->parents++;
-    j->mirror_len = node_size(bs);
+    mirror_dirty_init(s, j, bs, tgt, existing);
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
     job_transition(s, j, JS_RUNNING);
@@ -163,17 +215,22 @@ bool mirror_step(sim *s, sim_job *j)
         return true;
     }
     if (j->mirror_done < j->mirror_len) {
-        uint64_t n = j->mirror_len - j->mirror_done;
-        if (n > j->mirror_chunk) {
-            n = j->mirror_chunk;
+        /* the first dirty granule and the dirty ones after it, one unit */
+        uint64_t size = node_size(j->source), gran = j->mirror_gran;
+        uint64_t g = 0, ng = (size + gran - 1) / gran;
+        while (g < ng && !j->mirror_dirty[g]) {
+            g++;
         }
-        if (n > MIRROR_MAX_UNIT) {
-            n = MIRROR_MAX_UNIT;
+        uint64_t unit = j->mirror_chunk < MIRROR_MAX_UNIT ? j->mirror_chunk : MIRROR_MAX_UNIT;
+        uint64_t off = g * gran, e = g;
+        while (e < ng && j->mirror_dirty[e] && (e == g || (e + 1 - g) * gran <= unit)) {
+            j->mirror_dirty[e++] = 0;
         }
+        uint64_t n = (e * gran < size ? e * gran : size) - off;
         uint8_t *buf = malloc(n ? n : 1);
-        int r = buf ? node_read(s, j->source, j->mirror_done, n, buf) : -ENOMEM;
+        int r = buf ? node_read(s, j->source, off, n, buf) : -ENOMEM;
         if (r >= 0) {
-            r = node_write(s, j->target, j->mirror_done, n, buf, false);
+            r = node_write(s, j->target, off, n, buf, false);
         }
         free(buf);
         if (r < 0) {
@@ -206,6 +263,8 @@ json_object *mirror_complete(sim *s, sim_job *j)
 
 void mirror_clean(sim *s, sim_job *j)
 {
+    free(j->mirror_dirty);
+    j->mirror_dirty = NULL;
     if (j->target) {
         j->target->busy_job = NULL;
         node_unref(s, j->target);
