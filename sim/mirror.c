@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * drive-mirror (QEMU 7.2 block/mirror.c, blockdev.c qmp_drive_mirror), as
- * far as iotest 219 needs it: the target created like drive-backup's,
- * a bulk copy of the whole source in buf-size units, READY (with
- * BLOCK_JOB_READY) when everything is copied, standby while paused there,
- * and job-complete ending the job (waiting, pending, BLOCK_JOB_COMPLETED,
- * concluded, null). Not modelled: guest writes mirrored after READY, the
- * graph change at completion (the target taking the source's place), a
- * soft cancel in READY, sync top/none, granularity and error policies.
+ * far as iotest 219 and casegen's mirror step need it: the target created
+ * like drive-backup's, a bulk copy of what the source has allocated in
+ * buf-size units, READY (with BLOCK_JOB_READY) when everything is copied,
+ * standby while paused there, job-complete or a soft cancel ending the job
+ * (waiting, pending, BLOCK_JOB_COMPLETED, concluded, null). Not modelled:
+ * guest writes mirrored after READY, the graph change at completion (the
+ * target taking the source's place), sync top/none, granularity and error
+ * policies.
  */
 #include <errno.h>
 #include <stdlib.h>
