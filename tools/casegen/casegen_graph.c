@@ -100,6 +100,13 @@ void cg_step_reopen(gen *g)
                "\"driver\": $FMT, \"file\": \"drive0-file\", \"read-only\": true}]}");
     cg_cmd(g, "blockdev-reopen");
     cg_opt(g, "blockdev-reopen read-only");
+    /* bdrv_reopen_multiple flushes drive0 first: blkdebug sees the flush
+     * when drive0 was written since the last one */
+    if (g->dirty_since_flush) {
+        g->dirty_since_flush = 0;
+        if (g->blkdebug && g->armed)
+            g->primed = 1;
+    }
     if (cg_rchance(&g->r, 50)) {
         uint64_t off, len;
         cg_pick_write(g, &off, &len, NULL, NULL, 0);
