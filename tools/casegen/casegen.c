@@ -1282,6 +1282,8 @@ static void step_fleecing(gen *g)
     for (int i = 0; i < nw; i++)
         cg_emit_writes(g, filt, NULL, 0, 0);
     g->touched = NULL;
+    if (access)
+        cg_snapshot_reads(g, acc, before, had);
     if (cg_rchance(&g->r, 30)) {
         cg_emit_checks(g);
     }

@@ -2,7 +2,8 @@
 /*
  * casegen step kinds that change drive0 itself rather than run a job on
  * it: block_resize (the model's image and every bitmap follow the new
- * size) and blockdev-reopen (read-only and back).
+ * size) and blockdev-reopen (read-only and back); and reads of the
+ * point-in-time view a snapshot-access node gives in fleecing.
  */
 #include "tools/casegen/casegen_int.h"
 
@@ -122,4 +123,35 @@ void cg_step_reopen(gen *g)
                "\"driver\": $FMT, \"file\": \"drive0-file\", \"read-only\": false}]}");
     cg_opt(g, "blockdev-reopen read-write");
     cg_line(g, "blank");
+}
+
+void cg_snapshot_reads(gen *g, const char *acc, uint8_t *const *before, const uint8_t *touched)
+{
+    int n = 1 + (int)cg_rbelow(&g->r, 3);
+    for (int i = 0; i < n; i++) {
+        /* a sector, mostly one the guest wrote since (the old data comes
+         * from the fleecing image), whose old bytes are all one value,
+         * so qemu-io's read -P can check it */
+        uint64_t nsec = g->size / 512, sec = cg_rbelow(&g->r, nsec);
+        if (cg_rchance(&g->r, 70)) {
+            for (uint64_t k = 0; k < nsec; k++) {
+                uint64_t c = (sec + k) % nsec;
+                if (touched[c * 512 / CLUSTER]) {
+                    sec = c;
+                    break;
+                }
+            }
+        }
+        uint8_t p = cg_byte_at(g, before, sec * 512);
+        int uniform = 1;
+        for (uint64_t b = 1; b < 512 && uniform; b++)
+            uniform = cg_byte_at(g, before, sec * 512 + b) == p;
+        if (!uniform)
+            continue;
+        cg_line(g, "hmp_io \"%s\" \"read -P 0x%02x 0x%llx 0x200\"", acc, p,
+                (unsigned long long)(sec * 512));
+        cg_cmd(g, "human-monitor-command");
+        cg_opt(g, "fleecing: read through snapshot-access%s",
+               touched[sec * 512 / CLUSTER] ? " (written since)" : "");
+    }
 }

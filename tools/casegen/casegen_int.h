@@ -102,5 +102,9 @@ void cg_step_job_manual(gen *g);
 void cg_step_mirror(gen *g);
 void cg_step_resize(gen *g);
 void cg_step_reopen(gen *g);
+/* Reads through a snapshot-access node `acc` that must see `before` (the
+ * disk when the copy-before-write filter came); `touched`: per source
+ * cluster, written since. */
+void cg_snapshot_reads(gen *g, const char *acc, uint8_t *const *before, const uint8_t *touched);
 
 #endif
