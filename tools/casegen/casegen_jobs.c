@@ -170,6 +170,20 @@ void cg_step_backup_group(gen *g)
     size_t first_data = cg_first_data_task(g, init, ncl, cs, chunk);
     if (fail && first_data == ncl)
         fail = 0;   /* nothing to write: nothing fails */
+    /* drive0's job's error policy: ignore retries at once; stop and
+     * enospc (the error is ENOSPC) pause the job until it is resumed,
+     * then it retries; only report ends it (block_job_error_action) */
+    const char *policy = NULL;
+    int stopped = 0;
+    if (fail && cg_rchance(&g->r, 60)) {
+        static const char *const pol[] = { "report", "ignore", "stop", "enospc" };
+        policy = pol[cg_rbelow(&g->r, 4)];
+        cg_opt(g, "on-target-error=%s in a transaction", policy);
+        if (strcmp(policy, "report")) {
+            stopped = strcmp(policy, "ignore") != 0;
+            fail = 0;
+        }
+    }
     const char *xsync[3] = { c.sync, NULL, NULL };
     for (int k = 1; k < njobs; k++) {
         if (twice && k == 1)
@@ -190,6 +204,8 @@ void cg_step_backup_group(gen *g)
             sbuf_printf(&acts, ", \"bitmap\": \"%s\"", c.b->name);
         if (!k && c.mode)
             sbuf_printf(&acts, ", \"bitmap-mode\": \"%s\"", c.mode);
+        if (!k && policy)
+            sbuf_printf(&acts, ", \"on-target-error\": \"%s\"", policy);
         if (!autofin)
             sbuf_adds(&acts, ", \"auto-finalize\": false");
         /* the jobs that drive0's failure cancels: held by a speed of
@@ -207,6 +223,13 @@ void cg_step_backup_group(gen *g)
     sbuf_free(&acts);
     if (twice)
         cg_opt(g, "transaction: two backups of drive0");
+    if (stopped) {
+        cg_line(g, "event_wait \"BLOCK_JOB_ERROR\"");
+        int blk = cg_rchance(&g->r, 50);
+        cg_line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-resume" : "job-resume",
+                blk ? "device" : "id", job[0]);
+        cg_opt(g, "resume a job stopped by its error policy");
+    }
     {
         for (int k = 0; k < njobs; k++) {
             /* grouped: finalizing one job finalizes the group */
