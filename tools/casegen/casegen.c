@@ -1564,6 +1564,8 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     /* drive0 stays read-only under the overlay after the commit: last */
     if (cg_rchance(&g.r, 25))
         step_snapshot_commit(&g);
+    else if (cg_rchance(&g.r, 20))
+        cg_step_snapshot(&g);
 
     /* the final check: bitmaps, and the whole source image */
     cg_begin_step(&g, "final checks");
@@ -1573,6 +1575,9 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     cg_line(&g, "shutdown");
     cg_line(&g, "compare $img $efinal");
     cg_opt(&g, "compare source");
+    if (g.at_end.len)
+        sbuf_adds(g.o, sbuf_str(&g.at_end));
+    sbuf_free(&g.at_end);
     for (int i = 0; i < g.nbm; i++)
         free(g.bm[i].bits);
     cg_disk_free(&g, g.disk);

@@ -2,8 +2,9 @@
 /*
  * casegen step kinds that change drive0 itself rather than run a job on
  * it: block_resize (the model's image and every bitmap follow the new
- * size) and blockdev-reopen (read-only and back); and reads of the
- * point-in-time view a snapshot-access node gives in fleecing.
+ * size), blockdev-reopen (read-only and back) and an external snapshot
+ * (writes go to the overlay); and reads of the point-in-time view a
+ * snapshot-access node gives in fleecing.
  */
 #include "tools/casegen/casegen_int.h"
 
@@ -154,4 +155,62 @@ void cg_snapshot_reads(gen *g, const char *acc, uint8_t *const *before, const ui
         cg_opt(g, "fleecing: read through snapshot-access%s",
                touched[sec * 512 / CLUSTER] ? " (written since)" : "");
     }
+}
+
+/* An external snapshot of drive0 without a commit (the commit job is not
+ * drawn here): a qcow2 overlay added with no backing, then
+ * blockdev-snapshot puts it above drive0. The guest's writes go to the
+ * overlay: drive0's contents and bitmaps stay; drive0 now refuses a write
+ * of its own (the overlay's backing child shares no write). The overlay is
+ * deleted again; after the VM is gone the overlay, rebased onto the
+ * image, must read as the guest saw it. Last before the final checks. */
+void cg_step_snapshot(gen *g)
+{
+    if (g->blkdebug)
+        return;     /* the snapshot flushes drive0: keep blkdebug's rule out */
+    cg_begin_step(g, "external snapshot, writes into the overlay");
+    char ov[16];
+    snprintf(ov, sizeof(ov), "o%d", g->next_id++);
+    cg_line(g, "files %s", ov);
+    cg_line(g, "img_create $FMT $%s $SIZE", ov);
+    cg_line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+               "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": null}", ov, ov);
+    cg_line(g, "qmp_log blockdev-snapshot {\"node\": \"drive0\", \"overlay\": \"%s\"}", ov);
+    cg_cmd(g, "blockdev-snapshot");
+    cg_opt(g, "external snapshot (blockdev-snapshot)");
+    g->dirty_since_flush = 0;
+    uint8_t **before = cg_disk_copy(g);
+    uint8_t *alloc = malloc(g->nclusters);
+    int en[MAX_BITMAPS];
+    if (!alloc)
+        abort();
+    memcpy(alloc, g->alloc, g->nclusters);
+    for (int i = 0; i < g->nbm; i++) {
+        en[i] = g->bm[i].enabled;
+        g->bm[i].enabled = 0;
+    }
+    int nw = 1 + (int)cg_rbelow(&g->r, 2);
+    for (int i = 0; i < nw; i++)
+        cg_emit_writes(g, ov, NULL, 0, 0);
+    for (int i = 0; i < g->nbm; i++)
+        g->bm[i].enabled = en[i];
+    if (cg_rchance(&g->r, 40)) {
+        cg_line(g, "hmp_io \"drive0\" \"write -P 0x77 0 0x200\"");
+        cg_opt(g, "error: write to a backing node");
+    }
+    cg_emit_checks(g);
+    cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", ov);
+    /* the guest's view now: the overlay over drive0 */
+    char e[24];
+    snprintf(e, sizeof(e), "e%s", ov);
+    cg_emit_expect_image(g, e, NULL);
+    sbuf_printf(&g->at_end, "compare $%s $%s base=$img\n", ov, e);
+    cg_opt(g, "compare overlay");
+    /* drive0 itself is what it was */
+    cg_disk_free(g, g->disk);
+    g->disk = before;
+    memcpy(g->alloc, alloc, g->nclusters);
+    free(alloc);
+    g->dirty_since_flush = 0;
+    cg_line(g, "blank");
 }

@@ -54,6 +54,8 @@ typedef struct gen {
                                  * (QEMU's write_gen / flushed_gen) */
     int werr;                   /* drive0's file fails its first write once */
     int fail_next;              /* emit_writes: the group's first write fails */
+    sbuf at_end;                /* case lines for after the final shutdown
+                                 * (compares of images the VM held) */
 } gen;
 
 /* The job's cluster: max(64 KiB, the target's cluster size). */
@@ -102,6 +104,7 @@ void cg_step_job_manual(gen *g);
 void cg_step_mirror(gen *g);
 void cg_step_resize(gen *g);
 void cg_step_reopen(gen *g);
+void cg_step_snapshot(gen *g);
 /* Reads through a snapshot-access node `acc` that must see `before` (the
  * disk when the copy-before-write filter came); `touched`: per source
  * cluster, written since. */
