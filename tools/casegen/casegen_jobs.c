@@ -142,7 +142,10 @@ void cg_step_backup_group(gen *g)
     int njobs = 2 + (int)cg_rbelow(&g->r, 2);
     int grouped = cg_rchance(&g->r, 60);
     int fail = cg_rchance(&g->r, 35);
-    int twice = cg_rchance(&g->r, 15);    /* a second backup of drive0 */
+    /* a second backup of drive0; not with the failing target: real QEMU
+     * then lands the one-shot write error in about half of its runs
+     * (golden/FINDINGS.md) */
+    int twice = !fail && cg_rchance(&g->r, 15);
     int autofin = cg_rchance(&g->r, 50);
     bk_choice c;
     pick_backup(g, &c, grouped && fail ? 0 : 0);
