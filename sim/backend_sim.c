@@ -59,8 +59,7 @@ static int sim_launch(bs_backend *b, char **err)
     machine_reset(s);
     s->running = true;
     s->vm_stopped = false;
-    free(s->vm_log);            /* a new QEMU process, a new log */
-    s->vm_log = NULL;
+    sim_vm_log_drop(s);         /* a new QEMU process, a new log */
     return 0;
 }
 
@@ -180,6 +179,16 @@ static int sim_shutdown(bs_backend *b, char **err)
     machine_reset(s);
     s->running = false;
     return 0;
+}
+
+static struct json_object *sim_dirty_bitmaps(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    if (!s->running) {
+        *err = xstrdup("the simulated VM is not running");
+        return NULL;
+    }
+    return sim_dirty_bitmaps_by_node(s);
 }
 
 static struct json_object *sim_qmp(bs_backend *b, const char *command,
@@ -480,7 +489,7 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
 static char *sim_vm_log(bs_backend *b, char **err)
 {
     sim *s = to_sim(b);
-    return xstrdup(s->vm_log ? s->vm_log : "");
+    return sim_vm_log_copy(s);
 }
 
 static int sim_serve(bs_backend *b, int timeout_ms)
@@ -520,7 +529,7 @@ static void sim_destroy(bs_backend *b)
     machine_reset(s);
     sim_qemu_nbd_stop(s);
     fs_free_all(s);
-    free(s->vm_log);
+    sim_vm_log_drop(s);
     free(s->sched_moved_reply);
     if (s->scratch) {
         remove_tree(s->scratch);
@@ -537,6 +546,7 @@ static const bs_backend_ops sim_ops = {
     .file_xor = sim_file_xor,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
+    .dirty_bitmaps = sim_dirty_bitmaps,
     .next_event = sim_next_event,
     .img_create = sim_img_create,
     .img_rebase_unsafe = sim_img_rebase_unsafe,

@@ -356,6 +356,18 @@ static json_object *bitmap_info(sim_bitmap *b)
     return o;
 }
 
+json_object *node_dirty_bitmaps(sim_node *n)
+{
+    if (!n->bitmaps) {
+        return NULL;
+    }
+    json_object *list = json_object_new_array();
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        json_object_array_add(list, bitmap_info(b));
+    }
+    return list;
+}
+
 static json_object *image_info(sim_node *n, int depth)
 {
     json_object *img = json_object_new_object();
@@ -428,12 +440,9 @@ json_object *node_info(sim *s, sim_node *n)
     if (n->drv == DRV_QCOW2 && n->q->backing) {
         json_object_object_add(o, "backing_file", json_object_new_string(n->q->backing));
     }
-    if (n->bitmaps) {
-        json_object *list = json_object_new_array();
-        for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
-            json_object_array_add(list, bitmap_info(b));
-        }
-        json_object_object_add(o, "dirty-bitmaps", list);
+    json_object *bitmaps = node_dirty_bitmaps(n);
+    if (bitmaps) {
+        json_object_object_add(o, "dirty-bitmaps", bitmaps);
     }
     json_object_object_add(o, "encrypted", json_object_new_boolean(false));
     json_object_object_add(o, "bps", json_object_new_int(0));
