@@ -38,19 +38,19 @@ static const char *jstr_(json_object *o, const char *key)
 static void status(sim *s, const char *id, const char *st)
 {
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "status", json_object_new_string(st));
-    json_object_object_add(d, "id", json_object_new_string(id));
+    json_add_lit(d, "status", json_object_new_string(st));
+    json_add_lit(d, "id", json_object_new_string(id));
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
 static void block_event(sim *s, commit_job *c, const char *name)
 {
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "device", json_object_new_string(c->id));
-    json_object_object_add(d, "len", json_object_new_int64((int64_t)c->len));
-    json_object_object_add(d, "offset", json_object_new_int64((int64_t)c->offset));
-    json_object_object_add(d, "speed", json_object_new_int64(c->speed));
-    json_object_object_add(d, "type", json_object_new_string("commit"));
+    json_add_lit(d, "device", json_object_new_string(c->id));
+    json_add_lit(d, "len", json_object_new_int64((int64_t)c->len));
+    json_add_lit(d, "offset", json_object_new_int64((int64_t)c->offset));
+    json_add_lit(d, "speed", json_object_new_int64(c->speed));
+    json_add_lit(d, "type", json_object_new_string("commit"));
     ev_emit(s, name, d);
 }
 

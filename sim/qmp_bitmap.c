@@ -75,8 +75,8 @@ json_object *qmp_bitmap_sha256(sim *s, json_object *args)
     }
     char *hex = bitmap_sha256_hex(b->bm);
     json_object *ret = json_object_new_object(), *r = json_object_new_object();
-    json_object_object_add(ret, "sha256", json_object_new_string(hex));
-    json_object_object_add(r, "return", ret);
+    json_add_lit(ret, "sha256", json_object_new_string(hex));
+    json_add_lit(r, "return", ret);
     free(hex);
     return r;
 }

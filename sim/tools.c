@@ -252,10 +252,10 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
     m.running = true;
     json_object *opts = json_object_new_object();
     json_object *file = json_object_new_object();
-    json_object_object_add(file, "driver", json_object_new_string("file"));
-    json_object_object_add(file, "filename", json_object_new_string(image));
-    json_object_object_add(opts, "driver", json_object_new_string(fmt));
-    json_object_object_add(opts, "file", file);
+    json_add_lit(file, "driver", json_object_new_string("file"));
+    json_add_lit(file, "filename", json_object_new_string(image));
+    json_add_lit(opts, "driver", json_object_new_string(fmt));
+    json_add_lit(opts, "file", file);
     sim_node *n = NULL;
     json_object *e = blockdev_open(&m, opts, NULL, &n, false);
     json_object_put(opts);
@@ -299,17 +299,17 @@ json_object *sim_tool_img_map(sim *s, const char *image, const char *context, ch
     json_object *list = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "start", json_object_new_int64((int64_t)v[i].start));
-        json_object_object_add(o, "length", json_object_new_int64((int64_t)v[i].length));
-        json_object_object_add(o, "depth", json_object_new_int(v[i].depth));
+        json_add_lit(o, "start", json_object_new_int64((int64_t)v[i].start));
+        json_add_lit(o, "length", json_object_new_int64((int64_t)v[i].length));
+        json_add_lit(o, "depth", json_object_new_int(v[i].depth));
         /* today's NBD client: an extent that is data or zero is present,
          * at its own offset */
         bool present = v[i].data || v[i].zero;
-        json_object_object_add(o, "present", json_object_new_boolean(present));
-        json_object_object_add(o, "zero", json_object_new_boolean(v[i].zero));
-        json_object_object_add(o, "data", json_object_new_boolean(v[i].data));
+        json_add_lit(o, "present", json_object_new_boolean(present));
+        json_add_lit(o, "zero", json_object_new_boolean(v[i].zero));
+        json_add_lit(o, "data", json_object_new_boolean(v[i].data));
         if (present) {
-            json_object_object_add(o, "offset", json_object_new_int64((int64_t)v[i].start));
+            json_add_lit(o, "offset", json_object_new_int64((int64_t)v[i].start));
         }
         json_object_array_add(list, o);
     }
