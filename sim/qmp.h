@@ -112,5 +112,7 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
 
 void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
                     FILE *out);
+/* qemu-io's cvtstr: a byte count or rate as qemu-io prints it ("1.500 KiB"). */
+void sim_cvtstr(double value, char *str, size_t size);
 
 #endif /* BLOCKSIM_SIM_QMP_H */

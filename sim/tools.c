@@ -41,7 +41,9 @@ static int64_t io_cvtnum(const char *str)
     return (int64_t)(v << shift);
 }
 
-/* qemu-io's cvtstr: "512 bytes", "64 KiB", "1.500000 MiB". */
+/* qemu-io's cvtstr (qemu-io-cmds.c, 7.2): bytes with "%f", larger units
+ * with "%.3f", and the first ".000" cut off with everything after it:
+ * "512 bytes", "64 KiB", "1.500 MiB". */
 void sim_cvtstr(double value, char *str, size_t size)
 {
     static const char *const sfx[] = { " bytes", " KiB", " MiB", " GiB", " TiB", " PiB", " EiB" };
@@ -51,8 +53,8 @@ void sim_cvtstr(double value, char *str, size_t size)
         i++;
     }
     char num[64];
-    snprintf(num, sizeof num, "%f", value);
-    char *trim = strstr(num, ".000000");
+    snprintf(num, sizeof num, i ? "%.3f" : "%f", value);
+    char *trim = strstr(num, ".000");
     if (trim) {
         *trim = '\0';
     }

@@ -16,6 +16,23 @@ static sim_node *node(bs_backend *b, const char *name)
     return n;
 }
 
+/* qemu-io's numbers, as real qemu-io 7.2 prints them
+ * (qemu-io -c "write 0 1536" -c "write 0 100"). */
+static void test_qemu_io_cvtstr(void **state)
+{
+    (void)state;
+    char out[64];
+    static const struct { double v; const char *want; } cases[] = {
+        { 100, "100 bytes" }, { 1536, "1.500 KiB" }, { 65536, "64 KiB" },
+        { 65536000.0, "62.500 MiB" }, { 1048576, "1 MiB" }, { 1023, "1023 bytes" },
+        { 1.5 * 1073741824.0, "1.500 GiB" }, { 1024.25, "1 KiB" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_cvtstr(cases[i].v, out, sizeof out);
+        assert_string_equal(out, cases[i].want);
+    }
+}
+
 static void test_store(void **state)
 {
     sim_store st;
@@ -320,6 +337,7 @@ static void test_blkdebug_flush_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qemu_io_cvtstr),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_qcow2_allocation_order),
         cmocka_unit_test(test_backing_reads_and_compare),
