@@ -45,6 +45,16 @@ void json_render_string(sbuf *out, const char *str, size_t n)
     sbuf_addc(out, '"');
     size_t i = 0;
     while (i < n) {
+        /* a run of printable ASCII that needs no escape goes in at once */
+        size_t plain = i;
+        while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' &&
+               s[plain] != '\\')
+            plain++;
+        if (plain > i) {
+            sbuf_addn(out, str + i, plain - i);
+            i = plain;
+            continue;
+        }
         uint32_t cp;
         size_t len = utf8_decode(s + i, n - i, &cp);
         if (len == 0) {
