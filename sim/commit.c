@@ -63,10 +63,12 @@ static bool allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_
             return true;
         }
         uint64_t cs = n->q->cluster_size;
-        for (uint64_t ci = off / cs; ci * cs < off + len && ci < n->q->nclusters; ci++) {
-            if (n->q->l2[ci]) {
-                return true;
-            }
+        uint64_t lim = (off + len + cs - 1) / cs;
+        if (lim > n->q->nclusters) {
+            lim = n->q->nclusters;
+        }
+        if (off / cs < lim && l2_skip_unalloc(n->q, off / cs, lim) < lim) {
+            return true;
         }
     }
     return false;
