@@ -12,7 +12,8 @@
  * until a bit of it changes alone, so that clearing, filling, copying and
  * merging whole maps, and setting or resetting long ranges, cost per page
  * (4096 bits), not per word: a map over a large disk costs what its edits
- * cost. The last page is always the map's own (its last word is partial).
+ * cost. A last page with fewer words, or with a partial last word, is
+ * always the map's own.
  */
 #include "cluster_internal.h"
 
@@ -127,7 +128,14 @@ static __attribute__((noinline)) uint64_t *page_own(cl_bitmap *bm, uint64_t p)
     return own;
 }
 
-/* Page p becomes the shared page pg (not the last page). */
+/* May page p be shared: 64 words of 64 bits each? */
+static bool page_full(const cl_bitmap *bm, uint64_t p)
+{
+    return p + 1 < bm->npages ||
+           (bm->nwords == bm->npages * PAGE_WORDS && bm->last_word_mask == ~(uint64_t)0);
+}
+
+/* Page p becomes the shared page pg (page_full). */
 static void page_share(cl_bitmap *bm, uint64_t p, uint64_t *pg)
 {
     if (!page_shared(bm->pages[p])) {
@@ -282,20 +290,6 @@ static void tree_set_word0(summary_tree *t, uint64_t p, uint64_t word)
     }
 }
 
-/* Recompute both trees' summary of page p from its words. */
-static void page_resummarize(cl_bitmap *bm, uint64_t p)
-{
-    uint64_t d = 0, c = 0, n = page_nwords(bm, p);
-    const uint64_t *pg = bm->pages[p];
-
-    for (uint64_t i = 0; i < n; i++) {
-        d |= (uint64_t)(pg[i] != 0) << i;
-        c |= (uint64_t)((~pg[i] & valid_mask(bm, p * PAGE_WORDS + i)) != 0) << i;
-    }
-    tree_set_word0(&bm->dirty, p, d);
-    tree_set_word0(&bm->clean, p, c);
-}
-
 /* Bits set in page p. */
 static uint64_t page_count(const cl_bitmap *bm, uint64_t p)
 {
@@ -314,22 +308,33 @@ static uint64_t page_count(const cl_bitmap *bm, uint64_t p)
     return n;
 }
 
-/* The whole map clean or dirty: every page shared but the last. */
+/* The whole map clean or dirty: every page shared but a last one that
+ * cannot be, whose words and summaries are set here. */
 static void set_all(cl_bitmap *bm, bool dirty)
 {
-    uint64_t last = bm->npages - 1, *lp = bm->pages[last];
+    uint64_t last = bm->npages - 1;
 
-    for (uint64_t p = 0; p < last; p++) {
-        page_share(bm, p, dirty ? DIRTY_PAGE : CLEAN_PAGE);
-    }
-    for (uint64_t i = 0; i < page_nwords(bm, last); i++) {
-        lp[i] = dirty ? valid_mask(bm, last * PAGE_WORDS + i) : 0;
+    for (uint64_t p = 0; p < bm->npages; p++) {
+        if (page_full(bm, p)) {
+            page_share(bm, p, dirty ? DIRTY_PAGE : CLEAN_PAGE);
+        }
     }
     bm->count = dirty ? bm->nbits : 0;
     tree_uniform(&bm->dirty, dirty);
     tree_uniform(&bm->clean, !dirty);
-    if (bm->nwords) {
-        page_resummarize(bm, last);
+    if (!page_full(bm, last)) {
+        uint64_t *lp = bm->pages[last], n = page_nwords(bm, last);
+
+        for (uint64_t i = 0; i < n; i++) {
+            lp[i] = dirty ? valid_mask(bm, last * PAGE_WORDS + i) : 0;
+        }
+        /* every word of it has a dirty bit, or a clean one, and no word
+         * (the last one being partial) is all clean or all dirty */
+        if (n) {
+            uint64_t some = ~(uint64_t)0 >> (WORD_BITS - n);
+            tree_set_word0(&bm->dirty, last, dirty ? some : 0);
+            tree_set_word0(&bm->clean, last, dirty ? 0 : some);
+        }
     }
 }
 
@@ -555,7 +560,7 @@ static void change_bits(cl_bitmap *bm, uint64_t first, uint64_t last, bool dirty
     for (uint64_t w = fw + 1; w < lw;) {
         uint64_t p = w / PAGE_WORDS, stop = (p + 1) * PAGE_WORDS;
 
-        if (!(w % PAGE_WORDS) && stop <= lw && p != bm->npages - 1) {
+        if (!(w % PAGE_WORDS) && stop <= lw && page_full(bm, p)) {
             bm->count += (dirty ? PAGE_BITS : 0) - page_count(bm, p);
             page_share(bm, p, dirty ? DIRTY_PAGE : CLEAN_PAGE);
             tree_set_word0(&bm->dirty, p, dirty ? ~(uint64_t)0 : 0);
@@ -614,17 +619,21 @@ cl_bitmap *cl_bitmap_new(uint64_t size, uint64_t granularity, cl_error *err)
                          : ~(uint64_t)0;
     bm->enabled = true;
     bm->memory = sizeof(*bm);
-    /* Always at least one page, the map's own, so that an empty bitmap
-     * needs no special cases; the others start shared and clean. */
+    /* Always at least one page, so that an empty bitmap needs no special
+     * cases; the pages start shared and clean, but a last one that cannot
+     * be shared (page_full), which is the map's own. */
     bm->npages = (bm->nwords + PAGE_WORDS - 1) / PAGE_WORDS;
     if (!bm->npages) {
         bm->npages = 1;
     }
     bm->pages = malloc(bm->npages * sizeof(*bm->pages));
-    uint64_t *last = calloc(PAGE_WORDS, sizeof(uint64_t));
+    uint64_t *last = page_full(bm, bm->npages - 1) ? CLEAN_PAGE
+                                                   : calloc(PAGE_WORDS, sizeof(uint64_t));
     if (!bm->pages || !last) {
         free(bm->pages);
-        free(last);
+        if (last && !page_shared(last)) {
+            free(last);
+        }
         free(bm);
         cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
         return NULL;
@@ -633,17 +642,17 @@ cl_bitmap *cl_bitmap_new(uint64_t size, uint64_t granularity, cl_error *err)
         bm->pages[p] = CLEAN_PAGE;
     }
     bm->pages[bm->npages - 1] = last;
-    bm->memory += bm->npages * sizeof(*bm->pages) + PAGE_WORDS * sizeof(uint64_t);
+    bm->memory += bm->npages * sizeof(*bm->pages);
+    if (!page_shared(last)) {
+        bm->memory += PAGE_WORDS * sizeof(uint64_t);
+    }
     if (tree_alloc(&bm->dirty, bm->nwords, &bm->memory) < 0 ||
         tree_alloc(&bm->clean, bm->nwords, &bm->memory) < 0) {
         cl_bitmap_free(bm);
         cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
         return NULL;
     }
-    tree_uniform(&bm->clean, true);
-    if (bm->nwords) {
-        page_resummarize(bm, bm->npages - 1);
-    }
+    set_all(bm, false);
     return bm;
 }
 
