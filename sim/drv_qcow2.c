@@ -127,10 +127,14 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
     sim_qcow2 *q = n->q;
     const uint64_t per_table = q->cluster_size / 8;
 
+    const uint64_t start = ci;
+
+    /* which tables have an entry to flag, a table at a time; the flags
+     * themselves in one go at the end (they allocate nothing) */
     while (ci < end) {
         uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
         uint64_t from = ci;
-        bool fresh = l2_flag_zero(q, ci, tend);
+        bool fresh = l2_skip_zero(q, ci, tend) < tend;
         ci = tend;
         if (fresh) {
             if (!q->l2_table[t]) {
@@ -140,6 +144,7 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
             q2_meta_l2_entry(n, from);  /* the table changed in the L2 cache */
         }
     }
+    l2_flag_zero(q, start, end);
     return end;
 }
 

@@ -572,11 +572,15 @@ static void change_bits(cl_bitmap *bm, uint64_t first, uint64_t last, bool dirty
             stop = lw;
         }
         if (bm->pages[p] != (dirty ? DIRTY_PAGE : CLEAN_PAGE)) {
+            /* a shared page here is the other one: its bits are known */
+            bool known = page_shared(bm->pages[p]);
             uint64_t *pg = page_own(bm, p);
 
-            old_bits = 0;
+            old_bits = known && !dirty ? (stop - w) * WORD_BITS : 0;
             for (uint64_t i = w; i < stop; i++) {
-                old_bits += (uint64_t)pop64(pg[i % PAGE_WORDS]);
+                if (!known) {
+                    old_bits += (uint64_t)pop64(pg[i % PAGE_WORDS]);
+                }
                 pg[i % PAGE_WORDS] = fill;
             }
             bm->count -= old_bits;
