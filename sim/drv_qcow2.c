@@ -129,20 +129,17 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
 
     const uint64_t start = ci;
 
-    /* which tables have an entry to flag, a table at a time; the flags
-     * themselves in one go at the end (they allocate nothing) */
-    while (ci < end) {
-        uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
-        uint64_t from = ci;
-        bool fresh = l2_skip_zero(q, ci, tend) < tend;
-        ci = tend;
-        if (fresh) {
-            if (!q->l2_table[t]) {
-                q->l2_table[t] = 1;   /* get_cluster_table */
-                q2_alloc_host(n);
-            }
-            q2_meta_l2_entry(n, from);  /* the table changed in the L2 cache */
+    /* the tables with an entry to flag, found by skipping the entries
+     * that have it; the flags themselves in one go at the end (they
+     * allocate nothing) */
+    while ((ci = l2_skip_zero(q, ci, end)) < end) {
+        uint64_t t = ci / per_table;
+        if (!q->l2_table[t]) {
+            q->l2_table[t] = 1;   /* get_cluster_table */
+            q2_alloc_host(n);
         }
+        q2_meta_l2_entry(n, ci);    /* the table changed in the L2 cache */
+        ci = (t + 1) * per_table;
     }
     l2_flag_zero(q, start, end);
     return end;
