@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The qcow2 driver (QEMU's block/qcow2.c): guest clusters mapped through a
- * flat L2 array onto host clusters of the file child, allocation in
- * ascending order with copy-on-write from the backing file, zero clusters,
- * and the metadata writes that a bitmap on the file child sees
- * (sim/qcow2_meta.c). The image's metadata itself lives beside the file's
+ * run-length L2 map (sim/l2_map.c) onto host clusters of the file child,
+ * allocation in ascending order with copy-on-write from the backing file,
+ * zero clusters, and the metadata writes that a bitmap on the file child
+ * sees (sim/qcow2_meta.c). The image's metadata itself lives beside the file's
  * bytes (sim_qcow2, sim/fs.h), so qemu-img sees it without a node.
  */
 #include <errno.h>
