@@ -421,16 +421,30 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     /* qemu-img reads 1 MiB at a time: a read error anywhere in a request
      * wins over a mismatch in it */
     const uint64_t step = 1 << 20;
+    /* each image's block status from where it was last asked: up to
+     * known[i] it reads as zeroes (kz[i]) or may hold data; asked again only
+     * past that, so a long run on one side is walked once, however often the
+     * other side changes */
+    uint64_t known[2] = { 0, 0 };
+    bool kz[2] = { false, false };
     for (uint64_t off = 0; off < end && !result; off += step) {
+        for (int i = 0; i < 2; i++) {
+            uint64_t got;
+            bool z;
+            if (off >= known[i]) {
+                if (img_chain_extent(s, paths[i], off, end - off, &got, &z, NULL, 0) == 0 && got) {
+                    known[i] = off + got;
+                    kz[i] = z;
+                } else {
+                    known[i] = off;     /* not known: read it */
+                    kz[i] = false;
+                }
+            }
+        }
         /* requests over which both images read as zeroes without an error
          * neither mismatch nor fail: skip them whole */
-        uint64_t za_n, zb_n, window = end - off < 64 * step ? end - off : 64 * step;
-        bool za, zb;
-        /* look ahead a window at a time, so that a long zero run on one side
-         * is not walked again and again while the other side has data */
-        if (img_chain_extent(s, pa, off, window, &za_n, &za, NULL, 0) == 0 && za &&
-            img_chain_extent(s, pb, off, za_n, &zb_n, &zb, NULL, 0) == 0 && zb) {
-            uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
+        if (kz[0] && kz[1] && off < known[0] && off < known[1]) {
+            uint64_t skip = ((known[0] < known[1] ? known[0] : known[1]) - off) / step * step;
             if (skip) {
                 off += skip - step;
                 continue;

@@ -63,13 +63,34 @@ static bool allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_
             return true;
         }
         uint64_t cs = n->q->cluster_size;
-        for (uint64_t ci = off / cs; ci * cs < off + len && ci < n->q->nclusters; ci++) {
-            if (n->q->l2[ci]) {
-                return true;
-            }
+        uint64_t lim = (off + len + cs - 1) / cs;
+        if (lim > n->q->nclusters) {
+            lim = n->q->nclusters;
+        }
+        if (off / cs < lim && l2_skip_unalloc(n->q, off / cs, lim) < lim) {
+            return true;
         }
     }
     return false;
+}
+
+/* The first offset from off (below size) of a cluster allocated in some
+ * layer from top down to (not including) base, or size. */
+static uint64_t next_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_t size)
+{
+    uint64_t best = size;
+    for (sim_node *n = top; n && n != base && off < best; n = n->backing) {
+        if (n->drv != DRV_QCOW2) {
+            return off;
+        }
+        uint64_t cs = n->q->cluster_size;
+        uint64_t lim = n->q->nclusters, ci = l2_skip_unalloc(n->q, off / cs, lim);
+        if (ci < lim) {
+            uint64_t at = ci * cs > off ? ci * cs : off;
+            best = at < best ? at : best;
+        }
+    }
+    return best;
 }
 
 /* Copy every granule allocated above base from top's view into base.
@@ -86,6 +107,9 @@ static int64_t copy_down(sim *s, commit_job *c)
     for (uint64_t off = 0; off < size; off += gran) {
         uint64_t len = size - off < gran ? size - off : gran;
         if (!allocated_above(c->top, c->base, off, len)) {
+            /* on to the granule of the next allocated cluster at once */
+            uint64_t next = next_allocated_above(c->top, c->base, off + len, size);
+            off = next >= size ? size : next / gran * gran - gran;
             continue;
         }
         int r = node_read(s, c->top, off, len, buf);
