@@ -70,8 +70,8 @@ static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
               (long long)count, (long long)off);
     sim_cvtstr((double)count, s1, sizeof s1);
     sim_cvtstr((double)count / secs, s2, sizeof s2);
-    fprintf(out, "%s, %d ops; %05.2f sec (%s/sec and %.4f ops/sec)\n", s1, 1, secs, s2,
-              1.0 / secs);
+    /* "%05.2f sec" of 0.001 and "%.4f ops/sec" of 1 / 0.001, printed once */
+    fprintf(out, "%s, 1 ops; 00.00 sec (%s/sec and 1000.0000 ops/sec)\n", s1, s2);
 }
 
 /* One qemu-io command (read/write with -P, write -z, discard). */
