@@ -137,6 +137,7 @@ void job_speed_qmp_elapsed(sim *s);
 /* ---- mirror.c: drive-mirror, as far as iotest 219 needs it ---------------- */
 
 json_object *qmp_drive_mirror(sim *s, json_object *args);
+json_object *qmp_blockdev_mirror(sim *s, json_object *args);
 bool mirror_step(sim *s, sim_job *j);
 void mirror_clean(sim *s, sim_job *j);
 json_object *mirror_complete(sim *s, sim_job *j);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * drive-mirror (QEMU 7.2 block/mirror.c, blockdev.c qmp_drive_mirror), as
+ * drive-mirror and blockdev-mirror (QEMU 7.2 block/mirror.c, blockdev.c
+ * qmp_drive_mirror, qmp_blockdev_mirror), as
  * far as iotest 219 and casegen's mirror step need it: the target created
  * like drive-backup's, a bulk copy of what the source has allocated in
  * buf-size units, READY (with BLOCK_JOB_READY) when everything is copied,
@@ -92,6 +93,9 @@ bool mirror_soft_cancel(sim *s, sim_job *j, bool force)
     return true;
 }
 
+static json_object *mirror_start_job(sim *s, json_object *args, const char *job_id,
+                                     sim_node *bs, sim_node *tgt, bool whole);
+
 json_object *qmp_drive_mirror(sim *s, json_object *args)
 {
     const char *device = str_arg(args, "device");
@@ -166,6 +170,17 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         node_unref(s, tgt);
         return qmp_error("GenericError", "Source and target image have different sizes");
     }
+    return mirror_start_job(s, args, job_id, bs, tgt, existing);
+}
+
+/* The job itself, for drive-mirror and blockdev-mirror: tgt is referenced
+ * by the job (a target drive-mirror opened goes with it). whole: the
+ * target is not known to read as zeroes, so everything is copied. */
+static json_object *mirror_start_job(sim *s, json_object *args, const char *job_id,
+                                     sim_node *bs, sim_node *tgt, bool whole)
+{
+    int64_t speed = int_arg(args, "speed", 0);
+    int64_t buf_size = int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE);
     sim_job *j = job_new(s, job_id, JOB_MIRROR);
     j->speed = speed;
     j->auto_finalize = bool_arg(args, "auto-finalize", true);
@@ -175,11 +190,63 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     tgt->parents++;
     tgt->busy_job = j;
     bs->parents++;
-    mirror_dirty_init(s, j, bs, tgt, existing);
+    mirror_dirty_init(s, j, bs, tgt, whole);
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
     job_transition(s, j, JS_RUNNING);
     return qmp_ok();
+}
+
+/* blockdev-mirror (qmp_blockdev_mirror, blockdev_mirror_common) into a node
+ * that exists: with sync full the target is zeroed first (zero_target),
+ * and a node opened without discard=unmap cannot write zeroes by
+ * unmapping, so the whole source is copied (mirror_dirty_init). Sync full
+ * only, as drive-mirror. */
+json_object *qmp_blockdev_mirror(sim *s, json_object *args)
+{
+    const char *device = str_arg(args, "device");
+    const char *target = str_arg(args, "target");
+    const char *job_id = str_arg(args, "job-id");
+    sim_node *bs = blk_lookup_bs(s, device);
+    if (!bs) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
+                         device);
+    }
+    sim_node *tgt = blk_lookup_bs(s, target);
+    if (!tgt) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", target,
+                         target);
+    }
+    if (strcmp(str_arg(args, "sync"), "full")) {
+        return qmp_error("GenericError", "the simulator models blockdev-mirror with sync 'full' only");
+    }
+    if (int_arg(args, "speed", 0) < 0) {
+        return qmp_error("GenericError", "Parameter 'speed' expects a non-negative value");
+    }
+    if (int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE) <= 0) {
+        return qmp_error("GenericError", "Parameter 'buf-size' expects a positive value");
+    }
+    const sim_node *busy[2] = { bs, tgt };
+    for (int i = 0; i < 2; i++) {
+        if (busy[i]->busy_job) {
+            return qmp_error("GenericError",
+                             "Node '%s' is busy: block device is in use by block job: %s",
+                             device_or_node_name(s, busy[i]), job_type_name(busy[i]->busy_job));
+        }
+    }
+    if (!job_id) {
+        job_id = blk_device_name(s, bs);    /* block_job_create: "" without a device */
+    }
+    if (!id_wellformed(job_id)) {
+        return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
+    }
+    if (job_find(s, job_id)) {
+        return qmp_error("GenericError", "Job ID '%s' already in use", job_id);
+    }
+    if (node_size(tgt) != node_size(bs)) {
+        return qmp_error("GenericError", "Source and target image have different sizes");
+    }
+    return mirror_start_job(s, args, job_id, bs, tgt, true);
 }
 
 static void event_ready(sim *s, sim_job *j)

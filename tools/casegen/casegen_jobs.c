@@ -417,7 +417,8 @@ void cg_step_job_manual(gen *g)
     free(init);
 }
 
-/* drive-mirror of drive0 (sync full, a new target) to READY, maybe paused
+/* drive-mirror of drive0 (sync full, a new target) or blockdev-mirror
+ * (into an added node) to READY, maybe paused
  * there (standby) and resumed, then completed, cancelled softly (QEMU
  * completes without the switch) or cancelled hard with job-cancel: in
  * every case the target then holds the source as it stands. */
@@ -425,14 +426,26 @@ void cg_step_mirror(gen *g)
 {
     if (g->blkdebug)
         return;     /* the mirror's reads would meet blkdebug's armed error */
-    cg_begin_step(g, "drive-mirror");
+    /* blockdev-mirror: into a node added here, which it zeroes first
+     * (sync full), so it copies the whole image */
+    int bdev = cg_rchance(&g->r, 50);
+    cg_begin_step(g, bdev ? "blockdev-mirror" : "drive-mirror");
     char tname[16], job[16];
     snprintf(tname, sizeof(tname), "m%d", g->next_id++);
     snprintf(job, sizeof(job), "mj%d", g->next_id++);
     cg_line(g, "files %s", tname);
-    cg_line(g, "qmp_log drive-mirror {\"device\": \"drive0\", \"target\": $%s, \"format\": $FMT, "
-               "\"sync\": \"full\", \"job-id\": \"%s\"}", tname, job);
-    cg_cmd(g, "drive-mirror");
+    if (bdev) {
+        cg_line(g, "img_create $FMT $%s $SIZE", tname);
+        cg_line(g, "qmp_log blockdev-add {\"node-name\": \"%s\", \"driver\": $FMT, \"file\": "
+                   "{\"driver\": \"file\", \"filename\": $%s}}", tname, tname);
+        cg_line(g, "qmp_log blockdev-mirror {\"device\": \"drive0\", \"target\": \"%s\", "
+                   "\"sync\": \"full\", \"job-id\": \"%s\"}", tname, job);
+        cg_cmd(g, "blockdev-mirror");
+    } else {
+        cg_line(g, "qmp_log drive-mirror {\"device\": \"drive0\", \"target\": $%s, "
+                   "\"format\": $FMT, \"sync\": \"full\", \"job-id\": \"%s\"}", tname, job);
+        cg_cmd(g, "drive-mirror");
+    }
     cg_line(g, "event_wait \"BLOCK_JOB_READY\"");
     if (cg_rchance(&g->r, 40)) {
         cg_line(g, "qmp_log query-block-jobs");
@@ -476,6 +489,8 @@ void cg_step_mirror(gen *g)
     cg_line(g, "event_wait \"JOB_STATUS_CHANGE\" match={\"data\": {\"id\": \"%s\", "
                "\"status\": \"null\"}} quiet=true", job);
     cg_emit_checks(g);
+    if (bdev)
+        cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", tname);
     char e[24];
     snprintf(e, sizeof(e), "e%s", tname);
     cg_emit_expect_image(g, e, NULL);
