@@ -108,7 +108,7 @@ static void test_jobs_coverage(void **state)
         free(gen_text(1, i, "jobs", &cov));
     static const char *const commands[] = {
         "drive-mirror", "block_resize", "blockdev-reopen", "job-finalize", "job-dismiss",
-        "block-job-set-speed", "job-pause", "blockdev-snapshot", "transaction",
+        "block-job-set-speed", "job-pause", "blockdev-snapshot", "transaction", "blockdev-mirror",
     };
     for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
         if (!count_of(cov.commands, cov.ncommands, commands[k]))
