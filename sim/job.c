@@ -101,6 +101,7 @@ void job_free(sim *s, sim_job *j)
     free(j->error);
     json_object_put(j->create_opts);
     free(j->priv);
+    free(j->mirror_dirty);      /* a mirror the VM ended with */
     free(j);
 }
 
