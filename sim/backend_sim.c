@@ -45,7 +45,6 @@ static void machine_reset(sim *s)
     pve_free(s);
     jobs_free_all(s);
     blk_free_all(s);
-    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }

@@ -84,7 +84,7 @@ static void to_pending(sim *s, sim_job *j)
 static void cancel_other(sim *s, sim_job *o)
 {
     if (job_is_completed(o)) {
-        o->cancelled = true;
+        o->cancelled = o->force_cancel = true;
         return;
     }
     for (unsigned k = 0; o->bk && k < o->inflight; k++) {
@@ -93,7 +93,7 @@ static void cancel_other(sim *s, sim_job *o)
             break;
         }
     }
-    o->cancelled = true;
+    o->cancelled = o->force_cancel = true;
     if (o->bk) {
         cl_backup_cancel(o->bk);
     }
@@ -179,7 +179,7 @@ void job_resume_deferred(sim *s, sim_job *j)
 void job_cancel_unstarted(sim *s, sim_job *j)
 {
     /* job_cancel_locked of a job not started: job_completed, cancelled */
-    j->cancelled = true;
+    j->cancelled = j->force_cancel = true;
     if (j->bk) {
         cl_backup_cancel(j->bk);
     }

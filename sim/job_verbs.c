@@ -96,16 +96,21 @@ static json_object *user_resume(sim *s, sim_job *j)
     return qmp_ok();
 }
 
-/* job_user_cancel_locked -> job_cancel_locked: a user-paused job is
- * resumed by the cancel; a finished job aborts in the main loop; a running
- * one is woken, notices and ends with -ECANCELED. A backup's cancel is
- * always a forced one (backup_cancel returns true). */
+/* job_user_cancel_locked -> job_cancel_locked: the job type says whether
+ * the cancel is a forced one (backup always, mirror and active commit only
+ * before READY; a type without JobDriver.cancel always). A user-paused job
+ * is resumed by the cancel; a finished job aborts in the main loop; a
+ * running one is woken, notices and ends with -ECANCELED. A soft cancel
+ * only asks the job (a READY mirror then completes without pivoting), and
+ * is ignored once the job's work is done. */
 static json_object *user_cancel(sim *s, sim_job *j, bool force)
 {
     json_object *err = apply_verb(j, VERB_CANCEL);
     if (err) {
         return err;
     }
+    const sim_job_driver *drv = job_driver(j);
+    bool forced = drv->cancel ? drv->cancel(j, force) : true;
     if (j->user_paused) {
         if (j->type != JOB_CREATE) {
             j->io_status = IOS_OK;
@@ -113,12 +118,17 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
         j->user_paused = false;
         j->pause_count--;
     }
-    j->cancelled = true;
-    j->force_cancel |= force || j->type == JOB_BACKUP;
-    if (j->bk) {
+    if (forced || !j->finished_work) {
+        j->cancelled = true;
+        j->force_cancel |= forced;
+    }
+    if (j->bk && j->force_cancel) {
         cl_backup_cancel(j->bk);
     }
     if (j->status == JS_PENDING || j->status == JS_WAITING) {
+        if (!j->force_cancel) {
+            return qmp_ok();
+        }
         if (j->txn) {
             job_txn_abort(s, j);    /* the whole group ends cancelled */
         } else {
@@ -129,10 +139,10 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
     if (j->pause_count == 0 && (j->status == JS_PAUSED || j->status == JS_STANDBY)) {
         job_transition(s, j, j->resume_status);
     }
-    if (j->pause_count == 0) {
+    if (j->pause_count == 0 && j->force_cancel) {
         job_completed(s, j, -ECANCELED);
     }
-    /* still paused by someone else: it ends when that pause ends */
+    /* soft, or still paused by someone else: the job ends when it runs */
     return qmp_ok();
 }
 
@@ -150,15 +160,15 @@ static json_object *set_speed(sim_job *j, int64_t speed)
     return qmp_ok();
 }
 
-/* job_complete_locked: only a mirror job can complete */
+/* job_complete_locked: only a job type with JobDriver.complete (mirror, active commit) */
 static json_object *complete(sim *s, sim_job *j)
 {
     json_object *err = apply_verb(j, VERB_COMPLETE);
     if (err) {
         return err;
     }
-    if (j->type == JOB_MIRROR && !j->cancelled) {
-        return mirror_complete(s, j);
+    if (job_driver(j)->complete && !j->cancelled) {
+        return job_driver(j)->complete(s, j);
     }
     return qmp_error("GenericError", "The active block job '%s' cannot be completed", j->id);
 }

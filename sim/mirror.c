@@ -149,7 +149,8 @@ bool mirror_step(sim *s, sim_job *j)
         return false;
     }
     if (j->status == JS_READY) {
-        if (!j->should_complete) {
+        /* a soft cancel in READY completes too, without the switch */
+        if (!j->should_complete && !j->cancelled) {
             return false;
         }
         job_completed(s, j, 0);
@@ -217,6 +218,12 @@ void mirror_clean(sim *s, sim_job *j)
     }
 }
 
+/* mirror_cancel: before READY every cancel is a forced one */
+bool mirror_cancel(sim_job *j, bool force)
+{
+    return force || (j->status != JS_READY && j->status != JS_STANDBY);
+}
+
 /* ---- the job type ----------------------------------------------------------- */
 
 static uint64_t mirror_offset(sim_job *j)
@@ -242,4 +249,6 @@ const sim_job_driver mirror_job_driver = {
     .len = mirror_len,
     .tick = mirror_tick,
     .finalize = mirror_clean,
+    .complete = mirror_complete,
+    .cancel = mirror_cancel,
 };

@@ -428,12 +428,16 @@ json_object *node_info(sim *s, sim_node *n)
     if (n->drv == DRV_QCOW2 && n->q->backing) {
         json_object_object_add(o, "backing_file", json_object_new_string(n->q->backing));
     }
-    if (n->bitmaps) {
-        json_object *list = json_object_new_array();
-        for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+    json_object *list = json_object_new_array();
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        if (!b->hidden) {
             json_object_array_add(list, bitmap_info(b));
         }
+    }
+    if (json_object_array_length(list)) {
         json_object_object_add(o, "dirty-bitmaps", list);
+    } else {
+        json_object_put(list);
     }
     json_object_object_add(o, "encrypted", json_object_new_boolean(false));
     json_object_object_add(o, "bps", json_object_new_int(0));

@@ -30,6 +30,7 @@ typedef struct sim_bitmap {
     bool owned;             /* we free bm when unlisting */
     int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
     bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
+    bool hidden;            /* a job's own, on an implicit filter in QEMU: not listed */
     struct sim_bitmap *next;
 } sim_bitmap;
 

@@ -53,7 +53,7 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     }
     if (n->busy_job || pve_node_busy(s, n)) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
-                         name, !n->busy_job || n->busy_job->type == JOB_BACKUP ? "backup" : "create");
+                         name, n->busy_job ? job_type_name(n->busy_job) : "backup");
     }
     if (!n->monitor_owned) {
         return qmp_error("GenericError", "Node %s is not owned by the monitor", name);
@@ -101,13 +101,6 @@ static json_object *run_blockdev_create(sim *s, const char *cmd, json_object *ar
 
 static json_object *run_job_command(sim *s, const char *cmd, json_object *args)
 {
-    if (!strcmp(cmd, "block-job-complete") || !strcmp(cmd, "job-complete")) {
-        /* a block-commit job (sim/commit.c) */
-        json_object *r = commit_complete(s, json_str(args, cmd[0] == 'b' ? "device" : "id"));
-        if (r) {
-            return r;
-        }
-    }
     return qmp_job_command(s, cmd, args);
 }
 
