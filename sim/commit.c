@@ -101,6 +101,17 @@ bool commit_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_
 
 /* ---- op blockers and the end of the job --------------------------------- */
 
+bool commit_holds_blk(sim *s, sim_node *n)
+{
+    for (sim_job *j = s->jobs; j; j = j->next) {
+        commit_state *c = j->type == JOB_COMMIT || j->type == JOB_COMMIT_ACTIVE ? j->priv : NULL;
+        if (c && c->top && (n == c->base || (j->type == JOB_COMMIT && n == c->top))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void commit_block_nodes(commit_state *c, sim_job *j)
 {
     c->bs->busy_job = j;
@@ -254,6 +265,7 @@ const sim_job_driver commit_job_driver = {
     .len = commit_len,
     .tick = commit_tick,
     .finalize = commit_finalize,
+    .pause_ends_sleep = true,
     .destroy = commit_destroy,
 };
 

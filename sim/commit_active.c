@@ -250,6 +250,7 @@ const sim_job_driver commit_active_job_driver = {
     .offset = active_offset,
     .len = active_len,
     .tick = active_tick,
+    .pause_ends_sleep = true,
     .finalize = active_finalize,
     .complete = active_complete,
     .cancel = active_cancel,

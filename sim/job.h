@@ -77,6 +77,10 @@ typedef struct sim_job_driver {
     /* job_finalize_single's part of the job type: commit or abort (j->ret),
      * then clean up; NULL: nothing */
     void (*finalize)(sim *s, sim_job *j);
+    /* The job sleeps on its rate limit in job_sleep_ns, which a pause
+     * wakes: after the resume the next unit runs at once (commit, mirror).
+     * A backup sleeps inside block-copy, which a pause does not wake. */
+    bool pause_ends_sleep;
     /* JobDriver.complete (job-complete of a job in a state that takes it):
      * NULL when the type cannot complete */
     json_object *(*complete)(sim *s, sim_job *j);
@@ -220,6 +224,9 @@ sim_node *commit_chain_next(sim_node *n);
  * (up to len) that answer the same. */
 bool commit_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_t len,
                             uint64_t *pnum);
+/* Does a commit job hold a BlockBackend of its own on n (commit_start's
+ * s->top and s->base; the active commit's mirror target, the base)? */
+bool commit_holds_blk(sim *s, sim_node *n);
 /* the op blockers of the job's nodes (bs, top down to base) */
 void commit_block_nodes(commit_state *c, sim_job *j);
 /* commit_clean / mirror_exit_common: blockers off; ret 0 with pivot:

@@ -62,6 +62,9 @@ void job_resume(sim *s, sim_job *j)
     if (j->pause_count > 0 && --j->pause_count == 0 &&
         (j->status == JS_PAUSED || j->status == JS_STANDBY)) {
         job_transition(s, j, j->resume_status);
+        if (job_driver(j)->pause_ends_sleep) {
+            j->next_chunk_ns = 0;   /* job_sleep_ns returns from its pause point */
+        }
     }
 }
 

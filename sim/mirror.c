@@ -248,6 +248,7 @@ const sim_job_driver mirror_job_driver = {
     .offset = mirror_offset,
     .len = mirror_len,
     .tick = mirror_tick,
+    .pause_ends_sleep = true,
     .finalize = mirror_clean,
     .complete = mirror_complete,
     .cancel = mirror_cancel,

@@ -51,6 +51,9 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     if (!n) {
         return qmp_error("GenericError", "Failed to find node with node-name='%s'", name);
     }
+    if (commit_holds_blk(s, n)) {
+        return qmp_error("GenericError", "Node %s is in use", name);    /* bdrv_has_blk */
+    }
     if (n->busy_job || pve_node_busy(s, n)) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
                          name, n->busy_job ? job_type_name(n->busy_job) : "backup");
