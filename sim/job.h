@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Layer 4 (jobs): block jobs and their life cycle (job.c after QEMU's
- * job.c), one file per job type (backup, create, commit, drive-backup),
+ * job.c), one file per job type (backup, create, mirror, commit,
+ * commit_active, drive-backup),
  * grouped transactions, the job verbs, and the Proxmox VMA backup.
  */
 #ifndef BLOCKSIM_SIM_JOB_H
