@@ -78,7 +78,10 @@ typedef struct bs_backend_ops {
      * nothing more can ever happen. QEMU waits up to timeout_s seconds.
      * timeout_s <= 0 asks only for what has already arrived (iotests'
      * get_qmp_events(wait=False)): the simulator does not run its machine
-     * then, QEMU is given a millisecond. */
+     * then, QEMU is given a millisecond. timeout_s < 0 asks only for the
+     * events that came before the last command's reply in QEMU's output
+     * stream (those the command emitted itself; in the simulator, those
+     * queued when it replied). */
     struct json_object *(*next_event)(bs_backend *b, double timeout_s, char **err);
 
     /* qemu-img, on files named by absolute path (inside test_dir). */

@@ -391,10 +391,13 @@ static struct json_object *q_next_event(bs_backend *b, double timeout_s, char **
 {
     int ok;
 
+    struct json_object *req = new_req("next_event");
+    if (timeout_s < 0)
+        json_object_object_add(req, "queued_only", json_object_new_boolean(1));
     if (timeout_s <= 0)
         timeout_s = 0.001;
     /* ok with a null result: nothing arrived in time. */
-    struct json_object *ev = call((qemu_backend *)b, new_req("next_event"), timeout_s, &ok, err);
+    struct json_object *ev = call((qemu_backend *)b, req, timeout_s, &ok, err);
     char *why = NULL;
     if (ev && qemu_proto_event(ev, &why) < 0) {
         set_err(err, "next_event: the driver returned a malformed event: %s", why ? why : "?");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 static int sh_send(interp *I, const stmt *s, char *name, json_object *args);
+static int sh_stream(interp *I, const stmt *s, char *name, json_object *args);
 
 /* An image a client tool opens (a file, or an NBD URI whose socket= is a
  * path): the rule of `run`'s arguments (confine_tool_args). */
@@ -341,6 +342,7 @@ static int exec_vm_session(interp *I, const stmt *s)
     }
     I->session = !strcmp(mode, "run") ? 1 : 2;
     I->session_caps = 0;
+    I->session_log_seen = 0;
     if (I->session == 1) {
         sbuf b = {0};
         sbuf_adds(&b, "Testing:");
@@ -395,6 +397,8 @@ static int exec_sh_cmd(interp *I, const stmt *s)
         json_object_get(args);
     char *name = xstrdup(json_object_get_string(ex));
     json_object_put(cmd);
+    if (stmt_kwarg(s, "wait"))
+        return sh_stream(I, s, name, args);
     return sh_send(I, s, name, args);
 }
 
@@ -460,6 +464,147 @@ out:
     return r;
 }
 
+/* ---- sh_cmd TEXT wait=PATTERN: the whole output stream ------------------ */
+
+/* One line of QEMU's output as 7.2's _filter_qmp leaves it; *raw gets the
+ * line before the filter, which _send_qemu_cmd matches its pattern on. */
+static char *event_line72(json_object *ev, char **raw)
+{
+    json_object *name = NULL, *data = NULL, *ts = NULL, *sec = NULL, *usec = NULL;
+    json_object_object_get_ex(ev, "event", &name);
+    json_object_object_get_ex(ev, "data", &data);
+    json_object_object_get_ex(ev, "timestamp", &ts);
+    json_object_object_get_ex(ts, "seconds", &sec);
+    json_object_object_get_ex(ts, "microseconds", &usec);
+    /* QEMU's member order: timestamp, event, data */
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "event", json_object_get(name));
+    if (data)
+        json_object_object_add(o, "data", json_object_get(data));
+    char *body = shell_qmp_line(o);     /* {"event": ..., "data": ...} */
+    json_object_put(o);
+    char *line = NULL;
+    if (asprintf(&line, "{\"timestamp\": {\"seconds\":  TIMESTAMP, \"microseconds\":  TIMESTAMP}, %s",
+                 body + 1) < 0 ||
+        asprintf(raw, "{\"timestamp\": {\"seconds\": %lld, \"microseconds\": %lld}, %s",
+                 (long long)json_object_get_int64(sec), (long long)json_object_get_int64(usec),
+                 body + 1) < 0)
+        abort();
+    free(body);
+    return line;
+}
+
+/* Does a line of the stream match _send_qemu_cmd's pattern (grep, a basic
+ * regular expression)? */
+static int stream_match(const regex_t *re, const char *raw)
+{
+    return regexec(re, raw, 0, NULL, 0) == 0;
+}
+
+/* What QEMU printed on its stdout since the last look (an image it
+ * created, HMP qemu-io's output), through 7.2's filters; returns whether a
+ * line matched. */
+static int stream_stdout(interp *I, const regex_t *re)
+{
+    if (!I->be->ops->vm_log)
+        return 0;
+    char *err = NULL, *log = I->be->ops->vm_log(I->be, &err);
+    free(err);
+    int hit = 0;
+    if (log && strlen(log) > I->session_log_seen) {
+        const char *fresh = log + I->session_log_seen;
+        I->session_log_seen = strlen(log);
+        hit = stream_match(re, fresh);
+        char *f = shell_filter_qemu_io(fresh);
+        size_t n = strlen(f);
+        while (n && f[n - 1] == '\n')
+            f[--n] = '\0';
+        interp_emit_shell(I, f);
+        free(f);
+    }
+    free(log);
+    return hit;
+}
+
+static int stream_event(interp *I, json_object *ev, const regex_t *re)
+{
+    char *raw = NULL, *line = event_line72(ev, &raw);
+    int hit = stream_match(re, raw);
+    interp_emit_shell(I, line);
+    free(line);
+    free(raw);
+    json_object_put(ev);
+    return hit;
+}
+
+/* QEMU 7.2's _send_qemu_cmd $h TEXT PATTERN with the VM's whole output:
+ * after the echo, what QEMU printed while running the command (its stdout,
+ * then the events it emitted), the reply, then events as they come until a
+ * line matches PATTERN. drop_empty_return=true is the test's
+ * _filter_qmp_empty_return. Events the command did not wait for stay for
+ * the next sh_cmd, which prints them after its echo, as the shell does. */
+static int sh_stream(interp *I, const stmt *s, char *name, json_object *args)
+{
+    char *pattern = interp_get_str(I, stmt_kwarg(s, "wait")->e), *err = NULL;
+    json_object *reply = NULL;
+    int drop = 0, r = -1, hit = 0;
+    regex_t re;
+    if (!pattern || interp_kw_bool(I, s, "drop_empty_return", 0, &drop) < 0) {
+        free(pattern);
+        free(name);
+        json_object_put(args);
+        return -1;
+    }
+    if (regcomp(&re, pattern, REG_NOSUB) != 0) {
+        interp_fail(I, s->line, s->col, "sh_cmd wait=: not a regular expression: %s", pattern);
+        free(pattern);
+        free(name);
+        json_object_put(args);
+        return -1;
+    }
+    if (!I->session || !strcmp(name, "quit")) {
+        interp_fail(I, s->line, s->col, "sh_cmd wait= needs a running vm_session and a "
+                    "command other than quit");
+        goto out;
+    }
+    reply = I->be->ops->qmp(I->be, name, args, &err);
+    if (!reply) {
+        interp_fail(I, s->line, s->col, "backend failed to run '%s': %s", name,
+                    err ? err : "no reply");
+        goto out;
+    }
+    hit = stream_stdout(I, &re);
+    for (;;) {
+        json_object *ev = I->be->ops->next_event(I->be, -1, &err);
+        if (!ev)
+            break;
+        hit |= stream_event(I, ev, &re);
+    }
+    char *line = shell_qmp_line(reply);
+    hit |= stream_match(&re, line);
+    if (!drop || strcmp(line, "{\"return\": {}}"))
+        interp_emit_shell(I, line);
+    free(line);
+    while (!hit) {
+        json_object *ev = I->be->ops->next_event(I->be, I->timeout, &err);
+        if (!ev) {
+            interp_fail(I, s->line, s->col, "no line of QEMU's output matched '%s'%s%s",
+                        pattern, err ? ": " : "", err ? err : "");
+            goto out;
+        }
+        hit = stream_event(I, ev, &re);
+    }
+    r = 0;
+out:
+    regfree(&re);
+    json_object_put(reply);
+    json_object_put(args);
+    free(pattern);
+    free(name);
+    free(err);
+    return r;
+}
+
 static void check_vm_session(case_parser *p, const stmt *s, arg **pos, size_t npos)
 {
     if (case_want_word(p, pos[0], "'run' or 'launch'") < 0)
@@ -480,6 +625,6 @@ const case_command cmd_shell_commands[] = {
     { "vm_session", 1, 1, "args", .check = check_vm_session, .exec = exec_vm_session },
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
     { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
-    { "sh_cmd", 1, 1, "", .exec = exec_sh_cmd },
+    { "sh_cmd", 1, 1, "wait drop_empty_return", .exec = exec_sh_cmd },
     { .name = NULL }
 };

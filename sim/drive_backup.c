@@ -50,6 +50,7 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
     store_truncate(&f->data, 0);
     if (!strcmp(format, "raw") || !strcmp(format, "file")) {
         store_truncate(&f->data, size);     /* "file": the protocol creates a plain file */
+        vm_log_formatting(s, path, format, size, NULL, NULL);
         return NULL;
     }
     int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
@@ -65,6 +66,8 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
         f->qcow2->backing_fmt = xstrdup(node_drv_name(backing));
     }
     store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    vm_log_formatting(s, path, format, size, backing ? node_filename(backing) : NULL,
+                      backing ? node_drv_name(backing) : NULL);
     return NULL;
 }
 

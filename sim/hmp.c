@@ -125,10 +125,8 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
     }
     sim_io_command(s, n, true, false, cmdline, log);
     fclose(log);
-    char *joined = xasprintf("%s%s", s->vm_log ? s->vm_log : "", text);
-    free(s->vm_log);
+    vm_log_add(s, text);
     free(text);
-    s->vm_log = joined;
 out:
     free(copy);
     return reply;

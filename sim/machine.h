@@ -68,6 +68,11 @@ typedef struct sim {
 
 /* event.c: queue a QMP event at the virtual clock (1 us after the last). */
 void ev_emit(sim *s, const char *name, json_object *data);
+/* event.c: text QEMU prints on its stdout (the VM's log), and the line
+ * bdrv_img_create prints for an image QEMU creates itself */
+void vm_log_add(sim *s, const char *text);
+void vm_log_formatting(sim *s, const char *path, const char *fmt, uint64_t size,
+                       const char *backing, const char *backing_fmt);
 
 /* schedule.c: the explorer's choices. Each returns 0, or -EIO for the one
  * job I/O the schedule fails; sched_skip_injection says whether this

@@ -23,8 +23,11 @@ holding QEMU's {"error": {...}} reply.
   launch        [args: extra QEMU argv]             null
   shutdown      -                                   null (no-op without a VM)
   qmp           execute, [arguments]                the whole QMP reply
-  next_event    timeout                             the next event, or null
-                                                    when none came in time
+  next_event    timeout, [queued_only]              the next event, or null
+                                                    when none came in time;
+                                                    queued_only: only one that
+                                                    arrived before the last
+                                                    reply (QEMU's stream order)
   img_create    fmt, path, size, [backing,          null
                 backing_fmt]
   img_rebase_unsafe  path, backing, [backing_fmt]   null (-F is the backing
@@ -329,6 +332,9 @@ def handle(vm, req):
             raise DriverError("qmp: 'arguments' must be an object")
         return vm.command(need(req, "execute"), args, timeout)
     if op == "next_event":
+        if req.get("queued_only"):
+            # only what arrived before the last reply (nothing is read)
+            return vm.events.popleft() if vm.events else None
         return vm.next_event(timeout)
     if op == "img_create":
         args = ["create", "-q", "-f", need(req, "fmt")]
