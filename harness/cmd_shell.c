@@ -494,17 +494,46 @@ static char *event_line72(json_object *ev, char **raw)
     return line;
 }
 
-/* Does a line of the stream match _send_qemu_cmd's pattern (grep, a basic
- * regular expression)? */
-static int stream_match(const regex_t *re, const char *raw)
+/* The patterns a sh_cmd waits for, in turn (grep's basic regular
+ * expressions); done when the last has matched a line. */
+typedef struct stream_wait {
+    regex_t re[8];
+    size_t n, next;
+    int node_ids;               /* _filter_generated_node_ids on what is shown */
+} stream_wait;
+
+/* Shows one line of the stream through the shell filters */
+static void stream_emit(interp *I, const stream_wait *w, const char *text)
 {
-    return regexec(re, raw, 0, NULL, 0) == 0;
+    char *f = NULL;
+    if (w->node_ids) {
+        /* sed -re 's/\#block[0-9]{3,}/NODE_NAME/' */
+        regex_t re;
+        regmatch_t m;
+        if (regcomp(&re, "#block[0-9]{3,}", REG_EXTENDED) != 0)
+            abort();
+        if (regexec(&re, text, 1, &m, 0) == 0 &&
+            asprintf(&f, "%.*sNODE_NAME%s", (int)m.rm_so, text, text + m.rm_eo) < 0)
+            abort();
+        regfree(&re);
+    }
+    interp_emit_shell(I, f ? f : text);
+    free(f);
+}
+
+/* Does a line of the stream match the pattern waited for now? Then the
+ * next one is waited for. True when all have matched. */
+static int stream_match(stream_wait *w, const char *raw)
+{
+    if (w->next < w->n && regexec(&w->re[w->next], raw, 0, NULL, 0) == 0)
+        w->next++;
+    return w->next == w->n;
 }
 
 /* What QEMU printed on its stdout since the last look (an image it
  * created, HMP qemu-io's output), through 7.2's filters; returns whether a
  * line matched. */
-static int stream_stdout(interp *I, const regex_t *re)
+static int stream_stdout(interp *I, stream_wait *re, int img_filter)
 {
     if (!I->be->ops->vm_log)
         return 0;
@@ -514,23 +543,37 @@ static int stream_stdout(interp *I, const regex_t *re)
     if (log && strlen(log) > I->session_log_seen) {
         const char *fresh = log + I->session_log_seen;
         I->session_log_seen = strlen(log);
-        hit = stream_match(re, fresh);
+        /* line by line, as grep reads them */
+        char *copy = xstrdup(fresh), *save = NULL;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            hit = stream_match(re, l);
+        free(copy);
         char *f = shell_filter_qemu_io(fresh);
         size_t n = strlen(f);
         while (n && f[n - 1] == '\n')
             f[--n] = '\0';
-        interp_emit_shell(I, f);
+        if (img_filter) {
+            /* line by line through _filter_img_create */
+            char *save = NULL;
+            for (char *l = strtok_r(f, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *g = shell_filter_img_create(l);
+                stream_emit(I, re, g);
+                free(g);
+            }
+        } else {
+            stream_emit(I, re, f);
+        }
         free(f);
     }
     free(log);
     return hit;
 }
 
-static int stream_event(interp *I, json_object *ev, const regex_t *re)
+static int stream_event(interp *I, json_object *ev, stream_wait *re)
 {
     char *raw = NULL, *line = event_line72(ev, &raw);
     int hit = stream_match(re, raw);
-    interp_emit_shell(I, line);
+    stream_emit(I, re, line);
     free(line);
     free(raw);
     json_object_put(ev);
@@ -545,35 +588,51 @@ static int stream_event(interp *I, json_object *ev, const regex_t *re)
  * the next sh_cmd, which prints them after its echo, as the shell does. */
 static int sh_stream(interp *I, const stmt *s, char *name, json_object *args)
 {
-    char *pattern = interp_get_str(I, stmt_kwarg(s, "wait")->e), *err = NULL;
-    json_object *reply = NULL;
-    int drop = 0, r = -1, hit = 0;
-    regex_t re;
-    if (!pattern || interp_kw_bool(I, s, "drop_empty_return", 0, &drop) < 0) {
-        free(pattern);
+    json_object *want = NULL, *reply = NULL;
+    char *err = NULL;
+    int drop = 0, img_filter = 0, r = -1, hit = 0;
+    stream_wait re = { .n = 0 };
+    if (interp_eval(I, stmt_kwarg(s, "wait")->e, &want) < 0 ||
+        interp_kw_bool(I, s, "drop_empty_return", 0, &drop) < 0 ||
+        interp_kw_bool(I, s, "filter_img_create", 0, &img_filter) < 0 ||
+        interp_kw_bool(I, s, "filter_node_ids", 0, &re.node_ids) < 0) {
+        json_object_put(want);
         free(name);
         json_object_put(args);
         return -1;
     }
-    if (regcomp(&re, pattern, REG_NOSUB) != 0) {
-        interp_fail(I, s->line, s->col, "sh_cmd wait=: not a regular expression: %s", pattern);
-        free(pattern);
-        free(name);
-        json_object_put(args);
-        return -1;
+    int list = json_object_is_type(want, json_type_array);
+    size_t count = list ? json_object_array_length(want) : 1;
+    const char *pattern = "";
+    for (size_t i = 0; i < count; i++) {
+        json_object *p = list ? json_object_array_get_idx(want, i) : want;
+        pattern = json_object_get_string(p);
+        if (!json_object_is_type(p, json_type_string) || i >= 8 ||
+            regcomp(&re.re[re.n], pattern, REG_NOSUB) != 0) {
+            interp_fail(I, s->line, s->col, "sh_cmd wait= takes a pattern (a basic regular "
+                        "expression) or a list of at most 8");
+            goto out;
+        }
+        re.n++;
     }
     if (!I->session || !strcmp(name, "quit")) {
         interp_fail(I, s->line, s->col, "sh_cmd wait= needs a running vm_session and a "
                     "command other than quit");
         goto out;
     }
-    reply = I->be->ops->qmp(I->be, name, args, &err);
+    if (!strcmp(name, "qmp_capabilities") && !I->session_caps) {
+        /* the backend negotiated at launch; this is that reply */
+        I->session_caps = 1;
+        reply = json_tokener_parse("{\"return\": {}}");
+    } else {
+        reply = I->be->ops->qmp(I->be, name, args, &err);
+    }
     if (!reply) {
         interp_fail(I, s->line, s->col, "backend failed to run '%s': %s", name,
                     err ? err : "no reply");
         goto out;
     }
-    hit = stream_stdout(I, &re);
+    hit = stream_stdout(I, &re, img_filter);
     for (;;) {
         json_object *ev = I->be->ops->next_event(I->be, -1, &err);
         if (!ev)
@@ -583,7 +642,7 @@ static int sh_stream(interp *I, const stmt *s, char *name, json_object *args)
     char *line = shell_qmp_line(reply);
     hit |= stream_match(&re, line);
     if (!drop || strcmp(line, "{\"return\": {}}"))
-        interp_emit_shell(I, line);
+        stream_emit(I, &re, line);
     free(line);
     while (!hit) {
         json_object *ev = I->be->ops->next_event(I->be, I->timeout, &err);
@@ -596,10 +655,11 @@ static int sh_stream(interp *I, const stmt *s, char *name, json_object *args)
     }
     r = 0;
 out:
-    regfree(&re);
+    for (size_t i = 0; i < re.n; i++)
+        regfree(&re.re[i]);
     json_object_put(reply);
     json_object_put(args);
-    free(pattern);
+    json_object_put(want);
     free(name);
     free(err);
     return r;
@@ -625,6 +685,6 @@ const case_command cmd_shell_commands[] = {
     { "vm_session", 1, 1, "args", .check = check_vm_session, .exec = exec_vm_session },
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
     { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
-    { "sh_cmd", 1, 1, "wait drop_empty_return", .exec = exec_sh_cmd },
+    { "sh_cmd", 1, 1, "wait drop_empty_return filter_img_create filter_node_ids", .exec = exec_sh_cmd },
     { .name = NULL }
 };

@@ -54,6 +54,13 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     if (commit_holds_blk(s, n)) {
         return qmp_error("GenericError", "Node %s is in use", name);    /* bdrv_has_blk */
     }
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p->backing == n) {
+            /* bdrv_set_backing_hd's blocker (BLOCK_OP_TYPE_DRIVE_DEL) */
+            return qmp_error("GenericError", "Node '%s' is busy: node is used as backing hd of '%s'",
+                             name, p->name);
+        }
+    }
     if (n->busy_job || pve_node_busy(s, n)) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
                          name, n->busy_job ? job_type_name(n->busy_job) : "backup");
