@@ -79,6 +79,7 @@ static const sim_job_driver *const job_drivers[] = {
     [JOB_MIRROR] = &mirror_job_driver,
     [JOB_COMMIT] = &commit_job_driver,
     [JOB_COMMIT_ACTIVE] = &commit_active_job_driver,
+    [JOB_STREAM] = &stream_job_driver,
 };
 
 const sim_job_driver *job_driver(const sim_job *j)

@@ -21,7 +21,8 @@ typedef enum {
     JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
 } job_status;
 
-typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR, JOB_COMMIT, JOB_COMMIT_ACTIVE } job_type;
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR, JOB_COMMIT, JOB_COMMIT_ACTIVE,
+               JOB_STREAM } job_type;
 
 struct sim_job {
     char *id;
@@ -97,6 +98,7 @@ extern const sim_job_driver create_job_driver;  /* create.c */
 extern const sim_job_driver mirror_job_driver;  /* mirror.c */
 extern const sim_job_driver commit_job_driver;  /* commit.c */
 extern const sim_job_driver commit_active_job_driver;  /* commit_active.c */
+extern const sim_job_driver stream_job_driver;  /* stream.c */
 
 /* ---- job.c: the job life cycle ------------------------------------------ */
 
@@ -203,6 +205,8 @@ bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 /* ---- commit.c, commit_active.c: block-commit ---------------------------- */
 
 json_object *qmp_block_commit(sim *s, json_object *args);
+/* stream.c: block-stream, a job of the same shape */
+json_object *qmp_block_stream(sim *s, json_object *args);
 
 /* What both commit jobs keep in j->priv */
 typedef struct commit_state {

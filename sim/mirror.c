@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * drive-mirror (QEMU 7.2 block/mirror.c, blockdev.c qmp_drive_mirror), as
- * far as iotest 219 needs it: the target created like drive-backup's,
+ * far as iotests 219 and 141 need it: the target created like drive-backup's
+ * (sync none: with the source as its backing file),
  * a bulk copy of the whole source in buf-size units, READY (with
  * BLOCK_JOB_READY) when everything is copied, standby while paused there,
  * and job-complete ending the job (waiting, pending, BLOCK_JOB_COMPLETED,
- * concluded, null). Not modelled: guest writes mirrored after READY, the
- * graph change at completion (the target taking the source's place), a
- * soft cancel in READY, sync top/none, granularity and error policies.
+ * concluded, null); a cancel in READY that is not forced completes the job
+ * the same way (mirror_cancel). Not modelled: guest writes mirrored after
+ * READY, the graph change at completion (the target taking the source's
+ * place), sync top, guest writes during sync none, granularity and error
+ * policies.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,8 +56,10 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
                          device);
     }
-    if (strcmp(sync, "full")) {
-        return qmp_error("GenericError", "the simulator models drive-mirror with sync 'full' only");
+    bool none = !strcmp(sync, "none");
+    if (strcmp(sync, "full") && !none) {
+        return qmp_error("GenericError",
+                         "the simulator models drive-mirror with sync 'full' and 'none' only");
     }
     int64_t speed = int_arg(args, "speed", 0);
     int64_t buf_size = int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE);
@@ -84,7 +89,10 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         format = node_drv_name(bs);
     }
     json_object *err = NULL;
-    if (!existing && (err = drive_create_target(s, target, format, NULL, node_size(bs)))) {
+    /* sync none: the new image's backing file is the source (opened
+     * without it: QEMU attaches it when the job completes) */
+    if (!existing && (err = drive_create_target(s, target, format, none ? bs : NULL,
+                                                node_size(bs)))) {
         return err;
     }
     sim_file *f = fs_lookup(s, target);
@@ -122,7 +130,9 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     tgt->parents++;
     tgt->busy_job = j;
     bs->parents++;
-    j->mirror_len = node_size(bs);
+    bs->busy_job = j;           /* block_job_create's op blocker on the source */
+    /* mirror_dirty_init: sync none copies only what the guest writes */
+    j->mirror_len = none ? 0 : node_size(bs);
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
     job_transition(s, j, JS_RUNNING);
@@ -213,6 +223,9 @@ void mirror_clean(sim *s, sim_job *j)
         j->target = NULL;
     }
     if (j->source) {
+        if (j->source->busy_job == j) {
+            j->source->busy_job = NULL;
+        }
         node_unref(s, j->source);
         j->source = NULL;
     }

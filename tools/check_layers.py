@@ -28,7 +28,7 @@ LAYERS = [
                "qcow2_bitmap", "drv_*", "blkdebug_break", "copy_before_write", "snapshot_access",
                "throttle"]),
     ("backends", ["blk", "drive", "device", "drive_add"]),
-    ("jobs", ["job", "job_*", "backup", "backup_error", "create", "commit", "commit_active",
+    ("jobs", ["job", "job_*", "backup", "backup_error", "create", "commit", "commit_active", "stream",
               "drive_backup", "mirror", "copy_merge", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
                   "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
