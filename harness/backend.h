@@ -129,6 +129,12 @@ typedef struct bs_backend_ops {
      * after its shutdown (malloc'd). NULL where a backend lacks it. */
     char *(*vm_log)(bs_backend *b, char **err);
 
+    /* QMP quit, then every event until the VM is gone, in arrival order
+     * (events not yet taken first; then SHUTDOWN and what QEMU's clean-up
+     * emits: job_cancel_sync_all cancels each job), as a JSON array; the VM
+     * is stopped as by shutdown. NULL where a backend lacks it. */
+    struct json_object *(*quit_events)(bs_backend *b, char **err);
+
 
     /* Serve the VM's sockets (its NBD server) for up to timeout_ms while a
      * client program runs: accept, read requests, answer them. 0 or more

@@ -488,6 +488,19 @@ static char *q_vm_log(bs_backend *b, char **err)
     return string_result((qemu_backend *)b, new_req("vm_log"), T_IMG, "vm_log", err);
 }
 
+static struct json_object *q_quit_events(bs_backend *b, char **err)
+{
+    int ok;
+    struct json_object *list = call((qemu_backend *)b, new_req("quit_events"), T_SHUTDOWN,
+                                    &ok, err);
+    if (list && !json_object_is_type(list, json_type_array)) {
+        set_err(err, "quit_events: the driver returned no list");
+        json_object_put(list);
+        return NULL;
+    }
+    return list;
+}
+
 /* Wait up to `secs` for the child; 1 when reaped. */
 static int reap(pid_t pid, double secs)
 {
@@ -639,6 +652,7 @@ static const bs_backend_ops qemu_ops = {
     .qemu_nbd_start = q_qemu_nbd_start,
     .qemu_nbd_stop = q_qemu_nbd_stop,
     .vm_log = q_vm_log,
+    .quit_events = q_quit_events,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

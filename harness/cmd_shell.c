@@ -502,8 +502,17 @@ typedef struct stream_wait {
     int node_ids;               /* _filter_generated_node_ids on what is shown */
 } stream_wait;
 
-/* Shows one line of the stream through the shell filters */
+/* Shows one line of QEMU's output as common.qemu does: _filter_testdir
+ * (SOCK_DIR too), not _filter_imgfmt (which only the echo and
+ * _filter_img_create's lines get: with_fmt) */
+static void stream_emit_fmt(interp *I, const stream_wait *w, const char *text, int with_fmt);
+
 static void stream_emit(interp *I, const stream_wait *w, const char *text)
+{
+    stream_emit_fmt(I, w, text, 0);
+}
+
+static void stream_emit_fmt(interp *I, const stream_wait *w, const char *text, int with_fmt)
 {
     char *f = NULL;
     if (w->node_ids) {
@@ -517,7 +526,12 @@ static void stream_emit(interp *I, const stream_wait *w, const char *text)
             abort();
         regfree(&re);
     }
-    interp_emit_shell(I, f ? f : text);
+    text = f ? f : text;
+    char *sd = I->sock_dir ? interp_replace_str(text, I->sock_dir, "SOCK_DIR") : NULL;
+    char *g = shell_filter_paths(sd ? sd : text, I->be->test_dir, with_fmt ? I->shell_fmt : NULL);
+    interp_emit_text(I, g);
+    free(g);
+    free(sd);
     free(f);
 }
 
@@ -557,7 +571,7 @@ static int stream_stdout(interp *I, stream_wait *re, int img_filter)
             char *save = NULL;
             for (char *l = strtok_r(f, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 char *g = shell_filter_img_create(l);
-                stream_emit(I, re, g);
+                stream_emit_fmt(I, re, g, 1);
                 free(g);
             }
         } else {
@@ -578,6 +592,51 @@ static int stream_event(interp *I, json_object *ev, stream_wait *re)
     free(raw);
     json_object_put(ev);
     return hit;
+}
+
+/* quit with the rest of QEMU's output (the test's _cleanup_qemu with
+ * wait=1): the reply, then every event until QEMU is gone (SHUTDOWN, what
+ * its clean-up emits), less those named in drop_events (the test's
+ * grep -v). The session ends. */
+static int stream_quit(interp *I, const stmt *s, stream_wait *re, int drop)
+{
+    json_object *dropped = NULL, *list = NULL;
+    char *err = NULL;
+    const arg *da = stmt_kwarg(s, "drop_events");
+    if (da && interp_eval(I, da->e, &dropped) < 0)
+        return -1;
+    if (!I->be->ops->quit_events) {
+        interp_fail(I, s->line, s->col, "the %s backend cannot quit with its events",
+                    I->be->ops->name);
+        json_object_put(dropped);
+        return -1;
+    }
+    cmd_qmp_drop_events(I);
+    I->launched = 0;
+    I->session = 0;
+    list = I->be->ops->quit_events(I->be, &err);
+    if (!list) {
+        interp_fail(I, s->line, s->col, "quit failed: %s", err ? err : "?");
+        free(err);
+        json_object_put(dropped);
+        return -1;
+    }
+    stream_match(re, "{\"return\": {}}");
+    if (!drop)
+        stream_emit(I, re, "{\"return\": {}}");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *ev = json_object_array_get_idx(list, i), *name = NULL;
+        json_object_object_get_ex(ev, "event", &name);
+        int skip = 0;
+        for (size_t k = 0; dropped && k < json_object_array_length(dropped); k++)
+            skip |= !strcmp(json_object_get_string(json_object_array_get_idx(dropped, k)),
+                            json_object_get_string(name));
+        if (!skip)
+            stream_event(I, json_object_get(ev), re);
+    }
+    json_object_put(list);
+    json_object_put(dropped);
+    return 0;
 }
 
 /* QEMU 7.2's _send_qemu_cmd $h TEXT PATTERN with the VM's whole output:
@@ -615,9 +674,12 @@ static int sh_stream(interp *I, const stmt *s, char *name, json_object *args)
         }
         re.n++;
     }
-    if (!I->session || !strcmp(name, "quit")) {
-        interp_fail(I, s->line, s->col, "sh_cmd wait= needs a running vm_session and a "
-                    "command other than quit");
+    if (!I->session) {
+        interp_fail(I, s->line, s->col, "sh_cmd wait= needs a running vm_session");
+        goto out;
+    }
+    if (!strcmp(name, "quit")) {
+        r = stream_quit(I, s, &re, drop);
         goto out;
     }
     if (!strcmp(name, "qmp_capabilities") && !I->session_caps) {
@@ -682,9 +744,9 @@ const case_command cmd_shell_commands[] = {
     { "qemu_io_run", 2, -1, "fmt read_only image_opts quiet log_failure",
       .exec = exec_qemu_io_run },
     { "qemu_io_log", 2, -1, "fmt", .exec = exec_qemu_io_run },
-    { "vm_session", 1, 1, "args", .check = check_vm_session, .exec = exec_vm_session },
+    { "vm_session", 1, 1, "args cmdline", .check = check_vm_session, .exec = exec_vm_session },
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
     { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
-    { "sh_cmd", 1, 1, "wait drop_empty_return filter_img_create filter_node_ids", .exec = exec_sh_cmd },
+    { "sh_cmd", 1, 1, "wait drop_empty_return filter_img_create filter_node_ids drop_events", .exec = exec_sh_cmd },
     { .name = NULL }
 };

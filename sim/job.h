@@ -57,6 +57,7 @@ struct sim_job {
     uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
     /* drive-mirror (mirror.c) */
     uint64_t mirror_done, mirror_len, mirror_chunk;
+    uint64_t mirror_pos;        /* where the next dirty granule is looked for */
     bool should_complete;
     struct sim_job *next;       /* creation order */
 };
@@ -187,6 +188,9 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
 json_object *qmp_query_block_jobs(sim *s);
 void job_pause(sim *s, sim_job *j);
 void job_resume(sim *s, sim_job *j);
+/* QEMU's exit (qemu_cleanup -> job_cancel_sync_all): every job, newest
+ * first, is cancelled by force and run to its end, then dismissed */
+void jobs_cancel_sync_all(sim *s);
 
 /* ---- drive_backup.c ------------------------------------------------------ */
 

@@ -149,6 +149,35 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
     return qmp_ok();
 }
 
+void jobs_cancel_sync_all(sim *s)
+{
+    for (int guard = 0; s->jobs && guard < 1000; guard++) {
+        sim_job *j = s->jobs;
+        while (j->next) {
+            j = j->next;    /* job_next: QEMU's list starts with the newest */
+        }
+        if (j->status == JS_CONCLUDED) {
+            job_dismiss(s, j);      /* job_cancel_locked of a concluded job */
+            continue;
+        }
+        if (j->unstarted) {
+            job_cancel_unstarted(s, j);
+            continue;
+        }
+        /* job_finish_sync: paused by anyone, it runs again to its end */
+        if (!j->user_paused && j->pause_count > 0) {
+            j->pause_count = 0;
+            if (j->status == JS_PAUSED || j->status == JS_STANDBY) {
+                job_transition(s, j, j->resume_status);
+            }
+        }
+        json_object_put(user_cancel(s, j, true));
+        if (job_find(s, j->id) == j && (j->status == JS_RUNNING || j->status == JS_READY)) {
+            job_completed(s, j, -ECANCELED);    /* a cancel the job had to notice */
+        }
+    }
+}
+
 /* block_job_set_speed_locked */
 static json_object *set_speed(sim_job *j, int64_t speed)
 {

@@ -3,7 +3,8 @@
  * drive-mirror (QEMU 7.2 block/mirror.c, blockdev.c qmp_drive_mirror), as
  * far as iotests 219 and 141 need it: the target created like drive-backup's
  * (sync none: with the source as its backing file),
- * a bulk copy of the whole source in buf-size units, READY (with
+ * a bulk copy of what is allocated in the source's chain (granules of the
+ * target's cluster size, runs of at most buf-size), READY (with
  * BLOCK_JOB_READY) when everything is copied, standby while paused there,
  * and job-complete ending the job (waiting, pending, BLOCK_JOB_COMPLETED,
  * concluded, null); a cancel in READY that is not forced completes the job
@@ -40,6 +41,30 @@ static bool bool_arg(json_object *args, const char *key, bool dflt)
 {
     json_object *v = NULL;
     return json_object_object_get_ex(args, key, &v) ? json_object_get_boolean(v) : dflt;
+}
+
+/* the job's granularity: the target's cluster size
+ * (bdrv_get_default_bitmap_granularity) */
+static uint64_t mirror_granularity(sim_job *j)
+{
+    uint64_t cs = node_cluster_size(j->target);
+    return cs ? (cs < 4096 ? 4096 : cs) : 65536;
+}
+
+/* mirror_dirty_init: is any byte of the granule allocated in the source's
+ * chain (bdrv_is_allocated_above down to the bottom)? */
+static bool granule_dirty(sim_node *src, uint64_t off, uint64_t g)
+{
+    uint64_t size = node_size(src), n = 0;
+    for (uint64_t p = off; p < off + g && p < size; p += n) {
+        if (commit_allocated_above(src, NULL, p, off + g - p, &n)) {
+            return true;
+        }
+        if (!n) {
+            break;
+        }
+    }
+    return false;
 }
 
 json_object *qmp_drive_mirror(sim *s, json_object *args)
@@ -131,8 +156,14 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     tgt->busy_job = j;
     bs->parents++;
     bs->busy_job = j;           /* block_job_create's op blocker on the source */
-    /* mirror_dirty_init: sync none copies only what the guest writes */
-    j->mirror_len = none ? 0 : node_size(bs);
+    /* mirror_dirty_init: sync full copies what is allocated in the chain,
+     * sync none only what the guest writes */
+    j->mirror_len = 0;
+    for (uint64_t off = 0, g = mirror_granularity(j); !none && off < node_size(bs); off += g) {
+        if (granule_dirty(bs, off, g)) {
+            j->mirror_len += off + g <= node_size(bs) ? g : node_size(bs) - off;
+        }
+    }
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
     job_transition(s, j, JS_RUNNING);
@@ -174,17 +205,26 @@ bool mirror_step(sim *s, sim_job *j)
         return true;
     }
     if (j->mirror_done < j->mirror_len) {
-        uint64_t n = j->mirror_len - j->mirror_done;
-        if (n > j->mirror_chunk) {
-            n = j->mirror_chunk;
+        /* mirror_iteration: the next dirty granule from where the last one
+         * ended, and the dirty granules right after it, up to buf-size */
+        uint64_t size = node_size(j->source), g = mirror_granularity(j);
+        uint64_t pos = j->mirror_pos;
+        while (pos < size && !granule_dirty(j->source, pos, g)) {
+            pos += g;
         }
-        if (n > MIRROR_MAX_UNIT) {
-            n = MIRROR_MAX_UNIT;
+        uint64_t n = 0;
+        while (pos + n < size && n < j->mirror_chunk && n < MIRROR_MAX_UNIT &&
+               (n == 0 || granule_dirty(j->source, pos + n, g))) {
+            n += g;
         }
+        if (pos + n > size) {
+            n = size - pos;
+        }
+        j->mirror_pos = pos + n;
         uint8_t *buf = malloc(n ? n : 1);
-        int r = buf ? node_read(s, j->source, j->mirror_done, n, buf) : -ENOMEM;
+        int r = buf ? node_read(s, j->source, pos, n, buf) : -ENOMEM;
         if (r >= 0) {
-            r = node_write(s, j->target, j->mirror_done, n, buf, false);
+            r = node_write(s, j->target, pos, n, buf, false);
         }
         free(buf);
         if (r < 0) {

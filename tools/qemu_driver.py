@@ -22,6 +22,9 @@ holding QEMU's {"error": {...}} reply.
   op            arguments                           result
   launch        [args: extra QEMU argv]             null
   shutdown      -                                   null (no-op without a VM)
+  quit_events   -                                   QMP quit, then the list of
+                                                    every event until QEMU
+                                                    exits (queued ones first)
   qmp           execute, [arguments]                the whole QMP reply
   next_event    timeout, [queued_only]              the next event, or null
                                                     when none came in time;
@@ -249,6 +252,33 @@ class VM:
             raise DriverError("unexpected QMP message: %s" % json.dumps(ev))
         return ev
 
+    def quit_events(self, timeout):
+        """QMP quit, then every event until QEMU closes the monitor."""
+        if self.conn is None:
+            raise DriverError("quit_events: the VM is not running")
+        events = list(self.events)
+        self.events.clear()
+        msg = json.dumps({"execute": "quit"}).encode("utf-8") + b"\n"
+        self.conn.setblocking(True)
+        try:
+            self.conn.sendall(msg)
+        finally:
+            self.conn.setblocking(False)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    m = self._read_msg(deadline)
+                except (DriverError, OSError):
+                    break       # QEMU is gone (EOF, or the connection reset)
+                if "event" in m:
+                    events.append(m)
+        except TimeoutError:
+            self.kill()
+            raise DriverError("quit_events: QEMU did not exit within %gs; killed" % timeout)
+        self.kill()
+        return events
+
     def shutdown(self, timeout):
         if self.proc is None:
             return
@@ -326,6 +356,8 @@ def handle(vm, req):
     if op == "shutdown":
         vm.shutdown(timeout)
         return None
+    if op == "quit_events":
+        return vm.quit_events(timeout)
     if op == "qmp":
         args = req.get("arguments")
         if args is not None and not isinstance(args, dict):
