@@ -135,6 +135,12 @@ typedef struct bs_backend_ops {
      * is stopped as by shutdown. NULL where a backend lacks it. */
     struct json_object *(*quit_events)(bs_backend *b, char **err);
 
+    /* Let the VM run for secs seconds with nobody talking to it (a shell
+     * test's sleep): QEMU on the wall clock; the simulator on its virtual
+     * clock, its jobs doing the units that fall due meanwhile. NULL where
+     * a backend lacks it. */
+    int (*sleep)(bs_backend *b, double secs, char **err);
+
 
     /* Serve the VM's sockets (its NBD server) for up to timeout_ms while a
      * client program runs: accept, read requests, answer them. 0 or more

@@ -488,6 +488,16 @@ static char *q_vm_log(bs_backend *b, char **err)
     return string_result((qemu_backend *)b, new_req("vm_log"), T_IMG, "vm_log", err);
 }
 
+/* the wall clock: QEMU runs by itself meanwhile */
+static int q_sleep(bs_backend *b, double secs, char **err)
+{
+    (void)b;
+    (void)err;
+    if (secs > 0)
+        usleep((useconds_t)(secs * 1e6));
+    return 0;
+}
+
 static struct json_object *q_quit_events(bs_backend *b, char **err)
 {
     int ok;
@@ -653,6 +663,7 @@ static const bs_backend_ops qemu_ops = {
     .qemu_nbd_stop = q_qemu_nbd_stop,
     .vm_log = q_vm_log,
     .quit_events = q_quit_events,
+    .sleep = q_sleep,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

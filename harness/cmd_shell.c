@@ -727,6 +727,42 @@ out:
     return r;
 }
 
+/* sleep SECS: the shell's sleep; the VM runs meanwhile (the backend's
+ * sleep: the simulator advances its virtual clock) */
+static int exec_sleep(interp *I, const stmt *s)
+{
+    json_object *v = NULL;
+    char *err = NULL;
+    if (interp_eval(I, s->args[0].e, &v) < 0)
+        return -1;
+    /* an int, or the shell's text ("0.5": the language has no fractions) */
+    double secs = -1;
+    char *end = NULL;
+    if (json_object_is_type(v, json_type_int)) {
+        secs = (double)json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        secs = strtod(json_object_get_string(v), &end);
+        if (end == json_object_get_string(v) || *end)
+            secs = -1;
+    }
+    int bad = secs < 0 || secs > 600;
+    json_object_put(v);
+    if (bad) {
+        interp_fail(I, s->line, s->col, "sleep takes a number of seconds from 0 to 600");
+        return -1;
+    }
+    if (!I->be->ops->sleep) {
+        interp_fail(I, s->line, s->col, "the %s backend cannot sleep", I->be->ops->name);
+        return -1;
+    }
+    if (I->be->ops->sleep(I->be, secs, &err) < 0) {
+        interp_fail(I, s->line, s->col, "sleep failed: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
 static void check_vm_session(case_parser *p, const stmt *s, arg **pos, size_t npos)
 {
     if (case_want_word(p, pos[0], "'run' or 'launch'") < 0)
@@ -747,6 +783,7 @@ const case_command cmd_shell_commands[] = {
     { "vm_session", 1, 1, "args cmdline", .check = check_vm_session, .exec = exec_vm_session },
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
     { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
+    { "sleep", 1, 1, "", .exec = exec_sleep },
     { "sh_cmd", 1, 1, "wait drop_empty_return filter_img_create filter_node_ids drop_events", .exec = exec_sh_cmd },
     { .name = NULL }
 };

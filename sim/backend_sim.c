@@ -208,6 +208,15 @@ static struct json_object *sim_quit_events(bs_backend *b, char **err)
     return list;
 }
 
+static int sim_sleep(bs_backend *b, double secs, char **err)
+{
+    sim *s = to_sim(b);
+    if (secs > 0 && secs < 1e6) {
+        job_speed_run_for(s, (uint64_t)(secs * 1e9));
+    }
+    return 0;
+}
+
 static struct json_object *sim_qmp(bs_backend *b, const char *command,
                                    struct json_object *args, char **err)
 {
@@ -576,6 +585,7 @@ static const bs_backend_ops sim_ops = {
     .qemu_nbd_stop = sim_qemu_nbd_stop_op,
     .vm_log = sim_vm_log,
     .quit_events = sim_quit_events,
+    .sleep = sim_sleep,
     .set_schedule = sim_set_schedule,
     .schedule_counts = sim_schedule_counts,
 };

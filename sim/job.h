@@ -151,6 +151,9 @@ int create_run(sim *s, sim_job *j);
 bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
 bool job_speed_sleep(sim *s);
 void job_speed_qmp_elapsed(sim *s);
+/* ns of virtual time pass with nobody talking to the VM: every job does
+ * the units that fall due meanwhile (1 ms each; rate limits permitting) */
+void job_speed_run_for(sim *s, uint64_t ns);
 
 /* ---- mirror.c: drive-mirror, as far as iotest 219 needs it ---------------- */
 
