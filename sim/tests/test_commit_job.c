@@ -401,6 +401,71 @@ static void test_active_standby_while_paused(void **state)
     vm_free(b);
 }
 
+/* events as "NAME" or "NAME:status" joined by spaces */
+static const char *event_names(json_object *list)
+{
+    static char out[1024];
+    out[0] = 0;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *ev = json_object_array_get_idx(list, i), *n, *d, *st;
+        json_object_object_get_ex(ev, "event", &n);
+        json_object_object_get_ex(ev, "data", &d);
+        char item[128];
+        if (json_object_object_get_ex(d, "status", &st)) {
+            snprintf(item, sizeof item, "%s%s:%s", i ? " " : "", json_object_get_string(n),
+                     json_object_get_string(st));
+        } else {
+            snprintf(item, sizeof item, "%s%s", i ? " " : "", json_object_get_string(n));
+        }
+        strncat(out, item, sizeof out - strlen(out) - 1);
+    }
+    return out;
+}
+
+static void test_sleep_runs_due_units(void **state)
+{
+    bs_backend *b = chain("");
+    char *err = NULL;
+    QMP_OK(b, "block-commit", "{\"job-id\": \"c\", \"device\": \"top\", \"top-node\": \"mid\", "
+           "\"speed\": 65536}");
+    /* created, running: taken without running the machine; the job
+     * sleeps 8 s after its first 1.5 MiB */
+    for (json_object *ev; (ev = b->ops->next_event(b, 0, &err));) {
+        json_object_put(ev);
+    }
+    assert_int_equal(b->ops->sleep(b, 7.0, &err), 0);
+    assert_string_equal(block_job_field(b, "offset"), "1572864");
+    assert_int_equal(b->ops->sleep(b, 2.0, &err), 0);
+    assert_string_equal(block_job_field(b, "offset"), "2097152");
+    vm_free(b);
+}
+
+static void test_quit_cancels_every_job(void **state)
+{
+    bs_backend *b = chain("");
+    char *err = NULL;
+    /* a rate-limited job, paused by the user, and a concluded one kept */
+    QMP_OK(b, "block-commit", "{\"job-id\": \"c\", \"device\": \"top\", \"top-node\": \"mid\", "
+           "\"speed\": 1}");
+    QMP_OK(b, "block-job-pause", "{\"device\": \"c\"}");
+    drain_events(b);
+    json_object *list = b->ops->quit_events(b, &err);
+    assert_non_null(list);
+    assert_string_equal(event_names(list),
+                        "SHUTDOWN JOB_STATUS_CHANGE:running JOB_STATUS_CHANGE:aborting "
+                        "BLOCK_JOB_CANCELLED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
+    json_object *cancelled = json_object_array_get_idx(list, 3), *d, *off;
+    json_object_object_get_ex(cancelled, "data", &d);
+    json_object_object_get_ex(d, "offset", &off);
+    assert_int_equal(json_object_get_int64(off), 1572864);
+    json_object_put(list);
+    /* the VM is gone */
+    json_object *r = b->ops->qmp(b, "query-jobs", NULL, &err);
+    assert_null(r);
+    free(err);
+    b->ops->destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +480,8 @@ int main(void)
         cmocka_unit_test(test_active_dirty_after_ready_and_complete),
         cmocka_unit_test(test_active_cancel_soft_forced_and_early),
         cmocka_unit_test(test_active_standby_while_paused),
+        cmocka_unit_test(test_sleep_runs_due_units),
+        cmocka_unit_test(test_quit_cancels_every_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
