@@ -48,55 +48,51 @@ sim_node *commit_chain_next(sim_node *n)
     return n->drv == DRV_THROTTLE || n->drv == DRV_CBW ? n->file : NULL;
 }
 
-/* Is byte off of layer n allocated in n itself? A layer that is not qcow2
- * (a raw image, a protocol node) holds all of its bytes. */
-static bool layer_allocated(sim_node *n, uint64_t off)
+/* bdrv_is_allocated of one layer: is byte off allocated in n itself, and
+ * up to where (below lim) does that hold? A qcow2 layer answers by its L2
+ * runs (a zero cluster is allocated: it hides what is below); a layer past
+ * its end holds nothing; a filter holds nothing of its own; any other
+ * layer (a raw image, a protocol node) holds all of its bytes. */
+static bool layer_allocated(sim_node *n, uint64_t off, uint64_t lim, uint64_t *end)
 {
-    if (n->drv == DRV_THROTTLE || n->drv == DRV_CBW) {
-        return false;   /* a filter holds nothing of its own */
+    *end = lim;
+    if (n->drv == DRV_THROTTLE || n->drv == DRV_CBW || off >= node_size(n)) {
+        return false;
     }
     if (n->drv != DRV_QCOW2) {
         return true;
     }
-    uint64_t ci = off / n->q->cluster_size;
-    return ci < n->q->nclusters && n->q->l2[ci];
-}
-
-static bool allocated_at(sim_node *top, sim_node *base, uint64_t off)
-{
-    for (sim_node *n = top; n && n != base; n = commit_chain_next(n)) {
-        if (off < node_size(n) && layer_allocated(n, off)) {
-            return true;
-        }
+    uint64_t cs = n->q->cluster_size, ci = off / cs;
+    uint64_t clim = (lim + cs - 1) / cs;
+    if (clim > n->q->nclusters) {
+        clim = n->q->nclusters;
     }
-    return false;
-}
-
-/* The smallest cluster of the qcow2 layers above base: allocation changes
- * only at its multiples. */
-static uint64_t chain_granule(sim_node *top, sim_node *base)
-{
-    uint64_t g = 0;
-    for (sim_node *n = top; n && n != base; n = commit_chain_next(n)) {
-        if (n->drv == DRV_QCOW2 && (!g || n->q->cluster_size < g)) {
-            g = n->q->cluster_size;
-        }
+    bool alloc = l2_get(n->q, ci) != 0;
+    uint64_t ce = l2_run_end(n->q, ci, clim);
+    if (ce * cs < lim && ce < n->q->nclusters) {
+        *end = ce * cs;
     }
-    return g ? g : 512;
+    return alloc;
 }
 
 bool commit_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_t len,
                             uint64_t *pnum)
 {
-    uint64_t g = chain_granule(top, base);
-    bool first = allocated_at(top, base, off);
-    uint64_t end = off + len;
-    uint64_t pos = (off / g + 1) * g;
-    while (pos < end && allocated_at(top, base, pos) == first) {
-        pos += g;
+    /* bdrv_is_allocated_above: the first layer that has it decides, with
+     * its run; else the shortest run of the layers that do not */
+    uint64_t lim = off + len, n = len;
+    for (sim_node *l = top; l && l != base; l = commit_chain_next(l)) {
+        uint64_t end;
+        if (layer_allocated(l, off, lim, &end)) {
+            *pnum = end - off;
+            return true;
+        }
+        if (end - off < n) {
+            n = end - off;
+        }
     }
-    *pnum = (pos < end ? pos : end) - off;
-    return first;
+    *pnum = n;
+    return false;
 }
 
 /* ---- op blockers and the end of the job --------------------------------- */

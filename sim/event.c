@@ -5,6 +5,7 @@
  * backend hands the events out in order.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +17,15 @@ void ev_emit(sim *s, const char *name, json_object *data)
     s->clock_ns += 1000;    /* events are at least 1 us apart */
     json_object *ev = json_object_new_object();
     json_object *ts = json_object_new_object();
-    json_object_object_add(ts, "seconds",
+    json_add_lit(ts, "seconds",
                            json_object_new_int64((int64_t)(SIM_EPOCH_S + s->clock_ns / 1000000000ull)));
-    json_object_object_add(ts, "microseconds",
+    json_add_lit(ts, "microseconds",
                            json_object_new_int64((int64_t)(s->clock_ns % 1000000000ull / 1000)));
-    json_object_object_add(ev, "event", json_object_new_string(name));
+    json_add_lit(ev, "event", json_object_new_string(name));
     if (data) {     /* some events (STOP, RESUME) have no data */
-        json_object_object_add(ev, "data", data);
+        json_add_lit(ev, "data", data);
     }
-    json_object_object_add(ev, "timestamp", ts);
+    json_add_lit(ev, "timestamp", ts);
     sim_event *e = xcalloc(1, sizeof *e);
     e->ev = ev;
     if (s->ev_tail) {
@@ -37,11 +38,20 @@ void ev_emit(sim *s, const char *name, json_object *data)
 
 /* ---- what QEMU itself prints on its stdout ------------------------------- */
 
+FILE *vm_out_stream(sim *s)
+{
+    if (!s->vm_out) {
+        s->vm_out = open_memstream(&s->vm_log, &s->vm_log_len);
+        if (!s->vm_out) {
+            abort();
+        }
+    }
+    return s->vm_out;
+}
+
 void vm_log_add(sim *s, const char *text)
 {
-    char *joined = xasprintf("%s%s", s->vm_log ? s->vm_log : "", text);
-    free(s->vm_log);
-    s->vm_log = joined;
+    fputs(text, vm_out_stream(s));
 }
 
 /* bdrv_img_create's line (printf "Formatting ..." and qemu_opts_print of

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "harness/backend.h"
@@ -35,7 +36,11 @@ typedef struct sim {
     unsigned node_counter;
     bool running;               /* a VM is launched */
     bool vm_stopped;            /* QMP stop (runstate.c) */
-    char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
+    /* the VM's stdout since launch, HMP qemu-io's output: a memory stream
+     * (sim/hmp.c), so appending costs what is appended */
+    FILE *vm_out;
+    char *vm_log;
+    size_t vm_log_len;
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
     uint64_t io_deadline_ns;    /* a timed copy-before-write in progress: its end */
@@ -70,6 +75,7 @@ typedef struct sim {
 void ev_emit(sim *s, const char *name, json_object *data);
 /* event.c: text QEMU prints on its stdout (the VM's log), and the line
  * bdrv_img_create prints for an image QEMU creates itself */
+FILE *vm_out_stream(sim *s);
 void vm_log_add(sim *s, const char *text);
 void vm_log_formatting(sim *s, const char *path, const char *fmt, uint64_t size,
                        const char *backing, const char *backing_fmt);

@@ -11,9 +11,9 @@
 #include "sim/sim_int.h"
 
 #define MiB (1024ull * 1024)
-#define BASE "/tmp/blocksim/1000-base"
-#define MID "/tmp/blocksim/1000-mid"
-#define TOP "/tmp/blocksim/1000-top"
+#define CBASE "/tmp/blocksim/1000-base"
+#define CMID "/tmp/blocksim/1000-mid"
+#define CTOP "/tmp/blocksim/1000-top"
 
 /* base (4 MiB of 0x11) <- mid (1 MiB of 0x22 at 1M) <- top (512 KiB of
  * 0x33 at 3M), each a blockdev-add node of its name; errs: blkdebug
@@ -22,28 +22,28 @@ static bs_backend *chain(const char *errs)
 {
     bs_backend *b = vm_new();
     char *err = NULL;
-    img_create(b, BASE, 4 * MiB);
-    assert_int_equal(b->ops->img_create(b, "qcow2", MID, 4 * MiB, BASE, "qcow2", &err), 0);
-    assert_int_equal(b->ops->img_create(b, "qcow2", TOP, 4 * MiB, MID, "qcow2", &err), 0);
+    img_create(b, CBASE, 4 * MiB);
+    assert_int_equal(b->ops->img_create(b, "qcow2", CMID, 4 * MiB, CBASE, "qcow2", &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", CTOP, 4 * MiB, CMID, "qcow2", &err), 0);
     /* the base's data first, where no blkdebug rule sees it */
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"plain\", \"file\": "
-           "{\"driver\": \"file\", \"filename\": \"" BASE "\"}}");
+           "{\"driver\": \"file\", \"filename\": \"" CBASE "\"}}");
     hmp(b, "plain", "write -P0x11 0 4M");
     QMP_OK(b, "blockdev-del", "{\"node-name\": \"plain\"}");
     if (*errs) {
         QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"base\", \"file\": "
                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": \""
-               BASE "\"}, \"inject-error\": %s}}", errs);
+               CBASE "\"}, \"inject-error\": %s}}", errs);
     } else {
         QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"base\", \"file\": "
-               "{\"driver\": \"file\", \"filename\": \"" BASE "\"}}");
+               "{\"driver\": \"file\", \"filename\": \"" CBASE "\"}}");
     }
     /* each layer written before a layer above takes it as backing */
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"mid\", \"file\": "
-           "{\"driver\": \"file\", \"filename\": \"" MID "\"}, \"backing\": \"base\"}");
+           "{\"driver\": \"file\", \"filename\": \"" CMID "\"}, \"backing\": \"base\"}");
     hmp(b, "mid", "write -P0x22 1M 1M");
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"top\", \"file\": "
-           "{\"driver\": \"file\", \"filename\": \"" TOP "\"}, \"backing\": \"mid\"}");
+           "{\"driver\": \"file\", \"filename\": \"" CTOP "\"}, \"backing\": \"mid\"}");
     hmp(b, "top", "write -P0x33 3M 512k");
     return b;
 }
@@ -130,7 +130,7 @@ static void test_intermediate_events_progress_bitmaps(void **state)
      * monitor's) kept its own; top's backing is now the base's image */
     assert_string_equal(bitmaps_of(b, "base"), "b-base:1048576:rec");
     assert_string_equal(bitmaps_of(b, "mid"), "b-mid:0:rec");
-    assert_string_equal(backing_filename(b, "top"), BASE);
+    assert_string_equal(backing_filename(b, "top"), CBASE);
     assert_int_equal(byte_at(b, "base", 1 * MiB), 0x22);
     assert_int_equal(byte_at(b, "base", 2 * MiB - 1), 0x22);
     assert_int_equal(byte_at(b, "base", 3 * MiB), 0x11);    /* top's data stays in top */
@@ -185,7 +185,7 @@ static void test_pause_ends_sleep_and_cancel(void **state)
                         "\"type\":\"commit\"}");
     /* nothing is undone, nothing is dropped: mid is still top's backing */
     assert_string_equal(bitmaps_of(b, "base"), "b-base:1048576:rec");
-    assert_string_equal(backing_filename(b, "top"), MID);
+    assert_string_equal(backing_filename(b, "top"), CMID);
     vm_free(b);
 }
 
@@ -211,10 +211,10 @@ static void test_manual_finalize(void **state)
                         "JOB_STATUS_CHANGE:created JOB_STATUS_CHANGE:running "
                         "JOB_STATUS_CHANGE:waiting JOB_STATUS_CHANGE:pending BLOCK_JOB_PENDING");
     /* nothing is dropped before job-finalize */
-    assert_string_equal(backing_filename(b, "top"), MID);
+    assert_string_equal(backing_filename(b, "top"), CMID);
     QMP_OK(b, "job-finalize", "{\"id\": \"c\"}");
     assert_string_equal(drain_events(b), "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded");
-    assert_string_equal(backing_filename(b, "top"), BASE);
+    assert_string_equal(backing_filename(b, "top"), CBASE);
     QMP_OK(b, "job-dismiss", "{\"id\": \"c\"}");
     assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:null");
     vm_free(b);
@@ -237,7 +237,7 @@ static void test_on_error_policies(void **state)
                                 "{\"device\":\"e\",\"error\":\"Input/output error\","
                                 "\"len\":4194304,\"offset\":1048576,\"speed\":0,"
                                 "\"type\":\"commit\"}");
-            assert_string_equal(backing_filename(b, "top"), MID);
+            assert_string_equal(backing_filename(b, "top"), CMID);
         } else {
             if (i == 1) {
                 assert_string_equal(drain_events(b), "JOB_STATUS_CHANGE:paused");
@@ -249,7 +249,7 @@ static void test_on_error_policies(void **state)
             assert_string_equal(wait_event(b, "BLOCK_JOB_COMPLETED"),
                                 "{\"device\":\"e\",\"len\":4194304,\"offset\":4194304,"
                                 "\"speed\":0,\"type\":\"commit\"}");
-            assert_string_equal(backing_filename(b, "top"), BASE);
+            assert_string_equal(backing_filename(b, "top"), CBASE);
         }
         drain_events(b);
         vm_free(b);
@@ -260,18 +260,18 @@ static void test_read_error_in_source(void **state)
 {
     bs_backend *b = vm_new();
     char *err = NULL;
-    img_create(b, BASE, 4 * MiB);
-    assert_int_equal(b->ops->img_create(b, "qcow2", MID, 4 * MiB, BASE, "qcow2", &err), 0);
-    assert_int_equal(b->ops->img_create(b, "qcow2", TOP, 4 * MiB, MID, "qcow2", &err), 0);
+    img_create(b, CBASE, 4 * MiB);
+    assert_int_equal(b->ops->img_create(b, "qcow2", CMID, 4 * MiB, CBASE, "qcow2", &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", CTOP, 4 * MiB, CMID, "qcow2", &err), 0);
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"base\", \"file\": "
-           "{\"driver\": \"file\", \"filename\": \"" BASE "\"}}");
+           "{\"driver\": \"file\", \"filename\": \"" CBASE "\"}}");
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"mid\", \"file\": "
-           "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": \"" MID
+           "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": \"" CMID
            "\"}, \"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5}]}, "
            "\"backing\": \"base\"}");
     hmp(b, "mid", "write -P0x22 0 64k");
     QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"top\", \"file\": "
-           "{\"driver\": \"file\", \"filename\": \"" TOP "\"}, \"backing\": \"mid\"}");
+           "{\"driver\": \"file\", \"filename\": \"" CTOP "\"}, \"backing\": \"mid\"}");
     QMP_OK(b, "block-commit", "{\"job-id\": \"e\", \"device\": \"top\", \"top-node\": \"mid\"}");
     assert_string_equal(wait_event(b, "BLOCK_JOB_ERROR"),
                         "{\"action\":\"report\",\"device\":\"e\",\"operation\":\"read\"}");
@@ -288,9 +288,9 @@ static bs_backend *active_vm(void)
     char *err = NULL;
     bs_backend *b = bs_backend_sim_new(&err);
     assert_non_null(b);
-    img_create(b, BASE, 4 * MiB);
-    assert_int_equal(b->ops->img_create(b, "qcow2", TOP, 4 * MiB, BASE, "qcow2", &err), 0);
-    const char *argv[] = { "-drive", "if=none,id=drive0,file=" TOP ",format=qcow2" };
+    img_create(b, CBASE, 4 * MiB);
+    assert_int_equal(b->ops->img_create(b, "qcow2", CTOP, 4 * MiB, CBASE, "qcow2", &err), 0);
+    const char *argv[] = { "-drive", "if=none,id=drive0,file=" CTOP ",format=qcow2" };
     if (b->ops->launch_args(b, argv, 2, &err) < 0) {
         fail_msg("launch: %s", err);
     }
@@ -334,11 +334,11 @@ static void test_active_dirty_after_ready_and_complete(void **state)
                         "JOB_STATUS_CHANGE:waiting JOB_STATUS_CHANGE:pending "
                         "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
     /* the base took the top's place under drive0 */
-    assert_string_equal(device_node(b), BASE);
+    assert_string_equal(device_node(b), CBASE);
     sim *s = (sim *)b;
     sim_node *root = NULL;
     for (sim_node *n = s->nodes; n; n = n->next) {
-        if (!strcmp(node_filename(n), BASE) && n->drv == DRV_QCOW2) {
+        if (!strcmp(node_filename(n), CBASE) && n->drv == DRV_QCOW2) {
             root = n;
         }
     }
@@ -361,7 +361,7 @@ static void test_active_cancel_soft_forced_and_early(void **state)
     assert_string_equal(drain_events(b),
                         "JOB_STATUS_CHANGE:waiting JOB_STATUS_CHANGE:pending "
                         "BLOCK_JOB_COMPLETED JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
-    assert_string_equal(device_node(b), TOP);
+    assert_string_equal(device_node(b), CTOP);
     /* forced in READY: cancelled */
     QMP_OK(b, "block-commit", "{\"job-id\": \"a\", \"device\": \"drive0\"}");
     wait_event(b, "BLOCK_JOB_READY");
@@ -369,7 +369,7 @@ static void test_active_cancel_soft_forced_and_early(void **state)
     assert_string_equal(drain_events(b),
                         "JOB_STATUS_CHANGE:aborting BLOCK_JOB_CANCELLED "
                         "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
-    assert_string_equal(device_node(b), TOP);
+    assert_string_equal(device_node(b), CTOP);
     /* before READY every cancel is forced */
     QMP_OK(b, "block-commit", "{\"job-id\": \"a\", \"device\": \"drive0\", \"speed\": 1}");
     assert_string_equal(block_job_field(b, "ready"), "false");
@@ -397,7 +397,7 @@ static void test_active_standby_while_paused(void **state)
                         "JOB_STATUS_CHANGE:ready JOB_STATUS_CHANGE:waiting "
                         "JOB_STATUS_CHANGE:pending BLOCK_JOB_COMPLETED "
                         "JOB_STATUS_CHANGE:concluded JOB_STATUS_CHANGE:null");
-    assert_string_equal(device_node(b), BASE);
+    assert_string_equal(device_node(b), CBASE);
     vm_free(b);
 }
 
