@@ -156,7 +156,6 @@ void commit_release(sim *s, sim_job *j, bool pivot)
     if (c->dirty_entry) {
         bitmap_list_remove(c->top, c->dirty_entry);
         c->dirty_entry = NULL;
-        c->dirty = NULL;
     }
     if (pivot) {
         drop_intermediate(s, c);

@@ -27,6 +27,13 @@
 #define MIRROR_MAX_IO (1ull * 1024 * 1024)          /* MAX_IO_BYTES */
 #define MIRROR_MAX_IN_FLIGHT 16                     /* MAX_IN_FLIGHT */
 
+/* The dirty bitmap, as its entry holds it now (a resize of the top or a
+ * metadata write may replace the bitmap behind the entry) */
+static cl_bitmap *dirty_bm(const commit_state *c)
+{
+    return c->dirty_entry ? c->dirty_entry->bm : NULL;
+}
+
 static bool job_is_ready(const sim_job *j)
 {
     return j->status == JS_READY || j->status == JS_STANDBY;
@@ -44,10 +51,10 @@ void commit_active_init(sim *s, sim_job *j, int64_t buf_size)
     uint64_t buf = buf_size > 0 ? (uint64_t)buf_size : MIRROR_DEFAULT_BUF;
     c->buf_size = (buf + c->gran - 1) / c->gran * c->gran;
     cl_error err = { 0, "" };
-    c->dirty = cl_bitmap_new(node_size(c->top), c->gran, &err);
-    if (c->dirty) {
+    cl_bitmap *bm = cl_bitmap_new(node_size(c->top), c->gran, &err);
+    if (bm) {
         /* a write to the top (the guest's) dirties it: mirror_top's part */
-        c->dirty_entry = bitmap_list_add(c->top, NULL, c->dirty, false, true);
+        c->dirty_entry = bitmap_list_add(c->top, NULL, bm, false, true);
         c->dirty_entry->hidden = true;
     }
 }
@@ -59,7 +66,7 @@ static void dirty_init(commit_state *c)
     for (uint64_t off = 0; off < size;) {
         uint64_t n = 0;
         if (commit_allocated_above(c->top, c->base, off, size - off, &n)) {
-            cl_bitmap_set(c->dirty, off, n, NULL);
+            cl_bitmap_set(dirty_bm(c), off, n, NULL);
         }
         off += n;
     }
@@ -83,9 +90,9 @@ static int iteration(sim *s, sim_job *j, bool *in_source)
 {
     commit_state *c = j->priv;
     uint64_t size = node_size(c->top);
-    int64_t first = cl_bitmap_next_dirty(c->dirty, c->next, 0);
+    int64_t first = cl_bitmap_next_dirty(dirty_bm(c), c->next, 0);
     if (first < 0) {
-        first = cl_bitmap_next_dirty(c->dirty, 0, 0);
+        first = cl_bitmap_next_dirty(dirty_bm(c), 0, 0);
     }
     if (first < 0) {
         return 0;
@@ -93,14 +100,14 @@ static int iteration(sim *s, sim_job *j, bool *in_source)
     uint64_t off = (uint64_t)first;
     uint64_t chunks = 1;
     while (chunks * c->gran < c->buf_size && off + chunks * c->gran < size &&
-           cl_bitmap_get(c->dirty, off + chunks * c->gran)) {
+           cl_bitmap_get(dirty_bm(c), off + chunks * c->gran)) {
         chunks++;
     }
     uint64_t run = chunks * c->gran;
     if (run > size - off) {
         run = size - off;
     }
-    cl_bitmap_reset(c->dirty, off, run, NULL);
+    cl_bitmap_reset(dirty_bm(c), off, run, NULL);
     c->next = off + run;
     uint64_t max_io = c->buf_size / MIRROR_MAX_IN_FLIGHT;
     if (max_io < MIRROR_MAX_IO) {
@@ -125,7 +132,7 @@ static int iteration(sim *s, sim_job *j, bool *in_source)
         }
         data_free(&d);
         if (r < 0) {
-            cl_bitmap_set(c->dirty, pos, n, NULL);     /* to be copied again */
+            cl_bitmap_set(dirty_bm(c), pos, n, NULL);     /* to be copied again */
             if (!ret) {
                 ret = r;
                 *in_source = src;
@@ -163,14 +170,14 @@ static bool active_tick(sim *s, sim_job *j)
     if (j->speed > 0 && s->clock_ns < j->next_chunk_ns) {
         return false;       /* sleeping on the rate limit */
     }
-    if (!c->dirty) {
+    if (!dirty_bm(c)) {
         job_completed(s, j, -ENOMEM);
         return true;
     }
     if (!c->initialised) {
         dirty_init(c);
     }
-    uint64_t cnt = cl_bitmap_count(c->dirty) * c->gran;
+    uint64_t cnt = cl_bitmap_count(dirty_bm(c)) * c->gran;
     if (cnt > node_size(c->top)) {
         cnt = node_size(c->top);
     }

@@ -223,8 +223,8 @@ typedef struct commit_state {
     char *backing_file;         /* backing-file: the overlay's new backing string */
     uint64_t done, len;         /* progress (current, total) */
     /* active commit (the mirror job of commit_active.c) */
-    cl_bitmap *dirty;           /* what is still to copy, at granularity gran */
-    sim_bitmap *dirty_entry;    /* ... kept on top as a hidden entry: guest writes set it */
+    sim_bitmap *dirty_entry;    /* what is still to copy (granularity gran), a hidden
+                                 * entry of top: guest writes set it */
     uint64_t gran, buf_size, next;
     bool initialised;           /* mirror_dirty_init done */
 } commit_state;
