@@ -172,7 +172,11 @@ void jobs_cancel_sync_all(sim *s)
             }
         }
         json_object_put(user_cancel(s, j, true));
-        if (job_find(s, j->id) == j && (j->status == JS_RUNNING || j->status == JS_READY)) {
+        bool alive = false;         /* j may be freed: compare pointers only */
+        for (sim_job *k = s->jobs; k; k = k->next) {
+            alive |= k == j;
+        }
+        if (alive && (j->status == JS_RUNNING || j->status == JS_READY)) {
             job_completed(s, j, -ECANCELED);    /* a cancel the job had to notice */
         }
     }
