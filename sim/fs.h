@@ -29,6 +29,8 @@ typedef struct sim_saved_bitmap {
     cl_bitmap *bm;
     uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
     uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
+    bool in_use;                /* IN_USE left on disk by a process that died holding it:
+                                 * its data is lost (inconsistent when loaded) */
     struct sim_saved_bitmap *next;
 } sim_saved_bitmap;
 

@@ -293,7 +293,12 @@ json_object *nbd_export_node(sim *s, sim_node *n, const char *name, bool writabl
                              const char *bitmap)
 {
     sim_bitmap *b = NULL;
-    if (bitmap && !(b = bitmap_find(n, bitmap))) {
+    /* nbd_export_create: the bitmap of the node or of a node down its
+     * backing chain */
+    for (sim_node *owner = bitmap ? n : NULL; owner && !b; owner = owner->backing) {
+        b = bitmap_find(owner, bitmap);
+    }
+    if (bitmap && !b) {
         return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
     }
     if (b && (cl_bitmap_busy(b->bm) || b->exported)) {

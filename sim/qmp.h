@@ -95,6 +95,9 @@ json_object *qmp_cont(sim *s);
 
 int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
 int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+/* qemu-img bitmap and convert (sim/qemu_img_bitmap.c) */
+int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
 
 /* ---- qemu_img.c: qemu-img ARGV as its own process (bitmap, info) --------- */
 
