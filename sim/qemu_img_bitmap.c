@@ -6,7 +6,8 @@
  * nodes (their persistent bitmaps load), does its work through the same
  * QMP bitmap commands qemu-img calls (qmp_block_dirty_bitmap_add, ...,
  * do_dirty_bitmap_merge) and closes them (the bitmaps are stored). So
- * qemu-img's messages are the QMP errors behind its own prefixes.
+ * qemu-img's messages are the QMP errors behind its own prefixes. The
+ * process and its images are sim/qemu_img_proc.c's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,182 +17,6 @@
 #include "sim/qmp.h"
 #include "sim/error.h"
 #include "sim/qcow2_bitmap.h"
-
-/* An error line of qemu-img (error_report): "qemu-img: TEXT\n" appended. */
-static void report(char **errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(char **errout, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *m;
-    if (vasprintf(&m, fmt, ap) < 0) {
-        abort();
-    }
-    va_end(ap);
-    char *all = xasprintf("%sqemu-img: %s\n", *errout ? *errout : "", m);
-    free(m);
-    free(*errout);
-    *errout = all;
-}
-
-/* error_reportf_err: PREFIX then the error's text, then the hint QEMU
- * attached to it (only the inconsistent bitmap's has one here). */
-static void report_err(char **errout, json_object *reply, const char *prefix)
-{
-    const char *desc = qmp_error_desc(reply);
-    report(errout, "%s%s", prefix, desc);
-    static const char tail[] = " is inconsistent and cannot be used";
-    size_t dl = strlen(desc), tl = sizeof tail - 1;
-    if (dl > tl && !strcmp(desc + dl - tl, tail)) {
-        char *all = xasprintf("%s%s", *errout, BITMAP_INCONSISTENT_HINT);
-        free(*errout);
-        *errout = all;
-    }
-}
-
-/* ---- the process ---------------------------------------------------------- */
-
-typedef struct img_proc {
-    sim m;
-    sim_node *open[2];          /* the images it opened, closed in reverse */
-    int nopen;
-} img_proc;
-
-static void proc_begin(sim *s, img_proc *p)
-{
-    memset(p, 0, sizeof *p);
-    p->m.base = s->base;
-    p->m.files = s->files;
-    p->m.running = true;
-}
-
-static void proc_end(sim *s, img_proc *p)
-{
-    sim *m = &p->m;
-    while (p->nopen > 0) {
-        node_unref(m, p->open[--p->nopen]);     /* closing stores the persistent bitmaps */
-    }
-    while (m->nodes) {
-        node_remove(m, m->nodes);       /* stores the persistent bitmaps */
-    }
-    while (m->ev_head) {
-        sim_event *e = m->ev_head;
-        m->ev_head = e->next;
-        json_object_put(e->ev);
-        free(e);
-    }
-    s->files = m->files;
-}
-
-/* Does a node of the running VM hold f open read-write? */
-static bool vm_writes(sim *s, const sim_file *f)
-{
-    for (sim_node *n = s->running ? s->nodes : NULL; n; n = n->next) {
-        if (!n->read_only && (n->f == f || (f->qcow2 && n->q == f->qcow2))) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* --image-opts "driver=D,file.driver=file,file.filename=P": the options as
- * BlockdevOptions (one level of dotted keys), NULL when malformed. */
-static json_object *image_opts(const char *text)
-{
-    json_object *o = json_object_new_object();
-    char *copy = xstrdup(text), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) {
-            json_object_put(o);
-            free(copy);
-            return NULL;
-        }
-        *eq++ = '\0';
-        char *dot = strchr(kv, '.');
-        json_object *parent = o;
-        if (dot) {
-            *dot++ = '\0';
-            if (!json_object_object_get_ex(o, kv, &parent)) {
-                parent = json_object_new_object();
-                json_object_object_add(o, kv, parent);
-            }
-            kv = dot;
-        }
-        json_object_object_add(parent, kv, json_object_new_string(eq));
-    }
-    free(copy);
-    return o;
-}
-
-/* img_open: the image as a node of m (auto-named), or NULL after reporting
- * qemu-img's error. image_opts: name is --image-opts text. */
-static sim_node *img_open(sim *s, img_proc *p, const char *name, bool is_opts, const char *fmt,
-                          bool writable, bool no_backing, char **errout)
-{
-    sim *m = &p->m;
-    json_object *opts;
-    const char *path = name;
-    if (is_opts) {
-        opts = image_opts(name);
-        json_object *file = opts ? json_member(opts, "file") : NULL;
-        path = file ? json_str(file, "filename") : NULL;
-        if (!path || !*path || !json_str(opts, "driver") || !*json_str(opts, "driver")) {
-            report(errout, "the simulator models --image-opts driver=FMT,file.driver=file,"
-                   "file.filename=PATH only, not '%s'", name);
-            json_object_put(opts);
-            return NULL;
-        }
-    } else {
-        opts = json_object_new_object();
-        json_object *file = json_object_new_object();
-        json_object_object_add(file, "driver", json_object_new_string("file"));
-        json_object_object_add(file, "filename", json_object_new_string(name));
-        json_object_object_add(opts, "file", file);
-    }
-    sim_file *f = fs_lookup(m, path);
-    if (!f) {
-        report(errout, "Could not open '%s': Could not open '%s': No such file or directory",
-               name, path);
-        json_object_put(opts);
-        return NULL;
-    }
-    if (vm_writes(s, f)) {
-        report(errout, "Could not open '%s': Failed to get %s\"write\" lock\n"
-               "Is another process using the image [%s]?", name, writable ? "" : "shared ",
-               path);
-        json_object_put(opts);
-        return NULL;
-    }
-    if (!is_opts) {
-        /* no -f: probed */
-        json_object_object_add(opts, "driver",
-                               json_object_new_string(fmt ? fmt : f->qcow2 ? "qcow2" : "raw"));
-    }
-    if (no_backing) {
-        json_object_object_add(opts, "backing", NULL);
-    }
-    if (f->qcow2 && !strcmp(json_str(opts, "driver"), "qcow2") && q2_bitmaps_bad_entry(f->qcow2)) {
-        /* qcow2_load_dirty_bitmaps -> bitmap_list_load -> check_dir_entry */
-        report(errout, "Could not open '%s': Bitmap '%s' doesn't satisfy the constraints", name,
-               q2_bitmaps_bad_entry(f->qcow2));
-        json_object_put(opts);
-        return NULL;
-    }
-    sim_node *n = NULL;
-    json_object *e = blockdev_open(m, opts, NULL, &n, false);
-    json_object_put(opts);
-    if (e) {
-        report(errout, "Could not open '%s': %s", name, qmp_error_desc(e));
-        json_object_put(e);
-        return NULL;
-    }
-    if (!writable) {
-        node_set_read_only(n, true);
-    }
-    p->open[p->nopen++] = n;
-    return n;
-}
 
 static json_object *call(sim *m, const char *cmd, json_object *args)
 {
@@ -269,13 +94,13 @@ int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
                        !strcmp(a, "-F") || !strcmp(a, "-g") || !strcmp(a, "--granularity") ||
                        !strcmp(a, "--source-file") || !strcmp(a, "--source-format");
         if (has_val && i + 1 >= argc) {
-            report(errout, "option '%s' requires an argument", a);
-            report(errout, "Try 'qemu-img --help' for more information");
+            img_report(errout, "option '%s' requires an argument", a);
+            img_report(errout, "Try 'qemu-img --help' for more information");
             return 1;
         }
         if (act >= 0) {
             if (nacts == sizeof acts / sizeof acts[0]) {
-                report(errout, "the simulator models at most 32 bitmap operations");
+                img_report(errout, "the simulator models at most 32 bitmap operations");
                 return 1;
             }
             acts[nacts].act = act;
@@ -291,16 +116,16 @@ int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
             src_fmt = argv[++i];
         } else if (!strcmp(a, "-g") || !strcmp(a, "--granularity")) {
             if ((gran = img_cvtnum(argv[++i])) < 0) {
-                report(errout, "Invalid granularity specified! You may use k, M, G, T, P or E "
+                img_report(errout, "Invalid granularity specified! You may use k, M, G, T, P or E "
                        "suffixes for ");
-                report(errout, "kilobytes, megabytes, gigabytes, terabytes, petabytes and "
+                img_report(errout, "kilobytes, megabytes, gigabytes, terabytes, petabytes and "
                        "exabytes.");
                 return 1;
             }
         } else if (!strcmp(a, "--image-opts")) {
             is_opts = true;
         } else if (a[0] == '-' && a[1]) {
-            report(errout, "the simulator does not model the bitmap option '%s'", a);
+            img_report(errout, "the simulator does not model the bitmap option '%s'", a);
             return 1;
         } else if (npos < 2) {
             pos[npos++] = a;
@@ -309,35 +134,35 @@ int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         }
     }
     if (!nacts) {
-        report(errout, "Need at least one of --add, --remove, --clear, --enable, --disable, "
+        img_report(errout, "Need at least one of --add, --remove, --clear, --enable, --disable, "
                "or --merge");
         return 1;
     }
     if (gran && !add) {
-        report(errout, "granularity only supported with --add");
+        img_report(errout, "granularity only supported with --add");
         return 1;
     }
     if (src_fmt && !src_file) {
-        report(errout, "-F only supported with -b");
+        img_report(errout, "-F only supported with -b");
         return 1;
     }
     if (src_file && !merging) {
-        report(errout, "Merge bitmap source file only supported with --merge");
+        img_report(errout, "Merge bitmap source file only supported with --merge");
         return 1;
     }
     if (npos != 2) {
-        report(errout, "Expecting filename and bitmap name");
+        img_report(errout, "Expecting filename and bitmap name");
         return 1;
     }
     const char *bitmap = pos[1];
     img_proc p;
-    proc_begin(s, &p);
+    img_proc_begin(s, &p);
     sim *m = &p.m;
     int rc = 1;
     /* no backing chains: the bitmaps are the image's own */
-    sim_node *bs = img_open(s, &p, pos[0], is_opts, fmt, true, true, errout), *src = bs;
+    sim_node *bs = img_proc_open(s, &p, pos[0], is_opts, fmt, true, true, errout), *src = bs;
     if (bs && src_file) {
-        src = img_open(s, &p, src_file, false, src_fmt, false, true, errout);
+        src = img_proc_open(s, &p, src_file, false, src_fmt, false, true, errout);
     }
     if (!bs || !src) {
         goto out;
@@ -363,7 +188,7 @@ int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         if (e) {
             char *prefix = xasprintf("Operation %s on bitmap %s failed: ", ops[acts[k].act],
                                      bitmap);
-            report_err(errout, e, prefix);
+            img_report_err(errout, e, prefix);
             free(prefix);
             json_object_put(e);
             goto out;
@@ -371,7 +196,7 @@ int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
     }
     rc = 0;
 out:
-    proc_end(s, &p);
+    img_proc_end(s, &p);
     return rc;
 }
 
@@ -407,8 +232,8 @@ int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
         if ((!strcmp(a, "-f") || !strcmp(a, "-O")) && i + 1 >= argc) {
-            report(errout, "option '%s' requires an argument", a);
-            report(errout, "Try 'qemu-img --help' for more information");
+            img_report(errout, "option '%s' requires an argument", a);
+            img_report(errout, "Try 'qemu-img --help' for more information");
             return 1;
         }
         if (!strcmp(a, "-f")) {
@@ -422,43 +247,43 @@ int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         } else if (!strcmp(a, "-q")) {
             continue;
         } else if (a[0] == '-' && a[1]) {
-            report(errout, "the simulator does not model the convert option '%s'", a);
+            img_report(errout, "the simulator does not model the convert option '%s'", a);
             return 1;
         } else if (npos < 3) {
             pos[npos++] = a;
         }
     }
     if (skip_broken && !bitmaps) {
-        report(errout, "Use of --skip-broken-bitmaps requires --bitmaps");
+        img_report(errout, "Use of --skip-broken-bitmaps requires --bitmaps");
         return 1;
     }
     if (npos != 2) {
-        report(errout, npos < 2 ? "Must specify image file name"
+        img_report(errout, npos < 2 ? "Must specify image file name"
                                 : "the simulator converts one source image only");
         return 1;
     }
     if (strcmp(out_fmt, "raw") && strcmp(out_fmt, "qcow2")) {
-        report(errout, "the simulator converts to raw and qcow2 only, not '%s'", out_fmt);
+        img_report(errout, "the simulator converts to raw and qcow2 only, not '%s'", out_fmt);
         return 1;
     }
     const char *dst_path = pos[1];
     img_proc p;
-    proc_begin(s, &p);
+    img_proc_begin(s, &p);
     sim *m = &p.m;
     int rc = 1;
-    sim_node *src = img_open(s, &p, pos[0], false, fmt, false, false, errout), *dst = NULL;
+    sim_node *src = img_proc_open(s, &p, pos[0], false, fmt, false, false, errout), *dst = NULL;
     if (!src) {
         goto out;
     }
     if (bitmaps) {
         /* convert_check_bitmaps, before the target exists */
         if (src->drv != DRV_QCOW2) {
-            report(errout, "Source lacks bitmap support");
+            img_report(errout, "Source lacks bitmap support");
             goto out;
         }
         for (sim_bitmap *b = src->bitmaps; b; b = b->next) {
             if (b->persistent && !skip_broken && b->inconsistent) {
-                report(errout, "Cannot copy inconsistent bitmap '%s'", b->name);
+                img_report(errout, "Cannot copy inconsistent bitmap '%s'", b->name);
                 char *all = xasprintf("%sTry --skip-broken-bitmaps, or use 'qemu-img bitmap "
                                       "--remove' to delete it\n", *errout);
                 free(*errout);
@@ -474,20 +299,20 @@ int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
                                      &err);
     m->files = s->files;
     if (cr < 0) {
-        report(errout, "%s: error while converting %s: %s", dst_path, out_fmt,
+        img_report(errout, "%s: error while converting %s: %s", dst_path, out_fmt,
                err ? err : "cannot create");
         free(err);
         goto out;
     }
-    if (!(dst = img_open(s, &p, dst_path, false, out_fmt, true, true, errout))) {
+    if (!(dst = img_proc_open(s, &p, dst_path, false, out_fmt, true, true, errout))) {
         goto out;
     }
     if (bitmaps && dst->drv != DRV_QCOW2) {
-        report(errout, "Format driver '%s' does not support bitmaps", out_fmt);
+        img_report(errout, "Format driver '%s' does not support bitmaps", out_fmt);
         goto out;
     }
     if (copy_data(m, src, dst) < 0) {
-        report(errout, "error while writing at byte 0: Input/output error");
+        img_report(errout, "error while writing at byte 0: Input/output error");
         goto out;
     }
     /* convert_copy_bitmaps: in the source's list order (newest first) */
@@ -510,14 +335,14 @@ int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         json_object *e = call(m, "block-dirty-bitmap-add", a);
         if (e) {
             char *prefix = xasprintf("Failed to create bitmap %s: ", b->name);
-            report_err(errout, e, prefix);
+            img_report_err(errout, e, prefix);
             free(prefix);
             json_object_put(e);
             goto out;
         }
         if ((e = merge(m, dst, b->name, src, b->name))) {
             char *prefix = xasprintf("Failed to populate bitmap %s: ", b->name);
-            report_err(errout, e, prefix);
+            img_report_err(errout, e, prefix);
             free(prefix);
             json_object_put(e);
             json_object_put(call(m, "block-dirty-bitmap-remove",
@@ -527,6 +352,6 @@ int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
     }
     rc = 0;
 out:
-    proc_end(s, &p);
+    img_proc_end(s, &p);
     return rc;
 }
