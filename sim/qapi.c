@@ -428,12 +428,13 @@ static json_object *check_members(json_object *args, const field *fs, const char
     for (const field *f = fs; f->name; f++) {
         json_object *v = NULL;
         bool present = args && json_object_object_get_ex(args, f->name, &v);
+        if (!present && !f->required) {
+            continue;   /* most members of most commands: nothing to name */
+        }
         char *full = member_name(prefix, f->name);
         json_object *err = NULL;
         if (!present) {
-            if (f->required) {
-                err = qmp_error("GenericError", "Parameter '%s' is missing", full);
-            }
+            err = qmp_error("GenericError", "Parameter '%s' is missing", full);
         } else if (!(f->type == F_REF_NULL && json_object_is_type(v, json_type_null))) {
             if (json_object_is_type(v, json_type_null)) {
                 err = type_error(full, f->type == F_STR ? "string" : "value");
