@@ -211,8 +211,13 @@ static int exec_sh_img_info(interp *I, const stmt *s)
             continue;
         }
         const char *ct = strstr(line, "compression type: ");
-        if (ct && (!strcmp(ct + 18, "zlib") || !strcmp(ct + 18, "zstd")))
-            strcpy(line + (ct - line) + 18, "COMPRESSION_TYPE");
+        if (ct && (!strcmp(ct + 18, "zlib") || !strcmp(ct + 18, "zstd"))) {
+            char *l2;
+            if (asprintf(&l2, "%.*sCOMPRESSION_TYPE", (int)(ct - line) + 18, line) < 0)
+                abort();
+            free(line);
+            line = l2;
+        }
         int print = 1;
         if (!fs && !strcmp(line, "Format specific information:"))
             discard = 1;

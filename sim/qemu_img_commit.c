@@ -37,7 +37,7 @@ static bool allocated_above(sim_node *n, sim_node *base, uint64_t off, uint64_t 
         }
         uint64_t cs = l->q->cluster_size;
         for (uint64_t ci = off / cs; ci * cs < off + len && ci < l->q->nclusters; ci++) {
-            if (l->q->l2[ci]) {
+            if (l2_get(l->q, ci)) {
                 return true;
             }
         }
@@ -130,11 +130,7 @@ int img_commit_cmd(sim *s, const char *const *argv, size_t argc, char **out, cha
         /* blk_make_empty -> qcow2_make_empty: with bitmaps (or snapshots) in
          * the image, every cluster is discarded (full discard: reads then
          * come from the backing file) and the bitmaps stay */
-        for (uint64_t ci = 0; ci < top->q->nclusters; ci++) {
-            if (top->q->l2[ci]) {
-                l2_put(top->q, ci, 0);
-            }
-        }
+        l2_put_range(top->q, 0, top->q->nclusters, 0);
     }
     if (!quiet) {
         char *o = xasprintf("%sImage committed.\n", *out ? *out : "");
@@ -233,7 +229,7 @@ int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char *
         for (size_t d = 0; d < depth; d++) {
             sim_qcow2 *q = chain[d]->qcow2;
             uint64_t ci = off / q->cluster_size;
-            uint64_t e = ci < q->nclusters ? q->l2[ci] : 0;
+            uint64_t e = ci < q->nclusters ? l2_get(q, ci) : 0;
             if (!e) {
                 continue;
             }
