@@ -138,6 +138,25 @@ bool nbd_node_exported(sim *s, const sim_node *n)
     return false;
 }
 
+unsigned nbd_alloc_depth(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    unsigned depth = 1;
+    for (sim_node *l = n; l; l = l->backing, depth++) {
+        uint64_t p = 0;
+        int st = node_block_status(s, l, off, len, &p);
+        if (p == 0 || p > len) {
+            p = len;
+        }
+        if (st & CL_STATUS_ALLOCATED) {
+            *pnum = p;
+            return depth;
+        }
+        len = p;        /* what this layer leaves to the next is as long */
+    }
+    *pnum = len;
+    return 0;
+}
+
 /* The bitmap behind an export's bitmap: QEMU looks down the backing chain. */
 sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e)
 {
@@ -364,9 +383,6 @@ static json_object *export_add(sim *s, json_object *args)
         return qmp_error("GenericError", "the simulator exports over NBD only, not '%s'",
                          jstr(args, "type"));
     }
-    if (json_object_object_get_ex(args, "allocation-depth", &w) && json_object_get_boolean(w)) {
-        return qmp_error("GenericError", "the simulator does not offer qemu:allocation-depth");
-    }
     const char *bm_node = NULL, *bm_name = NULL;
     if (json_object_object_get_ex(args, "bitmaps", &bms)) {
         size_t nb = json_object_array_length(bms);
@@ -388,8 +404,18 @@ static json_object *export_add(sim *s, json_object *args)
         }
     }
     bool writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
-    return export_create(s, jstr(args, "id"), jstr(args, "node-name"), jstr(args, "name"),
-                         jstr(args, "description"), writable, bm_node, bm_name);
+    json_object *r = export_create(s, jstr(args, "id"), jstr(args, "node-name"), jstr(args, "name"),
+                                   jstr(args, "description"), writable, bm_node, bm_name);
+    if (!json_object_object_get_ex(r, "error", NULL) &&
+        json_object_object_get_ex(args, "allocation-depth", &w) && json_object_get_boolean(w)) {
+        /* the export just made is the last one */
+        sim_nbd_export *x = s->nbd->exports;
+        while (x->next) {
+            x = x->next;
+        }
+        x->alloc_depth = true;
+    }
+    return r;
 }
 
 static json_object *nbd_add_bitmap(sim *s, json_object *args)
@@ -614,7 +640,8 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
     uint64_t size = node_size(e->node);
     sim_bitmap *b = NULL;
     bool bitmap_ctx = false;
-    if (context && strcmp(context, "base:allocation")) {
+    bool depth_ctx = context && !strcmp(context, "qemu:allocation-depth") && e->alloc_depth;
+    if (context && strcmp(context, "base:allocation") && !depth_ctx) {
         static const char pfx[] = "qemu:dirty-bitmap:";
         if (e->bitmap && !strncmp(context, pfx, sizeof pfx - 1) &&
             !strcmp(context + sizeof pfx - 1, e->bitmap_export)) {
@@ -633,6 +660,12 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
             len = size - off;
             data = true;
             zero = false;
+        } else if (depth_ctx) {
+            /* x-dirty-bitmap reads the context's values as base:allocation
+             * flags: depth 1 as HOLE, 2 as ZERO, 0 as data */
+            unsigned d = nbd_alloc_depth(s, e->node, off, size - off, &len);
+            data = !(d & 1u);
+            zero = d & 2u;
         } else if (bitmap_ctx) {
             /* x-dirty-bitmap reads the dirty flag where HOLE would be */
             bool dirty = cl_bitmap_get(b->bm, off);

@@ -21,6 +21,7 @@ typedef struct sim_nbd_export {
     sim_node *bitmap_owner;     /* the bitmap's node when given as {node, name} */
     bool bitmap_busy;           /* it marked its bitmap busy (7.2 exports) */
     bool single_conn;           /* qemu-nbd's: no CAN_MULTI_CONN */
+    bool alloc_depth;           /* offers qemu:allocation-depth (qemu-nbd -A) */
     char *description;          /* NBD_INFO_DESCRIPTION, or NULL */
     char *id;                   /* block export id (7.2), or NULL */
     struct sim_nbd_export *next;
@@ -43,6 +44,11 @@ bool nbd_node_exported(sim *s, const sim_node *n);
  * then *exp is the export (NULL with *err set when it cannot connect). */
 bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err);
 
+/* qemu:allocation-depth of [off, off+len) from node n (QEMU's
+ * bdrv_is_allocated_above over the chain): the depth of the first layer
+ * that allocates it (1: n itself), 0 when none does; *pnum the bytes that
+ * share it. */
+unsigned nbd_alloc_depth(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 /* The bitmap behind an export's qemu:dirty-bitmap context, or NULL. */
 sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e);
 

@@ -86,7 +86,8 @@ enum { CMD_READ, CMD_WRITE, CMD_DISC, CMD_FLUSH, CMD_TRIM, CMD_CACHE, CMD_WRITE_
 #define NBD_STATE_DIRTY 1u
 
 #define META_ID_BASE_ALLOCATION 0u
-#define META_ID_DIRTY_BITMAP    2u   /* 1 is qemu:allocation-depth, never offered here */
+#define META_ID_ALLOCATION_DEPTH 1u  /* offered by exports made with it (qemu-nbd -A) */
+#define META_ID_DIRTY_BITMAP    2u
 
 #define NBD_MAX_BUFFER_SIZE (32u << 20)
 #define NBD_MAX_STRING_SIZE 4096u
@@ -107,7 +108,7 @@ typedef struct nbd_conn {
     sim_nbd_export *exp;        /* after GO / EXPORT_NAME */
     /* the meta contexts of the last SET_META_CONTEXT */
     sim_nbd_export *meta_exp;
-    bool meta_base, meta_bitmap;
+    bool meta_base, meta_depth, meta_bitmap;
     unsigned meta_count;
     uint8_t *in;
     size_t in_len, in_cap;
@@ -439,7 +440,8 @@ static void send_meta(nbd_conn *c, uint32_t opt, const char *ctx, uint32_t id)
 
 /* One query of LIST/SET_META_CONTEXT against export e; sets *base / *bitmap
  * for the contexts it names (an empty leaf lists everything under it). */
-static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *base, bool *bitmap)
+static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *base, bool *depth,
+                       bool *bitmap)
 {
     bool list = opt == OPT_LIST_META_CONTEXT;
     if (!strncmp(q, "base:", 5)) {
@@ -457,6 +459,13 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
         if (list && e->bitmap) {
             *bitmap = true;
         }
+        if (list && e->alloc_depth) {
+            *depth = true;
+        }
+        return;
+    }
+    if (!strcmp(q, "allocation-depth")) {
+        *depth = e->alloc_depth;
         return;
     }
     if (!strncmp(q, "dirty-bitmap:", 13)) {
@@ -474,7 +483,7 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
 static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
 {
     char *name = NULL, *q = NULL;
-    bool base = false, bitmap = false;
+    bool base = false, depth = false, bitmap = false;
     uint8_t b[4];
     if (opt == OPT_SET_META_CONTEXT && !c->structured) {
         r->left = 0;
@@ -485,7 +494,7 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     if (opt == OPT_SET_META_CONTEXT) {
         /* SET replaces what was negotiated, even if it then fails */
         c->meta_exp = NULL;
-        c->meta_base = c->meta_bitmap = false;
+        c->meta_base = c->meta_depth = c->meta_bitmap = false;
         c->meta_count = 0;
     }
     if (!opt_read_name(c, opt, r, &name, NULL)) {
@@ -505,6 +514,7 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     uint32_t nq = get32(b);
     if (opt == OPT_LIST_META_CONTEXT && !nq) {
         base = true;
+        depth = e->alloc_depth;
         bitmap = e->bitmap != NULL;
     }
     for (uint32_t i = 0; i < nq; i++) {
@@ -529,13 +539,17 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
             goto out;
         }
         q[len] = 0;
-        meta_query(opt, e, q, &base, &bitmap);
+        meta_query(opt, e, q, &base, &depth, &bitmap);
         free(q);
         q = NULL;
     }
     unsigned count = 0;
     if (base) {
         send_meta(c, opt, "base:allocation", META_ID_BASE_ALLOCATION);
+        count++;
+    }
+    if (depth) {
+        send_meta(c, opt, "qemu:allocation-depth", META_ID_ALLOCATION_DEPTH);
         count++;
     }
     if (bitmap) {
@@ -548,6 +562,7 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     if (opt == OPT_SET_META_CONTEXT) {
         c->meta_exp = e;
         c->meta_base = base;
+        c->meta_depth = depth;
         c->meta_bitmap = bitmap;
         c->meta_count = count;
     }
@@ -822,6 +837,19 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
             pos += pnum;
         }
         send_extents(c, handle, &x, !--left, META_ID_BASE_ALLOCATION);
+    }
+    if (c->meta_depth) {
+        /* blockalloc_to_extents: the depth of the layer that allocates
+         * each range (1: the export's node), 0 where none does */
+        for (uint64_t pos = off; pos < end;) {
+            uint64_t pnum;
+            unsigned d = nbd_alloc_depth(s, c->exp->node, pos, end - pos, &pnum);
+            if (!ext_add(&x, pnum, d)) {
+                break;
+            }
+            pos += pnum;
+        }
+        send_extents(c, handle, &x, !--left, META_ID_ALLOCATION_DEPTH);
     }
     if (c->meta_bitmap) {
         /* bitmap_to_extents: clean and dirty runs at the bitmap's

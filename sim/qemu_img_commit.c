@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * qemu-img commit and qemu-img map (human form) on image files, as their
+ * qemu-img commit and qemu-img map (human or JSON form) on image files, as their
  * own processes (QEMU 7.2 qemu-img.c img_commit, img_map). commit opens
  * the top image read-write with its chain (its persistent bitmaps load),
  * copies what the layers above the base hold into the base as the active
@@ -145,32 +145,70 @@ out:
 
 /* ---- qemu-img map --------------------------------------------------------- */
 
-typedef struct map_run {
-    uint64_t start, length, host;
-    const char *file;
-    bool valid;
-} map_run;
+/* MapEntry of qemu-img.c */
+typedef struct map_entry {
+    uint64_t start, length, offset;
+    int depth;
+    bool present, zero, data, has_offset;
+    const char *file;       /* the file holding the data (has_offset), or NULL */
+} map_entry;
 
-static void map_print(FILE *f, const map_run *r)
+/* entry_mergeable */
+static bool mergeable(const map_entry *c, const map_entry *n)
 {
-    if (r->valid) {
-        fprintf(f, "%#-16llx%#-16llx%#-16llx%s\n", (unsigned long long)r->start,
-                (unsigned long long)r->length, (unsigned long long)r->host, r->file);
+    if (!c->length || c->zero != n->zero || c->data != n->data || c->depth != n->depth ||
+        c->present != n->present || !c->file != !n->file || c->has_offset != n->has_offset) {
+        return false;
+    }
+    if (c->file && strcmp(c->file, n->file)) {
+        return false;
+    }
+    return !c->has_offset || c->offset + c->length == n->offset;
+}
+
+/* dump_map_entry */
+static void map_dump(FILE *f, bool json, const map_entry *e, map_entry *next)
+{
+    if (!json) {
+        if (e->data && !e->zero) {
+            fprintf(f, "%#-16llx%#-16llx%#-16llx%s\n", (unsigned long long)e->start,
+                    (unsigned long long)e->length,
+                    (unsigned long long)(e->has_offset ? e->offset : 0), e->file ? e->file : "");
+        }
+        /* the human form does not tell 0, ZERO and ZERO|DATA apart */
+        if (next && (!next->data || next->zero)) {
+            next->data = false;
+            next->zero = true;
+        }
+        return;
+    }
+    fprintf(f, "{ \"start\": %llu, \"length\": %llu, \"depth\": %d, \"present\": %s, "
+            "\"zero\": %s, \"data\": %s", (unsigned long long)e->start,
+            (unsigned long long)e->length, e->depth, e->present ? "true" : "false",
+            e->zero ? "true" : "false", e->data ? "true" : "false");
+    if (e->has_offset) {
+        fprintf(f, ", \"offset\": %llu", (unsigned long long)e->offset);
+    }
+    fputc('}', f);
+    if (next) {
+        fputs(",\n", f);
     }
 }
 
 int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout)
 {
     const char *path = NULL;
+    bool json = false;
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-f") && i + 1 < argc) {
             i++;
         } else if (!strcmp(a, "--output=human")) {
-            continue;
+            json = false;
+        } else if (!strcmp(a, "--output=json")) {
+            json = true;
         } else if (a[0] == '-' && a[1]) {
-            img_report(errout, "the simulator maps image files in the human form only, "
-                       "not with '%s'", a);
+            img_report(errout, "the simulator does not model the map option '%s'", a);
             return 1;
         } else if (!path) {
             path = a;
@@ -219,13 +257,18 @@ int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char *
     char *text = NULL;
     size_t tlen = 0;
     FILE *o = open_memstream(&text, &tlen);
-    fprintf(o, "%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    if (json) {
+        fputc('[', o);
+    } else {
+        fprintf(o, "%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    }
     uint64_t size = chain[0]->qcow2->size, cs = chain[0]->qcow2->cluster_size;
-    map_run run = { 0 };
+    map_entry curr = { 0 };
     for (uint64_t off = 0; off < size; off += cs) {
+        /* get_block_status: the first layer with data or zeroes; past the
+         * last, unallocated reads as zeroes there */
         uint64_t len = size - off < cs ? size - off : cs;
-        /* the first layer that decides these bytes: data, or zeroes */
-        map_run here = { 0 };
+        map_entry next = { .start = off, .length = len, .depth = (int)depth - 1, .zero = true };
         for (size_t d = 0; d < depth; d++) {
             sim_qcow2 *q = chain[d]->qcow2;
             uint64_t ci = off / q->cluster_size;
@@ -233,22 +276,28 @@ int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char *
             if (!e) {
                 continue;
             }
-            if (!(e & Q2_ZERO)) {
-                here = (map_run){ off, len, (e & ~Q2_ZERO) + off % q->cluster_size, names[d],
-                                  true };
+            next = (map_entry){ .start = off, .length = len, .depth = (int)d, .present = true,
+                                .zero = e & Q2_ZERO, .data = !(e & Q2_ZERO),
+                                .has_offset = !(e & Q2_ZERO) };
+            if (next.has_offset) {
+                next.offset = (e & ~Q2_ZERO) + off % q->cluster_size;
+                next.file = names[d];
             }
             break;
         }
-        /* one line per run of the same file, contiguous in it too */
-        if (here.valid && run.valid && here.file == run.file &&
-            run.start + run.length == here.start && run.host + run.length == here.host) {
-            run.length += here.length;
+        if (mergeable(&curr, &next)) {
+            curr.length += next.length;
             continue;
         }
-        map_print(o, &run);
-        run = here;
+        if (curr.length) {
+            map_dump(o, json, &curr, &next);
+        }
+        curr = next;
     }
-    map_print(o, &run);
+    map_dump(o, json, &curr, NULL);
+    if (json) {
+        fputs("]\n", o);
+    }
     fclose(o);
     free(*out);
     *out = text;

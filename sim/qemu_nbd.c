@@ -65,11 +65,11 @@ void sim_qemu_nbd_stop(sim *s)
     s->qemu_nbd = NULL;
 }
 
-/* qemu-nbd [-r] [-f FMT] [-B BITMAP] [-x NAME] [-t] [-v] -k SOCKET IMAGE */
+/* qemu-nbd [-r] [-f FMT] [-B BITMAP] [-x NAME] [-t] [-v] [-A] -k SOCKET IMAGE */
 int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
 {
     const char *fmt = NULL, *bitmap = NULL, *name = "", *sock = NULL, *image = NULL;
-    bool ro = false;
+    bool ro = false, depth = false;
     sim_qemu_nbd_stop(s);
     for (int i = 1; argv[i]; i++) {
         const char *a = argv[i];
@@ -79,9 +79,16 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
             *err = xasprintf("qemu-nbd: option requires an argument -- '%s'", a + 1);
             return -1;
         }
-        if (!strcmp(a, "-r")) {
+        if (!strcmp(a, "-r") || !strcmp(a, "--read-only")) {
             ro = true;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "-v")) {
+        } else if (!strcmp(a, "-A") || !strcmp(a, "--allocation-depth")) {
+            depth = true;       /* the export offers qemu:allocation-depth */
+        } else if (!strncmp(a, "--format=", 9)) {
+            fmt = a + 9;
+        } else if (!strncmp(a, "--socket=", 9)) {
+            sock = a + 9;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "-v") || !strcmp(a, "--persistent") ||
+                   !strcmp(a, "--verbose")) {
             /* persistent, verbose: nothing to model */
         } else if (!strcmp(a, "-f")) {
             fmt = argv[++i];
@@ -92,8 +99,9 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
         } else if (!strcmp(a, "-k")) {
             sock = argv[++i];
         } else if (a[0] == '-') {
-            *err = xasprintf("qemu-nbd: the simulator's qemu-nbd takes -r -f -B -x -k -t -v, "
-                             "not '%s'", a);
+            *err = xasprintf("qemu-nbd: the simulator's qemu-nbd takes -r -f -B -x -k -t -v -A "
+                             "(and --read-only --format= --socket= --persistent --verbose "
+                             "--allocation-depth), not '%s'", a);
             return -1;
         } else if (image) {
             *err = xasprintf("qemu-nbd: Invalid number of arguments");
@@ -142,6 +150,9 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
         if (!reply_is_error(r)) {
             json_object_put(r);
             r = nbd_export_node(&p->m, p->node, name, !ro, bitmap);
+            if (!reply_is_error(r)) {
+                p->m.nbd->exports->alloc_depth = depth;     /* the export just made */
+            }
         }
     }
     files_to(&p->m, s);

@@ -427,6 +427,55 @@ static void test_block_status_granularity(void **state)
     vm_free(b);
 }
 
+/* An export with qemu:allocation-depth (block-export-add allocation-depth):
+ * listed between base:allocation and the bitmap, id 1, and its block
+ * status gives each range the depth of the layer that allocates it. */
+static void test_allocation_depth_context(void **state)
+{
+    bs_backend *b = vm_new();
+    char *err = NULL, base[600], top[600];
+    uint8_t buf[256];
+    size_t n;
+    snprintf(SOCK, sizeof SOCK, "%s/nbd", b->test_dir);
+    snprintf(base, sizeof base, "%s/base", b->test_dir);
+    snprintf(top, sizeof top, "%s/top", b->test_dir);
+    assert_int_equal(b->ops->img_create(b, "qcow2", base, 0x100000, NULL, NULL, &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", top, 0x100000, base, "qcow2", &err), 0);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"n\", \"file\": "
+           "{\"driver\": \"file\", \"filename\": \"%s\"}}", top);
+    hmp(b, "n", "write 0x20000 0x10000");
+    QMP_OK(b, "nbd-server-start", "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"%s\"}}}",
+           SOCK);
+    QMP_OK(b, "block-export-add", "{\"type\": \"nbd\", \"id\": \"n\", \"node-name\": \"n\", "
+           "\"allocation-depth\": true}");
+    client c;
+    cl_connect(&c, b);
+    handshake(&c);
+    opt(&c, 8, NULL, 0);
+    opt_replies(&c);
+    n = meta(buf, "n", NULL, 0);
+    opt(&c, 9, buf, (uint32_t)n);               /* LIST_META: all */
+    opt_replies(&c);
+    const char *depth[] = { "qemu:allocation-depth" };
+    n = meta(buf, "n", depth, 1);
+    opt(&c, 10, buf, (uint32_t)n);              /* SET_META */
+    opt_replies(&c);
+    n = str(buf, "n");
+    buf[n++] = 0; buf[n++] = 0;
+    opt(&c, 7, buf, (uint32_t)n);
+    opt_replies(&c);
+    assert_non_null(strstr(c.log, "opt 9 meta id=0 base:allocation\n"
+                                  "opt 9 meta id=0 qemu:allocation-depth\n"));
+    assert_non_null(strstr(c.log, "opt 10 meta id=1 qemu:allocation-depth\n"));
+    c.log[0] = 0;
+    req(&c, 7, 0, 0x100000, 0);
+    replies(&c);
+    /* the top allocates [128K, 192K): depth 1; the base nothing: 0 */
+    assert_string_equal(c.log, "fl=1 BS ctx=1 131072:0 65536:1 851968:0\n");
+    close(c.fd);
+    vm_free(b);
+}
+
 static void test_bad_requests(void **state)
 {
     bs_backend *b = vm_export();
@@ -697,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_malformed_clients),
         cmocka_unit_test(test_stop_with_clients),
+        cmocka_unit_test(test_allocation_depth_context),
         cmocka_unit_test(test_libnbd_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

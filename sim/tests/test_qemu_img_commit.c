@@ -70,6 +70,22 @@ static void test_map_runs(void **state)
      * file and its host offsets are contiguous */
     assert_string_equal(map(b, TOP), "0+0x10000@base;0x10000+0x20000@top;0x100000+0x10000@top;");
     assert_string_equal(map(b, BASE), "0+0x20000@base;");
+    /* the JSON form: depth, present, zero, data, offset as qemu-img prints them */
+    char *js = NULL, *jerr = NULL;
+    assert_int_equal(img(b, &js, &jerr, "map", "--output=json", TOP, NULL), 0);
+    assert_string_equal(js,
+        "[{ \"start\": 0, \"length\": 65536, \"depth\": 1, \"present\": true, \"zero\": false, "
+        "\"data\": true, \"offset\": 327680},\n"
+        "{ \"start\": 65536, \"length\": 131072, \"depth\": 0, \"present\": true, \"zero\": false, "
+        "\"data\": true, \"offset\": 327680},\n"
+        "{ \"start\": 196608, \"length\": 851968, \"depth\": 1, \"present\": false, \"zero\": true, "
+        "\"data\": false},\n"
+        "{ \"start\": 1048576, \"length\": 65536, \"depth\": 0, \"present\": true, \"zero\": false, "
+        "\"data\": true, \"offset\": 458752},\n"
+        "{ \"start\": 1114112, \"length\": 3080192, \"depth\": 1, \"present\": false, \"zero\": true, "
+        "\"data\": false}]\n");
+    free(js);
+    free(jerr);
     char *out = NULL, *errout = NULL;
     assert_int_equal(img(b, &out, &errout, "map", "/tmp/blocksim/1000-none", NULL), 1);
     assert_string_equal(errout, "qemu-img: Could not open '/tmp/blocksim/1000-none': Could not "
