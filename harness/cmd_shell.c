@@ -292,6 +292,18 @@ static int exec_img_map(interp *I, const stmt *s)
     }
     if ((wa || wl) && json_object_is_type(map, json_type_array))
         map_window(map, win_start, win_len);
+    const arg *ia = stmt_kwarg(s, "into");
+    if (ia) {
+        /* iotests' qemu_img_map(): the parsed map, bound, not printed */
+        char *name = interp_get_str(I, ia->e);
+        if (name)
+            interp_bind(I, name, map);
+        else
+            json_object_put(map);
+        r = name ? 0 : -1;
+        free(name);
+        goto out;
+    }
     sbuf b = {0};
     if (I->shell72) {
         if (!json_object_is_type(map, json_type_array) || shell_map_json72(&b, map) < 0)
@@ -492,7 +504,7 @@ const case_command cmd_shell_commands[] = {
     { "qemu_io_log", 2, -1, "fmt", .exec = exec_qemu_io_run },
     { "vm_session", 1, 1, "args hash_sha256", .check = check_vm_session, .exec = exec_vm_session },
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
-    { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
+    { "img_map", 1, 1, "context image_opts start_offset max_length into", .exec = exec_img_map },
     { "sh_cmd", 1, 1, "", .exec = exec_sh_cmd },
     { .name = NULL }
 };

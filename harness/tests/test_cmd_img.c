@@ -2,7 +2,8 @@
 /*
  * The shell-style qemu-img commands (harness/cmd_img.c): sh_img with its
  * filters, sh_img_info's _img_info rules; and vm_session qmp (176's
- * run_qemu) with its sha256 filter, on the fake backend.
+ * run_qemu) with its sha256 filter, and img_map's into= (iotests'
+ * qemu_img_map), on the fake backend.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,12 +125,43 @@ static void test_vm_session_qmp_hash(void **state)
     rmdir("/tmp/fake-td");
 }
 
+/* the fake with a qemu-img map: one extent, its length telling the context */
+static json_object *map_of(bs_backend *b, const char *image, const char *context, char **err)
+{
+    json_object *e = json_object_new_object(), *l = json_object_new_array();
+    json_object_object_add(e, "start", json_object_new_int(0));
+    json_object_object_add(e, "length", json_object_new_int(context ? 1 : 2));
+    json_object_array_add(l, e);
+    return l;
+}
+
+static void test_img_map_into(void **state)
+{
+    fake_backend *f = fake_new();
+    static bs_backend_ops ops;
+    ops = *f->base.ops;
+    ops.img_map = map_of;
+    f->base.ops = &ops;
+    char *out = run_ok(f,
+        "shell_test \"raw\"\n"
+        "let o = \"driver=nbd,server.type=unix,server.path=/tmp/fake-td/s\"\n"
+        "img_map $o image_opts=true into=\"plain\"\n"
+        "img_map ($o + \",x-dirty-bitmap=qemu:allocation-depth\") image_opts=true into=\"depth\"\n"
+        "log $plain\n"
+        "log $depth\n");
+    /* bound, not printed: only the two logs */
+    assert_string_equal(out, "[{\"length\": 2, \"start\": 0}]\n[{\"length\": 1, \"start\": 0}]\n");
+    free(out);
+    f->base.ops->destroy(&f->base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sh_img_map_filter_and_failure),
         cmocka_unit_test(test_sh_img_info_rules),
         cmocka_unit_test(test_vm_session_qmp_hash),
+        cmocka_unit_test(test_img_map_into),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
