@@ -202,22 +202,48 @@ out:
 
 /* ---- qemu-img convert --------------------------------------------------------- */
 
-/* The guest-visible contents of src into the new target dst, in chunks;
- * a chunk that reads as zeroes stays unallocated (a new image reads zero). */
+/* Does a layer of n's chain allocate [off, off+len)? *pnum: how far the
+ * answer holds (convert asks block status the same way). */
+static bool chain_allocated(sim *m, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    for (sim_node *l = n; l; l = l->backing) {
+        uint64_t p = 0;
+        int st = node_block_status(m, l, off, len, &p);
+        if (p == 0 || p > len) {
+            p = len;
+        }
+        if (st & CL_STATUS_ALLOCATED) {
+            *pnum = p;
+            return true;
+        }
+        len = p;
+    }
+    *pnum = len;
+    return false;
+}
+
+/* The guest-visible contents of src into the new target dst: what the
+ * chain allocates, in chunks; a chunk that reads as zeroes stays
+ * unallocated (a new image reads zero). */
 static int copy_data(sim *m, sim_node *src, sim_node *dst)
 {
     uint64_t size = node_size(src), chunk = 1 << 20;
     uint8_t *buf = malloc(chunk);
     int r = 0;
-    for (uint64_t off = 0; off < size && r >= 0; off += chunk) {
-        uint64_t len = size - off < chunk ? size - off : chunk;
-        r = node_read(m, src, off, len, buf);
-        bool zero = true;
-        for (uint64_t i = 0; i < len && zero && r >= 0; i++) {
-            zero = !buf[i];
+    for (uint64_t off = 0, run; off < size && r >= 0; off += run) {
+        if (!chain_allocated(m, src, off, size - off, &run)) {
+            continue;
         }
-        if (r >= 0 && !zero) {
-            r = node_write(m, dst, off, len, buf, 0);
+        for (uint64_t at = off; at < off + run && r >= 0; at += chunk) {
+            uint64_t len = off + run - at < chunk ? off + run - at : chunk;
+            r = node_read(m, src, at, len, buf);
+            bool zero = true;
+            for (uint64_t i = 0; i < len && zero && r >= 0; i++) {
+                zero = !buf[i];
+            }
+            if (r >= 0 && !zero) {
+                r = node_write(m, dst, at, len, buf, 0);
+            }
         }
     }
     free(buf);
