@@ -83,6 +83,10 @@ static sim_nbd_export *export_by_id(sim_nbd *srv, const char *id)
 
 static void export_free(sim_nbd_export *e)
 {
+    for (size_t i = 0; i < e->nmore; i++) {
+        free(e->more_bitmaps[i]);
+    }
+    free(e->more_bitmaps);
     free(e->name);
     free(e->bitmap);
     free(e->bitmap_export);
@@ -97,6 +101,11 @@ static void export_remove(sim *s, sim_nbd *srv, sim_nbd_export *e)
     sim_bitmap *b = e->bitmap_busy ? nbd_export_bitmap(e) : NULL;
     if (b && b->exported) {
         b->exported--;
+    }
+    for (size_t i = 0; i < e->nmore; i++) {
+        if ((b = nbd_export_bitmap_at(e, i + 1)) && b->exported) {
+            b->exported--;
+        }
     }
     if (s) {
         /* QEMU 7.2: every NBD export is a block export with an id */
@@ -173,6 +182,49 @@ sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e)
         }
     }
     return NULL;
+}
+
+/* a bitmap of node n or of a node down its chain */
+static sim_bitmap *chain_bitmap(sim_node *n, const char *name)
+{
+    for (; n; n = n->backing) {
+        sim_bitmap *b = bitmap_find(n, name);
+        if (b) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+size_t nbd_export_nbitmaps(const sim_nbd_export *e)
+{
+    return e->bitmap ? 1 + e->nmore : 0;
+}
+
+const char *nbd_export_bitmap_name(const sim_nbd_export *e, size_t i)
+{
+    return i ? e->more_bitmaps[i - 1] : e->bitmap_export;
+}
+
+sim_bitmap *nbd_export_bitmap_at(const sim_nbd_export *e, size_t i)
+{
+    return i ? chain_bitmap(e->node, e->more_bitmaps[i - 1]) : nbd_export_bitmap(e);
+}
+
+json_object *nbd_export_more_bitmap(sim_nbd_export *e, const char *bitmap)
+{
+    sim_bitmap *b = chain_bitmap(e->node, bitmap);
+    if (!b) {
+        return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
+    }
+    if (cl_bitmap_busy(b->bm) || b->exported) {
+        return qmp_error("GenericError", "Bitmap '%s' is currently in use by another "
+                         "operation and cannot be used", bitmap);
+    }
+    e->more_bitmaps = realloc(e->more_bitmaps, (e->nmore + 1) * sizeof *e->more_bitmaps);
+    e->more_bitmaps[e->nmore++] = xstrdup(bitmap);
+    b->exported++;
+    return qmp_ok();
 }
 
 static json_object *nbd_start(sim *s, json_object *args)
@@ -643,9 +695,11 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
     bool depth_ctx = context && !strcmp(context, "qemu:allocation-depth") && e->alloc_depth;
     if (context && strcmp(context, "base:allocation") && !depth_ctx) {
         static const char pfx[] = "qemu:dirty-bitmap:";
-        if (e->bitmap && !strncmp(context, pfx, sizeof pfx - 1) &&
-            !strcmp(context + sizeof pfx - 1, e->bitmap_export)) {
-            b = nbd_export_bitmap(e);
+        for (size_t i = 0; i < nbd_export_nbitmaps(e) && !b; i++) {
+            if (!strncmp(context, pfx, sizeof pfx - 1) &&
+                !strcmp(context + sizeof pfx - 1, nbd_export_bitmap_name(e, i))) {
+                b = nbd_export_bitmap_at(e, i);
+            }
         }
         bitmap_ctx = true;
     }

@@ -108,7 +108,8 @@ typedef struct nbd_conn {
     sim_nbd_export *exp;        /* after GO / EXPORT_NAME */
     /* the meta contexts of the last SET_META_CONTEXT */
     sim_nbd_export *meta_exp;
-    bool meta_base, meta_depth, meta_bitmap;
+    bool meta_base, meta_depth;
+    uint32_t meta_bitmaps;      /* bit i: the export's i-th bitmap (context id 2 + i) */
     unsigned meta_count;
     uint8_t *in;
     size_t in_len, in_cap;
@@ -441,8 +442,10 @@ static void send_meta(nbd_conn *c, uint32_t opt, const char *ctx, uint32_t id)
 /* One query of LIST/SET_META_CONTEXT against export e; sets *base / *bitmap
  * for the contexts it names (an empty leaf lists everything under it). */
 static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *base, bool *depth,
-                       bool *bitmap)
+                       uint32_t *bitmaps)
 {
+    size_t nb = nbd_export_nbitmaps(e);
+    uint32_t all = nb >= 32 ? UINT32_MAX : (1u << nb) - 1;
     bool list = opt == OPT_LIST_META_CONTEXT;
     if (!strncmp(q, "base:", 5)) {
         q += 5;
@@ -456,8 +459,8 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
     }
     q += 5;
     if (!*q) {
-        if (list && e->bitmap) {
-            *bitmap = true;
+        if (list) {
+            *bitmaps |= all;
         }
         if (list && e->alloc_depth) {
             *depth = true;
@@ -471,11 +474,14 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
     if (!strncmp(q, "dirty-bitmap:", 13)) {
         q += 13;
         if (!*q) {
-            if (list && e->bitmap) {
-                *bitmap = true;
+            if (list) {
+                *bitmaps |= all;
             }
-        } else if (e->bitmap && !strcmp(q, e->bitmap_export)) {
-            *bitmap = true;
+        }
+        for (size_t i = 0; *q && i < nb && i < 32; i++) {
+            if (!strcmp(q, nbd_export_bitmap_name(e, i))) {
+                *bitmaps |= 1u << i;
+            }
         }
     }
 }
@@ -483,7 +489,8 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
 static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
 {
     char *name = NULL, *q = NULL;
-    bool base = false, depth = false, bitmap = false;
+    bool base = false, depth = false;
+    uint32_t bitmaps = 0;
     uint8_t b[4];
     if (opt == OPT_SET_META_CONTEXT && !c->structured) {
         r->left = 0;
@@ -494,7 +501,8 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     if (opt == OPT_SET_META_CONTEXT) {
         /* SET replaces what was negotiated, even if it then fails */
         c->meta_exp = NULL;
-        c->meta_base = c->meta_depth = c->meta_bitmap = false;
+        c->meta_base = c->meta_depth = false;
+        c->meta_bitmaps = 0;
         c->meta_count = 0;
     }
     if (!opt_read_name(c, opt, r, &name, NULL)) {
@@ -515,7 +523,8 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     if (opt == OPT_LIST_META_CONTEXT && !nq) {
         base = true;
         depth = e->alloc_depth;
-        bitmap = e->bitmap != NULL;
+        size_t nb = nbd_export_nbitmaps(e);
+        bitmaps = nb >= 32 ? UINT32_MAX : (1u << nb) - 1;
     }
     for (uint32_t i = 0; i < nq; i++) {
         if (!opt_read(c, opt, r, b, 4, false)) {
@@ -539,7 +548,7 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
             goto out;
         }
         q[len] = 0;
-        meta_query(opt, e, q, &base, &depth, &bitmap);
+        meta_query(opt, e, q, &base, &depth, &bitmaps);
         free(q);
         q = NULL;
     }
@@ -552,18 +561,20 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
         send_meta(c, opt, "qemu:allocation-depth", META_ID_ALLOCATION_DEPTH);
         count++;
     }
-    if (bitmap) {
-        char *ctx = xasprintf("qemu:dirty-bitmap:%s", e->bitmap_export);
-        send_meta(c, opt, ctx, META_ID_DIRTY_BITMAP);
-        free(ctx);
-        count++;
+    for (size_t i = 0; i < nbd_export_nbitmaps(e) && i < 32; i++) {
+        if (bitmaps & (1u << i)) {
+            char *ctx = xasprintf("qemu:dirty-bitmap:%s", nbd_export_bitmap_name(e, i));
+            send_meta(c, opt, ctx, META_ID_DIRTY_BITMAP + (uint32_t)i);
+            free(ctx);
+            count++;
+        }
     }
     rep_header(c, opt, REP_ACK, 0);
     if (opt == OPT_SET_META_CONTEXT) {
         c->meta_exp = e;
         c->meta_base = base;
         c->meta_depth = depth;
-        c->meta_bitmap = bitmap;
+        c->meta_bitmaps = bitmaps;
         c->meta_count = count;
     }
 out:
@@ -851,10 +862,13 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
         }
         send_extents(c, handle, &x, !--left, META_ID_ALLOCATION_DEPTH);
     }
-    if (c->meta_bitmap) {
+    for (size_t i = 0; i < nbd_export_nbitmaps(c->exp) && i < 32; i++) {
+        if (!(c->meta_bitmaps & (1u << i))) {
+            continue;
+        }
         /* bitmap_to_extents: clean and dirty runs at the bitmap's
          * granularity, cut to the request; a bitmap gone reads as clean */
-        sim_bitmap *b = nbd_export_bitmap(c->exp);
+        sim_bitmap *b = nbd_export_bitmap_at(c->exp, i);
         uint64_t start = off, doff, dlen;
         bool full = false;
         while (b && cl_bitmap_next_dirty_area(b->bm, start, end, INT32_MAX, &doff, &dlen)) {
@@ -867,7 +881,7 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
         if (!full) {
             ext_add(&x, end - start, 0);
         }
-        send_extents(c, handle, &x, !--left, META_ID_DIRTY_BITMAP);
+        send_extents(c, handle, &x, !--left, META_ID_DIRTY_BITMAP + (uint32_t)i);
     }
     free(x.v);
 }

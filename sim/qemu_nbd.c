@@ -65,10 +65,11 @@ void sim_qemu_nbd_stop(sim *s)
     s->qemu_nbd = NULL;
 }
 
-/* qemu-nbd [-r] [-f FMT] [-B BITMAP] [-x NAME] [-t] [-v] [-A] -k SOCKET IMAGE */
+/* qemu-nbd [-r] [-f FMT] [-B BITMAP]... [-x NAME] [-t] [-v] [-A] -k SOCKET IMAGE */
 int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
 {
-    const char *fmt = NULL, *bitmap = NULL, *name = "", *sock = NULL, *image = NULL;
+    const char *fmt = NULL, *bitmaps[16], *name = "", *sock = NULL, *image = NULL;
+    size_t nbitmaps = 0;
     bool ro = false, depth = false;
     sim_qemu_nbd_stop(s);
     for (int i = 1; argv[i]; i++) {
@@ -93,7 +94,11 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
         } else if (!strcmp(a, "-f")) {
             fmt = argv[++i];
         } else if (!strcmp(a, "-B")) {
-            bitmap = argv[++i];
+            if (nbitmaps == sizeof bitmaps / sizeof bitmaps[0]) {
+                *err = xasprintf("qemu-nbd: the simulator's qemu-nbd exports at most 16 bitmaps");
+                return -1;
+            }
+            bitmaps[nbitmaps++] = argv[++i];
         } else if (!strcmp(a, "-x")) {
             name = argv[++i];
         } else if (!strcmp(a, "-k")) {
@@ -149,9 +154,14 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
         json_object_put(a);
         if (!reply_is_error(r)) {
             json_object_put(r);
-            r = nbd_export_node(&p->m, p->node, name, !ro, bitmap);
+            r = nbd_export_node(&p->m, p->node, name, !ro, nbitmaps ? bitmaps[0] : NULL);
+            /* the export just made heads the list; -B again adds its bitmaps */
+            for (size_t k = 1; k < nbitmaps && !reply_is_error(r); k++) {
+                json_object_put(r);
+                r = nbd_export_more_bitmap(p->m.nbd->exports, bitmaps[k]);
+            }
             if (!reply_is_error(r)) {
-                p->m.nbd->exports->alloc_depth = depth;     /* the export just made */
+                p->m.nbd->exports->alloc_depth = depth;
             }
         }
     }
