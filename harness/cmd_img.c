@@ -104,7 +104,8 @@ static void map_filter(char *line)
 }
 
 /* Emit text line by line through the shell filters, less the dropped lines. */
-static void emit_lines(interp *I, const char *text, json_object *drop, size_t ndrop, int map)
+static void emit_lines(interp *I, const char *text, json_object *drop, size_t ndrop, int map,
+                       int64_t cut)
 {
     for (const char *p = text; *p;) {
         const char *nl = strchr(p, '\n');
@@ -114,6 +115,10 @@ static void emit_lines(interp *I, const char *text, json_object *drop, size_t nd
             abort();
         if (map)
             map_filter(line);
+        if (cut > 0 && strlen(line) > (size_t)cut)
+            line[cut] = '\0';          /* sed 's/^\(.\{N\}\).*\/\1/' */
+        for (size_t l = strlen(line); cut > 0 && l && line[l - 1] == ' '; l--)
+            line[l - 1] = '\0';        /* sed 's/ *$//' */
         if (!*line)
             interp_emit(I, "");         /* interp_emit_shell prints no empty line */
         else if (!dropped(line, drop, ndrop))
@@ -123,11 +128,12 @@ static void emit_lines(interp *I, const char *text, json_object *drop, size_t nd
     }
 }
 
-/* `sh_img ARG... [drop=LIST] [map_filter=B]`: `$QEMU_IMG ARG...` in a bash
- * test, its output (stderr, then stdout) through _filter_testdir and
+/* `sh_img ARG... [drop=LIST] [map_filter=B] [cut=N]`: `$QEMU_IMG ARG...` in
+ * a bash test, its output (stderr, then stdout) through _filter_testdir and
  * _filter_imgfmt, lines holding a string of LIST left out (`| grep -v`);
- * map_filter: stdout through _filter_qemu_img_map first. A failure is
- * printed, not fatal: the test goes on. */
+ * map_filter: stdout through _filter_qemu_img_map first; cut: stdout lines
+ * cut to N characters, trailing blanks dropped (176's sed on snapshot -l).
+ * A failure is printed, not fatal: the test goes on. */
 static int exec_sh_img(interp *I, const stmt *s)
 {
     size_t n = 0, ndrop;
@@ -139,8 +145,11 @@ static int exec_sh_img(interp *I, const stmt *s)
     if (!argv || !own)
         abort();
     int map = 0;
+    int64_t cut = 0;
+    const arg *ca = stmt_kwarg(s, "cut");
     if (kw_strings(I, s, "drop", &drop, &ndrop) < 0 ||
-        interp_kw_bool(I, s, "map_filter", 0, &map) < 0)
+        interp_kw_bool(I, s, "map_filter", 0, &map) < 0 ||
+        (ca && interp_get_int(I, ca->e, &cut) < 0))
         goto out;
     for (size_t i = 0; i < s->nargs; i++) {
         if (s->args[i].key)
@@ -153,8 +162,8 @@ static int exec_sh_img(interp *I, const stmt *s)
     }
     if (run_img(I, s, argv, n, &out, &errout) < 0)
         goto out;
-    emit_lines(I, errout ? errout : "", drop, ndrop, 0);
-    emit_lines(I, out ? out : "", drop, ndrop, map);
+    emit_lines(I, errout ? errout : "", drop, ndrop, 0, 0);
+    emit_lines(I, out ? out : "", drop, ndrop, map, cut);
     r = 0;
 out:
     for (size_t i = 0; i < n; i++)
@@ -253,7 +262,7 @@ static void check_sh_img(case_parser *p, const stmt *s, arg **pos, size_t npos)
 }
 
 const case_command cmd_img_commands[] = {
-    { "sh_img", 1, -1, "drop map_filter", .check = check_sh_img, .exec = exec_sh_img },
+    { "sh_img", 1, -1, "drop map_filter cut", .check = check_sh_img, .exec = exec_sh_img },
     { "sh_img_info", 1, 1, "format_specific extra drop", .exec = exec_sh_img_info },
     { 0 },
 };

@@ -62,6 +62,25 @@ static json_object *image_json(sim *s, sim_file *f, sim_node *node)
     }
     json_add_lit(o, "format", json_object_new_string(f->qcow2 ? "qcow2" : "raw"));
     json_add_lit(o, "actual-size", json_object_new_int64((int64_t)f->data.size));
+    if (f->qcow2 && f->qcow2->snapshots) {
+        /* SnapshotInfo of each internal snapshot (sim/qcow2_snapshot.c) */
+        json_object *list = json_object_new_array();
+        for (sim_snapshot *sn = f->qcow2->snapshots; sn; sn = sn->next) {
+            json_object *o2 = json_object_new_object();
+            json_object_object_add(o2, "id", json_object_new_string(sn->id));
+            json_object_object_add(o2, "name", json_object_new_string(sn->name));
+            json_object_object_add(o2, "vm-state-size", json_object_new_int64((int64_t)sn->vm_state_size));
+            json_object_object_add(o2, "date-sec", json_object_new_int64((int64_t)sn->date_sec));
+            json_object_object_add(o2, "date-nsec", json_object_new_int64((int64_t)sn->date_nsec));
+            json_object_object_add(o2, "vm-clock-sec",
+                                   json_object_new_int64((int64_t)(sn->vm_clock_nsec / 1000000000u)));
+            json_object_object_add(o2, "vm-clock-nsec",
+                                   json_object_new_int64((int64_t)(sn->vm_clock_nsec % 1000000000u)));
+            json_object_object_add(o2, "icount", json_object_new_int64(0));
+            json_object_array_add(list, o2);
+        }
+        json_object_object_add(o, "snapshots", list);
+    }
     if (f->qcow2) {
         json_object *fs = json_object_new_object(), *d = json_object_new_object();
         json_add_lit(d, "compat", json_object_new_string("1.1"));
@@ -141,6 +160,27 @@ static void human_dump(FILE *b, json_object *o)
         fprintf(b, "backing file: %s\n", json_object_get_string(v));
         if (json_object_object_get_ex(o, "backing-filename-format", &v)) {
             fprintf(b, "backing file format: %s\n", json_object_get_string(v));
+        }
+    }
+    json_object *sl;
+    if (json_object_object_get_ex(o, "snapshots", &sl)) {
+        /* bdrv_image_info_dump: the list as qemu-img snapshot -l prints it */
+        fputs("Snapshot list:\n", b);
+        q2_snapshot_dump(b, NULL);
+        fputc('\n', b);
+        for (size_t i = 0; i < json_object_array_length(sl); i++) {
+            json_object *e = json_object_array_get_idx(sl, i);
+            sim_snapshot sn = {
+                .id = (char *)json_object_get_string(json_object_object_get(e, "id")),
+                .name = (char *)json_object_get_string(json_object_object_get(e, "name")),
+                .date_sec = (uint64_t)json_object_get_int64(json_object_object_get(e, "date-sec")),
+                .vm_state_size = (uint64_t)json_object_get_int64(json_object_object_get(e, "vm-state-size")),
+                .vm_clock_nsec = (uint64_t)json_object_get_int64(json_object_object_get(e, "vm-clock-sec")) *
+                                 1000000000u +
+                                 (uint64_t)json_object_get_int64(json_object_object_get(e, "vm-clock-nsec")),
+            };
+            q2_snapshot_dump(b, &sn);
+            fputc('\n', b);
         }
     }
     json_object *fs;
@@ -276,6 +316,8 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
         rc = img_commit_cmd(s, argv + 1, argc - 1, &o, &e);  /* sim/qemu_img_commit.c */
     } else if (!strcmp(argv[0], "map")) {
         rc = img_map_cmd(s, argv + 1, argc - 1, &o, &e);
+    } else if (!strcmp(argv[0], "snapshot")) {
+        rc = img_snapshot_cmd(s, argv + 1, argc - 1, &o, &e);    /* sim/qemu_img_snapshot.c */
     } else if (!strcmp(argv[0], "info")) {
         rc = img_info(s, argv + 1, argc - 1, &o, &e);
     } else if (!strcmp(argv[0], "create")) {
