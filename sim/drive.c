@@ -228,7 +228,8 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
             }
             json_object_object_add(at, part, json_object_new_string(v));
             free(path);
-        } else if (!strcmp(k, "read-only")) {
+        } else if (!strcmp(k, "read-only") || !strcmp(k, "readonly")) {
+            /* drive_new renames the legacy readonly= to read-only= */
             if (!opt_bool(o[i].val, &read_only)) {
                 *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
                 goto out;
