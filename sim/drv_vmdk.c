@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 
+#include "sim/error.h"
 #include "sim/node.h"
 #include "sim/vmdk_image.h"
 
@@ -105,6 +106,9 @@ static int vmdk_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim
         uint64_t host;
         bool fresh;
         if ((r = vmdk_grain_prepare(f, pos, piece, &host, &fresh)) < 0) {
+            if (r == -EIO && v->stream && !fresh) {
+                sim_error_report(s, "Could not write to allocated cluster for streamOptimized");
+            }
             break;
         }
         sim_data d;

@@ -123,6 +123,7 @@ int vmdk_grain_prepare(sim_file *f, uint64_t pos, uint64_t n, uint64_t *grain_ho
 {
     sim_vmdk *v = f->vmdk;
     uint64_t g = pos / v->grain, in_g = pos % v->grain;
+    *fresh = false;
     if (g >= v->gt.len || n > v->grain - in_g) {
         return -EIO;        /* find_extent: none there */
     }
