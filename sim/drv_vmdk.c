@@ -129,6 +129,12 @@ static int vmdk_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim
     return r;
 }
 
+/* vmdk has no bdrv_co_pdiscard: a discard does nothing and succeeds */
+static int vmdk_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
+{
+    return 0;
+}
+
 static int vmdk_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
     bool alloc;
@@ -145,6 +151,7 @@ const sim_drv_ops drv_vmdk = {
     .refuse = vmdk_refuse,
     .read = vmdk_read,
     .write = vmdk_write,
+    .discard = vmdk_discard,
     .block_status = vmdk_block_status,
     .compressed_writes = true,
 };
