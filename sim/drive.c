@@ -275,7 +275,8 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
                 goto out;
             }
             cdrom = !strcmp(v, "cdrom");
-        } else if (!strcmp(k, "read-only")) {
+        } else if (!strcmp(k, "read-only") || !strcmp(k, "readonly")) {
+            /* drive_new renames the legacy readonly= to read-only= */
             if (!opt_bool(o[i].val, &read_only)) {
                 *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
                 goto out;

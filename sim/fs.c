@@ -101,6 +101,12 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
     memcpy(tables, q->l2_table, (old_tables < new_tables ? old_tables : new_tables) * sizeof *tables);
     free(q->l2_table);
     q->l2_table = tables;
+    if (q->l2_shared) {
+        uint8_t *shared = calloc(new_tables, 1);
+        memcpy(shared, q->l2_shared, old_tables < new_tables ? old_tables : new_tables);
+        free(q->l2_shared);
+        q->l2_shared = shared;
+    }
     l2m_resize(&q->l2, ncl);
     q->nclusters = ncl;
 }
@@ -117,6 +123,7 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
+    q2_snapshots_free(q);
     l2m_free(&q->l2);
     free(q->l2_table);
     free(q->backing);

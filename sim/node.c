@@ -356,6 +356,10 @@ static json_object *bitmap_info(sim_bitmap *b)
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_add_lit(o, "count",
                            json_object_new_int64((int64_t)cl_bitmap_count_bytes(b->bm)));
+    if (b->inconsistent) {
+        /* BlockDirtyInfo's optional member, present only when true */
+        json_object_object_add(o, "inconsistent", json_object_new_boolean(true));
+    }
     return o;
 }
 

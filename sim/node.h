@@ -30,6 +30,7 @@ typedef struct sim_bitmap {
     bool owned;             /* we free bm when unlisting */
     int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
     bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
+    bool inconsistent;      /* loaded with IN_USE set: unusable, never stored */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -200,14 +201,18 @@ void node_set_read_only(sim_node *n, bool ro);
 
 /* ---- dirty_bitmap.c: checks and copies of a node's dirty bitmaps ---------- */
 
-/* bdrv_dirty_bitmap_check flags: BDRV_BITMAP_BUSY, BDRV_BITMAP_RO */
+/* bdrv_dirty_bitmap_check flags: BDRV_BITMAP_BUSY, _RO, _INCONSISTENT */
 #define BITMAP_CHECK_BUSY 1u
 #define BITMAP_CHECK_RO 2u
-#define BITMAP_CHECK_DEFAULT (BITMAP_CHECK_BUSY | BITMAP_CHECK_RO)
-#define BITMAP_CHECK_ALLOW_RO BITMAP_CHECK_BUSY
+#define BITMAP_CHECK_INCONSISTENT 4u
+#define BITMAP_CHECK_DEFAULT (BITMAP_CHECK_BUSY | BITMAP_CHECK_RO | BITMAP_CHECK_INCONSISTENT)
+#define BITMAP_CHECK_ALLOW_RO (BITMAP_CHECK_BUSY | BITMAP_CHECK_INCONSISTENT)
 
 bool bitmap_readonly(const sim_node *n, const sim_bitmap *b);
 bool bitmap_busy(const sim_bitmap *b);
+/* The hint QEMU appends to the inconsistent bitmap's error (printed by
+ * qemu-img, not sent over QMP). */
+#define BITMAP_INCONSISTENT_HINT "Try block-dirty-bitmap-remove to delete this bitmap from disk\n"
 /* NULL, or the error reply QEMU gives */
 json_object *bitmap_check(const sim_node *n, const sim_bitmap *b, unsigned flags);
 /* A copy of a bitmap for a node of `size` bytes: bits below the new end

@@ -146,7 +146,7 @@ int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
 
 int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
 {
-    const char *backing = NULL, *path = NULL;
+    const char *backing = NULL, *path = NULL, *backing_fmt = NULL;
     bool unsafe = false;
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -155,7 +155,9 @@ int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         }
         if (!strcmp(a, "-b")) {
             backing = argv[++i];
-        } else if (!strcmp(a, "-f") || !strcmp(a, "-F")) {
+        } else if (!strcmp(a, "-F")) {
+            backing_fmt = argv[++i];
+        } else if (!strcmp(a, "-f")) {
             i++;
         } else if (!strcmp(a, "-u")) {
             unsafe = true;
@@ -173,6 +175,12 @@ int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         *errout = xasprintf("%s\n", err ? err : "qemu-img: rebase failed");
         free(err);
         return 1;
+    }
+    sim_file *f = fs_lookup(s, path);
+    if (backing_fmt && f && f->qcow2) {
+        /* -F: the backing format goes into the header with the name */
+        free(f->qcow2->backing_fmt);
+        f->qcow2->backing_fmt = xstrdup(backing_fmt);
     }
     return 0;
 }
