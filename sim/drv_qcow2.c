@@ -456,4 +456,5 @@ const sim_drv_ops drv_qcow2 = {
     .discard = q2_discard,
     .block_status = q2_block_status,
     .write_caches = q2_meta_flush,  /* qcow2_write_caches: dirty L2 tables and refcounts */
+    .compressed_writes = true,
 };

@@ -69,6 +69,7 @@ struct sim_file {
     char *path;
     sim_store data;
     sim_qcow2 *qcow2;       /* the bytes hold a qcow2 image */
+    struct sim_vmdk *vmdk;  /* or a vmdk image (sim/vmdk_image.h) */
     struct sim_file *next;
 };
 
@@ -99,6 +100,8 @@ int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
 int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                      uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
 uint64_t img_guest_size(sim *s, const char *path);
+/* What QEMU's format probe says of the file: "qcow2", "vmdk" or "raw". */
+const char *img_probe_format(const sim_file *f);
 char *path_relative_to(const char *image, const char *backing);
 
 /* The L2 entries of a qcow2 image (sim/l2_map.h does the work): entry ci;

@@ -14,6 +14,7 @@
 
 #include "sim/qmp.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/vmdk_image.h"
 
 /* A node of the running VM holding the image open read-write: the format
  * node if there is one (its loaded bitmaps are the image's in-use ones). */
@@ -53,14 +54,16 @@ static int fail(char **errout, int rc, const char *fmt, ...)
 static json_object *image_json(sim *s, sim_file *f, sim_node *node)
 {
     json_object *o = json_object_new_object();
-    uint64_t vsize = f->qcow2 ? f->qcow2->size : f->data.size;
+    uint64_t vsize = img_guest_size(s, f->path);
     json_add_lit(o, "virtual-size", json_object_new_int64((int64_t)vsize));
     json_add_lit(o, "filename", json_object_new_string(f->path));
-    if (f->qcow2) {
-        json_add_lit(o, "cluster-size",
-                               json_object_new_int64((int64_t)f->qcow2->cluster_size));
+    if (f->qcow2 || f->vmdk) {
+        /* vmdk: its grain size. Its format-specific info is left out: the
+         * content id (cid) QEMU puts there is random */
+        json_add_lit(o, "cluster-size", json_object_new_int64(
+                         (int64_t)(f->qcow2 ? f->qcow2->cluster_size : f->vmdk->grain)));
     }
-    json_add_lit(o, "format", json_object_new_string(f->qcow2 ? "qcow2" : "raw"));
+    json_add_lit(o, "format", json_object_new_string(img_probe_format(f)));
     json_add_lit(o, "actual-size", json_object_new_int64((int64_t)f->data.size));
     if (f->qcow2 && f->qcow2->snapshots) {
         /* SnapshotInfo of each internal snapshot (sim/qcow2_snapshot.c) */
