@@ -84,7 +84,10 @@ typedef struct bs_backend_ops {
      * nothing more can ever happen. QEMU waits up to timeout_s seconds.
      * timeout_s <= 0 asks only for what has already arrived (iotests'
      * get_qmp_events(wait=False)): the simulator does not run its machine
-     * then, QEMU is given a millisecond. */
+     * then, QEMU is given a millisecond. timeout_s < 0 asks only for the
+     * events that came before the last command's reply in QEMU's output
+     * stream (those the command emitted itself; in the simulator, those
+     * queued when it replied). */
     struct json_object *(*next_event)(bs_backend *b, double timeout_s, char **err);
 
     /* qemu-img, on files named by absolute path (inside test_dir). */
@@ -131,6 +134,18 @@ typedef struct bs_backend_ops {
      * (iotests' vm.get_log(); HMP qemu-io's output lands there), also
      * after its shutdown (malloc'd). NULL where a backend lacks it. */
     char *(*vm_log)(bs_backend *b, char **err);
+
+    /* QMP quit, then every event until the VM is gone, in arrival order
+     * (events not yet taken first; then SHUTDOWN and what QEMU's clean-up
+     * emits: job_cancel_sync_all cancels each job), as a JSON array; the VM
+     * is stopped as by shutdown. NULL where a backend lacks it. */
+    struct json_object *(*quit_events)(bs_backend *b, char **err);
+
+    /* Let the VM run for secs seconds with nobody talking to it (a shell
+     * test's sleep): QEMU on the wall clock; the simulator on its virtual
+     * clock, its jobs doing the units that fall due meanwhile. NULL where
+     * a backend lacks it. */
+    int (*sleep)(bs_backend *b, double secs, char **err);
 
 
     /* Serve the VM's sockets (its NBD server) for up to timeout_ms while a

@@ -391,10 +391,13 @@ static struct json_object *q_next_event(bs_backend *b, double timeout_s, char **
 {
     int ok;
 
+    struct json_object *req = new_req("next_event");
+    if (timeout_s < 0)
+        json_object_object_add(req, "queued_only", json_object_new_boolean(1));
     if (timeout_s <= 0)
         timeout_s = 0.001;
     /* ok with a null result: nothing arrived in time. */
-    struct json_object *ev = call((qemu_backend *)b, new_req("next_event"), timeout_s, &ok, err);
+    struct json_object *ev = call((qemu_backend *)b, req, timeout_s, &ok, err);
     char *why = NULL;
     if (ev && qemu_proto_event(ev, &why) < 0) {
         set_err(err, "next_event: the driver returned a malformed event: %s", why ? why : "?");
@@ -483,6 +486,29 @@ static char *string_result(qemu_backend *q, struct json_object *req, double time
 static char *q_vm_log(bs_backend *b, char **err)
 {
     return string_result((qemu_backend *)b, new_req("vm_log"), T_IMG, "vm_log", err);
+}
+
+/* the wall clock: QEMU runs by itself meanwhile */
+static int q_sleep(bs_backend *b, double secs, char **err)
+{
+    (void)b;
+    (void)err;
+    if (secs > 0)
+        usleep((useconds_t)(secs * 1e6));
+    return 0;
+}
+
+static struct json_object *q_quit_events(bs_backend *b, char **err)
+{
+    int ok;
+    struct json_object *list = call((qemu_backend *)b, new_req("quit_events"), T_SHUTDOWN,
+                                    &ok, err);
+    if (list && !json_object_is_type(list, json_type_array)) {
+        set_err(err, "quit_events: the driver returned no list");
+        json_object_put(list);
+        return NULL;
+    }
+    return list;
 }
 
 /* Wait up to `secs` for the child; 1 when reaped. */
@@ -636,6 +662,8 @@ static const bs_backend_ops qemu_ops = {
     .qemu_nbd_start = q_qemu_nbd_start,
     .qemu_nbd_stop = q_qemu_nbd_stop,
     .vm_log = q_vm_log,
+    .quit_events = q_quit_events,
+    .sleep = q_sleep,
 };
 
 bs_backend *bs_backend_qemu_new(const char *driver_path, char **err)

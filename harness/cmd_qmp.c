@@ -99,6 +99,8 @@ int cmd_qmp_launch(interp *I, const stmt *s)
         return -1;
     }
     const arg *da = s ? stmt_kwarg(s, "drives") : NULL, *xa = s ? stmt_kwarg(s, "args") : NULL;
+    if (s && stmt_kwarg(s, "cmdline"))
+        xa = stmt_kwarg(s, "cmdline");  /* vm_session's: its args= is the text it prints */
     int r;
     if (da || xa) {
         json_object *drives = NULL, *extra = NULL;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 static int sh_send(interp *I, const stmt *s, char *name, json_object *args);
+static int sh_stream(interp *I, const stmt *s, char *name, json_object *args);
 
 /* An image a client tool opens (a file, or an NBD URI whose socket= is a
  * path): the rule of `run`'s arguments (confine_tool_args). */
@@ -292,6 +293,18 @@ static int exec_img_map(interp *I, const stmt *s)
     }
     if ((wa || wl) && json_object_is_type(map, json_type_array))
         map_window(map, win_start, win_len);
+    const arg *ia = stmt_kwarg(s, "into");
+    if (ia) {
+        /* iotests' qemu_img_map(): the parsed map, bound, not printed */
+        char *name = interp_get_str(I, ia->e);
+        if (name)
+            interp_bind(I, name, map);
+        else
+            json_object_put(map);
+        r = name ? 0 : -1;
+        free(name);
+        goto out;
+    }
     sbuf b = {0};
     if (I->shell72) {
         if (!json_object_is_type(map, json_type_array) || shell_map_json72(&b, map) < 0)
@@ -339,8 +352,15 @@ static int exec_vm_session(interp *I, const stmt *s)
         free(args);
         return -1;
     }
-    I->session = !strcmp(mode, "run") ? 1 : 2;
+    I->session = !strcmp(mode, "run") ? 1 : !strcmp(mode, "qmp") ? 3 : 2;
     I->session_caps = 0;
+    I->session_log_seen = 0;
+    if (interp_kw_bool(I, s, "hash_sha256", 0, &I->session_sha) < 0) {
+        free(args);
+        return -1;
+    }
+    if (I->session == 3)
+        interp_emit(I, "QMP_VERSION");      /* a bare run_qemu: the greeting only */
     if (I->session == 1) {
         sbuf b = {0};
         sbuf_adds(&b, "Testing:");
@@ -357,6 +377,12 @@ static int exec_vm_session(interp *I, const stmt *s)
 static void emit_reply(interp *I, json_object *reply)
 {
     char *line = shell_qmp_line(reply);
+    char *sha = I->session_sha ? strstr(line, "\"sha256\": \"") : NULL;
+    if (sha && strlen(sha) >= 11 + 64 && sha[11 + 64] == '"') {
+        /* sed 's/"sha256": ".\{64\}"/"sha256": HASH/' */
+        memmove(sha + 10 + 4, sha + 11 + 64 + 1, strlen(sha + 11 + 64 + 1) + 1);
+        memcpy(sha + 10, "HASH", 4);
+    }
     interp_emit_shell(I, line);
     free(line);
 }
@@ -395,6 +421,8 @@ static int exec_sh_cmd(interp *I, const stmt *s)
         json_object_get(args);
     char *name = xstrdup(json_object_get_string(ex));
     json_object_put(cmd);
+    if (stmt_kwarg(s, "wait"))
+        return sh_stream(I, s, name, args);
     return sh_send(I, s, name, args);
 }
 
@@ -460,13 +488,313 @@ out:
     return r;
 }
 
+/* ---- sh_cmd TEXT wait=PATTERN: the whole output stream ------------------ */
+
+/* One line of QEMU's output as 7.2's _filter_qmp leaves it; *raw gets the
+ * line before the filter, which _send_qemu_cmd matches its pattern on. */
+static char *event_line72(json_object *ev, char **raw)
+{
+    json_object *name = NULL, *data = NULL, *ts = NULL, *sec = NULL, *usec = NULL;
+    json_object_object_get_ex(ev, "event", &name);
+    json_object_object_get_ex(ev, "data", &data);
+    json_object_object_get_ex(ev, "timestamp", &ts);
+    json_object_object_get_ex(ts, "seconds", &sec);
+    json_object_object_get_ex(ts, "microseconds", &usec);
+    /* QEMU's member order: timestamp, event, data */
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "event", json_object_get(name));
+    if (data)
+        json_object_object_add(o, "data", json_object_get(data));
+    char *body = shell_qmp_line(o);     /* {"event": ..., "data": ...} */
+    json_object_put(o);
+    char *line = NULL;
+    if (asprintf(&line, "{\"timestamp\": {\"seconds\":  TIMESTAMP, \"microseconds\":  TIMESTAMP}, %s",
+                 body + 1) < 0 ||
+        asprintf(raw, "{\"timestamp\": {\"seconds\": %lld, \"microseconds\": %lld}, %s",
+                 (long long)json_object_get_int64(sec), (long long)json_object_get_int64(usec),
+                 body + 1) < 0)
+        abort();
+    free(body);
+    return line;
+}
+
+/* The patterns a sh_cmd waits for, in turn (grep's basic regular
+ * expressions); done when the last has matched a line. */
+typedef struct stream_wait {
+    regex_t re[8];
+    size_t n, next;
+    int node_ids;               /* _filter_generated_node_ids on what is shown */
+} stream_wait;
+
+/* Shows one line of QEMU's output as common.qemu does: _filter_testdir
+ * (SOCK_DIR too), not _filter_imgfmt (which only the echo and
+ * _filter_img_create's lines get: with_fmt) */
+static void stream_emit_fmt(interp *I, const stream_wait *w, const char *text, int with_fmt);
+
+static void stream_emit(interp *I, const stream_wait *w, const char *text)
+{
+    stream_emit_fmt(I, w, text, 0);
+}
+
+static void stream_emit_fmt(interp *I, const stream_wait *w, const char *text, int with_fmt)
+{
+    char *f = NULL;
+    if (w->node_ids) {
+        /* sed -re 's/\#block[0-9]{3,}/NODE_NAME/' */
+        regex_t re;
+        regmatch_t m;
+        if (regcomp(&re, "#block[0-9]{3,}", REG_EXTENDED) != 0)
+            abort();
+        if (regexec(&re, text, 1, &m, 0) == 0 &&
+            asprintf(&f, "%.*sNODE_NAME%s", (int)m.rm_so, text, text + m.rm_eo) < 0)
+            abort();
+        regfree(&re);
+    }
+    text = f ? f : text;
+    char *sd = I->sock_dir ? interp_replace_str(text, I->sock_dir, "SOCK_DIR") : NULL;
+    char *g = shell_filter_paths(sd ? sd : text, I->be->test_dir, with_fmt ? I->shell_fmt : NULL);
+    interp_emit_text(I, g);
+    free(g);
+    free(sd);
+    free(f);
+}
+
+/* Does a line of the stream match the pattern waited for now? Then the
+ * next one is waited for. True when all have matched. */
+static int stream_match(stream_wait *w, const char *raw)
+{
+    if (w->next < w->n && regexec(&w->re[w->next], raw, 0, NULL, 0) == 0)
+        w->next++;
+    return w->next == w->n;
+}
+
+/* What QEMU printed on its stdout since the last look (an image it
+ * created, HMP qemu-io's output), through 7.2's filters; returns whether a
+ * line matched. */
+static int stream_stdout(interp *I, stream_wait *re, int img_filter)
+{
+    if (!I->be->ops->vm_log)
+        return 0;
+    char *err = NULL, *log = I->be->ops->vm_log(I->be, &err);
+    free(err);
+    int hit = 0;
+    if (log && strlen(log) > I->session_log_seen) {
+        const char *fresh = log + I->session_log_seen;
+        I->session_log_seen = strlen(log);
+        /* line by line, as grep reads them */
+        char *copy = xstrdup(fresh), *save = NULL;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            hit = stream_match(re, l);
+        free(copy);
+        char *f = shell_filter_qemu_io(fresh);
+        size_t n = strlen(f);
+        while (n && f[n - 1] == '\n')
+            f[--n] = '\0';
+        if (img_filter) {
+            /* line by line through _filter_img_create */
+            char *save = NULL;
+            for (char *l = strtok_r(f, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *g = shell_filter_img_create(l);
+                stream_emit_fmt(I, re, g, 1);
+                free(g);
+            }
+        } else {
+            stream_emit(I, re, f);
+        }
+        free(f);
+    }
+    free(log);
+    return hit;
+}
+
+static int stream_event(interp *I, json_object *ev, stream_wait *re)
+{
+    char *raw = NULL, *line = event_line72(ev, &raw);
+    int hit = stream_match(re, raw);
+    stream_emit(I, re, line);
+    free(line);
+    free(raw);
+    json_object_put(ev);
+    return hit;
+}
+
+/* quit with the rest of QEMU's output (the test's _cleanup_qemu with
+ * wait=1): the reply, then every event until QEMU is gone (SHUTDOWN, what
+ * its clean-up emits), less those named in drop_events (the test's
+ * grep -v). The session ends. */
+static int stream_quit(interp *I, const stmt *s, stream_wait *re, int drop)
+{
+    json_object *dropped = NULL, *list = NULL;
+    char *err = NULL;
+    const arg *da = stmt_kwarg(s, "drop_events");
+    if (da && interp_eval(I, da->e, &dropped) < 0)
+        return -1;
+    if (!I->be->ops->quit_events) {
+        interp_fail(I, s->line, s->col, "the %s backend cannot quit with its events",
+                    I->be->ops->name);
+        json_object_put(dropped);
+        return -1;
+    }
+    cmd_qmp_drop_events(I);
+    I->launched = 0;
+    I->session = 0;
+    list = I->be->ops->quit_events(I->be, &err);
+    if (!list) {
+        interp_fail(I, s->line, s->col, "quit failed: %s", err ? err : "?");
+        free(err);
+        json_object_put(dropped);
+        return -1;
+    }
+    stream_match(re, "{\"return\": {}}");
+    if (!drop)
+        stream_emit(I, re, "{\"return\": {}}");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *ev = json_object_array_get_idx(list, i), *name = NULL;
+        json_object_object_get_ex(ev, "event", &name);
+        int skip = 0;
+        for (size_t k = 0; dropped && k < json_object_array_length(dropped); k++)
+            skip |= !strcmp(json_object_get_string(json_object_array_get_idx(dropped, k)),
+                            json_object_get_string(name));
+        if (!skip)
+            stream_event(I, json_object_get(ev), re);
+    }
+    json_object_put(list);
+    json_object_put(dropped);
+    return 0;
+}
+
+/* QEMU 7.2's _send_qemu_cmd $h TEXT PATTERN with the VM's whole output:
+ * after the echo, what QEMU printed while running the command (its stdout,
+ * then the events it emitted), the reply, then events as they come until a
+ * line matches PATTERN. drop_empty_return=true is the test's
+ * _filter_qmp_empty_return. Events the command did not wait for stay for
+ * the next sh_cmd, which prints them after its echo, as the shell does. */
+static int sh_stream(interp *I, const stmt *s, char *name, json_object *args)
+{
+    json_object *want = NULL, *reply = NULL;
+    char *err = NULL;
+    int drop = 0, img_filter = 0, r = -1, hit = 0;
+    stream_wait re = { .n = 0 };
+    if (interp_eval(I, stmt_kwarg(s, "wait")->e, &want) < 0 ||
+        interp_kw_bool(I, s, "drop_empty_return", 0, &drop) < 0 ||
+        interp_kw_bool(I, s, "filter_img_create", 0, &img_filter) < 0 ||
+        interp_kw_bool(I, s, "filter_node_ids", 0, &re.node_ids) < 0) {
+        json_object_put(want);
+        free(name);
+        json_object_put(args);
+        return -1;
+    }
+    int list = json_object_is_type(want, json_type_array);
+    size_t count = list ? json_object_array_length(want) : 1;
+    const char *pattern = "";
+    for (size_t i = 0; i < count; i++) {
+        json_object *p = list ? json_object_array_get_idx(want, i) : want;
+        pattern = json_object_get_string(p);
+        if (!json_object_is_type(p, json_type_string) || i >= 8 ||
+            regcomp(&re.re[re.n], pattern, REG_NOSUB) != 0) {
+            interp_fail(I, s->line, s->col, "sh_cmd wait= takes a pattern (a basic regular "
+                        "expression) or a list of at most 8");
+            goto out;
+        }
+        re.n++;
+    }
+    if (!I->session) {
+        interp_fail(I, s->line, s->col, "sh_cmd wait= needs a running vm_session");
+        goto out;
+    }
+    if (!strcmp(name, "quit")) {
+        r = stream_quit(I, s, &re, drop);
+        goto out;
+    }
+    if (!strcmp(name, "qmp_capabilities") && !I->session_caps) {
+        /* the backend negotiated at launch; this is that reply */
+        I->session_caps = 1;
+        reply = json_tokener_parse("{\"return\": {}}");
+    } else {
+        reply = I->be->ops->qmp(I->be, name, args, &err);
+    }
+    if (!reply) {
+        interp_fail(I, s->line, s->col, "backend failed to run '%s': %s", name,
+                    err ? err : "no reply");
+        goto out;
+    }
+    hit = stream_stdout(I, &re, img_filter);
+    for (;;) {
+        json_object *ev = I->be->ops->next_event(I->be, -1, &err);
+        if (!ev)
+            break;
+        hit |= stream_event(I, ev, &re);
+    }
+    char *line = shell_qmp_line(reply);
+    hit |= stream_match(&re, line);
+    if (!drop || strcmp(line, "{\"return\": {}}"))
+        stream_emit(I, &re, line);
+    free(line);
+    while (!hit) {
+        json_object *ev = I->be->ops->next_event(I->be, I->timeout, &err);
+        if (!ev) {
+            interp_fail(I, s->line, s->col, "no line of QEMU's output matched '%s'%s%s",
+                        pattern, err ? ": " : "", err ? err : "");
+            goto out;
+        }
+        hit = stream_event(I, ev, &re);
+    }
+    r = 0;
+out:
+    for (size_t i = 0; i < re.n; i++)
+        regfree(&re.re[i]);
+    json_object_put(reply);
+    json_object_put(args);
+    json_object_put(want);
+    free(name);
+    free(err);
+    return r;
+}
+
+/* sleep SECS: the shell's sleep; the VM runs meanwhile (the backend's
+ * sleep: the simulator advances its virtual clock) */
+static int exec_sleep(interp *I, const stmt *s)
+{
+    json_object *v = NULL;
+    char *err = NULL;
+    if (interp_eval(I, s->args[0].e, &v) < 0)
+        return -1;
+    /* an int, or the shell's text ("0.5": the language has no fractions) */
+    double secs = -1;
+    char *end = NULL;
+    if (json_object_is_type(v, json_type_int)) {
+        secs = (double)json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        secs = strtod(json_object_get_string(v), &end);
+        if (end == json_object_get_string(v) || *end)
+            secs = -1;
+    }
+    int bad = secs < 0 || secs > 600;
+    json_object_put(v);
+    if (bad) {
+        interp_fail(I, s->line, s->col, "sleep takes a number of seconds from 0 to 600");
+        return -1;
+    }
+    if (!I->be->ops->sleep) {
+        interp_fail(I, s->line, s->col, "the %s backend cannot sleep", I->be->ops->name);
+        return -1;
+    }
+    if (I->be->ops->sleep(I->be, secs, &err) < 0) {
+        interp_fail(I, s->line, s->col, "sleep failed: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
 static void check_vm_session(case_parser *p, const stmt *s, arg **pos, size_t npos)
 {
-    if (case_want_word(p, pos[0], "'run' or 'launch'") < 0)
+    if (case_want_word(p, pos[0], "'run', 'launch' or 'qmp'") < 0)
         return;
-    if (strcmp(pos[0]->word, "run") && strcmp(pos[0]->word, "launch")) {
+    if (strcmp(pos[0]->word, "run") && strcmp(pos[0]->word, "launch") &&
+        strcmp(pos[0]->word, "qmp")) {
         case_check_fail(p, pos[0]->line, pos[0]->col,
-                        "vm_session takes 'run' or 'launch', not '%s'", pos[0]->word);
+                        "vm_session takes 'run', 'launch' or 'qmp', not '%s'", pos[0]->word);
         return;
     }
     case_check_exprs(p, s, pos + 1, npos - 1);
@@ -477,9 +805,11 @@ const case_command cmd_shell_commands[] = {
     { "qemu_io_run", 2, -1, "fmt read_only image_opts quiet log_failure",
       .exec = exec_qemu_io_run },
     { "qemu_io_log", 2, -1, "fmt", .exec = exec_qemu_io_run },
-    { "vm_session", 1, 1, "args", .check = check_vm_session, .exec = exec_vm_session },
+    { "vm_session", 1, 1, "args hash_sha256 cmdline", .check = check_vm_session, .exec = exec_vm_session },
     { "sh_qmp", 1, 2, "", .check = case_check_qmp, .exec = exec_sh_qmp },
-    { "img_map", 1, 1, "context image_opts start_offset max_length", .exec = exec_img_map },
-    { "sh_cmd", 1, 1, "", .exec = exec_sh_cmd },
+    { "img_map", 1, 1, "context image_opts start_offset max_length into", .exec = exec_img_map },
+    { "sleep", 1, 1, "", .exec = exec_sleep },
+    { "sh_cmd", 1, 1, "wait drop_empty_return filter_img_create filter_node_ids drop_events",
+      .exec = exec_sh_cmd },
     { .name = NULL }
 };

@@ -198,3 +198,57 @@ int shell_map_json72(sbuf *out, json_object *extents)
     sbuf_addc(out, ']');
     return 0;
 }
+
+/* the rank _do_filter_img_create sorts a kept option by; -1: dropped */
+static int img_create_rank(const char *opt)
+{
+    static const char *const keep[] = { "fmt", "size", "backing", "data_file", "encryption",
+                                        "preallocation" };
+    static const int rank[] = { 0, 1, 2, 3, 4, 8 };
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
+        if (!strncmp(opt, keep[i], strlen(keep[i])))
+            return rank[i];
+    }
+    return -1;
+}
+
+static int cmp_opt(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int rx = img_create_rank(x), ry = img_create_rank(y);
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+char *shell_filter_img_create(const char *line)
+{
+    const char *cut = strstr(line, ", fmt=");
+    if (strncmp(line, "Formatting", 10) || !cut)
+        return strdup(line);
+    /* options start at "fmt="; each later one at " key=" */
+    char *opts = strdup(cut + 2);
+    char *kept[64];
+    size_t n = 0;
+    char *p = opts;
+    while (p && *p && n < 64) {
+        char *next = NULL;
+        for (char *q = strchr(p, ' '); q; q = strchr(q + 1, ' ')) {
+            size_t k = strspn(q + 1, "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+            if (k && q[1 + k] == '=') {
+                next = q;
+                break;
+            }
+        }
+        if (next)
+            *next = '\0';
+        if (img_create_rank(p) >= 0)
+            kept[n++] = p;
+        p = next ? next + 1 : NULL;
+    }
+    qsort(kept, n, sizeof *kept, cmp_opt);
+    sbuf out = {0};
+    sbuf_addn(&out, line, (size_t)(cut - line));
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&out, "%s%s", i ? " " : ", ", kept[i]);
+    free(opts);
+    return sbuf_take(&out);
+}

@@ -23,6 +23,11 @@ char *shell_qmp_line(struct json_object *o);
  * "X ops; XX:XX:XX.X (XXX YYY/sec and XXX ops/sec)". Malloc'd. */
 char *shell_filter_qemu_io(const char *text);
 
+/* 7.2's _filter_img_create on one line: a "Formatting 'F', fmt=..." line
+ * keeps fmt, size, backing*, data_file, encryption and preallocation, in
+ * that order; other lines are returned as they are. */
+char *shell_filter_img_create(const char *line);
+
 /* _filter_testdir and _filter_imgfmt: every test_dir becomes TEST_DIR and
  * every occurrence of fmt (when not NULL) IMGFMT. Malloc'd. */
 char *shell_filter_paths(const char *text, const char *test_dir, const char *fmt);

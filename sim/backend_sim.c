@@ -45,7 +45,6 @@ static void machine_reset(sim *s)
     pve_free(s);
     jobs_free_all(s);
     blk_free_all(s);
-    commit_free_all(s);
     while (s->nodes) {
         node_remove(s, s->nodes);
     }
@@ -178,6 +177,42 @@ static int sim_shutdown(bs_backend *b, char **err)
     sim *s = to_sim(b);
     machine_reset(s);
     s->running = false;
+    return 0;
+}
+
+/* QMP quit: SHUTDOWN, then qemu_cleanup's job_cancel_sync_all */
+static struct json_object *sim_quit_events(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    if (!s->running) {
+        *err = xstrdup("the simulated VM is not running");
+        return NULL;
+    }
+    job_speed_qmp_elapsed(s);   /* the quit is a command too: due jobs go on */
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "guest", json_object_new_boolean(false));
+    json_object_object_add(d, "reason", json_object_new_string("host-qmp-quit"));
+    ev_emit(s, "SHUTDOWN", d);
+    jobs_cancel_sync_all(s);
+    json_object *list = json_object_new_array();
+    while (s->ev_head) {
+        sim_event *e = s->ev_head;
+        s->ev_head = e->next;
+        json_object_array_add(list, e->ev);
+        free(e);
+    }
+    s->ev_tail = NULL;
+    machine_reset(s);
+    s->running = false;
+    return list;
+}
+
+static int sim_sleep(bs_backend *b, double secs, char **err)
+{
+    sim *s = to_sim(b);
+    if (secs > 0 && secs < 1e6) {
+        job_speed_run_for(s, (uint64_t)(secs * 1e9));
+    }
     return 0;
 }
 
@@ -573,6 +608,8 @@ static const bs_backend_ops sim_ops = {
     .qemu_nbd_start = sim_qemu_nbd_start_op,
     .qemu_nbd_stop = sim_qemu_nbd_stop_op,
     .vm_log = sim_vm_log,
+    .quit_events = sim_quit_events,
+    .sleep = sim_sleep,
     .set_schedule = sim_set_schedule,
     .schedule_counts = sim_schedule_counts,
 };

@@ -50,6 +50,7 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
     store_truncate(&f->data, 0);
     if (!strcmp(format, "raw") || !strcmp(format, "file")) {
         store_truncate(&f->data, size);     /* "file": the protocol creates a plain file */
+        vm_log_formatting(s, path, format, size, NULL, NULL);
         return NULL;
     }
     int too_big = q2_size_check(size, Q2_DEFAULT_CLUSTER_SIZE);
@@ -65,6 +66,8 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
         f->qcow2->backing_fmt = xstrdup(node_drv_name(backing));
     }
     store_truncate(&f->data, 3 * Q2_DEFAULT_CLUSTER_SIZE);
+    vm_log_formatting(s, path, format, size, backing ? node_filename(backing) : NULL,
+                      backing ? node_drv_name(backing) : NULL);
     return NULL;
 }
 
@@ -76,10 +79,10 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     const char *format = str_arg(args, "format");
     const char *sync = str_arg(args, "sync");
     bool existing = mode && !strcmp(mode, "existing");
-    sim_node *bs = blk_lookup_bs(s, device);
-    if (!bs) {
-        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
-                         device);
+    sim_node *bs = NULL;
+    json_object *lerr = blk_lookup_bs_err(s, device, &bs);
+    if (lerr) {
+        return lerr;
     }
     if (!format && !existing) {
         format = node_drv_name(bs);
@@ -122,9 +125,10 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         return qmp_error("GenericError", "Could not open '%s': No such file or directory", target);
     }
     if (!format) {
-        format = f->qcow2 ? "qcow2" : "raw";
+        format = img_probe_format(f);
     }
-    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file")) {
+    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file") &&
+        strcmp(format, "vmdk")) {
         json_object_put(bargs);
         return qmp_error("GenericError", "Unknown driver '%s'", format);
     }

@@ -4,7 +4,10 @@
  * client something (jobs, NBD, the VMA backup) queues it here, and the
  * backend hands the events out in order.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/machine.h"
 #include "sim/util.h"
@@ -31,4 +34,43 @@ void ev_emit(sim *s, const char *name, json_object *data)
         s->ev_head = e;
     }
     s->ev_tail = e;
+}
+
+/* ---- what QEMU itself prints on its stdout ------------------------------- */
+
+FILE *vm_out_stream(sim *s)
+{
+    if (!s->vm_out) {
+        s->vm_out = open_memstream(&s->vm_log, &s->vm_log_len);
+        if (!s->vm_out) {
+            abort();
+        }
+    }
+    return s->vm_out;
+}
+
+void vm_log_add(sim *s, const char *text)
+{
+    fputs(text, vm_out_stream(s));
+}
+
+/* bdrv_img_create's line (printf "Formatting ..." and qemu_opts_print of
+ * the format's create options, in their order) */
+void vm_log_formatting(sim *s, const char *path, const char *fmt, uint64_t size,
+                       const char *backing, const char *backing_fmt)
+{
+    char *line;
+    if (strcmp(fmt, "qcow2")) {
+        line = xasprintf("Formatting '%s', fmt=%s size=%" PRIu64 "\n", path, fmt, size);
+    } else {
+        char *bk = backing ? xasprintf(" backing_file=%s backing_fmt=%s", backing,
+                                       backing_fmt ? backing_fmt : "qcow2")
+                           : xstrdup("");
+        line = xasprintf("Formatting '%s', fmt=qcow2 cluster_size=65536 extended_l2=off "
+                         "compression_type=zlib size=%" PRIu64 "%s lazy_refcounts=off "
+                         "refcount_bits=16\n", path, size, bk);
+        free(bk);
+    }
+    vm_log_add(s, line);
+    free(line);
 }

@@ -70,13 +70,7 @@ static bool write_unshared_below(sim *s, sim_node *n, sim_node **req, sim_node *
  * VM log), which the monitor never sees: only permission errors are returned. */
 static FILE *vm_stdout(sim *s)
 {
-    if (!s->vm_out) {
-        s->vm_out = open_memstream(&s->vm_log, &s->vm_log_len);
-        if (!s->vm_out) {
-            abort();
-        }
-    }
-    return s->vm_out;
+    return vm_out_stream(s);    /* event.c: what QEMU prints on its stdout */
 }
 
 static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)

@@ -33,10 +33,38 @@ sim_job *job_find(sim *s, const char *id)
     return NULL;
 }
 
+/* QEMU 7.2 job.c JobSTT: may a job in status [from] go to [to]?
+ *                                U  C  R  P  Y  S  W  D  X  E  N */
+static const bool job_stt[JS_NULL + 1][JS_NULL + 1] = {
+    [JS_UNDEFINED] = { 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+    [JS_CREATED]   = { 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1 },
+    [JS_RUNNING]   = { 0, 0, 0, 1, 1, 0, 1, 0, 1, 0, 0 },
+    [JS_PAUSED]    = { 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 },
+    [JS_READY]     = { 0, 0, 0, 0, 0, 1, 1, 0, 1, 0, 0 },
+    [JS_STANDBY]   = { 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
+    [JS_WAITING]   = { 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0 },
+    [JS_PENDING]   = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0 },
+    [JS_ABORTING]  = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0 },
+    [JS_CONCLUDED] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 },
+    [JS_NULL]      = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+};
+
+bool job_transition_allowed(job_status from, job_status to)
+{
+    return job_stt[from][to];
+}
+
 void job_transition(sim *s, sim_job *j, job_status st)
 {
     if (j->status == st) {
         return;
+    }
+    if (!job_stt[j->status][st]) {
+        /* QEMU asserts here: a simulator that gets here models a job
+         * QEMU could not have, and must not print a transcript */
+        fprintf(stderr, "sim: job '%s': %s -> %s is not in QEMU's JobSTT\n", j->id,
+                status_names[j->status], status_names[st]);
+        abort();
     }
     j->status = st;
     json_object *d = json_object_new_object();
@@ -49,6 +77,9 @@ static const sim_job_driver *const job_drivers[] = {
     [JOB_BACKUP] = &backup_job_driver,
     [JOB_CREATE] = &create_job_driver,
     [JOB_MIRROR] = &mirror_job_driver,
+    [JOB_COMMIT] = &commit_job_driver,
+    [JOB_COMMIT_ACTIVE] = &commit_active_job_driver,
+    [JOB_STREAM] = &stream_job_driver,
 };
 
 const sim_job_driver *job_driver(const sim_job *j)
@@ -101,7 +132,6 @@ void job_free(sim *s, sim_job *j)
     free(j->error);
     json_object_put(j->create_opts);
     free(j->priv);
-    free(j->mirror_dirty);      /* a mirror the VM ended with */
     free(j);
 }
 
@@ -119,7 +149,7 @@ static void job_event_completed(sim *s, sim_job *j)
     json_add_lit(d, "offset", json_object_new_int64((int64_t)job_offset(j)));
     json_add_lit(d, "speed", json_object_new_int64(j->speed));
     json_add_lit(d, "type", json_object_new_string(job_type_name(j)));
-    if (j->cancelled) {
+    if (j->force_cancel) {     /* job_is_cancelled: a soft cancel completes */
         ev_emit(s, "BLOCK_JOB_CANCELLED", d);
         return;
     }
@@ -129,16 +159,24 @@ static void job_event_completed(sim *s, sim_job *j)
     ev_emit(s, "BLOCK_JOB_COMPLETED", d);
 }
 
+static void job_destroy(sim *s, sim_job *j)
+{
+    backup_destroy(s, j);
+    if (job_driver(j)->destroy) {
+        job_driver(j)->destroy(s, j);
+    }
+}
+
 void job_dismiss(sim *s, sim_job *j)
 {
     job_transition(s, j, JS_NULL);
-    backup_destroy(s, j);
+    job_destroy(s, j);
     job_free(s, j);
 }
 
 void job_update_rc(sim *s, sim_job *j)
 {
-    if (!j->ret && j->cancelled) {
+    if (!j->ret && j->force_cancel) {
         j->ret = -ECANCELED;
     }
     if (j->ret) {
@@ -228,7 +266,7 @@ void jobs_free_all(sim *s)
 {
     while (s->jobs) {
         sim_job *j = s->jobs;
-        backup_destroy(s, j);
+        job_destroy(s, j);
         job_free(s, j);
     }
 }

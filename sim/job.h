@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Layer 4 (jobs): block jobs and their life cycle (job.c after QEMU's
- * job.c), one file per job type (backup, create, commit, drive-backup),
+ * job.c), one file per job type (backup, create, mirror, commit,
+ * commit_active, drive-backup),
  * grouped transactions, the job verbs, and the Proxmox VMA backup.
  */
 #ifndef BLOCKSIM_SIM_JOB_H
@@ -20,7 +21,8 @@ typedef enum {
     JS_WAITING, JS_PENDING, JS_ABORTING, JS_CONCLUDED, JS_NULL,
 } job_status;
 
-typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR } job_type;
+typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR, JOB_COMMIT, JOB_COMMIT_ACTIVE,
+               JOB_STREAM } job_type;
 
 struct sim_job {
     char *id;
@@ -55,8 +57,8 @@ struct sim_job {
     uint64_t next_chunk_ns;     /* rate limit: when the next unit may run (job_speed.c) */
     /* drive-mirror (mirror.c) */
     uint64_t mirror_done, mirror_len, mirror_chunk;
-    uint8_t *mirror_dirty;      /* per granule of mirror_gran: still to copy */
-    uint64_t mirror_gran;
+    uint64_t mirror_pos;        /* where the next dirty granule is looked for */
+    bool mirror_whole;          /* blockdev-mirror: every granule is copied */
     bool should_complete;
     struct sim_job *next;       /* creation order */
 };
@@ -79,11 +81,26 @@ typedef struct sim_job_driver {
     /* job_finalize_single's part of the job type: commit or abort (j->ret),
      * then clean up; NULL: nothing */
     void (*finalize)(sim *s, sim_job *j);
+    /* The job sleeps on its rate limit in job_sleep_ns, which a pause
+     * wakes: after the resume the next unit runs at once (commit, mirror).
+     * A backup sleeps inside block-copy, which a pause does not wake. */
+    bool pause_ends_sleep;
+    /* JobDriver.complete (job-complete of a job in a state that takes it):
+     * NULL when the type cannot complete */
+    json_object *(*complete)(sim *s, sim_job *j);
+    /* JobDriver.cancel: is this cancel a forced one? NULL: always */
+    bool (*cancel)(sim_job *j, bool force);
+    /* frees what the job type keeps in j->priv (not priv itself); NULL:
+     * nothing */
+    void (*destroy)(sim *s, sim_job *j);
 } sim_job_driver;
 
 extern const sim_job_driver backup_job_driver;  /* backup.c */
 extern const sim_job_driver create_job_driver;  /* create.c */
 extern const sim_job_driver mirror_job_driver;  /* mirror.c */
+extern const sim_job_driver commit_job_driver;  /* commit.c */
+extern const sim_job_driver commit_active_job_driver;  /* commit_active.c */
+extern const sim_job_driver stream_job_driver;  /* stream.c */
 
 /* ---- job.c: the job life cycle ------------------------------------------ */
 
@@ -101,6 +118,8 @@ json_object *qmp_query_jobs(sim *s);
 /* the job life cycle, for job_verbs.c (QEMU job.c's job_state_transition,
  * job_completed, job_finalize_single, job_do_dismiss) */
 void job_transition(sim *s, sim_job *j, job_status st);
+/* QEMU's JobSTT; job_transition aborts on a transition it does not allow */
+bool job_transition_allowed(job_status from, job_status to);
 void job_completed(sim *s, sim_job *j, int ret);
 void job_finalize_single(sim *s, sim_job *j);
 void job_dismiss(sim *s, sim_job *j);
@@ -133,6 +152,9 @@ int create_run(sim *s, sim_job *j);
 bool job_speed_step(sim *s, sim_job *j, bool (*step)(sim *, sim_job *));
 bool job_speed_sleep(sim *s);
 void job_speed_qmp_elapsed(sim *s);
+/* ns of virtual time pass with nobody talking to the VM: every job does
+ * the units that fall due meanwhile (1 ms each; rate limits permitting) */
+void job_speed_run_for(sim *s, uint64_t ns);
 
 /* ---- mirror.c: drive-mirror, as far as iotest 219 needs it ---------------- */
 
@@ -141,7 +163,7 @@ json_object *qmp_blockdev_mirror(sim *s, json_object *args);
 bool mirror_step(sim *s, sim_job *j);
 void mirror_clean(sim *s, sim_job *j);
 json_object *mirror_complete(sim *s, sim_job *j);
-bool mirror_soft_cancel(sim *s, sim_job *j, bool force);
+bool mirror_cancel(sim_job *j, bool force);
 
 /* ---- job_txn.c: completion-mode grouped (QEMU job.c's JobTxn) ------------ */
 
@@ -171,6 +193,9 @@ json_object *qmp_job_command(sim *s, const char *cmd, json_object *args);
 json_object *qmp_query_block_jobs(sim *s);
 void job_pause(sim *s, sim_job *j);
 void job_resume(sim *s, sim_job *j);
+/* QEMU's exit (qemu_cleanup -> job_cancel_sync_all): every job, newest
+ * first, is cancelled by force and run to its end, then dismissed */
+void jobs_cancel_sync_all(sim *s);
 
 /* ---- drive_backup.c ------------------------------------------------------ */
 
@@ -186,12 +211,43 @@ int backup_onerr_parse(const char *name);
  * false when the job must end with the error (report). */
 bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail);
 
-/* ---- commit.c ------------------------------------------------------------ */
+/* ---- commit.c, commit_active.c: block-commit ---------------------------- */
 
 json_object *qmp_block_commit(sim *s, json_object *args);
-/* block-job-complete of a commit job; NULL when id names none. */
-json_object *commit_complete(sim *s, const char *id);
-void commit_free_all(sim *s);
+/* stream.c: block-stream, a job of the same shape */
+json_object *qmp_block_stream(sim *s, json_object *args);
+
+/* What both commit jobs keep in j->priv */
+typedef struct commit_state {
+    sim_node *bs;               /* the device's root: the job's node */
+    sim_node *top, *base;
+    bool base_read_only;        /* reopened read-write for the job */
+    char *backing_file;         /* backing-file: the overlay's new backing string */
+    uint64_t done, len;         /* progress (current, total) */
+    /* active commit (the mirror job of commit_active.c) */
+    sim_bitmap *dirty_entry;    /* what is still to copy (granularity gran), a hidden
+                                 * entry of top: guest writes set it */
+    uint64_t gran, buf_size, next;
+    bool initialised;           /* mirror_dirty_init done */
+} commit_state;
+
+/* bdrv_filter_or_cow_bs: the next node down a backing chain, through filters */
+sim_node *commit_chain_next(sim_node *n);
+/* bdrv_is_allocated_above(top, base, include_base = false): is the first
+ * byte at off allocated in a layer above base? *pnum: the run of bytes
+ * (up to len) that answer the same. */
+bool commit_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_t len,
+                            uint64_t *pnum);
+/* Does a commit job hold a BlockBackend of its own on n (commit_start's
+ * s->top and s->base; the active commit's mirror target, the base)? */
+bool commit_holds_blk(sim *s, sim_node *n);
+/* the op blockers of the job's nodes (bs, top down to base) */
+void commit_block_nodes(commit_state *c, sim_job *j);
+/* commit_clean / mirror_exit_common: blockers off; ret 0 with pivot:
+ * base takes top's place and the layers above base go */
+void commit_release(sim *s, sim_job *j, bool pivot);
+/* commit_active.c: commit_active_start's part once the job exists */
+void commit_active_init(sim *s, sim_job *j, int64_t buf_size);
 
 /* ---- pve_backup.c: the Proxmox VMA backup -------------------------------- */
 

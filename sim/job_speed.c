@@ -82,3 +82,30 @@ void job_speed_qmp_elapsed(sim *s)
         }
     }
 }
+
+void job_speed_run_for(sim *s, uint64_t ns)
+{
+    uint64_t end = s->clock_ns + ns;
+    while (s->clock_ns < end) {
+        bool any = false;
+        for (sim_job *j = s->jobs; j && !any; j = j->next) {
+            if (limited(j) && j->next_chunk_ns > s->clock_ns) {
+                continue;       /* asleep on its rate limit */
+            }
+            any = job_tick(s, j);
+        }
+        if (any) {
+            s->clock_ns += 1000000;     /* a unit of work takes 1 ms */
+            continue;
+        }
+        /* nothing can run now: sleep until the first rate-limited job is
+         * due, if that is before the end */
+        uint64_t due = end;
+        for (sim_job *j = s->jobs; j; j = j->next) {
+            if (limited(j) && j->next_chunk_ns > s->clock_ns && j->next_chunk_ns < due) {
+                due = j->next_chunk_ns;
+            }
+        }
+        s->clock_ns = due;
+    }
+}

@@ -84,7 +84,7 @@ static void to_pending(sim *s, sim_job *j)
 static void cancel_other(sim *s, sim_job *o)
 {
     if (job_is_completed(o)) {
-        o->cancelled = true;
+        o->cancelled = o->force_cancel = true;
         return;
     }
     /* sync top drops unallocated clusters before its first task, in the
@@ -99,7 +99,7 @@ static void cancel_other(sim *s, sim_job *o)
             break;
         }
     }
-    o->cancelled = true;
+    o->cancelled = o->force_cancel = true;
     if (o->bk) {
         cl_backup_cancel(o->bk);
     }
@@ -185,7 +185,7 @@ void job_resume_deferred(sim *s, sim_job *j)
 void job_cancel_unstarted(sim *s, sim_job *j)
 {
     /* job_cancel_locked of a job not started: job_completed, cancelled */
-    j->cancelled = true;
+    j->cancelled = j->force_cancel = true;
     if (j->bk) {
         cl_backup_cancel(j->bk);
     }

@@ -62,6 +62,9 @@ void job_resume(sim *s, sim_job *j)
     if (j->pause_count > 0 && --j->pause_count == 0 &&
         (j->status == JS_PAUSED || j->status == JS_STANDBY)) {
         job_transition(s, j, j->resume_status);
+        if (job_driver(j)->pause_ends_sleep) {
+            j->next_chunk_ns = 0;   /* job_sleep_ns returns from its pause point */
+        }
     }
 }
 
@@ -96,16 +99,21 @@ static json_object *user_resume(sim *s, sim_job *j)
     return qmp_ok();
 }
 
-/* job_user_cancel_locked -> job_cancel_locked: a user-paused job is
- * resumed by the cancel; a finished job aborts in the main loop; a running
- * one is woken, notices and ends with -ECANCELED. A backup's cancel is
- * always a forced one (backup_cancel returns true). */
+/* job_user_cancel_locked -> job_cancel_locked: the job type says whether
+ * the cancel is a forced one (backup always, mirror and active commit only
+ * before READY; a type without JobDriver.cancel always). A user-paused job
+ * is resumed by the cancel; a finished job aborts in the main loop; a
+ * running one is woken, notices and ends with -ECANCELED. A soft cancel
+ * only asks the job (a READY mirror then completes without pivoting), and
+ * is ignored once the job's work is done. */
 static json_object *user_cancel(sim *s, sim_job *j, bool force)
 {
     json_object *err = apply_verb(j, VERB_CANCEL);
     if (err) {
         return err;
     }
+    const sim_job_driver *drv = job_driver(j);
+    bool forced = drv->cancel ? drv->cancel(j, force) : true;
     if (j->user_paused) {
         if (j->type != JOB_CREATE) {
             j->io_status = IOS_OK;
@@ -113,15 +121,17 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
         j->user_paused = false;
         j->pause_count--;
     }
-    if (mirror_soft_cancel(s, j, force)) {
-        return qmp_ok();
+    if (forced || !j->finished_work) {
+        j->cancelled = true;
+        j->force_cancel |= forced;
     }
-    j->cancelled = true;
-    j->force_cancel |= force || j->type == JOB_BACKUP;
-    if (j->bk) {
+    if (j->bk && j->force_cancel) {
         cl_backup_cancel(j->bk);
     }
     if (j->status == JS_PENDING || j->status == JS_WAITING) {
+        if (!j->force_cancel) {
+            return qmp_ok();
+        }
         if (j->txn) {
             job_txn_abort(s, j);    /* the whole group ends cancelled */
         } else {
@@ -132,11 +142,44 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
     if (j->pause_count == 0 && (j->status == JS_PAUSED || j->status == JS_STANDBY)) {
         job_transition(s, j, j->resume_status);
     }
-    if (j->pause_count == 0) {
+    if (j->pause_count == 0 && j->force_cancel) {
         job_completed(s, j, -ECANCELED);
     }
-    /* still paused by someone else: it ends when that pause ends */
+    /* soft, or still paused by someone else: the job ends when it runs */
     return qmp_ok();
+}
+
+void jobs_cancel_sync_all(sim *s)
+{
+    for (int guard = 0; s->jobs && guard < 1000; guard++) {
+        sim_job *j = s->jobs;
+        while (j->next) {
+            j = j->next;    /* job_next: QEMU's list starts with the newest */
+        }
+        if (j->status == JS_CONCLUDED) {
+            job_dismiss(s, j);      /* job_cancel_locked of a concluded job */
+            continue;
+        }
+        if (j->unstarted) {
+            job_cancel_unstarted(s, j);
+            continue;
+        }
+        /* job_finish_sync: paused by anyone, it runs again to its end */
+        if (!j->user_paused && j->pause_count > 0) {
+            j->pause_count = 0;
+            if (j->status == JS_PAUSED || j->status == JS_STANDBY) {
+                job_transition(s, j, j->resume_status);
+            }
+        }
+        json_object_put(user_cancel(s, j, true));
+        bool alive = false;         /* j may be freed: compare pointers only */
+        for (sim_job *k = s->jobs; k; k = k->next) {
+            alive |= k == j;
+        }
+        if (alive && (j->status == JS_RUNNING || j->status == JS_READY)) {
+            job_completed(s, j, -ECANCELED);    /* a cancel the job had to notice */
+        }
+    }
 }
 
 /* block_job_set_speed_locked */
@@ -153,15 +196,15 @@ static json_object *set_speed(sim_job *j, int64_t speed)
     return qmp_ok();
 }
 
-/* job_complete_locked: only a mirror job can complete */
+/* job_complete_locked: only a job type with JobDriver.complete (mirror, active commit) */
 static json_object *complete(sim *s, sim_job *j)
 {
     json_object *err = apply_verb(j, VERB_COMPLETE);
     if (err) {
         return err;
     }
-    if (j->type == JOB_MIRROR && !j->cancelled) {
-        return mirror_complete(s, j);
+    if (job_driver(j)->complete && !j->cancelled) {
+        return job_driver(j)->complete(s, j);
     }
     return qmp_error("GenericError", "The active block job '%s' cannot be completed", j->id);
 }

@@ -66,7 +66,6 @@ typedef struct sim {
     json_object *iothreads;     /* ids of iothread objects (iothread.c) */
     struct sim_blk *blks;       /* block backends (-drive), sim/drive.c */
     bool defer_job_start;       /* a transaction's prepare: jobs start at commit */
-    void *commit_jobs;          /* block-commit jobs, sim/commit.c */
     struct sim_qemu_nbd *qemu_nbd;  /* a qemu-nbd process beside the VM (qemu_nbd.c) */
 } sim;
 
@@ -74,6 +73,12 @@ typedef struct sim {
 
 /* event.c: queue a QMP event at the virtual clock (1 us after the last). */
 void ev_emit(sim *s, const char *name, json_object *data);
+/* event.c: text QEMU prints on its stdout (the VM's log), and the line
+ * bdrv_img_create prints for an image QEMU creates itself */
+FILE *vm_out_stream(sim *s);
+void vm_log_add(sim *s, const char *text);
+void vm_log_formatting(sim *s, const char *path, const char *fmt, uint64_t size,
+                       const char *backing, const char *backing_fmt);
 
 /* schedule.c: the explorer's choices. Each returns 0, or -EIO for the one
  * job I/O the schedule fails; sched_skip_injection says whether this

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * drive-mirror and blockdev-mirror (QEMU 7.2 block/mirror.c, blockdev.c
- * qmp_drive_mirror, qmp_blockdev_mirror), as
- * far as iotest 219 and casegen's mirror step need it: the target created
- * like drive-backup's, a bulk copy of what the source has allocated in
- * buf-size units, READY (with BLOCK_JOB_READY) when everything is copied,
- * standby while paused there, job-complete or a soft cancel ending the job
- * (waiting, pending, BLOCK_JOB_COMPLETED, concluded, null). Not modelled:
- * guest writes mirrored after READY, the graph change at completion (the
- * target taking the source's place), sync top/none, granularity and error
+ * drive-mirror (QEMU 7.2 block/mirror.c, blockdev.c qmp_drive_mirror), as
+ * far as iotests 219 and 141 need it: the target created like drive-backup's
+ * (sync none: with the source as its backing file),
+ * a bulk copy of what is allocated in the source's chain (granules of the
+ * target's cluster size, runs of at most buf-size), READY (with
+ * BLOCK_JOB_READY) when everything is copied, standby while paused there,
+ * and job-complete ending the job (waiting, pending, BLOCK_JOB_COMPLETED,
+ * concluded, null); a cancel in READY that is not forced completes the job
+ * the same way (mirror_cancel). Not modelled: guest writes mirrored after
+ * READY, the graph change at completion (the target taking the source's
+ * place), sync top, guest writes during sync none, granularity and error
  * policies.
  */
 #include <errno.h>
@@ -41,60 +43,39 @@ static bool bool_arg(json_object *args, const char *key, bool dflt)
     return json_object_object_get_ex(args, key, &v) ? json_object_get_boolean(v) : dflt;
 }
 
-/* mirror_dirty_init: the granules to copy. A new target reads as zeroes
- * (bdrv_has_zero_init), so only what the source has allocated is dirty; an
- * existing one is copied whole (zero_target). The granularity is
- * bdrv_get_default_bitmap_granularity(target): its cluster size within
- * 4 KiB..64 KiB, 64 KiB without one. The job's length is what it copies,
- * each granule cut at the source's end. */
-static void mirror_dirty_init(sim *s, sim_job *j, sim_node *bs, sim_node *tgt, bool existing)
+/* the job's granularity: the target's cluster size
+ * (bdrv_get_default_bitmap_granularity), within 4 KiB..64 KiB */
+static uint64_t mirror_granularity(sim_job *j)
 {
-    uint64_t gran = node_cluster_size(tgt), size = node_size(bs);
-    if (!gran) {
-        gran = 65536;
-    }
-    gran = gran < 4096 ? 4096 : gran > 65536 ? 65536 : gran;
-    uint64_t n = (size + gran - 1) / gran;
-    j->mirror_gran = gran;
-    j->mirror_dirty = calloc(n ? n : 1, 1);
-    j->mirror_len = 0;
-    for (uint64_t off = 0; off < size;) {
-        uint64_t pnum = 0;
-        int st = existing ? CL_STATUS_ALLOCATED : node_block_status(s, bs, off, size - off, &pnum);
-        if (existing || pnum == 0) {
-            pnum = size - off;
-        }
-        if (st & CL_STATUS_ALLOCATED) {
-            for (uint64_t g = off / gran; g <= (off + pnum - 1) / gran; g++) {
-                j->mirror_dirty[g] = 1;
-            }
-        }
-        off += pnum;
-    }
-    for (uint64_t g = 0; g < n; g++) {
-        if (j->mirror_dirty[g]) {
-            j->mirror_len += (g + 1) * gran > size ? size - g * gran : gran;
-        }
-    }
+    uint64_t cs = node_cluster_size(j->target);
+    return cs ? (cs < 4096 ? 4096 : cs > 65536 ? 65536 : cs) : 65536;
 }
 
-/* mirror_cancel: a cancel without force of a ready job is a request to
- * finish without the switch to the target (the job ends as completed);
- * before READY every cancel is a forced one. */
-bool mirror_soft_cancel(sim *s, sim_job *j, bool force)
+/* mirror_dirty_init: is any byte of the granule allocated in the source's
+ * chain (bdrv_is_allocated_above down to the bottom)? */
+static bool granule_dirty(sim_node *src, uint64_t off, uint64_t g)
 {
-    if (j->type != JOB_MIRROR || force || (j->status != JS_READY && j->status != JS_STANDBY)) {
-        return false;
+    uint64_t size = node_size(src), n = 0;
+    for (uint64_t p = off; p < off + g && p < size; p += n) {
+        if (commit_allocated_above(src, NULL, p, off + g - p, &n)) {
+            return true;
+        }
+        if (!n) {
+            break;
+        }
     }
-    j->should_complete = true;
-    if (j->pause_count == 0 && j->status == JS_STANDBY) {
-        job_transition(s, j, j->resume_status);
-    }
-    return true;
+    return false;
 }
 
+/* a granule the job copies: allocated in the source, or any when the
+ * target could not be zeroed by unmapping (blockdev-mirror) */
 static json_object *mirror_start_job(sim *s, json_object *args, const char *job_id,
-                                     sim_node *bs, sim_node *tgt, bool whole);
+                                     sim_node *bs, sim_node *tgt, bool none, bool whole);
+
+static bool to_copy(sim_job *j, uint64_t off, uint64_t g)
+{
+    return j->mirror_whole || granule_dirty(j->source, off, g);
+}
 
 json_object *qmp_drive_mirror(sim *s, json_object *args)
 {
@@ -110,8 +91,10 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
                          device);
     }
-    if (strcmp(sync, "full")) {
-        return qmp_error("GenericError", "the simulator models drive-mirror with sync 'full' only");
+    bool none = !strcmp(sync, "none");
+    if (strcmp(sync, "full") && !none) {
+        return qmp_error("GenericError",
+                         "the simulator models drive-mirror with sync 'full' and 'none' only");
     }
     int64_t speed = int_arg(args, "speed", 0);
     int64_t buf_size = int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE);
@@ -141,7 +124,10 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         format = node_drv_name(bs);
     }
     json_object *err = NULL;
-    if (!existing && (err = drive_create_target(s, target, format, NULL, node_size(bs)))) {
+    /* sync none: the new image's backing file is the source (opened
+     * without it: QEMU attaches it when the job completes) */
+    if (!existing && (err = drive_create_target(s, target, format, none ? bs : NULL,
+                                                node_size(bs)))) {
         return err;
     }
     sim_file *f = fs_lookup(s, target);
@@ -170,18 +156,18 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         node_unref(s, tgt);
         return qmp_error("GenericError", "Source and target image have different sizes");
     }
-    return mirror_start_job(s, args, job_id, bs, tgt, existing);
+    return mirror_start_job(s, args, job_id, bs, tgt, none, false);
 }
 
-/* The job itself, for drive-mirror and blockdev-mirror: tgt is referenced
- * by the job (a target drive-mirror opened goes with it). whole: the
- * target is not known to read as zeroes, so everything is copied. */
+/* The job itself, for drive-mirror and blockdev-mirror; the job takes a
+ * reference to tgt (a target drive-mirror opened goes with it). */
 static json_object *mirror_start_job(sim *s, json_object *args, const char *job_id,
-                                     sim_node *bs, sim_node *tgt, bool whole)
+                                     sim_node *bs, sim_node *tgt, bool none, bool whole)
 {
     int64_t speed = int_arg(args, "speed", 0);
     int64_t buf_size = int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE);
     sim_job *j = job_new(s, job_id, JOB_MIRROR);
+    j->mirror_whole = whole;
     j->speed = speed;
     j->auto_finalize = bool_arg(args, "auto-finalize", true);
     j->auto_dismiss = bool_arg(args, "auto-dismiss", true);
@@ -190,7 +176,15 @@ static json_object *mirror_start_job(sim *s, json_object *args, const char *job_
     tgt->parents++;
     tgt->busy_job = j;
     bs->parents++;
-    mirror_dirty_init(s, j, bs, tgt, whole);
+    bs->busy_job = j;           /* block_job_create's op blocker on the source */
+    /* mirror_dirty_init: sync full copies what is allocated in the chain,
+     * sync none only what the guest writes */
+    j->mirror_len = 0;
+    for (uint64_t off = 0, g = mirror_granularity(j); !none && off < node_size(bs); off += g) {
+        if (to_copy(j, off, g)) {
+            j->mirror_len += off + g <= node_size(bs) ? g : node_size(bs) - off;
+        }
+    }
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
     job_transition(s, j, JS_RUNNING);
@@ -199,9 +193,8 @@ static json_object *mirror_start_job(sim *s, json_object *args, const char *job_
 
 /* blockdev-mirror (qmp_blockdev_mirror, blockdev_mirror_common) into a node
  * that exists: with sync full the target is zeroed first (zero_target),
- * and a node opened without discard=unmap cannot write zeroes by
- * unmapping, so the whole source is copied (mirror_dirty_init). Sync full
- * only, as drive-mirror. */
+ * and a node opened without discard=unmap cannot do that by unmapping, so
+ * every granule is copied (mirror_dirty_init). Sync full only. */
 json_object *qmp_blockdev_mirror(sim *s, json_object *args)
 {
     const char *device = str_arg(args, "device");
@@ -246,7 +239,7 @@ json_object *qmp_blockdev_mirror(sim *s, json_object *args)
     if (node_size(tgt) != node_size(bs)) {
         return qmp_error("GenericError", "Source and target image have different sizes");
     }
-    return mirror_start_job(s, args, job_id, bs, tgt, true);
+    return mirror_start_job(s, args, job_id, bs, tgt, false, true);
 }
 
 static void event_ready(sim *s, sim_job *j)
@@ -269,7 +262,8 @@ bool mirror_step(sim *s, sim_job *j)
         return false;
     }
     if (j->status == JS_READY) {
-        if (!j->should_complete) {
+        /* a soft cancel in READY completes too, without the switch */
+        if (!j->should_complete && !j->cancelled) {
             return false;
         }
         job_completed(s, j, 0);
@@ -283,22 +277,26 @@ bool mirror_step(sim *s, sim_job *j)
         return true;
     }
     if (j->mirror_done < j->mirror_len) {
-        /* the first dirty granule and the dirty ones after it, one unit */
-        uint64_t size = node_size(j->source), gran = j->mirror_gran;
-        uint64_t g = 0, ng = (size + gran - 1) / gran;
-        while (g < ng && !j->mirror_dirty[g]) {
-            g++;
+        /* mirror_iteration: the next dirty granule from where the last one
+         * ended, and the dirty granules right after it, up to buf-size */
+        uint64_t size = node_size(j->source), g = mirror_granularity(j);
+        uint64_t pos = j->mirror_pos;
+        while (pos < size && !to_copy(j, pos, g)) {
+            pos += g;
         }
-        uint64_t unit = j->mirror_chunk < MIRROR_MAX_UNIT ? j->mirror_chunk : MIRROR_MAX_UNIT;
-        uint64_t off = g * gran, e = g;
-        while (e < ng && j->mirror_dirty[e] && (e == g || (e + 1 - g) * gran <= unit)) {
-            j->mirror_dirty[e++] = 0;
+        uint64_t n = 0;
+        while (pos + n < size && n < j->mirror_chunk && n < MIRROR_MAX_UNIT &&
+               (n == 0 || to_copy(j, pos + n, g))) {
+            n += g;
         }
-        uint64_t n = (e * gran < size ? e * gran : size) - off;
+        if (pos + n > size) {
+            n = size - pos;
+        }
+        j->mirror_pos = pos + n;
         uint8_t *buf = malloc(n ? n : 1);
-        int r = buf ? node_read(s, j->source, off, n, buf) : -ENOMEM;
+        int r = buf ? node_read(s, j->source, pos, n, buf) : -ENOMEM;
         if (r >= 0) {
-            r = node_write(s, j->target, off, n, buf, false);
+            r = node_write(s, j->target, pos, n, buf, false);
         }
         free(buf);
         if (r < 0) {
@@ -331,17 +329,24 @@ json_object *mirror_complete(sim *s, sim_job *j)
 
 void mirror_clean(sim *s, sim_job *j)
 {
-    free(j->mirror_dirty);
-    j->mirror_dirty = NULL;
     if (j->target) {
         j->target->busy_job = NULL;
         node_unref(s, j->target);
         j->target = NULL;
     }
     if (j->source) {
+        if (j->source->busy_job == j) {
+            j->source->busy_job = NULL;
+        }
         node_unref(s, j->source);
         j->source = NULL;
     }
+}
+
+/* mirror_cancel: before READY every cancel is a forced one */
+bool mirror_cancel(sim_job *j, bool force)
+{
+    return force || (j->status != JS_READY && j->status != JS_STANDBY);
 }
 
 /* ---- the job type ----------------------------------------------------------- */
@@ -368,5 +373,8 @@ const sim_job_driver mirror_job_driver = {
     .offset = mirror_offset,
     .len = mirror_len,
     .tick = mirror_tick,
+    .pause_ends_sleep = true,
     .finalize = mirror_clean,
+    .complete = mirror_complete,
+    .cancel = mirror_cancel,
 };

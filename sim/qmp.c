@@ -51,9 +51,19 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     if (!n) {
         return qmp_error("GenericError", "Failed to find node with node-name='%s'", name);
     }
+    if (commit_holds_blk(s, n)) {
+        return qmp_error("GenericError", "Node %s is in use", name);    /* bdrv_has_blk */
+    }
+    for (sim_node *p = s->nodes; p; p = p->next) {
+        if (p->backing == n) {
+            /* bdrv_set_backing_hd's blocker (BLOCK_OP_TYPE_DRIVE_DEL) */
+            return qmp_error("GenericError", "Node '%s' is busy: node is used as backing hd of '%s'",
+                             name, p->name);
+        }
+    }
     if (n->busy_job || pve_node_busy(s, n)) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
-                         name, !n->busy_job || n->busy_job->type == JOB_BACKUP ? "backup" : "create");
+                         name, n->busy_job ? job_type_name(n->busy_job) : "backup");
     }
     if (!n->monitor_owned) {
         return qmp_error("GenericError", "Node %s is not owned by the monitor", name);
@@ -124,13 +134,6 @@ static json_object *run_blockdev_create(sim *s, const char *cmd, json_object *ar
 
 static json_object *run_job_command(sim *s, const char *cmd, json_object *args)
 {
-    if (!strcmp(cmd, "block-job-complete") || !strcmp(cmd, "job-complete")) {
-        /* a block-commit job (sim/commit.c) */
-        json_object *r = commit_complete(s, json_str(args, cmd[0] == 'b' ? "device" : "id"));
-        if (r) {
-            return r;
-        }
-    }
     return qmp_job_command(s, cmd, args);
 }
 

@@ -45,6 +45,20 @@ static const field f_commit[] = {
     { "auto-dismiss", F_BOOL, false, NULL, NULL },
     END,
 };
+static const field f_stream[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "base", F_STR, false, NULL, NULL },
+    { "base-node", F_STR, false, NULL, NULL },
+    { "backing-file", F_STR, false, NULL, NULL },
+    { "bottom", F_STR, false, NULL, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "on-error", F_ENUM, false, e_onerr, NULL },
+    { "filter-node-name", F_STR, false, NULL, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    END,
+};
 static const field f_reopen[] = {
     { "options", F_ARR, true, NULL, NULL },
     END,
@@ -91,6 +105,12 @@ json_object *blk_dispatch(sim *s, const char *cmd, json_object *args)
             return err;
         }
         return qmp_block_commit(s, args);
+    }
+    if (!strcmp(cmd, "block-stream")) {
+        if ((err = qapi_check_fields(args, f_stream, ""))) {
+            return err;
+        }
+        return qmp_block_stream(s, args);
     }
     if (!strcmp(cmd, "blockdev-reopen")) {
         if ((err = qapi_check_fields(args, f_reopen, ""))) {

@@ -106,7 +106,7 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
     }
     if (old->busy_job) {
         return qmp_error("GenericError", "Node '%s' is busy: block device is in use by block job: %s",
-                         old->name, old->busy_job->type == JOB_BACKUP ? "backup" : "create");
+                         old->name, job_type_name(old->busy_job));
     }
     if (!old->read_only && node_flush(s, old) < 0) {
         return qmp_error("GenericError", "An IO error has occurred");
@@ -142,6 +142,8 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
                 free(cerr);
                 return err;
             }
+            vm_log_formatting(s, new_file, format, node_size(old), node_filename(old),
+                              node_drv_name(old));
         }
         /* bdrv_open(new_file, options {driver, node-name}, BDRV_O_NO_BACKING) */
         json_object *opts = json_object_new_object(), *f = json_object_new_object();

@@ -22,9 +22,15 @@ holding QEMU's {"error": {...}} reply.
   op            arguments                           result
   launch        [args: extra QEMU argv]             null
   shutdown      -                                   null (no-op without a VM)
+  quit_events   -                                   QMP quit, then the list of
+                                                    every event until QEMU
+                                                    exits (queued ones first)
   qmp           execute, [arguments]                the whole QMP reply
-  next_event    timeout                             the next event, or null
-                                                    when none came in time
+  next_event    timeout, [queued_only]              the next event, or null
+                                                    when none came in time;
+                                                    queued_only: only one that
+                                                    arrived before the last
+                                                    reply (QEMU's stream order)
   img_create    fmt, path, size, [backing,          null
                 backing_fmt]
   img_rebase_unsafe  path, backing, [backing_fmt]   null (-F is the backing
@@ -246,6 +252,33 @@ class VM:
             raise DriverError("unexpected QMP message: %s" % json.dumps(ev))
         return ev
 
+    def quit_events(self, timeout):
+        """QMP quit, then every event until QEMU closes the monitor."""
+        if self.conn is None:
+            raise DriverError("quit_events: the VM is not running")
+        events = list(self.events)
+        self.events.clear()
+        msg = json.dumps({"execute": "quit"}).encode("utf-8") + b"\n"
+        self.conn.setblocking(True)
+        try:
+            self.conn.sendall(msg)
+        finally:
+            self.conn.setblocking(False)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    m = self._read_msg(deadline)
+                except (DriverError, OSError):
+                    break       # QEMU is gone (EOF, or the connection reset)
+                if "event" in m:
+                    events.append(m)
+        except TimeoutError:
+            self.kill()
+            raise DriverError("quit_events: QEMU did not exit within %gs; killed" % timeout)
+        self.kill()
+        return events
+
     def shutdown(self, timeout):
         if self.proc is None:
             return
@@ -323,12 +356,17 @@ def handle(vm, req):
     if op == "shutdown":
         vm.shutdown(timeout)
         return None
+    if op == "quit_events":
+        return vm.quit_events(timeout)
     if op == "qmp":
         args = req.get("arguments")
         if args is not None and not isinstance(args, dict):
             raise DriverError("qmp: 'arguments' must be an object")
         return vm.command(need(req, "execute"), args, timeout)
     if op == "next_event":
+        if req.get("queued_only"):
+            # only what arrived before the last reply (nothing is read)
+            return vm.events.popleft() if vm.events else None
         return vm.next_event(timeout)
     if op == "img_create":
         args = ["create", "-q", "-f", need(req, "fmt")]

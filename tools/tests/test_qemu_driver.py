@@ -78,6 +78,25 @@ class TestDriver(unittest.TestCase):
         self.assertEqual(d.p.wait(30), 0)
         self.assertFalse(os.path.exists(td))
 
+    def test_queued_only_and_quit_events(self):
+        d = Driver()
+        self.assertTrue(d.req(op="launch")["ok"])
+        # STOP comes before stop's reply: queued; nothing else is
+        d.req(op="qmp", execute="stop")
+        r = d.req(op="next_event", queued_only=True)["result"]
+        self.assertEqual(r["event"], "STOP")
+        self.assertIsNone(d.req(op="next_event", queued_only=True)["result"])
+        # quit: every event until QEMU is gone, SHUTDOWN among them
+        [q] = d.qemu_pids()
+        evs = d.req(op="quit_events")["result"]
+        self.assertIn("SHUTDOWN", [e["event"] for e in evs])
+        time.sleep(0.2)
+        self.assertFalse(alive(q))
+        self.assertFalse(d.req(op="quit_events")["ok"])     # no VM any more
+        self.assertTrue(d.req(op="launch")["ok"])
+        d.req(op="quit")
+        self.assertEqual(d.p.wait(30), 0)
+
     def test_qmp_timeout_kills_vm(self):
         d = Driver()
         d.req(op="launch")
