@@ -237,6 +237,10 @@ enum {
      * place, as Proxmox does); without it a regular file is set to the
      * device's length at the end. */
     VMA_TARGET_KEEP_SIZE = 1 << 1,
+    /* The target is a file this extract created (sparse, reading as
+     * zeroes): the clusters that hold data are allocated ahead of their
+     * writes (fallocate), all-zero clusters stay holes. */
+    VMA_TARGET_FRESH = 1 << 2,
 };
 
 /* A write-rate limit shared by the targets that point to it (a restore
