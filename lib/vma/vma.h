@@ -85,6 +85,10 @@ typedef struct vma_writer_options {
     uint64_t (*now_ns)(void *opaque);
     void (*sleep_ns)(void *opaque, uint64_t ns);
     void *clock_opaque;
+    /* Write full extents from a second thread while the caller fills the
+     * next one (not with speed). The archive's bytes are the same; a failed
+     * write is reported by a later call or by close. */
+    bool background;
 } vma_writer_options;
 
 /*

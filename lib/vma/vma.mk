@@ -26,7 +26,8 @@ $(eval $(call add_test,vma_bounds,lib/vma/tests/test_bounds.c $(VMA_TEST_COMMON)
 $(eval $(call add_test,vma_scripts,lib/vma/tests/test_scripts.c,,))
 $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
 
-# `make bench`: 2 GiB create/extract beside cat and cp (VMA_BENCH_MB to resize).
+# `make bench`: 2 GiB create/extract beside cp, .zst extract beside the pipe, in
+# rounds (VMA_BENCH_MB, VMA_BENCH_ROUNDS to change).
 $(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(VMA_LINK),$(VMA_LIBS)))
 
 # Fuzzing (tools/fuzz.mk): the archive reader and the header parser, and the
