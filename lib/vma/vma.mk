@@ -19,6 +19,7 @@ $(eval $(call add_test,vma_pit,lib/vma/tests/test_pit.c $(VMA_TEST_COMMON),$(VMA
 $(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 $(eval $(call add_test,vma_ops,lib/vma/tests/test_ops.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 $(eval $(call add_test,vma_cli,lib/vma/tests/test_cli.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
+$(eval $(call add_test,vma_fastpaths,lib/vma/tests/test_fastpaths.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 $(eval $(call add_test,vma_bounds,lib/vma/tests/test_bounds.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 
 # Shell-level tests (lib/vma/tests/cli.sh, interop.sh) wrapped for `make check`;

@@ -113,6 +113,9 @@ ssize_t vma_decomp_read(vma_decomp *d, void *buf, size_t len);
  * err; a decoder stopped because the reader went away is not an error. */
 int vma_decomp_finish(vma_decomp *d, vma_error *err);
 
+/* Did restore map the archive file (see struct vma_reader)? For tests. */
+bool vma_reader_is_mapped(const vma_reader *r);
+
 /* ---- background archive output (vma_bgwrite.c) ---- */
 
 #include <pthread.h>

@@ -987,14 +987,20 @@ int vma_reader_restore(vma_reader *r, vma_error *err)
 }
 
 /* Map the rest of a plain archive that is a regular file (see map in
- * struct vma_reader). Anything else, or a failing mmap, keeps read(). */
+ * struct vma_reader). Anything else, or a failing mmap, keeps read(); so
+ * does a run that writes nothing (verify), which is there to read every
+ * byte of the archive. */
 static void map_input(vma_reader *r)
 {
     struct stat st;
+    bool targets = false;
     off_t pos;
     void *m;
 
-    if (r->decomp || r->fd < 0 || r->peek_pos < r->peek_len ||
+    for (unsigned id = 1; id < 256; id++) {
+        targets |= r->devs[id].fd >= 0;
+    }
+    if (!targets || r->decomp || r->fd < 0 || r->peek_pos < r->peek_len ||
         fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         (uint64_t)st.st_size > SIZE_MAX) {
         return;
@@ -1144,6 +1150,11 @@ uint64_t vma_reader_total_bytes(const vma_reader *r)
 uint64_t vma_reader_partial_zero_bytes(const vma_reader *r)
 {
     return r->partial_zero_bytes;
+}
+
+bool vma_reader_is_mapped(const vma_reader *r)
+{
+    return r->map != NULL;
 }
 
 const char *vma_reader_compression(const vma_reader *r)
