@@ -72,6 +72,12 @@ typedef struct bs_backend_ops {
     struct json_object *(*qmp)(bs_backend *b, const char *command,
                                struct json_object *args, char **err);
 
+    /* The dirty bitmaps of every node, which the `bitmaps` statement takes
+     * from query-named-block-nodes: {node-name: its "dirty-bitmaps"} for the
+     * nodes that have some. A shortcut with the query's effects and answer;
+     * NULL where a backend has none (the harness then sends the query). */
+    struct json_object *(*dirty_bitmaps)(bs_backend *b, char **err);
+
     /* The next QMP event, in emission order: {"event", "data", "timestamp"}.
      * The simulator runs its virtual machine (jobs progress on the virtual
      * clock) until an event exists, and returns NULL with *err == NULL when

@@ -12,18 +12,29 @@
 
 /* iotests' query_bitmaps: node name -> dirty-bitmaps, for nodes that have
  * the key; printed as {"bitmaps": ...} with indent 2. */
-static int list_bitmaps(interp *I, const stmt *s)
+/* iotests' query_bitmaps: {node-name: dirty-bitmaps} from
+ * query-named-block-nodes, or from the backend's shortcut to the same. */
+static json_object *bitmaps_by_node(interp *I, const stmt *s)
 {
+    if (I->be->ops->dirty_bitmaps) {
+        char *err = NULL;
+        json_object *map = I->be->ops->dirty_bitmaps(I->be, &err);
+        if (!map)
+            interp_fail(I, s->line, s->col, "backend failed to list bitmaps: %s",
+                        err ? err : "no reply");
+        free(err);
+        return map;
+    }
     json_object *reply = interp_qmp(I, s, "query-named-block-nodes", NULL), *nodes;
     if (!reply)
-        return -1;
+        return NULL;
     if (!json_object_object_get_ex(reply, "return", &nodes) ||
         !json_object_is_type(nodes, json_type_array)) {
         char *r = json_render_alloc(reply, -1);
         interp_fail(I, s->line, s->col, "query-named-block-nodes failed: %s", r);
         free(r);
         json_object_put(reply);
-        return -1;
+        return NULL;
     }
     json_object *map = json_object_new_object();
     for (size_t i = 0; i < json_object_array_length(nodes); i++) {
@@ -33,6 +44,14 @@ static int list_bitmaps(interp *I, const stmt *s)
             json_object_object_add(map, json_object_get_string(name), json_object_get(bm));
     }
     json_object_put(reply);
+    return map;
+}
+
+static int list_bitmaps(interp *I, const stmt *s)
+{
+    json_object *map = bitmaps_by_node(I, s);
+    if (!map)
+        return -1;
     int quiet = 0;
     if (interp_kw_bool(I, s, "quiet", 0, &quiet) < 0) {
         json_object_put(map);

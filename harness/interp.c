@@ -58,11 +58,9 @@ void interp_emit(interp *I, const char *text)
         free(from);
         text = sd;
     }
-    char *f = filter_testfiles(text, I->be->test_dir, I->be->pid);
+    filter_testfiles_to(&I->out, text, I->be->test_dir, I->be->pid);
     free(sd);
-    sbuf_adds(&I->out, f);
     sbuf_addc(&I->out, '\n');
-    free(f);
 }
 
 void interp_emit_json(interp *I, json_object *o, int indent)

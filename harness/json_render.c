@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,16 @@ void json_render_string(sbuf *out, const char *str, size_t n)
     sbuf_addc(out, '"');
     size_t i = 0;
     while (i < n) {
+        /* a run of printable ASCII that needs no escape goes in at once */
+        size_t plain = i;
+        while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' &&
+               s[plain] != '\\')
+            plain++;
+        if (plain > i) {
+            sbuf_addn(out, str + i, plain - i);
+            i = plain;
+            continue;
+        }
         uint32_t cp;
         size_t len = utf8_decode(s + i, n - i, &cp);
         if (len == 0) {
@@ -157,10 +168,15 @@ static void render(sbuf *out, struct json_object *o, int indent, int level)
     case json_type_boolean:
         sbuf_adds(out, json_object_get_boolean(o) ? "true" : "false");
         break;
-    case json_type_int:
-        /* json-c prints int64 and uint64 values exactly */
-        sbuf_adds(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    case json_type_int: {
+        /* exactly, int64 or uint64, without json-c's per-object print buffer */
+        int64_t v = json_object_get_int64(o);
+        if (v == INT64_MAX)
+            sbuf_printf(out, "%" PRIu64, json_object_get_uint64(o));
+        else
+            sbuf_printf(out, "%" PRId64, v);
         break;
+    }
     case json_type_double:
         json_render_double(out, json_object_get_double(o));
         break;
@@ -346,25 +362,34 @@ char *json_render_alloc(struct json_object *o, int indent)
     return sbuf_take(&b);
 }
 
-char *filter_testfiles(const char *text, const char *test_dir, const char *pid)
+void filter_testfiles_to(sbuf *out, const char *text, const char *test_dir, const char *pid)
 {
-    sbuf out = {0}, pat = {0};
-    if (!test_dir || !*test_dir || !pid || !*pid) {
-        sbuf_adds(&out, text);
-        return sbuf_take(&out);
+    size_t dlen = test_dir ? strlen(test_dir) : 0;
+    const char *hit;
+    if (!dlen || !pid || !*pid || !(hit = strstr(text, test_dir))) {
+        sbuf_adds(out, text);   /* most lines name no test file */
+        return;
     }
     /* os.path.join(test_dir, "PID-"): no doubled slash */
+    sbuf pat = {0};
     sbuf_adds(&pat, test_dir);
-    if (pat.s[pat.len - 1] != '/')
+    if (test_dir[dlen - 1] != '/')
         sbuf_addc(&pat, '/');
-    sbuf_printf(&pat, "%s-", pid);
-    const char *p = text, *hit;
+    sbuf_adds(&pat, pid);
+    sbuf_addc(&pat, '-');
+    const char *p = text;
     while ((hit = strstr(p, pat.s)) != NULL) {
-        sbuf_addn(&out, p, (size_t)(hit - p));
-        sbuf_adds(&out, "TEST_DIR/PID-");
+        sbuf_addn(out, p, (size_t)(hit - p));
+        sbuf_adds(out, "TEST_DIR/PID-");
         p = hit + pat.len;
     }
-    sbuf_adds(&out, p);
+    sbuf_adds(out, p);
     sbuf_free(&pat);
+}
+
+char *filter_testfiles(const char *text, const char *test_dir, const char *pid)
+{
+    sbuf out = {0};
+    filter_testfiles_to(&out, text, test_dir, pid);
     return sbuf_take(&out);
 }

@@ -35,5 +35,7 @@ char *json_render_alloc(struct json_object *o, int indent);
 /* iotests' filter_testfiles: every "<test_dir>/<pid>-" becomes
  * "TEST_DIR/PID-". Returns a malloc'd copy. */
 char *filter_testfiles(const char *text, const char *test_dir, const char *pid);
+/* The same, appended to out. */
+void filter_testfiles_to(sbuf *out, const char *text, const char *test_dir, const char *pid);
 
 #endif

@@ -36,21 +36,28 @@ void sbuf_adds(sbuf *b, const char *s)
 
 void sbuf_addc(sbuf *b, char c)
 {
-    sbuf_addn(b, &c, 1);
+    if (b->len + 2 > b->cap)
+        grow(b, 1);
+    b->s[b->len++] = c;
+    b->s[b->len] = '\0';
 }
 
 void sbuf_printf(sbuf *b, const char *fmt, ...)
 {
+    /* format straight into the free space; only a longer text formats twice */
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->s + b->len : NULL, room, fmt, ap);
     va_end(ap);
     if (n <= 0)
         return;
-    grow(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        grow(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 

@@ -59,8 +59,7 @@ static int sim_launch(bs_backend *b, char **err)
     machine_reset(s);
     s->running = true;
     s->vm_stopped = false;
-    free(s->vm_log);            /* a new QEMU process, a new log */
-    s->vm_log = NULL;
+    sim_vm_log_drop(s);         /* a new QEMU process, a new log */
     return 0;
 }
 
@@ -180,6 +179,16 @@ static int sim_shutdown(bs_backend *b, char **err)
     machine_reset(s);
     s->running = false;
     return 0;
+}
+
+static struct json_object *sim_dirty_bitmaps(bs_backend *b, char **err)
+{
+    sim *s = to_sim(b);
+    if (!s->running) {
+        *err = xstrdup("the simulated VM is not running");
+        return NULL;
+    }
+    return sim_dirty_bitmaps_by_node(s);
 }
 
 static struct json_object *sim_qmp(bs_backend *b, const char *command,
@@ -412,16 +421,30 @@ static int sim_img_compare(bs_backend *b, const char *pa, const char *pb, char *
     /* qemu-img reads 1 MiB at a time: a read error anywhere in a request
      * wins over a mismatch in it */
     const uint64_t step = 1 << 20;
+    /* each image's block status from where it was last asked: up to
+     * known[i] it reads as zeroes (kz[i]) or may hold data; asked again only
+     * past that, so a long run on one side is walked once, however often the
+     * other side changes */
+    uint64_t known[2] = { 0, 0 };
+    bool kz[2] = { false, false };
     for (uint64_t off = 0; off < end && !result; off += step) {
+        for (int i = 0; i < 2; i++) {
+            uint64_t got;
+            bool z;
+            if (off >= known[i]) {
+                if (img_chain_extent(s, paths[i], off, end - off, &got, &z, NULL, 0) == 0 && got) {
+                    known[i] = off + got;
+                    kz[i] = z;
+                } else {
+                    known[i] = off;     /* not known: read it */
+                    kz[i] = false;
+                }
+            }
+        }
         /* requests over which both images read as zeroes without an error
          * neither mismatch nor fail: skip them whole */
-        uint64_t za_n, zb_n, window = end - off < 64 * step ? end - off : 64 * step;
-        bool za, zb;
-        /* look ahead a window at a time, so that a long zero run on one side
-         * is not walked again and again while the other side has data */
-        if (img_chain_extent(s, pa, off, window, &za_n, &za, NULL, 0) == 0 && za &&
-            img_chain_extent(s, pb, off, za_n, &zb_n, &zb, NULL, 0) == 0 && zb) {
-            uint64_t skip = (za_n < zb_n ? za_n : zb_n) / step * step;
+        if (kz[0] && kz[1] && off < known[0] && off < known[1]) {
+            uint64_t skip = ((known[0] < known[1] ? known[0] : known[1]) - off) / step * step;
             if (skip) {
                 off += skip - step;
                 continue;
@@ -480,7 +503,7 @@ static json_object *sim_img_map(bs_backend *b, const char *image, const char *co
 static char *sim_vm_log(bs_backend *b, char **err)
 {
     sim *s = to_sim(b);
-    return xstrdup(s->vm_log ? s->vm_log : "");
+    return sim_vm_log_copy(s);
 }
 
 static int sim_serve(bs_backend *b, int timeout_ms)
@@ -520,7 +543,7 @@ static void sim_destroy(bs_backend *b)
     machine_reset(s);
     sim_qemu_nbd_stop(s);
     fs_free_all(s);
-    free(s->vm_log);
+    sim_vm_log_drop(s);
     free(s->sched_moved_reply);
     if (s->scratch) {
         remove_tree(s->scratch);
@@ -537,6 +560,7 @@ static const bs_backend_ops sim_ops = {
     .file_xor = sim_file_xor,
     .shutdown = sim_shutdown,
     .qmp = sim_qmp,
+    .dirty_bitmaps = sim_dirty_bitmaps,
     .next_event = sim_next_event,
     .img_create = sim_img_create,
     .img_rebase_unsafe = sim_img_rebase_unsafe,

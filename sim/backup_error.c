@@ -46,9 +46,9 @@ bool backup_copy_error(sim *s, sim_job *j, const cl_copy_failure *fail)
         break;
     }
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "device", json_object_new_string(j->id));
-    json_object_object_add(d, "operation", json_object_new_string(fail->is_read ? "read" : "write"));
-    json_object_object_add(d, "action", json_object_new_string(action_names[action]));
+    json_add_lit(d, "device", json_object_new_string(j->id));
+    json_add_lit(d, "operation", json_object_new_string(fail->is_read ? "read" : "write"));
+    json_add_lit(d, "action", json_object_new_string(action_names[action]));
     ev_emit(s, "BLOCK_JOB_ERROR", d);
     if (action == ACT_REPORT) {
         return false;

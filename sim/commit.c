@@ -38,19 +38,19 @@ static const char *jstr_(json_object *o, const char *key)
 static void status(sim *s, const char *id, const char *st)
 {
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "status", json_object_new_string(st));
-    json_object_object_add(d, "id", json_object_new_string(id));
+    json_add_lit(d, "status", json_object_new_string(st));
+    json_add_lit(d, "id", json_object_new_string(id));
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
 static void block_event(sim *s, commit_job *c, const char *name)
 {
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "device", json_object_new_string(c->id));
-    json_object_object_add(d, "len", json_object_new_int64((int64_t)c->len));
-    json_object_object_add(d, "offset", json_object_new_int64((int64_t)c->offset));
-    json_object_object_add(d, "speed", json_object_new_int64(c->speed));
-    json_object_object_add(d, "type", json_object_new_string("commit"));
+    json_add_lit(d, "device", json_object_new_string(c->id));
+    json_add_lit(d, "len", json_object_new_int64((int64_t)c->len));
+    json_add_lit(d, "offset", json_object_new_int64((int64_t)c->offset));
+    json_add_lit(d, "speed", json_object_new_int64(c->speed));
+    json_add_lit(d, "type", json_object_new_string("commit"));
     ev_emit(s, name, d);
 }
 
@@ -63,13 +63,34 @@ static bool allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_
             return true;
         }
         uint64_t cs = n->q->cluster_size;
-        for (uint64_t ci = off / cs; ci * cs < off + len && ci < n->q->nclusters; ci++) {
-            if (n->q->l2[ci]) {
-                return true;
-            }
+        uint64_t lim = (off + len + cs - 1) / cs;
+        if (lim > n->q->nclusters) {
+            lim = n->q->nclusters;
+        }
+        if (off / cs < lim && l2_skip_unalloc(n->q, off / cs, lim) < lim) {
+            return true;
         }
     }
     return false;
+}
+
+/* The first offset from off (below size) of a cluster allocated in some
+ * layer from top down to (not including) base, or size. */
+static uint64_t next_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_t size)
+{
+    uint64_t best = size;
+    for (sim_node *n = top; n && n != base && off < best; n = n->backing) {
+        if (n->drv != DRV_QCOW2) {
+            return off;
+        }
+        uint64_t cs = n->q->cluster_size;
+        uint64_t lim = n->q->nclusters, ci = l2_skip_unalloc(n->q, off / cs, lim);
+        if (ci < lim) {
+            uint64_t at = ci * cs > off ? ci * cs : off;
+            best = at < best ? at : best;
+        }
+    }
+    return best;
 }
 
 /* Copy every granule allocated above base from top's view into base.
@@ -86,6 +107,9 @@ static int64_t copy_down(sim *s, commit_job *c)
     for (uint64_t off = 0; off < size; off += gran) {
         uint64_t len = size - off < gran ? size - off : gran;
         if (!allocated_above(c->top, c->base, off, len)) {
+            /* on to the granule of the next allocated cluster at once */
+            uint64_t next = next_allocated_above(c->top, c->base, off + len, size);
+            off = next >= size ? size : next / gran * gran - gran;
             continue;
         }
         int r = node_read(s, c->top, off, len, buf);

@@ -126,13 +126,13 @@ static json_object *protocol_options(const char *file)
 {
     json_object *o = json_object_new_object();
     if (!strncmp(file, "blkdebug::", 10)) {
-        json_object_object_add(o, "driver", json_object_new_string("blkdebug"));
-        json_object_object_add(o, "image", protocol_options(file + 10));
+        json_add_lit(o, "driver", json_object_new_string("blkdebug"));
+        json_add_lit(o, "image", protocol_options(file + 10));
     } else if (!strcmp(file, "null-co://")) {
-        json_object_object_add(o, "driver", json_object_new_string("null-co"));
+        json_add_lit(o, "driver", json_object_new_string("null-co"));
     } else {
-        json_object_object_add(o, "driver", json_object_new_string("file"));
-        json_object_object_add(o, "filename", json_object_new_string(file));
+        json_add_lit(o, "driver", json_object_new_string("file"));
+        json_add_lit(o, "filename", json_object_new_string(file));
     }
     return o;
 }
@@ -148,7 +148,7 @@ static json_object *drive_node_options(sim *s, const char *file, const char *for
     if (driver && !strcmp(driver, "blkdebug") && !strcmp(json_object_get_string(pd), "blkdebug")) {
         opts = proto;
         if (align) {
-            json_object_object_add(opts, "align", json_object_new_int64(align));
+            json_add_lit(opts, "align", json_object_new_int64(align));
         }
     } else {
         if (!format) {
@@ -156,11 +156,11 @@ static json_object *drive_node_options(sim *s, const char *file, const char *for
             format = f && f->qcow2 ? "qcow2" : "raw";
         }
         opts = json_object_new_object();
-        json_object_object_add(opts, "driver", json_object_new_string(format));
-        json_object_object_add(opts, "file", proto);
+        json_add_lit(opts, "driver", json_object_new_string(format));
+        json_add_lit(opts, "file", proto);
     }
     if (node_name) {
-        json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+        json_add_lit(opts, "node-name", json_object_new_string(node_name));
     }
     return opts;
 }
@@ -171,7 +171,7 @@ static void fill_protocol(json_object *o)
 {
     json_object *v;
     if (json_object_object_get_ex(o, "filename", &v) && !json_object_object_get_ex(o, "driver", &v)) {
-        json_object_object_add(o, "driver", json_object_new_string("file"));
+        json_add_lit(o, "driver", json_object_new_string("file"));
     }
     json_object_object_foreach(o, k, child) {
         (void)k;
@@ -262,9 +262,9 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         }
         opts = json_object_get(own);
         fill_protocol(opts);
-        json_object_object_add(opts, "driver", json_object_new_string(driver));
+        json_add_lit(opts, "driver", json_object_new_string(driver));
         if (node_name) {
-            json_object_object_add(opts, "node-name", json_object_new_string(node_name));
+            json_add_lit(opts, "node-name", json_object_new_string(node_name));
         }
     } else {
         opts = drive_node_options(s, file, format, driver, align, node_name);
@@ -437,22 +437,22 @@ json_object *qmp_query_block(sim *s)
     for (sim_blk *b = s->blks; b; b = b->next) {
         json_object *o = json_object_new_object();
         if (b->has_dev) {
-            json_object_object_add(o, "io-status", json_object_new_string("ok"));
+            json_add_lit(o, "io-status", json_object_new_string("ok"));
         }
-        json_object_object_add(o, "device", json_object_new_string(b->name));
-        json_object_object_add(o, "locked", json_object_new_boolean(false));
-        json_object_object_add(o, "removable", json_object_new_boolean(false));
+        json_add_lit(o, "device", json_object_new_string(b->name));
+        json_add_lit(o, "locked", json_object_new_boolean(false));
+        json_add_lit(o, "removable", json_object_new_boolean(false));
         if (b->root) {
-            json_object_object_add(o, "inserted", node_info(s, b->root));
+            json_add_lit(o, "inserted", node_info(s, b->root));
         }
         if (b->has_dev) {
-            json_object_object_add(o, "qdev", json_object_new_string(b->qdev));
+            json_add_lit(o, "qdev", json_object_new_string(b->qdev));
         }
-        json_object_object_add(o, "type", json_object_new_string("unknown"));
+        json_add_lit(o, "type", json_object_new_string("unknown"));
         json_object_array_add(list, o);
     }
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", list);
+    json_add_lit(r, "return", list);
     return r;
 }
 

@@ -101,7 +101,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         json_object_object_foreach(args, k, v) {
             json_object_object_add(bargs, k, json_object_get(v));
         }
-        json_object_object_add(bargs, "sync", json_object_new_string("full"));
+        json_add_lit(bargs, "sync", json_object_new_string("full"));
     } else if (!strcmp(sync, "top")) {
         backing = bs->backing;
     } else if (!strcmp(sync, "none")) {
@@ -129,17 +129,17 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         return qmp_error("GenericError", "Unknown driver '%s'", format);
     }
     json_object *o = json_object_new_object(), *file = json_object_new_object();
-    json_object_object_add(file, "driver", json_object_new_string("file"));
-    json_object_object_add(file, "filename", json_object_new_string(target));
+    json_add_lit(file, "driver", json_object_new_string("file"));
+    json_add_lit(file, "filename", json_object_new_string(target));
     if (!strcmp(format, "file")) {
         json_object_put(o);     /* the protocol node itself is the target */
         o = file;
     } else {
-        json_object_object_add(o, "driver", json_object_new_string(format));
-        json_object_object_add(o, "file", file);
+        json_add_lit(o, "driver", json_object_new_string(format));
+        json_add_lit(o, "file", file);
     }
     if (backing && !strcmp(sync, "none") && strcmp(format, "file")) {
-        json_object_object_add(o, "backing", NULL);     /* BDRV_O_NO_BACKING */
+        json_add_lit(o, "backing", NULL);     /* BDRV_O_NO_BACKING */
     }
     sim_node *tgt = NULL;
     err = blockdev_open(s, o, NULL, &tgt, false);
@@ -159,7 +159,7 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
             json_object_object_add(a, k, json_object_get(v));
         }
     }
-    json_object_object_add(a, "target", json_object_new_string(tgt->name));
+    json_add_lit(a, "target", json_object_new_string(tgt->name));
     json_object *r = qmp_blockdev_backup(s, a);
     json_object_put(a);
     json_object_put(bargs);

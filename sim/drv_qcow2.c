@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The qcow2 driver (QEMU's block/qcow2.c): guest clusters mapped through a
- * flat L2 array onto host clusters of the file child, allocation in
- * ascending order with copy-on-write from the backing file, zero clusters,
- * and the metadata writes that a bitmap on the file child sees
- * (sim/qcow2_meta.c). The image's metadata itself lives beside the file's
+ * run-length L2 map (sim/l2_map.c) onto host clusters of the file child,
+ * allocation in ascending order with copy-on-write from the backing file,
+ * zero clusters, and the metadata writes that a bitmap on the file child
+ * sees (sim/qcow2_meta.c). The image's metadata itself lives beside the file's
  * bytes (sim_qcow2, sim/fs.h), so qemu-img sees it without a node.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@ typedef enum { Q_UNALLOC, Q_ZERO, Q_DATA } q2_kind;
 
 static q2_kind q2_cluster_kind(const sim_qcow2 *q, uint64_t ci)
 {
-    uint64_t e = q->l2[ci];
+    uint64_t e = l2_get(q, ci);
     if (e & Q2_ZERO) {
         return Q_ZERO;
     }
@@ -32,7 +32,6 @@ static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *
 {
     /* cluster sizes are powers of two: shifts, not divisions, per cluster */
     const unsigned bits = (unsigned)__builtin_ctzll(q->cluster_size);
-    const uint64_t *l2 = q->l2;
     uint64_t ci = off >> bits;
     uint64_t end = off + len > q->size ? q->size : off + len;
     uint64_t lim = (end + q->cluster_size - 1) >> bits;
@@ -44,9 +43,7 @@ static uint64_t q2_run(const sim_qcow2 *q, uint64_t off, uint64_t len, q2_kind *
         cj = l2_skip_zero(q, cj, lim);
     } else {
         /* data: as long as the host clusters follow each other */
-        while (cj < lim && l2[cj] == l2[ci] + ((cj - ci) << bits)) {
-            cj++;
-        }
+        cj = l2_run_end(q, ci, lim);
     }
     uint64_t pos = cj << bits;
     *kind = k;
@@ -60,7 +57,7 @@ static int q2_read(sim *s, sim_node *n, uint64_t off, uint64_t len, sim_data *ou
         q2_kind k;
         uint64_t run = q2_run(q, off, len, &k);
         if (k == Q_DATA) {
-            uint64_t host = (q->l2[off / q->cluster_size] & ~Q2_ZERO) + off % q->cluster_size;
+            uint64_t host = (l2_get(q, off / q->cluster_size) & ~Q2_ZERO) + off % q->cluster_size;
             blkdebug_event(s, n->file, EV_READ_AIO);
             int r = node_read_data(s, n->file, host, run, out);
             if (r < 0) {
@@ -130,19 +127,21 @@ static uint64_t q2_zero_whole(sim_node *n, uint64_t ci, uint64_t end)
     sim_qcow2 *q = n->q;
     const uint64_t per_table = q->cluster_size / 8;
 
-    while (ci < end) {
-        uint64_t t = ci / per_table, tend = (t + 1) * per_table < end ? (t + 1) * per_table : end;
-        uint64_t from = ci;
-        bool fresh = l2_flag_zero(q, ci, tend);
-        ci = tend;
-        if (fresh) {
-            if (!q->l2_table[t]) {
-                q->l2_table[t] = 1;   /* get_cluster_table */
-                q2_alloc_host(n);
-            }
-            q2_meta_l2_entry(n, from);  /* the table changed in the L2 cache */
+    const uint64_t start = ci;
+
+    /* the tables with an entry to flag, found by skipping the entries
+     * that have it; the flags themselves in one go at the end (they
+     * allocate nothing) */
+    while ((ci = l2_skip_zero(q, ci, end)) < end) {
+        uint64_t t = ci / per_table;
+        if (!q->l2_table[t]) {
+            q->l2_table[t] = 1;   /* get_cluster_table */
+            q2_alloc_host(n);
         }
+        q2_meta_l2_entry(n, ci);    /* the table changed in the L2 cache */
+        ci = (t + 1) * per_table;
     }
+    l2_flag_zero(q, start, end);
     return end;
 }
 
@@ -167,9 +166,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
              * at once. Unallocated ones become zero clusters, below. */
             q2_kind k0 = q2_cluster_kind(q, ci);
             if (k0 == Q_ZERO) {
-                while (ci < last && q2_cluster_kind(q, ci + 1) == k0) {
-                    ci++;
-                }
+                ci = l2_skip_zero(q, ci + 1, last + 1) - 1;
                 continue;
             }
             uint64_t c_off = ci * cs, c_end = c_off + cs > q->size ? q->size : c_off + cs;
@@ -189,7 +186,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
                     q->l2_table[ci / per_table] = 1;   /* get_cluster_table */
                     q2_alloc_host(n);
                 }
-                l2_put(q, ci, q->l2[ci] | Q2_ZERO);
+                l2_put(q, ci, l2_get(q, ci) | Q2_ZERO);
                 q2_meta_l2_entry(n, ci);
             } else {
                 sim_data z;
@@ -214,7 +211,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         return -ENOMEM;
     }
     for (uint64_t ci = first; ci <= last; ci++) {
-        was[ci - first] = q->l2[ci];
+        was[ci - first] = l2_get(q, ci);
     }
     /* Allocate in ascending order: an L2 table first when its region has
      * none, then one host cluster per untouched guest cluster. The parts of
@@ -225,7 +222,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
             q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
         }
         q2_kind k = q2_cluster_kind(q, ci);
-        uint64_t host = q->l2[ci] & ~Q2_ZERO;
+        uint64_t host = l2_get(q, ci) & ~Q2_ZERO;
         if (k == Q_DATA) {
             continue;
         }
@@ -265,7 +262,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
     while (len) {
         q2_kind k;
         uint64_t run = q2_run(q, off, len, &k);
-        uint64_t host = q->l2[off / cs] + off % cs;
+        uint64_t host = l2_get(q, off / cs) + off % cs;
         blkdebug_event(s, n->file, EV_WRITE_AIO);
         int r;
         if (done == 0 && run == in->len) {
@@ -279,7 +276,7 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
         }
         if (r < 0) {
             for (uint64_t ci = first; ci <= last; ci++) {
-                l2_put(q, ci, was[ci - first]);     /* keeps l2_scan.c's counts */
+                l2_put(q, ci, was[ci - first]);
             }
             free(was);
             return r;
@@ -375,14 +372,26 @@ static int q2_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
     uint64_t cs = q->cluster_size, per_table = cs / 8;
     uint64_t first = (off + cs - 1) / cs;
     uint64_t end = off + len == q->size ? q->nclusters : (off + len) / cs;
-    for (uint64_t ci = first; ci < end; ci++) {
-        if (!q->l2_table[ci / per_table]) {
-            q->l2_table[ci / per_table] = 1;
+    if (first >= end) {
+        return 0;
+    }
+    for (uint64_t t = first / per_table; t <= (end - 1) / per_table; t++) {
+        if (!q->l2_table[t]) {
+            q->l2_table[t] = 1;
             q2_alloc_host(n);
         }
-        if (n->backing || q2_cluster_kind(q, ci) == Q_DATA) {
-            l2_put(q, ci, Q2_ZERO);
+    }
+    if (n->backing) {
+        l2_put_range(q, first, end, Q2_ZERO);
+        return 0;
+    }
+    /* data clusters only, a run of them at a time */
+    for (uint64_t ci = first; ci < end;) {
+        uint64_t stop = l2_run_end(q, ci, end);
+        if (q2_cluster_kind(q, ci) == Q_DATA) {
+            l2_put_range(q, ci, stop, Q2_ZERO);
         }
+        ci = stop;
     }
     return 0;
 }

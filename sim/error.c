@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "sim/error.h"
+#include "sim/util.h"
 
 json_object *qmp_error(const char *cls, const char *fmt, ...)
 {
@@ -16,18 +17,18 @@ json_object *qmp_error(const char *cls, const char *fmt, ...)
     }
     va_end(ap);
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "class", json_object_new_string(cls));
-    json_object_object_add(e, "desc", json_object_new_string(desc));
+    json_add_lit(e, "class", json_object_new_string(cls));
+    json_add_lit(e, "desc", json_object_new_string(desc));
     free(desc);
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "error", e);
+    json_add_lit(r, "error", e);
     return r;
 }
 
 json_object *qmp_return(json_object *v)
 {
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", v);
+    json_add_lit(r, "return", v);
     return r;
 }
 

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "sim/fs.h"
 
@@ -73,96 +72,13 @@ int q2_size_check(uint64_t size, uint64_t cluster_size)
     return 0;
 }
 
-/* The flat L2 array. A huge one (most entries stay 0) comes straight from
- * mmap, whose zero pages cost nothing until written. Smaller ones come from
- * the heap, cleared: images are made and dropped by the hundred in a run, and
- * fresh mmap pages would fault again each time a target is written through
- * (a page fault costs more than clearing the page). */
-#define L2_MMAP_MIN (16u * 1024 * 1024)
-
-static uint64_t *l2_alloc(uint64_t nclusters)
-{
-    size_t bytes = (size_t)(nclusters ? nclusters : 1) * sizeof(uint64_t);
-    if (bytes >= L2_MMAP_MIN) {
-        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            abort();
-        }
-        return p;
-    }
-    uint8_t *l2 = malloc(bytes);
-    if (!l2) {
-        abort();
-    }
-    /* cleared 1 KiB at a time: as fast as one memset, and below glibc's
-     * rep-stosb threshold, which callgrind would count byte by byte */
-    for (size_t i = 0; i < bytes; i += 1024) {
-        memset(l2 + i, 0, bytes - i < 1024 ? bytes - i : 1024);
-    }
-    return (uint64_t *)l2;
-}
-
-static void l2_free(uint64_t *l2, uint64_t nclusters)
-{
-    size_t bytes = (size_t)(nclusters ? nclusters : 1) * sizeof(uint64_t);
-    if (bytes >= L2_MMAP_MIN) {
-        munmap(l2, bytes);
-    } else {
-        free(l2);
-    }
-}
-
-/* L2 arrays of dropped images, kept for the next image with as many
- * clusters: a run makes and drops images by the hundred, mostly of one or
- * two sizes, and a kept array needs clearing only where it was written (its
- * block counts say where), where a new one must be cleared whole. Huge
- * (mmap) arrays are not kept. */
-#define L2_POOL 8
-static struct {
-    uint64_t *l2;
-    uint8_t *n_unalloc, *n_zero;
-    uint64_t nclusters;
-} l2_pool[L2_POOL];
-static unsigned l2_pool_n;
-
-static bool l2_pool_take(sim_qcow2 *q)
-{
-    for (unsigned i = 0; i < l2_pool_n; i++) {
-        if (l2_pool[i].nclusters == q->nclusters) {
-            q->l2 = l2_pool[i].l2;
-            q->l2_n_unalloc = l2_pool[i].n_unalloc;
-            q->l2_n_zero = l2_pool[i].n_zero;
-            l2_pool[i] = l2_pool[--l2_pool_n];
-            l2_clear(q);
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool l2_pool_put(sim_qcow2 *q)
-{
-    size_t bytes = (size_t)(q->nclusters ? q->nclusters : 1) * sizeof(uint64_t);
-    if (bytes >= L2_MMAP_MIN || l2_pool_n == L2_POOL) {
-        return false;
-    }
-    l2_pool[l2_pool_n].l2 = q->l2;
-    l2_pool[l2_pool_n].n_unalloc = q->l2_n_unalloc;
-    l2_pool[l2_pool_n].n_zero = q->l2_n_zero;
-    l2_pool[l2_pool_n++].nclusters = q->nclusters;
-    return true;
-}
-
 sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 {
     sim_qcow2 *q = calloc(1, sizeof *q);
     q->size = size;
     q->cluster_size = cluster_size;
     q->nclusters = (size + cluster_size - 1) / cluster_size;
-    if (!l2_pool_take(q)) {
-        q->l2 = l2_alloc(q->nclusters);
-        l2_count_fresh(q);
-    }
+    l2m_init(&q->l2, q->nclusters, cluster_size);
     uint64_t per_table = cluster_size / 8;
     q->l2_table = calloc(q->nclusters / per_table + 1, sizeof *q->l2_table);
     /* header, refcount table, refcount block, L1 table */
@@ -172,8 +88,6 @@ sim_qcow2 *q2_new(uint64_t size, uint64_t cluster_size)
 
 void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
 {
-    uint64_t *l2 = l2_alloc(ncl);
-    memcpy(l2, q->l2, (ncl < q->nclusters ? ncl : q->nclusters) * sizeof *l2);
     uint64_t per_table = q->cluster_size / 8;
     uint64_t old_tables = q->nclusters / per_table + 1, new_tables = ncl / per_table + 1;
     uint64_t *tables = calloc(new_tables, sizeof *tables);
@@ -181,12 +95,10 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
         abort();
     }
     memcpy(tables, q->l2_table, (old_tables < new_tables ? old_tables : new_tables) * sizeof *tables);
-    l2_free(q->l2, q->nclusters);
     free(q->l2_table);
-    q->l2 = l2;
     q->l2_table = tables;
+    l2m_resize(&q->l2, ncl);
     q->nclusters = ncl;
-    l2_recount(q);
 }
 
 void q2_free(sim_qcow2 *q)
@@ -201,11 +113,7 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
-    if (!l2_pool_put(q)) {
-        l2_free(q->l2, q->nclusters);
-        free(q->l2_n_unalloc);
-        free(q->l2_n_zero);
-    }
+    l2m_free(&q->l2);
     free(q->l2_table);
     free(q->backing);
     free(q->backing_fmt);
@@ -231,14 +139,6 @@ uint64_t img_guest_size(sim *s, const char *path)
         return 0;
     }
     return f->qcow2 ? f->qcow2->size : f->data.size;
-}
-
-/* The first cluster index from cj (below lim) with an L2 entry, blocks of
- * entries at a time over unallocated stretches: scans of big, mostly empty
- * images (qemu-img compare, map) walk the flat L2 array. */
-static uint64_t l2_skip_unallocated(const sim_qcow2 *q, uint64_t cj, uint64_t lim)
-{
-    return l2_skip_unalloc(q, cj, lim);
 }
 
 /* qemu-img's block status through the chain, without any node: the leading
@@ -281,7 +181,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
         uint64_t pos = off + done, n = len - done;
         bool z = true;
         if (pos < q->size) {
-            uint64_t ci = pos >> bits, in = pos & (cs - 1), e = q->l2[ci];
+            uint64_t ci = pos >> bits, in = pos & (cs - 1), e = l2_get(q, ci);
             uint64_t end = q->size - pos < n ? q->size : pos + n;
             n = cs - in < end - pos ? cs - in : end - pos;
             if ((e & Q2_ZERO) || (!e && !q->backing)) {
@@ -289,9 +189,10 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                  * the following ones too in one go */
                 uint64_t cj = ci + 1, lim = (end + cs - 1) >> bits;
                 while (cj < lim) {
-                    if (!q->l2[cj] && !q->backing) {
-                        cj = l2_skip_unallocated(q, cj, lim);
-                    } else if (q->l2[cj] & Q2_ZERO) {
+                    uint64_t ej = l2_get(q, cj);
+                    if (!ej && !q->backing) {
+                        cj = l2_skip_unalloc(q, cj, lim);
+                    } else if (ej & Q2_ZERO) {
                         cj = l2_skip_zero(q, cj, lim);
                     } else {
                         break;
@@ -305,7 +206,7 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                 }
             } else if (q->backing) {
                 /* ask the backing file once for the whole unallocated run */
-                uint64_t cj = l2_skip_unallocated(q, ci + 1, (end + cs - 1) >> bits);
+                uint64_t cj = l2_skip_unalloc(q, ci + 1, (end + cs - 1) >> bits);
                 n = (cj << bits < end ? cj << bits : end) - pos;
                 char *bp = path_relative_to(path, q->backing);
                 int r = img_chain_extent(s, bp, pos, n, &n, &z, first ? data : NULL,
@@ -352,26 +253,21 @@ int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
             data_add_zero(out, len);
             return 0;
         }
-        uint64_t ci = off >> bits, in = off & (cs - 1), e = q->l2[ci];
+        uint64_t ci = off >> bits, in = off & (cs - 1), e = l2_get(q, ci);
         uint64_t end = q->size - off < len ? q->size : off + len;
         uint64_t n = cs - in < end - off ? cs - in : end - off;
         if (e & Q2_ZERO || !e) {
             /* the following clusters of the same kind in one go */
             uint64_t cj = ci + 1, lim = (end + cs - 1) >> bits;
             if (e & Q2_ZERO) {
-                while (cj < lim && (q->l2[cj] & Q2_ZERO)) {
-                    cj++;
-                }
+                cj = l2_skip_zero(q, cj, lim);
             } else {
-                cj = l2_skip_unallocated(q, cj, lim);
+                cj = l2_skip_unalloc(q, cj, lim);
             }
             n = (cj << bits < end ? cj << bits : end) - off;
         } else {
             /* host-contiguous data clusters in one go */
-            uint64_t cj = ci + 1;
-            while (cj << bits < end && q->l2[cj] == e + ((cj - ci) << bits)) {
-                cj++;
-            }
+            uint64_t cj = l2_run_end(q, ci, (end + cs - 1) >> bits);
             n = (cj << bits < end ? cj << bits : end) - off;
         }
         if (e & Q2_ZERO || (!e && !q->backing)) {

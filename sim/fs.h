@@ -12,6 +12,7 @@
 
 #include "cluster/cluster.h"
 #include "sim/error.h"
+#include "sim/l2_map.h"
 #include "sim/machine.h"
 #include "sim/store.h"
 #include "sim/util.h"
@@ -36,14 +37,12 @@ typedef struct sim_qcow2 {
     uint64_t size;          /* virtual size */
     uint64_t cluster_size;
     uint64_t nclusters;
-    uint64_t *l2;           /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated */
+    l2_map l2;              /* per guest cluster: host offset | Q2_ZERO, 0 = unallocated,
+                             * as runs (l2_map.h); read and written through the
+                             * l2_* functions below */
     uint64_t *l2_table;     /* per L2 table: its host offset (0 = none yet), bit 0:
                              * changed in QEMU's L2 cache, not written (qcow2_meta.c) */
     bool refblock_dirty;    /* refcount block 0 changed in the refcount cache */
-    /* per block of L2_BLK entries: how many are 0 (unallocated) and how many
-     * exactly Q2_ZERO, so that scans step over uniform blocks (l2_scan.c);
-     * every write to l2[] goes through l2_put() or l2_scan.c */
-    uint8_t *l2_n_unalloc, *l2_n_zero;
     uint64_t next_host;     /* next free host offset */
     char *backing;          /* backing file name, or NULL */
     char *backing_fmt;
@@ -78,22 +77,43 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
 uint64_t img_guest_size(sim *s, const char *path);
 char *path_relative_to(const char *image, const char *backing);
 
-/* l2_scan.c: the first entry of q->l2[i, lim) that is not unallocated (not
- * a zero cluster), or lim; set the zero flag on [i, end), true if some entry
- * lacked it; (re)count the blocks after the array was copied. */
-#define L2_BLK 64
-uint64_t l2_skip_unalloc(const sim_qcow2 *q, uint64_t i, uint64_t lim);
-uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t i, uint64_t lim);
-bool l2_flag_zero(sim_qcow2 *q, uint64_t i, uint64_t end);
-void l2_recount(sim_qcow2 *q);
-void l2_count_fresh(sim_qcow2 *q);     /* every entry unallocated */
-void l2_clear(sim_qcow2 *q);           /* make it so, clearing what is not */
+/* The L2 entries of a qcow2 image (sim/l2_map.h does the work): entry ci;
+ * set it, or [ci, end) to v, v + cluster, ... (v without a host: v each);
+ * the end of the run of entries continuing entry ci (same kind, host
+ * clusters following each other), below lim; the first entry from i below
+ * lim that is not unallocated (not a zero cluster), or lim; set the zero
+ * flag on [i, end), true if some entry lacked it; all unallocated. */
+static inline uint64_t l2_get(const sim_qcow2 *q, uint64_t ci)
+{
+    return l2m_get(&q->l2, ci);
+}
 static inline void l2_put(sim_qcow2 *q, uint64_t ci, uint64_t v)
 {
-    uint64_t old = q->l2[ci], b = ci / L2_BLK;
-    q->l2_n_unalloc[b] += (uint8_t)((v == 0) - (old == 0));
-    q->l2_n_zero[b] += (uint8_t)((v == Q2_ZERO) - (old == Q2_ZERO));
-    q->l2[ci] = v;
+    l2m_set(&q->l2, ci, ci + 1, v);
+}
+static inline void l2_put_range(sim_qcow2 *q, uint64_t ci, uint64_t end, uint64_t v)
+{
+    l2m_set(&q->l2, ci, end, v);
+}
+static inline uint64_t l2_run_end(const sim_qcow2 *q, uint64_t ci, uint64_t lim)
+{
+    return l2m_run_end(&q->l2, ci, lim);
+}
+static inline uint64_t l2_skip_unalloc(const sim_qcow2 *q, uint64_t i, uint64_t lim)
+{
+    return l2m_skip(&q->l2, i, lim, false);
+}
+static inline uint64_t l2_skip_zero(const sim_qcow2 *q, uint64_t i, uint64_t lim)
+{
+    return l2m_skip(&q->l2, i, lim, true);
+}
+static inline bool l2_flag_zero(sim_qcow2 *q, uint64_t i, uint64_t end)
+{
+    return l2m_flag_zero(&q->l2, i, end);
+}
+static inline void l2_clear(sim_qcow2 *q)
+{
+    l2m_clear(&q->l2);
 }
 
 #endif /* BLOCKSIM_SIM_FS_H */

@@ -40,8 +40,8 @@ void job_transition(sim *s, sim_job *j, job_status st)
     }
     j->status = st;
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "status", json_object_new_string(status_names[st]));
-    json_object_object_add(d, "id", json_object_new_string(j->id));
+    json_add_lit(d, "status", json_object_new_string(status_names[st]));
+    json_add_lit(d, "id", json_object_new_string(j->id));
     ev_emit(s, "JOB_STATUS_CHANGE", d);
 }
 
@@ -113,17 +113,17 @@ static void job_event_completed(sim *s, sim_job *j)
         return;
     }
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "device", json_object_new_string(j->id));
-    json_object_object_add(d, "len", json_object_new_int64((int64_t)job_len(j)));
-    json_object_object_add(d, "offset", json_object_new_int64((int64_t)job_offset(j)));
-    json_object_object_add(d, "speed", json_object_new_int64(j->speed));
-    json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+    json_add_lit(d, "device", json_object_new_string(j->id));
+    json_add_lit(d, "len", json_object_new_int64((int64_t)job_len(j)));
+    json_add_lit(d, "offset", json_object_new_int64((int64_t)job_offset(j)));
+    json_add_lit(d, "speed", json_object_new_int64(j->speed));
+    json_add_lit(d, "type", json_object_new_string(job_type_name(j)));
     if (j->cancelled) {
         ev_emit(s, "BLOCK_JOB_CANCELLED", d);
         return;
     }
     if (j->ret < 0) {
-        json_object_object_add(d, "error", json_object_new_string(j->error));
+        json_add_lit(d, "error", json_object_new_string(j->error));
     }
     ev_emit(s, "BLOCK_JOB_COMPLETED", d);
 }
@@ -191,8 +191,8 @@ void job_to_pending(sim *s, sim_job *j)
     job_transition(s, j, JS_PENDING);
     if (!j->auto_finalize && job_driver(j)->block_job) {
         json_object *d = json_object_new_object();
-        json_object_object_add(d, "id", json_object_new_string(j->id));
-        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        json_add_lit(d, "id", json_object_new_string(j->id));
+        json_add_lit(d, "type", json_object_new_string(job_type_name(j)));
         ev_emit(s, "BLOCK_JOB_PENDING", d);
     }
 }
@@ -248,17 +248,17 @@ json_object *qmp_query_jobs(sim *s)
             j = j->next;
         }
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "current-progress", json_object_new_int64((int64_t)job_offset(j)));
-        json_object_object_add(o, "status", json_object_new_string(status_names[j->status]));
-        json_object_object_add(o, "total-progress", json_object_new_int64((int64_t)job_len(j)));
-        json_object_object_add(o, "type", json_object_new_string(job_type_name(j)));
-        json_object_object_add(o, "id", json_object_new_string(j->id));
+        json_add_lit(o, "current-progress", json_object_new_int64((int64_t)job_offset(j)));
+        json_add_lit(o, "status", json_object_new_string(status_names[j->status]));
+        json_add_lit(o, "total-progress", json_object_new_int64((int64_t)job_len(j)));
+        json_add_lit(o, "type", json_object_new_string(job_type_name(j)));
+        json_add_lit(o, "id", json_object_new_string(j->id));
         if (j->status == JS_CONCLUDED && j->ret) {
-            json_object_object_add(o, "error", json_object_new_string(j->error));
+            json_add_lit(o, "error", json_object_new_string(j->error));
         }
         json_object_array_add(list, o);
     }
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", list);
+    json_add_lit(r, "return", list);
     return r;
 }

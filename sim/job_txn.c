@@ -74,8 +74,8 @@ static void to_pending(sim *s, sim_job *j)
     job_transition(s, j, JS_PENDING);
     if (!j->auto_finalize && j->type == JOB_BACKUP) {
         json_object *d = json_object_new_object();
-        json_object_object_add(d, "id", json_object_new_string(j->id));
-        json_object_object_add(d, "type", json_object_new_string(job_type_name(j)));
+        json_add_lit(d, "id", json_object_new_string(j->id));
+        json_add_lit(d, "type", json_object_new_string(job_type_name(j)));
         ev_emit(s, "BLOCK_JOB_PENDING", d);
     }
 }

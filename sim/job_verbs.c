@@ -260,21 +260,21 @@ json_object *qmp_query_block_jobs(sim *s)
             continue;
         }
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "type", json_object_new_string(job_type_name(j)));
-        json_object_object_add(o, "device", json_object_new_string(j->id));
-        json_object_object_add(o, "len", json_object_new_int64((int64_t)job_len(j)));
-        json_object_object_add(o, "offset", json_object_new_int64((int64_t)job_offset(j)));
-        json_object_object_add(o, "busy", json_object_new_boolean(job_busy(j)));
-        json_object_object_add(o, "paused", json_object_new_boolean(j->pause_count > 0));
-        json_object_object_add(o, "speed", json_object_new_int64(j->speed));
-        json_object_object_add(o, "io-status", json_object_new_string(io_status_names[j->io_status]));
-        json_object_object_add(o, "ready", json_object_new_boolean(j->status == JS_READY ||
+        json_add_lit(o, "type", json_object_new_string(job_type_name(j)));
+        json_add_lit(o, "device", json_object_new_string(j->id));
+        json_add_lit(o, "len", json_object_new_int64((int64_t)job_len(j)));
+        json_add_lit(o, "offset", json_object_new_int64((int64_t)job_offset(j)));
+        json_add_lit(o, "busy", json_object_new_boolean(job_busy(j)));
+        json_add_lit(o, "paused", json_object_new_boolean(j->pause_count > 0));
+        json_add_lit(o, "speed", json_object_new_int64(j->speed));
+        json_add_lit(o, "io-status", json_object_new_string(io_status_names[j->io_status]));
+        json_add_lit(o, "ready", json_object_new_boolean(j->status == JS_READY ||
                                                                    j->status == JS_STANDBY));
-        json_object_object_add(o, "status", json_object_new_string(job_status_name(j->status)));
-        json_object_object_add(o, "auto-finalize", json_object_new_boolean(j->auto_finalize));
-        json_object_object_add(o, "auto-dismiss", json_object_new_boolean(j->auto_dismiss));
+        json_add_lit(o, "status", json_object_new_string(job_status_name(j->status)));
+        json_add_lit(o, "auto-finalize", json_object_new_boolean(j->auto_finalize));
+        json_add_lit(o, "auto-dismiss", json_object_new_boolean(j->auto_dismiss));
         if (j->ret) {
-            json_object_object_add(o, "error", json_object_new_string(j->error ? j->error
+            json_add_lit(o, "error", json_object_new_string(j->error ? j->error
                                                                        : strerror(-j->ret)));
         }
         json_object_array_add(list, o);
@@ -287,6 +287,6 @@ json_object *qmp_query_block_jobs(sim *s)
     }
     json_object_put(list);
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", rev);
+    json_add_lit(r, "return", rev);
     return r;
 }

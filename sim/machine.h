@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "harness/backend.h"
@@ -35,7 +36,11 @@ typedef struct sim {
     unsigned node_counter;
     bool running;               /* a VM is launched */
     bool vm_stopped;            /* QMP stop (runstate.c) */
-    char *vm_log;               /* the VM's stdout since launch: HMP qemu-io's output */
+    /* the VM's stdout since launch, HMP qemu-io's output: a memory stream
+     * (sim/hmp.c), so appending costs what is appended */
+    FILE *vm_out;
+    char *vm_log;
+    size_t vm_log_len;
     struct sim_nbd *nbd;        /* NBD server (sim/nbd.c), NULL when stopped */
     sim_throttle_group *tgroups;    /* throttle-group objects (throttle.c) */
     uint64_t io_deadline_ns;    /* a timed copy-before-write in progress: its end */

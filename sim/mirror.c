@@ -98,11 +98,11 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         return qmp_error("GenericError", "Unknown driver '%s'", format);
     }
     json_object *o = json_object_new_object(), *file = json_object_new_object();
-    json_object_object_add(file, "driver", json_object_new_string("file"));
-    json_object_object_add(file, "filename", json_object_new_string(target));
-    json_object_object_add(o, "driver", json_object_new_string(format));
-    json_object_object_add(o, "file", file);
-    json_object_object_add(o, "backing", NULL);
+    json_add_lit(file, "driver", json_object_new_string("file"));
+    json_add_lit(file, "filename", json_object_new_string(target));
+    json_add_lit(o, "driver", json_object_new_string(format));
+    json_add_lit(o, "file", file);
+    json_add_lit(o, "backing", NULL);
     sim_node *tgt = NULL;
     err = blockdev_open(s, o, NULL, &tgt, false);
     json_object_put(o);
@@ -132,11 +132,11 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
 static void event_ready(sim *s, sim_job *j)
 {
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "device", json_object_new_string(j->id));
-    json_object_object_add(d, "len", json_object_new_int64((int64_t)j->mirror_len));
-    json_object_object_add(d, "offset", json_object_new_int64((int64_t)j->mirror_done));
-    json_object_object_add(d, "speed", json_object_new_int64(j->speed));
-    json_object_object_add(d, "type", json_object_new_string("mirror"));
+    json_add_lit(d, "device", json_object_new_string(j->id));
+    json_add_lit(d, "len", json_object_new_int64((int64_t)j->mirror_len));
+    json_add_lit(d, "offset", json_object_new_int64((int64_t)j->mirror_done));
+    json_add_lit(d, "speed", json_object_new_int64(j->speed));
+    json_add_lit(d, "type", json_object_new_string("mirror"));
     ev_emit(s, "BLOCK_JOB_READY", d);
 }
 
@@ -178,9 +178,9 @@ bool mirror_step(sim *s, sim_job *j)
         free(buf);
         if (r < 0) {
             json_object *d = json_object_new_object();
-            json_object_object_add(d, "device", json_object_new_string(j->id));
-            json_object_object_add(d, "operation", json_object_new_string("read"));
-            json_object_object_add(d, "action", json_object_new_string("report"));
+            json_add_lit(d, "device", json_object_new_string(j->id));
+            json_add_lit(d, "operation", json_object_new_string("read"));
+            json_add_lit(d, "action", json_object_new_string("report"));
             ev_emit(s, "BLOCK_JOB_ERROR", d);
             job_completed(s, j, r);
             return true;

@@ -101,7 +101,7 @@ static void export_remove(sim *s, sim_nbd *srv, sim_nbd_export *e)
     if (s) {
         /* QEMU 7.2: every NBD export is a block export with an id */
         json_object *d = json_object_new_object();
-        json_object_object_add(d, "id", json_object_new_string(e->id ? e->id : e->name));
+        json_add_lit(d, "id", json_object_new_string(e->id ? e->id : e->name));
         ev_emit(s, "BLOCK_EXPORT_DELETED", d);
     }
     for (sim_nbd_export **pp = &srv->exports; *pp; pp = &(*pp)->next) {
@@ -456,14 +456,14 @@ static json_object *exports_query(sim *s)
     json_object *list = json_object_new_array();
     for (sim_nbd_export *e = s->nbd ? s->nbd->exports : NULL; e; e = e->next) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_string(e->id ? e->id : e->name));
-        json_object_object_add(o, "node-name", json_object_new_string(e->node->name));
-        json_object_object_add(o, "shutting-down", json_object_new_boolean(false));
-        json_object_object_add(o, "type", json_object_new_string("nbd"));
+        json_add_lit(o, "id", json_object_new_string(e->id ? e->id : e->name));
+        json_add_lit(o, "node-name", json_object_new_string(e->node->name));
+        json_add_lit(o, "shutting-down", json_object_new_boolean(false));
+        json_add_lit(o, "type", json_object_new_string("nbd"));
         json_object_array_add(list, o);
     }
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", list);
+    json_add_lit(r, "return", list);
     return r;
 }
 

@@ -344,63 +344,75 @@ static json_object *bitmap_info(sim_bitmap *b)
 {
     json_object *o = json_object_new_object();
     if (b->name) {
-        json_object_object_add(o, "name", json_object_new_string(b->name));
+        json_add_lit(o, "name", json_object_new_string(b->name));
     }
-    json_object_object_add(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
-    json_object_object_add(o, "persistent", json_object_new_boolean(b->persistent));
-    json_object_object_add(o, "busy", json_object_new_boolean(bitmap_busy(b)));
-    json_object_object_add(o, "granularity",
+    json_add_lit(o, "recording", json_object_new_boolean(cl_bitmap_recording(b->bm)));
+    json_add_lit(o, "persistent", json_object_new_boolean(b->persistent));
+    json_add_lit(o, "busy", json_object_new_boolean(bitmap_busy(b)));
+    json_add_lit(o, "granularity",
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
-    json_object_object_add(o, "count",
+    json_add_lit(o, "count",
                            json_object_new_int64((int64_t)cl_bitmap_count_bytes(b->bm)));
     return o;
+}
+
+json_object *node_dirty_bitmaps(sim_node *n)
+{
+    if (!n->bitmaps) {
+        return NULL;
+    }
+    json_object *list = json_object_new_array();
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        json_object_array_add(list, bitmap_info(b));
+    }
+    return list;
 }
 
 static json_object *image_info(sim_node *n, int depth)
 {
     json_object *img = json_object_new_object();
     if (n->drv == DRV_CBW && depth < 8) {
-        json_object_object_add(img, "backing-image", image_info(n->file, depth + 1));
+        json_add_lit(img, "backing-image", image_info(n->file, depth + 1));
     }
-    json_object_object_add(img, "virtual-size", json_object_new_int64((int64_t)node_size(n)));
-    json_object_object_add(img, "filename", json_object_new_string(node_filename(n)));
+    json_add_lit(img, "virtual-size", json_object_new_int64((int64_t)node_size(n)));
+    json_add_lit(img, "filename", json_object_new_string(node_filename(n)));
     if (node_cluster_size(n)) {
-        json_object_object_add(img, "cluster-size",
+        json_add_lit(img, "cluster-size",
                                json_object_new_int64((int64_t)node_cluster_size(n)));
     }
     const char *fmt = n->drv == DRV_BLKDEBUG ? "blkdebug" : node_drv_name(n);
-    json_object_object_add(img, "format", json_object_new_string(fmt));
+    json_add_lit(img, "format", json_object_new_string(fmt));
     sim_node *fn = n;
     while (fn && fn->drv != DRV_FILE) {
         fn = fn->file;
     }
-    json_object_object_add(img, "actual-size",
+    json_add_lit(img, "actual-size",
                            json_object_new_int64(fn ? (int64_t)fn->f->data.size : 0));
     if (n->drv == DRV_QCOW2) {
         json_object *fs = json_object_new_object(), *d = json_object_new_object();
-        json_object_object_add(d, "compat", json_object_new_string("1.1"));
-        json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
-        json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        json_add_lit(d, "compat", json_object_new_string("1.1"));
+        json_add_lit(d, "compression-type", json_object_new_string("zlib"));
+        json_add_lit(d, "lazy-refcounts", json_object_new_boolean(false));
         if (n->q->bitmaps) {
-            json_object_object_add(d, "bitmaps", q2_bitmap_info_list(n));
+            json_add_lit(d, "bitmaps", q2_bitmap_info_list(n));
         }
-        json_object_object_add(d, "refcount-bits", json_object_new_int(16));
-        json_object_object_add(d, "corrupt", json_object_new_boolean(false));
-        json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
-        json_object_object_add(fs, "type", json_object_new_string("qcow2"));
-        json_object_object_add(fs, "data", d);
-        json_object_object_add(img, "format-specific", fs);
+        json_add_lit(d, "refcount-bits", json_object_new_int(16));
+        json_add_lit(d, "corrupt", json_object_new_boolean(false));
+        json_add_lit(d, "extended-l2", json_object_new_boolean(false));
+        json_add_lit(fs, "type", json_object_new_string("qcow2"));
+        json_add_lit(fs, "data", d);
+        json_add_lit(img, "format-specific", fs);
         if (n->q->backing) {
-            json_object_object_add(img, "backing-filename",
+            json_add_lit(img, "backing-filename",
                                    json_object_new_string(n->q->backing));
         }
     }
     if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
         /* from bdrv_get_info, which these drivers lack */
-        json_object_object_add(img, "dirty-flag", json_object_new_boolean(false));
+        json_add_lit(img, "dirty-flag", json_object_new_boolean(false));
     }
     if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
-        json_object_object_add(img, "backing-image", image_info(n->backing, depth + 1));
+        json_add_lit(img, "backing-image", image_info(n->backing, depth + 1));
     }
     return img;
 }
@@ -413,36 +425,33 @@ json_object *node_info(sim *s, sim_node *n)
     for (sim_node *m = n; m->drv == DRV_QCOW2 && m->backing; m = m->backing) {
         depth++;
     }
-    json_object_object_add(o, "iops_rd", json_object_new_int(0));
-    json_object_object_add(o, "detect_zeroes", json_object_new_string("off"));
-    json_object_object_add(o, "image", image_info(n, 0));
-    json_object_object_add(o, "iops_wr", json_object_new_int(0));
-    json_object_object_add(o, "ro", json_object_new_boolean(false));
-    json_object_object_add(o, "node-name", json_object_new_string(n->name));
-    json_object_object_add(o, "backing_file_depth",
+    json_add_lit(o, "iops_rd", json_object_new_int(0));
+    json_add_lit(o, "detect_zeroes", json_object_new_string("off"));
+    json_add_lit(o, "image", image_info(n, 0));
+    json_add_lit(o, "iops_wr", json_object_new_int(0));
+    json_add_lit(o, "ro", json_object_new_boolean(false));
+    json_add_lit(o, "node-name", json_object_new_string(n->name));
+    json_add_lit(o, "backing_file_depth",
                            json_object_new_int(n->drv == DRV_CBW ? 1 : depth));
-    json_object_object_add(o, "drv", json_object_new_string(node_drv_name(n)));
-    json_object_object_add(o, "iops", json_object_new_int(0));
-    json_object_object_add(o, "bps_wr", json_object_new_int(0));
-    json_object_object_add(o, "write_threshold", json_object_new_int(0));
+    json_add_lit(o, "drv", json_object_new_string(node_drv_name(n)));
+    json_add_lit(o, "iops", json_object_new_int(0));
+    json_add_lit(o, "bps_wr", json_object_new_int(0));
+    json_add_lit(o, "write_threshold", json_object_new_int(0));
     if (n->drv == DRV_QCOW2 && n->q->backing) {
-        json_object_object_add(o, "backing_file", json_object_new_string(n->q->backing));
+        json_add_lit(o, "backing_file", json_object_new_string(n->q->backing));
     }
-    if (n->bitmaps) {
-        json_object *list = json_object_new_array();
-        for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
-            json_object_array_add(list, bitmap_info(b));
-        }
-        json_object_object_add(o, "dirty-bitmaps", list);
+    json_object *bitmaps = node_dirty_bitmaps(n);
+    if (bitmaps) {
+        json_add_lit(o, "dirty-bitmaps", bitmaps);
     }
-    json_object_object_add(o, "encrypted", json_object_new_boolean(false));
-    json_object_object_add(o, "bps", json_object_new_int(0));
-    json_object_object_add(o, "bps_rd", json_object_new_int(0));
+    json_add_lit(o, "encrypted", json_object_new_boolean(false));
+    json_add_lit(o, "bps", json_object_new_int(0));
+    json_add_lit(o, "bps_rd", json_object_new_int(0));
     json_object *cache = json_object_new_object();
-    json_object_object_add(cache, "no-flush", json_object_new_boolean(false));
-    json_object_object_add(cache, "direct", json_object_new_boolean(false));
-    json_object_object_add(cache, "writeback", json_object_new_boolean(true));
-    json_object_object_add(o, "cache", cache);
-    json_object_object_add(o, "file", json_object_new_string(node_filename(n)));
+    json_add_lit(cache, "no-flush", json_object_new_boolean(false));
+    json_add_lit(cache, "direct", json_object_new_boolean(false));
+    json_add_lit(cache, "writeback", json_object_new_boolean(true));
+    json_add_lit(o, "cache", cache);
+    json_add_lit(o, "file", json_object_new_string(node_filename(n)));
     return o;
 }

@@ -154,6 +154,8 @@ sim_bitmap *bitmap_list_add(sim_node *n, const char *name, cl_bitmap *bm,
 void bitmap_list_remove(sim_node *n, sim_bitmap *e);
 sim_bitmap *bitmap_find(sim_node *n, const char *name);
 json_object *node_info(sim *s, sim_node *n);
+/* node_info's "dirty-bitmaps" member: NULL when the node has none. */
+json_object *node_dirty_bitmaps(sim_node *n);
 bool id_wellformed(const char *id);
 
 /* ---- drv_blkdebug.c ------------------------------------------------------- */

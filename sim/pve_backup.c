@@ -196,13 +196,13 @@ static void emit_dev_event(sim *s, pve_dev *d, const char *event, const char *er
     pve_state *p = s->pve;
     cl_backup *bk = vma_backup_job(d->job);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "device", json_object_new_string(d->node->name));
-    json_object_object_add(o, "len", json_object_new_int64((int64_t)cl_backup_len(bk)));
-    json_object_object_add(o, "offset", json_object_new_int64((int64_t)cl_backup_offset(bk)));
-    json_object_object_add(o, "speed", json_object_new_int64((int64_t)p->speed));
-    json_object_object_add(o, "type", json_object_new_string("backup"));
+    json_add_lit(o, "device", json_object_new_string(d->node->name));
+    json_add_lit(o, "len", json_object_new_int64((int64_t)cl_backup_len(bk)));
+    json_add_lit(o, "offset", json_object_new_int64((int64_t)cl_backup_offset(bk)));
+    json_add_lit(o, "speed", json_object_new_int64((int64_t)p->speed));
+    json_add_lit(o, "type", json_object_new_string("backup"));
     if (error) {
-        json_object_object_add(o, "error", json_object_new_string(error));
+        json_add_lit(o, "error", json_object_new_string(error));
     }
     ev_emit(s, event, o);
     d->finished = true;
@@ -264,9 +264,9 @@ static void cancel_all(sim *s, int code, const char *msg)
 static void job_failed(sim *s, pve_dev *d, int r, const char *msg, bool is_read)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "device", json_object_new_string(d->node->name));
-    json_object_object_add(o, "operation", json_object_new_string(is_read ? "read" : "write"));
-    json_object_object_add(o, "action", json_object_new_string("report"));
+    json_add_lit(o, "device", json_object_new_string(d->node->name));
+    json_add_lit(o, "operation", json_object_new_string(is_read ? "read" : "write"));
+    json_add_lit(o, "action", json_object_new_string("report"));
     ev_emit(s, "BLOCK_JOB_ERROR", o);
     emit_dev_event(s, d, "BLOCK_JOB_COMPLETED", strerror(-r));
     cancel_all(s, r, msg);
@@ -356,7 +356,7 @@ int pve_before_write(sim *s, sim_node *n, uint64_t off, uint64_t len)
 static json_object *ret_string(const char *str)
 {
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", json_object_new_string(str));
+    json_add_lit(r, "return", json_object_new_string(str));
     return r;
 }
 
@@ -626,22 +626,22 @@ json_object *qmp_query_backup(sim *s)
             sample_counts(p);
         }
         const char *status = p->running ? "active" : p->errmsg ? "error" : "done";
-        json_object_object_add(o, "status", json_object_new_string(status));
+        json_add_lit(o, "status", json_object_new_string(status));
         if (!p->running && p->errmsg) {
-            json_object_object_add(o, "errmsg", json_object_new_string(p->errmsg));
+            json_add_lit(o, "errmsg", json_object_new_string(p->errmsg));
         }
-        json_object_object_add(o, "total", json_object_new_int64((int64_t)p->total));
-        json_object_object_add(o, "transferred", json_object_new_int64((int64_t)p->transferred));
-        json_object_object_add(o, "zero-bytes", json_object_new_int64((int64_t)p->zero_bytes));
-        json_object_object_add(o, "start-time", json_object_new_int64(p->start_time));
+        json_add_lit(o, "total", json_object_new_int64((int64_t)p->total));
+        json_add_lit(o, "transferred", json_object_new_int64((int64_t)p->transferred));
+        json_add_lit(o, "zero-bytes", json_object_new_int64((int64_t)p->zero_bytes));
+        json_add_lit(o, "start-time", json_object_new_int64(p->start_time));
         if (!p->running) {
-            json_object_object_add(o, "end-time", json_object_new_int64(p->end_time));
+            json_add_lit(o, "end-time", json_object_new_int64(p->end_time));
         }
-        json_object_object_add(o, "backup-file", json_object_new_string(p->backup_file));
-        json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
+        json_add_lit(o, "backup-file", json_object_new_string(p->backup_file));
+        json_add_lit(o, "uuid", json_object_new_string(p->uuid));
     }
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "return", o);
+    json_add_lit(r, "return", o);
     return r;
 }
 

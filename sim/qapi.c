@@ -158,7 +158,8 @@ static const field f_perf[] = {
     { "max-chunk", F_INT, false, NULL, NULL },
     END,
 };
-static const field f_backup[] = {
+/* QAPI's BackupCommon, the base of BlockdevBackup and DriveBackup */
+static const field f_backup_common[] = {
     { "job-id", F_STR, false, NULL, NULL },
     { "device", F_STR, true, NULL, NULL },
     { "sync", F_ENUM, true, e_sync, NULL },
@@ -172,24 +173,16 @@ static const field f_backup[] = {
     { "auto-dismiss", F_BOOL, false, NULL, NULL },
     { "filter-node-name", F_STR, false, NULL, NULL },
     { "x-perf", F_OBJ, false, NULL, f_perf },
+    END,
+};
+static const field f_backup[] = {
+    BASE(f_backup_common),
     { "target", F_STR, true, NULL, NULL },
     END,
 };
 static const char *const e_newmode[] = { "existing", "absolute-paths", NULL };
 static const field f_drive_backup[] = {
-    { "job-id", F_STR, false, NULL, NULL },
-    { "device", F_STR, true, NULL, NULL },
-    { "sync", F_ENUM, true, e_sync, NULL },
-    { "speed", F_INT, false, NULL, NULL },
-    { "bitmap", F_STR, false, NULL, NULL },
-    { "bitmap-mode", F_ENUM, false, e_bmode, NULL },
-    { "compress", F_BOOL, false, NULL, NULL },
-    { "on-source-error", F_ENUM, false, e_onerr, NULL },
-    { "on-target-error", F_ENUM, false, e_onerr, NULL },
-    { "auto-finalize", F_BOOL, false, NULL, NULL },
-    { "auto-dismiss", F_BOOL, false, NULL, NULL },
-    { "filter-node-name", F_STR, false, NULL, NULL },
-    { "x-perf", F_OBJ, false, NULL, f_perf },
+    BASE(f_backup_common),
     { "target", F_STR, true, NULL, NULL },
     { "format", F_STR, false, NULL, NULL },
     { "mode", F_ENUM, false, e_newmode, NULL },
@@ -417,6 +410,7 @@ static json_object *check_value(json_object *v, const field *f, const char *full
         }
         return type_error(full, "BlockdevRefOrNull");
     case F_ANY:
+    case F_BASE:    /* never a member's value: check_members expands it */
         return NULL;
     }
     return NULL;
@@ -426,14 +420,22 @@ static json_object *check_members(json_object *args, const field *fs, const char
                                   bool blkdebug_rule)
 {
     for (const field *f = fs; f->name; f++) {
+        if (f->type == F_BASE) {    /* QAPI visits a base's members first */
+            json_object *err = check_members(args, f->sub, prefix, blkdebug_rule);
+            if (err) {
+                return err;
+            }
+            continue;
+        }
         json_object *v = NULL;
         bool present = args && json_object_object_get_ex(args, f->name, &v);
+        if (!present && !f->required) {
+            continue;   /* most members of most commands: nothing to name */
+        }
         char *full = member_name(prefix, f->name);
         json_object *err = NULL;
         if (!present) {
-            if (f->required) {
-                err = qmp_error("GenericError", "Parameter '%s' is missing", full);
-            }
+            err = qmp_error("GenericError", "Parameter '%s' is missing", full);
         } else if (!(f->type == F_REF_NULL && json_object_is_type(v, json_type_null))) {
             if (json_object_is_type(v, json_type_null)) {
                 err = type_error(full, f->type == F_STR ? "string" : "value");
@@ -449,13 +451,21 @@ static json_object *check_members(json_object *args, const field *fs, const char
     return NULL;
 }
 
+static bool member_known(const field *fs, const char *key)
+{
+    for (const field *f = fs; f->name; f++) {
+        if (f->type == F_BASE ? member_known(f->sub, key) : !strcmp(f->name, key)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool field_known(const field *const *lists, const char *key)
 {
     for (; *lists; lists++) {
-        for (const field *f = *lists; f->name; f++) {
-            if (!strcmp(f->name, key)) {
-                return true;
-            }
+        if (member_known(*lists, key)) {
+            return true;
         }
     }
     return false;

@@ -15,6 +15,7 @@
 typedef enum {
     F_STR, F_INT, F_UINT32, F_BOOL, F_ENUM, F_OBJ, F_ARR_OBJ, F_ARR, F_REF, F_REF_NULL,
     F_ANY, F_BITMAP_LIST,
+    F_BASE,     /* the members of sub, here (a QAPI 'base': BackupCommon) */
 } ftype;
 
 typedef struct field {
@@ -22,10 +23,11 @@ typedef struct field {
     ftype type;
     bool required;
     const char *const *values;          /* F_ENUM */
-    const struct field *sub;            /* F_OBJ, F_ARR_OBJ */
+    const struct field *sub;            /* F_OBJ, F_ARR_OBJ, F_BASE */
 } field;
 
 #define END { NULL, F_ANY, false, NULL, NULL }
+#define BASE(members) { "(base)", F_BASE, false, NULL, members }
 
 /* NULL when args (an object, or NULL for none) fit fs; else the QMP error
  * reply. Members are named "prefix.member" ("member" with an empty prefix). */

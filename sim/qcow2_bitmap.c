@@ -168,9 +168,9 @@ json_object *q2_bitmap_info_list(sim_node *n)
         if (cl_bitmap_enabled(sb->bm)) {
             json_object_array_add(flags, json_object_new_string("auto"));
         }
-        json_object_object_add(o, "flags", flags);
-        json_object_object_add(o, "name", json_object_new_string(sb->name));
-        json_object_object_add(o, "granularity",
+        json_add_lit(o, "flags", flags);
+        json_add_lit(o, "name", json_object_new_string(sb->name));
+        json_add_lit(o, "granularity",
                                json_object_new_int64((int64_t)cl_bitmap_granularity(sb->bm)));
         json_object_array_add(list, o);
     }

@@ -189,19 +189,19 @@ static json_object *image_json(sim *s, sim_file *f, sim_node *node)
 {
     json_object *o = json_object_new_object();
     uint64_t vsize = f->qcow2 ? f->qcow2->size : f->data.size;
-    json_object_object_add(o, "virtual-size", json_object_new_int64((int64_t)vsize));
-    json_object_object_add(o, "filename", json_object_new_string(f->path));
+    json_add_lit(o, "virtual-size", json_object_new_int64((int64_t)vsize));
+    json_add_lit(o, "filename", json_object_new_string(f->path));
     if (f->qcow2) {
-        json_object_object_add(o, "cluster-size",
+        json_add_lit(o, "cluster-size",
                                json_object_new_int64((int64_t)f->qcow2->cluster_size));
     }
-    json_object_object_add(o, "format", json_object_new_string(f->qcow2 ? "qcow2" : "raw"));
-    json_object_object_add(o, "actual-size", json_object_new_int64((int64_t)f->data.size));
+    json_add_lit(o, "format", json_object_new_string(f->qcow2 ? "qcow2" : "raw"));
+    json_add_lit(o, "actual-size", json_object_new_int64((int64_t)f->data.size));
     if (f->qcow2) {
         json_object *fs = json_object_new_object(), *d = json_object_new_object();
-        json_object_object_add(d, "compat", json_object_new_string("1.1"));
-        json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
-        json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(false));
+        json_add_lit(d, "compat", json_object_new_string("1.1"));
+        json_add_lit(d, "compression-type", json_object_new_string("zlib"));
+        json_add_lit(d, "lazy-refcounts", json_object_new_boolean(false));
         if (f->qcow2->bitmaps) {
             json_object *list = json_object_new_array();
             for (sim_saved_bitmap *sb = f->qcow2->bitmaps; sb; sb = sb->next) {
@@ -212,33 +212,33 @@ static json_object *image_json(sim *s, sim_file *f, sim_node *node)
                 if (cl_bitmap_enabled(sb->bm)) {
                     json_object_array_add(fl, json_object_new_string("auto"));
                 }
-                json_object_object_add(b, "flags", fl);
-                json_object_object_add(b, "name", json_object_new_string(sb->name));
-                json_object_object_add(b, "granularity",
+                json_add_lit(b, "flags", fl);
+                json_add_lit(b, "name", json_object_new_string(sb->name));
+                json_add_lit(b, "granularity",
                                        json_object_new_int64((int64_t)cl_bitmap_granularity(sb->bm)));
                 json_object_array_add(list, b);
             }
-            json_object_object_add(d, "bitmaps", list);
+            json_add_lit(d, "bitmaps", list);
         }
-        json_object_object_add(d, "refcount-bits", json_object_new_int(16));
-        json_object_object_add(d, "corrupt", json_object_new_boolean(false));
-        json_object_object_add(d, "extended-l2", json_object_new_boolean(false));
-        json_object_object_add(fs, "type", json_object_new_string("qcow2"));
-        json_object_object_add(fs, "data", d);
-        json_object_object_add(o, "format-specific", fs);
+        json_add_lit(d, "refcount-bits", json_object_new_int(16));
+        json_add_lit(d, "corrupt", json_object_new_boolean(false));
+        json_add_lit(d, "extended-l2", json_object_new_boolean(false));
+        json_add_lit(fs, "type", json_object_new_string("qcow2"));
+        json_add_lit(fs, "data", d);
+        json_add_lit(o, "format-specific", fs);
         if (f->qcow2->backing) {
             char *full = path_relative_to(f->path, f->qcow2->backing);
-            json_object_object_add(o, "backing-filename",
+            json_add_lit(o, "backing-filename",
                                    json_object_new_string(f->qcow2->backing));
-            json_object_object_add(o, "full-backing-filename", json_object_new_string(full));
+            json_add_lit(o, "full-backing-filename", json_object_new_string(full));
             if (f->qcow2->backing_fmt) {
-                json_object_object_add(o, "backing-filename-format",
+                json_add_lit(o, "backing-filename-format",
                                        json_object_new_string(f->qcow2->backing_fmt));
             }
             free(full);
         }
     }
-    json_object_object_add(o, "dirty-flag", json_object_new_boolean(false));
+    json_add_lit(o, "dirty-flag", json_object_new_boolean(false));
     (void)s;
     return o;
 }

@@ -122,10 +122,10 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
     p->m.running = true;
     files_to(s, &p->m);
     json_object *opts = json_object_new_object(), *file = json_object_new_object();
-    json_object_object_add(file, "driver", json_object_new_string("file"));
-    json_object_object_add(file, "filename", json_object_new_string(image));
-    json_object_object_add(opts, "driver", json_object_new_string(fmt ? fmt : f->qcow2 ? "qcow2" : "raw"));
-    json_object_object_add(opts, "file", file);
+    json_add_lit(file, "driver", json_object_new_string("file"));
+    json_add_lit(file, "filename", json_object_new_string(image));
+    json_add_lit(opts, "driver", json_object_new_string(fmt ? fmt : f->qcow2 ? "qcow2" : "raw"));
+    json_add_lit(opts, "file", file);
     json_object *e = blockdev_open(&p->m, opts, NULL, &p->node, false);
     json_object_put(opts);
     json_object *r = NULL;
@@ -133,10 +133,10 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
         p->node->read_only = ro;
         json_object *a = json_object_new_object(), *addr = json_object_new_object(),
                     *data = json_object_new_object();
-        json_object_object_add(data, "path", json_object_new_string(sock));
-        json_object_object_add(addr, "type", json_object_new_string("unix"));
-        json_object_object_add(addr, "data", data);
-        json_object_object_add(a, "addr", addr);
+        json_add_lit(data, "path", json_object_new_string(sock));
+        json_add_lit(addr, "type", json_object_new_string("unix"));
+        json_add_lit(addr, "data", data);
+        json_add_lit(a, "addr", addr);
         r = nbd_dispatch(&p->m, "nbd-server-start", a);
         json_object_put(a);
         if (!reply_is_error(r)) {

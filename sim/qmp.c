@@ -91,6 +91,29 @@ static json_object *qmp_query_named_block_nodes(sim *s)
     return qmp_return(list);
 }
 
+json_object *sim_dirty_bitmaps_by_node(sim *s)
+{
+    job_speed_qmp_elapsed(s);   /* as sim_dispatch does for every command */
+    size_t count = 0;
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        count++;
+    }
+    sim_node **newest_first = xcalloc(count ? count : 1, sizeof *newest_first);
+    size_t i = count;
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        newest_first[--i] = n;
+    }
+    json_object *map = json_object_new_object();
+    for (i = 0; i < count; i++) {
+        json_object *list = node_dirty_bitmaps(newest_first[i]);
+        if (list) {
+            json_object_object_add(map, newest_first[i]->name, list);
+        }
+    }
+    free(newest_first);
+    return map;
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static json_object *run_blockdev_create(sim *s, const char *cmd, json_object *args)

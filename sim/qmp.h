@@ -19,6 +19,11 @@
 /* ---- qmp.c: dispatch ----------------------------------------------------- */
 
 json_object *sim_dispatch(sim *s, const char *cmd, json_object *args);
+/* What query-named-block-nodes says of dirty bitmaps, and only that:
+ * {node-name: its "dirty-bitmaps"} for the nodes that have some, newest node
+ * first. Costs the machine what that query would (the time a QMP round trip
+ * gives rate-limited jobs), without building the rest of each node's entry. */
+json_object *sim_dirty_bitmaps_by_node(sim *s);
 
 /* ---- transaction.c ------------------------------------------------------- */
 
@@ -73,6 +78,9 @@ json_object *qmp_hmp(sim *s, json_object *args);
 
 /* One qemu-io command on node n, the reply text (malloc'd) */
 char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device);
+/* The VM's stdout so far (malloc'd), and dropping it at a new launch. */
+char *sim_vm_log_copy(sim *s);
+void sim_vm_log_drop(sim *s);
 /* An HMP qemu-io command line, through the schedule (a write may have been
  * moved); sched_tick runs a moved write once its point has come. */
 char *sched_qemu_io(sim *s, sim_node *n, const char *cmd, bool device);
@@ -104,5 +112,7 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
 
 void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
                     FILE *out);
+/* qemu-io's cvtstr: a byte count or rate as qemu-io prints it ("1.500 KiB"). */
+void sim_cvtstr(double value, char *str, size_t size);
 
 #endif /* BLOCKSIM_SIM_QMP_H */

@@ -40,14 +40,21 @@ char *bitmap_sha256_hex(const cl_bitmap *bm)
     uint64_t nwords = nbits ? (nbits + 63) / 64 : 1;
     uint8_t *buf = calloc(nwords, 8);
     uint64_t size = cl_bitmap_size(bm);
-    int64_t off = 0;
-    while ((off = cl_bitmap_next_dirty(bm, (uint64_t)off, size)) >= 0) {
-        uint64_t bit = (uint64_t)off / gran;
-        buf[bit / 8] |= (uint8_t)(1u << (bit % 8));
-        off = (int64_t)((bit + 1) * gran);
-        if ((uint64_t)off >= size) {
-            break;
+    uint64_t off = 0, len;
+    /* a dirty run at a time: bits to a byte boundary, whole bytes, the rest */
+    while (off < size && cl_bitmap_next_dirty_area(bm, off, size, 0, &off, &len)) {
+        uint64_t bit = off / gran, end = (off + len + gran - 1) / gran;
+        for (; bit < end && bit % 8; bit++) {
+            buf[bit / 8] |= (uint8_t)(1u << (bit % 8));
         }
+        if (end - bit >= 8) {
+            memset(buf + bit / 8, 0xff, (end - bit) / 8);
+            bit += (end - bit) / 8 * 8;
+        }
+        for (; bit < end; bit++) {
+            buf[bit / 8] |= (uint8_t)(1u << (bit % 8));
+        }
+        off += len;
     }
     uint8_t digest[SHA256_DIGEST_LENGTH];
     SHA2_CTX ctx;
@@ -75,8 +82,8 @@ json_object *qmp_bitmap_sha256(sim *s, json_object *args)
     }
     char *hex = bitmap_sha256_hex(b->bm);
     json_object *ret = json_object_new_object(), *r = json_object_new_object();
-    json_object_object_add(ret, "sha256", json_object_new_string(hex));
-    json_object_object_add(r, "return", ret);
+    json_add_lit(ret, "sha256", json_object_new_string(hex));
+    json_add_lit(r, "return", ret);
     free(hex);
     return r;
 }

@@ -60,8 +60,8 @@ json_object *snapshot_check_args(const char *type, json_object *data, const char
 static json_object *one_action(sim *s, const char *type, json_object *args)
 {
     json_object *list = json_object_new_array(), *a = json_object_new_object();
-    json_object_object_add(a, "type", json_object_new_string(type));
-    json_object_object_add(a, "data", args ? json_object_get(args) : json_object_new_object());
+    json_add_lit(a, "type", json_object_new_string(type));
+    json_add_lit(a, "data", args ? json_object_get(args) : json_object_new_object());
     json_object_array_add(list, a);
     json_object *r = run_actions(s, list, "individual");
     json_object_put(list);

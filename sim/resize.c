@@ -38,7 +38,7 @@ static json_object *q2_resize(sim_node *n, uint64_t size)
                          "clusters", (unsigned long long)SIM_Q2_MAX_CLUSTERS);
     }
     uint64_t ncl = (size + q->cluster_size - 1) / q->cluster_size;
-    q2_set_clusters(q, ncl);     /* the L2 array is fs.c's */
+    q2_set_clusters(q, ncl);     /* the L2 map is fs.c's */
     q->size = size;
     return NULL;
 }

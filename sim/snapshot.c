@@ -145,14 +145,14 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
         }
         /* bdrv_open(new_file, options {driver, node-name}, BDRV_O_NO_BACKING) */
         json_object *opts = json_object_new_object(), *f = json_object_new_object();
-        json_object_object_add(opts, "driver", json_object_new_string(format));
+        json_add_lit(opts, "driver", json_object_new_string(format));
         if (snap_name) {
-            json_object_object_add(opts, "node-name", json_object_new_string(snap_name));
+            json_add_lit(opts, "node-name", json_object_new_string(snap_name));
         }
-        json_object_object_add(f, "driver", json_object_new_string("file"));
-        json_object_object_add(f, "filename", json_object_new_string(new_file));
-        json_object_object_add(opts, "file", f);
-        json_object_object_add(opts, "backing", NULL);
+        json_add_lit(f, "driver", json_object_new_string("file"));
+        json_add_lit(f, "filename", json_object_new_string(new_file));
+        json_add_lit(opts, "file", f);
+        json_add_lit(opts, "backing", NULL);
         err = blockdev_open(s, opts, NULL, &st->new_bs, false);
         json_object_put(opts);
         if (err) {

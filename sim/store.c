@@ -279,6 +279,25 @@ void store_read(const sim_store *s, uint64_t off, uint64_t len, void *buf)
 /* The leading run of [off, off + len) that is all holes (no allocated chunk
  * behind it: *hole) or all allocated chunks (!*hole). A hole may still be
  * read; a chunk may hold zeroes. */
+/* The first allocated chunk in [idx, lim), or lim: by the chunks there
+ * when they are fewer than the slots of the set, else by the slots. */
+static uint64_t next_allocated_chunk(const sim_store *s, uint64_t idx, uint64_t lim)
+{
+    if (lim - idx <= s->cap) {
+        while (idx < lim && !chunk_allocated(s, idx)) {
+            idx++;
+        }
+        return idx;
+    }
+    uint64_t best = lim;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (s->keys[i] && s->keys[i] - 1 >= idx && s->keys[i] - 1 < best) {
+            best = s->keys[i] - 1;
+        }
+    }
+    return best;
+}
+
 uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole)
 {
     uint64_t done = 0;
@@ -290,6 +309,12 @@ uint64_t store_extent(const sim_store *s, uint64_t off, uint64_t len, bool *hole
         bool h = pos >= s->size || !chunk_allocated(s, pos / SIM_CHUNK);
         if (pos >= s->size) {
             n = len - done;
+        } else if (h && n < len - done) {
+            /* a hole: to the next allocated chunk, or the end, at once */
+            uint64_t end = off + len < s->size ? off + len : s->size;
+            uint64_t lim = (end + SIM_CHUNK - 1) / SIM_CHUNK;
+            uint64_t next = next_allocated_chunk(s, pos / SIM_CHUNK + 1, lim);
+            n = (next * SIM_CHUNK < end ? next * SIM_CHUNK : end) - pos;
         }
         if (!first && h != *hole) {
             break;
@@ -409,6 +434,29 @@ void store_zero(sim_store *s, uint64_t off, uint64_t len)
     while (len) {
         uint64_t idx = off / SIM_CHUNK, o = off % SIM_CHUNK;
         uint64_t n = SIM_CHUNK - o < len ? SIM_CHUNK - o : len;
+        if (n == SIM_CHUNK && len / SIM_CHUNK > s->cap) {
+            /* more whole chunks than slots of the set: unmark the allocated
+             * ones among them, found by the slots, and punch once */
+            uint64_t whole = len / SIM_CHUNK;
+            uint64_t *gone = malloc((s->used + 1) * sizeof *gone);
+            size_t ngone = 0;
+            if (!gone) {
+                abort();
+            }
+            for (size_t i = 0; i < s->cap; i++) {
+                if (s->keys[i] && s->keys[i] - 1 >= idx && s->keys[i] - 1 < idx + whole) {
+                    gone[ngone++] = s->keys[i] - 1;
+                }
+            }
+            for (size_t i = 0; i < ngone; i++) {
+                chunk_unmark(s, gone[i]);
+            }
+            free(gone);
+            ext_punch(s, off, whole * SIM_CHUNK);
+            off += whole * SIM_CHUNK;
+            len -= whole * SIM_CHUNK;
+            continue;
+        }
         if (n == SIM_CHUNK) {
             chunk_unmark(s, idx);       /* a hole reads as zeroes */
             ext_punch(s, off, n);

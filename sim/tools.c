@@ -41,7 +41,9 @@ static int64_t io_cvtnum(const char *str)
     return (int64_t)(v << shift);
 }
 
-/* qemu-io's cvtstr: "512 bytes", "64 KiB", "1.500000 MiB". */
+/* qemu-io's cvtstr (qemu-io-cmds.c, 7.2): bytes with "%f", larger units
+ * with "%.3f", and the first ".000" cut off with everything after it:
+ * "512 bytes", "64 KiB", "1.500 MiB". */
 void sim_cvtstr(double value, char *str, size_t size)
 {
     static const char *const sfx[] = { " bytes", " KiB", " MiB", " GiB", " TiB", " PiB", " EiB" };
@@ -51,8 +53,8 @@ void sim_cvtstr(double value, char *str, size_t size)
         i++;
     }
     char num[64];
-    snprintf(num, sizeof num, "%f", value);
-    char *trim = strstr(num, ".000000");
+    snprintf(num, sizeof num, i ? "%.3f" : "%f", value);
+    char *trim = strstr(num, ".000");
     if (trim) {
         *trim = '\0';
     }
@@ -68,8 +70,8 @@ static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
               (long long)count, (long long)off);
     sim_cvtstr((double)count, s1, sizeof s1);
     sim_cvtstr((double)count / secs, s2, sizeof s2);
-    fprintf(out, "%s, %d ops; %05.2f sec (%s/sec and %.4f ops/sec)\n", s1, 1, secs, s2,
-              1.0 / secs);
+    /* "%05.2f sec" of 0.001 and "%.4f ops/sec" of 1 / 0.001, printed once */
+    fprintf(out, "%s, 1 ops; 00.00 sec (%s/sec and 1000.0000 ops/sec)\n", s1, s2);
 }
 
 /* One qemu-io command (read/write with -P, write -z, discard). */
@@ -252,10 +254,10 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
     m.running = true;
     json_object *opts = json_object_new_object();
     json_object *file = json_object_new_object();
-    json_object_object_add(file, "driver", json_object_new_string("file"));
-    json_object_object_add(file, "filename", json_object_new_string(image));
-    json_object_object_add(opts, "driver", json_object_new_string(fmt));
-    json_object_object_add(opts, "file", file);
+    json_add_lit(file, "driver", json_object_new_string("file"));
+    json_add_lit(file, "filename", json_object_new_string(image));
+    json_add_lit(opts, "driver", json_object_new_string(fmt));
+    json_add_lit(opts, "file", file);
     sim_node *n = NULL;
     json_object *e = blockdev_open(&m, opts, NULL, &n, false);
     json_object_put(opts);
@@ -299,17 +301,17 @@ json_object *sim_tool_img_map(sim *s, const char *image, const char *context, ch
     json_object *list = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "start", json_object_new_int64((int64_t)v[i].start));
-        json_object_object_add(o, "length", json_object_new_int64((int64_t)v[i].length));
-        json_object_object_add(o, "depth", json_object_new_int(v[i].depth));
+        json_add_lit(o, "start", json_object_new_int64((int64_t)v[i].start));
+        json_add_lit(o, "length", json_object_new_int64((int64_t)v[i].length));
+        json_add_lit(o, "depth", json_object_new_int(v[i].depth));
         /* today's NBD client: an extent that is data or zero is present,
          * at its own offset */
         bool present = v[i].data || v[i].zero;
-        json_object_object_add(o, "present", json_object_new_boolean(present));
-        json_object_object_add(o, "zero", json_object_new_boolean(v[i].zero));
-        json_object_object_add(o, "data", json_object_new_boolean(v[i].data));
+        json_add_lit(o, "present", json_object_new_boolean(present));
+        json_add_lit(o, "zero", json_object_new_boolean(v[i].zero));
+        json_add_lit(o, "data", json_object_new_boolean(v[i].data));
         if (present) {
-            json_object_object_add(o, "offset", json_object_new_int64((int64_t)v[i].start));
+            json_add_lit(o, "offset", json_object_new_int64((int64_t)v[i].start));
         }
         json_object_array_add(list, o);
     }

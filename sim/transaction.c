@@ -202,8 +202,8 @@ static void abort_action(sim *s, action *a)
     if (!strcmp(t, "block-dirty-bitmap-add")) {
         if (a->prepared) {
             json_object *args = json_object_new_object();
-            json_object_object_add(args, "node", json_object_get(json_object_object_get(a->data, "node")));
-            json_object_object_add(args, "name", json_object_get(json_object_object_get(a->data, "name")));
+            json_add_lit(args, "node", json_object_get(json_object_object_get(a->data, "node")));
+            json_add_lit(args, "name", json_object_get(json_object_object_get(a->data, "name")));
             json_object_put(sim_dispatch(s, "block-dirty-bitmap-remove", args));
             json_object_put(args);
         }

@@ -12,6 +12,11 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+/* json_object_object_add for a literal key: json-c keeps the pointer instead
+ * of a copy. Replies and events are built by the ten thousand per case. */
+#define json_add_lit(obj, key, val) \
+    json_object_object_add_ex((obj), "" key "", (val), JSON_C_OBJECT_ADD_CONSTANT_KEY)
+
 /* strdup of s ("" for NULL); aborts when memory runs out. */
 char *xstrdup(const char *s);
 /* asprintf into a new string; aborts when memory runs out. */

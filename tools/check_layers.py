@@ -23,7 +23,7 @@ import sys
 # Bottom up. A name is a file's base name without .c/.h (patterns allowed).
 LAYERS = [
     ("base", ["util", "error", "data", "qapi", "machine", "event", "schedule"]),
-    ("files", ["store", "fs", "l2_scan"]),
+    ("files", ["store", "fs", "l2_map"]),
     ("graph", ["node", "blockdev", "dirty_bitmap", "persist", "qcow2_meta",
                "qcow2_bitmap", "drv_*", "blkdebug_break", "copy_before_write", "snapshot_access",
                "throttle"]),

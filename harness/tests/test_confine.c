@@ -69,6 +69,14 @@ static void test_paths(void **state)
     snprintf(want, sizeof want, "'%s' is outside the test directory %%s", p);
     bad_path(p, 0, want);
     bad_path("out/new-file", 1, "'out/new-file' is outside the test directory %s");
+    /* ... also deeper down, below a real directory */
+    snprintf(link, sizeof link, "%s/sub", dir);
+    assert_int_equal(mkdir(link, 0700), 0);
+    snprintf(link, sizeof link, "%s/sub/out", dir);
+    assert_int_equal(symlink("/etc", link), 0);
+    bad_path("sub/out/hostname", 1, "'sub/out/hostname' is outside the test directory %s");
+    bad_path("sub/out", 1, "'sub/out' is outside the test directory %s");
+    ok_path("sub/missing/deeper", 1);
     /* one that points in is fine */
     snprintf(link, sizeof link, "%s/in", dir);
     assert_int_equal(symlink(".", link), 0);

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Dirty bitmap: one bit per granularity-sized chunk, stored as 64-bit words,
- * with two summary trees so that searches skip long uniform stretches:
+ * Dirty bitmap: one bit per granularity-sized chunk, stored as 64-bit words
+ * in pages of 64 words, with two summary trees so that searches skip long
+ * uniform stretches:
  *   - the dirty tree has, at its first level, one bit per word that is not
  *     all clean; each higher level has one bit per non-zero word below;
  *   - the clean tree is the same for words that are not all dirty.
  * A search climbs a tree only as far as it has to, so finding the next dirty
  * bit in an empty 16M-bit map touches a handful of words.
+ * A page that is all clean or all dirty is one of two shared read-only pages
+ * until a bit of it changes alone, so that clearing, filling, copying and
+ * merging whole maps, and setting or resetting long ranges, cost per page
+ * (4096 bits), not per word: a map over a large disk costs what its edits
+ * cost. A last page with fewer words, or with a partial last word, is
+ * always the map's own.
  */
 #include "cluster_internal.h"
 
@@ -19,6 +26,18 @@
 #define WORD_BITS 64
 #define MAX_LEVELS 12          /* 64^11 words is far beyond any nbits we allow */
 #define NOT_FOUND UINT64_MAX
+#define PAGE_WORDS 64          /* words per page: one level-0 summary word */
+#define PAGE_BITS (PAGE_WORDS * WORD_BITS)
+
+/* the shared pages: [0] all clean, [1] all dirty; never written */
+static uint64_t shared_pages[2][PAGE_WORDS] = { { 0 }, { [0 ... PAGE_WORDS - 1] = ~(uint64_t)0 } };
+#define CLEAN_PAGE shared_pages[0]
+#define DIRTY_PAGE shared_pages[1]
+
+static inline bool page_shared(const uint64_t *pg)
+{
+    return (uintptr_t)pg - (uintptr_t)shared_pages < sizeof(shared_pages);
+}
 
 typedef struct summary_tree {
     int nlevels;                   /* levels above the bit words, >= 1 */
@@ -33,7 +52,8 @@ struct cl_bitmap {
     uint64_t nbits;
     uint64_t nwords;
     uint64_t count;            /* dirty bits, kept up to date on every edit */
-    uint64_t *words;
+    uint64_t **pages;          /* word w is pages[w / PAGE_WORDS][w % PAGE_WORDS] */
+    uint64_t npages;
     uint64_t last_word_mask;   /* valid bits of the last word */
     summary_tree dirty;
     summary_tree clean;
@@ -74,6 +94,65 @@ static inline uint64_t pop64(uint64_t x)
 static uint64_t words_for(uint64_t bits)
 {
     return (bits + WORD_BITS - 1) / WORD_BITS;
+}
+
+static inline uint64_t word_at(const cl_bitmap *bm, uint64_t w)
+{
+    return bm->pages[w / PAGE_WORDS][w % PAGE_WORDS];
+}
+
+/* Words in page p (PAGE_WORDS but for the last page). */
+static uint64_t page_nwords(const cl_bitmap *bm, uint64_t p)
+{
+    uint64_t first = p * PAGE_WORDS;
+    return bm->nwords - first < PAGE_WORDS ? bm->nwords - first : PAGE_WORDS;
+}
+
+/* Page p as the map's own, to be written: a shared page is copied. Out of
+ * line: edits meet it once per page. Allocation failure aborts, as a failed
+ * page fault would: edits have no way to fail. */
+static __attribute__((noinline)) uint64_t *page_own(cl_bitmap *bm, uint64_t p)
+{
+    uint64_t *pg = bm->pages[p];
+
+    if (!page_shared(pg)) {
+        return pg;
+    }
+    uint64_t *own = malloc(PAGE_WORDS * sizeof(uint64_t));
+    if (!own) {
+        abort();
+    }
+    memcpy(own, pg, PAGE_WORDS * sizeof(uint64_t));
+    bm->pages[p] = own;
+    bm->memory += PAGE_WORDS * sizeof(uint64_t);
+    return own;
+}
+
+/* May page p be shared: 64 words of 64 bits each? */
+static bool page_full(const cl_bitmap *bm, uint64_t p)
+{
+    return p + 1 < bm->npages ||
+           (bm->nwords == bm->npages * PAGE_WORDS && bm->last_word_mask == ~(uint64_t)0);
+}
+
+/* Page p becomes the shared page pg (page_full). */
+static void page_share(cl_bitmap *bm, uint64_t p, uint64_t *pg)
+{
+    if (!page_shared(bm->pages[p])) {
+        free(bm->pages[p]);
+        bm->memory -= PAGE_WORDS * sizeof(uint64_t);
+    }
+    bm->pages[p] = pg;
+}
+
+static inline uint64_t *word_own(cl_bitmap *bm, uint64_t w)
+{
+    uint64_t *pg = bm->pages[w / PAGE_WORDS];
+
+    if (__builtin_expect(page_shared(pg), 0)) {
+        pg = page_own(bm, w / PAGE_WORDS);
+    }
+    return &pg[w % PAGE_WORDS];
 }
 
 static uint64_t valid_mask(const cl_bitmap *bm, uint64_t word_idx)
@@ -177,49 +256,84 @@ static void tree_put_range(summary_tree *t, int lvl, uint64_t a, uint64_t b, boo
     }
 }
 
-static const uint64_t all_zeros[WORD_BITS];
-static const uint64_t all_ones[WORD_BITS] = { [0 ... WORD_BITS - 1] = ~(uint64_t)0 };
-
-/* Recompute a whole tree from the bit words (after clear, fill, copy), a
- * summary word at a time: bit b of word w says whether entry 64w+b of the
- * level below has anything of interest. */
-static void tree_rebuild(cl_bitmap *bm, bool clean)
+/* Every level of a tree all of interest (ones) or none (the map all clean
+ * or all dirty), the bits past each level's end left clear. */
+static void tree_uniform(summary_tree *t, bool ones)
 {
-    summary_tree *t = clean ? &bm->clean : &bm->dirty;
-
     for (int lvl = 0; lvl < t->nlevels; lvl++) {
         uint64_t n = t->nbits[lvl], nw = words_for(n ? n : 1);
-        const uint64_t *below = lvl == 0 ? bm->words : t->level[lvl - 1];
-        /* the clean tree looks for zero bits: invert the bit words */
-        const uint64_t flip = lvl == 0 && clean ? ~(uint64_t)0 : 0;
-        uint64_t *dst = t->level[lvl];
 
-        for (uint64_t w = 0; w < nw; w++) {
-            uint64_t base = w * WORD_BITS, lim = n - base < WORD_BITS ? n - base : WORD_BITS;
-            uint64_t acc = 0;
-
-            if (base >= n || (lim == WORD_BITS &&
-                              !memcmp(below + base, flip ? all_ones : all_zeros, sizeof(all_zeros)))) {
-                dst[w] = 0;     /* nothing of interest in 64 words */
-                continue;
-            }
-            if (lim == WORD_BITS &&
-                !memcmp(below + base, flip ? all_zeros : all_ones, sizeof(all_zeros))) {
-                dst[w] = ~(uint64_t)0;  /* all of interest (a new or full map) */
-                continue;
-            }
-            for (uint64_t b = 0; b < lim; b++) {
-                acc |= (uint64_t)((below[base + b] ^ flip) != 0) << b;
-            }
-            dst[w] = acc;
+        if (!ones) {
+            memset(t->level[lvl], 0, nw * sizeof(uint64_t));
+            continue;
         }
-        if (lvl == 0 && clean && n) {
-            /* the last bit word's padding is not clean space */
-            uint64_t last = n - 1;
+        for (uint64_t w = 0; w < nw; w++) {
+            t->level[lvl][w] = ~(uint64_t)0;
+        }
+        if (n % WORD_BITS) {
+            t->level[lvl][nw - 1] = ~(uint64_t)0 >> (WORD_BITS - n % WORD_BITS);
+        }
+        if (!n) {
+            t->level[lvl][0] = 0;
+        }
+    }
+}
 
-            if (!word_matches(bm, true, last, bm->words[last])) {
-                dst[last / WORD_BITS] &= ~((uint64_t)1 << (last % WORD_BITS));
-            }
+/* Store level-0 word p of a tree, propagating a change of its zero-ness. */
+static void tree_set_word0(summary_tree *t, uint64_t p, uint64_t word)
+{
+    bool was = t->level[0][p] != 0;
+
+    t->level[0][p] = word;
+    if (was != (word != 0) && t->nlevels > 1) {
+        tree_put(t, 1, p, word != 0);
+    }
+}
+
+/* Bits set in page p. */
+static uint64_t page_count(const cl_bitmap *bm, uint64_t p)
+{
+    const uint64_t *pg = bm->pages[p];
+    uint64_t n = 0;
+
+    if (pg == CLEAN_PAGE) {
+        return 0;
+    }
+    if (pg == DIRTY_PAGE) {
+        return PAGE_BITS;
+    }
+    for (uint64_t i = 0; i < page_nwords(bm, p); i++) {
+        n += pop64(pg[i]);
+    }
+    return n;
+}
+
+/* The whole map clean or dirty: every page shared but a last one that
+ * cannot be, whose words and summaries are set here. */
+static void set_all(cl_bitmap *bm, bool dirty)
+{
+    uint64_t last = bm->npages - 1;
+
+    for (uint64_t p = 0; p < bm->npages; p++) {
+        if (page_full(bm, p)) {
+            page_share(bm, p, dirty ? DIRTY_PAGE : CLEAN_PAGE);
+        }
+    }
+    bm->count = dirty ? bm->nbits : 0;
+    tree_uniform(&bm->dirty, dirty);
+    tree_uniform(&bm->clean, !dirty);
+    if (!page_full(bm, last)) {
+        uint64_t *lp = bm->pages[last], n = page_nwords(bm, last);
+
+        for (uint64_t i = 0; i < n; i++) {
+            lp[i] = dirty ? valid_mask(bm, last * PAGE_WORDS + i) : 0;
+        }
+        /* every word of it has a dirty bit, or a clean one, and no word
+         * (the last one being partial) is all clean or all dirty */
+        if (n) {
+            uint64_t some = ~(uint64_t)0 >> (WORD_BITS - n);
+            tree_set_word0(&bm->dirty, last, dirty ? some : 0);
+            tree_set_word0(&bm->clean, last, dirty ? 0 : some);
         }
     }
 }
@@ -230,7 +344,7 @@ static uint64_t tree_word(const cl_bitmap *bm, const summary_tree *t, bool clean
                           int lvl, uint64_t w)
 {
     if (lvl < 0) {
-        return clean ? ~bm->words[w] & valid_mask(bm, w) : bm->words[w];
+        return clean ? ~word_at(bm, w) & valid_mask(bm, w) : word_at(bm, w);
     }
     return t->level[lvl][w];
 }
@@ -269,12 +383,12 @@ static uint64_t tree_find(const cl_bitmap *bm, bool clean, int lvl, uint64_t idx
 /* Store a new value in a bit word, keeping count and both trees right. */
 static void put_word(cl_bitmap *bm, uint64_t idx, uint64_t new_word)
 {
-    uint64_t old = bm->words[idx];
+    uint64_t old = word_at(bm, idx);
 
     if (old == new_word) {
         return;
     }
-    bm->words[idx] = new_word;
+    *word_own(bm, idx) = new_word;
     bm->count += (uint64_t)pop64(new_word);
     bm->count -= (uint64_t)pop64(old);
     if (word_matches(bm, false, idx, old) != word_matches(bm, false, idx, new_word)) {
@@ -302,12 +416,13 @@ static inline void tree_mark(summary_tree *t, uint64_t idx)
  * all dirty), which random single-bit edits rarely do. */
 static inline void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool dirty)
 {
-    uint64_t old = bm->words[w];
+    uint64_t *word = word_own(bm, w);
+    uint64_t old = *word;
 
     if (dirty) {
         uint64_t new_word = old | mask;
 
-        bm->words[w] = new_word;
+        *word = new_word;
         bm->count += (uint64_t)pop64(new_word ^ old);
         tree_mark(&bm->dirty, w);
         if (__builtin_expect(new_word == valid_mask(bm, w), 0) && new_word != old) {
@@ -316,7 +431,7 @@ static inline void change_word(cl_bitmap *bm, uint64_t w, uint64_t mask, bool di
     } else {
         uint64_t new_word = old & ~mask;
 
-        bm->words[w] = new_word;
+        *word = new_word;
         bm->count -= (uint64_t)pop64(new_word ^ old);
         tree_mark(&bm->clean, w);
         if (__builtin_expect(new_word == 0, 0) && old != 0) {
@@ -344,17 +459,24 @@ static __attribute__((noinline)) int fix_upper_levels(cl_bitmap *bm, uint64_t w)
  * library call on baseline x86-64), level 0 of both trees by arithmetic,
  * and only when a level-0 summary word turns zero or non-zero do the
  * levels above change (fix_upper_levels). Returns 0. */
+static __attribute__((noinline)) int set_bit_shared(cl_bitmap *bm, uint64_t bit);
+static __attribute__((noinline)) int reset_bit_shared(cl_bitmap *bm, uint64_t bit);
+
 static inline int set_bit(cl_bitmap *bm, uint64_t bit)
 {
     uint64_t w = bit / WORD_BITS, sw = w / WORD_BITS;
     unsigned sb = (unsigned)(w % WORD_BITS);
-    uint64_t old = bm->words[w], new_word = old | (uint64_t)1 << (bit % WORD_BITS);
+    uint64_t *pg = bm->pages[sw];
+    if (__builtin_expect(page_shared(pg), 0)) {
+        return set_bit_shared(bm, bit);
+    }
+    uint64_t old = pg[sb], new_word = old | (uint64_t)1 << (bit % WORD_BITS);
     uint64_t vmask = w == bm->nwords - 1 ? bm->last_word_mask : ~(uint64_t)0;
     uint64_t d0 = bm->dirty.level[0][sw], c0 = bm->clean.level[0][sw];
     /* the word has a dirty bit now; it may have become all dirty */
     uint64_t c1 = c0 & ~((uint64_t)(new_word == vmask) << sb);
 
-    bm->words[w] = new_word;
+    pg[sb] = new_word;
     bm->count += new_word != old;
     bm->dirty.level[0][sw] = d0 | (uint64_t)1 << sb;
     bm->clean.level[0][sw] = c1;
@@ -368,12 +490,16 @@ static inline int reset_bit(cl_bitmap *bm, uint64_t bit)
 {
     uint64_t w = bit / WORD_BITS, sw = w / WORD_BITS;
     unsigned sb = (unsigned)(w % WORD_BITS);
-    uint64_t old = bm->words[w], new_word = old & ~((uint64_t)1 << (bit % WORD_BITS));
+    uint64_t *pg = bm->pages[sw];
+    if (__builtin_expect(page_shared(pg), 0)) {
+        return reset_bit_shared(bm, bit);
+    }
+    uint64_t old = pg[sb], new_word = old & ~((uint64_t)1 << (bit % WORD_BITS));
     uint64_t d0 = bm->dirty.level[0][sw], c0 = bm->clean.level[0][sw];
     /* the word has a clean bit now; it may have become all clean */
     uint64_t d1 = d0 & ~((uint64_t)(new_word == 0) << sb);
 
-    bm->words[w] = new_word;
+    pg[sb] = new_word;
     bm->count -= new_word != old;
     bm->dirty.level[0][sw] = d1;
     bm->clean.level[0][sw] = c0 | (uint64_t)1 << sb;
@@ -381,6 +507,26 @@ static inline int reset_bit(cl_bitmap *bm, uint64_t bit)
         return fix_upper_levels(bm, w);
     }
     return 0;
+}
+
+/* The bit is in a shared page: nothing changes if it already has the
+ * value, else the page becomes the map's own first. */
+static int set_bit_shared(cl_bitmap *bm, uint64_t bit)
+{
+    if (bm->pages[bit / PAGE_BITS] == DIRTY_PAGE) {
+        return 0;
+    }
+    page_own(bm, bit / PAGE_BITS);
+    return set_bit(bm, bit);
+}
+
+static int reset_bit_shared(cl_bitmap *bm, uint64_t bit)
+{
+    if (bm->pages[bit / PAGE_BITS] == CLEAN_PAGE) {
+        return 0;
+    }
+    page_own(bm, bit / PAGE_BITS);
+    return reset_bit(bm, bit);
 }
 
 static inline int change_bit(cl_bitmap *bm, uint64_t bit, bool dirty)
@@ -408,17 +554,44 @@ static void change_bits(cl_bitmap *bm, uint64_t first, uint64_t last, bool dirty
     if (fw + 1 == lw) {
         return;
     }
-    /* Interior words are never the (possibly partial) last word. */
-    for (uint64_t w = fw + 1; w < lw; w++) {
-        old_bits += (uint64_t)pop64(bm->words[w]);
-        bm->words[w] = fill;
+    /* Interior words are never the (possibly partial) last word. Whole
+     * pages between them become shared; the words of partly covered
+     * pages are written. */
+    for (uint64_t w = fw + 1; w < lw;) {
+        uint64_t p = w / PAGE_WORDS, stop = (p + 1) * PAGE_WORDS;
+
+        if (!(w % PAGE_WORDS) && stop <= lw && page_full(bm, p)) {
+            bm->count += (dirty ? PAGE_BITS : 0) - page_count(bm, p);
+            page_share(bm, p, dirty ? DIRTY_PAGE : CLEAN_PAGE);
+            tree_set_word0(&bm->dirty, p, dirty ? ~(uint64_t)0 : 0);
+            tree_set_word0(&bm->clean, p, dirty ? 0 : ~(uint64_t)0);
+            w = stop;
+            continue;
+        }
+        if (stop > lw) {
+            stop = lw;
+        }
+        if (bm->pages[p] != (dirty ? DIRTY_PAGE : CLEAN_PAGE)) {
+            /* a shared page here is the other one: its bits are known */
+            bool known = page_shared(bm->pages[p]);
+            uint64_t *pg = page_own(bm, p);
+
+            old_bits = known && !dirty ? (stop - w) * WORD_BITS : 0;
+            for (uint64_t i = w; i < stop; i++) {
+                if (!known) {
+                    old_bits += (uint64_t)pop64(pg[i % PAGE_WORDS]);
+                }
+                pg[i % PAGE_WORDS] = fill;
+            }
+            bm->count -= old_bits;
+            if (dirty) {
+                bm->count += (stop - w) * WORD_BITS;
+            }
+            tree_put_range(&bm->dirty, 0, w, stop - 1, dirty);
+            tree_put_range(&bm->clean, 0, w, stop - 1, !dirty);
+        }
+        w = stop;
     }
-    bm->count -= old_bits;
-    if (dirty) {
-        bm->count += (lw - fw - 1) * WORD_BITS;
-    }
-    tree_put_range(&bm->dirty, 0, fw + 1, lw - 1, dirty);
-    tree_put_range(&bm->clean, 0, fw + 1, lw - 1, !dirty);
 }
 
 cl_bitmap *cl_bitmap_new(uint64_t size, uint64_t granularity, cl_error *err)
@@ -450,21 +623,40 @@ cl_bitmap *cl_bitmap_new(uint64_t size, uint64_t granularity, cl_error *err)
                          : ~(uint64_t)0;
     bm->enabled = true;
     bm->memory = sizeof(*bm);
-    /* Always at least one word, so an empty bitmap needs no special cases. */
-    bm->words = calloc(bm->nwords ? bm->nwords : 1, sizeof(uint64_t));
-    if (!bm->words) {
+    /* Always at least one page, so that an empty bitmap needs no special
+     * cases; the pages start shared and clean, but a last one that cannot
+     * be shared (page_full), which is the map's own. */
+    bm->npages = (bm->nwords + PAGE_WORDS - 1) / PAGE_WORDS;
+    if (!bm->npages) {
+        bm->npages = 1;
+    }
+    bm->pages = malloc(bm->npages * sizeof(*bm->pages));
+    uint64_t *last = page_full(bm, bm->npages - 1) ? CLEAN_PAGE
+                                                   : calloc(PAGE_WORDS, sizeof(uint64_t));
+    if (!bm->pages || !last) {
+        free(bm->pages);
+        if (last && !page_shared(last)) {
+            free(last);
+        }
         free(bm);
         cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
         return NULL;
     }
-    bm->memory += (bm->nwords ? bm->nwords : 1) * sizeof(uint64_t);
+    for (uint64_t p = 0; p + 1 < bm->npages; p++) {
+        bm->pages[p] = CLEAN_PAGE;
+    }
+    bm->pages[bm->npages - 1] = last;
+    bm->memory += bm->npages * sizeof(*bm->pages);
+    if (!page_shared(last)) {
+        bm->memory += PAGE_WORDS * sizeof(uint64_t);
+    }
     if (tree_alloc(&bm->dirty, bm->nwords, &bm->memory) < 0 ||
         tree_alloc(&bm->clean, bm->nwords, &bm->memory) < 0) {
         cl_bitmap_free(bm);
         cl_fail(err, -ENOMEM, "out of memory allocating a bitmap");
         return NULL;
     }
-    tree_rebuild(bm, true);
+    set_all(bm, false);
     return bm;
 }
 
@@ -482,7 +674,12 @@ void cl_bitmap_free(cl_bitmap *bm)
     }
     tree_free(&bm->dirty);
     tree_free(&bm->clean);
-    free(bm->words);
+    for (uint64_t p = 0; p < bm->npages; p++) {
+        if (!page_shared(bm->pages[p])) {
+            free(bm->pages[p]);
+        }
+    }
+    free(bm->pages);
     free(bm);
 }
 
@@ -524,7 +721,7 @@ bool cl_bitmap_get(const cl_bitmap *bm, uint64_t offset)
         return false;
     }
     bit = offset >> bm->gran_shift;
-    return (bm->words[bit / WORD_BITS] >> (bit % WORD_BITS)) & 1;
+    return (word_at(bm, bit / WORD_BITS) >> (bit % WORD_BITS)) & 1;
 }
 
 static int check_range(const cl_bitmap *bm, uint64_t offset, uint64_t len, uint64_t limit,
@@ -607,22 +804,12 @@ int cl_bitmap_reset(cl_bitmap *bm, uint64_t offset, uint64_t len, cl_error *err)
 
 void cl_bitmap_clear(cl_bitmap *bm)
 {
-    if (bm->nwords) {
-        memset(bm->words, 0, bm->nwords * sizeof(uint64_t));
-    }
-    bm->count = 0;
-    tree_rebuild(bm, false);
-    tree_rebuild(bm, true);
+    set_all(bm, false);
 }
 
 void cl_bitmap_fill(cl_bitmap *bm)
 {
-    for (uint64_t w = 0; w < bm->nwords; w++) {
-        bm->words[w] = valid_mask(bm, w);
-    }
-    bm->count = bm->nbits;
-    tree_rebuild(bm, false);
-    tree_rebuild(bm, true);
+    set_all(bm, true);
 }
 
 static int64_t next_match(const cl_bitmap *bm, bool clean, uint64_t offset, uint64_t end)
@@ -711,9 +898,27 @@ int cl_bitmap_merge(cl_bitmap *dst, const cl_bitmap *src, cl_error *err)
                        (unsigned long long)src->size, (unsigned long long)dst->size);
     }
     if (dst->granularity == src->granularity) {
-        for (uint64_t w = 0; w < dst->nwords; w++) {
-            if (src->words[w]) {
-                put_word(dst, w, dst->words[w] | src->words[w]);
+        /* a page at a time: all dirty in src makes it all dirty in dst,
+         * otherwise src's dirty words (its summary says which) */
+        for (uint64_t p = 0; p < src->npages; p++) {
+            const uint64_t *sp = src->pages[p];
+            uint64_t which = src->dirty.level[0][p];
+
+            if (sp == DIRTY_PAGE && dst->pages[p] != DIRTY_PAGE) {
+                dst->count += PAGE_BITS - page_count(dst, p);
+                page_share(dst, p, DIRTY_PAGE);
+                tree_set_word0(&dst->dirty, p, ~(uint64_t)0);
+                tree_set_word0(&dst->clean, p, 0);
+                continue;
+            }
+            if (sp == DIRTY_PAGE) {
+                continue;
+            }
+            while (which) {
+                uint64_t w = p * PAGE_WORDS + (uint64_t)__builtin_ctzll(which);
+
+                which &= which - 1;
+                put_word(dst, w, word_at(dst, w) | sp[w % PAGE_WORDS]);
             }
         }
         return 0;
@@ -740,8 +945,12 @@ int cl_bitmap_copy(cl_bitmap *dst, const cl_bitmap *src, cl_error *err)
     if (dst == src) {
         return 0;
     }
-    if (dst->nwords) {
-        memcpy(dst->words, src->words, dst->nwords * sizeof(uint64_t));
+    for (uint64_t p = 0; p < dst->npages; p++) {
+        if (page_shared(src->pages[p])) {
+            page_share(dst, p, src->pages[p]);
+        } else {
+            memcpy(page_own(dst, p), src->pages[p], PAGE_WORDS * sizeof(uint64_t));
+        }
     }
     dst->count = src->count;
     /* Same size and granularity, so both trees have the same shape. */

@@ -2,6 +2,10 @@
 /* Dirty bitmap commands and their listing (order, fields, errors). */
 #include "sim/tests/sim_test.h"
 
+#include <sha2.h>
+
+#include "sim/sim_int.h"
+
 #define MiB (1024ull * 1024)
 
 static void test_listing_order_and_fields(void **state)
@@ -102,12 +106,54 @@ static void test_busy_bitmap(void **state)
     vm_free(b);
 }
 
+/* x-debug-block-dirty-bitmap-sha256 serializes the bitmap by dirty runs:
+ * the same digest as bit by bit, for runs on and off byte boundaries. */
+static void test_sha256_by_runs(void **state)
+{
+    uint64_t rng = 257;
+    for (int round = 0; round < 20; round++) {
+        uint64_t gran = 65536, nbits = 1 + round * 397;
+        cl_bitmap *bm = cl_bitmap_new(nbits * gran - (round % 3) * 512, gran, NULL);
+        for (int k = 0; k < 6; k++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t a = (rng >> 33) % nbits, n = 1 + (rng >> 13) % (nbits - a);
+            cl_bitmap_set(bm, a * gran, n * gran > cl_bitmap_size(bm) - a * gran
+                                        ? cl_bitmap_size(bm) - a * gran : n * gran, NULL);
+        }
+        if (round == 7) {
+            cl_bitmap_fill(bm);
+        }
+        uint64_t nwords = (nbits + 63) / 64;
+        uint8_t *buf = calloc(nwords, 8);
+        for (uint64_t bit = 0; bit < nbits; bit++) {
+            if (cl_bitmap_get(bm, bit * gran)) {
+                buf[bit / 8] |= (uint8_t)(1u << (bit % 8));
+            }
+        }
+        uint8_t digest[SHA256_DIGEST_LENGTH];
+        char want[2 * SHA256_DIGEST_LENGTH + 1];
+        SHA2_CTX ctx;
+        SHA256Init(&ctx);
+        SHA256Update(&ctx, buf, nwords * 8);
+        SHA256Final(digest, &ctx);
+        for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+            snprintf(want + 2 * i, 3, "%02x", digest[i]);
+        }
+        char *got = bitmap_sha256_hex(bm);
+        assert_string_equal(got, want);
+        free(got);
+        free(buf);
+        cl_bitmap_free(bm);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listing_order_and_fields),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_busy_bitmap),
+        cmocka_unit_test(test_sha256_by_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,7 +169,7 @@ static void test_new_cluster_is_sparse(void **state)
            "{\"driver\": \"qcow2\", \"node-name\": \"big\", "
            "\"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}", path);
     hmp(b, "big", "write -P0x5a 0x41000 4k");
-    uint64_t host = f->qcow2->l2[1];
+    uint64_t host = l2_get(f->qcow2, 1);
     assert_true(host && !(host & Q2_ZERO));
     assert_true(f->data.size >= host + cs);
     bool hole;

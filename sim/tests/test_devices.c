@@ -138,7 +138,7 @@ static void test_backup_filter_takes_devices(void **state)
     uint8_t buf[512];
     assert_int_equal(node_read(s, node(b, "tmp"), 1 * MiB, sizeof buf, buf), 0);
     assert_int_equal(buf[0], 0);
-    assert_true(node(b, "tmp")->q->l2[16] & Q2_ZERO);
+    assert_true(l2_get(node(b, "tmp")->q, 16) & Q2_ZERO);
     QMP_OK(b, "block-job-cancel", "{\"device\": \"fleecing\"}");
     wait_event(b, "BLOCK_JOB_CANCELLED");
     assert_ptr_equal(device_root(device_find(s, "sda")), node(b, "source"));

@@ -82,7 +82,7 @@ static void test_backup_sync_none(void **state)
     assert_int_equal(read_pattern(b, "tmp", 2 * MiB, 64 * KiB, 0), 0);
     assert_int_equal(read_pattern(b, "tmp", 1 * MiB, 64 * KiB, 0xd5), 0);  /* untouched */
     sim_qcow2 *q = node(b, "tmp")->q;
-    assert_true(q->l2[2 * MiB / q->cluster_size] & Q2_ZERO);
+    assert_true(l2_get(q, 2 * MiB / q->cluster_size) & Q2_ZERO);
     /* the job's progress counts the two copied clusters */
     QMP_OK(b, "block-job-cancel", "{\"device\": \"fleecing\"}");
     assert_string_equal(wait_event(b, "BLOCK_JOB_CANCELLED"),

@@ -16,6 +16,23 @@ static sim_node *node(bs_backend *b, const char *name)
     return n;
 }
 
+/* qemu-io's numbers, as real qemu-io 7.2 prints them
+ * (qemu-io -c "write 0 1536" -c "write 0 100"). */
+static void test_qemu_io_cvtstr(void **state)
+{
+    (void)state;
+    char out[64];
+    static const struct { double v; const char *want; } cases[] = {
+        { 100, "100 bytes" }, { 1536, "1.500 KiB" }, { 65536, "64 KiB" },
+        { 65536000.0, "62.500 MiB" }, { 1048576, "1 MiB" }, { 1023, "1023 bytes" },
+        { 1.5 * 1073741824.0, "1.500 GiB" }, { 1024.25, "1 KiB" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_cvtstr(cases[i].v, out, sizeof out);
+        assert_string_equal(out, cases[i].want);
+    }
+}
+
 static void test_store(void **state)
 {
     sim_store st;
@@ -61,11 +78,11 @@ static void test_qcow2_allocation_order(void **state)
     hmp(b, "drive0", "write -P0x3 0xf8000 64k");
     uint64_t cs = q->cluster_size;
     /* host clusters in allocation order; the first data cluster is 5 */
-    assert_int_equal(q->l2[2] / cs, 5);
-    assert_int_equal(q->l2[0] / cs, 6);
-    assert_int_equal(q->l2[1] / cs, 7);
-    assert_int_equal(q->l2[15] / cs, 8);
-    assert_int_equal(q->l2[16] / cs, 9);
+    assert_int_equal(l2_get(q, 2) / cs, 5);
+    assert_int_equal(l2_get(q, 0) / cs, 6);
+    assert_int_equal(l2_get(q, 1) / cs, 7);
+    assert_int_equal(l2_get(q, 15) / cs, 8);
+    assert_int_equal(l2_get(q, 16) / cs, 9);
     /* block status runs stop where host contiguity stops */
     uint64_t pnum;
     sim *s = (sim *)b;
@@ -85,7 +102,7 @@ static void test_qcow2_allocation_order(void **state)
     assert_int_equal(node_read(s, d, 64 * MiB - 512, 1024, buf), -EIO);
     /* zero writes: a whole data cluster becomes a zero cluster */
     hmp(b, "drive0", "write -z 0 64k");
-    assert_true(q->l2[0] & Q2_ZERO);
+    assert_true(l2_get(q, 0) & Q2_ZERO);
     assert_int_equal(node_block_status(s, d, 0, 1 * MiB, &pnum), CL_STATUS_ZERO | CL_STATUS_ALLOCATED);
     hmp(b, "drive0", "write -z 0x20000 4k");   /* partial: written as zero data */
     assert_int_equal(node_read(s, d, 0x20000, 8192, buf), 0);
@@ -95,11 +112,11 @@ static void test_qcow2_allocation_order(void **state)
      * one of an unallocated cluster whose rest reads as zeroes (real QEMU:
      * qemu-img map then shows it "present") */
     hmp(b, "drive0", "write -z 0x400000 4k");
-    assert_int_equal(q->l2[0x40], Q2_ZERO);
+    assert_int_equal(l2_get(q, 0x40), Q2_ZERO);
     /* a data write into a zero cluster reuses its host cluster */
-    uint64_t host0 = q->l2[0] & ~Q2_ZERO;
+    uint64_t host0 = l2_get(q, 0) & ~Q2_ZERO;
     hmp(b, "drive0", "write -P0x9 0x1000 4k");
-    assert_int_equal(q->l2[0], host0);
+    assert_int_equal(l2_get(q, 0), host0);
     assert_int_equal(node_read(s, d, 0, 8192, buf), 0);
     assert_int_equal(buf[0], 0);
     assert_int_equal(buf[4096], 9);
@@ -136,7 +153,7 @@ static void test_backing_reads_and_compare(void **state)
     assert_int_equal(buf[0], 0x21);
     /* zeroes written over backed data become a zero cluster */
     hmp(b, "top", "write -z 3M 64k");
-    assert_true(t->q->l2[48] & Q2_ZERO);
+    assert_true(l2_get(t->q, 48) & Q2_ZERO);
     json_object *r = qmp(b, "query-named-block-nodes", NULL);
     assert_non_null(strstr(json_object_to_json_string(r), "\"backing_file_depth\": 1"));
     json_object_put(r);
@@ -233,9 +250,9 @@ static void test_explicit_backing_and_raw(void **state)
     assert_int_equal(pnum, 65536);
     /* a zero write where the backing has data, and where it has none */
     hmp(b, "top", "write -z 0 64k");
-    assert_true(t->q->l2[0] & Q2_ZERO);
+    assert_true(l2_get(t->q, 0) & Q2_ZERO);
     hmp(b, "top", "write -z 0x10000 64k");   /* zero flag all the same */
-    assert_int_equal(t->q->l2[1], Q2_ZERO);
+    assert_int_equal(l2_get(t->q, 1), Q2_ZERO);
     /* raw over file, with an offset */
     QMP_OK(b, "blockdev-add", "{\"driver\": \"file\", \"node-name\": \"f\", \"filename\": \"/tmp/blocksim/1000-base\"}");
     QMP_OK(b, "blockdev-add", "{\"driver\": \"raw\", \"node-name\": \"r\", \"file\": \"f\", \"offset\": 65536}");
@@ -320,6 +337,7 @@ static void test_blkdebug_flush_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qemu_io_cvtstr),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_qcow2_allocation_order),
         cmocka_unit_test(test_backing_reads_and_compare),

@@ -112,7 +112,7 @@ static void test_qemu_io_run_records_and_stores(void **state)
     assert_non_null(out);
     assert_string_equal(out,
         "wrote 2097152/2097152 bytes at offset 2097152\n"
-        "2 MiB, 1 ops; 00.00 sec (1.953125 GiB/sec and 1000.0000 ops/sec)\n"
+        "2 MiB, 1 ops; 00.00 sec (1.953 GiB/sec and 1000.0000 ops/sec)\n"
         "read 512/512 bytes at offset 2097152\n"
         "512 bytes, 1 ops; 00.00 sec (500 KiB/sec and 1000.0000 ops/sec)\n");
     free(out);

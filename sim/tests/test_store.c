@@ -328,12 +328,120 @@ static void test_runs_stay_few(void **state)
     store_free(&b);
 }
 
+/* A big sparse file, far more chunks than the allocated-chunk set has
+ * slots: holes in store_extent and whole-chunk zeroing take the paths that
+ * look at the set's slots rather than at every chunk. Checked against one
+ * allocated flag per chunk. */
+#define BIG_CHUNKS 5000
+
+static uint64_t naive_extent(const bool *alloc, uint64_t size, uint64_t off, uint64_t len,
+                             bool *hole)
+{
+    uint64_t done = 0;
+    bool first = true;
+    while (done < len) {
+        uint64_t pos = off + done, in = pos % SIM_CHUNK;
+        uint64_t n = SIM_CHUNK - in < len - done ? SIM_CHUNK - in : len - done;
+        bool h = pos >= size || !alloc[pos / SIM_CHUNK];
+        if (pos >= size) {
+            n = len - done;
+        }
+        if (!first && h != *hole) {
+            break;
+        }
+        *hole = h;
+        first = false;
+        done += n;
+    }
+    return done;
+}
+
+static void test_big_sparse(void **state)
+{
+    static bool alloc[BIG_CHUNKS];
+    static uint64_t written[3000];     /* offsets holding `one`, until zeroed */
+    static uint64_t zeroed[3000];      /* offsets that held it, then were zeroed */
+    size_t nwritten = 0, nzeroed = 0;
+    const uint64_t size = BIG_CHUNKS * (uint64_t)SIM_CHUNK - 1000;
+    const uint8_t one = 0x5a;
+    sim_store st;
+
+    rng = seed() ? seed() : 1;
+    store_init(&st);
+    store_truncate(&st, size);
+    memset(alloc, 0, sizeof alloc);
+    for (int op = 0; op < 3000; op++) {
+        uint64_t c = below(BIG_CHUNKS);
+        switch (below(8)) {
+        case 0: {
+            /* zero whole chunks [c, c + n): often more than the set's slots */
+            uint64_t n = below(BIG_CHUNKS - c) + 1;
+            uint64_t len = n * SIM_CHUNK;
+            if (c * SIM_CHUNK + len > size) {
+                len = size - c * SIM_CHUNK;     /* the partial last chunk stays */
+                n = len / SIM_CHUNK;
+            }
+            store_zero(&st, c * SIM_CHUNK, len);
+            memset(alloc + c, 0, n);
+            for (size_t i = 0; i < nwritten;) {
+                if (written[i] >= c * SIM_CHUNK && written[i] < c * SIM_CHUNK + n * SIM_CHUNK) {
+                    if (nzeroed < 3000) {
+                        zeroed[nzeroed++] = written[i];
+                    }
+                    written[i] = written[--nwritten];
+                } else {
+                    i++;
+                }
+            }
+            break;
+        }
+        case 1:
+        case 2:
+        case 3: {
+            uint64_t off = c * SIM_CHUNK + below(SIM_CHUNK);
+            if (off < size) {
+                store_write(&st, off, 1, &one);
+                alloc[c] = true;
+                written[nwritten++] = off;
+            }
+            break;
+        }
+        default: {
+            uint64_t off = below(size + 2 * SIM_CHUNK), len = below(size) + 1;
+            bool h1 = false, h2 = false;
+            uint64_t n1 = store_extent(&st, off, len, &h1);
+            uint64_t n2 = naive_extent(alloc, size, off, len, &h2);
+            assert_int_equal(n1, n2);
+            assert_int_equal(h1, h2);
+            if (nwritten) {
+                uint8_t b = 0;
+                store_read(&st, written[below(nwritten)], 1, &b);
+                assert_int_equal(b, one);
+            }
+            if (nzeroed) {
+                uint64_t z = zeroed[below(nzeroed)];
+                uint8_t b = 0xff, want = 0;
+                for (size_t i = 0; i < nwritten; i++) {
+                    want = written[i] == z ? one : want;
+                }
+                store_read(&st, z, 1, &b);
+                assert_int_equal(b, want);
+            }
+            break;
+        }
+        }
+        assert_int_equal(st.size, size);
+    }
+    store_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_spans),
         cmocka_unit_test(test_runs_stay_few),
         cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_big_sparse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -337,6 +337,127 @@ static void test_single_bit_summaries(void **state)
     single_bit_run(4100ULL * 64 * 512 + 512, 512); /* a summary word past 64 */
 }
 
+/*
+ * Whole pages (4096 bits, the unit the bitmap shares between maps that are
+ * all clean or all dirty there): ranges that start and end on page
+ * boundaries or just beside them, same-granularity merges from maps with
+ * all-dirty pages, copies, clears and fills, then single bits inside shared
+ * pages. After each operation the count, every bit, searches from page
+ * boundaries and (after a fill or clear) the memory are checked.
+ */
+static uint64_t page_edge(const model *m)
+{
+    uint64_t page = 4096 * m->gran, npg = m->size / page + 1;
+    uint64_t off = rnd_below(npg + 1) * page;
+
+    switch (rnd_below(4)) {
+    case 0:
+        off += m->gran;
+        break;
+    case 1:
+        off = off >= m->gran ? off - m->gran : off;
+        break;
+    default:
+        break;
+    }
+    return off < m->size ? off : m->size;
+}
+
+static void page_run(uint64_t size, uint64_t gran)
+{
+    cl_bitmap *bm = cl_bitmap_new(size, gran, NULL);
+    size_t empty_memory = cl_bitmap_memory(bm);
+    model m;
+
+    assert_non_null(bm);
+    model_init(&m, size, gran);
+    for (int op = 0; op < 400; op++) {
+        uint64_t a = page_edge(&m), b = page_edge(&m), lo = a < b ? a : b, hi = a < b ? b : a;
+        int kind = (int)rnd_below(10);
+
+        if (kind < 3 && hi > lo) {                          /* set a page range */
+            assert_int_equal(cl_bitmap_set(bm, lo, hi - lo, NULL), 0);
+            model_mark(&m, lo, hi - lo, 1);
+        } else if (kind < 5 && hi > lo) {                   /* reset one */
+            uint64_t len = hi == size ? hi - lo : (hi - lo) / gran * gran;
+            assert_int_equal(cl_bitmap_reset(bm, lo, len, NULL), 0);
+            model_mark(&m, lo, len, 0);
+        } else if (kind < 6) {                              /* merge, same granularity */
+            cl_bitmap *src = cl_bitmap_new(size, gran, NULL);
+
+            if (hi > lo) {
+                cl_bitmap_set(src, lo, hi - lo, NULL);
+                model_mark(&m, lo, hi - lo, 1);
+            }
+            if (rnd_below(2) && lo < size) {
+                cl_bitmap_set(src, lo, 1, NULL);
+                model_mark(&m, lo, 1, 1);
+            }
+            assert_int_equal(cl_bitmap_merge(bm, src, NULL), 0);
+            cl_bitmap_free(src);
+        } else if (kind < 7) {                              /* copy out and back */
+            cl_bitmap *twin = cl_bitmap_new(size, gran, NULL);
+
+            cl_bitmap_fill(twin);
+            assert_int_equal(cl_bitmap_copy(twin, bm, NULL), 0);
+            if (rnd_below(2)) {
+                cl_bitmap_fill(bm);
+            } else {
+                cl_bitmap_clear(bm);
+            }
+            assert_int_equal(cl_bitmap_copy(bm, twin, NULL), 0);
+            cl_bitmap_free(twin);
+        } else if (kind < 8) {                              /* clear or fill */
+            bool fill = rnd_below(2);
+
+            if (fill) {
+                cl_bitmap_fill(bm);
+            } else {
+                cl_bitmap_clear(bm);
+            }
+            memset(m.bits, fill, m.nbits);
+            /* shared pages: no more memory than the empty map */
+            assert_true(cl_bitmap_memory(bm) <= empty_memory);
+        } else {                                            /* single bits */
+            for (int i = 0; i < 8 && lo < size; i++) {
+                uint64_t off = (lo + rnd_below(hi - lo + gran)) / gran * gran;
+                bool dirty = rnd_below(2);
+
+                if (off >= size) {
+                    continue;
+                }
+                if (dirty) {
+                    assert_int_equal(cl_bitmap_set(bm, off, 1, NULL), 0);
+                } else {
+                    assert_int_equal(cl_bitmap_reset(bm, off, cl_min_u64(gran, size - off), NULL), 0);
+                }
+                m.bits[off / gran] = dirty;
+            }
+        }
+        assert_int_equal(cl_bitmap_count(bm), model_count(&m));
+        for (int q = 0; q < 6; q++) {
+            uint64_t off = page_edge(&m), end = rnd_below(2) ? 0 : page_edge(&m);
+
+            assert_int_equal(cl_bitmap_next_dirty(bm, off, end), model_next(&m, off, end, 1));
+            assert_int_equal(cl_bitmap_next_clean(bm, off, end), model_next(&m, off, end, 0));
+        }
+        if (op % 50 == 0) {
+            check_equal(bm, &m);
+        }
+    }
+    check_equal(bm, &m);
+    cl_bitmap_free(bm);
+    free(m.bits);
+}
+
+static void test_whole_pages(void **state)
+{
+    page_run(4096ULL * 7 * 65536, 65536);              /* whole pages only */
+    page_run(4096ULL * 9 * 65536 + 64 * 65536 + 1, 65536);  /* a partial last page */
+    page_run(4096ULL * 70 * 512, 512);                 /* two summary levels of pages */
+    page_run(100 * 512, 512);                          /* a single, partial page */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_random_64k),
         cmocka_unit_test(test_random_128k),
         cmocka_unit_test(test_single_bit_summaries),
+        cmocka_unit_test(test_whole_pages),
     };
 
     rng_state = test_seed();
