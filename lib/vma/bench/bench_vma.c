@@ -301,8 +301,8 @@ int main(void)
         cpu[c] = median(v, rounds);
     }
     stat(zst, &st);
-    printf("  %-31s %6s   %12s %8s  ratio to the "
-           "baseline of the same round (median)\n", "median of the rounds:", "wall", "rate", "CPU");
+    printf("  %-31s %8s %12s %8s  ratio to the baseline of the same round (median)\n",
+           "median of the rounds", "wall", "rate", "CPU");
     for (int c = 0; c < NCMD; c++) {
         int base = c == ZDIRECT ? ZPIPE : CP;
 
