@@ -159,10 +159,14 @@ static void test_fresh_equals_dense_and_in_place(void **state)
     /* A file this extract made: the data clusters are allocated ahead,
      * the all-zero clusters stay holes, the bytes are the image's. */
     fd = new_target(fresh, size);
+    bool holes = is_hole(fd, 0, (off_t)size);  /* does this file system tell? */
+
     assert_int_equal(restore_fd(open(archive, O_RDONLY), fd, VMA_TARGET_FRESH, NULL,
                                 &err), 0);
-    assert_true(is_hole(fd, 1 << 20, 5 * VMA_CLUSTER_SIZE));
-    assert_false(is_hole(fd, 0, VMA_CLUSTER_SIZE));
+    if (holes) {
+        assert_true(is_hole(fd, 1 << 20, 5 * VMA_CLUSTER_SIZE));
+        assert_false(is_hole(fd, 0, VMA_CLUSTER_SIZE));
+    }
     close(fd);
     assert_true(tu_file_equals(fresh, img, size));
 
