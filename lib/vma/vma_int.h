@@ -108,6 +108,13 @@ vma_decomp *vma_decomp_start(int kind, int fd, bool own_fd, const uint8_t *prefi
 /* Up to len decompressed bytes, short only at the end (of the stream, or
  * where the decoder failed: vma_decomp_finish() then says why). */
 ssize_t vma_decomp_read(vma_decomp *d, void *buf, size_t len);
+/* Wait for len decompressed bytes (fewer only at the end) and point *p at
+ * them in the ring, without copying; they stay there until
+ * vma_decomp_consume(). -ENOTSUP when the ring cannot do that (not
+ * mirrored, or len too large): use vma_decomp_read(). */
+ssize_t vma_decomp_peek(vma_decomp *d, size_t len, const uint8_t **p);
+/* Release n bytes returned by vma_decomp_peek(). */
+void vma_decomp_consume(vma_decomp *d, size_t n);
 /* Stop the thread (it may be waiting for room), wait for it, free. Returns
  * 0, or the decoder's error (corrupt or truncated stream, read error) in
  * err; a decoder stopped because the reader went away is not an error. */

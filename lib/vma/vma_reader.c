@@ -86,6 +86,7 @@ struct vma_reader {
     bool restored;
     pending_write pending;
     pending_alloc alloc;
+    size_t held;              /* extent bytes held in the decoder's ring */
 
     vma_progress_fn progress;
     void *progress_opaque;
@@ -1029,6 +1030,16 @@ static ssize_t extent_bytes(vma_reader *r, uint64_t at, uint8_t *buf, size_t len
     uint64_t file_at = r->map_at + at;
 
     *data = buf;
+    if (r->decomp && buf != r->extent && r->peek_pos >= r->peek_len) {
+        /* Extent data stays in the decoder's ring until it is written. */
+        ssize_t n = vma_decomp_peek(r->decomp, len, data);
+
+        if (n != -ENOTSUP) {
+            r->held = n > 0 ? (size_t)n : 0;
+            return n;
+        }
+        *data = buf;
+    }
     if (!r->map) {
         return reader_read(r, buf, len);
     }
@@ -1106,7 +1117,12 @@ static int restore_extents(vma_reader *r, vma_error *err)
                             data_len);
         }
         r->bytes_read += VMA_EXTENT_HEADER_SIZE + data_len;
-        if ((ret = apply_extent(r, at, data, err)) < 0) {
+        ret = apply_extent(r, at, data, err);
+        if (r->held) {
+            vma_decomp_consume(r->decomp, r->held);
+            r->held = 0;
+        }
+        if (ret < 0) {
             return ret;
         }
         r->extents++;
