@@ -510,8 +510,10 @@ static int exec_img_create(interp *I, const stmt *s)
             r = -1;
         } else if (pr) {
             char *line;
-            if (asprintf(&line, "Formatting '%s', fmt=%s size=%llu", y, x,
-                         (unsigned long long)size) < 0)
+            /* _filter_img_create keeps backing_file and backing_fmt after size */
+            if (asprintf(&line, "Formatting '%s', fmt=%s size=%llu%s%s%s%s", y, x,
+                         (unsigned long long)size, bk ? " backing_file=" : "", bk ? bk : "",
+                         bkf ? " backing_fmt=" : "", bkf ? bkf : "") < 0)
                 abort();
             interp_emit_shell(I, line);
             free(line);

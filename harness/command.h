@@ -70,5 +70,6 @@ extern const case_command cmd_shell_commands[];     /* cmd_shell.c */
 extern const case_command cmd_tools_commands[];     /* cmd_tools.c */
 extern const case_command cmd_vma_commands[];       /* cmd_vma.c */
 extern const case_command cmd_checks_commands[];    /* cmd_checks.c */
+extern const case_command cmd_img_commands[];       /* cmd_img.c */
 
 #endif

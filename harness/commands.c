@@ -13,6 +13,7 @@ const case_command *const case_command_tables[] = {
     cmd_tools_commands,
     cmd_vma_commands,
     cmd_checks_commands,
+    cmd_img_commands,
     NULL
 };
 

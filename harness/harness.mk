@@ -55,7 +55,7 @@ $(eval $(call add_test,harness_golden_diff_fuzz,harness/fuzz/test_golden_diff_fu
 # The NBD cases again, with the real qemu-io / qemu-img (qemu-utils) as
 # clients of the simulator's socket instead of the internal ones; reported
 # as skipped where they are not installed.
-NBD_CASES := $(sort $(shell grep -l -e nbd-server-start -e block-export-add cases/*.case))
+NBD_CASES := $(sort $(shell grep -l -e nbd-server-start -e block-export-add -e "^ *qemu_nbd " cases/*.case))
 .PHONY: conformance-real-clients
 conformance-real-clients: $(B)/harness $(B)/vma
 	$(TEST_WRAPPER) $(B)/harness -j $(CONFORMANCE_JOBS) --tap --nbd-clients real $(NBD_CASES)

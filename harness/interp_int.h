@@ -72,7 +72,8 @@ struct interp {
     real_io_session *io;
     int io_open, io_ro;
     char *io_image, *io_fmt;
-    int session;                /* vm_session: 0 none, 1 run, 2 launch */
+    int session;                /* vm_session: 0 none, 1 run, 2 launch, 3 qmp */
+    int session_sha;            /* its replies show "sha256": HASH (176's run_qemu) */
     int session_caps;           /* its qmp_capabilities was answered */
     size_t checks_failed;       /* expect* lines that printed FAIL */
     char *first_check_fail;     /* "FILE:LINE:COL: check failed: ..." */

@@ -259,11 +259,7 @@ static int64_t jint(json_object *args, const char *key, int64_t dflt)
 
 static json_object *node_lookup_err(sim *s, const char *name, sim_node **out)
 {
-    *out = blk_lookup_bs(s, name);
-    if (!*out) {
-        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
-    }
-    return NULL;
+    return blk_lookup_bs_err(s, name, out);
 }
 
 static json_object *op_blocked(sim *s, sim_node *n)
@@ -358,8 +354,8 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if (src == tgt) {
         return qmp_error("GenericError", "Source and target cannot be the same");
     }
-    if (jbool(args, "compress", false) && tgt->drv != DRV_QCOW2) {
-        /* bdrv_supports_compressed_writes: of our drivers only qcow2 */
+    if (jbool(args, "compress", false) && !node_drv(tgt)->compressed_writes) {
+        /* bdrv_supports_compressed_writes */
         return qmp_error("GenericError", "Compression is not supported for this drive %s",
                          blk_device_name(s, tgt));
     }

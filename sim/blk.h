@@ -18,6 +18,7 @@ typedef struct sim_blk {
     char *name;                 /* device id, e.g. drive0 */
     sim_node *root;             /* NULL: no medium */
     bool has_dev;               /* attached to a guest device */
+    bool cdrom;                 /* an IDE CD-ROM (ide-cd): removable, has a tray */
     char *qdev;                 /* query-block's qdev: the device's id or QOM path */
     struct sim_blk *next;       /* creation order */
 } sim_blk;
@@ -32,6 +33,9 @@ sim_blk *blk_find(sim *s, const char *name);
 const char *blk_device_name(sim *s, const sim_node *n);
 /* bdrv_lookup_bs(name, name): a device's root node, else the node so named. */
 sim_node *blk_lookup_bs(sim *s, const char *name);
+/* The same with bdrv_lookup_bs's error reply: a backend without a medium
+ * (an empty CD-ROM drive), or no such device nor node. */
+json_object *blk_lookup_bs_err(sim *s, const char *name, sim_node **out);
 /* HMP drive_add with if=none (drive_new); *err is QEMU's bare message */
 int drive_add_if_none(sim *s, const char *optstr, char **err);
 /* bdrv_get_device_or_node_name */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A node's dirty bitmaps as QEMU's block/dirty-bitmap.c checks and copies
- * them: bdrv_dirty_bitmap_check (busy / read-only) and the copy a resized
+ * them: bdrv_dirty_bitmap_check (busy / read-only / inconsistent) and the copy a resized
  * node gets (bdrv_dirty_bitmap_truncate). The listing itself is node.c's.
  */
 #include "sim/node.h"
@@ -30,6 +30,12 @@ json_object *bitmap_check(const sim_node *n, const sim_bitmap *b, unsigned flags
     }
     if ((flags & BITMAP_CHECK_RO) && bitmap_readonly(n, b)) {
         return qmp_error("GenericError", "Bitmap '%s' is readonly and cannot be modified",
+                         b->name);
+    }
+    if ((flags & BITMAP_CHECK_INCONSISTENT) && b->inconsistent) {
+        /* QEMU adds a hint (BITMAP_INCONSISTENT_HINT) that only its
+         * command-line tools print */
+        return qmp_error("GenericError", "Bitmap '%s' is inconsistent and cannot be used",
                          b->name);
     }
     return NULL;

@@ -35,6 +35,20 @@ sim_node *blk_lookup_bs(sim *s, const char *name)
     return name ? node_find(s, name) : NULL;
 }
 
+json_object *blk_lookup_bs_err(sim *s, const char *name, sim_node **out)
+{
+    sim_blk *b = blk_find(s, name);
+    *out = blk_lookup_bs(s, name);
+    if (b && !b->root) {
+        *out = NULL;
+        return qmp_error("GenericError", "Device '%s' has no medium", name);
+    }
+    if (!*out) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", name, name);
+    }
+    return NULL;
+}
+
 void blk_replace_node(sim *s, sim_node *old, sim_node *new_node, sim_node *except)
 {
     for (sim_blk *b = s->blks; b; b = b->next) {
@@ -153,7 +167,7 @@ static json_object *drive_node_options(sim *s, const char *file, const char *for
     } else {
         if (!format) {
             sim_file *f = fs_lookup(s, file);
-            format = f && f->qcow2 ? "qcow2" : "raw";
+            format = f ? img_probe_format(f) : "raw";
         }
         opts = json_object_new_object();
         json_add_lit(opts, "driver", json_object_new_string(format));
@@ -181,6 +195,28 @@ static void fill_protocol(json_object *o)
     }
 }
 
+static void blk_append(sim *s, sim_blk *blk)
+{
+    sim_blk **pp = &s->blks;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = blk;
+}
+
+static int drive_new_empty_cdrom(sim *s, const char *id)
+{
+    sim_blk *blk = calloc(1, sizeof *blk);
+    blk->name = xstrdup(id);
+    blk->has_dev = true;
+    blk->cdrom = true;
+    /* the ide-cd device's QOM path under QEMU 7.2's pc machine with
+     * -nodefaults (the machine's own devices come first): observed */
+    blk->qdev = xstrdup("/machine/unattached/device[18]");
+    blk_append(s, blk);
+    return 0;
+}
+
 /* drive_new/blockdev_init for one option string; *err is the bare message
  * (-drive prefixes it with the option, HMP drive_add prints it as is). */
 static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err)
@@ -190,7 +226,7 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
     const char *iface = "ide", *id = NULL, *file = NULL, *format = NULL;
     const char *node_name = NULL, *backing_name = NULL, *driver = NULL;
     int64_t align = 0;
-    bool read_only = false;
+    bool read_only = false, no_flush = false, cdrom = false;
     /* the driver's own options, dotted keys nested (qdict_crumple):
      * driver=throttle,throttle-group=tg0,file.driver=qcow2,... */
     json_object *own = json_object_new_object();
@@ -228,7 +264,19 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
             }
             json_object_object_add(at, part, json_object_new_string(v));
             free(path);
-        } else if (!strcmp(k, "read-only")) {
+        } else if (!strcmp(k, "cache.no-flush")) {
+            if (!opt_bool(o[i].val, &no_flush)) {
+                *err = xstrdup("Parameter 'cache.no-flush' expects 'on' or 'off'");
+                goto out;
+            }
+        } else if (!strcmp(k, "media")) {
+            if (strcmp(v, "disk") && strcmp(v, "cdrom")) {
+                *err = xasprintf("'%s' invalid media", v);
+                goto out;
+            }
+            cdrom = !strcmp(v, "cdrom");
+        } else if (!strcmp(k, "read-only") || !strcmp(k, "readonly")) {
+            /* drive_new renames the legacy readonly= to read-only= */
             if (!opt_bool(o[i].val, &read_only)) {
                 *err = xstrdup("Parameter 'read-only' expects 'on' or 'off'");
                 goto out;
@@ -244,8 +292,15 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         *err = xasprintf("Duplicate ID '%s' for drive", id);
         goto out;
     }
+    if (!strcmp(iface, "ide") && cdrom && !file && !driver && id) {
+        /* an empty CD-ROM drive: a BlockBackend without a medium, which the
+         * pc machine attaches to an ide-cd device */
+        ret = drive_new_empty_cdrom(s, id);
+        goto out;
+    }
     if (strcmp(iface, "virtio") && strcmp(iface, "none")) {
-        *err = xstrdup("the simulator models if=virtio and if=none only");
+        *err = xstrdup("the simulator models if=virtio and if=none, and if=ide for an empty "
+                       "media=cdrom");
         goto out;
     }
     if (!id || (!file && (!driver || !strcmp(driver, "blkdebug")))) {
@@ -284,6 +339,9 @@ static int drive_new(sim *s, const char *optstr, unsigned *anon_devs, char **err
         goto out;
     }
     node_set_read_only(root, read_only);
+    for (sim_node *m = root; m; m = m->file) {
+        m->no_flush = no_flush;     /* the cache options go to the children */
+    }
     /* an image's backing chain is opened read-only */
     for (sim_node *b = root->backing; b; b = b->backing) {
         node_set_read_only(b, true);
@@ -441,7 +499,10 @@ json_object *qmp_query_block(sim *s)
         }
         json_add_lit(o, "device", json_object_new_string(b->name));
         json_add_lit(o, "locked", json_object_new_boolean(false));
-        json_add_lit(o, "removable", json_object_new_boolean(false));
+        json_add_lit(o, "removable", json_object_new_boolean(b->cdrom));
+        if (b->cdrom) {
+            json_add_lit(o, "tray_open", json_object_new_boolean(false));
+        }
         if (b->root) {
             json_add_lit(o, "inserted", node_info(s, b->root));
         }

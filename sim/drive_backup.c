@@ -76,10 +76,10 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
     const char *format = str_arg(args, "format");
     const char *sync = str_arg(args, "sync");
     bool existing = mode && !strcmp(mode, "existing");
-    sim_node *bs = blk_lookup_bs(s, device);
-    if (!bs) {
-        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
-                         device);
+    sim_node *bs = NULL;
+    json_object *lerr = blk_lookup_bs_err(s, device, &bs);
+    if (lerr) {
+        return lerr;
     }
     if (!format && !existing) {
         format = node_drv_name(bs);
@@ -122,9 +122,10 @@ json_object *qmp_drive_backup(sim *s, json_object *args)
         return qmp_error("GenericError", "Could not open '%s': No such file or directory", target);
     }
     if (!format) {
-        format = f->qcow2 ? "qcow2" : "raw";
+        format = img_probe_format(f);
     }
-    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file")) {
+    if (strcmp(format, "qcow2") && strcmp(format, "raw") && strcmp(format, "file") &&
+        strcmp(format, "vmdk")) {
         json_object_put(bargs);
         return qmp_error("GenericError", "Unknown driver '%s'", format);
     }

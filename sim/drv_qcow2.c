@@ -217,24 +217,35 @@ static int q2_write(sim *s, sim_node *n, uint64_t off, uint64_t len, const sim_d
      * none, then one host cluster per untouched guest cluster. The parts of
      * a new cluster outside the write keep their old contents (COW). */
     for (uint64_t ci = first; ci <= last; ci++) {
-        if (!q->l2_table[ci / per_table]) {
+        /* a table a snapshot shares is copied before it changes */
+        bool table_shared = q->l2_shared && q->l2_shared[ci / per_table];
+        if (!q->l2_table[ci / per_table] || table_shared) {
             q->l2_table[ci / per_table] = q2_alloc_host(n);    /* cluster-aligned */
             q2_meta_l2_alloc(n, ci / per_table);    /* sim/qcow2_meta.c */
+            if (table_shared) {
+                q->l2_shared[ci / per_table] = 0;
+            }
         }
         q2_kind k = q2_cluster_kind(q, ci);
         uint64_t host = l2_get(q, ci) & ~Q2_ZERO;
-        if (k == Q_DATA) {
+        /* a data cluster a snapshot holds is copied (COW), not overwritten */
+        bool shared = k == Q_DATA && q->snapshots && q2_host_shared(q, host);
+        if (k == Q_DATA && !shared) {
             continue;
         }
         uint64_t c_off = ci * cs, c_len = c_off + cs > q->size ? q->size - c_off : cs;
         /* the cluster's old contents: the backing file's, else zeroes (a
-         * failed read leaves zeroes after what it read) */
+         * failed read leaves zeroes after what it read); a shared cluster's
+         * own */
         sim_data old;
-        bool has_old = k == Q_UNALLOC && n->backing;
+        bool has_old = (k == Q_UNALLOC && n->backing) || shared;
         data_init(&old);
         if (has_old) {
             q2_read(s, n, c_off, c_len, &old);
             data_add_zero(&old, cs - old.len);
+        }
+        if (shared) {
+            host = 0;
         }
         bool new_host = !host;
         if (!host) {
@@ -445,4 +456,5 @@ const sim_drv_ops drv_qcow2 = {
     .discard = q2_discard,
     .block_status = q2_block_status,
     .write_caches = q2_meta_flush,  /* qcow2_write_caches: dirty L2 tables and refcounts */
+    .compressed_writes = true,
 };

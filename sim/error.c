@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "sim/error.h"
+#include "sim/machine.h"
 #include "sim/util.h"
 
 json_object *qmp_error(const char *cls, const char *fmt, ...)
@@ -43,4 +44,17 @@ const char *qmp_error_desc(json_object *reply)
     json_object_object_get_ex(reply, "error", &e);
     json_object_object_get_ex(e, "desc", &d);
     return d ? json_object_get_string(d) : "";
+}
+
+void sim_error_report(sim *s, const char *fmt, ...)
+{
+    if (!s->vm_out && !(s->vm_out = open_memstream(&s->vm_log, &s->vm_log_len))) {
+        abort();
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("qemu-system-x86_64: ", s->vm_out);
+    vfprintf(s->vm_out, fmt, ap);
+    fputc('\n', s->vm_out);
+    va_end(ap);
 }

@@ -17,4 +17,9 @@ json_object *qmp_ok(void);
 /* The desc of an error reply, "" for anything else. */
 const char *qmp_error_desc(json_object *reply);
 
+struct sim;
+/* QEMU's error_report outside a monitor command: "qemu-system-x86_64: MSG"
+ * on the VM's stderr, which the VM log holds (sim->vm_log). */
+void sim_error_report(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif /* BLOCKSIM_SIM_ERROR_H */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim/fs.h"
+#include "sim/vmdk_image.h"
 
 /* ---- files --------------------------------------------------------------- */
 
@@ -29,6 +30,8 @@ sim_file *fs_create(sim *s, const char *path)
         store_free(&f->data);
         q2_free(f->qcow2);
         f->qcow2 = NULL;
+        vmdk_image_free(f->vmdk);
+        f->vmdk = NULL;
         return f;
     }
     f = calloc(1, sizeof *f);
@@ -50,6 +53,7 @@ void fs_free_all(sim *s)
         s->files = f->next;
         store_free(&f->data);
         q2_free(f->qcow2);
+        vmdk_image_free(f->vmdk);
         free(f->path);
         free(f);
     }
@@ -97,6 +101,12 @@ void q2_set_clusters(sim_qcow2 *q, uint64_t ncl)
     memcpy(tables, q->l2_table, (old_tables < new_tables ? old_tables : new_tables) * sizeof *tables);
     free(q->l2_table);
     q->l2_table = tables;
+    if (q->l2_shared) {
+        uint8_t *shared = calloc(new_tables, 1);
+        memcpy(shared, q->l2_shared, old_tables < new_tables ? old_tables : new_tables);
+        free(q->l2_shared);
+        q->l2_shared = shared;
+    }
     l2m_resize(&q->l2, ncl);
     q->nclusters = ncl;
 }
@@ -113,6 +123,7 @@ void q2_free(sim_qcow2 *q)
         cl_bitmap_free(b->bm);
         free(b);
     }
+    q2_snapshots_free(q);
     l2m_free(&q->l2);
     free(q->l2_table);
     free(q->backing);
@@ -138,7 +149,15 @@ uint64_t img_guest_size(sim *s, const char *path)
     if (!f) {
         return 0;
     }
+    if (f->vmdk) {
+        return f->vmdk->size;
+    }
     return f->qcow2 ? f->qcow2->size : f->data.size;
+}
+
+const char *img_probe_format(const sim_file *f)
+{
+    return f->qcow2 ? "qcow2" : f->vmdk ? "vmdk" : "raw";
 }
 
 /* qemu-img's block status through the chain, without any node: the leading
@@ -159,6 +178,27 @@ int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
     *pnum = len;
     *zero = true;
     if (!len) {
+        return 0;
+    }
+    if (f->vmdk) {
+        /* unallocated grains read as zeroes; allocated ones as the host
+         * bytes of their run of grains that follow each other */
+        const sim_vmdk *v = f->vmdk;
+        if (off < v->size) {
+            uint64_t in_img = v->size - off < len ? v->size - off : len;
+            bool alloc = false;
+            vmdk_image_status(v, off, in_img, &alloc, pnum);
+            if (alloc) {
+                uint64_t g = off / v->grain, end = off + *pnum;
+                uint64_t gj = l2m_run_end(&v->gt, g, (end + v->grain - 1) / v->grain);
+                uint64_t host = l2m_get(&v->gt, g) + off % v->grain;
+                *pnum = (gj * v->grain < end ? gj * v->grain : end) - off;
+                *pnum = store_extent(&f->data, host, *pnum, zero);
+                if (!*zero && data) {
+                    *data = store_peek(&f->data, host, *pnum, pnum);
+                }
+            }
+        }
         return 0;
     }
     if (!f->qcow2) {
@@ -240,6 +280,10 @@ int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
     sim_file *f = fs_lookup(s, path);
     if (!f || depth > 16) {
         return -2;
+    }
+    if (f->vmdk) {
+        vmdk_image_read_data(f, off, len, out);
+        return 0;
     }
     if (!f->qcow2) {
         store_read_data(&f->data, off, len, out);

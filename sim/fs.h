@@ -8,6 +8,7 @@
 #define BLOCKSIM_SIM_FS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "cluster/cluster.h"
@@ -30,8 +31,19 @@ typedef struct sim_saved_bitmap {
     cl_bitmap *bm;
     uint64_t entry_offset;      /* its bitmap directory entry in the file (qcow2_bitmap.c) */
     uint32_t reserved_flags;    /* flag bits QEMU 7.2 does not know, poked into the file */
+    bool in_use;                /* IN_USE left on disk by a process that died holding it:
+                                 * its data is lost (inconsistent when loaded) */
     struct sim_saved_bitmap *next;
 } sim_saved_bitmap;
+
+/* An internal snapshot (sim/qcow2_snapshot.c): the guest's cluster map as
+ * it was, and what `qemu-img snapshot -l` lists. */
+typedef struct sim_snapshot {
+    char *id, *name;
+    l2_map map;             /* a copy of the image's L2 entries when taken */
+    uint64_t date_sec, date_nsec, vm_clock_nsec, vm_state_size;
+    struct sim_snapshot *next;
+} sim_snapshot;
 
 typedef struct sim_qcow2 {
     uint64_t size;          /* virtual size */
@@ -48,14 +60,27 @@ typedef struct sim_qcow2 {
     char *backing_fmt;
     sim_saved_bitmap *bitmaps;  /* persistent bitmaps stored in the image */
     uint64_t bm_dir_offset, bm_dir_size;    /* the bitmap directory, 0 when none */
+    sim_snapshot *snapshots;    /* internal snapshots, oldest first */
+    uint8_t *l2_shared;     /* per L2 table: a snapshot holds it too, so the
+                             * next write copies it (NULL: no snapshot yet) */
 } sim_qcow2;
 
 struct sim_file {
     char *path;
     sim_store data;
     sim_qcow2 *qcow2;       /* the bytes hold a qcow2 image */
+    struct sim_vmdk *vmdk;  /* or a vmdk image (sim/vmdk_image.h) */
     struct sim_file *next;
 };
+
+/* qcow2_snapshot.c: an internal snapshot NAME of image q in file f taken
+ * now (the virtual clock), after the others; is host cluster `host` held
+ * by a snapshot; free them all; one line of qemu-img snapshot -l (NULL:
+ * the header), without its newline. */
+sim_snapshot *q2_snapshot_create(sim_file *f, sim_qcow2 *q, const char *name, uint64_t now_ns);
+bool q2_host_shared(const sim_qcow2 *q, uint64_t host);
+void q2_snapshots_free(sim_qcow2 *q);
+void q2_snapshot_dump(FILE *out, const sim_snapshot *sn);
 
 sim_file *fs_lookup(sim *s, const char *path);
 sim_file *fs_create(sim *s, const char *path);
@@ -75,6 +100,8 @@ int img_chain_read_data(sim *s, const char *path, uint64_t off, uint64_t len,
 int img_chain_extent(sim *s, const char *path, uint64_t off, uint64_t len,
                      uint64_t *pnum, bool *zero, const uint8_t **data, int depth);
 uint64_t img_guest_size(sim *s, const char *path);
+/* What QEMU's format probe says of the file: "qcow2", "vmdk" or "raw". */
+const char *img_probe_format(const sim_file *f);
 char *path_relative_to(const char *image, const char *backing);
 
 /* The L2 entries of a qcow2 image (sim/l2_map.h does the work): entry ci;

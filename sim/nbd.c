@@ -83,6 +83,10 @@ static sim_nbd_export *export_by_id(sim_nbd *srv, const char *id)
 
 static void export_free(sim_nbd_export *e)
 {
+    for (size_t i = 0; i < e->nmore; i++) {
+        free(e->more_bitmaps[i]);
+    }
+    free(e->more_bitmaps);
     free(e->name);
     free(e->bitmap);
     free(e->bitmap_export);
@@ -97,6 +101,11 @@ static void export_remove(sim *s, sim_nbd *srv, sim_nbd_export *e)
     sim_bitmap *b = e->bitmap_busy ? nbd_export_bitmap(e) : NULL;
     if (b && b->exported) {
         b->exported--;
+    }
+    for (size_t i = 0; i < e->nmore; i++) {
+        if ((b = nbd_export_bitmap_at(e, i + 1)) && b->exported) {
+            b->exported--;
+        }
     }
     if (s) {
         /* QEMU 7.2: every NBD export is a block export with an id */
@@ -138,6 +147,25 @@ bool nbd_node_exported(sim *s, const sim_node *n)
     return false;
 }
 
+unsigned nbd_alloc_depth(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    unsigned depth = 1;
+    for (sim_node *l = n; l; l = l->backing, depth++) {
+        uint64_t p = 0;
+        int st = node_block_status(s, l, off, len, &p);
+        if (p == 0 || p > len) {
+            p = len;
+        }
+        if (st & CL_STATUS_ALLOCATED) {
+            *pnum = p;
+            return depth;
+        }
+        len = p;        /* what this layer leaves to the next is as long */
+    }
+    *pnum = len;
+    return 0;
+}
+
 /* The bitmap behind an export's bitmap: QEMU looks down the backing chain. */
 sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e)
 {
@@ -154,6 +182,49 @@ sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e)
         }
     }
     return NULL;
+}
+
+/* a bitmap of node n or of a node down its chain */
+static sim_bitmap *chain_bitmap(sim_node *n, const char *name)
+{
+    for (; n; n = n->backing) {
+        sim_bitmap *b = bitmap_find(n, name);
+        if (b) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+size_t nbd_export_nbitmaps(const sim_nbd_export *e)
+{
+    return e->bitmap ? 1 + e->nmore : 0;
+}
+
+const char *nbd_export_bitmap_name(const sim_nbd_export *e, size_t i)
+{
+    return i ? e->more_bitmaps[i - 1] : e->bitmap_export;
+}
+
+sim_bitmap *nbd_export_bitmap_at(const sim_nbd_export *e, size_t i)
+{
+    return i ? chain_bitmap(e->node, e->more_bitmaps[i - 1]) : nbd_export_bitmap(e);
+}
+
+json_object *nbd_export_more_bitmap(sim_nbd_export *e, const char *bitmap)
+{
+    sim_bitmap *b = chain_bitmap(e->node, bitmap);
+    if (!b) {
+        return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
+    }
+    if (cl_bitmap_busy(b->bm) || b->exported) {
+        return qmp_error("GenericError", "Bitmap '%s' is currently in use by another "
+                         "operation and cannot be used", bitmap);
+    }
+    e->more_bitmaps = realloc(e->more_bitmaps, (e->nmore + 1) * sizeof *e->more_bitmaps);
+    e->more_bitmaps[e->nmore++] = xstrdup(bitmap);
+    b->exported++;
+    return qmp_ok();
 }
 
 static json_object *nbd_start(sim *s, json_object *args)
@@ -293,7 +364,12 @@ json_object *nbd_export_node(sim *s, sim_node *n, const char *name, bool writabl
                              const char *bitmap)
 {
     sim_bitmap *b = NULL;
-    if (bitmap && !(b = bitmap_find(n, bitmap))) {
+    /* nbd_export_create: the bitmap of the node or of a node down its
+     * backing chain */
+    for (sim_node *owner = bitmap ? n : NULL; owner && !b; owner = owner->backing) {
+        b = bitmap_find(owner, bitmap);
+    }
+    if (bitmap && !b) {
         return qmp_error("GenericError", "Bitmap '%s' is not found", bitmap);
     }
     if (b && (cl_bitmap_busy(b->bm) || b->exported)) {
@@ -359,9 +435,6 @@ static json_object *export_add(sim *s, json_object *args)
         return qmp_error("GenericError", "the simulator exports over NBD only, not '%s'",
                          jstr(args, "type"));
     }
-    if (json_object_object_get_ex(args, "allocation-depth", &w) && json_object_get_boolean(w)) {
-        return qmp_error("GenericError", "the simulator does not offer qemu:allocation-depth");
-    }
     const char *bm_node = NULL, *bm_name = NULL;
     if (json_object_object_get_ex(args, "bitmaps", &bms)) {
         size_t nb = json_object_array_length(bms);
@@ -383,8 +456,18 @@ static json_object *export_add(sim *s, json_object *args)
         }
     }
     bool writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
-    return export_create(s, jstr(args, "id"), jstr(args, "node-name"), jstr(args, "name"),
-                         jstr(args, "description"), writable, bm_node, bm_name);
+    json_object *r = export_create(s, jstr(args, "id"), jstr(args, "node-name"), jstr(args, "name"),
+                                   jstr(args, "description"), writable, bm_node, bm_name);
+    if (!json_object_object_get_ex(r, "error", NULL) &&
+        json_object_object_get_ex(args, "allocation-depth", &w) && json_object_get_boolean(w)) {
+        /* the export just made is the last one */
+        sim_nbd_export *x = s->nbd->exports;
+        while (x->next) {
+            x = x->next;
+        }
+        x->alloc_depth = true;
+    }
+    return r;
 }
 
 static json_object *nbd_add_bitmap(sim *s, json_object *args)
@@ -609,11 +692,14 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
     uint64_t size = node_size(e->node);
     sim_bitmap *b = NULL;
     bool bitmap_ctx = false;
-    if (context && strcmp(context, "base:allocation")) {
+    bool depth_ctx = context && !strcmp(context, "qemu:allocation-depth") && e->alloc_depth;
+    if (context && strcmp(context, "base:allocation") && !depth_ctx) {
         static const char pfx[] = "qemu:dirty-bitmap:";
-        if (e->bitmap && !strncmp(context, pfx, sizeof pfx - 1) &&
-            !strcmp(context + sizeof pfx - 1, e->bitmap_export)) {
-            b = nbd_export_bitmap(e);
+        for (size_t i = 0; i < nbd_export_nbitmaps(e) && !b; i++) {
+            if (!strncmp(context, pfx, sizeof pfx - 1) &&
+                !strcmp(context + sizeof pfx - 1, nbd_export_bitmap_name(e, i))) {
+                b = nbd_export_bitmap_at(e, i);
+            }
         }
         bitmap_ctx = true;
     }
@@ -628,6 +714,12 @@ size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **
             len = size - off;
             data = true;
             zero = false;
+        } else if (depth_ctx) {
+            /* x-dirty-bitmap reads the context's values as base:allocation
+             * flags: depth 1 as HOLE, 2 as ZERO, 0 as data */
+            unsigned d = nbd_alloc_depth(s, e->node, off, size - off, &len);
+            data = !(d & 1u);
+            zero = d & 2u;
         } else if (bitmap_ctx) {
             /* x-dirty-bitmap reads the dirty flag where HOLE would be */
             bool dirty = cl_bitmap_get(b->bm, off);

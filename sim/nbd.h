@@ -20,7 +20,12 @@ typedef struct sim_nbd_export {
     char *bitmap_export;        /* its name in "qemu:dirty-bitmap:NAME" */
     sim_node *bitmap_owner;     /* the bitmap's node when given as {node, name} */
     bool bitmap_busy;           /* it marked its bitmap busy (7.2 exports) */
+    /* more bitmaps of a qemu-nbd export (-B given again), each its own
+     * context qemu:dirty-bitmap:NAME, found like `bitmap` without an owner */
+    char **more_bitmaps;
+    size_t nmore;
     bool single_conn;           /* qemu-nbd's: no CAN_MULTI_CONN */
+    bool alloc_depth;           /* offers qemu:allocation-depth (qemu-nbd -A) */
     char *description;          /* NBD_INFO_DESCRIPTION, or NULL */
     char *id;                   /* block export id (7.2), or NULL */
     struct sim_nbd_export *next;
@@ -43,8 +48,22 @@ bool nbd_node_exported(sim *s, const sim_node *n);
  * then *exp is the export (NULL with *err set when it cannot connect). */
 bool nbd_uri_lookup(sim *s, const char *image, sim_nbd_export **exp, char **err);
 
+/* qemu:allocation-depth of [off, off+len) from node n (QEMU's
+ * bdrv_is_allocated_above over the chain): the depth of the first layer
+ * that allocates it (1: n itself), 0 when none does; *pnum the bytes that
+ * share it. */
+unsigned nbd_alloc_depth(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum);
 /* The bitmap behind an export's qemu:dirty-bitmap context, or NULL. */
 sim_bitmap *nbd_export_bitmap(const sim_nbd_export *e);
+/* The export's bitmaps, context by context: how many, the name of the
+ * i-th in qemu:dirty-bitmap:NAME (0 is `bitmap`), and its bitmap (NULL
+ * when gone). */
+size_t nbd_export_nbitmaps(const sim_nbd_export *e);
+const char *nbd_export_bitmap_name(const sim_nbd_export *e, size_t i);
+sim_bitmap *nbd_export_bitmap_at(const sim_nbd_export *e, size_t i);
+/* qemu-nbd's -B again: one more bitmap for export e (of node n or down
+ * its chain, marked busy); a QMP reply. */
+json_object *nbd_export_more_bitmap(sim_nbd_export *e, const char *bitmap);
 
 /* nbd_server.c: the protocol on the socket */
 /* base:allocation of [off, off+len) from node n (QEMU's

@@ -86,7 +86,8 @@ enum { CMD_READ, CMD_WRITE, CMD_DISC, CMD_FLUSH, CMD_TRIM, CMD_CACHE, CMD_WRITE_
 #define NBD_STATE_DIRTY 1u
 
 #define META_ID_BASE_ALLOCATION 0u
-#define META_ID_DIRTY_BITMAP    2u   /* 1 is qemu:allocation-depth, never offered here */
+#define META_ID_ALLOCATION_DEPTH 1u  /* offered by exports made with it (qemu-nbd -A) */
+#define META_ID_DIRTY_BITMAP    2u
 
 #define NBD_MAX_BUFFER_SIZE (32u << 20)
 #define NBD_MAX_STRING_SIZE 4096u
@@ -107,7 +108,8 @@ typedef struct nbd_conn {
     sim_nbd_export *exp;        /* after GO / EXPORT_NAME */
     /* the meta contexts of the last SET_META_CONTEXT */
     sim_nbd_export *meta_exp;
-    bool meta_base, meta_bitmap;
+    bool meta_base, meta_depth;
+    uint32_t meta_bitmaps;      /* bit i: the export's i-th bitmap (context id 2 + i) */
     unsigned meta_count;
     uint8_t *in;
     size_t in_len, in_cap;
@@ -439,8 +441,11 @@ static void send_meta(nbd_conn *c, uint32_t opt, const char *ctx, uint32_t id)
 
 /* One query of LIST/SET_META_CONTEXT against export e; sets *base / *bitmap
  * for the contexts it names (an empty leaf lists everything under it). */
-static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *base, bool *bitmap)
+static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *base, bool *depth,
+                       uint32_t *bitmaps)
 {
+    size_t nb = nbd_export_nbitmaps(e);
+    uint32_t all = nb >= 32 ? UINT32_MAX : (1u << nb) - 1;
     bool list = opt == OPT_LIST_META_CONTEXT;
     if (!strncmp(q, "base:", 5)) {
         q += 5;
@@ -454,19 +459,29 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
     }
     q += 5;
     if (!*q) {
-        if (list && e->bitmap) {
-            *bitmap = true;
+        if (list) {
+            *bitmaps |= all;
         }
+        if (list && e->alloc_depth) {
+            *depth = true;
+        }
+        return;
+    }
+    if (!strcmp(q, "allocation-depth")) {
+        *depth = e->alloc_depth;
         return;
     }
     if (!strncmp(q, "dirty-bitmap:", 13)) {
         q += 13;
         if (!*q) {
-            if (list && e->bitmap) {
-                *bitmap = true;
+            if (list) {
+                *bitmaps |= all;
             }
-        } else if (e->bitmap && !strcmp(q, e->bitmap_export)) {
-            *bitmap = true;
+        }
+        for (size_t i = 0; *q && i < nb && i < 32; i++) {
+            if (!strcmp(q, nbd_export_bitmap_name(e, i))) {
+                *bitmaps |= 1u << i;
+            }
         }
     }
 }
@@ -474,7 +489,8 @@ static void meta_query(uint32_t opt, sim_nbd_export *e, const char *q, bool *bas
 static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
 {
     char *name = NULL, *q = NULL;
-    bool base = false, bitmap = false;
+    bool base = false, depth = false;
+    uint32_t bitmaps = 0;
     uint8_t b[4];
     if (opt == OPT_SET_META_CONTEXT && !c->structured) {
         r->left = 0;
@@ -485,7 +501,8 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     if (opt == OPT_SET_META_CONTEXT) {
         /* SET replaces what was negotiated, even if it then fails */
         c->meta_exp = NULL;
-        c->meta_base = c->meta_bitmap = false;
+        c->meta_base = c->meta_depth = false;
+        c->meta_bitmaps = 0;
         c->meta_count = 0;
     }
     if (!opt_read_name(c, opt, r, &name, NULL)) {
@@ -505,7 +522,9 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
     uint32_t nq = get32(b);
     if (opt == OPT_LIST_META_CONTEXT && !nq) {
         base = true;
-        bitmap = e->bitmap != NULL;
+        depth = e->alloc_depth;
+        size_t nb = nbd_export_nbitmaps(e);
+        bitmaps = nb >= 32 ? UINT32_MAX : (1u << nb) - 1;
     }
     for (uint32_t i = 0; i < nq; i++) {
         if (!opt_read(c, opt, r, b, 4, false)) {
@@ -529,7 +548,7 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
             goto out;
         }
         q[len] = 0;
-        meta_query(opt, e, q, &base, &bitmap);
+        meta_query(opt, e, q, &base, &depth, &bitmaps);
         free(q);
         q = NULL;
     }
@@ -538,17 +557,24 @@ static void opt_meta(sim_nbd *srv, nbd_conn *c, uint32_t opt, optrd *r)
         send_meta(c, opt, "base:allocation", META_ID_BASE_ALLOCATION);
         count++;
     }
-    if (bitmap) {
-        char *ctx = xasprintf("qemu:dirty-bitmap:%s", e->bitmap_export);
-        send_meta(c, opt, ctx, META_ID_DIRTY_BITMAP);
-        free(ctx);
+    if (depth) {
+        send_meta(c, opt, "qemu:allocation-depth", META_ID_ALLOCATION_DEPTH);
         count++;
+    }
+    for (size_t i = 0; i < nbd_export_nbitmaps(e) && i < 32; i++) {
+        if (bitmaps & (1u << i)) {
+            char *ctx = xasprintf("qemu:dirty-bitmap:%s", nbd_export_bitmap_name(e, i));
+            send_meta(c, opt, ctx, META_ID_DIRTY_BITMAP + (uint32_t)i);
+            free(ctx);
+            count++;
+        }
     }
     rep_header(c, opt, REP_ACK, 0);
     if (opt == OPT_SET_META_CONTEXT) {
         c->meta_exp = e;
         c->meta_base = base;
-        c->meta_bitmap = bitmap;
+        c->meta_depth = depth;
+        c->meta_bitmaps = bitmaps;
         c->meta_count = count;
     }
 out:
@@ -823,10 +849,26 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
         }
         send_extents(c, handle, &x, !--left, META_ID_BASE_ALLOCATION);
     }
-    if (c->meta_bitmap) {
+    if (c->meta_depth) {
+        /* blockalloc_to_extents: the depth of the layer that allocates
+         * each range (1: the export's node), 0 where none does */
+        for (uint64_t pos = off; pos < end;) {
+            uint64_t pnum;
+            unsigned d = nbd_alloc_depth(s, c->exp->node, pos, end - pos, &pnum);
+            if (!ext_add(&x, pnum, d)) {
+                break;
+            }
+            pos += pnum;
+        }
+        send_extents(c, handle, &x, !--left, META_ID_ALLOCATION_DEPTH);
+    }
+    for (size_t i = 0; i < nbd_export_nbitmaps(c->exp) && i < 32; i++) {
+        if (!(c->meta_bitmaps & (1u << i))) {
+            continue;
+        }
         /* bitmap_to_extents: clean and dirty runs at the bitmap's
          * granularity, cut to the request; a bitmap gone reads as clean */
-        sim_bitmap *b = nbd_export_bitmap(c->exp);
+        sim_bitmap *b = nbd_export_bitmap_at(c->exp, i);
         uint64_t start = off, doff, dlen;
         bool full = false;
         while (b && cl_bitmap_next_dirty_area(b->bm, start, end, INT32_MAX, &doff, &dlen)) {
@@ -839,7 +881,7 @@ static void do_block_status(sim *s, nbd_conn *c, uint64_t handle, uint16_t flags
         if (!full) {
             ext_add(&x, end - start, 0);
         }
-        send_extents(c, handle, &x, !--left, META_ID_DIRTY_BITMAP);
+        send_extents(c, handle, &x, !--left, META_ID_DIRTY_BITMAP + (uint32_t)i);
     }
     free(x.v);
 }

@@ -20,6 +20,7 @@ static const sim_drv_ops *const drivers[] = {
     [DRV_FILE] = &drv_file, [DRV_QCOW2] = &drv_qcow2, [DRV_BLKDEBUG] = &drv_blkdebug,
     [DRV_RAW] = &drv_raw, [DRV_CBW] = &drv_cbw, [DRV_NULL] = &drv_null,
     [DRV_SNAPSHOT_ACCESS] = &drv_snapshot_access, [DRV_THROTTLE] = &drv_throttle,
+    [DRV_VMDK] = &drv_vmdk,
 };
 
 const sim_drv_ops *node_drv(const sim_node *n)
@@ -252,7 +253,9 @@ int node_flush(sim *s, sim_node *n)
     if (drv->write_caches) {
         drv->write_caches(n);
     }
-    if (n->write_gen != n->flushed_gen) {
+    if (n->no_flush) {
+        n->flushed_gen = n->write_gen;  /* BDRV_O_NO_FLUSH: to the children */
+    } else if (n->write_gen != n->flushed_gen) {
         blkdebug_event(s, n->file, EV_FLUSH_TO_DISK);
         if (drv->flush_to_disk) {
             ret = drv->flush_to_disk(s, n);
@@ -353,6 +356,10 @@ static json_object *bitmap_info(sim_bitmap *b)
                            json_object_new_int64((int64_t)cl_bitmap_granularity(b->bm)));
     json_add_lit(o, "count",
                            json_object_new_int64((int64_t)cl_bitmap_count_bytes(b->bm)));
+    if (b->inconsistent) {
+        /* BlockDirtyInfo's optional member, present only when true */
+        json_object_object_add(o, "inconsistent", json_object_new_boolean(true));
+    }
     return o;
 }
 
@@ -448,7 +455,7 @@ json_object *node_info(sim *s, sim_node *n)
     json_add_lit(o, "bps", json_object_new_int(0));
     json_add_lit(o, "bps_rd", json_object_new_int(0));
     json_object *cache = json_object_new_object();
-    json_add_lit(cache, "no-flush", json_object_new_boolean(false));
+    json_add_lit(cache, "no-flush", json_object_new_boolean(n->no_flush));
     json_add_lit(cache, "direct", json_object_new_boolean(false));
     json_add_lit(cache, "writeback", json_object_new_boolean(true));
     json_add_lit(o, "cache", cache);

@@ -20,7 +20,7 @@
 typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
     DRV_NULL,                   /* null-co: raw_size bytes of nothing */
-    DRV_SNAPSHOT_ACCESS, DRV_THROTTLE,
+    DRV_SNAPSHOT_ACCESS, DRV_THROTTLE, DRV_VMDK,
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -30,6 +30,7 @@ typedef struct sim_bitmap {
     bool owned;             /* we free bm when unlisting */
     int exported;           /* NBD exports serving it: busy meanwhile (nbd.c) */
     bool txn_busy;          /* a transaction removes it (sim/transaction.c) */
+    bool inconsistent;      /* loaded with IN_USE set: unusable, never stored */
     struct sim_bitmap *next;
 } sim_bitmap;
 
@@ -78,6 +79,7 @@ struct sim_node {
     sim_throttle_group *tg;     /* throttle: its group (throttle.c) */
     sim_job *busy_job;          /* op blocker: in use by this job */
     bool read_only;             /* blockdev-add read-only (the VMA backup refuses it) */
+    bool no_flush;              /* cache.no-flush=on: flushes stop short of the disk */
     struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
     bool bd_suspended;          /* the next request waits at a breakpoint */
     struct sim_node *next;      /* creation order */
@@ -106,6 +108,7 @@ typedef struct sim_drv_ops {
     /* A new node from checked BlockdevOptions (children first) named name
      * (NULL: automatic), in *out; NULL or the error reply. */
     json_object *(*open)(sim *s, json_object *opts, const char *name, sim_node **out);
+    bool compressed_writes;     /* has bdrv_co_pwritev_compressed (backup compress=true) */
 } sim_drv_ops;
 
 extern const sim_drv_ops drv_file;              /* drv_file.c */
@@ -116,10 +119,11 @@ extern const sim_drv_ops drv_null;              /* drv_null.c */
 extern const sim_drv_ops drv_cbw;               /* copy_before_write.c */
 extern const sim_drv_ops drv_snapshot_access;   /* snapshot_access.c */
 extern const sim_drv_ops drv_throttle;          /* throttle.c */
+extern const sim_drv_ops drv_vmdk;              /* drv_vmdk.c */
 
 /* BlkdebugEvent values other drivers raise on their file child */
 enum {
-    EV_READ_AIO = 9, EV_WRITE_AIO = 12, EV_COW_READ = 16, EV_COW_WRITE = 17,
+    EV_READ_AIO = 9, EV_READ_COMPRESSED = 11, EV_WRITE_AIO = 12, EV_WRITE_COMPRESSED = 13, EV_COW_READ = 16, EV_COW_WRITE = 17,
     EV_CLUSTER_ALLOC = 30, EV_FLUSH_TO_OS = 33, EV_FLUSH_TO_DISK = 34,
 };
 
@@ -197,14 +201,18 @@ void node_set_read_only(sim_node *n, bool ro);
 
 /* ---- dirty_bitmap.c: checks and copies of a node's dirty bitmaps ---------- */
 
-/* bdrv_dirty_bitmap_check flags: BDRV_BITMAP_BUSY, BDRV_BITMAP_RO */
+/* bdrv_dirty_bitmap_check flags: BDRV_BITMAP_BUSY, _RO, _INCONSISTENT */
 #define BITMAP_CHECK_BUSY 1u
 #define BITMAP_CHECK_RO 2u
-#define BITMAP_CHECK_DEFAULT (BITMAP_CHECK_BUSY | BITMAP_CHECK_RO)
-#define BITMAP_CHECK_ALLOW_RO BITMAP_CHECK_BUSY
+#define BITMAP_CHECK_INCONSISTENT 4u
+#define BITMAP_CHECK_DEFAULT (BITMAP_CHECK_BUSY | BITMAP_CHECK_RO | BITMAP_CHECK_INCONSISTENT)
+#define BITMAP_CHECK_ALLOW_RO (BITMAP_CHECK_BUSY | BITMAP_CHECK_INCONSISTENT)
 
 bool bitmap_readonly(const sim_node *n, const sim_bitmap *b);
 bool bitmap_busy(const sim_bitmap *b);
+/* The hint QEMU appends to the inconsistent bitmap's error (printed by
+ * qemu-img, not sent over QMP). */
+#define BITMAP_INCONSISTENT_HINT "Try block-dirty-bitmap-remove to delete this bitmap from disk\n"
 /* NULL, or the error reply QEMU gives */
 json_object *bitmap_check(const sim_node *n, const sim_bitmap *b, unsigned flags);
 /* A copy of a bitmap for a node of `size` bytes: bits below the new end

@@ -23,7 +23,8 @@ void persist_store(sim_node *n)
     sim_saved_bitmap **written = NULL;
     for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
         /* a bitmap a transaction is removing is not stored (skip_store) */
-        if (!b->persistent || !b->name || b->txn_busy) {
+        /* an inconsistent one keeps its IN_USE entry as it is */
+        if (!b->persistent || !b->name || b->txn_busy || b->inconsistent) {
             continue;
         }
         sim_saved_bitmap **pp = &n->q->bitmaps;

@@ -149,6 +149,10 @@ static const field f_dev_cbw[] = {
     END,
 };
 static const field f_dev_generic_format[] = { { "file", F_REF, true, NULL, NULL }, END };
+/* BlockdevOptionsGenericCOWFormat (vmdk) */
+static const field f_dev_generic_cow[] = {
+    { "file", F_REF, true, NULL, NULL }, { "backing", F_REF_NULL, false, NULL, NULL }, END,
+};
 static const field f_dev_throttle[] = {
     { "throttle-group", F_STR, true, NULL, NULL }, { "file", F_REF, true, NULL, NULL }, END,
 };
@@ -556,6 +560,9 @@ static const field *dev_variant(const char *driver)
     }
     if (!strcmp(driver, "throttle")) {
         return f_dev_throttle;
+    }
+    if (!strcmp(driver, "vmdk")) {
+        return f_dev_generic_cow;
     }
     return NULL;
 }

@@ -146,6 +146,9 @@ void q2_file_xor(sim_file *f, uint64_t off, uint8_t mask)
 
 bool q2_bitmap_in_use(const sim_node *n, const sim_saved_bitmap *sb)
 {
+    if (sb->in_use) {
+        return true;
+    }
     if (!n || n->drv != DRV_QCOW2 || n->read_only) {
         return false;
     }
@@ -183,8 +186,30 @@ void q2_load_bitmaps(sim_node *n)
      * listed first */
     for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
         cl_bitmap *bm = cl_bitmap_new(cl_bitmap_size(sb->bm), cl_bitmap_granularity(sb->bm), NULL);
-        cl_bitmap_copy(bm, sb->bm, NULL);
+        if (!sb->in_use) {
+            cl_bitmap_copy(bm, sb->bm, NULL);
+        }
         cl_bitmap_set_enabled(bm, cl_bitmap_enabled(sb->bm), NULL);
-        bitmap_list_add(n, sb->name, bm, true, true);
+        /* an entry already IN_USE: its data is not loaded (load_bitmap) and
+         * the bitmap is inconsistent */
+        bitmap_list_add(n, sb->name, bm, true, true)->inconsistent = sb->in_use;
+    }
+}
+
+void q2_bitmaps_abandon(sim_node *n)
+{
+    if (!n || n->drv != DRV_QCOW2 || !n->q || n->read_only) {
+        return;
+    }
+    for (sim_bitmap *b = n->bitmaps; b; b = b->next) {
+        if (!b->persistent || !b->name || b->inconsistent) {
+            continue;
+        }
+        for (sim_saved_bitmap *sb = n->q->bitmaps; sb; sb = sb->next) {
+            if (!strcmp(sb->name, b->name)) {
+                sb->in_use = true;      /* loading wrote IN_USE; nothing clears it */
+            }
+        }
+        b->inconsistent = true;         /* so closing the node stores nothing */
     }
 }

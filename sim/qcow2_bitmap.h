@@ -33,5 +33,8 @@ sim_file *node_image_file(sim_node *n);
 
 /* Load the image's stored bitmaps into node n (opening the image). */
 void q2_load_bitmaps(sim_node *n);
+/* The process holding n read-write ends without closing it (qemu-io's
+ * abort): the IN_USE flags loading wrote stay in the image. */
+void q2_bitmaps_abandon(sim_node *n);
 
 #endif

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-img as a separate process beside the VM (QEMU 7.2 qemu-img.c):
- * `bitmap` (--add [-g G] [--disable], --remove, --clear, --enable,
- * --disable) on a qcow2 image's stored bitmaps, and `info` (--output=json
- * or human) with the image's stored bitmaps as
- * qcow2_get_specific_info lists them. An image a running VM holds open
+ * `info` (--output=json or human, --backing-chain) with the image's stored
+ * bitmaps as qcow2_get_specific_info lists them; `bitmap` and `convert`
+ * are sim/qemu_img_bitmap.c's, `create` and `rebase` qemu_img_create.c's. An image a running VM holds open
  * read-write cannot be opened without --force-share (info) or at all
  * (bitmap), with qemu-img's locking messages.
  */
@@ -15,6 +14,7 @@
 
 #include "sim/qmp.h"
 #include "sim/qcow2_bitmap.h"
+#include "sim/vmdk_image.h"
 
 /* A node of the running VM holding the image open read-write: the format
  * node if there is one (its loaded bitmaps are the image's in-use ones). */
@@ -48,155 +48,42 @@ static int fail(char **errout, int rc, const char *fmt, ...)
     return rc;
 }
 
-static int64_t parse_size(const char *str)
-{
-    char *end;
-    unsigned long long v = strtoull(str, &end, 0);
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: break;
-    }
-    if (end == str || *end || str[0] == '-') {
-        return -1;
-    }
-    return (int64_t)(v << shift);
-}
-
-static sim_saved_bitmap **find_saved(sim_qcow2 *q, const char *name)
-{
-    sim_saved_bitmap **pp = &q->bitmaps;
-    while (*pp && strcmp((*pp)->name, name)) {
-        pp = &(*pp)->next;
-    }
-    return pp;
-}
-
-/* img_bitmap: the operations run in the order given, on one image */
-static int img_bitmap(sim *s, const char *const *argv, size_t argc, char **errout)
-{
-    enum { OP_ADD, OP_REMOVE, OP_CLEAR, OP_ENABLE, OP_DISABLE } ops[16];
-    size_t nops = 0;
-    int64_t gran = -1;
-    const char *pos[2];
-    size_t npos = 0;
-    for (size_t i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        int op = !strcmp(a, "--add") ? OP_ADD : !strcmp(a, "--remove") ? OP_REMOVE
-            : !strcmp(a, "--clear") ? OP_CLEAR : !strcmp(a, "--enable") ? OP_ENABLE
-            : !strcmp(a, "--disable") ? OP_DISABLE : -1;
-        if (op >= 0) {
-            if (nops < 16) {
-                ops[nops++] = op;
-            }
-        } else if (!strcmp(a, "-g") || !strcmp(a, "--granularity")) {
-            if (i + 1 >= argc || (gran = parse_size(argv[++i])) < 0) {
-                return fail(errout, 1, "Invalid granularity specified");
-            }
-        } else if (!strcmp(a, "-f")) {
-            if (i + 1 >= argc || strcmp(argv[++i], "qcow2")) {
-                return fail(errout, 1, "the simulator models qcow2 bitmaps only");
-            }
-        } else if (a[0] == '-') {
-            return fail(errout, 1, "the simulator does not model the bitmap option '%s'", a);
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
-            return fail(errout, 1, "Expecting filename and bitmap name");
-        }
-    }
-    if (!nops) {
-        return fail(errout, 1, "Need at least one of --add, --remove, --clear, --enable, "
-                               "--disable, or --merge");
-    }
-    if (gran >= 0 && !(nops == 1 && ops[0] == OP_ADD)) {
-        return fail(errout, 1, "granularity only supported with --add");
-    }
-    if (npos != 2) {
-        return fail(errout, 1, "Expecting filename and bitmap name");
-    }
-    sim_file *f = fs_lookup(s, pos[0]);
-    if (!f) {
-        return fail(errout, 1, "Could not open '%s': No such file or directory", pos[0]);
-    }
-    if (open_rw_node(s, f)) {
-        return fail(errout, 1, "Could not open '%s': Failed to get \"write\" lock\n"
-                               "Is another process using the image [%s]?", pos[0], pos[0]);
-    }
-    if (!f->qcow2) {
-        return fail(errout, 1, "Could not create bitmap: Operation not supported");
-    }
-    if (q2_bitmaps_bad_entry(f->qcow2)) {
-        return fail(errout, 1, "Could not open '%s': Bitmap '%s' doesn't satisfy the constraints",
-                    pos[0], q2_bitmaps_bad_entry(f->qcow2));
-    }
-    const char *name = pos[1];
-    for (size_t k = 0; k < nops; k++) {
-        sim_saved_bitmap **pp = find_saved(f->qcow2, name);
-        if (ops[k] == OP_ADD) {
-            if (*pp) {
-                return fail(errout, 1, "Bitmap already exists: %s", name);
-            }
-            uint64_t g = gran >= 0 ? (uint64_t)gran : f->qcow2->cluster_size;
-            if (gran < 0 && g > BITMAP_DEFAULT_GRAN_MAX) {
-                g = BITMAP_DEFAULT_GRAN_MAX;
-            }
-            if (gran < 0 && g < BITMAP_DEFAULT_GRAN_MIN) {
-                g = BITMAP_DEFAULT_GRAN_MIN;
-            }
-            cl_error cerr = { 0, "" };
-            cl_bitmap *bm = cl_bitmap_new(f->qcow2->size, g, &cerr);
-            if (!bm) {
-                return fail(errout, 1, "%s", cerr.msg);
-            }
-            *pp = calloc(1, sizeof **pp);
-            (*pp)->name = xstrdup(name);
-            (*pp)->bm = bm;
-            continue;
-        }
-        if (!*pp) {
-            return fail(errout, 1, "Dirty bitmap '%s' not found", name);
-        }
-        if (ops[k] == OP_REMOVE) {
-            q2_saved_remove(f, f->qcow2, name);
-        } else if (ops[k] == OP_CLEAR) {
-            cl_bitmap_clear((*pp)->bm);
-        } else {
-            cl_bitmap_set_enabled((*pp)->bm, ops[k] == OP_ENABLE, NULL);
-        }
-    }
-    /* closing the image stores every bitmap it loaded */
-    size_t n = 0;
-    for (sim_saved_bitmap *sb = f->qcow2->bitmaps; sb; sb = sb->next) {
-        n++;
-    }
-    sim_saved_bitmap **all = calloc(n ? n : 1, sizeof *all);
-    n = 0;
-    for (sim_saved_bitmap *sb = f->qcow2->bitmaps; sb; sb = sb->next) {
-        all[n++] = sb;
-    }
-    q2_bitmaps_written(f, f->qcow2, all, n);
-    free(all);
-    return 0;
-}
-
 /* The ImageInfo qemu-img info prints (bdrv_query_image_info), for the
  * image at path; node: a node of the running VM that has it open, whose
  * loaded bitmaps mark the stored ones in use. */
 static json_object *image_json(sim *s, sim_file *f, sim_node *node)
 {
     json_object *o = json_object_new_object();
-    uint64_t vsize = f->qcow2 ? f->qcow2->size : f->data.size;
+    uint64_t vsize = img_guest_size(s, f->path);
     json_add_lit(o, "virtual-size", json_object_new_int64((int64_t)vsize));
     json_add_lit(o, "filename", json_object_new_string(f->path));
-    if (f->qcow2) {
-        json_add_lit(o, "cluster-size",
-                               json_object_new_int64((int64_t)f->qcow2->cluster_size));
+    if (f->qcow2 || f->vmdk) {
+        /* vmdk: its grain size. Its format-specific info is left out: the
+         * content id (cid) QEMU puts there is random */
+        json_add_lit(o, "cluster-size", json_object_new_int64(
+                         (int64_t)(f->qcow2 ? f->qcow2->cluster_size : f->vmdk->grain)));
     }
-    json_add_lit(o, "format", json_object_new_string(f->qcow2 ? "qcow2" : "raw"));
+    json_add_lit(o, "format", json_object_new_string(img_probe_format(f)));
     json_add_lit(o, "actual-size", json_object_new_int64((int64_t)f->data.size));
+    if (f->qcow2 && f->qcow2->snapshots) {
+        /* SnapshotInfo of each internal snapshot (sim/qcow2_snapshot.c) */
+        json_object *list = json_object_new_array();
+        for (sim_snapshot *sn = f->qcow2->snapshots; sn; sn = sn->next) {
+            json_object *o2 = json_object_new_object();
+            json_object_object_add(o2, "id", json_object_new_string(sn->id));
+            json_object_object_add(o2, "name", json_object_new_string(sn->name));
+            json_object_object_add(o2, "vm-state-size", json_object_new_int64((int64_t)sn->vm_state_size));
+            json_object_object_add(o2, "date-sec", json_object_new_int64((int64_t)sn->date_sec));
+            json_object_object_add(o2, "date-nsec", json_object_new_int64((int64_t)sn->date_nsec));
+            json_object_object_add(o2, "vm-clock-sec",
+                                   json_object_new_int64((int64_t)(sn->vm_clock_nsec / 1000000000u)));
+            json_object_object_add(o2, "vm-clock-nsec",
+                                   json_object_new_int64((int64_t)(sn->vm_clock_nsec % 1000000000u)));
+            json_object_object_add(o2, "icount", json_object_new_int64(0));
+            json_object_array_add(list, o2);
+        }
+        json_object_object_add(o, "snapshots", list);
+    }
     if (f->qcow2) {
         json_object *fs = json_object_new_object(), *d = json_object_new_object();
         json_add_lit(d, "compat", json_object_new_string("1.1"));
@@ -278,6 +165,27 @@ static void human_dump(FILE *b, json_object *o)
             fprintf(b, "backing file format: %s\n", json_object_get_string(v));
         }
     }
+    json_object *sl;
+    if (json_object_object_get_ex(o, "snapshots", &sl)) {
+        /* bdrv_image_info_dump: the list as qemu-img snapshot -l prints it */
+        fputs("Snapshot list:\n", b);
+        q2_snapshot_dump(b, NULL);
+        fputc('\n', b);
+        for (size_t i = 0; i < json_object_array_length(sl); i++) {
+            json_object *e = json_object_array_get_idx(sl, i);
+            sim_snapshot sn = {
+                .id = (char *)json_object_get_string(json_object_object_get(e, "id")),
+                .name = (char *)json_object_get_string(json_object_object_get(e, "name")),
+                .date_sec = (uint64_t)json_object_get_int64(json_object_object_get(e, "date-sec")),
+                .vm_state_size = (uint64_t)json_object_get_int64(json_object_object_get(e, "vm-state-size")),
+                .vm_clock_nsec = (uint64_t)json_object_get_int64(json_object_object_get(e, "vm-clock-sec")) *
+                                 1000000000u +
+                                 (uint64_t)json_object_get_int64(json_object_object_get(e, "vm-clock-nsec")),
+            };
+            q2_snapshot_dump(b, &sn);
+            fputc('\n', b);
+        }
+    }
     json_object *fs;
     if (json_object_object_get_ex(o, "format-specific", &fs)) {
         json_object *d = json_object_object_get(fs, "data");
@@ -316,7 +224,7 @@ static void human_dump(FILE *b, json_object *o)
 
 static int img_info(sim *s, const char *const *argv, size_t argc, char **out, char **errout)
 {
-    bool json = false, force = false;
+    bool json = false, force = false, chain = false;
     const char *path = NULL;
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -326,6 +234,8 @@ static int img_info(sim *s, const char *const *argv, size_t argc, char **out, ch
             json = false;
         } else if (!strcmp(a, "-U") || !strcmp(a, "--force-share")) {
             force = true;
+        } else if (!strcmp(a, "--backing-chain")) {
+            chain = true;
         } else if (!strcmp(a, "-f")) {
             i++;
         } else if (a[0] == '-') {
@@ -339,32 +249,54 @@ static int img_info(sim *s, const char *const *argv, size_t argc, char **out, ch
     if (!path) {
         return fail(errout, 1, "Expecting one image file name");
     }
-    sim_file *f = fs_lookup(s, path);
-    if (!f) {
-        return fail(errout, 1, "Could not open '%s': No such file or directory", path);
+    /* --backing-chain: the image, then each backing file it names */
+    json_object *list = json_object_new_array();
+    char *cur = xstrdup(path);
+    int rc = 0;
+    while (cur && !rc) {
+        sim_file *f = fs_lookup(s, cur);
+        sim_node *node = f ? open_rw_node(s, f) : NULL;
+        if (!f) {
+            rc = fail(errout, 1, "Could not open '%s': Could not open '%s': "
+                      "No such file or directory", cur, cur);
+        } else if (node && !force) {
+            rc = fail(errout, 1, "Could not open '%s': Failed to get shared \"write\" lock\n"
+                      "Is another process using the image [%s]?", cur, cur);
+        } else if (f->qcow2 && q2_bitmaps_bad_entry(f->qcow2)) {
+            /* qcow2_load_dirty_bitmaps -> bitmap_list_load -> check_dir_entry */
+            rc = fail(errout, 1, "Could not open '%s': Bitmap '%s' doesn't satisfy the "
+                      "constraints", cur, q2_bitmaps_bad_entry(f->qcow2));
+        } else {
+            json_object_array_add(list, image_json(s, f, node));
+        }
+        char *next = !rc && chain && f->qcow2 && f->qcow2->backing
+                     ? path_relative_to(f->path, f->qcow2->backing) : NULL;
+        free(cur);
+        cur = next;
     }
-    sim_node *node = open_rw_node(s, f);
-    if (node && !force) {
-        return fail(errout, 1, "Could not open '%s': Failed to get shared \"write\" lock\n"
-                               "Is another process using the image [%s]?", path, path);
+    free(cur);
+    if (rc) {
+        json_object_put(list);
+        return rc;
     }
-    if (f->qcow2 && q2_bitmaps_bad_entry(f->qcow2)) {
-        /* qcow2_load_dirty_bitmaps -> bitmap_list_load -> check_dir_entry */
-        return fail(errout, 1, "Could not open '%s': Bitmap '%s' doesn't satisfy the constraints",
-                    path, q2_bitmaps_bad_entry(f->qcow2));
-    }
-    json_object *o = image_json(s, f, node);
     char *text = NULL;
     size_t len = 0;
     FILE *b = open_memstream(&text, &len);
+    size_t n = json_object_array_length(list);
     if (json) {
+        json_object *o = chain ? list : json_object_array_get_idx(list, 0);
         fprintf(b, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_SPACED));
     } else {
-        human_dump(b, o);
+        for (size_t i = 0; i < n; i++) {
+            if (i) {
+                fputc('\n', b);         /* dump_human_image_info_list's separator */
+            }
+            human_dump(b, json_object_array_get_idx(list, i));
+        }
     }
     fclose(b);
-    json_object_put(o);
+    json_object_put(list);
     *out = text;
     return 0;
 }
@@ -380,7 +312,15 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
     char *o = NULL, *e = NULL;
     int rc;
     if (!strcmp(argv[0], "bitmap")) {
-        rc = img_bitmap(s, argv + 1, argc - 1, &e);
+        rc = img_bitmap_cmd(s, argv + 1, argc - 1, &e);      /* sim/qemu_img_bitmap.c */
+    } else if (!strcmp(argv[0], "convert")) {
+        rc = img_convert_cmd(s, argv + 1, argc - 1, &e);
+    } else if (!strcmp(argv[0], "commit")) {
+        rc = img_commit_cmd(s, argv + 1, argc - 1, &o, &e);  /* sim/qemu_img_commit.c */
+    } else if (!strcmp(argv[0], "map")) {
+        rc = img_map_cmd(s, argv + 1, argc - 1, &o, &e);
+    } else if (!strcmp(argv[0], "snapshot")) {
+        rc = img_snapshot_cmd(s, argv + 1, argc - 1, &o, &e);    /* sim/qemu_img_snapshot.c */
     } else if (!strcmp(argv[0], "info")) {
         rc = img_info(s, argv + 1, argc - 1, &o, &e);
     } else if (!strcmp(argv[0], "create")) {

@@ -5,11 +5,15 @@
  * [-b BACKING -F FMT] PATH [SIZE]; rebase [-f FMT] -u -b BACKING [-F FMT]
  * PATH. The work is the backend's img_create / img_rebase_unsafe; a
  * cluster size other than qcow2's default is applied to the new image.
+ * vmdk (-o subformat=monolithicSparse|streamOptimized) is made as a file
+ * first, which then becomes a vmdk image (sim/vmdk_image.c).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/qmp.h"
+#include "sim/vmdk_image.h"
 
 /* qemu-img's sizes: a number with an optional k/M/G/T suffix */
 static int64_t img_size(const char *s)
@@ -36,10 +40,36 @@ static int usage(char **errout, const char *what)
     return 1;
 }
 
+/* vmdk_co_create_opts: a sparse extent of 64 KiB grains in one file */
+static int vmdk_create(sim *s, const char *path, int64_t size, const char *subformat,
+                       char **errout)
+{
+    bool stream;
+    int r = vmdk_parse_subformat(subformat, &stream);
+    if (r == -EINVAL) {
+        *errout = xasprintf("qemu-img: %s: invalid parameter value: %s\n", path, subformat);
+        return 1;
+    }
+    if (r < 0) {
+        return usage(errout, "the simulator models the vmdk subformats monolithicSparse and "
+                     "streamOptimized only");
+    }
+    char *err = NULL;
+    /* the file as any image file is made (path and lock checks) */
+    if (s->base.ops->img_create(&s->base, "raw", path, 0, NULL, NULL, &err) < 0) {
+        *errout = xasprintf("%s\n", err ? err : "qemu-img: create failed");
+        free(err);
+        return 1;
+    }
+    vmdk_image_create(fs_lookup(s, path), (uint64_t)size, stream);
+    return 0;
+}
+
 int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
 {
     const char *fmt = "raw", *backing = NULL, *backing_fmt = NULL, *path = NULL, *size_s = NULL;
     int64_t cluster = 0;
+    const char *subformat = NULL;
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
         if ((!strcmp(a, "-f") || !strcmp(a, "-b") || !strcmp(a, "-F") || !strcmp(a, "-o")) &&
@@ -56,8 +86,11 @@ int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
             continue;
         } else if (!strcmp(a, "-o")) {
             const char *o = argv[++i];
-            if (strncmp(o, "cluster_size=", 13) || (cluster = img_size(o + 13)) <= 0) {
-                return usage(errout, "the simulator models -o cluster_size=N only");
+            if (!strncmp(o, "subformat=", 10)) {
+                subformat = o + 10;
+            } else if (strncmp(o, "cluster_size=", 13) || (cluster = img_size(o + 13)) <= 0) {
+                return usage(errout, "the simulator models -o cluster_size=N and "
+                             "subformat=NAME only");
             }
         } else if (!path) {
             path = a;
@@ -74,6 +107,12 @@ int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
     if (size < 0) {
         return usage(errout, "Invalid image size specified. You may use k, M, G, T, P or E "
                      "suffixes for");
+    }
+    if (subformat && strcmp(fmt, "vmdk")) {
+        return usage(errout, "subformat is a vmdk option");
+    }
+    if (!strcmp(fmt, "vmdk")) {
+        return vmdk_create(s, path, size, subformat, errout);
     }
     if (cluster && strcmp(fmt, "qcow2")) {
         return usage(errout, "cluster_size is a qcow2 option");
@@ -107,7 +146,7 @@ int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
 
 int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
 {
-    const char *backing = NULL, *path = NULL;
+    const char *backing = NULL, *path = NULL, *backing_fmt = NULL;
     bool unsafe = false;
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -116,7 +155,9 @@ int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         }
         if (!strcmp(a, "-b")) {
             backing = argv[++i];
-        } else if (!strcmp(a, "-f") || !strcmp(a, "-F")) {
+        } else if (!strcmp(a, "-F")) {
+            backing_fmt = argv[++i];
+        } else if (!strcmp(a, "-f")) {
             i++;
         } else if (!strcmp(a, "-u")) {
             unsafe = true;
@@ -134,6 +175,12 @@ int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
         *errout = xasprintf("%s\n", err ? err : "qemu-img: rebase failed");
         free(err);
         return 1;
+    }
+    sim_file *f = fs_lookup(s, path);
+    if (backing_fmt && f && f->qcow2) {
+        /* -F: the backing format goes into the header with the name */
+        free(f->qcow2->backing_fmt);
+        f->qcow2->backing_fmt = xstrdup(backing_fmt);
     }
     return 0;
 }

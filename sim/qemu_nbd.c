@@ -65,11 +65,12 @@ void sim_qemu_nbd_stop(sim *s)
     s->qemu_nbd = NULL;
 }
 
-/* qemu-nbd [-r] [-f FMT] [-B BITMAP] [-x NAME] [-t] [-v] -k SOCKET IMAGE */
+/* qemu-nbd [-r] [-f FMT] [-B BITMAP]... [-x NAME] [-t] [-v] [-A] -k SOCKET IMAGE */
 int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
 {
-    const char *fmt = NULL, *bitmap = NULL, *name = "", *sock = NULL, *image = NULL;
-    bool ro = false;
+    const char *fmt = NULL, *bitmaps[16], *name = "", *sock = NULL, *image = NULL;
+    size_t nbitmaps = 0;
+    bool ro = false, depth = false;
     sim_qemu_nbd_stop(s);
     for (int i = 1; argv[i]; i++) {
         const char *a = argv[i];
@@ -79,21 +80,33 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
             *err = xasprintf("qemu-nbd: option requires an argument -- '%s'", a + 1);
             return -1;
         }
-        if (!strcmp(a, "-r")) {
+        if (!strcmp(a, "-r") || !strcmp(a, "--read-only")) {
             ro = true;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "-v")) {
+        } else if (!strcmp(a, "-A") || !strcmp(a, "--allocation-depth")) {
+            depth = true;       /* the export offers qemu:allocation-depth */
+        } else if (!strncmp(a, "--format=", 9)) {
+            fmt = a + 9;
+        } else if (!strncmp(a, "--socket=", 9)) {
+            sock = a + 9;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "-v") || !strcmp(a, "--persistent") ||
+                   !strcmp(a, "--verbose")) {
             /* persistent, verbose: nothing to model */
         } else if (!strcmp(a, "-f")) {
             fmt = argv[++i];
         } else if (!strcmp(a, "-B")) {
-            bitmap = argv[++i];
+            if (nbitmaps == sizeof bitmaps / sizeof bitmaps[0]) {
+                *err = xasprintf("qemu-nbd: the simulator's qemu-nbd exports at most 16 bitmaps");
+                return -1;
+            }
+            bitmaps[nbitmaps++] = argv[++i];
         } else if (!strcmp(a, "-x")) {
             name = argv[++i];
         } else if (!strcmp(a, "-k")) {
             sock = argv[++i];
         } else if (a[0] == '-') {
-            *err = xasprintf("qemu-nbd: the simulator's qemu-nbd takes -r -f -B -x -k -t -v, "
-                             "not '%s'", a);
+            *err = xasprintf("qemu-nbd: the simulator's qemu-nbd takes -r -f -B -x -k -t -v -A "
+                             "(and --read-only --format= --socket= --persistent --verbose "
+                             "--allocation-depth), not '%s'", a);
             return -1;
         } else if (image) {
             *err = xasprintf("qemu-nbd: Invalid number of arguments");
@@ -141,7 +154,15 @@ int sim_qemu_nbd_start(sim *s, char *const argv[], char **err)
         json_object_put(a);
         if (!reply_is_error(r)) {
             json_object_put(r);
-            r = nbd_export_node(&p->m, p->node, name, !ro, bitmap);
+            r = nbd_export_node(&p->m, p->node, name, !ro, nbitmaps ? bitmaps[0] : NULL);
+            /* the export just made heads the list; -B again adds its bitmaps */
+            for (size_t k = 1; k < nbitmaps && !reply_is_error(r); k++) {
+                json_object_put(r);
+                r = nbd_export_more_bitmap(p->m.nbd->exports, bitmaps[k]);
+            }
+            if (!reply_is_error(r)) {
+                p->m.nbd->exports->alloc_depth = depth;
+            }
         }
     }
     files_to(&p->m, s);

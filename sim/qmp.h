@@ -103,6 +103,32 @@ json_object *qmp_cont(sim *s);
 
 int img_create_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
 int img_rebase_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+/* A qemu-img process (sim/qemu_img_proc.c): its machine over s's files and
+ * the images it opened, closed in reverse at its end. */
+typedef struct img_proc {
+    sim m;
+    sim_node *open[2];
+    int nopen;
+} img_proc;
+void img_proc_begin(sim *s, img_proc *p);
+void img_proc_end(sim *s, img_proc *p);
+/* img_open: NAME (a file, or --image-opts text when is_opts) as a node of
+ * p, read-write or read-only, without its backing chain if no_backing;
+ * NULL after appending qemu-img's error to *errout. */
+sim_node *img_proc_open(sim *s, img_proc *p, const char *name, bool is_opts, const char *fmt,
+                        bool writable, bool no_backing, char **errout);
+/* error_report: "qemu-img: TEXT\n" appended to *errout */
+void img_report(char **errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* error_reportf_err: PREFIX, the QMP error's text, and QEMU's hint */
+void img_report_err(char **errout, json_object *reply, const char *prefix);
+/* qemu-img bitmap and convert (sim/qemu_img_bitmap.c) */
+int img_bitmap_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout);
+/* qemu-img commit and map (sim/qemu_img_commit.c) */
+int img_commit_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
+int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
+/* qemu-img snapshot -c / -l (sim/qemu_img_snapshot.c) */
+int img_snapshot_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 
 /* ---- qemu_img.c: qemu-img ARGV as its own process (bitmap, info) --------- */
 

@@ -165,10 +165,13 @@ json_object *qmp_bitmap_simple(sim *s, const char *cmd, json_object *args)
     if (err) {
         return err;
     }
-    /* bdrv_dirty_bitmap_check: remove BUSY|RO, clear DEFAULT, enable/disable ALLOW_RO */
-    bool modifies = !strcmp(cmd, "block-dirty-bitmap-remove") ||
-                    !strcmp(cmd, "block-dirty-bitmap-clear");
-    if ((err = bitmap_check(n, b, modifies ? BITMAP_CHECK_DEFAULT : BITMAP_CHECK_ALLOW_RO))) {
+    /* bdrv_dirty_bitmap_check: remove BUSY|RO (an inconsistent bitmap can
+     * be removed), clear DEFAULT, enable/disable ALLOW_RO */
+    unsigned flags = !strcmp(cmd, "block-dirty-bitmap-remove")
+                     ? BITMAP_CHECK_BUSY | BITMAP_CHECK_RO
+                     : !strcmp(cmd, "block-dirty-bitmap-clear") ? BITMAP_CHECK_DEFAULT
+                     : BITMAP_CHECK_ALLOW_RO;
+    if ((err = bitmap_check(n, b, flags))) {
         return err;
     }
     if (!strcmp(cmd, "block-dirty-bitmap-remove")) {
@@ -220,6 +223,11 @@ json_object *qmp_bitmap_merge(sim *s, json_object *args)
         if (!src) {
             cl_bitmap_free(acc);
             return qmp_error("GenericError", "Dirty bitmap '%s' not found", bname);
+        }
+        /* bdrv_merge_dirty_bitmap: the source may be read-only */
+        if ((err = bitmap_check(sn, src, BITMAP_CHECK_ALLOW_RO))) {
+            cl_bitmap_free(acc);
+            return err;
         }
         if (cl_bitmap_size(src->bm) != cl_bitmap_size(acc)) {
             json_object *e = qmp_error("GenericError", "Bitmaps are of different sizes (destination size "

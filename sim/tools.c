@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sim/nbd.h"
+#include "sim/qcow2_bitmap.h"
 
 /* qemu-io's cvtnum: a number with an optional binary suffix. */
 static int64_t io_cvtnum(const char *str)
@@ -259,6 +260,7 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
     json_add_lit(opts, "driver", json_object_new_string(fmt));
     json_add_lit(opts, "file", file);
     sim_node *n = NULL;
+    bool aborted = false;
     json_object *e = blockdev_open(&m, opts, NULL, &n, false);
     json_object_put(opts);
     if (e) {
@@ -269,10 +271,17 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
         fprintf(out, "qemu-io: can't open device %s: %s\n", image, msg);
         json_object_put(e);
     } else {
-        for (size_t i = 0; i < ncmds; i++) {
-            sim_io_command(&m, n, !read_only, false, cmds[i], out);
+        for (size_t i = 0; i < ncmds && !aborted; i++) {
+            if (!strcmp(cmds[i], "abort")) {
+                /* abort(): nothing is closed, and stdout (a pipe, fully
+                 * buffered) loses what was not yet flushed: all of it */
+                q2_bitmaps_abandon(n);
+                aborted = true;
+            } else {
+                sim_io_command(&m, n, !read_only, false, cmds[i], out);
+            }
         }
-        node_unref(&m, n);      /* close: persistent bitmaps are stored */
+        node_unref(&m, n);      /* close: persistent bitmaps are stored (not after abort) */
     }
     while (m.nodes) {
         node_remove(&m, m.nodes);
@@ -280,6 +289,9 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
     events_drop(&m);
     s->files = m.files;
     fclose(out);
+    if (aborted) {
+        text[0] = '\0';
+    }
     return text;
 }
 

@@ -23,7 +23,7 @@ import sys
 # Bottom up. A name is a file's base name without .c/.h (patterns allowed).
 LAYERS = [
     ("base", ["util", "error", "data", "qapi", "machine", "event", "schedule"]),
-    ("files", ["store", "fs", "l2_map"]),
+    ("files", ["store", "fs", "l2_map", "qcow2_snapshot", "vmdk_image"]),
     ("graph", ["node", "blockdev", "dirty_bitmap", "persist", "qcow2_meta",
                "qcow2_bitmap", "drv_*", "blkdebug_break", "copy_before_write", "snapshot_access",
                "throttle"]),
@@ -32,7 +32,7 @@ LAYERS = [
               "drive_backup", "mirror", "copy_merge", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
                   "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
-                  "tools", "qemu_img", "qemu_img_create", "runstate", "schedule_io"]),
+                  "tools", "qemu_img", "qemu_img_create", "qemu_img_bitmap", "qemu_img_proc", "qemu_img_commit", "qemu_img_snapshot", "runstate", "schedule_io"]),
     ("backend", ["backend_sim", "sim_int"]),
 ]
 

@@ -141,7 +141,8 @@ static int f_launch_args(bs_backend *b, const char *const *argv, size_t argc, ch
 }
 
 /* qemu-img: "info" prints the JSON set with fake_reply(f, "qemu-img info", ...);
- * anything else succeeds silently; "fail" exits 1. */
+ * anything else prints the string set with fake_reply(f, "qemu-img stdout", ...)
+ * or nothing; "fail" exits 1. */
 static int f_img_run(bs_backend *b, const char *const *argv, size_t argc, char **out,
                      char **errout, char **err)
 {
@@ -155,6 +156,8 @@ static int f_img_run(bs_backend *b, const char *const *argv, size_t argc, char *
     if (argc && !strcmp(argv[0], "info") && f->replies &&
         json_object_object_get_ex(f->replies, "qemu-img info", &r))
         *out = strdup(json_object_to_json_string(r));
+    else if (f->replies && json_object_object_get_ex(f->replies, "qemu-img stdout", &r))
+        *out = strdup(json_object_get_string(r));   /* text for shell-style commands */
     else
         *out = strdup("");
     return argc && !strcmp(argv[0], "fail") ? 1 : 0;

@@ -47,8 +47,8 @@ static void test_parse_errors(void **state)
         { "qemu_io_run f \"w 0 1\"", "x.case:1:13: error: expected an expression, found word 'f' "
                                      "(variables need '$', strings quotes)" },
         { "vm_session", "x.case:1:1: error: vm_session takes 1 argument, got 0" },
-        { "vm_session boot", "x.case:1:12: error: vm_session takes 'run' or 'launch', not 'boot'" },
-        { "vm_session \"run\"", "x.case:1:12: error: expected 'run' or 'launch' (a bare word)" },
+        { "vm_session boot", "x.case:1:12: error: vm_session takes 'run', 'launch' or 'qmp', not 'boot'" },
+        { "vm_session \"run\"", "x.case:1:12: error: expected 'run', 'launch' or 'qmp' (a bare word)" },
         { "vm_session run launch", "x.case:1:1: error: vm_session takes 1 argument, got 2" },
         { "vm_session run argv=\"-m 1\"", "x.case:1:16: error: vm_session has no argument 'argv'" },
         { "sh_qmp", "x.case:1:1: error: sh_qmp takes 1 to 2 arguments, got 0" },

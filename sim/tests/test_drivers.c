@@ -10,7 +10,7 @@
 
 static const sim_driver all[] = {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW, DRV_NULL,
-    DRV_SNAPSHOT_ACCESS, DRV_THROTTLE,
+    DRV_SNAPSHOT_ACCESS, DRV_THROTTLE, DRV_VMDK,
 };
 
 static void test_every_driver_fills_its_table(void **state)
@@ -34,7 +34,7 @@ static void test_every_driver_fills_its_table(void **state)
             assert_ptr_not_equal(node_drv(&m), ops);
         }
     }
-    assert_null(node_drv_by_name("vmdk"));
+    assert_null(node_drv_by_name("vpc"));
     assert_null(node_drv_by_name(NULL));
 }
 
@@ -43,8 +43,8 @@ static void test_unknown_driver_is_refused_by_name(void **state)
     bs_backend *b = vm_new();
     /* QAPI refuses drivers QEMU lacks; one QEMU has but we do not model
      * reaches blockdev_open's lookup in the driver tables */
-    QMP_ERR(b, "Driver 'vmdk' is not modelled by the simulator", "blockdev-add",
-            "{\"driver\": \"vmdk\", \"node-name\": \"n\"}");
+    QMP_ERR(b, "Driver 'vpc' is not modelled by the simulator", "blockdev-add",
+            "{\"driver\": \"vpc\", \"node-name\": \"n\"}");
     vm_free(b);
 }
 

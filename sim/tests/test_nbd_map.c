@@ -194,6 +194,45 @@ static void test_qemu_io_client(void **state)
     vm_free(b);
 }
 
+/* qemu-nbd -A: x-dirty-bitmap=qemu:allocation-depth reads each range's
+ * depth as base:allocation flags (1 a hole, 2 zeroes, 0 data), as
+ * nbd-qemu-allocation shows; without -A the context is not there. */
+static void test_qemu_nbd_allocation_depth(void **state)
+{
+    char *err = NULL;
+    bs_backend *b = bs_backend_sim_new(&err);
+    char base[600], top[600], sock[600], uri[700];
+    snprintf(base, sizeof base, "%s/base", b->test_dir);
+    snprintf(top, sizeof top, "%s/top", b->test_dir);
+    snprintf(sock, sizeof sock, "%s/qnbd", b->test_dir);
+    snprintf(uri, sizeof uri, "nbd+unix:///?socket=%s", sock);
+    assert_int_equal(b->ops->img_create(b, "qcow2", base, 4 << 20, NULL, NULL, &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", top, 4 << 20, base, "qcow2", &err), 0);
+    const char *w1[] = { "write 0 2M" }, *w2[] = { "write 1M 2M" };
+    free(b->ops->qemu_io(b, base, "qcow2", 0, w1, 1, &err));
+    free(b->ops->qemu_io(b, top, "qcow2", 0, w2, 1, &err));
+    char *argv[] = { "qemu-nbd", "-r", "-f", "qcow2", "-A", "-k", sock, top, NULL };
+    assert_int_equal(b->ops->qemu_nbd_start(b, argv, &err), 0);
+    json_object *m = b->ops->img_map(b, uri, "qemu:allocation-depth", &err);
+    assert_non_null(m);
+    assert_string_equal(json_object_to_json_string(m),
+        "[ { \"start\": 0, \"length\": 1048576, \"depth\": 0, \"present\": true, \"zero\": true, "
+        "\"data\": true, \"offset\": 0 }, { \"start\": 1048576, \"length\": 2097152, \"depth\": 0, "
+        "\"present\": false, \"zero\": false, \"data\": false }, { \"start\": 3145728, "
+        "\"length\": 1048576, \"depth\": 0, \"present\": true, \"zero\": false, \"data\": true, "
+        "\"offset\": 3145728 } ]");
+    json_object_put(m);
+    /* without -A the client gets no such context: all data */
+    char *argv2[] = { "qemu-nbd", "-r", "-f", "qcow2", "-k", sock, top, NULL };
+    assert_int_equal(b->ops->qemu_nbd_start(b, argv2, &err), 0);
+    m = b->ops->img_map(b, uri, "qemu:allocation-depth", &err);
+    assert_non_null(m);
+    assert_int_equal(json_object_array_length(m), 1);
+    json_object_put(m);
+    b->ops->qemu_nbd_stop(b);
+    b->ops->destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_unknown_context),
         cmocka_unit_test(test_command_checks),
         cmocka_unit_test(test_qemu_io_client),
+        cmocka_unit_test(test_qemu_nbd_allocation_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -427,6 +427,110 @@ static void test_block_status_granularity(void **state)
     vm_free(b);
 }
 
+/* An export with qemu:allocation-depth (block-export-add allocation-depth):
+ * listed between base:allocation and the bitmap, id 1, and its block
+ * status gives each range the depth of the layer that allocates it. */
+static void test_allocation_depth_context(void **state)
+{
+    bs_backend *b = vm_new();
+    char *err = NULL, base[600], top[600];
+    uint8_t buf[256];
+    size_t n;
+    snprintf(SOCK, sizeof SOCK, "%s/nbd", b->test_dir);
+    snprintf(base, sizeof base, "%s/base", b->test_dir);
+    snprintf(top, sizeof top, "%s/top", b->test_dir);
+    assert_int_equal(b->ops->img_create(b, "qcow2", base, 0x100000, NULL, NULL, &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", top, 0x100000, base, "qcow2", &err), 0);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"n\", \"file\": "
+           "{\"driver\": \"file\", \"filename\": \"%s\"}}", top);
+    hmp(b, "n", "write 0x20000 0x10000");
+    QMP_OK(b, "nbd-server-start", "{\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"%s\"}}}",
+           SOCK);
+    QMP_OK(b, "block-export-add", "{\"type\": \"nbd\", \"id\": \"n\", \"node-name\": \"n\", "
+           "\"allocation-depth\": true}");
+    client c;
+    cl_connect(&c, b);
+    handshake(&c);
+    opt(&c, 8, NULL, 0);
+    opt_replies(&c);
+    n = meta(buf, "n", NULL, 0);
+    opt(&c, 9, buf, (uint32_t)n);               /* LIST_META: all */
+    opt_replies(&c);
+    const char *depth[] = { "qemu:allocation-depth" };
+    n = meta(buf, "n", depth, 1);
+    opt(&c, 10, buf, (uint32_t)n);              /* SET_META */
+    opt_replies(&c);
+    n = str(buf, "n");
+    buf[n++] = 0; buf[n++] = 0;
+    opt(&c, 7, buf, (uint32_t)n);
+    opt_replies(&c);
+    assert_non_null(strstr(c.log, "opt 9 meta id=0 base:allocation\n"
+                                  "opt 9 meta id=0 qemu:allocation-depth\n"));
+    assert_non_null(strstr(c.log, "opt 10 meta id=1 qemu:allocation-depth\n"));
+    c.log[0] = 0;
+    req(&c, 7, 0, 0x100000, 0);
+    replies(&c);
+    /* the top allocates [128K, 192K): depth 1; the base nothing: 0 */
+    assert_string_equal(c.log, "fl=1 BS ctx=1 131072:0 65536:1 851968:0\n");
+    close(c.fd);
+    vm_free(b);
+}
+
+/* qemu-nbd -B twice: both bitmaps listed (ids 2 and 3), each its own
+ * context, the second found in the backing image. */
+static void test_qemu_nbd_two_bitmaps(void **state)
+{
+    char *err = NULL, base[600], top[600], *out = NULL, *errout = NULL;
+    bs_backend *b = bs_backend_sim_new(&err);
+    uint8_t buf[256];
+    size_t n;
+    snprintf(SOCK, sizeof SOCK, "%s/qnbd", b->test_dir);
+    snprintf(base, sizeof base, "%s/base", b->test_dir);
+    snprintf(top, sizeof top, "%s/top", b->test_dir);
+    assert_int_equal(b->ops->img_create(b, "qcow2", base, 0x100000, NULL, NULL, &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", top, 0x100000, base, "qcow2", &err), 0);
+    const char *add_a[] = { "bitmap", "--add", top, "a" }, *add_b[] = { "bitmap", "--add", base, "b" };
+    assert_int_equal(b->ops->img_run(b, add_a, 4, &out, &errout, &err), 0);
+    free(out);
+    free(errout);
+    assert_int_equal(b->ops->img_run(b, add_b, 4, &out, &errout, &err), 0);
+    free(out);
+    free(errout);
+    const char *wb[] = { "write 0 64k" }, *wt[] = { "write 128k 64k" };
+    free(b->ops->qemu_io(b, base, "qcow2", 0, wb, 1, &err));
+    free(b->ops->qemu_io(b, top, "qcow2", 0, wt, 1, &err));
+    char *argv[] = { "qemu-nbd", "-r", "-f", "qcow2", "-B", "a", "-B", "b", "-k", SOCK, top, NULL };
+    assert_int_equal(b->ops->qemu_nbd_start(b, argv, &err), 0);
+    client c;
+    cl_connect(&c, b);
+    handshake(&c);
+    opt(&c, 8, NULL, 0);
+    opt_replies(&c);
+    n = meta(buf, "", NULL, 0);
+    opt(&c, 9, buf, (uint32_t)n);               /* LIST_META: all */
+    opt_replies(&c);
+    const char *second[] = { "qemu:dirty-bitmap:b" };
+    n = meta(buf, "", second, 1);
+    opt(&c, 10, buf, (uint32_t)n);
+    opt_replies(&c);
+    assert_non_null(strstr(c.log, "opt 9 meta id=0 base:allocation\n"
+                                  "opt 9 meta id=0 qemu:dirty-bitmap:a\n"
+                                  "opt 9 meta id=0 qemu:dirty-bitmap:b\n"));
+    assert_non_null(strstr(c.log, "opt 10 meta id=3 qemu:dirty-bitmap:b\n"));
+    n = str(buf, "");
+    buf[n++] = 0; buf[n++] = 0;
+    opt(&c, 7, buf, (uint32_t)n);
+    opt_replies(&c);
+    c.log[0] = 0;
+    req(&c, 7, 0, 0x100000, 0);
+    replies(&c);
+    /* b (the base's) recorded the base's write only */
+    assert_string_equal(c.log, "fl=1 BS ctx=3 65536:1 983040:0\n");
+    close(c.fd);
+    b->ops->qemu_nbd_stop(b);
+    b->ops->destroy(b);
+}
+
 static void test_bad_requests(void **state)
 {
     bs_backend *b = vm_export();
@@ -697,6 +801,8 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_malformed_clients),
         cmocka_unit_test(test_stop_with_clients),
+        cmocka_unit_test(test_allocation_depth_context),
+        cmocka_unit_test(test_qemu_nbd_two_bitmaps),
         cmocka_unit_test(test_libnbd_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

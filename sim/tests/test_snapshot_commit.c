@@ -156,7 +156,7 @@ static void test_reopen_and_persistent_bitmaps(void **state)
     assert_int_equal(img_run(b, "bitmap", "--add", IMG, "bm", &out), 0);
     free(out);
     assert_int_equal(img_run(b, "bitmap", "--add", IMG, "bm", &out), 1);
-    assert_string_equal(out, "qemu-img: Bitmap already exists: bm\n");
+    assert_string_equal(out, "qemu-img: Operation add on bitmap bm failed: Bitmap already exists: bm\n");
     free(out);
     vm_drive(b, TOP, "backing.node-name=base");
     QMP_ERR(b, "Bitmap 'bm' is readonly and cannot be modified", "block-dirty-bitmap-remove",
