@@ -85,6 +85,10 @@ typedef struct vma_writer_options {
     uint64_t (*now_ns)(void *opaque);
     void (*sleep_ns)(void *opaque, uint64_t ns);
     void *clock_opaque;
+    /* Write full extents from a second thread while the caller fills the
+     * next one (not with speed). The archive's bytes are the same; a failed
+     * write is reported by a later call or by close. */
+    bool background;
 } vma_writer_options;
 
 /*
@@ -237,6 +241,10 @@ enum {
      * place, as Proxmox does); without it a regular file is set to the
      * device's length at the end. */
     VMA_TARGET_KEEP_SIZE = 1 << 1,
+    /* The target is a file this extract created (sparse, reading as
+     * zeroes): the clusters that hold data are allocated ahead of their
+     * writes (fallocate), all-zero clusters stay holes. */
+    VMA_TARGET_FRESH = 1 << 2,
 };
 
 /* A write-rate limit shared by the targets that point to it (a restore

@@ -19,6 +19,7 @@ $(eval $(call add_test,vma_pit,lib/vma/tests/test_pit.c $(VMA_TEST_COMMON),$(VMA
 $(eval $(call add_test,vma_writer,lib/vma/tests/test_writer.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 $(eval $(call add_test,vma_ops,lib/vma/tests/test_ops.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 $(eval $(call add_test,vma_cli,lib/vma/tests/test_cli.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
+$(eval $(call add_test,vma_fastpaths,lib/vma/tests/test_fastpaths.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 $(eval $(call add_test,vma_bounds,lib/vma/tests/test_bounds.c $(VMA_TEST_COMMON),$(VMA_LINK),$(VMA_LIBS)))
 
 # Shell-level tests (lib/vma/tests/cli.sh, interop.sh) wrapped for `make check`;
@@ -26,7 +27,8 @@ $(eval $(call add_test,vma_bounds,lib/vma/tests/test_bounds.c $(VMA_TEST_COMMON)
 $(eval $(call add_test,vma_scripts,lib/vma/tests/test_scripts.c,,))
 $(B)/tests/vma_scripts: $(B)/vma $(B)/tests/vma_roundtrip
 
-# `make bench`: 2 GiB create/extract beside cat and cp (VMA_BENCH_MB to resize).
+# `make bench`: 2 GiB create/extract beside cp, .zst extract beside the pipe, in
+# rounds (VMA_BENCH_MB, VMA_BENCH_ROUNDS to change).
 $(eval $(call add_bench,vma,lib/vma/bench/bench_vma.c,$(VMA_LINK),$(VMA_LIBS)))
 
 # Fuzzing (tools/fuzz.mk): the archive reader and the header parser, and the

@@ -489,6 +489,7 @@ int vma_create_archive(const char *archive, const char *const *specs, unsigned n
     wopts.uuid = opts->uuid;
     wopts.ctime = opts->ctime;
     wopts.speed = opts->speed;
+    wopts.background = true;       /* archive writes overlap image reads */
     w = vma_writer_create(archive, &wopts, err);
     if (!w) {
         ret = err ? err->code : -EIO;

@@ -241,6 +241,8 @@ static int open_map_target(extract_state *s, unsigned id, const vma_device_info 
                            m->path, di->name, strerror(errno));
             close(fd);
             return ret;
+        } else {
+            *flags |= VMA_TARGET_FRESH;      /* created here, all holes */
         }
     } else if (fd >= 0) {
         /* Written in place: never truncated or resized, so it must hold
@@ -288,7 +290,8 @@ static int open_targets(extract_state *s, const vma_extract_options *opts,
         if (di->is_vmstate) {
             ret = create_file(s, "vmstate.bin", &s->fds[id], err);
             if (ret == 0) {
-                ret = vma_reader_set_target(s->r, id, s->fds[id], 0, err);
+                ret = vma_reader_set_target(s->r, id, s->fds[id], VMA_TARGET_FRESH,
+                                            err);
             }
             if (ret < 0) {
                 return ret;
@@ -329,6 +332,7 @@ static int open_targets(extract_state *s, const vma_extract_options *opts,
             }
             s->tmp_name[id] = file;
             path = s->made[s->nmade - 1].path;
+            flags = VMA_TARGET_FRESH;           /* created here, all holes */
         }
         if (opts->on_device) {
             opts->on_device(opts->progress_opaque, path, di->size);

@@ -108,7 +108,47 @@ vma_decomp *vma_decomp_start(int kind, int fd, bool own_fd, const uint8_t *prefi
 /* Up to len decompressed bytes, short only at the end (of the stream, or
  * where the decoder failed: vma_decomp_finish() then says why). */
 ssize_t vma_decomp_read(vma_decomp *d, void *buf, size_t len);
+/* Wait for len decompressed bytes (fewer only at the end) and point *p at
+ * them in the ring, without copying; they stay there until
+ * vma_decomp_consume(). -ENOTSUP when the ring cannot do that (not
+ * mirrored, or len too large): use vma_decomp_read(). */
+ssize_t vma_decomp_peek(vma_decomp *d, size_t len, const uint8_t **p);
+/* Release n bytes returned by vma_decomp_peek(). */
+void vma_decomp_consume(vma_decomp *d, size_t n);
 /* Stop the thread (it may be waiting for room), wait for it, free. Returns
  * 0, or the decoder's error (corrupt or truncated stream, read error) in
  * err; a decoder stopped because the reader went away is not an error. */
 int vma_decomp_finish(vma_decomp *d, vma_error *err);
+
+/* Did restore map the archive file (see struct vma_reader)? For tests. */
+bool vma_reader_is_mapped(const vma_reader *r);
+
+/* ---- background archive output (vma_bgwrite.c) ---- */
+
+#include <pthread.h>
+
+typedef struct vma_bgwrite {
+    int fd;
+    bool running;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    const uint8_t *job;       /* buffer being written, NULL when idle */
+    size_t job_len;
+    uint64_t job_at;          /* its archive offset, for the error message */
+    bool quit;
+    int error;                /* first failed write (negative errno), sticky */
+    uint64_t error_at;
+    size_t error_len;
+} vma_bgwrite;
+
+/* Start the thread writing to fd. 0 or a negative errno. */
+int vma_bgwrite_start(vma_bgwrite *b, int fd);
+/* Hand over buf (len bytes at archive offset at) once the previous job is
+ * done; the caller must not touch buf until the next submit or wait
+ * returns. Returns 0, or the error of an earlier job (buf not taken). */
+int vma_bgwrite_submit(vma_bgwrite *b, const uint8_t *buf, size_t len, uint64_t at);
+/* Wait until the job in flight is written; 0 or the first error. */
+int vma_bgwrite_wait(vma_bgwrite *b);
+/* Wait, end and join the thread. Safe to call when not running. */
+void vma_bgwrite_stop(vma_bgwrite *b);

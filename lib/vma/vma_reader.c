@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,18 +26,30 @@ typedef struct vma_rdev {
     int fd;                   /* target, or -1 */
     bool write_zeroes;
     bool keep_size;
+    bool fresh;               /* target reads as zeroes: see VMA_TARGET_FRESH */
     vma_throttle *throttle;
     bool regular;             /* target is a regular file: truncate at end */
 } vma_rdev;
 
-/* A run of target bytes that is contiguous both in the file and in the
- * extent buffer, written with one pwrite. */
+/* A run of target bytes contiguous in the file, gathered from the extent
+ * buffer and the zero buffer, written with one pwritev: one system call per
+ * run instead of one per 4 KiB block. */
+enum { VMA_PENDING_IOV = 1024 };    /* IOV_MAX on Linux */
+
 typedef struct pending_write {
     vma_rdev *dev;
     uint64_t offset;
-    const uint8_t *data;
     size_t len;
+    unsigned niov;
+    struct iovec iov[VMA_PENDING_IOV];
 } pending_write;
+
+/* Clusters with data of a fresh target, contiguous in the file, to be
+ * allocated (fallocate) before their blocks are written. */
+typedef struct pending_alloc {
+    vma_rdev *dev;
+    uint64_t start, end;
+} pending_alloc;
 
 struct vma_reader {
     int fd;
@@ -61,16 +75,26 @@ struct vma_reader {
     uint64_t vmstate_length;
 
     uint8_t *extent;          /* VMA_MAX_EXTENT_SIZE */
+    /* A plain archive in a regular file is mapped for restore: extent data
+     * goes from the page cache to the targets in one copy, never through
+     * extent[]. map_at is the file offset of the archive's byte 0. */
+    const uint8_t *map;
+    size_t map_size;
+    uint64_t map_at;
     uint64_t bytes_read;
     uint64_t extents;
     bool restored;
     pending_write pending;
+    pending_alloc alloc;
+    size_t held;              /* extent bytes held in the decoder's ring */
 
     vma_progress_fn progress;
     void *progress_opaque;
 };
 
-static const uint8_t zero_block[VMA_BLOCK_SIZE];
+/* Zero blocks written from here; a whole cluster, so that the zero blocks
+ * of one cluster form a single iovec. */
+static const uint8_t zero_cluster[VMA_CLUSTER_SIZE];
 
 /* Read up to len archive bytes (short only at the end): the peeked bytes
  * first, then the fd (a pipe from the decompressor for compressed input). */
@@ -461,6 +485,9 @@ void vma_reader_free(vma_reader *r)
         free(r->devs[id].seen);
     }
     free(r->extent);
+    if (r->map) {
+        munmap((void *)r->map, r->map_size);
+    }
     free(r->header);
     free(r);
 }
@@ -528,6 +555,7 @@ int vma_reader_set_target(vma_reader *r, unsigned dev_id, int fd, unsigned flags
     d->fd = fd;
     d->write_zeroes = flags & VMA_TARGET_WRITE_ZEROES;
     d->keep_size = flags & VMA_TARGET_KEEP_SIZE;
+    d->fresh = flags & VMA_TARGET_FRESH;
     d->regular = S_ISREG(st.st_mode);
     return 0;
 }
@@ -583,27 +611,80 @@ void vma_reader_set_progress(vma_reader *r, vma_progress_fn fn, void *opaque)
 /* Extents                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int pwrite_all(vma_rdev *d, const uint8_t *data, size_t len, uint64_t offset,
-                      vma_error *err)
+/* pwritev until the whole run is written; the iovecs are consumed. */
+static int pwritev_all(vma_rdev *d, struct iovec *iov, unsigned niov, uint64_t offset,
+                       vma_error *err)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(d->fd, data, len, (off_t)offset);
+    while (niov > 0) {
+        ssize_t n = pwritev(d->fd, iov, (int)niov, (off_t)offset);
 
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
+            if (errno == EFAULT) {
+                /* The mapped archive lost pages under us. */
+                return vma_fail(err, -EIO, "writing device '%s' at offset %llu failed: "
+                                "the archive file shrank while it was being read",
+                                d->info.name, (unsigned long long)offset);
+            }
             return vma_fail(err, -errno, "writing device '%s' at offset %llu failed: %s",
                             d->info.name, (unsigned long long)offset, strerror(errno));
         }
-        data += n;
-        len -= (size_t)n;
+        if (n == 0) {
+            return vma_fail(err, -EIO, "writing device '%s' at offset %llu wrote "
+                            "nothing", d->info.name, (unsigned long long)offset);
+        }
         offset += (uint64_t)n;
         if (d->throttle) {
             throttle_account(d->throttle, (uint64_t)n);
         }
+        while (niov > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            niov--;
+        }
+        if (niov > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
     }
     return 0;
+}
+
+/*
+ * Allocate the clusters with data of a fresh target ahead of their writes,
+ * in runs: writing 4 KiB blocks with holes between them into delayed
+ * allocation costs the file system several times more per write than
+ * filling blocks it already allocated (ext4: about 0.44 s against 0.35 s
+ * of system time for 1 GiB of data in 2 GiB). All-zero clusters stay
+ * holes. Where fallocate is not supported (or fails, e.g. for space) the
+ * target is written without it: the writes themselves report real errors.
+ */
+static void issue_alloc(vma_reader *r)
+{
+    pending_alloc *a = &r->alloc;
+
+    if (a->dev && a->dev->fresh &&
+        fallocate(a->dev->fd, FALLOC_FL_KEEP_SIZE, (off_t)a->start,
+                  (off_t)(a->end - a->start)) < 0) {
+        a->dev->fresh = false;
+    }
+    a->dev = NULL;
+}
+
+static void queue_alloc(vma_reader *r, vma_rdev *d, uint64_t start, uint64_t end)
+{
+    pending_alloc *a = &r->alloc;
+
+    if (a->dev == d && a->end == start) {
+        a->end = end;
+        return;
+    }
+    issue_alloc(r);
+    a->dev = d;
+    a->start = start;
+    a->end = end;
 }
 
 static int flush_pending(vma_reader *r, vma_error *err)
@@ -612,31 +693,45 @@ static int flush_pending(vma_reader *r, vma_error *err)
     int ret = 0;
 
     if (p->len) {
-        ret = pwrite_all(p->dev, p->data, p->len, p->offset, err);
+        ret = pwritev_all(p->dev, p->iov, p->niov, p->offset, err);
     }
     p->len = 0;
+    p->niov = 0;
     return ret;
 }
 
-/* Queue a target write, merging it with the previous one when both the file
- * range and the buffer range continue it. */
+/* Queue a target write, adding it to the pending run when it continues it
+ * in the file (and to the last iovec when it also continues it in memory). */
 static int queue_write(vma_reader *r, vma_rdev *d, uint64_t offset,
                        const uint8_t *data, size_t len, vma_error *err)
 {
     pending_write *p = &r->pending;
     int ret;
 
-    if (p->len && p->dev == d && p->offset + p->len == offset &&
-        p->data + p->len == data) {
-        p->len += len;
-        return 0;
+    if (p->len && p->dev == d && p->offset + p->len == offset) {
+        struct iovec *last = &p->iov[p->niov - 1];
+
+        if ((const uint8_t *)last->iov_base + last->iov_len == data) {
+            last->iov_len += len;
+            p->len += len;
+            return 0;
+        }
+        if (p->niov < VMA_PENDING_IOV) {
+            p->iov[p->niov].iov_base = (void *)data;
+            p->iov[p->niov].iov_len = len;
+            p->niov++;
+            p->len += len;
+            return 0;
+        }
     }
     if ((ret = flush_pending(r, err)) < 0) {
         return ret;
     }
     p->dev = d;
     p->offset = offset;
-    p->data = data;
+    p->iov[0].iov_base = (void *)data;
+    p->iov[0].iov_len = len;
+    p->niov = 1;
     p->len = len;
     return 0;
 }
@@ -714,11 +809,21 @@ static int check_extent_header(vma_reader *r, uint64_t at, unsigned *blocks,
     return 0;
 }
 
-/* Apply a checked extent: bookkeeping for every cluster, then data. */
-static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
+typedef struct cluster_write {
+    vma_rdev *dev;
+    uint64_t base, limit;     /* device bytes [base, limit) of the cluster */
+    uint16_t mask;
+} cluster_write;
+
+/* Apply a checked extent (header in extent[], its blocks at data): checks
+ * and bookkeeping for every cluster (and allocation ahead), then the
+ * target writes. */
+static int apply_extent(vma_reader *r, uint64_t at, const uint8_t *data,
+                        vma_error *err)
 {
     const uint8_t *e = r->extent;
-    const uint8_t *data = e + VMA_EXTENT_HEADER_SIZE;
+    cluster_write todo[VMA_EXTENT_SLOTS];
+    unsigned ntodo = 0;
     unsigned long long no = (unsigned long long)r->extents;
     unsigned long long off = (unsigned long long)at;
     int ret;
@@ -768,6 +873,10 @@ static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
         }
         d->clusters++;
         r->cluster_bytes += VMA_CLUSTER_SIZE;
+        if (mask && d->fresh && d->fd >= 0 && !d->info.is_vmstate && base < limit) {
+            queue_alloc(r, d, base, limit - base < VMA_CLUSTER_SIZE ? limit
+                                                                    : base + VMA_CLUSTER_SIZE);
+        }
 
         for (unsigned b = 0; b < VMA_BLOCKS_PER_CLUSTER; b++) {
             uint64_t pos = base + (uint64_t)b * VMA_BLOCK_SIZE;
@@ -775,21 +884,39 @@ static int apply_extent(vma_reader *r, uint64_t at, vma_error *err)
                          : (size_t)(limit - pos < VMA_BLOCK_SIZE ? limit - pos
                                                                  : VMA_BLOCK_SIZE);
 
-            if (mask & (1u << b)) {
-                if (len && d->fd >= 0 &&
-                    (ret = queue_write(r, d, pos, data, len, err)) < 0) {
-                    return ret;
-                }
-                data += VMA_BLOCK_SIZE;
-            } else {
+            if (!(mask & (1u << b))) {
                 d->zero_bytes += len;
                 if (mask) {
                     r->partial_zero_bytes += len;
                 }
-                if (len && d->fd >= 0 && d->write_zeroes &&
-                    (ret = queue_write(r, d, pos, zero_block, len, err)) < 0) {
-                    return ret;
-                }
+            }
+        }
+        todo[ntodo++] = (cluster_write){ d, base, limit, mask };
+    }
+    issue_alloc(r);
+
+    /* Then the data, in the extent's order. */
+    for (unsigned t = 0; t < ntodo; t++) {
+        vma_rdev *d = todo[t].dev;
+
+        for (unsigned b = 0; b < VMA_BLOCKS_PER_CLUSTER; b++) {
+            uint64_t pos = todo[t].base + (uint64_t)b * VMA_BLOCK_SIZE;
+            uint64_t limit = todo[t].limit;
+            size_t len = pos >= limit ? 0
+                         : (size_t)(limit - pos < VMA_BLOCK_SIZE ? limit - pos
+                                                                 : VMA_BLOCK_SIZE);
+            const uint8_t *src;
+
+            if (todo[t].mask & (1u << b)) {
+                src = data;
+                data += VMA_BLOCK_SIZE;
+            } else if (d->write_zeroes) {
+                src = zero_cluster + b * VMA_BLOCK_SIZE;
+            } else {
+                continue;
+            }
+            if (len && d->fd >= 0 && (ret = queue_write(r, d, pos, src, len, err)) < 0) {
+                return ret;
             }
         }
     }
@@ -860,6 +987,85 @@ int vma_reader_restore(vma_reader *r, vma_error *err)
     return ret;
 }
 
+/* Map the rest of a plain archive that is a regular file (see map in
+ * struct vma_reader). Anything else, or a failing mmap, keeps read(); so
+ * does a run that writes nothing (verify), which is there to read every
+ * byte of the archive. */
+static void map_input(vma_reader *r)
+{
+    struct stat st;
+    bool targets = false;
+    off_t pos;
+    void *m;
+
+    for (unsigned id = 1; id < 256; id++) {
+        targets |= r->devs[id].fd >= 0;
+    }
+    if (!targets || r->decomp || r->fd < 0 || r->peek_pos < r->peek_len ||
+        fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > SIZE_MAX) {
+        return;
+    }
+    pos = lseek(r->fd, 0, SEEK_CUR);
+    if (pos < 0 || (uint64_t)pos < r->bytes_read || pos >= st.st_size) {
+        return;
+    }
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, r->fd, 0);
+    if (m == MAP_FAILED) {
+        return;
+    }
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    r->map = m;
+    r->map_size = (size_t)st.st_size;
+    r->map_at = (uint64_t)pos - r->bytes_read;
+}
+
+/* Archive bytes [at, at+len) for an extent: the extent header always into
+ * extent[] (with pread, so that a file that shrinks gives a short read, not
+ * SIGBUS); with the map, *data points into it when the whole range lies
+ * inside; otherwise the bytes are read into buf. Returns bytes available. */
+static ssize_t extent_bytes(vma_reader *r, uint64_t at, uint8_t *buf, size_t len,
+                            const uint8_t **data)
+{
+    uint64_t file_at = r->map_at + at;
+
+    *data = buf;
+    if (r->decomp && buf != r->extent && r->peek_pos >= r->peek_len) {
+        /* Extent data stays in the decoder's ring until it is written. */
+        ssize_t n = vma_decomp_peek(r->decomp, len, data);
+
+        if (n != -ENOTSUP) {
+            r->held = n > 0 ? (size_t)n : 0;
+            return n;
+        }
+        *data = buf;
+    }
+    if (!r->map) {
+        return reader_read(r, buf, len);
+    }
+    if (buf != r->extent && file_at + len <= r->map_size) {
+        *data = r->map + file_at;
+        return (ssize_t)len;
+    }
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = pread(r->fd, buf + done, len - done, (off_t)(file_at + done));
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        if (n == 0) {
+            break;
+        }
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
 static int restore_extents(vma_reader *r, vma_error *err)
 {
     int ret;
@@ -872,11 +1078,13 @@ static int restore_extents(vma_reader *r, vma_error *err)
     if (!r->extent) {
         return vma_fail(err, -ENOMEM, "out of memory for the extent buffer");
     }
+    map_input(r);
     for (;;) {
         uint64_t at = r->bytes_read;
         unsigned blocks = 0;
         size_t data_len;
-        ssize_t n = reader_read(r, r->extent, VMA_EXTENT_HEADER_SIZE);
+        const uint8_t *data;
+        ssize_t n = extent_bytes(r, at, r->extent, VMA_EXTENT_HEADER_SIZE, &data);
 
         if (n < 0) {
             return vma_fail(err, (int)n, "reading extent #%llu at byte offset %llu "
@@ -895,7 +1103,8 @@ static int restore_extents(vma_reader *r, vma_error *err)
             return ret;
         }
         data_len = (size_t)blocks * VMA_BLOCK_SIZE;
-        n = reader_read(r, r->extent + VMA_EXTENT_HEADER_SIZE, data_len);
+        n = extent_bytes(r, at + VMA_EXTENT_HEADER_SIZE,
+                         r->extent + VMA_EXTENT_HEADER_SIZE, data_len, &data);
         if (n < 0) {
             return vma_fail(err, (int)n, "reading extent #%llu at byte offset %llu "
                             "failed: %s", (unsigned long long)r->extents,
@@ -908,7 +1117,12 @@ static int restore_extents(vma_reader *r, vma_error *err)
                             data_len);
         }
         r->bytes_read += VMA_EXTENT_HEADER_SIZE + data_len;
-        if ((ret = apply_extent(r, at, err)) < 0) {
+        ret = apply_extent(r, at, data, err);
+        if (r->held) {
+            vma_decomp_consume(r->decomp, r->held);
+            r->held = 0;
+        }
+        if (ret < 0) {
             return ret;
         }
         r->extents++;
@@ -952,6 +1166,11 @@ uint64_t vma_reader_total_bytes(const vma_reader *r)
 uint64_t vma_reader_partial_zero_bytes(const vma_reader *r)
 {
     return r->partial_zero_bytes;
+}
+
+bool vma_reader_is_mapped(const vma_reader *r)
+{
+    return r->map != NULL;
 }
 
 const char *vma_reader_compression(const vma_reader *r)

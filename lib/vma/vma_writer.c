@@ -79,6 +79,10 @@ struct vma_writer {
 
     uint64_t bytes_written;
     uint64_t header_bytes;    /* size of the header once written */
+
+    bool background;          /* opts->background and no speed limit */
+    vma_bgwrite bg;           /* running once the first extent is handed over */
+    uint8_t *spare;           /* the second extent buffer */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -201,6 +205,7 @@ vma_writer *vma_writer_new_fd(int fd, bool own_fd, const vma_writer_options *opt
     w->sleep_ns = opts->sleep_ns ? opts->sleep_ns : default_sleep_ns;
     w->clock_opaque = opts->clock_opaque;
     w->start_ns = w->now_ns(w->clock_opaque);
+    w->background = opts->background && !opts->speed;
     return w;
 }
 
@@ -520,6 +525,56 @@ static int emit(vma_writer *w, const void *buf, size_t len, vma_error *err)
     return 0;
 }
 
+static int bg_failed(vma_writer *w, vma_error *err)
+{
+    return sticky(w, err, w->bg.error, "writing %zu bytes at archive offset %llu "
+                  "failed: %s", w->bg.error_len, (unsigned long long)w->bg.error_at,
+                  strerror(-w->bg.error));
+}
+
+/* Hand the full extent buffer to the background thread and continue in the
+ * other one. Without a thread (it could not start) the write is plain. */
+static int emit_extent(vma_writer *w, size_t len, vma_error *err)
+{
+    uint8_t *next;
+
+    if (!w->background) {
+        return emit(w, w->extent, len, err);
+    }
+    if (!w->bg.running) {
+        if (!w->spare) {
+            w->spare = malloc(VMA_EXTENT_HEADER_SIZE +
+                              (size_t)w->extent_clusters * VMA_CLUSTER_SIZE);
+        }
+        if (!w->spare || vma_bgwrite_start(&w->bg, w->fd) < 0) {
+            w->background = false;
+            return emit(w, w->extent, len, err);
+        }
+    }
+    if (vma_bgwrite_submit(&w->bg, w->extent, len, w->bytes_written) < 0) {
+        return bg_failed(w, err);
+    }
+    w->bytes_written += len;
+    next = w->spare;
+    w->spare = w->extent;
+    w->extent = next;
+    return 0;
+}
+
+/* Wait for the background thread's last write and end it. */
+static int stop_background(vma_writer *w, vma_error *err)
+{
+    int ret = 0;
+
+    if (w->bg.running) {
+        if (vma_bgwrite_wait(&w->bg) < 0) {
+            ret = bg_failed(w, err);
+        }
+        vma_bgwrite_stop(&w->bg);
+    }
+    return ret;
+}
+
 static int write_header(vma_writer *w, vma_error *err)
 {
     size_t blob_area = (w->blob_pos + 511) / 512 * 512;
@@ -578,7 +633,7 @@ static int flush_extent(vma_writer *w, vma_error *err)
         vma_put_be64(e + VMA_E_BLOCKINFO + 8 * i, w->blockinfo[i]);
     }
     vma_md5(e, VMA_EXTENT_HEADER_SIZE, e + VMA_E_MD5);
-    ret = emit(w, e, w->extent_pos, err);
+    ret = emit_extent(w, w->extent_pos, err);
     w->extent_pos = VMA_EXTENT_HEADER_SIZE;
     w->extent_used = 0;
     return ret;
@@ -841,6 +896,7 @@ int vma_writer_close(vma_writer *w, vma_error *err)
     if (!w->error_code) {
         flush_extent(w, NULL);
     }
+    stop_background(w, NULL);
     w->output_closed = true;
     if (w->own_fd && close(w->fd) < 0 && !w->error_code) {
         sticky(w, NULL, -errno, "closing the archive failed: %s", strerror(errno));
@@ -869,6 +925,7 @@ void vma_writer_free(vma_writer *w)
     if (!w) {
         return;
     }
+    vma_bgwrite_stop(&w->bg);          /* before its fd and buffers go */
     if (!w->output_closed && w->own_fd) {
         close(w->fd);
     }
@@ -888,6 +945,7 @@ void vma_writer_free(vma_writer *w)
     free(w->vmstate_buf);
     free(w->blobs);
     free(w->extent);
+    free(w->spare);
     free(w);
 }
 

@@ -1,30 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Wall time of `vma create` (cluster engine + writer) and `vma extract`
- * (reader, sparse output) on a raw image with half of its 4 KiB blocks zero,
- * beside `cat FILE > /dev/null` and `cp` of the same file in the same run;
- * and of extracting the archive compressed with zstd directly
- * (`vma extract X.vma.zst`) beside `zstd -dc X.vma.zst | vma extract -`.
- * Targets (issue 13): create and extract each take at most cp's time, and
- * the direct .zst extract no longer than the pipe (best of three runs
- * each, in alternating order, each after a sync). Each line says PASS or FAIL; the page cache is warm
- * for every run.
+ * Wall time of `vma create` and `vma extract` on a raw image with half of
+ * its 4 KiB blocks zero, beside `cp` of the same file into the same
+ * directory; and of `vma extract X.vma.zst` beside
+ * `zstd -dc X.vma.zst | vma extract -` (issue 13). Targets: create and
+ * extract each take at most cp's time, the direct .zst extract at most the
+ * pipe's.
  *
- * Size: VMA_BENCH_MB (default 2048) MiB. Files live under $TMPDIR (or /tmp)
- * and are removed at the end.
+ * The machine may be shared, so every command runs the same way (its own
+ * process, exec'd directly; the pipe through sh), in rounds: each round
+ * runs every command once, in an order that rotates from round to round,
+ * each after the previous outputs are removed and the dirty pages written
+ * back (sync, not timed), with the page cache warm. A verdict compares
+ * each command with its baseline of the SAME round and takes the median of
+ * those ratios over the rounds; the medians of wall and CPU time (user +
+ * system, from the child's rusage, threads and pipe members included) are
+ * printed beside it. CPU time says whether a slow round was the machine.
+ *
+ * VMA_BENCH_MB (default 2048) sets the image size, VMA_BENCH_ROUNDS
+ * (default 5) the rounds. Files live under $TMPDIR (or /tmp) and are
+ * removed at the end.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "vma/vma.h"
-#include "vma/vma_backup.h"
 
 static double now(void)
 {
@@ -54,6 +62,9 @@ static int make_image(const char *path, uint64_t size)
     if (fd < 0 || !buf) {
         perror(path);
         free(buf);
+        if (fd >= 0) {
+            close(fd);
+        }
         return -1;
     }
     for (uint64_t off = 0; off < size; off += CHUNK) {
@@ -79,15 +90,54 @@ static int make_image(const char *path, uint64_t size)
     return close(fd);
 }
 
-static double run_shell(const char *cmd)
-{
-    double t0 = now();
+typedef struct timing {
+    double wall, cpu;
+} timing;
 
+/* Run argv (argv[0] a path, or "sh" for a shell line) in a child with
+ * stdout to /dev/null; wall and CPU time of the child. */
+static int run(char *const argv[], timing *t)
+{
+    struct rusage ru;
+    double t0 = now();
+    int status;
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        perror("fork");
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (wait4(pid, &status, 0, &ru) < 0) {
+        perror("wait4");
+        return -1;
+    }
+    t->wall = now() - t0;
+    t->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: %s %s failed (status %d)\n", argv[0],
+                argv[1] ? argv[1] : "", status);
+        return -1;
+    }
+    return 0;
+}
+
+static int shell(const char *cmd)
+{
     if (system(cmd) != 0) {
         fprintf(stderr, "bench: '%s' failed\n", cmd);
         return -1;
     }
-    return now() - t0;
+    return 0;
 }
 
 /* <B>/vma beside this program (<B>/bench/vma). */
@@ -109,25 +159,50 @@ static void vma_binary(char *out, size_t cap)
     snprintf(out, cap, "%s/vma", self);
 }
 
-static const char *verdict(bool pass)
+static int cmp_double(const void *a, const void *b)
 {
-    return pass ? "PASS" : "FAIL";
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
 }
+
+static double median(const double *v, int n)
+{
+    double s[64];
+
+    memcpy(s, v, sizeof(double) * (size_t)n);
+    qsort(s, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+enum { CP, CREATE, EXTRACT, ZPIPE, ZDIRECT, NCMD, MAX_ROUNDS = 64 };
+
+static const char *const names[NCMD] = {
+    [CP] = "cp FILE COPY",
+    [CREATE] = "vma create",
+    [EXTRACT] = "vma extract",
+    [ZPIPE] = "zstd -dc X.zst | vma extract -",
+    [ZDIRECT] = "vma extract X.zst",
+};
 
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
     const char *mb_env = getenv("VMA_BENCH_MB");
+    const char *rounds_env = getenv("VMA_BENCH_ROUNDS");
     uint64_t mb = mb_env ? strtoull(mb_env, NULL, 10) : 2048;
+    int rounds = rounds_env ? atoi(rounds_env) : 5;
     uint64_t size = mb << 20;
-    char dir[1024], image[1100], copy[1100], archive[1100], out[1100], cmd[8192];
-    char zst[1100], zout[1100], pout[1100], vma[1100];
-    char spec[1200];
-    const char *specs[1] = { spec };
-    vma_error err = { 0 };
-    double t_cat, t_cp, t_create, t_extract, t_zdirect, t_zpipe, t0;
+    char dir[1024], image[1100], copy[1100], archive[1100], ref[1100], out[1100];
+    char zst[1100], zout[1100], pout[1100], vma[1100], spec[1200], cmd[16384];
+    char zpipe[8192], outdisk[1200], zoutdisk[1200], poutdisk[1200];
+    timing t[NCMD][MAX_ROUNDS];
     int rc = 0;
 
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "bench: VMA_BENCH_ROUNDS must be 1..%d\n", MAX_ROUNDS);
+        return 1;
+    }
     if (!tmp || !*tmp) {
         tmp = "/tmp";
     }
@@ -139,116 +214,128 @@ int main(void)
     }
     snprintf(image, sizeof(image), "%s/image.raw", dir);
     snprintf(copy, sizeof(copy), "%s/copy.raw", dir);
-    snprintf(archive, sizeof(archive), "%s/image.vma", dir);
+    snprintf(archive, sizeof(archive), "%s/new.vma", dir);
+    snprintf(ref, sizeof(ref), "%s/image.vma", dir);
     snprintf(zst, sizeof(zst), "%s/image.vma.zst", dir);
     snprintf(out, sizeof(out), "%s/out", dir);
     snprintf(zout, sizeof(zout), "%s/zout", dir);
     snprintf(pout, sizeof(pout), "%s/pout", dir);
+    snprintf(outdisk, sizeof(outdisk), "%s/disk-drive-scsi0.raw", out);
+    snprintf(zoutdisk, sizeof(zoutdisk), "%s/disk-drive-scsi0.raw", zout);
+    snprintf(poutdisk, sizeof(poutdisk), "%s/disk-drive-scsi0.raw", pout);
     snprintf(spec, sizeof(spec), "drive-scsi0=%s", image);
+    snprintf(zpipe, sizeof(zpipe), "zstd -dc '%s' | '%s' extract - '%s'", zst, vma, pout);
 
-    printf("vma bench: %llu MiB raw image, half of its 4 KiB blocks zero, in %s\n",
-           (unsigned long long)mb, dir);
+    char *const argv_cp[] = { "cp", image, copy, NULL };
+    char *const argv_create[] = { vma, "create", archive, spec, NULL };
+    char *const argv_extract[] = { vma, "extract", ref, out, NULL };
+    char *const argv_zpipe[] = { "sh", "-c", zpipe, NULL };
+    char *const argv_zdirect[] = { vma, "extract", zst, zout, NULL };
+    char *const *argvs[NCMD] = { argv_cp, argv_create, argv_extract, argv_zpipe,
+                                 argv_zdirect };
+
+    printf("vma bench: %llu MiB raw image, half of its 4 KiB blocks zero, in %s; "
+           "%d rounds\n", (unsigned long long)mb, dir, rounds);
+    fflush(stdout);
     if (make_image(image, size) < 0) {
         rc = 1;
         goto out;
     }
-    snprintf(cmd, sizeof(cmd), "cat '%s' > /dev/null", image);
-    run_shell(cmd);                                     /* warm the page cache */
-    t_cat = run_shell(cmd);
-    run_shell("sync");
-    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", image, copy);
-    t_cp = run_shell(cmd);
-    unlink(copy);
-    run_shell("sync");
-
-    t0 = now();
-    if (vma_create_archive(archive, specs, 1, NULL, &err) < 0) {
-        fprintf(stderr, "bench: create failed: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    t_create = now() - t0;
-    run_shell("sync");
-
-    t0 = now();
-    if (vma_extract_archive(archive, out, NULL, &err) < 0) {
-        fprintf(stderr, "bench: extract failed: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    t_extract = now() - t0;
-    snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s/disk-drive-scsi0.raw'", image, out);
-    if (run_shell(cmd) < 0) {
-        fprintf(stderr, "bench: extracted image differs\n");
+    /* The archives the extracts read, made once. */
+    snprintf(cmd, sizeof(cmd), "'%s' create '%s' '%s' && zstd -q -T0 '%s' -o '%s' && "
+             "cat '%s' '%s' '%s' > /dev/null && zstd -dc '%s' > /dev/null && sync", vma,
+             ref, spec, ref, zst, image, ref, zst, zst);
+    if (shell(cmd) < 0) {
         rc = 1;
         goto out;
     }
 
-    /* Compressed: the pipe first warms zstd and the archive's cache. */
-    snprintf(cmd, sizeof(cmd), "zstd -q -T0 '%s' -o '%s' && rm -f '%s'", archive, zst,
-             archive);
-    if (run_shell(cmd) < 0) {
-        rc = 1;
-        goto out;
-    }
-    snprintf(cmd, sizeof(cmd), "zstd -dc '%s' > /dev/null", zst);
-    run_shell(cmd);
-    /* Three rounds, best of each: the machine is shared. The order
-     * alternates and every run starts with the other's output removed and
-     * the dirty pages written back, so neither pays for the other. */
-    t_zpipe = t_zdirect = 1e9;
-    for (int round = 0; round < 6; round++) {
-        bool direct = (round % 2) == (round / 2 % 2);
-        double t;
+    /* How each command's output is checked, and what to remove after. */
+    char checks[NCMD][8192];
 
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' && sync", pout, zout);
-        run_shell(cmd);
-        if (direct) {
-            t0 = now();
-            if (vma_extract_archive(zst, zout, NULL, &err) < 0) {
-                fprintf(stderr, "bench: .zst extract failed: %s\n", err.msg);
+    snprintf(checks[CP], sizeof(checks[CP]), "cmp -s '%s' '%s'", image, copy);
+    snprintf(checks[CREATE], sizeof(checks[CREATE]), "'%s' verify '%s' && '%s' extract "
+             "'%s' '%s' > /dev/null && cmp -s '%s' '%s'", vma, archive, vma, archive, out,
+             image, outdisk);
+    snprintf(checks[EXTRACT], sizeof(checks[EXTRACT]), "cmp -s '%s' '%s'", image, outdisk);
+    snprintf(checks[ZPIPE], sizeof(checks[ZPIPE]), "cmp -s '%s' '%s'", image, poutdisk);
+    snprintf(checks[ZDIRECT], sizeof(checks[ZDIRECT]), "cmp -s '%s' '%s'", image,
+             zoutdisk);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s' '%s' '%s' && sync", copy, archive,
+             out, zout, pout);
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < NCMD; k++) {
+            int c = (k + r) % NCMD;
+
+            if (run(argvs[c], &t[c][r]) < 0) {
                 rc = 1;
                 goto out;
             }
-            t = now() - t0;
-            t_zdirect = t < t_zdirect ? t : t_zdirect;
-            snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s/disk-drive-scsi0.raw'", image,
-                     zout);
-        } else {
-            snprintf(cmd, sizeof(cmd), "zstd -dc '%s' | '%s' extract - '%s'", zst, vma,
-                     pout);
-            t = run_shell(cmd);
-            if (t < 0) {
+            if (shell(checks[c]) < 0) {
+                fprintf(stderr, "bench: the output of '%s' differs from the image\n",
+                        names[c]);
                 rc = 1;
                 goto out;
             }
-            t_zpipe = t < t_zpipe ? t : t_zpipe;
-            snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s/disk-drive-scsi0.raw'", image,
-                     pout);
-        }
-        if (run_shell(cmd) < 0) {
-            fprintf(stderr, "bench: .zst extraction differs\n");
-            rc = 1;
-            goto out;
+            /* Every run starts with the others' output gone and written
+             * back, so none pays for another. */
+            if (shell(cmd) < 0) {
+                rc = 1;
+                goto out;
+            }
         }
     }
+
     double mbs = (double)size / 1e6;
+    double wall[NCMD], cpu[NCMD], v[MAX_ROUNDS];
     struct stat st;
 
+    for (int c = 0; c < NCMD; c++) {
+        for (int r = 0; r < rounds; r++) {
+            v[r] = t[c][r].wall;
+        }
+        wall[c] = median(v, rounds);
+        for (int r = 0; r < rounds; r++) {
+            v[r] = t[c][r].cpu;
+        }
+        cpu[c] = median(v, rounds);
+    }
     stat(zst, &st);
-    printf("  %-36s %7.2f s  %8.1f MB/s\n", "cat FILE > /dev/null", t_cat, mbs / t_cat);
-    printf("  %-36s %7.2f s  %8.1f MB/s  (baseline)\n", "cp FILE COPY", t_cp, mbs / t_cp);
-    printf("  %-36s %7.2f s  %8.1f MB/s  %.2fx cp's time  %s (target <= 1.00x)\n",
-           "vma create", t_create, mbs / t_create, t_create / t_cp,
-           verdict(t_create <= t_cp));
-    printf("  %-36s %7.2f s  %8.1f MB/s  %.2fx cp's time  %s (target <= 1.00x)\n",
-           "vma extract", t_extract, mbs / t_extract, t_extract / t_cp,
-           verdict(t_extract <= t_cp));
-    printf("  %-36s %7.2f s  (archive %.0f MB)\n", "zstd -dc X.zst | vma extract -",
-           t_zpipe, (double)st.st_size / 1e6);
-    printf("  %-36s %7.2f s  %.2fx the pipe's time  %s (target <= 1.00x)\n",
-           "vma extract X.zst", t_zdirect, t_zdirect / t_zpipe,
-           verdict(t_zdirect <= t_zpipe));
+    printf("  %-31s %8s %12s %8s  ratio to the baseline of the same round (median)\n",
+           "median of the rounds", "wall", "rate", "CPU");
+    for (int c = 0; c < NCMD; c++) {
+        int base = c == ZDIRECT ? ZPIPE : CP;
+
+        printf("  %-31s %6.2f s %7.0f MB/s %6.2f s", names[c], wall[c], mbs / wall[c],
+               cpu[c]);
+        if (c == CP || c == ZPIPE) {
+            printf("  baseline");
+            if (c == ZPIPE) {
+                printf(" (archive %.0f MB)", (double)st.st_size / 1e6);
+            }
+        } else {
+            double cr[MAX_ROUNDS];
+
+            for (int r = 0; r < rounds; r++) {
+                v[r] = t[c][r].wall / t[base][r].wall;
+                cr[r] = t[c][r].cpu / t[base][r].cpu;
+            }
+            double ratio = median(v, rounds);
+
+            printf("  %.2fx %s's time (CPU %.2fx)  %s (target <= 1.00x)", ratio,
+                   base == CP ? "cp" : "the pipe", median(cr, rounds),
+                   ratio <= 1.0 ? "PASS" : "FAIL");
+        }
+        printf("\n");
+    }
+    printf("  per round, wall s (CPU s):");
+    for (int c = 0; c < NCMD; c++) {
+        printf("\n    %-31s", names[c]);
+        for (int r = 0; r < rounds; r++) {
+            printf(" %5.2f (%4.2f)", t[c][r].wall, t[c][r].cpu);
+        }
+    }
+    printf("\n");
 out:
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0) {
