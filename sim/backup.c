@@ -15,8 +15,17 @@
 /* ---- backup: attach and detach the copy-before-write filter --------------- */
 
 /* The cl_io callbacks need the machine: keep it in a small side table. */
-typedef struct bk_ctx { sim *s; sim_job *j; } bk_ctx;
-static bk_ctx bk_ctx_for(sim *s, sim_job *j) { bk_ctx c = { s, j }; return c; }
+typedef struct bk_ctx { sim *s; sim_job *j; bk_wave wave; } bk_ctx;
+static bk_ctx bk_ctx_for(sim *s, sim_job *j) { bk_ctx c = { s, j, { 0 } }; return c; }
+
+/* A copy task starts (backup_workers.c counts the ones in flight). */
+static void task_starts(bk_ctx *c, uint64_t off, uint64_t len, bool zero)
+{
+    if (c->wave.counting) {
+        bkw_tasks(&c->wave, c->j->target, cl_copy_chunk(cl_backup_copy(c->j->bk)), off, len,
+                  zero);
+    }
+}
 
 static int io_read(void *opaque, uint64_t off, uint64_t len, void *buf)
 {
@@ -43,6 +52,7 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
 {
     bk_ctx *c = opaque;
     sim_data d;
+    task_starts(c, off, len, false);
     data_init(&d);
     int r = sched_job_read(c->s);
     if (r == 0) {
@@ -62,6 +72,7 @@ static int io_copy(void *opaque, uint64_t off, uint64_t len, bool *is_read)
 static int io_write_zeroes(void *opaque, uint64_t off, uint64_t len)
 {
     bk_ctx *c = opaque;
+    task_starts(c, off, len, true);
     int r = sched_job_write(c->s, c->j);
     if (r < 0) {
         return r;
@@ -147,6 +158,9 @@ void backup_destroy(sim *s, sim_job *j)
             j->successor_entry = NULL;
         }
         backup_clean(s, j);
+        if (j->priv) {
+            bkw_free(&((backup_priv *)j->priv)->ctx.wave);
+        }
         cl_backup_free(j->bk);
         j->bk = NULL;
     }
@@ -157,10 +171,16 @@ void backup_destroy(sim *s, sim_job *j)
 bool backup_run_step(sim *s, sim_job *j)
 {
     cl_copy_failure fail = { 0, false };
+    bk_wave *wave = &((backup_priv *)j->priv)->ctx.wave;
     /* A merged run of zero tasks took one millisecond per task, as the
      * tasks would have one tick each (nothing else ran in between). */
     uint64_t tasks = 1;
+    wave->counting = true;
     cl_step_result step = cl_backup_steps(j->bk, UINT64_MAX, &tasks, &fail);
+    if (step == CL_STEP_FAILED && fail.ret != BD_SUSPENDED) {
+        bkw_after_failure(cl_backup_copy(j->bk), wave);
+    }
+    wave->counting = false;
     s->clock_ns += (tasks - 1) * 1000000ull;
     switch (step) {
     case CL_STEP_IDLE:
@@ -176,8 +196,15 @@ bool backup_run_step(sim *s, sim_job *j)
         return true;
     case CL_STEP_FAILED:
         if (fail.ret == BD_SUSPENDED) {
-            return false;   /* held at a blkdebug breakpoint: no progress yet */
+            /* held at a blkdebug breakpoint: no progress yet, and the
+             * task starts again on the next tick */
+            if (wave->last_held && wave->held > 0) {
+                wave->held--;
+            }
+            return false;
         }
+        /* QEMU's next block-copy call (a retry) starts with no task in flight */
+        bkw_reset(wave);
         if (!backup_copy_error(s, j, &fail)) {
             job_completed(s, j, fail.ret < 0 ? fail.ret : -EIO);
         }
@@ -201,6 +228,11 @@ static uint64_t backup_len(sim_job *j)
 /* A running backup copies one cluster per tick, rate limits permitting. */
 static bool backup_tick(sim *s, sim_job *j)
 {
+    if (j->status == JS_PAUSED && j->bk) {
+        /* backup_pause cancels the block-copy call; the resumed job starts
+         * a new one */
+        bkw_reset(&((backup_priv *)j->priv)->ctx.wave);
+    }
     if (j->status != JS_RUNNING || j->finished_work) {
         return false;
     }
@@ -420,6 +452,7 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     j->inflight = (unsigned)max_workers;
     backup_priv *priv = calloc(1, sizeof *priv);
     priv->ctx = bk_ctx_for(s, j);
+    priv->ctx.wave.workers = (unsigned)max_workers;
     j->speed = speed;
     j->sync = sync;
     j->auto_finalize = jbool(args, "auto-finalize", true);

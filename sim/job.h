@@ -135,6 +135,25 @@ bool backup_run_step(sim *s, sim_job *j);
 /* copy_merge.c: may the engine merge a run of zero-writing copy tasks
  * into one write (nothing could tell)? */
 bool backup_may_merge_zero_tasks(sim *s, sim_job *j);
+/* backup_workers.c: the copy tasks in flight beside a failing one (x-perf
+ * max-workers); what the wave model needs to know */
+typedef struct bk_wave {
+    unsigned workers;       /* x-perf max-workers */
+    bool counting;          /* the copy callbacks now run the job's own tasks */
+    unsigned held;          /* worker slots held in the current wave */
+    uint64_t *fresh;        /* target L2 tables a task of this wave allocates */
+    size_t nfresh, cap;
+    bool last_held;         /* did the last task started hold a slot */
+    uint64_t last_end;      /* where the last task started ends */
+} bk_wave;
+void bkw_reset(bk_wave *w);     /* a new block-copy call */
+void bkw_free(bk_wave *w);
+/* the job's copy of [off, off + len) starts: one task, or a merged run of
+ * zero tasks of chunk bytes each */
+void bkw_tasks(bk_wave *w, sim_node *target, uint64_t chunk, uint64_t off, uint64_t len,
+               bool zero);
+/* a task failed: start (and land) the tasks QEMU starts before it sees that */
+void bkw_after_failure(cl_copy *cs, bk_wave *w);
 /* backup_cleanup_sync_bitmap: the named bitmap after a run ending in ret */
 void backup_sync_bitmap(sim *s, sim_job *j, int ret);
 /* backup_clean + bdrv_cbw_drop: the filter and the job's bitmaps go */
