@@ -622,6 +622,7 @@ bs_backend *bs_backend_sim_new(char **err)
         return NULL;
     }
     s->base.ops = &sim_ops;
+    node_driver_register(DRV_NBD, &drv_nbd);    /* the NBD client needs the server's layer */
     s->tick_hook = sched_tick;  /* the explorer's moved write, between job ticks */
     /* Images live in memory under this path; VMA archives, which the real
      * `vma` tool reads, are real files in it. One directory per backend, so

@@ -16,12 +16,37 @@
 
 /* ---- drivers ---------------------------------------------------------------- */
 
-static const sim_drv_ops *const drivers[] = {
+static const sim_drv_ops *drivers[] = {
     [DRV_FILE] = &drv_file, [DRV_QCOW2] = &drv_qcow2, [DRV_BLKDEBUG] = &drv_blkdebug,
     [DRV_RAW] = &drv_raw, [DRV_CBW] = &drv_cbw, [DRV_NULL] = &drv_null,
     [DRV_SNAPSHOT_ACCESS] = &drv_snapshot_access, [DRV_THROTTLE] = &drv_throttle,
     [DRV_VMDK] = &drv_vmdk,
+    [DRV_NBD] = NULL,           /* the NBD client (drv_nbd.c) lives above: it registers */
 };
+
+void node_driver_register(sim_driver d, const sim_drv_ops *ops)
+{
+    drivers[d] = ops;
+}
+
+void node_cancel_in_flight(sim *s, sim_node *n)
+{
+    if (n && node_drv(n)->cancel_in_flight) {
+        node_drv(n)->cancel_in_flight(s, n);
+    }
+}
+
+uint64_t node_next_timer(sim *s)
+{
+    uint64_t first = 0;
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        uint64_t t = node_drv(n)->next_timer ? node_drv(n)->next_timer(s, n) : 0;
+        if (t && (!first || t < first)) {
+            first = t;
+        }
+    }
+    return first;
+}
 
 const sim_drv_ops *node_drv(const sim_node *n)
 {
@@ -31,7 +56,7 @@ const sim_drv_ops *node_drv(const sim_node *n)
 const sim_drv_ops *node_drv_by_name(const char *name)
 {
     for (size_t i = 0; name && i < sizeof drivers / sizeof drivers[0]; i++) {
-        if (!strcmp(drivers[i]->name, name)) {
+        if (drivers[i] && !strcmp(drivers[i]->name, name)) {
             return drivers[i];
         }
     }
@@ -417,7 +442,7 @@ static json_object *image_info(sim_node *n, int depth)
                                    json_object_new_string(n->q->backing));
         }
     }
-    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
+    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL && n->drv != DRV_NBD) {
         /* from bdrv_get_info, which these drivers lack */
         json_add_lit(img, "dirty-flag", json_object_new_boolean(false));
     }
