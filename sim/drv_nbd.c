@@ -109,7 +109,7 @@ static void attempt(sim *s, struct sim_nbd_client *c)
         c->conn_ro = !e->writable;
         c->running = false;
     } else if (c->retry) {
-        c->next_try_ns = s->clock_ns + c->backoff_s * NS_PER_S;
+        c->next_try_ns += c->backoff_s * NS_PER_S;     /* sleep(timeout) after it */
         if (c->backoff_s < MAX_BACKOFF_S) {
             c->backoff_s *= 2;
         }
