@@ -299,6 +299,10 @@ bool mirror_step(sim *s, sim_job *j)
             r = node_write(s, j->target, pos, n, buf, false);
         }
         free(buf);
+        if (r == BD_SUSPENDED) {
+            j->mirror_pos = pos;    /* a held request (e.g. an NBD reconnect): no progress */
+            return false;
+        }
         if (r < 0) {
             json_object *d = json_object_new_object();
             json_add_lit(d, "device", json_object_new_string(j->id));

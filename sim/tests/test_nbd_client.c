@@ -250,6 +250,40 @@ static void test_backup_cancel_in_flight(void **state)
     teardown(&f);
 }
 
+/* A mirror whose NBD target waits for a reconnect makes no progress and
+ * reports no error; once the server is back it copies everything and is
+ * ready. */
+static void test_mirror_waits_for_reconnect(void **state)
+{
+    fixture f;
+    setup(&f);
+    char src[700];
+    snprintf(src, sizeof src, "%s/src", f.b->test_dir);
+    add_drive(f.b, "drive0", src, 1 << 20);
+    assert_string_equal(hmp(f.b, "drive0", "write -P0x66 0 1M"), "");
+    qemu_nbd(&f, false);
+    QMP_OK(f.b, "blockdev-add", "{\"driver\": \"raw\", \"node-name\": \"t\", \"file\": "
+           "{\"driver\": \"nbd\", \"node-name\": \"c\", \"reconnect-delay\": 10, "
+           "\"server\": {\"type\": \"unix\", \"path\": \"%s\"}}}", f.sock);
+    f.b->ops->qemu_nbd_stop(f.b);
+    QMP_OK(f.b, "blockdev-mirror", "{\"job-id\": \"m\", \"device\": \"drive0\", "
+           "\"target\": \"t\", \"sync\": \"full\"}");
+    char *err = NULL;
+    assert_int_equal(f.b->ops->sleep(f.b, 0.5, &err), 0);
+    json_object *r = qmp(f.b, "query-block-jobs", NULL);
+    json_object *j0 = json_object_array_get_idx(json_object_object_get(r, "return"), 0);
+    assert_non_null(j0);
+    assert_int_equal(json_object_get_int64(json_object_object_get(j0, "offset")), 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(j0, "status")), "running");
+    json_object_put(r);
+    qemu_nbd(&f, false);
+    wait_event(f.b, "BLOCK_JOB_READY");
+    QMP_OK(f.b, "block-job-cancel", "{\"device\": \"m\"}");
+    wait_event(f.b, "BLOCK_JOB_COMPLETED");
+    assert_int_equal(rd(&f, "c", 0x66), 0);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_reconnect_delay_expires),
         cmocka_unit_test(test_no_reconnect_delay),
         cmocka_unit_test(test_backup_cancel_in_flight),
+        cmocka_unit_test(test_mirror_waits_for_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
