@@ -181,6 +181,31 @@ static void event_ready(sim *s, sim_job *j)
     ev_emit(s, "BLOCK_JOB_READY", d);
 }
 
+/* mirror_iteration's methods, granule by granule: where the source's block
+ * status is zeroes without data for a whole granule, the target is written
+ * zeroes (a hole in a file); elsewhere (a shorter run is rounded up to the
+ * granule, as a copy) the data is copied. */
+static int mirror_copy(sim *s, sim_job *j, uint64_t pos, uint64_t n, uint64_t g)
+{
+    int r = 0;
+    for (uint64_t at = pos, step; r >= 0 && at < pos + n; at += step) {
+        uint64_t p;
+        step = pos + n - at < g ? pos + n - at : g;
+        int st = node_block_status(s, j->source, at, step, &p);
+        if (st >= 0 && (st & CL_STATUS_ZERO) && !(st & CL_STATUS_DATA) && p >= step) {
+            r = node_write(s, j->target, at, step, NULL, true);
+            continue;
+        }
+        uint8_t *buf = malloc(step);
+        r = buf ? node_read(s, j->source, at, step, buf) : -ENOMEM;
+        if (r >= 0) {
+            r = node_write(s, j->target, at, step, buf, false);
+        }
+        free(buf);
+    }
+    return r;
+}
+
 /* mirror_run: one buf-size unit of the bulk copy; then READY
  * (job_transition_to_ready: the state change, then BLOCK_JOB_READY);
  * in READY, a requested completion ends the job. */
@@ -221,12 +246,7 @@ bool mirror_step(sim *s, sim_job *j)
             n = size - pos;
         }
         j->mirror_pos = pos + n;
-        uint8_t *buf = malloc(n ? n : 1);
-        int r = buf ? node_read(s, j->source, pos, n, buf) : -ENOMEM;
-        if (r >= 0) {
-            r = node_write(s, j->target, pos, n, buf, false);
-        }
-        free(buf);
+        int r = mirror_copy(s, j, pos, n, g);
         if (r < 0) {
             json_object *d = json_object_new_object();
             json_add_lit(d, "device", json_object_new_string(j->id));
