@@ -166,6 +166,7 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     }
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
+    j->implicit = job_filter_insert(s, DRV_MIRROR_TOP, bs);     /* mirror_top above the source */
     job_transition(s, j, JS_RUNNING);
     return qmp_ok();
 }
