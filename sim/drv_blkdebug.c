@@ -132,16 +132,6 @@ void blkdebug_parse_rules(sim_node *n, json_object *opts)
 
 /* ---- the driver ----------------------------------------------------------- */
 
-/* QDict's bucket of a key (qobject/qdict.c tdb_hash, 512 buckets). */
-static unsigned qdict_bucket(const char *key)
-{
-    unsigned v = 0x238F13AFu * (unsigned)strlen(key);
-    for (unsigned i = 0; key[i]; i++) {
-        v += (unsigned)(unsigned char)key[i] << (i * 5 % 24);
-    }
-    return (1103515243u * v + 12345u) % 512;
-}
-
 /* An empty list option survives qdict_flatten as a list that blkdebug's
  * option parsing never takes (it extracts "inject-error.N." keys), so
  * bdrv_open_inherit reports it as unsupported: the first such key in the

@@ -48,6 +48,36 @@ static void test_qcow2_counts(void **state)
     vm_free(b);
 }
 
+/* ImageCheck as JSON: members in QDict bucket order, zero counts left out */
+static void test_json_output(void **state)
+{
+    bs_backend *b = vm_new();
+    sim *s = (sim *)b;
+    char *err = NULL, *out = NULL;
+    const char *p = "/tmp/blocksim/j";
+    assert_int_equal(b->ops->img_create(b, "qcow2", p, 1 << 20, NULL, NULL, &err), 0);
+    const char *argv[] = { "check", "--output=json", p };
+    assert_int_equal(sim_img_run(s, argv, 3, &out, &err), 0);
+    assert_string_equal(out, "{\n    \"image-end-offset\": 262144,\n    \"total-clusters\": 16,\n"
+                        "    \"check-errors\": 0,\n    \"filename\": \"/tmp/blocksim/j\",\n"
+                        "    \"format\": \"qcow2\"\n}\n");
+    free(out);
+    free(err);
+    QMP_OK(b, "blockdev-add", "{\"driver\": \"qcow2\", \"node-name\": \"j\", "
+           "\"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}", p);
+    hmp(b, "j", "write 128k 64k");
+    hmp(b, "j", "write 0 128k");
+    QMP_OK(b, "blockdev-del", "{\"node-name\": \"j\"}");
+    assert_int_equal(sim_img_run(s, argv, 3, &out, &err), 0);
+    assert_string_equal(out, "{\n    \"image-end-offset\": 524288,\n    \"total-clusters\": 16,\n"
+                        "    \"check-errors\": 0,\n    \"allocated-clusters\": 3,\n"
+                        "    \"filename\": \"/tmp/blocksim/j\",\n    \"format\": \"qcow2\",\n"
+                        "    \"fragmented-clusters\": 1\n}\n");
+    free(out);
+    free(err);
+    vm_free(b);
+}
+
 static void test_raw_has_no_check(void **state)
 {
     bs_backend *b = vm_new();
@@ -69,6 +99,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qcow2_counts),
+        cmocka_unit_test(test_json_output),
         cmocka_unit_test(test_raw_has_no_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
