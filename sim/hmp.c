@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sim/qmp.h"
+#include "sim/nbd.h"
 #include "sim/error.h"
 #include "sim/util.h"
 
@@ -32,7 +33,9 @@ static bool write_unshared_by(sim *s, sim_node *n, sim_node **who, const char **
                 return true;
             }
         }
-        if (p->backing == n) {
+        /* bdrv_default_perms_for_cow: the backing child shares write when
+         * the overlay's users do; an overlay nobody uses shares it */
+        if (p->backing == n && (p->parents || p->busy_job || nbd_node_exported(s, p))) {
             *who = p;
             *role = "backing";
             return true;

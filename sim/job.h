@@ -59,6 +59,7 @@ struct sim_job {
     /* drive-mirror (mirror.c) */
     uint64_t mirror_done, mirror_len, mirror_chunk;
     uint64_t mirror_pos;        /* where the next dirty granule is looked for */
+    bool mirror_whole;          /* blockdev-mirror: every granule is copied */
     bool should_complete;
     struct sim_job *next;       /* creation order */
 };
@@ -159,6 +160,7 @@ void job_speed_run_for(sim *s, uint64_t ns);
 /* ---- mirror.c: drive-mirror, as far as iotest 219 needs it ---------------- */
 
 json_object *qmp_drive_mirror(sim *s, json_object *args);
+json_object *qmp_blockdev_mirror(sim *s, json_object *args);
 bool mirror_step(sim *s, sim_job *j);
 void mirror_clean(sim *s, sim_job *j);
 json_object *mirror_complete(sim *s, sim_job *j);

@@ -87,6 +87,12 @@ static void cancel_other(sim *s, sim_job *o)
         o->cancelled = o->force_cancel = true;
         return;
     }
+    /* sync top drops unallocated clusters before its first task, in the
+     * same run of the job (backup_run): that pass is not a task */
+    if (o->bk && cl_backup_top_pass_pending(o->bk)) {
+        cl_copy_failure fail = { 0, false };
+        cl_backup_step(o->bk, &fail);
+    }
     for (unsigned k = 0; o->bk && k < o->inflight; k++) {
         cl_copy_failure fail = { 0, false };
         if (cl_backup_step(o->bk, &fail) != CL_STEP_MORE) {

@@ -44,11 +44,11 @@ static bool bool_arg(json_object *args, const char *key, bool dflt)
 }
 
 /* the job's granularity: the target's cluster size
- * (bdrv_get_default_bitmap_granularity) */
+ * (bdrv_get_default_bitmap_granularity), within 4 KiB..64 KiB */
 static uint64_t mirror_granularity(sim_job *j)
 {
     uint64_t cs = node_cluster_size(j->target);
-    return cs ? (cs < 4096 ? 4096 : cs) : 65536;
+    return cs ? (cs < 4096 ? 4096 : cs > 65536 ? 65536 : cs) : 65536;
 }
 
 /* mirror_dirty_init: is any byte of the granule allocated in the source's
@@ -65,6 +65,16 @@ static bool granule_dirty(sim_node *src, uint64_t off, uint64_t g)
         }
     }
     return false;
+}
+
+/* a granule the job copies: allocated in the source, or any when the
+ * target could not be zeroed by unmapping (blockdev-mirror) */
+static json_object *mirror_start_job(sim *s, json_object *args, const char *job_id,
+                                     sim_node *bs, sim_node *tgt, bool none, bool whole);
+
+static bool to_copy(sim_job *j, uint64_t off, uint64_t g)
+{
+    return j->mirror_whole || granule_dirty(j->source, off, g);
 }
 
 json_object *qmp_drive_mirror(sim *s, json_object *args)
@@ -146,7 +156,18 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
         node_unref(s, tgt);
         return qmp_error("GenericError", "Source and target image have different sizes");
     }
+    return mirror_start_job(s, args, job_id, bs, tgt, none, false);
+}
+
+/* The job itself, for drive-mirror and blockdev-mirror; the job takes a
+ * reference to tgt (a target drive-mirror opened goes with it). */
+static json_object *mirror_start_job(sim *s, json_object *args, const char *job_id,
+                                     sim_node *bs, sim_node *tgt, bool none, bool whole)
+{
+    int64_t speed = int_arg(args, "speed", 0);
+    int64_t buf_size = int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE);
     sim_job *j = job_new(s, job_id, JOB_MIRROR);
+    j->mirror_whole = whole;
     j->speed = speed;
     j->auto_finalize = bool_arg(args, "auto-finalize", true);
     j->auto_dismiss = bool_arg(args, "auto-dismiss", true);
@@ -160,7 +181,7 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
      * sync none only what the guest writes */
     j->mirror_len = 0;
     for (uint64_t off = 0, g = mirror_granularity(j); !none && off < node_size(bs); off += g) {
-        if (granule_dirty(bs, off, g)) {
+        if (to_copy(j, off, g)) {
             j->mirror_len += off + g <= node_size(bs) ? g : node_size(bs) - off;
         }
     }
@@ -169,6 +190,57 @@ json_object *qmp_drive_mirror(sim *s, json_object *args)
     j->implicit = job_filter_insert(s, DRV_MIRROR_TOP, bs);     /* mirror_top above the source */
     job_transition(s, j, JS_RUNNING);
     return qmp_ok();
+}
+
+/* blockdev-mirror (qmp_blockdev_mirror, blockdev_mirror_common) into a node
+ * that exists: with sync full the target is zeroed first (zero_target),
+ * and a node opened without discard=unmap cannot do that by unmapping, so
+ * every granule is copied (mirror_dirty_init). Sync full only. */
+json_object *qmp_blockdev_mirror(sim *s, json_object *args)
+{
+    const char *device = str_arg(args, "device");
+    const char *target = str_arg(args, "target");
+    const char *job_id = str_arg(args, "job-id");
+    sim_node *bs = blk_lookup_bs(s, device);
+    if (!bs) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", device,
+                         device);
+    }
+    sim_node *tgt = blk_lookup_bs(s, target);
+    if (!tgt) {
+        return qmp_error("GenericError", "Cannot find device='%s' nor node-name='%s'", target,
+                         target);
+    }
+    if (strcmp(str_arg(args, "sync"), "full")) {
+        return qmp_error("GenericError", "the simulator models blockdev-mirror with sync 'full' only");
+    }
+    if (int_arg(args, "speed", 0) < 0) {
+        return qmp_error("GenericError", "Parameter 'speed' expects a non-negative value");
+    }
+    if (int_arg(args, "buf-size", (int64_t)MIRROR_DEFAULT_BUF_SIZE) <= 0) {
+        return qmp_error("GenericError", "Parameter 'buf-size' expects a positive value");
+    }
+    const sim_node *busy[2] = { bs, tgt };
+    for (int i = 0; i < 2; i++) {
+        if (busy[i]->busy_job) {
+            return qmp_error("GenericError",
+                             "Node '%s' is busy: block device is in use by block job: %s",
+                             device_or_node_name(s, busy[i]), job_type_name(busy[i]->busy_job));
+        }
+    }
+    if (!job_id) {
+        job_id = blk_device_name(s, bs);    /* block_job_create: "" without a device */
+    }
+    if (!id_wellformed(job_id)) {
+        return qmp_error("GenericError", "Invalid job ID '%s'", job_id);
+    }
+    if (job_find(s, job_id)) {
+        return qmp_error("GenericError", "Job ID '%s' already in use", job_id);
+    }
+    if (node_size(tgt) != node_size(bs)) {
+        return qmp_error("GenericError", "Source and target image have different sizes");
+    }
+    return mirror_start_job(s, args, job_id, bs, tgt, false, true);
 }
 
 static void event_ready(sim *s, sim_job *j)
@@ -235,12 +307,12 @@ bool mirror_step(sim *s, sim_job *j)
          * ended, and the dirty granules right after it, up to buf-size */
         uint64_t size = node_size(j->source), g = mirror_granularity(j);
         uint64_t pos = j->mirror_pos;
-        while (pos < size && !granule_dirty(j->source, pos, g)) {
+        while (pos < size && !to_copy(j, pos, g)) {
             pos += g;
         }
         uint64_t n = 0;
         while (pos + n < size && n < j->mirror_chunk && n < MIRROR_MAX_UNIT &&
-               (n == 0 || granule_dirty(j->source, pos + n, g))) {
+               (n == 0 || to_copy(j, pos + n, g))) {
             n += g;
         }
         if (pos + n > size) {

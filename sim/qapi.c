@@ -212,6 +212,23 @@ static const field f_drive_mirror[] = {
     { "auto-dismiss", F_BOOL, false, NULL, NULL },
     END,
 };
+static const field f_blockdev_mirror[] = {
+    { "job-id", F_STR, false, NULL, NULL },
+    { "device", F_STR, true, NULL, NULL },
+    { "target", F_STR, true, NULL, NULL },
+    { "replaces", F_STR, false, NULL, NULL },
+    { "sync", F_ENUM, true, e_sync, NULL },
+    { "speed", F_INT, false, NULL, NULL },
+    { "granularity", F_UINT32, false, NULL, NULL },
+    { "buf-size", F_INT, false, NULL, NULL },
+    { "on-source-error", F_ENUM, false, e_onerr, NULL },
+    { "on-target-error", F_ENUM, false, e_onerr, NULL },
+    { "filter-node-name", F_STR, false, NULL, NULL },
+    { "copy-mode", F_STR, false, NULL, NULL },
+    { "auto-finalize", F_BOOL, false, NULL, NULL },
+    { "auto-dismiss", F_BOOL, false, NULL, NULL },
+    END,
+};
 static const field f_block_resize[] = {
     { "device", F_STR, false, NULL, NULL },
     { "node-name", F_STR, false, NULL, NULL },
@@ -630,6 +647,7 @@ static const struct {
     { "blockdev-backup", f_backup },
     { "drive-backup", f_drive_backup },
     { "drive-mirror", f_drive_mirror },
+    { "blockdev-mirror", f_blockdev_mirror },
     { "block_resize", f_block_resize },
     { "stop", f_none },
     { "cont", f_none },

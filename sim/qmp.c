@@ -153,6 +153,7 @@ RUN_ARGS(qmp_blockdev_del)
 RUN_ARGS(qmp_blockdev_backup)
 RUN_ARGS(qmp_drive_backup)
 RUN_ARGS(qmp_drive_mirror)
+RUN_ARGS(qmp_blockdev_mirror)
 RUN_ARGS(qmp_block_resize)
 RUN_NOARGS(qmp_stop)
 RUN_NOARGS(qmp_cont)
@@ -186,6 +187,7 @@ static const command commands[] = {
     { "blockdev-backup", run_qmp_blockdev_backup },
     { "drive-backup", run_qmp_drive_backup },
     { "drive-mirror", run_qmp_drive_mirror },
+    { "blockdev-mirror", run_qmp_blockdev_mirror },    /* sim/mirror.c */
     { "block_resize", run_qmp_block_resize },      /* sim/resize.c */
     { "stop", run_qmp_stop },                      /* sim/runstate.c */
     { "cont", run_qmp_cont },

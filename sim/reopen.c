@@ -75,6 +75,14 @@ json_object *qmp_blockdev_reopen(sim *s, json_object *args)
             continue;
         }
     }
+    /* bdrv_reopen_multiple flushes every node of the queue first (its
+     * children too, through bdrv_flush) */
+    for (size_t i = 0; i < n && !err; i++) {
+        int r = node_flush(s, nodes[i]);
+        if (r < 0) {
+            err = qmp_error("GenericError", "Error flushing drive: %s", strerror(-r));
+        }
+    }
     if (!err) {
         for (size_t i = 0; i < n; i++) {
             if (ro[i] && !nodes[i]->read_only) {

@@ -205,6 +205,11 @@ uint64_t cl_backup_offset(const cl_backup *job)
     return cl_copy_progress_offset(job->cs);
 }
 
+bool cl_backup_top_pass_pending(const cl_backup *job)
+{
+    return job->sync == CL_SYNC_TOP && !job->top_pass_done;
+}
+
 cl_step_result cl_backup_step(cl_backup *job, cl_copy_failure *fail)
 {
     return cl_backup_steps(job, 1, NULL, fail);

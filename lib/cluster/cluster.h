@@ -323,6 +323,9 @@ cl_cbw *cl_backup_cbw(cl_backup *job);
 cl_bitmap *cl_backup_successor(cl_backup *job);   /* NULL without a bitmap */
 uint64_t cl_backup_len(const cl_backup *job);     /* BLOCK_JOB_* "len" */
 uint64_t cl_backup_offset(const cl_backup *job);  /* BLOCK_JOB_* "offset" */
+/* sync top: the pass that drops unallocated clusters has not run yet
+ * (the next step is that pass, not a copy) */
+bool cl_backup_top_pass_pending(const cl_backup *job);
 
 typedef enum cl_step_result {
     CL_STEP_MORE,        /* did some work; call again */

@@ -10,23 +10,18 @@
  * Adding a command: write an emit function for a step kind and give it a
  * row in step_kinds[] with a weight per profile.
  */
-#include "tools/casegen/casegen.h"
+#include "tools/casegen/casegen_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CLUSTER (64 * 1024)     /* the source qcow2 image's cluster size */
-#define MAX_BITMAPS 6
 
 /* ---- random numbers (splitmix64: tiny, and the same everywhere) ---------- */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
 
-static uint64_t rnext(rng *r)
+uint64_t cg_rnext(rng *r)
 {
     uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -35,14 +30,14 @@ static uint64_t rnext(rng *r)
 }
 
 /* Uniform in [0, n). */
-static uint64_t rbelow(rng *r, uint64_t n)
+uint64_t cg_rbelow(rng *r, uint64_t n)
 {
-    return n ? rnext(r) % n : 0;
+    return n ? cg_rnext(r) % n : 0;
 }
 
-static int rchance(rng *r, unsigned percent)
+int cg_rchance(rng *r, unsigned percent)
 {
-    return rbelow(r, 100) < percent;
+    return cg_rbelow(r, 100) < percent;
 }
 
 /* ---- coverage ---------------------------------------------------------------- */
@@ -96,41 +91,8 @@ void cg_cover_free(cg_cover *c)
 
 /* ---- the generator's model ---------------------------------------------------- */
 
-typedef struct bitmap {
-    char name[16];
-    uint64_t gran;
-    size_t nbits;
-    uint8_t *bits;              /* one byte per bit: simple beats clever here */
-    int enabled, persistent;
-} bitmap;
 
-typedef struct gen {
-    rng r;
-    sbuf *o;
-    cg_cover *cov;
-    const char *profile;
-    uint64_t size;
-    uint8_t **disk;             /* guest-visible bytes per source cluster
-                                 * (NULL: all zero); 0 = never written */
-    uint8_t *alloc;             /* per source cluster: allocated in the qcow2 image */
-    size_t nclusters;
-    bitmap bm[MAX_BITMAPS];
-    int nbm;
-    int next_id;                /* names: b<N>, w<N>, t<N>, j<N>, e<N> */
-    int step;
-    int blkdebug;               /* drive0's file is blkdebug with a read error armed */
-    int armed;                  /* the read error has not fired yet */
-    uint8_t *touched;           /* when set: per source cluster, a write touched it */
-    int primed;                 /* blkdebug moved to state 2: the next read fails */
-    int dirty_since_flush;      /* drive0 written since launch or the last flush:
-                                 * only then does a flush reach blkdebug
-                                 * (QEMU's write_gen / flushed_gen) */
-    int werr;                   /* drive0's file fails its first write once */
-    int fail_next;              /* emit_writes: the group's first write fails */
-} gen;
-
-static void line(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(gen *g, const char *fmt, ...)
+void cg_line(gen *g, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -143,14 +105,13 @@ static void line(gen *g, const char *fmt, ...)
     free(s);
 }
 
-static void cmd(gen *g, const char *name)
+void cg_cmd(gen *g, const char *name)
 {
     if (g->cov)
         cg_cover_add(&g->cov->commands, &g->cov->ncommands, name);
 }
 
-static void opt(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void opt(gen *g, const char *fmt, ...)
+void cg_opt(gen *g, const char *fmt, ...)
 {
     if (!g->cov)
         return;
@@ -164,13 +125,13 @@ static void opt(gen *g, const char *fmt, ...)
     free(s);
 }
 
-static void begin_step(gen *g, const char *what)
+void cg_begin_step(gen *g, const char *what)
 {
-    line(g, "%s", "");
-    line(g, "# step %d: %s", ++g->step, what);
+    cg_line(g, "%s", "");
+    cg_line(g, "# step %d: %s", ++g->step, what);
 }
 
-static void bits_dirty_range(bitmap *b, uint64_t off, uint64_t len)
+void cg_bits_dirty_range(bitmap *b, uint64_t off, uint64_t len)
 {
     if (!len)
         return;
@@ -179,20 +140,20 @@ static void bits_dirty_range(bitmap *b, uint64_t off, uint64_t len)
         b->bits[i] = 1;
 }
 
-static void drop_bitmap(gen *g, bitmap *b)
+void cg_drop_bitmap(gen *g, bitmap *b)
 {
     free(b->bits);
     *b = g->bm[--g->nbm];
     memset(&g->bm[g->nbm], 0, sizeof(g->bm[g->nbm]));
 }
 
-static uint8_t byte_at(const gen *g, uint8_t *const *d, uint64_t i)
+uint8_t cg_byte_at(const gen *g, uint8_t *const *d, uint64_t i)
 {
     const uint8_t *c = d[i / CLUSTER];
     return c ? c[i % CLUSTER] : 0;
 }
 
-static void disk_fill(gen *g, uint64_t off, uint64_t len, uint8_t pat)
+void cg_disk_fill(gen *g, uint64_t off, uint64_t len, uint8_t pat)
 {
     while (len) {
         uint64_t c = off / CLUSTER, in = off % CLUSTER;
@@ -208,7 +169,7 @@ static void disk_fill(gen *g, uint64_t off, uint64_t len, uint8_t pat)
     }
 }
 
-static uint8_t **disk_copy(const gen *g)
+uint8_t **cg_disk_copy(const gen *g)
 {
     uint8_t **d = calloc(g->nclusters, sizeof(*d));
     if (!d)
@@ -224,7 +185,7 @@ static uint8_t **disk_copy(const gen *g)
     return d;
 }
 
-static void disk_free(const gen *g, uint8_t **d)
+void cg_disk_free(const gen *g, uint8_t **d)
 {
     for (size_t c = 0; c < g->nclusters; c++)
         free(d[c]);
@@ -234,9 +195,9 @@ static void disk_free(const gen *g, uint8_t **d)
 /* ---- emitting checks ----------------------------------------------------------- */
 
 /* `model M new G` plus one dirty_bits per run of set bits. */
-static void emit_model(gen *g, const char *model, uint64_t gran, const uint8_t *bits, size_t n)
+void cg_emit_model(gen *g, const char *model, uint64_t gran, const uint8_t *bits, size_t n)
 {
-    line(g, "model %s new %llu", model, (unsigned long long)gran);
+    cg_line(g, "model %s new %llu", model, (unsigned long long)gran);
     for (size_t i = 0; i < n;) {
         if (!bits[i]) {
             i++;
@@ -245,120 +206,120 @@ static void emit_model(gen *g, const char *model, uint64_t gran, const uint8_t *
         size_t j = i;
         while (j < n && bits[j])
             j++;
-        line(g, "model %s dirty_bits %zu %zu", model, i, j);
+        cg_line(g, "model %s dirty_bits %zu %zu", model, i, j);
         i = j;
     }
 }
 
 /* A listing, then a check of every bitmap the generator knows. */
-static void emit_checks(gen *g)
+void cg_emit_checks(gen *g)
 {
-    line(g, "bitmaps");
-    cmd(g, "query-named-block-nodes");
+    cg_line(g, "bitmaps");
+    cg_cmd(g, "query-named-block-nodes");
     for (int i = 0; i < g->nbm; i++) {
         bitmap *b = &g->bm[i];
         char model[24];
         snprintf(model, sizeof(model), "m%s", b->name);
-        emit_model(g, model, b->gran, b->bits, b->nbits);
-        line(g, "check %s \"drive0\" \"%s\"", model, b->name);
+        cg_emit_model(g, model, b->gran, b->bits, b->nbits);
+        cg_line(g, "check %s \"drive0\" \"%s\"", model, b->name);
     }
 }
 
 /* An image holding exactly the bytes of `disk` where `keep` (per source
  * cluster; NULL: everywhere) says so, named by files variable `var` and
  * node `node`; written through the VM, then closed. */
-static void emit_expect_image(gen *g, const char *var, const uint8_t *keep)
+void cg_emit_expect_image(gen *g, const char *var, const uint8_t *keep)
 {
-    line(g, "files %s", var);
-    line(g, "img_create $FMT $%s $SIZE", var);
-    line(g, "qmp blockdev-add {\"node-name\": \"%s\", \"driver\": $FMT, "
+    cg_line(g, "files %s", var);
+    cg_line(g, "img_create $FMT $%s $SIZE", var);
+    cg_line(g, "qmp blockdev-add {\"node-name\": \"%s\", \"driver\": $FMT, "
             "\"file\": {\"driver\": \"file\", \"filename\": $%s}}", var, var);
-    cmd(g, "blockdev-add");
+    cg_cmd(g, "blockdev-add");
     for (uint64_t i = 0; i < g->size;) {
         if (!g->disk[i / CLUSTER] || (keep && !keep[i / CLUSTER])) {
             i = (i / CLUSTER + 1) * CLUSTER;
             continue;
         }
-        uint8_t p = byte_at(g, g->disk, i);
+        uint8_t p = cg_byte_at(g, g->disk, i);
         if (!p) {
             i++;
             continue;
         }
         uint64_t j = i;
-        while (j < g->size && byte_at(g, g->disk, j) == p && (!keep || keep[j / CLUSTER]))
+        while (j < g->size && cg_byte_at(g, g->disk, j) == p && (!keep || keep[j / CLUSTER]))
             j++;
-        line(g, "qmp human-monitor-command {\"command-line\": "
+        cg_line(g, "qmp human-monitor-command {\"command-line\": "
                 "\"qemu-io %s \\\"write -P 0x%02x 0x%llx 0x%llx\\\"\"}",
              var, p, (unsigned long long)i, (unsigned long long)(j - i));
-        cmd(g, "human-monitor-command");
+        cg_cmd(g, "human-monitor-command");
         i = j;
     }
-    line(g, "qmp blockdev-del {\"node-name\": \"%s\"}", var);
-    cmd(g, "blockdev-del");
+    cg_line(g, "qmp blockdev-del {\"node-name\": \"%s\"}", var);
+    cg_cmd(g, "blockdev-del");
 }
 
 /* ---- writes ---------------------------------------------------------------------- */
 
 /* One random write inside the image, of a kind the issue asks for. */
-static void pick_write(gen *g, uint64_t *off, uint64_t *len, const uint64_t *prev_off,
+void cg_pick_write(gen *g, uint64_t *off, uint64_t *len, const uint64_t *prev_off,
                        const uint64_t *prev_len, size_t nprev)
 {
     uint64_t size = g->size;
-    switch (rbelow(&g->r, 6)) {
+    switch (cg_rbelow(&g->r, 6)) {
     case 0: /* aligned clusters */
-        *len = CLUSTER * (1 + rbelow(&g->r, 4));
+        *len = CLUSTER * (1 + cg_rbelow(&g->r, 4));
         if (*len > size)
             *len = size;
-        *off = rbelow(&g->r, (size - *len) / CLUSTER + 1) * CLUSTER;
-        opt(g, "write=aligned");
+        *off = cg_rbelow(&g->r, (size - *len) / CLUSTER + 1) * CLUSTER;
+        cg_opt(g, "write=aligned");
         break;
     case 1: /* 4 KiB or 512-byte aligned, not cluster aligned */
-        *len = (rchance(&g->r, 50) ? 4096 : 512) * (1 + rbelow(&g->r, 24));
+        *len = (cg_rchance(&g->r, 50) ? 4096 : 512) * (1 + cg_rbelow(&g->r, 24));
         if (*len > size)
             *len = size;
-        *off = rbelow(&g->r, (size - *len) / 512 + 1) * 512;
-        opt(g, "write=unaligned");
+        *off = cg_rbelow(&g->r, (size - *len) / 512 + 1) * 512;
+        cg_opt(g, "write=unaligned");
         break;
     case 2: /* odd bytes */
-        *len = 1 + rbelow(&g->r, 3000);
+        *len = 1 + cg_rbelow(&g->r, 3000);
         if (*len > size)
             *len = size;
-        *off = rbelow(&g->r, size - *len + 1);
-        opt(g, "write=bytes");
+        *off = cg_rbelow(&g->r, size - *len + 1);
+        cg_opt(g, "write=bytes");
         break;
     case 3: /* at the image's end */
-        *len = rchance(&g->r, 50) ? CLUSTER : 512 * (1 + rbelow(&g->r, 200));
+        *len = cg_rchance(&g->r, 50) ? CLUSTER : 512 * (1 + cg_rbelow(&g->r, 200));
         if (*len > size)
             *len = size;
         *off = size - *len;
-        opt(g, "write=end");
+        cg_opt(g, "write=end");
         break;
     case 4: /* at the start, maybe crossing clusters */
         *off = 0;
-        *len = 512 * (1 + rbelow(&g->r, 300));
+        *len = 512 * (1 + cg_rbelow(&g->r, 300));
         if (*len > size)
             *len = size;
-        opt(g, "write=start");
+        cg_opt(g, "write=start");
         break;
     default: /* overlapping an earlier write of this group, or anywhere */
         if (nprev) {
-            size_t k = rbelow(&g->r, nprev);
+            size_t k = cg_rbelow(&g->r, nprev);
             uint64_t lo = prev_off[k] > 4096 ? prev_off[k] - 4096 : 0;
-            *off = lo + rbelow(&g->r, prev_len[k] + 4096) / 512 * 512;
+            *off = lo + cg_rbelow(&g->r, prev_len[k] + 4096) / 512 * 512;
             if (*off >= size)
                 *off = size - 512;
-            *len = 512 * (1 + rbelow(&g->r, 256));
+            *len = 512 * (1 + cg_rbelow(&g->r, 256));
             if (*off + *len > size)
                 *len = size - *off;
-            opt(g, "write=overlap");
+            cg_opt(g, "write=overlap");
         } else {
             *len = CLUSTER * 2;
             if (*len > size)
                 *len = size;
-            *off = rbelow(&g->r, size - *len + 1) / CLUSTER * CLUSTER + CLUSTER / 2;
+            *off = cg_rbelow(&g->r, size - *len + 1) / CLUSTER * CLUSTER + CLUSTER / 2;
             if (*off + *len > size)
                 *off = size - *len;
-            opt(g, "write=straddle");
+            cg_opt(g, "write=straddle");
         }
         break;
     }
@@ -367,27 +328,27 @@ static void pick_write(gen *g, uint64_t *off, uint64_t *len, const uint64_t *pre
 /* Defines a group of 1-4 writes, writes it to `node`, and updates the
  * models: every enabled bitmap in `dirty` (NULL: all enabled) gets the
  * bits, `succ` (if not NULL) too. */
-static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_gran,
+void cg_emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_gran,
                         size_t succ_nbits)
 {
     char name[16];
     snprintf(name, sizeof(name), "w%d", g->next_id++);
-    size_t n = 1 + rbelow(&g->r, 4);
+    size_t n = 1 + cg_rbelow(&g->r, 4);
     uint64_t off[4], len[4];
     uint8_t pat[4];
     sbuf gl = {0};
     sbuf_printf(&gl, "group \"%s\" =", name);
     for (size_t i = 0; i < n; i++) {
-        pick_write(g, &off[i], &len[i], off, len, i);
-        pat[i] = (uint8_t)(1 + rbelow(&g->r, 255));
+        cg_pick_write(g, &off[i], &len[i], off, len, i);
+        pat[i] = (uint8_t)(1 + cg_rbelow(&g->r, 255));
         sbuf_printf(&gl, " 0x%02x@0x%llx:0x%llx", pat[i], (unsigned long long)off[i],
                     (unsigned long long)len[i]);
     }
-    line(g, "%s", sbuf_str(&gl));
+    cg_line(g, "%s", sbuf_str(&gl));
     sbuf_free(&gl);
-    line(g, "write \"%s\" \"%s\"", node, name);
+    cg_line(g, "write \"%s\" \"%s\"", node, name);
     g->dirty_since_flush = 1;  /* every node written here sits on drive0 */
-    cmd(g, "human-monitor-command");
+    cg_cmd(g, "human-monitor-command");
     for (size_t i = 0; i < n; i++) {
         if (i == 0 && g->fail_next) {
             /* nothing written, yet the bitmaps take the range
@@ -395,10 +356,10 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
             g->fail_next = 0;
             for (int k = 0; k < g->nbm; k++)
                 if (g->bm[k].enabled)
-                    bits_dirty_range(&g->bm[k], off[i], len[i]);
+                    cg_bits_dirty_range(&g->bm[k], off[i], len[i]);
             continue;
         }
-        disk_fill(g, off[i], len[i], pat[i]);
+        cg_disk_fill(g, off[i], len[i], pat[i]);
         for (uint64_t c = off[i] / CLUSTER; c <= (off[i] + len[i] - 1) / CLUSTER; c++) {
             g->alloc[c] = 1;
             if (g->touched)
@@ -406,7 +367,7 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
         }
         for (int k = 0; k < g->nbm; k++)
             if (g->bm[k].enabled)
-                bits_dirty_range(&g->bm[k], off[i], len[i]);
+                cg_bits_dirty_range(&g->bm[k], off[i], len[i]);
         if (succ) {
             for (uint64_t b = off[i] / succ_gran; b <= (off[i] + len[i] - 1) / succ_gran &&
                  b < succ_nbits; b++)
@@ -419,18 +380,18 @@ static void emit_writes(gen *g, const char *node, uint8_t *succ, uint64_t succ_g
 
 static void step_write(gen *g)
 {
-    begin_step(g, "guest writes");
-    emit_writes(g, "drive0", NULL, 0, 0);
-    if (rchance(&g->r, 30))
-        emit_checks(g);
-    line(g, "blank");
+    cg_begin_step(g, "guest writes");
+    cg_emit_writes(g, "drive0", NULL, 0, 0);
+    if (cg_rchance(&g->r, 30))
+        cg_emit_checks(g);
+    cg_line(g, "blank");
 }
 
-static uint64_t pick_granularity(gen *g)
+uint64_t cg_pick_granularity(gen *g)
 {
     /* every power of two QEMU allows (512 B .. 2 GiB), 64 KiB most often */
     static const unsigned shifts[] = { 16, 16, 16, 9, 12, 15, 17, 20, 21, 24, 31 };
-    return 1ull << shifts[rbelow(&g->r, sizeof(shifts) / sizeof(shifts[0]))];
+    return 1ull << shifts[cg_rbelow(&g->r, sizeof(shifts) / sizeof(shifts[0]))];
 }
 
 static void step_bitmap_add(gen *g)
@@ -439,78 +400,78 @@ static void step_bitmap_add(gen *g)
         return;
     bitmap *b = &g->bm[g->nbm];
     snprintf(b->name, sizeof(b->name), "b%d", g->next_id++);
-    b->gran = pick_granularity(g);
+    b->gran = cg_pick_granularity(g);
     b->nbits = (g->size + b->gran - 1) / b->gran;
     b->bits = calloc(b->nbits, 1);
     if (!b->bits)
         abort();
-    b->persistent = rchance(&g->r, 30);
-    b->enabled = !rchance(&g->r, 15);
+    b->persistent = cg_rchance(&g->r, 30);
+    b->enabled = !cg_rchance(&g->r, 15);
     g->nbm++;
-    begin_step(g, "add a bitmap");
+    cg_begin_step(g, "add a bitmap");
     sbuf a = {0};
     sbuf_printf(&a, "{\"node\": \"drive0\", \"name\": \"%s\"", b->name);
-    if (b->gran != 65536 || rchance(&g->r, 50))
+    if (b->gran != 65536 || cg_rchance(&g->r, 50))
         sbuf_printf(&a, ", \"granularity\": %llu", (unsigned long long)b->gran);
     if (b->persistent)
         sbuf_adds(&a, ", \"persistent\": true");
     if (!b->enabled)
         sbuf_adds(&a, ", \"disabled\": true");
     sbuf_adds(&a, "}");
-    line(g, "qmp_log block-dirty-bitmap-add %s", sbuf_str(&a));
+    cg_line(g, "qmp_log block-dirty-bitmap-add %s", sbuf_str(&a));
     sbuf_free(&a);
-    cmd(g, "block-dirty-bitmap-add");
-    opt(g, "granularity=%llu", (unsigned long long)b->gran);
+    cg_cmd(g, "block-dirty-bitmap-add");
+    cg_opt(g, "granularity=%llu", (unsigned long long)b->gran);
     if (b->persistent)
-        opt(g, "bitmap-add persistent");
+        cg_opt(g, "bitmap-add persistent");
     if (!b->enabled)
-        opt(g, "bitmap-add disabled");
-    line(g, "blank");
+        cg_opt(g, "bitmap-add disabled");
+    cg_line(g, "blank");
 }
 
-static bitmap *any_bitmap(gen *g)
+bitmap *cg_any_bitmap(gen *g)
 {
-    return g->nbm ? &g->bm[rbelow(&g->r, (uint64_t)g->nbm)] : NULL;
+    return g->nbm ? &g->bm[cg_rbelow(&g->r, (uint64_t)g->nbm)] : NULL;
 }
 
 static void step_bitmap_op(gen *g)
 {
-    bitmap *b = any_bitmap(g);
+    bitmap *b = cg_any_bitmap(g);
     if (!b)
         return;
     static const char *const ops[] = { "clear", "enable", "disable", "remove", "merge" };
-    const char *op = ops[rbelow(&g->r, 5)];
+    const char *op = ops[cg_rbelow(&g->r, 5)];
     if (!strcmp(op, "merge") && g->nbm < 2)
         op = "clear";
     char what[64];
     snprintf(what, sizeof(what), "bitmap %s", op);
-    begin_step(g, what);
+    cg_begin_step(g, what);
     char full[40];
     snprintf(full, sizeof(full), "block-dirty-bitmap-%s", op);
-    cmd(g, full);
+    cg_cmd(g, full);
     if (!strcmp(op, "merge")) {
         /* target gets the union of 1-2 sources (any granularity, even itself) */
         bitmap *src[2];
-        int ns = 1 + (int)rbelow(&g->r, 2);
+        int ns = 1 + (int)cg_rbelow(&g->r, 2);
         sbuf l = {0};
         for (int i = 0; i < ns; i++) {
-            src[i] = any_bitmap(g);
+            src[i] = cg_any_bitmap(g);
             sbuf_printf(&l, "%s\"%s\"", i ? ", " : "", src[i]->name);
         }
-        line(g, "qmp_log block-dirty-bitmap-merge {\"node\": \"drive0\", \"target\": \"%s\", "
+        cg_line(g, "qmp_log block-dirty-bitmap-merge {\"node\": \"drive0\", \"target\": \"%s\", "
                 "\"bitmaps\": [%s]}", b->name, sbuf_str(&l));
         sbuf_free(&l);
         for (int i = 0; i < ns; i++) {
             if (src[i]->gran != b->gran)
-                opt(g, "merge across granularities");
+                cg_opt(g, "merge across granularities");
             for (size_t k = 0; k < src[i]->nbits; k++)
                 if (src[i]->bits[k])
-                    bits_dirty_range(b, k * src[i]->gran,
+                    cg_bits_dirty_range(b, k * src[i]->gran,
                                      k * src[i]->gran + src[i]->gran > g->size
                                          ? g->size - k * src[i]->gran : src[i]->gran);
         }
     } else {
-        line(g, "qmp_log %s {\"node\": \"drive0\", \"name\": \"%s\"}", full, b->name);
+        cg_line(g, "qmp_log %s {\"node\": \"drive0\", \"name\": \"%s\"}", full, b->name);
         if (!strcmp(op, "clear"))
             memset(b->bits, 0, b->nbits);
         else if (!strcmp(op, "enable"))
@@ -518,48 +479,42 @@ static void step_bitmap_op(gen *g)
         else if (!strcmp(op, "disable"))
             b->enabled = 0;
         else
-            drop_bitmap(g, b);
+            cg_drop_bitmap(g, b);
     }
-    line(g, "blank");
-    if (rchance(&g->r, 60)) {
-        emit_checks(g);
-        line(g, "blank");
+    cg_line(g, "blank");
+    if (cg_rchance(&g->r, 60)) {
+        cg_emit_checks(g);
+        cg_line(g, "blank");
     }
 }
 
-/* The job's cluster: max(64 KiB, the target's cluster size). */
-typedef struct target {
-    char name[16];
-    uint64_t cluster;
-    int via_create;             /* blockdev-create: a separate file node */
-} target;
 
-static void emit_target(gen *g, target *t, int write_error)
+void cg_emit_target(gen *g, target *t, int write_error)
 {
     snprintf(t->name, sizeof(t->name), "t%d", g->next_id++);
     t->cluster = 65536;
-    t->via_create = rchance(&g->r, 50);
-    line(g, "files %s", t->name);
+    t->via_create = cg_rchance(&g->r, 50);
+    cg_line(g, "files %s", t->name);
     if (t->via_create) {
         static const uint64_t sizes[] = { 65536, 65536, 131072, 32768 };
-        t->cluster = sizes[rbelow(&g->r, 4)];
-        line(g, "qmp_return blockdev-create {\"job-id\": \"c%s\", \"options\": {\"driver\": "
+        t->cluster = sizes[cg_rbelow(&g->r, 4)];
+        cg_line(g, "qmp_return blockdev-create {\"job-id\": \"c%s\", \"options\": {\"driver\": "
                 "\"file\", \"filename\": $%s, \"size\": 0}}", t->name, t->name);
-        line(g, "run_job \"c%s\"", t->name);
-        line(g, "qmp_return blockdev-add {\"driver\": \"file\", \"node-name\": \"%sf\", "
+        cg_line(g, "run_job \"c%s\"", t->name);
+        cg_line(g, "qmp_return blockdev-add {\"driver\": \"file\", \"node-name\": \"%sf\", "
                 "\"filename\": $%s}", t->name, t->name);
-        line(g, "qmp_return blockdev-create {\"job-id\": \"c%s\", \"options\": {\"driver\": "
+        cg_line(g, "qmp_return blockdev-create {\"job-id\": \"c%s\", \"options\": {\"driver\": "
                 "$FMT, \"file\": \"%sf\", \"size\": $SIZE%s}}", t->name, t->name,
              t->cluster != 65536 ? (t->cluster == 131072 ? ", \"cluster-size\": 131072"
                                                          : ", \"cluster-size\": 32768") : "");
-        line(g, "run_job \"c%s\"", t->name);
-        cmd(g, "blockdev-create");
-        cmd(g, "job-dismiss");
-        opt(g, "target=blockdev-create");
-        opt(g, "target cluster-size=%llu", (unsigned long long)t->cluster);
+        cg_line(g, "run_job \"c%s\"", t->name);
+        cg_cmd(g, "blockdev-create");
+        cg_cmd(g, "job-dismiss");
+        cg_opt(g, "target=blockdev-create");
+        cg_opt(g, "target cluster-size=%llu", (unsigned long long)t->cluster);
     } else {
-        line(g, "img_create $FMT $%s $SIZE", t->name);
-        opt(g, "target=qemu-img create");
+        cg_line(g, "img_create $FMT $%s $SIZE", t->name);
+        cg_opt(g, "target=qemu-img create");
     }
     char file[160];
     if (t->via_create)
@@ -567,27 +522,27 @@ static void emit_target(gen *g, target *t, int write_error)
     else
         snprintf(file, sizeof(file), "{\"driver\": \"file\", \"filename\": $%s}", t->name);
     if (write_error) {
-        line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+        cg_line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
                 "{\"driver\": \"blkdebug\", \"image\": %s, \"inject-error\": [{\"event\": "
                 "\"write_aio\", \"errno\": 28, \"once\": true}]}}", t->name, file);
-        opt(g, "blkdebug target write error");
+        cg_opt(g, "blkdebug target write error");
     } else {
-        line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": %s}",
+        cg_line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": %s}",
              t->name, file);
     }
-    cmd(g, "blockdev-add");
+    cg_cmd(g, "blockdev-add");
 }
 
-static void emit_target_del(gen *g, const target *t)
+void cg_emit_target_del(gen *g, const target *t)
 {
-    line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", t->name);
+    cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", t->name);
     if (t->via_create)
-        line(g, "qmp_log blockdev-del {\"node-name\": \"%sf\"}", t->name);
-    cmd(g, "blockdev-del");
+        cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%sf\"}", t->name);
+    cg_cmd(g, "blockdev-del");
 }
 
 /* Clusters (of size cs) the job's copy bitmap starts with. */
-static uint8_t *initial_copy_set(gen *g, const char *sync, const bitmap *b, uint64_t cs,
+uint8_t *cg_initial_copy_set(gen *g, const char *sync, const bitmap *b, uint64_t cs,
                                  size_t *n)
 {
     *n = (g->size + cs - 1) / cs;
@@ -617,9 +572,12 @@ static uint8_t *initial_copy_set(gen *g, const char *sync, const bitmap *b, uint
  * max(cluster, 1 MiB), and is cut to the block-status run of its start; a
  * run shorter than a cluster is copied as data, a zero run is written as
  * zeroes without a read. ncl when no task reads. */
-static size_t first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs)
+size_t cg_first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t cs,
+                          uint64_t max_chunk)
 {
     uint64_t maxb = cs > (1 << 20) ? cs : (1 << 20);
+    if (max_chunk && max_chunk < maxb)
+        maxb = max_chunk;   /* MIN_NON_ZERO(block_copy_chunk_size, max-chunk) */
     size_t c = 0;
     while (c < ncl) {
         if (!init[c]) {
@@ -646,21 +604,21 @@ static size_t first_data_task(gen *g, const uint8_t *init, size_t ncl, uint64_t 
 static void step_backup(gen *g)
 {
     static const char *const syncs[] = { "full", "top", "bitmap", "incremental" };
-    const char *sync = syncs[rbelow(&g->r, 4)];
+    const char *sync = syncs[cg_rbelow(&g->r, 4)];
     bitmap *b = NULL;
     const char *mode = NULL;
     int need_bitmap = !strcmp(sync, "bitmap") || !strcmp(sync, "incremental");
-    if (need_bitmap || (g->nbm && rchance(&g->r, 50))) {
-        b = any_bitmap(g);
+    if (need_bitmap || (g->nbm && cg_rchance(&g->r, 50))) {
+        b = cg_any_bitmap(g);
         if (!b)
             sync = "full";
     }
     if (b) {
         if (!strcmp(sync, "incremental")) {
-            mode = rchance(&g->r, 50) ? "on-success" : NULL;
+            mode = cg_rchance(&g->r, 50) ? "on-success" : NULL;
         } else {
             static const char *const modes[] = { "on-success", "always", "never" };
-            mode = modes[rbelow(&g->r, !strcmp(sync, "bitmap") ? 3 : 2)];
+            mode = modes[cg_rbelow(&g->r, !strcmp(sync, "bitmap") ? 3 : 2)];
         }
     }
     int sync_bitmap = 0;
@@ -672,7 +630,7 @@ static void step_backup(gen *g)
     /* outcome: finalize, cancel while pending, a source read error, a
      * target write error */
     const char *outcome = "finalize";
-    unsigned pick = (unsigned)rbelow(&g->r, 100);
+    unsigned pick = (unsigned)cg_rbelow(&g->r, 100);
     if (pick < 20)
         outcome = "cancel";
     else if (pick < 35 && g->blkdebug && g->armed && g->dirty_since_flush)
@@ -685,15 +643,15 @@ static void step_backup(gen *g)
         outcome = "read-error";     /* a flush moved blkdebug on already */
 
     /* drive-backup makes its own target (and has no blkdebug on it) */
-    int drive = strcmp(outcome, "write-error") && rchance(&g->r, 20);
+    int drive = strcmp(outcome, "write-error") && cg_rchance(&g->r, 20);
     /* what a failed copy does: report ends the job; ignore retries the
      * clusters at once, so a one-shot error costs nothing; enospc and auto
      * report EIO (sim/MODEL.md, QEMU's block_job_error_action) */
     const char *policy = NULL;
     int is_read_err = !strcmp(outcome, "read-error");
-    if ((is_read_err || !strcmp(outcome, "write-error")) && rchance(&g->r, 60)) {
+    if ((is_read_err || !strcmp(outcome, "write-error")) && cg_rchance(&g->r, 60)) {
         static const char *const rp[] = { "report", "ignore", "enospc", "auto" };
-        policy = rp[rbelow(&g->r, is_read_err ? 4 : 2)];
+        policy = rp[cg_rbelow(&g->r, is_read_err ? 4 : 2)];
     }
     int ignored = policy && !strcmp(policy, "ignore");
 
@@ -702,32 +660,36 @@ static void step_backup(gen *g)
     snprintf(what, sizeof(what), "%s sync=%s bitmap=%s mode=%s outcome=%s%s%s",
              drive ? "drive-backup" : "backup", sync, b ? b->name : "-", mode ? mode : "-",
              outcome, policy ? " policy=" : "", policy ? policy : "");
-    begin_step(g, what);
-    opt(g, "sync=%s", sync);
+    cg_begin_step(g, what);
+    cg_opt(g, "sync=%s", sync);
     if (mode)
-        opt(g, "sync=%s bitmap-mode=%s", sync, mode);
-    opt(g, "outcome=%s", outcome);
+        cg_opt(g, "sync=%s bitmap-mode=%s", sync, mode);
+    cg_opt(g, "outcome=%s", outcome);
     if (policy)
-        opt(g, "%s=%s", is_read_err ? "on-source-error" : "on-target-error", policy);
+        cg_opt(g, "%s=%s", is_read_err ? "on-source-error" : "on-target-error", policy);
     if (drive) {
         snprintf(t.name, sizeof(t.name), "t%d", g->next_id++);
         t.cluster = 65536;
         t.via_create = 0;
-        line(g, "files %s", t.name);
-        opt(g, "drive-backup");
+        cg_line(g, "files %s", t.name);
+        cg_opt(g, "drive-backup");
     } else {
-        emit_target(g, &t, !strcmp(outcome, "write-error"));
+        cg_emit_target(g, &t, !strcmp(outcome, "write-error"));
     }
     uint64_t cs = t.cluster > 65536 ? t.cluster : 65536;
 
     size_t ncl;
     /* drive-backup's sync top with no backing file is sync full (QEMU's
      * drive_backup_prepare) */
-    uint8_t *init = initial_copy_set(g, drive && !strcmp(sync, "top") ? "full" : sync, b, cs,
+    uint8_t *init = cg_initial_copy_set(g, drive && !strcmp(sync, "top") ? "full" : sync, b, cs,
                                      &ncl);
     int fails = !strcmp(outcome, "read-error") || !strcmp(outcome, "write-error");
     /* the error hits the first data read (or write): without one, nothing fails */
-    size_t first_data = first_data_task(g, init, ncl, cs);
+    /* x-perf: several workers only where no copy fails (which cluster
+     * fails first is then up to the order the workers finish in) */
+    sbuf perf = {0};
+    uint64_t max_chunk = cg_xperf(g, &perf, !fails, cs);
+    size_t first_data = cg_first_data_task(g, init, ncl, cs, max_chunk);
     if (fails && first_data == ncl)
         fails = 0;
     int error_event = fails;    /* a BLOCK_JOB_ERROR is seen */
@@ -737,9 +699,9 @@ static void step_backup(gen *g)
     /* the error lands (and is used up) even when the policy ignores it */
     if (!strcmp(outcome, "read-error") && error_event) {
         if (!g->primed) {
-            line(g, "hmp_io \"drive0\" \"flush\"");
-            cmd(g, "human-monitor-command");
-            line(g, "blank");
+            cg_line(g, "hmp_io \"drive0\" \"flush\"");
+            cg_cmd(g, "human-monitor-command");
+            cg_line(g, "blank");
             g->dirty_since_flush = 0;
         }
         g->armed = 0;
@@ -758,10 +720,10 @@ static void step_backup(gen *g)
     if (policy)
         sbuf_printf(&a, ", \"%s\": \"%s\"", is_read_err ? "on-source-error" : "on-target-error",
                     policy);
-    if (rchance(&g->r, 15)) {
+    if (cg_rchance(&g->r, 15)) {
         /* fast enough for real QEMU not to wait long */
         sbuf_printf(&a, ", \"speed\": %d", 64 << 20);
-        opt(g, "speed");
+        cg_opt(g, "speed");
     }
     if (!autofin)
         sbuf_adds(&a, ", \"auto-finalize\": false");
@@ -769,23 +731,24 @@ static void step_backup(gen *g)
         sbuf_printf(&a, ", \"bitmap\": \"%s\"", b->name);
     if (mode)
         sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
-    sbuf_adds(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": {\"max-workers\": 1}}");
-    if (rchance(&g->r, 15)) {
+    sbuf_printf(&a, ", \"filter-node-name\": \"backup-top\", \"x-perf\": %s}", sbuf_str(&perf));
+    sbuf_free(&perf);
+    if (cg_rchance(&g->r, 15)) {
         /* the one job of a grouped transaction: its group is itself */
-        line(g, "qmp_log transaction {\"actions\": [{\"type\": \"%s\", \"data\": %s}], "
+        cg_line(g, "qmp_log transaction {\"actions\": [{\"type\": \"%s\", \"data\": %s}], "
                 "\"properties\": {\"completion-mode\": \"grouped\"}}",
              drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
-        cmd(g, "transaction");
-        opt(g, "transaction: completion-mode=grouped backup");
+        cg_cmd(g, "transaction");
+        cg_opt(g, "transaction: completion-mode=grouped backup");
     } else {
-        line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
+        cg_line(g, "qmp_log %s %s", drive ? "drive-backup" : "blockdev-backup", sbuf_str(&a));
     }
     sbuf_free(&a);
-    cmd(g, drive ? "drive-backup" : "blockdev-backup");
+    cg_cmd(g, drive ? "drive-backup" : "blockdev-backup");
 
     /* What the target must hold after a success: the source as it was now,
      * on the clusters the job copies. */
-    uint8_t **disk_then = disk_copy(g);
+    uint8_t **disk_then = cg_disk_copy(g);
     uint8_t *keep = calloc(g->nclusters, 1);
     if (!keep)
         abort();
@@ -808,19 +771,19 @@ static void step_backup(gen *g)
     char hook[24] = "";
     if (!autofin && !fails) {
         snprintf(hook, sizeof(hook), "pending_%s", job);
-        line(g, "proc %s", hook);
-        if (rchance(&g->r, 60)) {
+        cg_line(g, "proc %s", hook);
+        if (cg_rchance(&g->r, 60)) {
             /* the bitmap in use must not take these bits: write with it set
              * aside, then put it back */
             int was = b ? b->enabled : 0;
             if (b)
                 b->enabled = 0;
-            emit_writes(g, "backup-top", b && was ? succ : NULL, b ? b->gran : 0,
+            cg_emit_writes(g, "backup-top", b && was ? succ : NULL, b ? b->gran : 0,
                         b ? b->nbits : 0);
             if (b)
                 b->enabled = was;
         }
-        switch (rbelow(&g->r, 7)) {
+        switch (cg_rbelow(&g->r, 7)) {
         case 5: {
             /* verbs a pending job refuses (QEMU's JobVerbTable) */
             static const char *const verbs[][2] = {
@@ -828,53 +791,53 @@ static void step_backup(gen *g)
                 { "block-job-pause", "device" }, { "block-job-resume", "device" },
                 { "block-job-complete", "device" }, { "block-job-dismiss", "id" },
             };
-            size_t k = rbelow(&g->r, 7);
-            line(g, "    qmp_log %s {\"%s\": \"%s\"}", verbs[k][0], verbs[k][1], job);
-            cmd(g, verbs[k][0]);
-            opt(g, "%s while pending", verbs[k][0]);
+            size_t k = cg_rbelow(&g->r, 7);
+            cg_line(g, "    qmp_log %s {\"%s\": \"%s\"}", verbs[k][0], verbs[k][1], job);
+            cg_cmd(g, verbs[k][0]);
+            cg_opt(g, "%s while pending", verbs[k][0]);
             break;
         }
         case 6:
-            line(g, "    qmp_log block-job-set-speed {\"device\": \"%s\", \"speed\": %d}", job,
-                 rchance(&g->r, 50) ? 1 << 20 : -1);
-            cmd(g, "block-job-set-speed");
-            opt(g, "block-job-set-speed while pending");
+            cg_line(g, "    qmp_log block-job-set-speed {\"device\": \"%s\", \"speed\": %d}", job,
+                 cg_rchance(&g->r, 50) ? 1 << 20 : -1);
+            cg_cmd(g, "block-job-set-speed");
+            cg_opt(g, "block-job-set-speed while pending");
             break;
         case 0:
-            line(g, "    qmp_log query-jobs");
-            cmd(g, "query-jobs");
+            cg_line(g, "    qmp_log query-jobs");
+            cg_cmd(g, "query-jobs");
             break;
         case 1:
-            line(g, "    qmp_log query-block-jobs");
-            cmd(g, "query-block-jobs");
+            cg_line(g, "    qmp_log query-block-jobs");
+            cg_cmd(g, "query-block-jobs");
             break;
         case 2:
-            line(g, "    qmp_log job-complete {\"id\": \"%s\"}", job);
-            cmd(g, "job-complete");
-            opt(g, "job-complete while pending");
+            cg_line(g, "    qmp_log job-complete {\"id\": \"%s\"}", job);
+            cg_cmd(g, "job-complete");
+            cg_opt(g, "job-complete while pending");
             break;
         case 3:
-            line(g, "    qmp_log blockdev-del {\"node-name\": \"%s\"}", t.name);
-            cmd(g, "blockdev-del");
-            opt(g, "blockdev-del of a busy node");
+            cg_line(g, "    qmp_log blockdev-del {\"node-name\": \"%s\"}", t.name);
+            cg_cmd(g, "blockdev-del");
+            cg_opt(g, "blockdev-del of a busy node");
             break;
         default:
             break;
         }
-        emit_checks(g);
+        cg_emit_checks(g);
         if (b && b->enabled) {
-            emit_model(g, "msucc", b->gran, succ, b->nbits);
-            line(g, "check msucc \"drive0\" \"\" recording");
+            cg_emit_model(g, "msucc", b->gran, succ, b->nbits);
+            cg_line(g, "check msucc \"drive0\" \"\" recording");
         }
-        line(g, "end");
-        opt(g, "writes while pending");
+        cg_line(g, "end");
+        cg_opt(g, "writes while pending");
     }
     int cancel = !strcmp(outcome, "cancel");
-    line(g, "run_job \"%s\" auto_finalize=%s auto_dismiss=true%s%s%s", job,
+    cg_line(g, "run_job \"%s\" auto_finalize=%s auto_dismiss=true%s%s%s", job,
          autofin ? "true" : "false", hook[0] ? " pre_finalize=" : "", hook,
          cancel ? " cancel=true" : "");
     if (!autofin && !fails)
-        cmd(g, cancel ? "job-cancel" : "job-finalize");
+        cg_cmd(g, cancel ? "job-cancel" : "job-finalize");
     int ok = !cancel && !fails;
 
     /* the named bitmap at the end (sim/MODEL.md, QEMU's backup_cleanup_sync_bitmap) */
@@ -892,25 +855,25 @@ static void step_backup(gen *g)
             /* what the job had not copied: its clusters from the failed one on */
             for (size_t c = first_data; c < ncl; c++)
                 if (init[c])
-                    bits_dirty_range(b, c * cs, (c + 1) * cs > g->size ? g->size - c * cs : cs);
+                    cg_bits_dirty_range(b, c * cs, (c + 1) * cs > g->size ? g->size - c * cs : cs);
         }
     }
-    emit_checks(g);
-    line(g, "blank");
+    cg_emit_checks(g);
+    cg_line(g, "blank");
     if (!drive)
-        emit_target_del(g, &t);
-    if (ok && rchance(&g->r, 70)) {
+        cg_emit_target_del(g, &t);
+    if (ok && cg_rchance(&g->r, 70)) {
         uint8_t **now = g->disk;
         g->disk = disk_then;
         char e[24];
         snprintf(e, sizeof(e), "e%s", t.name);
-        emit_expect_image(g, e, strcmp(sync, "full") ? keep : NULL);
+        cg_emit_expect_image(g, e, strcmp(sync, "full") ? keep : NULL);
         g->disk = now;
-        line(g, "compare $%s $%s", t.name, e);
-        opt(g, "compare backup");
+        cg_line(g, "compare $%s $%s", t.name, e);
+        cg_opt(g, "compare backup");
     }
-    line(g, "blank");
-    disk_free(g, disk_then);
+    cg_line(g, "blank");
+    cg_disk_free(g, disk_then);
     free(keep);
     free(init);
     free(succ);
@@ -920,87 +883,87 @@ static void step_backup(gen *g)
 /* Commands that must fail, with the state unchanged. */
 static void step_api_error(gen *g)
 {
-    begin_step(g, "a command that fails");
-    bitmap *b = any_bitmap(g);
-    switch (rbelow(&g->r, 11)) {
+    cg_begin_step(g, "a command that fails");
+    bitmap *b = cg_any_bitmap(g);
+    switch (cg_rbelow(&g->r, 11)) {
     case 9:
-        line(g, "qmp_log block-job-cancel {\"device\": \"nojob\"}");
-        cmd(g, "block-job-cancel");
-        opt(g, "error: no such block job");
+        cg_line(g, "qmp_log block-job-cancel {\"device\": \"nojob\"}");
+        cg_cmd(g, "block-job-cancel");
+        cg_opt(g, "error: no such block job");
         break;
     case 10:
-        line(g, "qmp_log qmp_capabilities");
-        cmd(g, "qmp_capabilities");
-        opt(g, "error: capabilities negotiated twice");
+        cg_line(g, "qmp_log qmp_capabilities");
+        cg_cmd(g, "qmp_capabilities");
+        cg_opt(g, "error: capabilities negotiated twice");
         break;
     case 0:
         if (b) {
-            line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"%s\"}",
+            cg_line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"%s\"}",
                  b->name);
-            cmd(g, "block-dirty-bitmap-add");
-            opt(g, "error: bitmap exists");
+            cg_cmd(g, "block-dirty-bitmap-add");
+            cg_opt(g, "error: bitmap exists");
             break;
         }
         /* fall through */
     case 1: {
         static const unsigned bad[] = { 256, 1000, 12288, 4096 * 3 };
-        line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"bad\", "
-                "\"granularity\": %u}", bad[rbelow(&g->r, 4)]);
-        cmd(g, "block-dirty-bitmap-add");
-        opt(g, "error: granularity");
+        cg_line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"drive0\", \"name\": \"bad\", "
+                "\"granularity\": %u}", bad[cg_rbelow(&g->r, 4)]);
+        cg_cmd(g, "block-dirty-bitmap-add");
+        cg_opt(g, "error: granularity");
         break;
     }
     case 2: {
         static const char *const ops[] = { "remove", "clear", "enable", "disable" };
-        const char *op = ops[rbelow(&g->r, 4)];
-        line(g, "qmp_log block-dirty-bitmap-%s {\"node\": \"drive0\", \"name\": \"nobitmap\"}", op);
+        const char *op = ops[cg_rbelow(&g->r, 4)];
+        cg_line(g, "qmp_log block-dirty-bitmap-%s {\"node\": \"drive0\", \"name\": \"nobitmap\"}", op);
         char full[40];
         snprintf(full, sizeof(full), "block-dirty-bitmap-%s", op);
-        cmd(g, full);
-        opt(g, "error: no such bitmap");
+        cg_cmd(g, full);
+        cg_opt(g, "error: no such bitmap");
         break;
     }
     case 3:
-        line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"nonode\", \"name\": \"x\"}");
-        cmd(g, "block-dirty-bitmap-add");
-        opt(g, "error: no such node");
+        cg_line(g, "qmp_log block-dirty-bitmap-add {\"node\": \"nonode\", \"name\": \"x\"}");
+        cg_cmd(g, "block-dirty-bitmap-add");
+        cg_opt(g, "error: no such node");
         break;
     case 4:
-        line(g, "qmp_log block-dirty-bitmap-merge {\"node\": \"drive0\", \"target\": \"%s\", "
+        cg_line(g, "qmp_log block-dirty-bitmap-merge {\"node\": \"drive0\", \"target\": \"%s\", "
                 "\"bitmaps\": [\"nobitmap\"]}", b ? b->name : "nobitmap");
-        cmd(g, "block-dirty-bitmap-merge");
-        opt(g, "error: merge");
+        cg_cmd(g, "block-dirty-bitmap-merge");
+        cg_opt(g, "error: merge");
         break;
     case 5: {
         static const char *const verbs[] = { "job-finalize", "job-cancel", "job-dismiss",
                                              "job-complete" };
-        const char *v = verbs[rbelow(&g->r, 4)];
-        line(g, "qmp_log %s {\"id\": \"nojob\"}", v);
-        cmd(g, v);
-        opt(g, "error: no such job");
+        const char *v = verbs[cg_rbelow(&g->r, 4)];
+        cg_line(g, "qmp_log %s {\"id\": \"nojob\"}", v);
+        cg_cmd(g, v);
+        cg_opt(g, "error: no such job");
         break;
     }
     case 6:
-        line(g, "qmp_log blockdev-del {\"node-name\": \"nonode\"}");
-        cmd(g, "blockdev-del");
-        opt(g, "error: blockdev-del");
+        cg_line(g, "qmp_log blockdev-del {\"node-name\": \"nonode\"}");
+        cg_cmd(g, "blockdev-del");
+        cg_opt(g, "error: blockdev-del");
         break;
     case 7:
-        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": \"file\", "
+        cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": \"file\", "
                 "\"filename\": $img}");
-        cmd(g, "blockdev-add");
-        opt(g, "error: duplicate node name");
+        cg_cmd(g, "blockdev-add");
+        cg_opt(g, "error: duplicate node name");
         break;
     default: {
         /* blockdev-backup argument checks (sim/MODEL.md's order) */
         target t;
-        emit_target(g, &t, 0);
+        cg_emit_target(g, &t, 0);
         static const char *const syncs[] = { "incremental", "bitmap", "full", "top", "none" };
         static const char *const modes[] = { "on-success", "always", "never", NULL };
         for (int i = 0; i < 2; i++) {
-            const char *sync = syncs[rbelow(&g->r, 5)];
-            const char *mode = modes[rbelow(&g->r, 4)];
-            const char *bm = rchance(&g->r, 40) ? "bitmap404" : b ? b->name : NULL;
+            const char *sync = syncs[cg_rbelow(&g->r, 5)];
+            const char *mode = modes[cg_rbelow(&g->r, 4)];
+            const char *bm = cg_rchance(&g->r, 40) ? "bitmap404" : b ? b->name : NULL;
             int legal = 1;
             int need = !strcmp(sync, "bitmap") || !strcmp(sync, "incremental");
             if (need && !bm)
@@ -1032,88 +995,88 @@ static void step_api_error(gen *g)
             if (mode)
                 sbuf_printf(&a, ", \"bitmap-mode\": \"%s\"", mode);
             sbuf_adds(&a, "}");
-            line(g, "qmp_log blockdev-backup %s", sbuf_str(&a));
+            cg_line(g, "qmp_log blockdev-backup %s", sbuf_str(&a));
             sbuf_free(&a);
-            cmd(g, "blockdev-backup");
-            opt(g, "error: backup sync=%s%s%s", sync, bm ? " bitmap" : "",
+            cg_cmd(g, "blockdev-backup");
+            cg_opt(g, "error: backup sync=%s%s%s", sync, bm ? " bitmap" : "",
                 mode ? " bitmap-mode" : "");
         }
-        emit_target_del(g, &t);
+        cg_emit_target_del(g, &t);
         break;
     }
     }
-    line(g, "blank");
+    cg_line(g, "blank");
 }
 
 static void emit_drive0(gen *g)
 {
     if (g->blkdebug) {
-        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
-                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+        cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"blkdebug\", \"node-name\": \"drive0-file\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
                 "\"set-state\": [{\"event\": \"flush_to_disk\", \"state\": 1, \"new_state\": 2}], "
                 "\"inject-error\": [{\"event\": \"read_aio\", \"errno\": 5, \"state\": 2, "
                 "\"once\": true}]}}");
         g->armed = 1;
     } else if (g->werr) {
         /* once: only this first open arms it (a restart adds a plain file) */
-        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
-                "{\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
+        cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"blkdebug\", \"node-name\": \"drive0-file\", \"image\": {\"driver\": \"file\", \"filename\": $img}, "
                 "\"inject-error\": [{\"event\": \"write_aio\", \"errno\": 5, \"once\": true}]}}");
         g->werr = 0;
         g->fail_next = 1;
     } else {
-        line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
-                "{\"driver\": \"file\", \"filename\": $img}}");
+        cg_line(g, "qmp_log blockdev-add {\"node-name\": \"drive0\", \"driver\": $FMT, \"file\": "
+                "{\"driver\": \"file\", \"node-name\": \"drive0-file\", \"filename\": $img}}");
     }
-    cmd(g, "blockdev-add");
+    cg_cmd(g, "blockdev-add");
 }
 
 /* Quit and start again: persistent bitmaps come back from the image (their
  * bits and whether they record), the others are gone. */
 static void step_restart(gen *g)
 {
-    begin_step(g, "restart the VM");
-    line(g, "shutdown");
-    line(g, "launch");
+    cg_begin_step(g, "restart the VM");
+    cg_line(g, "shutdown");
+    cg_line(g, "launch");
     emit_drive0(g);
     g->dirty_since_flush = 0;
     g->primed = 0;
     for (int i = 0; i < g->nbm;) {
         if (!g->bm[i].persistent)
-            drop_bitmap(g, &g->bm[i]);
+            cg_drop_bitmap(g, &g->bm[i]);
         else
             i++;
     }
-    opt(g, "restart");
-    line(g, "blank");
-    emit_checks(g);
-    line(g, "blank");
+    cg_opt(g, "restart");
+    cg_line(g, "blank");
+    cg_emit_checks(g);
+    cg_line(g, "blank");
 }
 
 /* The NBD server: start it on a unix socket in the test directory, maybe
  * start it again (refused), stop it, maybe stop it again (refused). */
 static void step_nbd(gen *g)
 {
-    begin_step(g, "NBD server");
+    cg_begin_step(g, "NBD server");
     char sock[16];
     snprintf(sock, sizeof(sock), "n%d", g->next_id++);
-    line(g, "files %s", sock);
-    int twice = rchance(&g->r, 40);
+    cg_line(g, "files %s", sock);
+    int twice = cg_rchance(&g->r, 40);
     for (int i = 0; i < 1 + twice; i++) {
-        line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", "
+        cg_line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", "
                 "\"data\": {\"path\": $%s}}}", sock);
-        cmd(g, "nbd-server-start");
+        cg_cmd(g, "nbd-server-start");
     }
     if (twice)
-        opt(g, "error: NBD server already running");
-    twice = rchance(&g->r, 40);
+        cg_opt(g, "error: NBD server already running");
+    twice = cg_rchance(&g->r, 40);
     for (int i = 0; i < 1 + twice; i++) {
-        line(g, "qmp_log nbd-server-stop");
-        cmd(g, "nbd-server-stop");
+        cg_line(g, "qmp_log nbd-server-stop");
+        cg_cmd(g, "nbd-server-stop");
     }
     if (twice)
-        opt(g, "error: NBD server not running");
-    line(g, "blank");
+        cg_opt(g, "error: NBD server not running");
+    cg_line(g, "blank");
 }
 
 /* Bitmap commands inside one `transaction`: each action on another bitmap;
@@ -1121,20 +1084,20 @@ static void step_nbd(gen *g)
  * whole transaction fail and change nothing. */
 static void step_transaction(gen *g)
 {
-    begin_step(g, "transaction");
-    cmd(g, "transaction");
+    cg_begin_step(g, "transaction");
+    cg_cmd(g, "transaction");
     int used[MAX_BITMAPS] = {0};
-    int nact = 1 + (int)rbelow(&g->r, 3);
+    int nact = 1 + (int)cg_rbelow(&g->r, 3);
     sbuf acts = {0};
     /* the effects, applied only when the transaction succeeds */
     struct { int kind; int target; int src; char name[16]; uint64_t gran; int persistent; }
         eff[4];
     int neff = 0, fails = 0;
     for (int i = 0; i < nact; i++) {
-        int k = (int)rbelow(&g->r, 6);
+        int k = (int)cg_rbelow(&g->r, 6);
         int free_idx = -1;
         for (int b = 0; b < g->nbm; b++)
-            if (!used[b] && (free_idx < 0 || rchance(&g->r, 50)))
+            if (!used[b] && (free_idx < 0 || cg_rchance(&g->r, 50)))
                 free_idx = b;
         if (k > 0 && free_idx < 0)
             k = 0;
@@ -1144,13 +1107,13 @@ static void step_transaction(gen *g)
             /* add */
             eff[neff].kind = 0;
             snprintf(eff[neff].name, sizeof(eff[neff].name), "b%d", g->next_id++);
-            eff[neff].gran = pick_granularity(g);
-            eff[neff].persistent = rchance(&g->r, 30);
+            eff[neff].gran = cg_pick_granularity(g);
+            eff[neff].persistent = cg_rchance(&g->r, 30);
             sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-add\", \"data\": {\"node\": "
                         "\"drive0\", \"name\": \"%s\", \"granularity\": %llu%s}}",
                         acts.len ? ", " : "", eff[neff].name, (unsigned long long)eff[neff].gran,
                         eff[neff].persistent ? ", \"persistent\": true" : "");
-            opt(g, "transaction: block-dirty-bitmap-add");
+            cg_opt(g, "transaction: block-dirty-bitmap-add");
             neff++;
             continue;
         }
@@ -1160,7 +1123,7 @@ static void step_transaction(gen *g)
         eff[neff].target = free_idx;
         if (k == 5) {
             /* merge from any bitmap that stays (not removed in here) */
-            int src = (int)rbelow(&g->r, (uint64_t)g->nbm);
+            int src = (int)cg_rbelow(&g->r, (uint64_t)g->nbm);
             int removed = 0;
             for (int e = 0; e < neff; e++)
                 removed |= eff[e].kind == 4 && eff[e].target == src;
@@ -1176,31 +1139,31 @@ static void step_transaction(gen *g)
                         "\"drive0\", \"name\": \"%s\"}}", acts.len ? ", " : "", ops[k],
                         g->bm[free_idx].name);
         }
-        opt(g, "transaction: block-dirty-bitmap-%s", ops[k]);
+        cg_opt(g, "transaction: block-dirty-bitmap-%s", ops[k]);
         neff++;
     }
-    if (rchance(&g->r, 15)) {
+    if (cg_rchance(&g->r, 15)) {
         sbuf_printf(&acts, "%s{\"type\": \"abort\", \"data\": {}}", acts.len ? ", " : "");
-        opt(g, "transaction: abort");
+        cg_opt(g, "transaction: abort");
         fails = 1;
-    } else if (rchance(&g->r, 10)) {
+    } else if (cg_rchance(&g->r, 10)) {
         sbuf_printf(&acts, "%s{\"type\": \"block-dirty-bitmap-clear\", \"data\": {\"node\": "
                     "\"drive0\", \"name\": \"nobitmap\"}}", acts.len ? ", " : "");
-        opt(g, "transaction: a failing action");
+        cg_opt(g, "transaction: a failing action");
         fails = 1;
     }
     /* bitmap actions refuse completion-mode grouped (action_check_completion_mode),
      * which fails the whole transaction; individual is the default */
     const char *props = "";
-    if (!fails && neff && rchance(&g->r, 12)) {
+    if (!fails && neff && cg_rchance(&g->r, 12)) {
         props = ", \"properties\": {\"completion-mode\": \"grouped\"}";
-        opt(g, "transaction: completion-mode=grouped (refused)");
+        cg_opt(g, "transaction: completion-mode=grouped (refused)");
         fails = 1;
-    } else if (rchance(&g->r, 8)) {
+    } else if (cg_rchance(&g->r, 8)) {
         props = ", \"properties\": {\"completion-mode\": \"individual\"}";
-        opt(g, "transaction: completion-mode=individual");
+        cg_opt(g, "transaction: completion-mode=individual");
     }
-    line(g, "qmp_log transaction {\"actions\": [%s]%s}", sbuf_str(&acts), props);
+    cg_line(g, "qmp_log transaction {\"actions\": [%s]%s}", sbuf_str(&acts), props);
     sbuf_free(&acts);
     if (!fails) {
         /* removals last, so the indexes stay valid while applying */
@@ -1232,7 +1195,7 @@ static void step_transaction(gen *g)
                 bitmap *src = &g->bm[eff[e].src];
                 for (size_t k = 0; k < src->nbits; k++)
                     if (src->bits[k])
-                        bits_dirty_range(t, k * src->gran,
+                        cg_bits_dirty_range(t, k * src->gran,
                                          k * src->gran + src->gran > g->size
                                              ? g->size - k * src->gran : src->gran);
                 break;
@@ -1245,12 +1208,12 @@ static void step_transaction(gen *g)
         for (int b = g->nbm - 1; b >= 0; b--)
             for (int e = 0; e < neff; e++)
                 if (eff[e].kind == 4 && eff[e].target == b)
-                    drop_bitmap(g, &g->bm[b]);
+                    cg_drop_bitmap(g, &g->bm[b]);
     }
-    line(g, "blank");
-    if (rchance(&g->r, 70)) {
-        emit_checks(g);
-        line(g, "blank");
+    cg_line(g, "blank");
+    if (cg_rchance(&g->r, 70)) {
+        cg_emit_checks(g);
+        cg_line(g, "blank");
     }
 }
 
@@ -1264,76 +1227,78 @@ static void step_fleecing(gen *g)
 {
     if (g->primed)
         return;     /* copy-before-write would read drive0 and meet the error */
-    int cbw = rchance(&g->r, 50);
-    begin_step(g, cbw ? "fleecing: copy-before-write filter" : "fleecing: backup sync none");
-    opt(g, cbw ? "fleecing: copy-before-write" : "fleecing: backup sync=none");
+    int cbw = cg_rchance(&g->r, 50);
+    cg_begin_step(g, cbw ? "fleecing: copy-before-write filter" : "fleecing: backup sync none");
+    cg_opt(g, cbw ? "fleecing: copy-before-write" : "fleecing: backup sync=none");
     char tmp[16], filt[16], job[16], acc[16];
     int id = g->next_id++;
     snprintf(tmp, sizeof(tmp), "f%d", id);
     snprintf(filt, sizeof(filt), "fc%d", id);
     snprintf(job, sizeof(job), "fj%d", id);
     snprintf(acc, sizeof(acc), "fa%d", id);
-    line(g, "files %s", tmp);
-    line(g, "img_create $FMT $%s $SIZE", tmp);
-    line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+    cg_line(g, "files %s", tmp);
+    cg_line(g, "img_create $FMT $%s $SIZE", tmp);
+    cg_line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
             "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": \"drive0\"}", tmp, tmp);
-    cmd(g, "blockdev-add");
+    cg_cmd(g, "blockdev-add");
     int access = 0;
     if (cbw) {
-        line(g, "qmp_log blockdev-add {\"driver\": \"copy-before-write\", \"node-name\": \"%s\", "
+        cg_line(g, "qmp_log blockdev-add {\"driver\": \"copy-before-write\", \"node-name\": \"%s\", "
                 "\"file\": \"drive0\", \"target\": \"%s\"}", filt, tmp);
-        access = rchance(&g->r, 50);
+        access = cg_rchance(&g->r, 50);
         if (access) {
-            line(g, "qmp_log blockdev-add {\"driver\": \"snapshot-access\", \"node-name\": "
+            cg_line(g, "qmp_log blockdev-add {\"driver\": \"snapshot-access\", \"node-name\": "
                     "\"%s\", \"file\": \"%s\"}", acc, filt);
-            opt(g, "fleecing: snapshot-access");
+            cg_opt(g, "fleecing: snapshot-access");
         }
     } else {
-        line(g, "qmp_log blockdev-backup {\"device\": \"drive0\", \"target\": \"%s\", "
+        cg_line(g, "qmp_log blockdev-backup {\"device\": \"drive0\", \"target\": \"%s\", "
                 "\"sync\": \"none\", \"job-id\": \"%s\", \"filter-node-name\": \"%s\"}",
              tmp, job, filt);
-        cmd(g, "blockdev-backup");
+        cg_cmd(g, "blockdev-backup");
     }
     /* a sync=none job only waits for its cancel: pausing it is deterministic,
      * and a second pause is refused while the first holds (job_user_pause) */
-    int paused = !cbw && rchance(&g->r, 50);
+    int paused = !cbw && cg_rchance(&g->r, 50);
     if (paused) {
-        int blk = rchance(&g->r, 50);
-        line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-pause" : "job-pause",
+        int blk = cg_rchance(&g->r, 50);
+        cg_line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-pause" : "job-pause",
              blk ? "device" : "id", job);
-        cmd(g, blk ? "block-job-pause" : "job-pause");
-        opt(g, "pause a running job");
-        if (rchance(&g->r, 50)) {
-            line(g, "qmp_log job-pause {\"id\": \"%s\"}", job);
-            cmd(g, "job-pause");
-            opt(g, "error: pause a paused job");
+        cg_cmd(g, blk ? "block-job-pause" : "job-pause");
+        cg_opt(g, "pause a running job");
+        if (cg_rchance(&g->r, 50)) {
+            cg_line(g, "qmp_log job-pause {\"id\": \"%s\"}", job);
+            cg_cmd(g, "job-pause");
+            cg_opt(g, "error: pause a paused job");
         }
     }
-    uint8_t **before = disk_copy(g);
+    uint8_t **before = cg_disk_copy(g);
     uint8_t *had = calloc(g->nclusters, 1);
     if (!had)
         abort();
     /* copy-before-write keeps the old data of every cluster a write touches */
     g->touched = had;
-    int nw = 1 + (int)rbelow(&g->r, 2);
+    int nw = 1 + (int)cg_rbelow(&g->r, 2);
     for (int i = 0; i < nw; i++)
-        emit_writes(g, filt, NULL, 0, 0);
+        cg_emit_writes(g, filt, NULL, 0, 0);
     g->touched = NULL;
-    if (rchance(&g->r, 30)) {
-        emit_checks(g);
+    if (access)
+        cg_snapshot_reads(g, acc, before, had);
+    if (cg_rchance(&g->r, 30)) {
+        cg_emit_checks(g);
     }
     /* resumed, or cancelled while paused (job_cancel resumes it) */
-    if (paused && rchance(&g->r, 60)) {
-        int blk = rchance(&g->r, 50);
-        line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-resume" : "job-resume",
+    if (paused && cg_rchance(&g->r, 60)) {
+        int blk = cg_rchance(&g->r, 50);
+        cg_line(g, "qmp_log %s {\"%s\": \"%s\"}", blk ? "block-job-resume" : "job-resume",
              blk ? "device" : "id", job);
-        cmd(g, blk ? "block-job-resume" : "job-resume");
-        opt(g, "resume a paused job");
+        cg_cmd(g, blk ? "block-job-resume" : "job-resume");
+        cg_opt(g, "resume a paused job");
     }
     if (access)
-        line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", acc);
+        cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", acc);
     if (cbw) {
-        line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", filt);
+        cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", filt);
         /* closing the filter flushes drive0 (QEMU's bdrv_close) */
         if (g->dirty_since_flush) {
             g->dirty_since_flush = 0;
@@ -1341,23 +1306,23 @@ static void step_fleecing(gen *g)
                 g->primed = 1;
         }
     } else {
-        line(g, "qmp_log job-cancel {\"id\": \"%s\"}", job);
-        line(g, "event_wait \"BLOCK_JOB_CANCELLED\"");
-        cmd(g, "job-cancel");
+        cg_line(g, "qmp_log job-cancel {\"id\": \"%s\"}", job);
+        cg_line(g, "event_wait \"BLOCK_JOB_CANCELLED\"");
+        cg_cmd(g, "job-cancel");
     }
-    line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", tmp);
-    cmd(g, "blockdev-del");
+    cg_line(g, "qmp_log blockdev-del {\"node-name\": \"%s\"}", tmp);
+    cg_cmd(g, "blockdev-del");
     uint8_t **now = g->disk;
     g->disk = before;
     char e[24];
     snprintf(e, sizeof(e), "e%s", tmp);
-    emit_expect_image(g, e, had);
+    cg_emit_expect_image(g, e, had);
     g->disk = now;
-    line(g, "compare $%s $%s", tmp, e);
-    opt(g, "compare fleecing overlay");
-    disk_free(g, before);
+    cg_line(g, "compare $%s $%s", tmp, e);
+    cg_opt(g, "compare fleecing overlay");
+    cg_disk_free(g, before);
     free(had);
-    line(g, "blank");
+    cg_line(g, "blank");
 }
 
 /* An external snapshot of drive0 (blockdev-snapshot of an added overlay),
@@ -1371,20 +1336,20 @@ static void step_snapshot_commit(gen *g)
      * blkdebug's armed read error out of it */
     if (g->blkdebug)
         return;
-    begin_step(g, "external snapshot, writes, active commit");
+    cg_begin_step(g, "external snapshot, writes, active commit");
     char ov[16], job[16];
     int id = g->next_id++;
     snprintf(ov, sizeof(ov), "s%d", id);
     snprintf(job, sizeof(job), "k%d", id);
-    line(g, "files %s", ov);
+    cg_line(g, "files %s", ov);
     /* blockdev-snapshot of a monitor-owned overlay: with no parent above
      * drive0, blockdev-snapshot-sync's overlay would be dropped at once */
-    line(g, "img_create $FMT $%s $SIZE", ov);
-    line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
+    cg_line(g, "img_create $FMT $%s $SIZE", ov);
+    cg_line(g, "qmp_log blockdev-add {\"driver\": $FMT, \"node-name\": \"%s\", \"file\": "
             "{\"driver\": \"file\", \"filename\": $%s}, \"backing\": null}", ov, ov);
-    line(g, "qmp_log blockdev-snapshot {\"node\": \"drive0\", \"overlay\": \"%s\"}", ov);
-    cmd(g, "blockdev-add");
-    cmd(g, "blockdev-snapshot");
+    cg_line(g, "qmp_log blockdev-snapshot {\"node\": \"drive0\", \"overlay\": \"%s\"}", ov);
+    cg_cmd(g, "blockdev-add");
+    cg_cmd(g, "blockdev-snapshot");
     g->dirty_since_flush = 0;
     uint8_t *alloc_base = malloc(g->nclusters);
     uint8_t *top = calloc(g->nclusters, 1);
@@ -1397,22 +1362,22 @@ static void step_snapshot_commit(gen *g)
         g->bm[i].enabled = 0;
     }
     g->touched = top;
-    int nw = 1 + (int)rbelow(&g->r, 2);
+    int nw = 1 + (int)cg_rbelow(&g->r, 2);
     for (int i = 0; i < nw; i++)
-        emit_writes(g, ov, NULL, 0, 0);
+        cg_emit_writes(g, ov, NULL, 0, 0);
     g->touched = NULL;
     for (int i = 0; i < g->nbm; i++)
         g->bm[i].enabled = en[i];
     memcpy(g->alloc, alloc_base, g->nclusters);
-    if (rchance(&g->r, 50))
-        emit_checks(g);     /* the overlay's writes are not drive0's */
-    line(g, "qmp_log block-commit {\"device\": \"%s\", \"job-id\": \"%s\"}", ov, job);
-    cmd(g, "block-commit");
-    opt(g, "block-commit active");
-    line(g, "event_wait \"BLOCK_JOB_READY\"");
-    line(g, "qmp_log block-job-complete {\"device\": \"%s\"}", job);
-    cmd(g, "block-job-complete");
-    line(g, "event_wait \"BLOCK_JOB_COMPLETED\"");
+    if (cg_rchance(&g->r, 50))
+        cg_emit_checks(g);     /* the overlay's writes are not drive0's */
+    cg_line(g, "qmp_log block-commit {\"device\": \"%s\", \"job-id\": \"%s\"}", ov, job);
+    cg_cmd(g, "block-commit");
+    cg_opt(g, "block-commit active");
+    cg_line(g, "event_wait \"BLOCK_JOB_READY\"");
+    cg_line(g, "qmp_log block-job-complete {\"device\": \"%s\"}", job);
+    cg_cmd(g, "block-job-complete");
+    cg_line(g, "event_wait \"BLOCK_JOB_COMPLETED\"");
     for (size_t c = 0; c < g->nclusters; c++) {
         if (!top[c])
             continue;
@@ -1420,11 +1385,11 @@ static void step_snapshot_commit(gen *g)
         uint64_t lo = c * CLUSTER, n = lo + CLUSTER > g->size ? g->size - lo : CLUSTER;
         for (int k = 0; k < g->nbm; k++)
             if (g->bm[k].enabled)
-                bits_dirty_range(&g->bm[k], lo, n);
+                cg_bits_dirty_range(&g->bm[k], lo, n);
     }
     g->dirty_since_flush = 1;
-    emit_checks(g);
-    line(g, "blank");
+    cg_emit_checks(g);
+    cg_line(g, "blank");
     free(alloc_base);
     free(top);
 }
@@ -1432,91 +1397,96 @@ static void step_snapshot_commit(gen *g)
 /* An iothread, drive0 moved into it and maybe back (jobs then run there). */
 static void step_iothread(gen *g)
 {
-    begin_step(g, "iothread");
+    cg_begin_step(g, "iothread");
     char id[16];
     snprintf(id, sizeof(id), "io%d", g->next_id++);
-    line(g, "qmp_log object-add {\"qom-type\": \"iothread\", \"id\": \"%s\"}", id);
-    cmd(g, "object-add");
-    line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": \"%s\"}",
+    cg_line(g, "qmp_log object-add {\"qom-type\": \"iothread\", \"id\": \"%s\"}", id);
+    cg_cmd(g, "object-add");
+    cg_line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": \"%s\"}",
          id);
-    cmd(g, "x-blockdev-set-iothread");
-    if (rchance(&g->r, 50)) {
-        line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": null}");
-        opt(g, "iothread back to the main loop");
+    cg_cmd(g, "x-blockdev-set-iothread");
+    if (cg_rchance(&g->r, 50)) {
+        cg_line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": null}");
+        cg_opt(g, "iothread back to the main loop");
     }
-    if (rchance(&g->r, 30)) {
-        line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": "
+    if (cg_rchance(&g->r, 30)) {
+        cg_line(g, "qmp_log x-blockdev-set-iothread {\"node-name\": \"drive0\", \"iothread\": "
                 "\"noiothread\"}");
-        opt(g, "error: no such iothread");
+        cg_opt(g, "error: no such iothread");
     }
-    line(g, "blank");
+    cg_line(g, "blank");
 }
 
 /* drive0 exported over NBD (read-only, no bitmap: a bitmap it exports is
  * busy, which the other steps do not model), listed, removed. */
 static void step_export(gen *g)
 {
-    begin_step(g, "NBD export");
+    cg_begin_step(g, "NBD export");
     char sock[16], id[16];
     snprintf(sock, sizeof(sock), "n%d", g->next_id++);
     snprintf(id, sizeof(id), "x%d", g->next_id++);
-    line(g, "files %s", sock);
-    line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": $%s}}}",
+    cg_line(g, "files %s", sock);
+    cg_line(g, "qmp_log nbd-server-start {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": $%s}}}",
          sock);
-    cmd(g, "nbd-server-start");
-    line(g, "qmp_log block-export-add {\"type\": \"nbd\", \"id\": \"%s\", "
-            "\"node-name\": \"drive0\"%s}", id, rchance(&g->r, 50) ? ", \"name\": \"disk\"" : "");
-    cmd(g, "block-export-add");
-    line(g, "qmp_log query-block-exports");
-    cmd(g, "query-block-exports");
-    if (rchance(&g->r, 40)) {
-        line(g, "qmp_log blockdev-del {\"node-name\": \"drive0\"}");
-        opt(g, "error: blockdev-del of an exported node");
+    cg_cmd(g, "nbd-server-start");
+    cg_line(g, "qmp_log block-export-add {\"type\": \"nbd\", \"id\": \"%s\", "
+            "\"node-name\": \"drive0\"%s}", id, cg_rchance(&g->r, 50) ? ", \"name\": \"disk\"" : "");
+    cg_cmd(g, "block-export-add");
+    cg_line(g, "qmp_log query-block-exports");
+    cg_cmd(g, "query-block-exports");
+    if (cg_rchance(&g->r, 40)) {
+        cg_line(g, "qmp_log blockdev-del {\"node-name\": \"drive0\"}");
+        cg_opt(g, "error: blockdev-del of an exported node");
     }
-    line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
-    cmd(g, "block-export-del");
-    if (rchance(&g->r, 30)) {
-        line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
-        opt(g, "error: export deleted twice");
+    cg_line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
+    cg_cmd(g, "block-export-del");
+    if (cg_rchance(&g->r, 30)) {
+        cg_line(g, "qmp_log block-export-del {\"id\": \"%s\"}", id);
+        cg_opt(g, "error: export deleted twice");
     }
-    line(g, "qmp_log nbd-server-stop");
-    cmd(g, "nbd-server-stop");
-    line(g, "blank");
+    cg_line(g, "qmp_log nbd-server-stop");
+    cg_cmd(g, "nbd-server-stop");
+    cg_line(g, "blank");
 }
 
 static void step_query(gen *g)
 {
     static const char *const q[] = { "query-jobs", "query-block-jobs", "query-block" };
-    const char *c = q[rbelow(&g->r, 3)];
-    begin_step(g, c);
-    line(g, "qmp_log %s", c);
-    cmd(g, c);
-    line(g, "blank");
+    const char *c = q[cg_rbelow(&g->r, 3)];
+    cg_begin_step(g, c);
+    cg_line(g, "qmp_log %s", c);
+    cg_cmd(g, c);
+    cg_line(g, "blank");
 }
 
 /* ---- profiles ------------------------------------------------------------------------- */
 
-const char *const cg_profiles[] = { "mixed", "bitmaps", "backup", "api", NULL };
+const char *const cg_profiles[] = { "mixed", "bitmaps", "backup", "api", "jobs", NULL };
 
 typedef struct step_kind {
     const char *name;
     void (*emit)(gen *g);
-    unsigned weight[4];         /* per profile, in cg_profiles order */
+    unsigned weight[5];         /* per profile, in cg_profiles order */
 } step_kind;
 
 static const step_kind step_kinds[] = {
-    { "write", step_write, { 30, 35, 25, 20 } },
-    { "bitmap-add", step_bitmap_add, { 15, 20, 15, 15 } },
-    { "bitmap-op", step_bitmap_op, { 15, 30, 5, 10 } },
-    { "backup", step_backup, { 25, 0, 45, 10 } },
-    { "restart", step_restart, { 5, 10, 3, 5 } },
-    { "api-error", step_api_error, { 7, 3, 5, 35 } },
-    { "query", step_query, { 3, 2, 2, 5 } },
-    { "nbd", step_nbd, { 2, 1, 1, 5 } },
-    { "iothread", step_iothread, { 2, 1, 2, 3 } },
-    { "transaction", step_transaction, { 8, 15, 3, 6 } },
-    { "fleecing", step_fleecing, { 5, 0, 8, 2 } },
-    { "export", step_export, { 2, 1, 1, 4 } },
+    { "write", step_write, { 30, 35, 25, 20, 20 } },
+    { "bitmap-add", step_bitmap_add, { 15, 20, 15, 15, 15 } },
+    { "bitmap-op", step_bitmap_op, { 15, 30, 5, 10, 5 } },
+    { "backup", step_backup, { 25, 0, 45, 10, 10 } },
+    { "restart", step_restart, { 5, 10, 3, 5, 3 } },
+    { "api-error", step_api_error, { 7, 3, 5, 35, 3 } },
+    { "query", step_query, { 3, 2, 2, 5, 2 } },
+    { "nbd", step_nbd, { 2, 1, 1, 5, 0 } },
+    { "iothread", step_iothread, { 2, 1, 2, 3, 1 } },
+    { "transaction", step_transaction, { 8, 15, 3, 6, 3 } },
+    { "fleecing", step_fleecing, { 5, 0, 8, 2, 5 } },
+    { "export", step_export, { 2, 1, 1, 4, 0 } },
+    { "backup-group", cg_step_backup_group, { 6, 0, 10, 2, 20 } },
+    { "job-manual", cg_step_job_manual, { 6, 0, 8, 4, 20 } },
+    { "mirror", cg_step_mirror, { 4, 0, 4, 2, 12 } },
+    { "resize", cg_step_resize, { 4, 4, 2, 3, 6 } },
+    { "reopen", cg_step_reopen, { 3, 3, 1, 3, 4 } },
 };
 
 int cg_profile_valid(const char *name)
@@ -1535,56 +1505,56 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     gen g = { .o = out, .cov = cov, .profile = cg_profiles[p] };
     /* case i of seed S: its own stream, whatever the batch size */
     g.r.s = seed * 0x9e3779b97f4a7c15ull ^ ((uint64_t)index + 1) * 0xd1b54a32d192ed03ull;
-    rnext(&g.r);
+    cg_rnext(&g.r);
     static const uint64_t sizes[] = {
         1 << 20, 2 << 20, 4 << 20, 4 << 20, 8 << 20, (2 << 20) + 32768, (3 << 20) + 512,
         16 << 20, 64 << 20,
     };
-    g.size = sizes[rbelow(&g.r, sizeof(sizes) / sizeof(sizes[0]))];
+    g.size = sizes[cg_rbelow(&g.r, sizeof(sizes) / sizeof(sizes[0]))];
     g.nclusters = (g.size + CLUSTER - 1) / CLUSTER;
     g.disk = calloc(g.nclusters, sizeof(*g.disk));
     g.alloc = calloc(g.nclusters, 1);
     if (!g.disk || !g.alloc)
         abort();
-    g.blkdebug = p != 1 && rchance(&g.r, 35);
+    g.blkdebug = p != 1 && cg_rchance(&g.r, 35);
 
-    line(&g, "# SPDX-License-Identifier: GPL-2.0-or-later");
-    line(&g, "# Generated by build/casegen --seed %llu (case %u, profile %s).",
+    cg_line(&g, "# SPDX-License-Identifier: GPL-2.0-or-later");
+    cg_line(&g, "# Generated by build/casegen --seed %llu (case %u, profile %s).",
          (unsigned long long)seed, index, g.profile);
-    line(&g, "# Self-checking: every check and compare must print OK!.");
-    line(&g, "%s", "");
-    line(&g, "# step 0: setup");
-    line(&g, "let FMT = \"qcow2\"");
-    line(&g, "let SIZE = %llu", (unsigned long long)g.size);
-    line(&g, "files img");
-    line(&g, "img_create $FMT $img $SIZE");
-    line(&g, "launch");
-    opt(&g, "size=%llu", (unsigned long long)g.size);
+    cg_line(&g, "# Self-checking: every check and compare must print OK!.");
+    cg_line(&g, "%s", "");
+    cg_line(&g, "# step 0: setup");
+    cg_line(&g, "let FMT = \"qcow2\"");
+    cg_line(&g, "let SIZE = %llu", (unsigned long long)g.size);
+    cg_line(&g, "files img");
+    cg_line(&g, "img_create $FMT $img $SIZE");
+    cg_line(&g, "launch");
+    cg_opt(&g, "size=%llu", (unsigned long long)g.size);
     if (g.blkdebug)
-        opt(&g, "blkdebug source read error");
-    g.werr = !g.blkdebug && rchance(&g.r, 15);
+        cg_opt(&g, "blkdebug source read error");
+    g.werr = !g.blkdebug && cg_rchance(&g.r, 15);
     if (g.werr)
-        opt(&g, "blkdebug source write error");
+        cg_opt(&g, "blkdebug source write error");
     emit_drive0(&g);
-    line(&g, "blank");
+    cg_line(&g, "blank");
     if (g.fail_next) {
         /* the image is fresh: the first guest write needs an L2 table, and
          * the refcount flush before it is the file's first write, which
          * fails; the whole guest write fails, the rest of the group lands */
-        if (rchance(&g.r, 70))
+        if (cg_rchance(&g.r, 70))
             step_bitmap_add(&g);
-        begin_step(&g, "guest writes, the first one failing");
-        emit_writes(&g, "drive0", NULL, 0, 0);
-        emit_checks(&g);
-        line(&g, "blank");
+        cg_begin_step(&g, "guest writes, the first one failing");
+        cg_emit_writes(&g, "drive0", NULL, 0, 0);
+        cg_emit_checks(&g);
+        cg_line(&g, "blank");
     }
 
     unsigned total = 0;
     for (size_t k = 0; k < sizeof(step_kinds) / sizeof(step_kinds[0]); k++)
         total += step_kinds[k].weight[p];
-    int nsteps = 4 + (int)rbelow(&g.r, 9);
+    int nsteps = 4 + (int)cg_rbelow(&g.r, 9);
     for (int i = 0; i < nsteps; i++) {
-        unsigned x = (unsigned)rbelow(&g.r, total);
+        unsigned x = (unsigned)cg_rbelow(&g.r, total);
         size_t k = 0;
         while (x >= step_kinds[k].weight[p])
             x -= step_kinds[k++].weight[p];
@@ -1592,19 +1562,24 @@ void cg_generate(uint64_t seed, unsigned index, const char *profile, sbuf *out, 
     }
 
     /* drive0 stays read-only under the overlay after the commit: last */
-    if (rchance(&g.r, 25))
+    if (cg_rchance(&g.r, 25))
         step_snapshot_commit(&g);
+    else if (cg_rchance(&g.r, 20))
+        cg_step_snapshot(&g);
 
     /* the final check: bitmaps, and the whole source image */
-    begin_step(&g, "final checks");
-    emit_checks(&g);
-    line(&g, "blank");
-    emit_expect_image(&g, "efinal", NULL);
-    line(&g, "shutdown");
-    line(&g, "compare $img $efinal");
-    opt(&g, "compare source");
+    cg_begin_step(&g, "final checks");
+    cg_emit_checks(&g);
+    cg_line(&g, "blank");
+    cg_emit_expect_image(&g, "efinal", NULL);
+    cg_line(&g, "shutdown");
+    cg_line(&g, "compare $img $efinal");
+    cg_opt(&g, "compare source");
+    if (g.at_end.len)
+        sbuf_adds(g.o, sbuf_str(&g.at_end));
+    sbuf_free(&g.at_end);
     for (int i = 0; i < g.nbm; i++)
         free(g.bm[i].bits);
-    disk_free(&g, g.disk);
+    cg_disk_free(&g, g.disk);
     free(g.alloc);
 }

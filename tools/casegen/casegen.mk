@@ -4,7 +4,7 @@
 #   build/casegen --seed S --count N --out DIR [--profile NAME]
 #   make gencheck        GEN_N generated cases (fixed seed) on the simulator
 
-$(eval $(call add_lib,gen,tools/casegen/casegen.c))
+$(eval $(call add_lib,gen,tools/casegen/casegen.c tools/casegen/casegen_jobs.c tools/casegen/casegen_graph.c))
 $(eval $(call add_prog,casegen,tools/casegen/casegen_main.c,$(B)/libgen.a $(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS)))
 $(eval $(call add_test,test_casegen,tools/casegen/tests/test_casegen.c,$(B)/libgen.a $(B)/libharness.a $(B)/liboracle.a,$(JSONC_LIBS)))
 COV_DIRS += tools/casegen

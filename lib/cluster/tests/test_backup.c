@@ -519,11 +519,14 @@ static void test_top_pass_failure(void **state)
     cl_copy_failure fail = { 0 };
 
     assert_true(cl_copy_skip_unallocated(cl_backup_copy(job)));
+    assert_true(cl_backup_top_pass_pending(job));
     d->status_err = -EIO;
     assert_int_equal(cl_backup_step(job, &fail), CL_STEP_FAILED);
     assert_int_equal(fail.ret, -EIO);
+    assert_true(cl_backup_top_pass_pending(job));                 /* still to do */
     d->status_err = 0;
     assert_int_equal(cl_backup_step(job, &fail), CL_STEP_MORE);   /* the pass again */
+    assert_false(cl_backup_top_pass_pending(job));
     assert_false(cl_copy_skip_unallocated(cl_backup_copy(job)));
     assert_int_equal(cl_backup_len(job), 0);                      /* nothing allocated */
     assert_int_equal(cl_backup_step(job, &fail), CL_STEP_DONE);

@@ -100,6 +100,38 @@ static void test_coverage(void **state)
     assert_int_equal(cov.ncommands, 0);
 }
 
+/* The jobs profile draws the surface of casegen_jobs.c and casegen_graph.c. */
+static void test_jobs_coverage(void **state)
+{
+    cg_cover cov = {0};
+    for (unsigned i = 0; i < 300; i++)
+        free(gen_text(1, i, "jobs", &cov));
+    static const char *const commands[] = {
+        "drive-mirror", "block_resize", "blockdev-reopen", "job-finalize", "job-dismiss",
+        "block-job-set-speed", "job-pause", "blockdev-snapshot", "transaction", "blockdev-mirror",
+    };
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+        if (!count_of(cov.commands, cov.ncommands, commands[k]))
+            fail_msg("jobs profile never draws %s", commands[k]);
+    static const char *const options[] = {
+        "transaction: 3 blockdev-backup, completion-mode=grouped",
+        "transaction: a job fails, the others cancelled",
+        "transaction: two backups of drive0",
+        "on-target-error=stop in a transaction",
+        "resume a job stopped by its error policy",
+        "cancel a paused job", "auto-dismiss=false", "query-jobs while concluded",
+        "x-perf max-workers>1", "x-perf max-chunk", "x-perf use-copy-range=true",
+        "mirror cancelled in ready (soft)", "mirror paused in ready (standby)",
+        "block_resize shrink", "block_resize grow", "blockdev-reopen read-only",
+        "fleecing: read through snapshot-access (written since)",
+        "external snapshot (blockdev-snapshot)", "sync=bitmap bitmap-mode=never",
+    };
+    for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++)
+        if (!count_of(cov.options, cov.noptions, options[k]))
+            fail_msg("jobs profile never draws '%s'", options[k]);
+    cg_cover_free(&cov);
+}
+
 static void test_profiles(void **state)
 {
     assert_int_equal(cg_profile_valid("mixed"), 0);
@@ -119,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_case),
         cmocka_unit_test(test_cases_parse),
         cmocka_unit_test(test_coverage),
+        cmocka_unit_test(test_jobs_coverage),
         cmocka_unit_test(test_profiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
