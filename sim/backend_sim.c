@@ -315,7 +315,7 @@ static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t
     }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
-        store_truncate(&f->data, size);
+        store_truncate_posix(&f->data, size);
         return 0;
     }
     if (strcmp(fmt, "qcow2")) {

@@ -21,6 +21,7 @@ typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
     DRV_NULL,                   /* null-co: raw_size bytes of nothing */
     DRV_SNAPSHOT_ACCESS, DRV_THROTTLE, DRV_VMDK,
+    DRV_COMMIT_TOP, DRV_MIRROR_TOP, DRV_COR_FILTER,   /* block jobs' implicit filters */
     DRV_NBD,                    /* the NBD client (drv_nbd.c) */
 } sim_driver;
 
@@ -127,6 +128,7 @@ extern const sim_drv_ops drv_null;              /* drv_null.c */
 extern const sim_drv_ops drv_cbw;               /* copy_before_write.c */
 extern const sim_drv_ops drv_snapshot_access;   /* snapshot_access.c */
 extern const sim_drv_ops drv_throttle;          /* throttle.c */
+extern const sim_drv_ops drv_commit_top, drv_mirror_top, drv_cor_filter;  /* drv_job_filter.c */
 extern const sim_drv_ops drv_vmdk;              /* drv_vmdk.c */
 
 /* BlkdebugEvent values other drivers raise on their file child */
@@ -269,5 +271,13 @@ json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args);
 json_object *throttle_open(sim *s, json_object *opts, const char *name, sim_node **out);
 void throttle_intercept(sim *s, sim_node *n, uint64_t bytes, bool is_write);
 void throttle_groups_free(sim *s);
+
+/* drv_job_filter.c: a block job's implicit filter node above child (from
+ * the job's start to its finalization), its removal, and what a parent of
+ * child sees (the filter, or child itself). */
+bool node_is_job_filter(const sim_node *n);
+sim_node *job_filter_insert(sim *s, sim_driver drv, sim_node *child);
+void job_filter_drop(sim *s, sim_node **pf);
+sim_node *node_filtered_view(sim *s, sim_node *child);
 
 #endif /* BLOCKSIM_SIM_NODE_H */
