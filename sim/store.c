@@ -438,7 +438,13 @@ void store_zero(sim_store *s, uint64_t off, uint64_t len)
             continue;
         }
         if (n == SIM_CHUNK) {
-            chunk_unmark(s, idx);       /* a hole reads as zeroes */
+            /* whole blocks become holes (a hole reads as zeroes): each
+             * unmarked, their extents punched at once */
+            uint64_t whole = len / SIM_CHUNK;
+            for (uint64_t k = 0; k < whole; k++) {
+                chunk_unmark(s, idx + k);
+            }
+            n = whole * SIM_CHUNK;
             ext_punch(s, off, n);
         } else if (chunk_allocated(s, idx)) {
             ext_punch(s, off, n);       /* part of a block: it stays allocated */
