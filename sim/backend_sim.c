@@ -315,7 +315,7 @@ static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t
     }
     if (!strcmp(fmt, "raw")) {
         sim_file *f = fs_create(s, path);
-        store_truncate(&f->data, size);
+        store_truncate_posix(&f->data, size);
         return 0;
     }
     if (strcmp(fmt, "qcow2")) {
@@ -622,6 +622,7 @@ bs_backend *bs_backend_sim_new(char **err)
         return NULL;
     }
     s->base.ops = &sim_ops;
+    node_driver_register(DRV_NBD, &drv_nbd);    /* the NBD client needs the server's layer */
     s->tick_hook = sched_tick;  /* the explorer's moved write, between job ticks */
     /* Images live in memory under this path; VMA archives, which the real
      * `vma` tool reads, are real files in it. One directory per backend, so

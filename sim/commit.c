@@ -411,6 +411,7 @@ json_object *qmp_block_commit(sim *s, json_object *args)
     } else {
         c->len = node_size(top);    /* commit_run: job_progress_set_remaining */
     }
+    j->implicit = job_filter_insert(s, active ? DRV_MIRROR_TOP : DRV_COMMIT_TOP, active ? bs : top);
     job_transition(s, j, JS_RUNNING);
     return qmp_ok();
 }

@@ -63,7 +63,7 @@ int create_run(sim *s, sim_job *j)
         if (json_int(o, "size", 0) < 0) {
             return create_fail(j, "Could not resize file: Invalid argument");
         }
-        store_truncate(&f->data, (uint64_t)json_int(o, "size", 0));
+        store_truncate_posix(&f->data, (uint64_t)json_int(o, "size", 0));
         return 0;
     }
     if (!strcmp(drv, "qcow2")) {

@@ -49,7 +49,7 @@ json_object *drive_create_target(sim *s, const char *path, const char *format,
     f->qcow2 = NULL;
     store_truncate(&f->data, 0);
     if (!strcmp(format, "raw") || !strcmp(format, "file")) {
-        store_truncate(&f->data, size);     /* "file": the protocol creates a plain file */
+        store_truncate_posix(&f->data, size);     /* "file": the protocol creates a plain file */
         vm_log_formatting(s, path, format, size, NULL, NULL);
         return NULL;
     }

@@ -132,12 +132,40 @@ void blkdebug_parse_rules(sim_node *n, json_object *opts)
 
 /* ---- the driver ----------------------------------------------------------- */
 
+/* An empty list option survives qdict_flatten as a list that blkdebug's
+ * option parsing never takes (it extracts "inject-error.N." keys), so
+ * bdrv_open_inherit reports it as unsupported: the first such key in the
+ * QDict's bucket order. NULL when there is none. */
+static const char *bd_empty_list_option(json_object *opts)
+{
+    static const char *const lists[] = { "inject-error", "set-state", "take-child-perms" };
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        json_object *l = json_member(opts, lists[i]);
+        if (l && json_object_is_type(l, json_type_array) && !json_object_array_length(l) &&
+            (!first || qdict_bucket(lists[i]) < qdict_bucket(first))) {
+            first = lists[i];
+        }
+    }
+    return first;
+}
+
 static json_object *blkdebug_open(sim *s, json_object *opts, const char *name, sim_node **out)
 {
     sim_node *child = NULL, *n = NULL;
     json_object *err = blockdev_open_file_child(s, json_member(opts, "image"), name, "blkdebug",
                                                 &child);
-    if (err || (err = blockdev_new_node(s, DRV_BLKDEBUG, name, child, &n))) {
+    if (err) {
+        return err;
+    }
+    const char *unused = bd_empty_list_option(opts);
+    if (unused) {
+        /* the driver opened its image first; the node is closed again */
+        node_unref(s, child);
+        return qmp_error("GenericError", "Block protocol 'blkdebug' doesn't support the option "
+                         "'%s'", unused);
+    }
+    if ((err = blockdev_new_node(s, DRV_BLKDEBUG, name, child, &n))) {
         return err;
     }
     blkdebug_parse_rules(n, opts);

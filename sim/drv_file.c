@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The file driver (QEMU's block/file-posix.c): a node over one file of the
- * in-memory file system (sim/fs.h). Zeroes and discards punch holes.
+ * in-memory file system (sim/fs.h). Zeroes and discards punch holes, which
+ * block status reports as QEMU's SEEK_DATA/SEEK_HOLE finds them.
  */
 #include "sim/node.h"
 
@@ -50,10 +51,16 @@ static int file_discard(sim *s, sim_node *n, uint64_t off, uint64_t len)
     return 0;
 }
 
+/* raw_co_block_status with want_zero: SEEK_DATA/SEEK_HOLE on the file's
+ * allocated blocks (sim/store.h). A hole reads as zeroes; either way the
+ * protocol layer counts as allocated (bdrv_co_block_status adds ALLOCATED
+ * to DATA or ZERO), so the want_zero=false answer (all data) would tell
+ * callers of bdrv_is_allocated nothing else. */
 static int file_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uint64_t *pnum)
 {
-    *pnum = len;
-    return CL_STATUS_DATA | CL_STATUS_ALLOCATED;
+    (void)s;
+    bool data = store_block_status(&n->f->data, off, len, pnum);
+    return (data ? CL_STATUS_DATA : CL_STATUS_ZERO) | CL_STATUS_ALLOCATED;
 }
 
 const sim_drv_ops drv_file = {

@@ -70,9 +70,16 @@ static int raw_block_status(sim *s, sim_node *n, uint64_t off, uint64_t len, uin
     return node_block_status(s, n->file, off + n->raw_offset, len, pnum);
 }
 
+/* raw_cancel_in_flight: to the file child */
+static void raw_cancel_in_flight(sim *s, sim_node *n)
+{
+    node_cancel_in_flight(s, n->file);
+}
+
 const sim_drv_ops drv_raw = {
     .name = "raw",
     .open = raw_open,
+    .cancel_in_flight = raw_cancel_in_flight,
     .size = raw_size,
     .read = raw_read,
     .write = raw_write,

@@ -161,6 +161,7 @@ static void job_event_completed(sim *s, sim_job *j)
 
 static void job_destroy(sim *s, sim_job *j)
 {
+    job_filter_drop(s, &j->implicit);
     backup_destroy(s, j);
     if (job_driver(j)->destroy) {
         job_driver(j)->destroy(s, j);
@@ -193,6 +194,7 @@ void job_finalize_single(sim *s, sim_job *j)
     if (job_driver(j)->finalize) {
         job_driver(j)->finalize(s, j);
     }
+    job_filter_drop(s, &j->implicit);     /* prepare/abort/clean remove it */
     job_event_completed(s, j);
     job_transition(s, j, JS_CONCLUDED);
     if (j->auto_dismiss) {

@@ -26,6 +26,7 @@ typedef enum { JOB_BACKUP, JOB_CREATE, JOB_MIRROR, JOB_COMMIT, JOB_COMMIT_ACTIVE
 
 struct sim_job {
     char *id;
+    struct sim_node *implicit;  /* its implicit filter node, or NULL (drv_job_filter.c) */
     job_type type;
     job_status status;
     bool auto_finalize, auto_dismiss;

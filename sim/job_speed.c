@@ -53,6 +53,11 @@ bool job_speed_sleep(sim *s)
             found = true;
         }
     }
+    uint64_t timer = node_next_timer(s);    /* e.g. an NBD client's reconnect */
+    if (timer && (!found || timer < first)) {
+        first = timer;
+        found = true;
+    }
     if (found) {
         s->clock_ns = first;
     }
@@ -100,7 +105,10 @@ void job_speed_run_for(sim *s, uint64_t ns)
         }
         /* nothing can run now: sleep until the first rate-limited job is
          * due, if that is before the end */
-        uint64_t due = end;
+        uint64_t due = end, timer = node_next_timer(s);
+        if (timer && timer < due) {
+            due = timer;
+        }
         for (sim_job *j = s->jobs; j; j = j->next) {
             if (limited(j) && j->next_chunk_ns > s->clock_ns && j->next_chunk_ns < due) {
                 due = j->next_chunk_ns;

@@ -128,6 +128,9 @@ static json_object *user_cancel(sim *s, sim_job *j, bool force)
     if (j->bk && j->force_cancel) {
         cl_backup_cancel(j->bk);
     }
+    if (j->force_cancel) {
+        node_cancel_in_flight(s, j->target);    /* backup_cancel, mirror_cancel */
+    }
     if (j->status == JS_PENDING || j->status == JS_WAITING) {
         if (!j->force_cancel) {
             return qmp_ok();

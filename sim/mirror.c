@@ -187,6 +187,7 @@ static json_object *mirror_start_job(sim *s, json_object *args, const char *job_
     }
     j->mirror_chunk = (uint64_t)buf_size;
     job_transition(s, j, JS_CREATED);
+    j->implicit = job_filter_insert(s, DRV_MIRROR_TOP, bs);     /* mirror_top above the source */
     job_transition(s, j, JS_RUNNING);
     return qmp_ok();
 }
@@ -253,6 +254,31 @@ static void event_ready(sim *s, sim_job *j)
     ev_emit(s, "BLOCK_JOB_READY", d);
 }
 
+/* mirror_iteration's methods, granule by granule: where the source's block
+ * status is zeroes without data for a whole granule, the target is written
+ * zeroes (a hole in a file); elsewhere (a shorter run is rounded up to the
+ * granule, as a copy) the data is copied. */
+static int mirror_copy(sim *s, sim_job *j, uint64_t pos, uint64_t n, uint64_t g)
+{
+    int r = 0;
+    for (uint64_t at = pos, step; r >= 0 && at < pos + n; at += step) {
+        uint64_t p;
+        step = pos + n - at < g ? pos + n - at : g;
+        int st = node_block_status(s, j->source, at, step, &p);
+        if (st >= 0 && (st & CL_STATUS_ZERO) && !(st & CL_STATUS_DATA) && p >= step) {
+            r = node_write(s, j->target, at, step, NULL, true);
+            continue;
+        }
+        uint8_t *buf = malloc(step);
+        r = buf ? node_read(s, j->source, at, step, buf) : -ENOMEM;
+        if (r >= 0) {
+            r = node_write(s, j->target, at, step, buf, false);
+        }
+        free(buf);
+    }
+    return r;
+}
+
 /* mirror_run: one buf-size unit of the bulk copy; then READY
  * (job_transition_to_ready: the state change, then BLOCK_JOB_READY);
  * in READY, a requested completion ends the job. */
@@ -293,12 +319,13 @@ bool mirror_step(sim *s, sim_job *j)
             n = size - pos;
         }
         j->mirror_pos = pos + n;
-        uint8_t *buf = malloc(n ? n : 1);
-        int r = buf ? node_read(s, j->source, pos, n, buf) : -ENOMEM;
-        if (r >= 0) {
-            r = node_write(s, j->target, pos, n, buf, false);
+        int r = mirror_copy(s, j, pos, n, g);
+        if (r == BD_SUSPENDED) {
+            /* a held request (e.g. an NBD reconnect): no progress; the
+             * unit is copied again from its start (the same bytes) */
+            j->mirror_pos = pos;
+            return false;
         }
-        free(buf);
         if (r < 0) {
             json_object *d = json_object_new_object();
             json_add_lit(d, "device", json_object_new_string(j->id));

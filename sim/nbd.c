@@ -16,6 +16,9 @@
 
 #include "sim/nbd.h"
 
+/* numbers the exports made, so a client knows a new one from the old */
+static unsigned long export_serial;
+
 static const char *jstr(json_object *o, const char *key)
 {
     json_object *v;
@@ -338,6 +341,7 @@ static json_object *export_create(sim *s, const char *id, const char *node_name,
         }
     }
     sim_nbd_export *e = calloc(1, sizeof *e);
+    e->serial = ++export_serial;
     e->name = xstrdup(name);
     e->id = xstrdup(id);
     e->node = n;
@@ -377,6 +381,7 @@ json_object *nbd_export_node(sim *s, sim_node *n, const char *name, bool writabl
                          "operation and cannot be used", bitmap);
     }
     sim_nbd_export *e = calloc(1, sizeof *e);
+    e->serial = ++export_serial;
     e->name = xstrdup(name);
     e->node = n;
     e->writable = writable;

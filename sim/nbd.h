@@ -28,6 +28,8 @@ typedef struct sim_nbd_export {
     bool alloc_depth;           /* offers qemu:allocation-depth (qemu-nbd -A) */
     char *description;          /* NBD_INFO_DESCRIPTION, or NULL */
     char *id;                   /* block export id (7.2), or NULL */
+    unsigned long serial;       /* unique per export made: an NBD client's
+                                 * connection is to this one (drv_nbd.c) */
     struct sim_nbd_export *next;
 } sim_nbd_export;
 
@@ -114,6 +116,9 @@ typedef struct sim_map_extent {
  * (x-dirty-bitmap). Extents merged as qemu-img merges them. Returns the
  * count and a malloc'd array in *out. */
 size_t nbd_map(sim *s, sim_nbd_export *e, const char *context, sim_map_extent **out);
+
+/* drv_nbd.c: the NBD client driver (registered by backend_sim.c) */
+extern const sim_drv_ops drv_nbd;
 
 /* nbd.c: the errno an NBD client sees for a server-side errno */
 int nbd_wire_errno(int err);

@@ -16,12 +16,39 @@
 
 /* ---- drivers ---------------------------------------------------------------- */
 
-static const sim_drv_ops *const drivers[] = {
+static const sim_drv_ops *drivers[] = {
     [DRV_FILE] = &drv_file, [DRV_QCOW2] = &drv_qcow2, [DRV_BLKDEBUG] = &drv_blkdebug,
     [DRV_RAW] = &drv_raw, [DRV_CBW] = &drv_cbw, [DRV_NULL] = &drv_null,
     [DRV_SNAPSHOT_ACCESS] = &drv_snapshot_access, [DRV_THROTTLE] = &drv_throttle,
     [DRV_VMDK] = &drv_vmdk,
+    [DRV_COMMIT_TOP] = &drv_commit_top, [DRV_MIRROR_TOP] = &drv_mirror_top,
+    [DRV_COR_FILTER] = &drv_cor_filter,
+    [DRV_NBD] = NULL,           /* the NBD client (drv_nbd.c) lives above: it registers */
 };
+
+void node_driver_register(sim_driver d, const sim_drv_ops *ops)
+{
+    drivers[d] = ops;
+}
+
+void node_cancel_in_flight(sim *s, sim_node *n)
+{
+    if (n && node_drv(n)->cancel_in_flight) {
+        node_drv(n)->cancel_in_flight(s, n);
+    }
+}
+
+uint64_t node_next_timer(sim *s)
+{
+    uint64_t first = 0;
+    for (sim_node *n = s->nodes; n; n = n->next) {
+        uint64_t t = node_drv(n)->next_timer ? node_drv(n)->next_timer(s, n) : 0;
+        if (t && (!first || t < first)) {
+            first = t;
+        }
+    }
+    return first;
+}
 
 const sim_drv_ops *node_drv(const sim_node *n)
 {
@@ -31,7 +58,7 @@ const sim_drv_ops *node_drv(const sim_node *n)
 const sim_drv_ops *node_drv_by_name(const char *name)
 {
     for (size_t i = 0; name && i < sizeof drivers / sizeof drivers[0]; i++) {
-        if (!strcmp(drivers[i]->name, name)) {
+        if (drivers[i] && !strcmp(drivers[i]->name, name)) {
             return drivers[i];
         }
     }
@@ -378,11 +405,11 @@ json_object *node_dirty_bitmaps(sim_node *n)
     return list;
 }
 
-static json_object *image_info(sim_node *n, int depth)
+static json_object *image_info(sim *s, sim_node *n, int depth)
 {
     json_object *img = json_object_new_object();
-    if (n->drv == DRV_CBW && depth < 8) {
-        json_add_lit(img, "backing-image", image_info(n->file, depth + 1));
+    if ((n->drv == DRV_CBW || node_is_job_filter(n)) && depth < 8) {
+        json_add_lit(img, "backing-image", image_info(s, n->file, depth + 1));
     }
     json_add_lit(img, "virtual-size", json_object_new_int64((int64_t)node_size(n)));
     json_add_lit(img, "filename", json_object_new_string(node_filename(n)));
@@ -417,12 +444,13 @@ static json_object *image_info(sim_node *n, int depth)
                                    json_object_new_string(n->q->backing));
         }
     }
-    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL) {
+    if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL && n->drv != DRV_NBD) {
         /* from bdrv_get_info, which these drivers lack */
         json_add_lit(img, "dirty-flag", json_object_new_boolean(false));
     }
     if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
-        json_add_lit(img, "backing-image", image_info(n->backing, depth + 1));
+        json_add_lit(img, "backing-image",
+                     image_info(s, node_filtered_view(s, n->backing), depth + 1));
     }
     return img;
 }
@@ -432,14 +460,15 @@ json_object *node_info(sim *s, sim_node *n)
 {
     json_object *o = json_object_new_object();
     int depth = 0;
-    for (sim_node *m = n; m->drv == DRV_QCOW2 && m->backing; m = m->backing) {
-        depth++;
+    for (sim_node *m = n; m && (m->drv == DRV_QCOW2 || node_is_job_filter(m));
+         m = m->drv == DRV_QCOW2 ? node_filtered_view(s, m->backing) : m->file) {
+        depth += m->drv != DRV_QCOW2 || m->backing;   /* a filter counts as a layer */
     }
     json_add_lit(o, "iops_rd", json_object_new_int(0));
     json_add_lit(o, "detect_zeroes", json_object_new_string("off"));
-    json_add_lit(o, "image", image_info(n, 0));
+    json_add_lit(o, "image", image_info(s, n, 0));
     json_add_lit(o, "iops_wr", json_object_new_int(0));
-    json_add_lit(o, "ro", json_object_new_boolean(false));
+    json_add_lit(o, "ro", json_object_new_boolean(node_is_job_filter(n) && n->read_only));
     json_add_lit(o, "node-name", json_object_new_string(n->name));
     json_add_lit(o, "backing_file_depth",
                            json_object_new_int(n->drv == DRV_CBW ? 1 : depth));

@@ -21,6 +21,8 @@ typedef enum {
     DRV_FILE, DRV_QCOW2, DRV_BLKDEBUG, DRV_RAW, DRV_CBW,
     DRV_NULL,                   /* null-co: raw_size bytes of nothing */
     DRV_SNAPSHOT_ACCESS, DRV_THROTTLE, DRV_VMDK,
+    DRV_COMMIT_TOP, DRV_MIRROR_TOP, DRV_COR_FILTER,   /* block jobs' implicit filters */
+    DRV_NBD,                    /* the NBD client (drv_nbd.c) */
 } sim_driver;
 
 typedef struct sim_bitmap {
@@ -83,6 +85,7 @@ struct sim_node {
     bool no_flush;              /* cache.no-flush=on: flushes stop short of the disk */
     struct bd_break *bd_breaks; /* blkdebug breakpoints (blkdebug_break.c) */
     bool bd_suspended;          /* the next request waits at a breakpoint */
+    struct sim_nbd_client *nbdc;    /* DRV_NBD: the connection (drv_nbd.c) */
     struct sim_node *next;      /* creation order */
 };
 
@@ -110,6 +113,11 @@ typedef struct sim_drv_ops {
      * (NULL: automatic), in *out; NULL or the error reply. */
     json_object *(*open)(sim *s, json_object *opts, const char *name, sim_node **out);
     bool compressed_writes;     /* has bdrv_co_pwritev_compressed (backup compress=true) */
+    /* bdrv_cancel_in_flight: requests waiting for something give up (a
+     * forced job cancel on its target); NULL: nothing waits */
+    void (*cancel_in_flight)(sim *s, sim_node *n);
+    /* the node's next timer after now (0: none); what fell due runs first */
+    uint64_t (*next_timer)(sim *s, sim_node *n);
 } sim_drv_ops;
 
 extern const sim_drv_ops drv_file;              /* drv_file.c */
@@ -120,6 +128,7 @@ extern const sim_drv_ops drv_null;              /* drv_null.c */
 extern const sim_drv_ops drv_cbw;               /* copy_before_write.c */
 extern const sim_drv_ops drv_snapshot_access;   /* snapshot_access.c */
 extern const sim_drv_ops drv_throttle;          /* throttle.c */
+extern const sim_drv_ops drv_commit_top, drv_mirror_top, drv_cor_filter;  /* drv_job_filter.c */
 extern const sim_drv_ops drv_vmdk;              /* drv_vmdk.c */
 
 /* BlkdebugEvent values other drivers raise on their file child */
@@ -131,6 +140,14 @@ enum {
 /* ---- node.c: the node registry and I/O through the drivers ---------------- */
 
 const sim_drv_ops *node_drv(const sim_node *n);
+/* A driver of a higher layer fills its slot (the NBD client, drv_nbd.c,
+ * needs the NBD server's exports: backend_sim.c registers it). */
+void node_driver_register(sim_driver d, const sim_drv_ops *ops);
+/* bdrv_cancel_in_flight on n (not its children: a driver forwards) */
+void node_cancel_in_flight(sim *s, sim_node *n);
+/* The first driver timer after now over all nodes (e.g. an NBD client's
+ * reconnect attempt), 0 when none: the machine may sleep until then. */
+uint64_t node_next_timer(sim *s);
 /* The driver of BlockdevOptions' "driver" name, NULL when not modelled. */
 const sim_drv_ops *node_drv_by_name(const char *name);
 
@@ -254,5 +271,13 @@ json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args);
 json_object *throttle_open(sim *s, json_object *opts, const char *name, sim_node **out);
 void throttle_intercept(sim *s, sim_node *n, uint64_t bytes, bool is_write);
 void throttle_groups_free(sim *s);
+
+/* drv_job_filter.c: a block job's implicit filter node above child (from
+ * the job's start to its finalization), its removal, and what a parent of
+ * child sees (the filter, or child itself). */
+bool node_is_job_filter(const sim_node *n);
+sim_node *job_filter_insert(sim *s, sim_driver drv, sim_node *child);
+void job_filter_drop(sim *s, sim_node **pf);
+sim_node *node_filtered_view(sim *s, sim_node *child);
 
 #endif /* BLOCKSIM_SIM_NODE_H */

@@ -552,8 +552,32 @@ static const field f_dev_null[] = {
     END,
 };
 
+/* SocketAddress, flat on "type": unix {path}, inet {host, port} (the
+ * variants' other members are not modelled) */
+static const char *const e_sock_type[] = { "inet", "unix", "vsock", "fd", NULL };
+static const field f_sock_addr[] = {
+    { "type", F_ENUM, true, e_sock_type, NULL },
+    { "path", F_STR, false, NULL, NULL },
+    { "host", F_STR, false, NULL, NULL },
+    { "port", F_STR, false, NULL, NULL },
+    END,
+};
+static const field f_dev_nbd[] = {
+    { "server", F_OBJ, true, NULL, f_sock_addr },
+    { "export", F_STR, false, NULL, NULL },
+    { "tls-creds", F_STR, false, NULL, NULL },
+    { "tls-hostname", F_STR, false, NULL, NULL },
+    { "x-dirty-bitmap", F_STR, false, NULL, NULL },
+    { "reconnect-delay", F_UINT32, false, NULL, NULL },
+    { "open-timeout", F_UINT32, false, NULL, NULL },
+    END,
+};
+
 static const field *dev_variant(const char *driver)
 {
+    if (!strcmp(driver, "nbd")) {
+        return f_dev_nbd;
+    }
     if (!strcmp(driver, "null-co")) {
         return f_dev_null;
     }

@@ -317,6 +317,8 @@ int sim_img_run(sim *s, const char *const *argv, size_t argc, char **out, char *
         rc = img_convert_cmd(s, argv + 1, argc - 1, &e);
     } else if (!strcmp(argv[0], "commit")) {
         rc = img_commit_cmd(s, argv + 1, argc - 1, &o, &e);  /* sim/qemu_img_commit.c */
+    } else if (!strcmp(argv[0], "check")) {
+        rc = img_check_cmd(s, argv + 1, argc - 1, &o, &e);   /* sim/qemu_img_check.c */
     } else if (!strcmp(argv[0], "map")) {
         rc = img_map_cmd(s, argv + 1, argc - 1, &o, &e);
     } else if (!strcmp(argv[0], "snapshot")) {

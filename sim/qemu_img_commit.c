@@ -195,6 +195,45 @@ static void map_dump(FILE *f, bool json, const map_entry *e, map_entry *next)
     }
 }
 
+/* A raw image: the file's data and holes (file-posix's block status, the
+ * raw format passing it through), each at its own offset. */
+static int raw_map(const sim_file *f, const char *path, bool json, char **out)
+{
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *o = open_memstream(&text, &tlen);
+    if (json) {
+        fputc('[', o);
+    } else {
+        fprintf(o, "%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    }
+    uint64_t size = (f->data.size + 511) / 512 * 512;
+    map_entry curr = { 0 };
+    for (uint64_t off = 0, n; off < size; off += n) {
+        bool data = store_block_status(&f->data, off, size - off, &n);
+        map_entry next = { .start = off, .length = n, .present = true, .zero = !data,
+                           .data = data, .has_offset = true, .offset = off, .file = path };
+        if (mergeable(&curr, &next)) {
+            curr.length += next.length;
+            continue;
+        }
+        if (curr.length) {
+            map_dump(o, json, &curr, &next);
+        }
+        curr = next;
+    }
+    if (curr.length) {
+        map_dump(o, json, &curr, NULL);
+    }
+    if (json) {
+        fputs("]\n", o);
+    }
+    fclose(o);
+    free(*out);
+    *out = text;
+    return 0;
+}
+
 int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout)
 {
     const char *path = NULL;
@@ -237,6 +276,10 @@ int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char *
             free(cur);
             rc = 1;
             break;
+        }
+        if (!f->qcow2 && !depth && !f->vmdk) {
+            free(cur);
+            return raw_map(f, path, json, out);
         }
         if (!f->qcow2) {
             img_report(errout, "the simulator maps qcow2 images and chains, not '%s'", cur);

@@ -30,7 +30,10 @@ static json_object *qmp_blockdev_add(sim *s, json_object *args)
         return err;
     }
     n->monitor_owned = true;
-    n->read_only = json_member(args, "read-only") && json_object_get_boolean(json_member(args, "read-only"));
+    /* read-only as asked, or as the driver made it (an NBD client of a
+     * read-only export with auto-read-only) */
+    n->read_only = n->read_only ||
+                   (json_member(args, "read-only") && json_object_get_boolean(json_member(args, "read-only")));
     return qmp_ok();
 }
 

@@ -127,6 +127,7 @@ int img_convert_cmd(sim *s, const char *const *argv, size_t argc, char **errout)
 /* qemu-img commit and map (sim/qemu_img_commit.c) */
 int img_commit_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
+int img_check_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 /* qemu-img snapshot -c / -l (sim/qemu_img_snapshot.c) */
 int img_snapshot_cmd(sim *s, const char *const *argv, size_t argc, char **out, char **errout);
 

@@ -53,7 +53,7 @@ json_object *node_resize(sim *s, sim_node *n, uint64_t size)
     if (n->drv == DRV_QCOW2) {
         err = q2_resize(n, size);
     } else if (n->drv == DRV_FILE) {
-        store_truncate(&n->f->data, size);
+        store_truncate_posix(&n->f->data, size);
     } else {
         err = qmp_error("GenericError", "the simulator resizes file and qcow2 nodes only");
     }

@@ -3,7 +3,7 @@
  * A simulated file's contents: extents (runs of a pattern byte, slices of
  * shared blobs; gaps read as zeroes) so that copying or comparing costs the
  * number of extents, not of bytes; and beside them the set of allocated
- * 64 KiB chunks, which is what block status of a file reports.
+ * blocks (SIM_CHUNK), which is what block status of a file reports.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -405,26 +405,6 @@ void store_write_data(sim_store *s, uint64_t off, const sim_data *in)
     ext_coalesce(s, i ? i - 1 : 0, at);
 }
 
-/* Does chunk idx read as all zeroes? */
-static bool chunk_reads_zero(const sim_store *s, uint64_t idx)
-{
-    uint64_t off = idx * SIM_CHUNK, end = off + SIM_CHUNK;
-    for (size_t i = ext_lower(s, off); i < s->n && s->ext[i].off < end; i++) {
-        const sim_ext *e = &s->ext[i];
-        if (e->s.kind != SPAN_DATA) {
-            return false;
-        }
-        uint64_t from = e->off > off ? e->off : off, to = ext_end(e) < end ? ext_end(e) : end;
-        const uint8_t *p = e->s.blob->bytes + e->s.boff + (from - e->off);
-        for (uint64_t k = 0; k < to - from; k++) {
-            if (p[k]) {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
 void store_zero(sim_store *s, uint64_t off, uint64_t len)
 {
     s->gen++;
@@ -458,14 +438,16 @@ void store_zero(sim_store *s, uint64_t off, uint64_t len)
             continue;
         }
         if (n == SIM_CHUNK) {
-            chunk_unmark(s, idx);       /* a hole reads as zeroes */
+            /* whole blocks become holes (a hole reads as zeroes): each
+             * unmarked, their extents punched at once */
+            uint64_t whole = len / SIM_CHUNK;
+            for (uint64_t k = 0; k < whole; k++) {
+                chunk_unmark(s, idx + k);
+            }
+            n = whole * SIM_CHUNK;
             ext_punch(s, off, n);
         } else if (chunk_allocated(s, idx)) {
-            ext_punch(s, off, n);
-            if (chunk_reads_zero(s, idx)) {
-                chunk_unmark(s, idx);
-                ext_punch(s, idx * SIM_CHUNK, SIM_CHUNK);
-            }
+            ext_punch(s, off, n);       /* part of a block: it stays allocated */
         }
         off += n;
         len -= n;
@@ -522,4 +504,31 @@ void store_truncate(sim_store *s, uint64_t size)
         }
     }
     s->size = size;
+}
+
+void store_truncate_posix(sim_store *s, uint64_t size)
+{
+    bool was_empty = s->size == 0;
+    store_truncate(s, size);
+    if (was_empty && size) {
+        /* QEMU writes these bytes, which may extend the file past size */
+        sim_data d;
+        data_init(&d);
+        data_add_byte(&d, size < 4096 ? 512 : 4096, 0);
+        store_write_data(s, 0, &d);
+        data_free(&d);
+    }
+}
+
+bool store_block_status(const sim_store *s, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+    bool hole = true;
+    uint64_t run = off < s->size ? store_extent(s, off, len, &hole) : len;
+    if (hole && off + run >= s->size) {
+        run = len;                          /* SEEK_DATA: ENXIO, to the end */
+    } else if (!hole && off + run == s->size && run % 512) {
+        run = (run + 511) / 512 * 512;      /* rounded up to whole sectors */
+    }
+    *pnum = run < len ? run : len;
+    return !hole;
 }

@@ -244,6 +244,7 @@ json_object *qmp_block_stream(sim *s, json_object *args)
     for (sim_node *n = bs; n && n != base; n = commit_chain_next(n)) {
         n->busy_job = j;    /* the active node and the intermediate ones */
     }
+    j->implicit = job_filter_insert(s, DRV_COR_FILTER, bs);     /* copy-on-read above bs */
     job_transition(s, j, JS_RUNNING);
     return qmp_ok();
 }

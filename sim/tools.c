@@ -75,7 +75,37 @@ static void io_report(FILE *out, const char *op, int64_t off, int64_t count)
     fprintf(out, "%s, 1 ops; 00.00 sec (%s/sec and 1000.0000 ops/sec)\n", s1, s2);
 }
 
-/* One qemu-io command (read/write with -P, write -z, discard). */
+/* qemu-io's map: runs of the node's own allocation (bdrv_is_allocated:
+ * this layer only), each with cvtstr's sizes. */
+static void io_map(sim *s, sim_node *n, FILE *out)
+{
+    uint64_t size = node_size(n), off = 0;
+    while (off < size) {
+        uint64_t num = 0, p;
+        int first = -1;
+        while (off + num < size) {
+            int st = node_block_status(s, n, off + num, size - off - num, &p);
+            if (st < 0) {
+                fprintf(out, "Failed to get allocation status: %s\n", strerror(-st));
+                return;
+            }
+            int alloc = !!(st & CL_STATUS_ALLOCATED);
+            if (first >= 0 && alloc != first) {
+                break;
+            }
+            first = alloc;
+            num += p;
+        }
+        char s1[64], s2[64];
+        sim_cvtstr((double)num, s1, sizeof s1);
+        sim_cvtstr((double)off, s2, sizeof s2);
+        fprintf(out, "%s (0x%llx) bytes %s at offset %s (0x%llx)\n", s1, (unsigned long long)num,
+                first ? "    allocated" : "not allocated", s2, (unsigned long long)off);
+        off += num;
+    }
+}
+
+/* One qemu-io command (read/write with -P, write -z, discard, map). */
 void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const char *cmdline,
                     FILE *out)
 {
@@ -86,6 +116,10 @@ void sim_io_command(sim *s, sim_node *n, bool writable, bool over_nbd, const cha
         argv[argc++] = tok;
     }
     if (!argc) {
+        goto out;
+    }
+    if (!strcmp(argv[0], "map") && argc == 1) {
+        io_map(s, n, out);
         goto out;
     }
     bool is_write = !strcmp(argv[0], "write") || !strcmp(argv[0], "w");
@@ -295,13 +329,33 @@ char *sim_tool_qemu_io(sim *s, const char *image, const char *fmt, bool read_onl
     return text;
 }
 
+/* qemu-img map --output=json of an image file, as its own process. */
+static json_object *img_map_file(sim *s, const char *image, char **err)
+{
+    const char *argv[] = { "--output=json", image };
+    char *text = NULL, *etext = NULL;
+    json_object *list = NULL;
+    if (img_map_cmd(s, argv, 2, &text, &etext) == 0 && text) {
+        list = json_tokener_parse(text);
+    }
+    if (!list) {
+        size_t l = etext ? strlen(etext) : 0;
+        while (l && etext[l - 1] == '\n') {
+            etext[--l] = '\0';
+        }
+        *err = xstrdup(etext && *etext ? etext : "qemu-img map: no output");
+    }
+    free(text);
+    free(etext);
+    return list;
+}
+
 json_object *sim_tool_img_map(sim *s, const char *image, const char *context, char **err)
 {
     sim_nbd_export *exp;
     char *oerr = NULL;
     if (!nbd_uri_lookup(s, image, &exp, &oerr)) {
-        *err = xasprintf("qemu-img map: the simulator maps NBD exports only, not '%s'", image);
-        return NULL;
+        return img_map_file(s, image, err);
     }
     if (oerr) {
         *err = xasprintf("qemu-img: %s", oerr);

@@ -60,3 +60,12 @@ int64_t json_int(json_object *o, const char *key, int64_t dflt)
     json_object *v = json_member(o, key);
     return v ? json_object_get_int64(v) : dflt;
 }
+
+unsigned qdict_bucket(const char *key)
+{
+    unsigned v = 0x238F13AFu * (unsigned)strlen(key);
+    for (unsigned i = 0; key[i]; i++) {
+        v += (unsigned)(unsigned char)key[i] << (i * 5 % 24);
+    }
+    return (1103515243u * v + 12345u) % 512;
+}

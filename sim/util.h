@@ -29,5 +29,9 @@ const char *json_str(json_object *o, const char *key);
 json_object *json_member(json_object *o, const char *key);
 /* Member key of o as an integer, dflt when absent. */
 int64_t json_int(json_object *o, const char *key, int64_t dflt);
+/* QEMU's QDict bucket of a key (qobject/qdict.c tdb_hash modulo 512): the
+ * order in which QEMU walks a QDict's members (qdict_first/qdict_next),
+ * e.g. to print it as JSON or to name its first left-over option. */
+unsigned qdict_bucket(const char *key);
 
 #endif /* BLOCKSIM_SIM_UTIL_H */

@@ -31,8 +31,8 @@ LAYERS = [
     ("jobs", ["job", "job_*", "backup", "backup_error", "create", "commit", "commit_active", "stream",
               "drive_backup", "mirror", "copy_merge", "backup_workers", "pve_backup"]),
     ("commands", ["qmp", "qmp_*", "transaction", "snapshot", "reopen", "resize",
-                  "hmp", "nbd", "nbd_server", "qemu_nbd", "iothread",
-                  "tools", "qemu_img", "qemu_img_create", "qemu_img_bitmap", "qemu_img_proc", "qemu_img_commit", "qemu_img_snapshot", "runstate", "schedule_io"]),
+                  "hmp", "nbd", "nbd_server", "qemu_nbd", "drv_nbd", "iothread",
+                  "tools", "qemu_img", "qemu_img_create", "qemu_img_bitmap", "qemu_img_proc", "qemu_img_commit", "qemu_img_snapshot", "qemu_img_check", "runstate", "schedule_io"]),
     ("backend", ["backend_sim", "sim_int"]),
 ]
 

@@ -97,28 +97,28 @@ static void test_store_extent(void **state)
     store_init(&st);
     bool hole = false;
     /* an empty store is one hole, even past its size */
-    assert_int_equal(store_extent(&st, 0, 10 * CS, &hole), 10 * CS);
+    assert_int_equal(store_extent(&st, 0, 10 * SIM_CHUNK, &hole), 10 * SIM_CHUNK);
     assert_true(hole);
     uint8_t byte = 7;
-    store_write(&st, 2 * CS + 5, 1, &byte);
-    store_write(&st, 3 * CS, 1, &byte);
-    store_truncate(&st, 8 * CS);
-    assert_int_equal(store_extent(&st, 100, 8 * CS, &hole), 2 * CS - 100);
+    store_write(&st, 2 * SIM_CHUNK + 5, 1, &byte);
+    store_write(&st, 3 * SIM_CHUNK, 1, &byte);
+    store_truncate(&st, 8 * SIM_CHUNK);
+    assert_int_equal(store_extent(&st, 100, 8 * SIM_CHUNK, &hole), 2 * SIM_CHUNK - 100);
     assert_true(hole);
-    assert_int_equal(store_extent(&st, 2 * CS + 10, 8 * CS, &hole), 2 * CS - 10);
+    assert_int_equal(store_extent(&st, 2 * SIM_CHUNK + 10, 8 * SIM_CHUNK, &hole), 2 * SIM_CHUNK - 10);
     assert_false(hole);
-    assert_int_equal(store_extent(&st, 4 * CS, 100 * CS, &hole), 100 * CS);
+    assert_int_equal(store_extent(&st, 4 * SIM_CHUNK, 100 * SIM_CHUNK, &hole), 100 * SIM_CHUNK);
     assert_true(hole);
     /* a chunk zeroed whole becomes a hole again */
-    store_zero(&st, 3 * CS, CS);
-    assert_int_equal(store_extent(&st, 2 * CS, 2 * CS, &hole), CS);
+    store_zero(&st, 3 * SIM_CHUNK, SIM_CHUNK);
+    assert_int_equal(store_extent(&st, 2 * SIM_CHUNK, 2 * SIM_CHUNK, &hole), SIM_CHUNK);
     assert_false(hole);
-    assert_int_equal(store_extent(&st, 3 * CS, 2 * CS, &hole), 2 * CS);
+    assert_int_equal(store_extent(&st, 3 * SIM_CHUNK, 2 * SIM_CHUNK, &hole), 2 * SIM_CHUNK);
     assert_true(hole);
     /* chunks past the logical size read as zeroes: holes */
-    store_truncate(&st, 2 * CS + 1);
-    st.size = 2 * CS;
-    assert_int_equal(store_extent(&st, 2 * CS, CS, &hole), CS);
+    store_truncate(&st, 2 * SIM_CHUNK + 1);
+    st.size = 2 * SIM_CHUNK;
+    assert_int_equal(store_extent(&st, 2 * SIM_CHUNK, SIM_CHUNK, &hole), SIM_CHUNK);
     assert_true(hole);
     store_free(&st);
 }
@@ -142,7 +142,9 @@ static void test_store_holes(void **state)
     assert_int_equal(st.size, 2 * SIM_CHUNK);
     assert_int_equal(store_extent(&st, 0, 2 * SIM_CHUNK, &hole), 2 * SIM_CHUNK);
     assert_true(hole);
-    /* zeroing part of a chunk keeps its other bytes; zeroing the rest drops it */
+    /* zeroing part of a block keeps its other bytes and the block allocated
+     * (fallocate's ZERO_RANGE/PUNCH_HOLE write zeroes into a partial block),
+     * even when the parts zeroed add up to all of it */
     store_write(&st, 0, SIM_CHUNK, buf);
     store_zero(&st, 0, SIM_CHUNK / 2);
     store_read(&st, 0, SIM_CHUNK, out);
@@ -150,7 +152,9 @@ static void test_store_holes(void **state)
     assert_memory_equal(out + SIM_CHUNK / 2, buf + SIM_CHUNK / 2, SIM_CHUNK / 2);
     assert_int_equal(st.used, 1);
     store_zero(&st, SIM_CHUNK / 2, SIM_CHUNK / 2);
-    assert_int_equal(st.used, 0);
+    assert_int_equal(st.used, 1);
+    assert_int_equal(store_extent(&st, 0, SIM_CHUNK, &hole), SIM_CHUNK);
+    assert_false(hole);
     store_free(&st);
 }
 
@@ -161,7 +165,7 @@ static void test_new_cluster_is_sparse(void **state)
     bs_backend *b = vm_new();
     sim *s = sim_of(b);
     const char *path = "/tmp/blocksim/big";
-    const uint64_t cs = 4 * SIM_CHUNK;
+    const uint64_t cs = 256 * 1024;
     sim_file *f = fs_create(s, path);
     f->qcow2 = q2_new(16 * cs, cs);
     store_truncate(&f->data, 3 * cs);
@@ -173,10 +177,12 @@ static void test_new_cluster_is_sparse(void **state)
     assert_true(host && !(host & Q2_ZERO));
     assert_true(f->data.size >= host + cs);
     bool hole;
-    assert_int_equal(store_extent(&f->data, host, cs, &hole), SIM_CHUNK);
+    /* the 4 KiB written at 4 KiB into the cluster, holes around it */
+    assert_int_equal(store_extent(&f->data, host, cs, &hole), 4096);
+    assert_true(hole);
+    assert_int_equal(store_extent(&f->data, host + 4096, cs - 4096, &hole), 4096);
     assert_false(hole);
-    assert_int_equal(store_extent(&f->data, host + SIM_CHUNK, cs - SIM_CHUNK, &hole),
-                     cs - SIM_CHUNK);
+    assert_int_equal(store_extent(&f->data, host + 8192, cs - 8192, &hole), cs - 8192);
     assert_true(hole);
     /* and the guest reads the write, zeroes around it */
     uint8_t out[3 * 4096];
@@ -196,8 +202,9 @@ static void test_chain_extent(void **state)
     const char *base = "/tmp/blocksim/base", *top = "/tmp/blocksim/top";
     /* raw base of 4 clusters: data in cluster 1 */
     sim_file *fb = fs_create(s, base);
-    uint8_t byte = 1;
-    store_write(&fb->data, CS + 7, 1, &byte);
+    static uint8_t one[CS];
+    one[7] = 1;
+    store_write(&fb->data, CS, CS, one);
     store_truncate(&fb->data, 4 * CS);
     /* top of 8 clusters: zero, unallocated, data, hole, unallocated... */
     sim_file *ft = mk_qcow2(s, top, 8 * CS, base);
@@ -222,13 +229,13 @@ static void test_chain_extent(void **state)
     const uint8_t *data = NULL;
     assert_int_equal(img_chain_extent(s, top, CS, 7 * CS, &n, &zero, &data, 0), 0);
     assert_false(zero);
-    assert_int_equal(n, CS);
+    assert_int_equal(n, SIM_CHUNK);
     assert_non_null(data);
     assert_int_equal(data[7], 1);
     assert_int_equal(data[6], 0);
     data = NULL;
     assert_int_equal(img_chain_extent(s, top, 3 * CS + 5, 5 * CS, &n, &zero, &data, 0), 0);
-    assert_int_equal(n, CS - 5);
+    assert_int_equal(n, SIM_CHUNK - 5);
     assert_non_null(data);
     assert_int_equal(data[-5], 9);
     /* a zero run before data ends there, without a pointer */
@@ -285,7 +292,7 @@ static void test_chain_extent_cluster_sizes(void **state)
     assert_int_equal(n, CS - 32 * KiB);         /* ...then the base's unallocated */
     assert_int_equal(img_chain_extent(s, top, CS, 2 * MiB, &n, &zero, &data, 0), 0);
     assert_false(zero);
-    assert_int_equal(n, CS);                    /* the base's data */
+    assert_int_equal(n, SIM_CHUNK);             /* the base's data, one block */
     assert_int_equal(data[100], 3);
     assert_int_equal(img_chain_extent(s, top, 2 * CS, 2 * MiB, &n, &zero, &data, 0), 0);
     assert_true(zero);

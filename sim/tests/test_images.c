@@ -258,8 +258,11 @@ static void test_explicit_backing_and_raw(void **state)
     QMP_OK(b, "blockdev-add", "{\"driver\": \"raw\", \"node-name\": \"r\", \"file\": \"f\", \"offset\": 65536}");
     sim_node *r = node(b, "r");
     assert_int_equal(node_size(r), node_size(node(b, "f")) - 65536);
-    assert_int_equal(node_block_status(s, r, 0, 4096, &pnum), CL_STATUS_DATA | CL_STATUS_ALLOCATED);
+    /* a hole or data of the file below: allocated either way */
+    assert_true(node_block_status(s, r, 0, 4096, &pnum) & CL_STATUS_ALLOCATED);
     assert_string_equal(hmp(b, "r", "write -P0x5 0 512"), "");
+    assert_int_equal(node_block_status(s, r, 0, 4096, &pnum), CL_STATUS_DATA | CL_STATUS_ALLOCATED);
+    assert_int_equal(pnum, 4096);
     assert_int_equal(node_read(s, r, 0, sizeof buf, buf), 0);
     assert_int_equal(buf[0], 5);
     assert_int_equal(node_cluster_size(r), 0);

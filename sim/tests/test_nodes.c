@@ -98,8 +98,8 @@ static void test_blockdev_add_errors(void **state)
     QMP_ERR(b, "Image is not in qcow2 format", "blockdev-add",
             "{\"driver\": \"qcow2\", \"node-name\": \"d\", \"file\": {\"driver\": \"file\", "
             "\"filename\": \"/tmp/blocksim/raw\"}}");
-    QMP_ERR(b, "Driver 'nbd' is not modelled by the simulator", "blockdev-add",
-            "{\"driver\": \"nbd\", \"node-name\": \"d\"}");
+    QMP_ERR(b, "Driver 'vdi' is not modelled by the simulator", "blockdev-add",
+            "{\"driver\": \"vdi\", \"node-name\": \"d\"}");
     QMP_OK(b, "blockdev-add", "{\"driver\": \"file\", \"node-name\": \"f1\", \"filename\": \"%s\", "
            "\"cache\": {\"direct\": false}, \"detect-zeroes\": \"off\", \"aio\": \"threads\"}", IMG);
     QMP_ERR(b, "Duplicate nodes with node-name='f1'", "blockdev-add",

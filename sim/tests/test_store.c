@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The extent store (sim/store.c) and spans (sim/data.c) against a plain
- * model: a byte array and one allocated flag per 64 KiB chunk, following the
- * rules of the chunked store it replaced. Seeded random operations, compared
+ * model: a byte array and one allocated flag per SIM_CHUNK block, following
+ * the rules of a file system's holes (sim/store.h). Seeded random operations, compared
  * after each one: bytes, holes, spans, peeks; shared slices must not change
  * when their source is overwritten. Set SIM_TEST_SEED to replay a run.
  */
@@ -58,16 +58,6 @@ static void m_write(model *m, uint64_t off, uint64_t len, const uint8_t *buf)
     }
 }
 
-static bool m_chunk_zero(const model *m, uint64_t c)
-{
-    for (uint64_t i = c * SIM_CHUNK; i < (c + 1) * SIM_CHUNK; i++) {
-        if (m->bytes[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void m_zero(model *m, uint64_t off, uint64_t len)
 {
     if (off + len > m->size) {
@@ -80,10 +70,7 @@ static void m_zero(model *m, uint64_t off, uint64_t len)
             m->alloc[c] = false;
             memset(m->bytes + off, 0, n);
         } else if (m->alloc[c]) {
-            memset(m->bytes + off, 0, n);
-            if (m_chunk_zero(m, c)) {
-                m->alloc[c] = false;
-            }
+            memset(m->bytes + off, 0, n);   /* part of a block stays allocated */
         }
         off += n;
         len -= n;
