@@ -298,10 +298,18 @@ static int img_create(bs_backend *b, const char *fmt, const char *path, uint64_t
         char *bp = path_relative_to(path, backing);
         sim_file *bf = fs_lookup(s, bp);
         if (!bf) {
-            *err = xasprintf("qemu-img: %s: Could not open '%s': No such file or directory",
-                             path, bp);
+            *err = xasprintf("qemu-img: %s: Could not open '%s': No such file or directory\n"
+                             "Could not open backing image.", path, bp);
             free(bp);
             return -ENOENT;
+        }
+        if (!backing_fmt) {
+            /* bdrv_img_create: the backing file is opened (probed), then
+             * refused without -F, naming what the probe found */
+            *err = xasprintf("qemu-img: %s: Backing file specified without backing format\n"
+                             "Detected format of %s.", path, img_probe_format(bf));
+            free(bp);
+            return -EINVAL;
         }
         if (!size) {
             size = bf->qcow2 ? bf->qcow2->size : bf->data.size;

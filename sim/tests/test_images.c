@@ -170,7 +170,7 @@ static void test_backing_reads_and_compare(void **state)
     assert_int_equal(b->ops->img_compare(b, base, copy, &err), 1);
     /* a longer image matches when its tail reads as zeroes */
     const char *longer = "/tmp/blocksim/1000-long";
-    assert_int_equal(b->ops->img_create(b, "qcow2", longer, 8 * MiB, base, NULL, &err), 0);
+    assert_int_equal(b->ops->img_create(b, "qcow2", longer, 8 * MiB, base, "qcow2", &err), 0);
     assert_int_equal(b->ops->img_compare(b, base, longer, &err), 0);
     assert_int_equal(b->ops->img_create(b, "raw", "/tmp/blocksim/raw", 4 * MiB, NULL, NULL, &err), 0);
     assert_int_equal(b->ops->img_compare(b, copy, "/tmp/blocksim/raw", &err), 0);
@@ -186,6 +186,13 @@ static void test_backing_reads_and_compare(void **state)
     err = NULL;
     assert_int_equal(b->ops->img_rebase_unsafe(b, copy, "/tmp/blocksim/none", &err), 0);
     assert_true(b->ops->img_compare(b, base, copy, &err) < 0);
+    free(err);
+    err = NULL;
+    /* a backing file without its format: refused, naming the probed one */
+    assert_true(b->ops->img_create(b, "qcow2", "/tmp/blocksim/nofmt", 1 * MiB, base, NULL,
+                                   &err) < 0);
+    assert_non_null(strstr(err, "Backing file specified without backing format\n"
+                                "Detected format of qcow2."));
     free(err);
     err = NULL;
     assert_true(b->ops->img_create(b, "qcow2", "relative", 1 * MiB, NULL, NULL, &err) < 0);
