@@ -405,11 +405,13 @@ json_object *node_dirty_bitmaps(sim_node *n)
     return list;
 }
 
-static json_object *image_info(sim *s, sim_node *n, int depth)
+/* bdrv_query_image_info, then (unless flat) the filtered or backing child's
+ * as "backing-image", as bdrv_block_device_info nests them. */
+static json_object *image_info(sim *s, sim_node *n, int depth, bool flat)
 {
     json_object *img = json_object_new_object();
-    if ((n->drv == DRV_CBW || node_is_job_filter(n)) && depth < 8) {
-        json_add_lit(img, "backing-image", image_info(s, n->file, depth + 1));
+    if (!flat && (n->drv == DRV_CBW || node_is_job_filter(n)) && depth < 8) {
+        json_add_lit(img, "backing-image", image_info(s, n->file, depth + 1, false));
     }
     json_add_lit(img, "virtual-size", json_object_new_int64((int64_t)node_size(n)));
     json_add_lit(img, "filename", json_object_new_string(node_filename(n)));
@@ -442,15 +444,23 @@ static json_object *image_info(sim *s, sim_node *n, int depth)
         if (n->q->backing) {
             json_add_lit(img, "backing-filename",
                                    json_object_new_string(n->q->backing));
+            /* bdrv_get_full_backing_filename: relative to the image */
+            char *full = path_relative_to(node_filename(n), n->q->backing);
+            json_add_lit(img, "full-backing-filename", json_object_new_string(full));
+            free(full);
+            if (n->q->backing_fmt && *n->q->backing_fmt) {
+                json_add_lit(img, "backing-filename-format",
+                             json_object_new_string(n->q->backing_fmt));
+            }
         }
     }
     if (n->drv != DRV_SNAPSHOT_ACCESS && n->drv != DRV_NULL && n->drv != DRV_NBD) {
         /* from bdrv_get_info, which these drivers lack */
         json_add_lit(img, "dirty-flag", json_object_new_boolean(false));
     }
-    if (n->drv == DRV_QCOW2 && n->backing && depth < 64) {
+    if (!flat && n->drv == DRV_QCOW2 && n->backing && depth < 64) {
         json_add_lit(img, "backing-image",
-                     image_info(s, node_filtered_view(s, n->backing), depth + 1));
+                     image_info(s, node_filtered_view(s, n->backing), depth + 1, false));
     }
     return img;
 }
@@ -458,20 +468,25 @@ static json_object *image_info(sim *s, sim_node *n, int depth)
 /* One query-named-block-nodes entry (the BlockDeviceInfo fields we model). */
 json_object *node_info(sim *s, sim_node *n)
 {
+    return node_info_flat(s, n, false);
+}
+
+json_object *node_info_flat(sim *s, sim_node *n, bool flat)
+{
     json_object *o = json_object_new_object();
     int depth = 0;
-    for (sim_node *m = n; m && (m->drv == DRV_QCOW2 || node_is_job_filter(m));
+    for (sim_node *m = n; !flat && m && (m->drv == DRV_QCOW2 || node_is_job_filter(m));
          m = m->drv == DRV_QCOW2 ? node_filtered_view(s, m->backing) : m->file) {
         depth += m->drv != DRV_QCOW2 || m->backing;   /* a filter counts as a layer */
     }
     json_add_lit(o, "iops_rd", json_object_new_int(0));
     json_add_lit(o, "detect_zeroes", json_object_new_string("off"));
-    json_add_lit(o, "image", image_info(s, n, 0));
+    json_add_lit(o, "image", image_info(s, n, 0, flat));
     json_add_lit(o, "iops_wr", json_object_new_int(0));
     json_add_lit(o, "ro", json_object_new_boolean(node_is_job_filter(n) && n->read_only));
     json_add_lit(o, "node-name", json_object_new_string(n->name));
     json_add_lit(o, "backing_file_depth",
-                           json_object_new_int(n->drv == DRV_CBW ? 1 : depth));
+                           json_object_new_int(n->drv == DRV_CBW && !flat ? 1 : depth));
     json_add_lit(o, "drv", json_object_new_string(node_drv_name(n)));
     json_add_lit(o, "iops", json_object_new_int(0));
     json_add_lit(o, "bps_wr", json_object_new_int(0));

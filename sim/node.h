@@ -176,6 +176,9 @@ sim_bitmap *bitmap_list_add(sim_node *n, const char *name, cl_bitmap *bm,
 void bitmap_list_remove(sim_node *n, sim_bitmap *e);
 sim_bitmap *bitmap_find(sim_node *n, const char *name);
 json_object *node_info(sim *s, sim_node *n);
+/* The same; flat (query-named-block-nodes' "flat"): the node's own image
+ * only, without the backing chain nested in it, and depth 0. */
+json_object *node_info_flat(sim *s, sim_node *n, bool flat);
 /* node_info's "dirty-bitmaps" member: NULL when the node has none. */
 json_object *node_dirty_bitmaps(sim_node *n);
 bool id_wellformed(const char *id);

@@ -86,8 +86,13 @@ static json_object *qmp_blockdev_del(sim *s, json_object *args)
     return qmp_ok();
 }
 
-static json_object *qmp_query_named_block_nodes(sim *s)
+static json_object *qmp_query_named_block_nodes(sim *s, json_object *args)
 {
+    /* flat: each node's own image only (bdrv_block_device_info stops
+     * before the backing chain) */
+    json_object *fv;
+    bool flat = args && json_object_object_get_ex(args, "flat", &fv) &&
+                json_object_get_boolean(fv);
     json_object *list = json_object_new_array();
     size_t count = 0;
     for (sim_node *n = s->nodes; n; n = n->next) {
@@ -99,7 +104,7 @@ static json_object *qmp_query_named_block_nodes(sim *s)
         for (size_t k = 1; k < i; k++) {
             n = n->next;
         }
-        json_object_array_add(list, node_info(s, n));
+        json_object_array_add(list, node_info_flat(s, n, flat));
     }
     return qmp_return(list);
 }
@@ -164,7 +169,7 @@ RUN_ARGS(qmp_bitmap_add)
 RUN_ARGS(qmp_bitmap_merge)
 RUN_ARGS(qmp_backup)
 RUN_ARGS(qmp_hmp)
-RUN_NOARGS(qmp_query_named_block_nodes)
+RUN_ARGS(qmp_query_named_block_nodes)
 RUN_NOARGS(qmp_query_block)
 RUN_NOARGS(qmp_query_block_jobs)
 RUN_NOARGS(qmp_query_jobs)
