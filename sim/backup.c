@@ -256,15 +256,6 @@ const sim_job_driver backup_job_driver = {
 
 /* ---- blockdev-backup ---------------------------------------------------- */
 
-static const char *jstr_(json_object *args, const char *key)
-{
-    json_object *v;
-    if (args && json_object_object_get_ex(args, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
 static bool jhas(json_object *args, const char *key)
 {
     json_object *v;
@@ -316,11 +307,11 @@ static const char *sync_arg_name(cl_sync s)
 
 json_object *qmp_blockdev_backup(sim *s, json_object *args)
 {
-    const char *device = jstr_(args, "device");
-    const char *target_name = jstr_(args, "target");
-    const char *job_id = jstr_(args, "job-id");
-    const char *bitmap_name = jstr_(args, "bitmap");
-    const char *filter_name = jstr_(args, "filter-node-name");
+    const char *device = json_str(args, "device");
+    const char *target_name = json_str(args, "target");
+    const char *job_id = json_str(args, "job-id");
+    const char *bitmap_name = json_str(args, "bitmap");
+    const char *filter_name = json_str(args, "filter-node-name");
     sim_node *src, *tgt;
     json_object *err;
     cl_sync sync;
@@ -330,9 +321,9 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     if ((err = node_lookup_err(s, device, &src)) || (err = node_lookup_err(s, target_name, &tgt))) {
         return err;
     }
-    cl_sync_parse(jstr_(args, "sync"), &sync);
+    cl_sync_parse(json_str(args, "sync"), &sync);
     if (has_mode) {
-        cl_bitmap_mode_parse(jstr_(args, "bitmap-mode"), &mode);
+        cl_bitmap_mode_parse(json_str(args, "bitmap-mode"), &mode);
     }
     json_object *perf = NULL;
     json_object_object_get_ex(args, "x-perf", &perf);
@@ -457,8 +448,8 @@ json_object *qmp_blockdev_backup(sim *s, json_object *args)
     j->sync = sync;
     j->auto_finalize = jbool(args, "auto-finalize", true);
     j->auto_dismiss = jbool(args, "auto-dismiss", true);
-    j->on_source_error = backup_onerr_parse(jstr_(args, "on-source-error"));
-    j->on_target_error = backup_onerr_parse(jstr_(args, "on-target-error"));
+    j->on_source_error = backup_onerr_parse(json_str(args, "on-source-error"));
+    j->on_target_error = backup_onerr_parse(json_str(args, "on-target-error"));
     j->source = src;
     j->target = tgt;
 

@@ -23,13 +23,6 @@
 
 #define COMMIT_BUFFER_SIZE (512u * 1024)    /* block/commit.c */
 
-static const char *jstr_(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-        ? json_object_get_string(v) : NULL;
-}
-
 static bool jbool_(json_object *o, const char *key, bool dflt)
 {
     json_object *v;
@@ -117,7 +110,7 @@ void commit_block_nodes(commit_state *c, sim_job *j)
     c->base->busy_job = j;
 }
 
-static void unblock_nodes(sim *s, sim_job *j)
+void commit_unblock_nodes(sim *s, sim_job *j)
 {
     for (sim_node *n = s->nodes; n; n = n->next) {
         if (n->busy_job == j) {
@@ -152,7 +145,7 @@ void commit_release(sim *s, sim_job *j, bool pivot)
     if (!c || !c->top) {
         return;
     }
-    unblock_nodes(s, j);
+    commit_unblock_nodes(s, j);
     if (c->dirty_entry) {
         bitmap_list_remove(c->top, c->dirty_entry);
         c->dirty_entry = NULL;
@@ -181,13 +174,13 @@ static void commit_destroy(sim *s, sim_job *j)
 
 /* ---- the job type ------------------------------------------------------- */
 
-static uint64_t commit_offset(sim_job *j)
+uint64_t commit_offset(sim_job *j)
 {
     commit_state *c = j->priv;
     return c ? c->done : 0;
 }
 
-static uint64_t commit_len(sim_job *j)
+uint64_t commit_len(sim_job *j)
 {
     commit_state *c = j->priv;
     return c ? c->len : 0;
@@ -284,11 +277,11 @@ static json_object *busy_error(sim *s, sim_node *n)
 
 json_object *qmp_block_commit(sim *s, json_object *args)
 {
-    const char *device = jstr_(args, "device");
-    const char *top_name = jstr_(args, "top"), *top_node = jstr_(args, "top-node");
-    const char *base_name = jstr_(args, "base"), *base_node = jstr_(args, "base-node");
-    const char *job_id = jstr_(args, "job-id");
-    const char *backing_file = jstr_(args, "backing-file");
+    const char *device = json_str(args, "device");
+    const char *top_name = json_str(args, "top"), *top_node = json_str(args, "top-node");
+    const char *base_name = json_str(args, "base"), *base_node = json_str(args, "base-node");
+    const char *job_id = json_str(args, "job-id");
+    const char *backing_file = json_str(args, "backing-file");
     json_object *v;
     int64_t speed = json_object_object_get_ex(args, "speed", &v) ? json_object_get_int64(v) : 0;
 
@@ -400,7 +393,7 @@ json_object *qmp_block_commit(sim *s, json_object *args)
     j->speed = speed;
     j->auto_finalize = jbool_(args, "auto-finalize", true);
     j->auto_dismiss = jbool_(args, "auto-dismiss", true);
-    j->on_source_error = j->on_target_error = backup_onerr_parse(jstr_(args, "on-error"));
+    j->on_source_error = j->on_target_error = backup_onerr_parse(json_str(args, "on-error"));
     /* the base is written to: reopened read-write (commit_start; an
      * active commit leaves it so) */
     c->base_read_only = !active && base->read_only;

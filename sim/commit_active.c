@@ -229,18 +229,6 @@ static void active_finalize(sim *s, sim_job *j)
     commit_release(s, j, j->ret == 0 && j->should_complete);
 }
 
-static uint64_t active_offset(sim_job *j)
-{
-    commit_state *c = j->priv;
-    return c ? c->done : 0;
-}
-
-static uint64_t active_len(sim_job *j)
-{
-    commit_state *c = j->priv;
-    return c ? c->len : 0;
-}
-
 static void active_destroy(sim *s, sim_job *j)
 {
     commit_state *c = j->priv;
@@ -254,8 +242,8 @@ static void active_destroy(sim *s, sim_job *j)
 const sim_job_driver commit_active_job_driver = {
     .type = "commit",
     .block_job = true,
-    .offset = active_offset,
-    .len = active_len,
+    .offset = commit_offset,
+    .len = commit_len,
     .tick = active_tick,
     .pause_ends_sleep = true,
     .finalize = active_finalize,

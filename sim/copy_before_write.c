@@ -62,15 +62,6 @@ static uint64_t bcs_cluster_size(sim_node *target)
     return cs > BACKUP_MIN_CLUSTER_SIZE ? cs : BACKUP_MIN_CLUSTER_SIZE;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
 /* cbw_open, in QEMU's order: the file child, the target child, the bitmap,
  * then the block-copy state and the filter's two bitmaps. Options were
  * checked against the QAPI schema by the caller. */
@@ -95,7 +86,7 @@ json_object *cbw_open(sim *s, json_object *opts, const char *name, sim_node **ou
     json_object *bm = NULL;
     if (json_object_object_get_ex(opts, "bitmap", &bm)) {
         /* block_dirty_bitmap_lookup */
-        const char *bnode = jstr(bm, "node"), *bname = jstr(bm, "name");
+        const char *bnode = json_str(bm, "node"), *bname = json_str(bm, "name");
         sim_node *bn = node_find(s, bnode);
         if (!bn) {
             err = qmp_error("GenericError", "Node '%s' not found", bnode);
@@ -118,7 +109,7 @@ json_object *cbw_open(sim *s, json_object *opts, const char *name, sim_node **ou
     sim_cbw *c = calloc(1, sizeof *c);
     c->s = s;
     c->target = target;
-    const char *on_err = jstr(opts, "on-cbw-error");
+    const char *on_err = json_str(opts, "on-cbw-error");
     c->break_snapshot = on_err && !strcmp(on_err, "break-snapshot");
     json_object *t = NULL;
     if (json_object_object_get_ex(opts, "cbw-timeout", &t)) {

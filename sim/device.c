@@ -84,20 +84,11 @@ void device_retarget(sim *s, sim_node *from, sim_node *to)
     }
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
 /* qom-set PATH drive NODE (qmp_qom_set, set_drive_helper); the only
  * property modelled is a disk's drive. */
 static json_object *qom_set(sim *s, json_object *args)
 {
-    const char *path = jstr(args, "path"), *prop = jstr(args, "property");
+    const char *path = json_str(args, "path"), *prop = json_str(args, "property");
     json_object *value = NULL;
     if (!path || !prop || !json_object_object_get_ex(args, "value", &value)) {
         return qmp_error("GenericError", "Parameter '%s' is missing",
@@ -130,7 +121,7 @@ json_object *device_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "blockdev-del")) {
         /* a BlockBackend holds its node (bdrv_has_blk) */
-        const char *name = jstr(args, "node-name");
+        const char *name = json_str(args, "node-name");
         sim_node *n = name ? node_find(s, name) : NULL;
         if (n && device_uses(s, n)) {
             return qmp_error("GenericError", "Node %s is in use", name);

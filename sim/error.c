@@ -48,13 +48,11 @@ const char *qmp_error_desc(json_object *reply)
 
 void sim_error_report(sim *s, const char *fmt, ...)
 {
-    if (!s->vm_out && !(s->vm_out = open_memstream(&s->vm_log, &s->vm_log_len))) {
-        abort();
-    }
+    FILE *out = vm_out_stream(s);     /* event.c */
     va_list ap;
     va_start(ap, fmt);
-    fputs("qemu-system-x86_64: ", s->vm_out);
-    vfprintf(s->vm_out, fmt, ap);
-    fputc('\n', s->vm_out);
+    fputs("qemu-system-x86_64: ", out);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
     va_end(ap);
 }

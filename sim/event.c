@@ -49,6 +49,25 @@ FILE *vm_out_stream(sim *s)
     return s->vm_out;
 }
 
+char *sim_vm_log_copy(sim *s)
+{
+    if (s->vm_out) {
+        fflush(s->vm_out);
+    }
+    return xstrdup(s->vm_log ? s->vm_log : "");
+}
+
+void sim_vm_log_drop(sim *s)
+{
+    if (s->vm_out) {
+        fclose(s->vm_out);
+        s->vm_out = NULL;
+    }
+    free(s->vm_log);
+    s->vm_log = NULL;
+    s->vm_log_len = 0;
+}
+
 void vm_log_add(sim *s, const char *text)
 {
     fputs(text, vm_out_stream(s));

@@ -68,11 +68,6 @@ static bool write_unshared_below(sim *s, sim_node *n, sim_node **req, sim_node *
 
 /* Run one qemu-io command on node n. Its output goes to QEMU's stdout (the
  * VM log), which the monitor never sees: only permission errors are returned. */
-static FILE *vm_stdout(sim *s)
-{
-    return vm_out_stream(s);    /* event.c: what QEMU prints on its stdout */
-}
-
 static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
 {
     char *copy = xstrdup(cmdline);
@@ -125,29 +120,10 @@ static char *qemu_io(sim *s, sim_node *n, const char *cmdline, bool device)
         goto out;
     }
     /* qemu-io prints to QEMU's stdout: the VM's log, not the reply */
-    sim_io_command(s, n, true, false, cmdline, vm_stdout(s));
+    sim_io_command(s, n, true, false, cmdline, vm_out_stream(s));
 out:
     free(copy);
     return reply;
-}
-
-char *sim_vm_log_copy(sim *s)
-{
-    if (s->vm_out) {
-        fflush(s->vm_out);
-    }
-    return xstrdup(s->vm_log ? s->vm_log : "");
-}
-
-void sim_vm_log_drop(sim *s)
-{
-    if (s->vm_out) {
-        fclose(s->vm_out);
-        s->vm_out = NULL;
-    }
-    free(s->vm_log);
-    s->vm_log = NULL;
-    s->vm_log_len = 0;
 }
 
 char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device)

@@ -9,15 +9,6 @@
 
 #include "sim/nbd.h"
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
 static bool iothread_exists(sim *s, const char *id)
 {
     for (size_t i = 0; s->iothreads && i < json_object_array_length(s->iothreads); i++) {
@@ -30,7 +21,7 @@ static bool iothread_exists(sim *s, const char *id)
 
 static json_object *object_add(sim *s, json_object *args)
 {
-    const char *type = jstr(args, "qom-type"), *id = jstr(args, "id");
+    const char *type = json_str(args, "qom-type"), *id = json_str(args, "id");
     if (!type) {
         return qmp_error("GenericError", "Parameter 'qom-type' is missing");
     }
@@ -57,7 +48,7 @@ static json_object *object_add(sim *s, json_object *args)
 
 static json_object *set_iothread(sim *s, json_object *args)
 {
-    const char *name = jstr(args, "node-name");
+    const char *name = json_str(args, "node-name");
     json_object *it = NULL, *force = NULL;
     if (!name) {
         return qmp_error("GenericError", "Parameter 'node-name' is missing");

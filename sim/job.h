@@ -263,6 +263,10 @@ bool commit_allocated_above(sim_node *top, sim_node *base, uint64_t off, uint64_
 bool commit_holds_blk(sim *s, sim_node *n);
 /* the op blockers of the job's nodes (bs, top down to base) */
 void commit_block_nodes(commit_state *c, sim_job *j);
+void commit_unblock_nodes(sim *s, sim_job *j);
+/* progress of a job whose j->priv is a commit_state (commit, block-stream) */
+uint64_t commit_offset(sim_job *j);
+uint64_t commit_len(sim_job *j);
 /* commit_clean / mirror_exit_common: blockers off; ret 0 with pivot:
  * base takes top's place and the layers above base go */
 void commit_release(sim *s, sim_job *j, bool pivot);

@@ -76,6 +76,9 @@ void ev_emit(sim *s, const char *name, json_object *data);
 /* event.c: text QEMU prints on its stdout (the VM's log), and the line
  * bdrv_img_create prints for an image QEMU creates itself */
 FILE *vm_out_stream(sim *s);
+/* The VM's stdout so far (malloc'd), and dropping it at a new launch. */
+char *sim_vm_log_copy(sim *s);
+void sim_vm_log_drop(sim *s);
 void vm_log_add(sim *s, const char *text);
 void vm_log_formatting(sim *s, const char *path, const char *fmt, uint64_t size,
                        const char *backing, const char *backing_fmt);

@@ -19,15 +19,6 @@
 /* numbers the exports made, so a client knows a new one from the old */
 static unsigned long export_serial;
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
 /* QAPI's argument checks for the few members these commands take:
  * required strings and booleans, nothing unexpected. */
 typedef struct nbd_field {
@@ -240,8 +231,8 @@ static json_object *nbd_start(sim *s, json_object *args)
         return err;
     }
     json_object_object_get_ex(args, "addr", &addr);
-    const char *type = jstr(addr, "type");
-    const char *path = json_object_object_get_ex(addr, "data", &data) ? jstr(data, "path") : NULL;
+    const char *type = json_str(addr, "type");
+    const char *path = json_object_object_get_ex(addr, "data", &data) ? json_str(data, "path") : NULL;
     if (!type || strcmp(type, "unix") || !path) {
         return qmp_error("GenericError",
                          "the simulator's NBD server listens on unix sockets only "
@@ -410,16 +401,16 @@ static json_object *nbd_add(sim *s, json_object *args)
     if (!s->nbd) {
         return qmp_error("GenericError", "NBD server not running");
     }
-    const char *device = jstr(args, "device");
-    const char *name = jstr(args, "name") ? jstr(args, "name") : device;
+    const char *device = json_str(args, "device");
+    const char *name = json_str(args, "name") ? json_str(args, "name") : device;
     bool writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
     sim_node *n = node_find(s, device);
     /* nbd-server-add downgrades a read-only node to a read-only export */
     if (n && n->read_only) {
         writable = false;
     }
-    return export_create(s, name, device, name, jstr(args, "description"), writable, NULL,
-                         jstr(args, "bitmap"));
+    return export_create(s, name, device, name, json_str(args, "description"), writable, NULL,
+                         json_str(args, "bitmap"));
 }
 
 /* block-export-add with type nbd (QEMU 7.2's BlockExportOptions). */
@@ -436,9 +427,9 @@ static json_object *export_add(sim *s, json_object *args)
     if (err) {
         return err;
     }
-    if (strcmp(jstr(args, "type"), "nbd")) {
+    if (strcmp(json_str(args, "type"), "nbd")) {
         return qmp_error("GenericError", "the simulator exports over NBD only, not '%s'",
-                         jstr(args, "type"));
+                         json_str(args, "type"));
     }
     const char *bm_node = NULL, *bm_name = NULL;
     if (json_object_object_get_ex(args, "bitmaps", &bms)) {
@@ -450,10 +441,10 @@ static json_object *export_add(sim *s, json_object *args)
             json_object *it = json_object_array_get_idx(bms, 0);
             if (json_object_is_type(it, json_type_string)) {
                 bm_name = json_object_get_string(it);
-            } else if (json_object_is_type(it, json_type_object) && jstr(it, "node") &&
-                       jstr(it, "name")) {
-                bm_node = jstr(it, "node");
-                bm_name = jstr(it, "name");
+            } else if (json_object_is_type(it, json_type_object) && json_str(it, "node") &&
+                       json_str(it, "name")) {
+                bm_node = json_str(it, "node");
+                bm_name = json_str(it, "name");
             } else {
                 return qmp_error("GenericError", "Invalid parameter type for 'bitmaps[0]', "
                                  "expected: BlockDirtyBitmapOrStr");
@@ -461,8 +452,8 @@ static json_object *export_add(sim *s, json_object *args)
         }
     }
     bool writable = json_object_object_get_ex(args, "writable", &w) && json_object_get_boolean(w);
-    json_object *r = export_create(s, jstr(args, "id"), jstr(args, "node-name"), jstr(args, "name"),
-                                   jstr(args, "description"), writable, bm_node, bm_name);
+    json_object *r = export_create(s, json_str(args, "id"), json_str(args, "node-name"), json_str(args, "name"),
+                                   json_str(args, "description"), writable, bm_node, bm_name);
     if (!json_object_object_get_ex(r, "error", NULL) &&
         json_object_object_get_ex(args, "allocation-depth", &w) && json_object_get_boolean(w)) {
         /* the export just made is the last one */
@@ -487,8 +478,8 @@ static json_object *nbd_add_bitmap(sim *s, json_object *args)
     if (!s->nbd) {
         return qmp_error("GenericError", "NBD server not running");
     }
-    const char *name = jstr(args, "name"), *bitmap = jstr(args, "bitmap");
-    const char *as = jstr(args, "bitmap-export-name") ? jstr(args, "bitmap-export-name") : bitmap;
+    const char *name = json_str(args, "name"), *bitmap = json_str(args, "bitmap");
+    const char *as = json_str(args, "bitmap-export-name") ? json_str(args, "bitmap-export-name") : bitmap;
     sim_nbd_export *e = export_find(s->nbd, name);
     if (!e) {
         return qmp_error("GenericError", "Export '%s' is not found", name);
@@ -529,7 +520,7 @@ static json_object *nbd_remove(sim *s, json_object *args)
         return qmp_error("GenericError", "NBD server not running");
     }
     /* QEMU 7.2 finds the block export by id (nbd-server-add's id is its name) */
-    const char *name = jstr(args, "name");
+    const char *name = json_str(args, "name");
     sim_nbd_export *e = export_by_id(s->nbd, name);
     if (!e) {
         return qmp_error("GenericError", "Export '%s' is not found", name);
@@ -564,7 +555,7 @@ static json_object *export_del(sim *s, json_object *args)
     if (err) {
         return err;
     }
-    const char *id = jstr(args, "id");
+    const char *id = json_str(args, "id");
     sim_nbd_export *e = export_by_id(s->nbd, id);
     if (!e) {
         return qmp_error("GenericError", "Export '%s' is not found", id);
@@ -616,7 +607,7 @@ json_object *nbd_dispatch(sim *s, const char *cmd, json_object *args)
     }
     if (!strcmp(cmd, "blockdev-del")) {
         /* the export's BlockBackend holds the node */
-        const char *name = jstr(args, "node-name");
+        const char *name = json_str(args, "node-name");
         sim_node *n = name ? node_find(s, name) : NULL;
         if (n && nbd_node_exported(s, n)) {
             return qmp_error("GenericError", "Node %s is in use", name);

@@ -61,18 +61,11 @@ int img_check_cmd(sim *s, const char *const *argv, size_t argc, char **out, char
             fmt = argv[++i];
         } else if (!strcmp(argv[i], "--output=json") || !strcmp(argv[i], "--output=human")) {
             json = !strcmp(argv[i], "--output=json");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            img_report(errout, "the simulator does not model the check option '%s'", argv[i]);
-            return 1;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            img_report(errout, "Expecting one image file name");
+        } else if (img_image_arg("check", argv[i], &path, errout)) {
             return 1;
         }
     }
-    if (!path) {
-        img_report(errout, "Expecting one image file name");
+    if (img_image_named(path, errout)) {
         return 1;
     }
     sim_file *f = fs_lookup(s, path);

@@ -71,18 +71,11 @@ int img_commit_cmd(sim *s, const char *const *argv, size_t argc, char **out, cha
             continue;           /* progress: not printed to a pipe */
         } else if (!strcmp(a, "-t") || !strcmp(a, "-r")) {
             i++;                /* cache mode, rate limit: nothing to model */
-        } else if (a[0] == '-' && a[1]) {
-            img_report(errout, "the simulator does not model the commit option '%s'", a);
-            return 1;
-        } else if (!path) {
-            path = a;
-        } else {
-            img_report(errout, "Expecting one image file name");
+        } else if (img_image_arg("commit", a, &path, errout)) {
             return 1;
         }
     }
-    if (!path) {
-        img_report(errout, "Expecting one image file name");
+    if (img_image_named(path, errout)) {
         return 1;
     }
     img_proc p;
@@ -246,18 +239,11 @@ int img_map_cmd(sim *s, const char *const *argv, size_t argc, char **out, char *
             json = false;
         } else if (!strcmp(a, "--output=json")) {
             json = true;
-        } else if (a[0] == '-' && a[1]) {
-            img_report(errout, "the simulator does not model the map option '%s'", a);
-            return 1;
-        } else if (!path) {
-            path = a;
-        } else {
-            img_report(errout, "Expecting one image file name");
+        } else if (img_image_arg("map", a, &path, errout)) {
             return 1;
         }
     }
-    if (!path) {
-        img_report(errout, "Expecting one image file name");
+    if (img_image_named(path, errout)) {
         return 1;
     }
     /* the chain of files: the image as named, then each backing file */

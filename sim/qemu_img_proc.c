@@ -14,6 +14,34 @@
 #include "sim/error.h"
 #include "sim/qcow2_bitmap.h"
 
+/* What a subcommand's option loop does with an argument it has no case
+ * for: an option is refused (not modelled), the first other argument names
+ * the image, a second one is qemu-img's usage error. 0, or 1 after the
+ * error. */
+int img_image_arg(const char *cmd, const char *a, const char **path, char **errout)
+{
+    if (a[0] == '-' && a[1]) {
+        img_report(errout, "the simulator does not model the %s option '%s'", cmd, a);
+        return 1;
+    }
+    if (*path) {
+        img_report(errout, "Expecting one image file name");
+        return 1;
+    }
+    *path = a;
+    return 0;
+}
+
+/* After the loop: the image must have been named. 0, or 1 after the error. */
+int img_image_named(const char *path, char **errout)
+{
+    if (!path) {
+        img_report(errout, "Expecting one image file name");
+        return 1;
+    }
+    return 0;
+}
+
 /* An error line of qemu-img (error_report): "qemu-img: TEXT\n" appended. */
 void img_report(char **errout, const char *fmt, ...)
 {

@@ -36,18 +36,11 @@ int img_snapshot_cmd(sim *s, const char *const *argv, size_t argc, char **out, c
             name = has_val ? argv[++i] : NULL;
         } else if (!strcmp(a, "-q") || !strcmp(a, "-U") || !strcmp(a, "--force-share")) {
             continue;
-        } else if (a[0] == '-' && a[1]) {
-            img_report(errout, "the simulator does not model the snapshot option '%s'", a);
-            return 1;
-        } else if (!path) {
-            path = a;
-        } else {
-            img_report(errout, "Expecting one image file name");
+        } else if (img_image_arg("snapshot", a, &path, errout)) {
             return 1;
         }
     }
-    if (!path) {
-        img_report(errout, "Expecting one image file name");
+    if (img_image_named(path, errout)) {
         return 1;
     }
     if (action == 'a' || action == 'd') {

@@ -78,9 +78,6 @@ json_object *qmp_hmp(sim *s, json_object *args);
 
 /* One qemu-io command on node n, the reply text (malloc'd) */
 char *sim_qemu_io_line(sim *s, sim_node *n, const char *cmdline, bool device);
-/* The VM's stdout so far (malloc'd), and dropping it at a new launch. */
-char *sim_vm_log_copy(sim *s);
-void sim_vm_log_drop(sim *s);
 /* An HMP qemu-io command line, through the schedule (a write may have been
  * moved); sched_tick runs a moved write once its point has come. */
 char *sched_qemu_io(sim *s, sim_node *n, const char *cmd, bool device);
@@ -117,6 +114,11 @@ void img_proc_end(sim *s, img_proc *p);
  * NULL after appending qemu-img's error to *errout. */
 sim_node *img_proc_open(sim *s, img_proc *p, const char *name, bool is_opts, const char *fmt,
                         bool writable, bool no_backing, char **errout);
+/* The end of a subcommand's option loop (an unmodelled option, the image
+ * name, a second name) and the check that an image was named; 0, or 1
+ * after qemu-img's error. */
+int img_image_arg(const char *cmd, const char *a, const char **path, char **errout);
+int img_image_named(const char *path, char **errout);
 /* error_report: "qemu-img: TEXT\n" appended to *errout */
 void img_report(char **errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* error_reportf_err: PREFIX, the QMP error's text, and QEMU's hint */

@@ -14,13 +14,6 @@
 
 #include "sim/qmp.h"
 
-static const char *jstr_(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-        ? json_object_get_string(v) : NULL;
-}
-
 /* Does the child option ref describe the node's current child c? */
 static bool same_child(sim_node *c, json_object *ref)
 {
@@ -30,14 +23,14 @@ static bool same_child(sim_node *c, json_object *ref)
     if (json_object_is_type(ref, json_type_string)) {
         return !strcmp(c->name, json_object_get_string(ref));
     }
-    const char *drv = jstr_(ref, "driver"), *nn = jstr_(ref, "node-name");
+    const char *drv = json_str(ref, "driver"), *nn = json_str(ref, "node-name");
     if (nn && strcmp(nn, c->name)) {
         return false;
     }
     if (drv && strcmp(drv, node_drv_name(c))) {
         return false;
     }
-    const char *fn = jstr_(ref, "filename");
+    const char *fn = json_str(ref, "filename");
     return !fn || !strcmp(fn, node_filename(c));
 }
 
@@ -51,7 +44,7 @@ json_object *qmp_blockdev_reopen(sim *s, json_object *args)
     /* bdrv_reopen_queue + prepare: every element is checked first */
     for (size_t i = 0; i < n && !err; i++) {
         json_object *o = json_object_array_get_idx(list, i), *v;
-        const char *name = jstr_(o, "node-name");
+        const char *name = json_str(o, "node-name");
         if (!name) {
             err = qmp_error("GenericError", "node-name not specified");
             break;
@@ -61,7 +54,7 @@ json_object *qmp_blockdev_reopen(sim *s, json_object *args)
             err = qmp_error("GenericError", "Failed to find node with node-name='%s'", name);
             break;
         }
-        if (strcmp(jstr_(o, "driver"), node_drv_name(nodes[i]))) {
+        if (strcmp(json_str(o, "driver"), node_drv_name(nodes[i]))) {
             err = qmp_error("GenericError", "Cannot change the option 'driver'");
             break;
         }

@@ -15,13 +15,6 @@
 
 #include "sim/qmp.h"
 
-static const char *jstr_(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-        ? json_object_get_string(v) : NULL;
-}
-
 static bool is_filter(const sim_node *n)
 {
     return n->drv == DRV_BLKDEBUG || n->drv == DRV_CBW;
@@ -86,12 +79,12 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
 {
     const char *device, *node_name, *overlay = NULL, *new_file = NULL;
     if (sync) {
-        device = jstr_(data, "device");
-        node_name = jstr_(data, "node-name");
-        new_file = jstr_(data, "snapshot-file");
+        device = json_str(data, "device");
+        node_name = json_str(data, "node-name");
+        new_file = json_str(data, "snapshot-file");
     } else {
-        device = node_name = jstr_(data, "node");
-        overlay = jstr_(data, "overlay");
+        device = node_name = json_str(data, "node");
+        overlay = json_str(data, "overlay");
     }
     if (mode_err) {
         return qmp_error("GenericError", "%s", mode_err);
@@ -112,9 +105,9 @@ json_object *snapshot_prepare(sim *s, json_object *data, bool sync, const char *
         return qmp_error("GenericError", "An IO error has occurred");
     }
     if (sync) {
-        const char *format = jstr_(data, "format") ? jstr_(data, "format") : "qcow2";
-        const char *snap_name = jstr_(data, "snapshot-node-name");
-        const char *mode = jstr_(data, "mode") ? jstr_(data, "mode") : "absolute-paths";
+        const char *format = json_str(data, "format") ? json_str(data, "format") : "qcow2";
+        const char *snap_name = json_str(data, "snapshot-node-name");
+        const char *mode = json_str(data, "mode") ? json_str(data, "mode") : "absolute-paths";
         if (node_name && !snap_name) {
             return qmp_error("GenericError", "New overlay node-name missing");
         }

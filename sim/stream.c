@@ -21,34 +21,6 @@
 
 #define STREAM_CHUNK (512u * 1024)      /* block/stream.c */
 
-static const char *jstr_(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-        ? json_object_get_string(v) : NULL;
-}
-
-static uint64_t stream_offset(sim_job *j)
-{
-    commit_state *c = j->priv;
-    return c ? c->done : 0;
-}
-
-static uint64_t stream_len(sim_job *j)
-{
-    commit_state *c = j->priv;
-    return c ? c->len : 0;
-}
-
-static void unblock(sim *s, sim_job *j)
-{
-    for (sim_node *n = s->nodes; n; n = n->next) {
-        if (n->busy_job == j) {
-            n->busy_job = NULL;
-        }
-    }
-}
-
 /* One pass of stream_run's loop */
 static bool stream_tick(sim *s, sim_job *j)
 {
@@ -110,7 +82,7 @@ static void stream_finalize(sim *s, sim_job *j)
     if (!c || !c->top) {
         return;
     }
-    unblock(s, j);
+    commit_unblock_nodes(s, j);
     sim_node *top = c->top;
     if (j->ret == 0 && top->backing != c->base) {
         if (top->drv == DRV_QCOW2 && top->q) {
@@ -141,7 +113,7 @@ static void stream_destroy(sim *s, sim_job *j)
 {
     commit_state *c = j->priv;
     if (c) {
-        unblock(s, j);
+        commit_unblock_nodes(s, j);
         c->top = NULL;
         free(c->backing_file);
         c->backing_file = NULL;
@@ -151,8 +123,8 @@ static void stream_destroy(sim *s, sim_job *j)
 const sim_job_driver stream_job_driver = {
     .type = "stream",
     .block_job = true,
-    .offset = stream_offset,
-    .len = stream_len,
+    .offset = commit_offset,
+    .len = commit_len,
     .tick = stream_tick,
     .finalize = stream_finalize,
     .pause_ends_sleep = true,
@@ -161,9 +133,9 @@ const sim_job_driver stream_job_driver = {
 
 json_object *qmp_block_stream(sim *s, json_object *args)
 {
-    const char *device = jstr_(args, "device"), *base_name = jstr_(args, "base");
-    const char *base_node = jstr_(args, "base-node"), *job_id = jstr_(args, "job-id");
-    const char *backing_file = jstr_(args, "backing-file");
+    const char *device = json_str(args, "device"), *base_name = json_str(args, "base");
+    const char *base_node = json_str(args, "base-node"), *job_id = json_str(args, "job-id");
+    const char *backing_file = json_str(args, "backing-file");
     json_object *v;
     int64_t speed = json_object_object_get_ex(args, "speed", &v) ? json_object_get_int64(v) : 0;
     if (base_name && base_node) {
@@ -240,7 +212,7 @@ json_object *qmp_block_stream(sim *s, json_object *args)
                        json_object_get_boolean(b);
     j->auto_dismiss = !json_object_object_get_ex(args, "auto-dismiss", &b) ||
                       json_object_get_boolean(b);
-    j->on_source_error = j->on_target_error = backup_onerr_parse(jstr_(args, "on-error"));
+    j->on_source_error = j->on_target_error = backup_onerr_parse(json_str(args, "on-error"));
     for (sim_node *n = bs; n && n != base; n = commit_chain_next(n)) {
         n->busy_job = j;    /* the active node and the intermediate ones */
     }

@@ -103,19 +103,10 @@ static json_object *limits_check(const sim_throttle_group *g)
     return NULL;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
 /* object-add qom-type=throttle-group id=ID limits={...} */
 static json_object *object_add(sim *s, json_object *args)
 {
-    const char *id = jstr(args, "id");
+    const char *id = json_str(args, "id");
     if (!id) {
         return qmp_error("GenericError", "Parameter 'id' is missing");
     }
@@ -194,7 +185,7 @@ static bool group_in_use(sim *s, const sim_throttle_group *g)
 
 static json_object *object_del(sim *s, json_object *args)
 {
-    const char *id = jstr(args, "id");
+    const char *id = json_str(args, "id");
     sim_throttle_group **pp = &s->tgroups;
     while (id && *pp && strcmp((*pp)->id, id)) {
         pp = &(*pp)->next;
@@ -227,7 +218,7 @@ static bool iothread_named(sim *s, const char *id)
  * found"); iothread objects are iothread.c's. */
 json_object *throttle_dispatch(sim *s, const char *cmd, json_object *args)
 {
-    const char *type = jstr(args, "qom-type"), *id = jstr(args, "id");
+    const char *type = json_str(args, "qom-type"), *id = json_str(args, "id");
     if (!strcmp(cmd, "object-add") && type && !strcmp(type, "throttle-group")) {
         return object_add(s, args);
     }
@@ -249,7 +240,7 @@ json_object *throttle_open(sim *s, json_object *opts, const char *name, sim_node
     if ((err = blockdev_open_child(s, ref, &file))) {
         return err;
     }
-    const char *gname = jstr(opts, "throttle-group");
+    const char *gname = json_str(opts, "throttle-group");
     sim_throttle_group *g = gname ? group_find(s, gname) : NULL;
     if (!g) {
         node_unref(s, file);

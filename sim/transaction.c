@@ -54,13 +54,6 @@ typedef struct action {
     char *job_id;
 } action;
 
-static const char *jstr_(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-        ? json_object_get_string(v) : NULL;
-}
-
 static bool is_error(json_object *reply)
 {
     return json_object_object_get_ex(reply, "error", NULL);
@@ -92,8 +85,8 @@ static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *tx
             return r;
         }
         json_object_put(r);
-        const char *id = jstr_(a->data, "job-id");
-        a->job_id = xstrdup(id ? id : jstr_(a->data, "device"));
+        const char *id = json_str(a->data, "job-id");
+        a->job_id = xstrdup(id ? id : json_str(a->data, "device"));
         sim_job *j = job_find(s, a->job_id);
         if (j && txn) {
             job_txn_add(txn, j);    /* completion-mode grouped */
@@ -127,7 +120,7 @@ static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *tx
         /* block_dirty_bitmap_merge keeps a backup of the target */
         sim_node *n;
         sim_bitmap *b;
-        if ((err = bitmap_lookup_qmp(s, jstr_(a->data, "node"), jstr_(a->data, "target"), &n, &b))) {
+        if ((err = bitmap_lookup_qmp(s, json_str(a->data, "node"), json_str(a->data, "target"), &n, &b))) {
             return err;
         }
         cl_bitmap *backup = bitmap_dup(b->bm);
@@ -143,7 +136,7 @@ static json_object *prepare(sim *s, action *a, const char *mode_err, sim_txn *tx
     }
     sim_node *n;
     sim_bitmap *b;
-    if ((err = bitmap_lookup_qmp(s, jstr_(a->data, "node"), jstr_(a->data, "name"), &n, &b))) {
+    if ((err = bitmap_lookup_qmp(s, json_str(a->data, "node"), json_str(a->data, "name"), &n, &b))) {
         return err;
     }
     if (!strcmp(t, "block-dirty-bitmap-clear")) {
@@ -259,7 +252,7 @@ static json_object *check_args(json_object *args)
     json_object *list = json_object_object_get(args, "actions");
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         json_object *el = json_object_array_get_idx(list, i);
-        const char *type = jstr_(el, "type");
+        const char *type = json_str(el, "type");
         json_object *data = json_object_object_get(el, "data");
         char *prefix = xasprintf("actions[%zu].data", i);
         if (!strcmp(type, "blockdev-snapshot-sync") || !strcmp(type, "blockdev-snapshot")) {
@@ -289,7 +282,7 @@ json_object *run_actions(sim *s, json_object *list, const char *mode)
     sim_txn *txn = strcmp(mode, "individual") ? job_txn_new() : NULL;
     for (size_t i = 0; i < n && !err; i++) {
         json_object *el = json_object_array_get_idx(list, i);
-        acts[i].type = jstr_(el, "type");
+        acts[i].type = json_str(el, "type");
         acts[i].data = json_object_object_get(el, "data");
         free(mode_err);
         mode_err = strcmp(mode, "individual")
@@ -324,6 +317,6 @@ json_object *qmp_transaction(sim *s, json_object *args)
         return err;
     }
     json_object *props = json_object_object_get(args, "properties");
-    const char *mode = jstr_(props, "completion-mode");
+    const char *mode = json_str(props, "completion-mode");
     return run_actions(s, json_object_object_get(args, "actions"), mode ? mode : "individual");
 }
